@@ -1,0 +1,118 @@
+import Foundation
+
+/// The on-disk shape of one sensor type file, decoded strictly: unknown keys are errors, so typos surface.
+enum CatalogFile {
+    static func decode(_ data: Data) throws -> SensorType {
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CatalogError(file: "", field: nil, message: "the file must hold one JSON object")
+        }
+        try rejectUnknownKeys(object, allowed: ["name", "format", "fields", "retention", "description"], at: nil)
+        let name = try string(object, "name", at: nil)
+        var format = PayloadFormat.tm
+        if let raw = object["format"] {
+            guard let text = raw as? String, let parsed = PayloadFormat(rawValue: text) else {
+                throw CatalogError(file: "", field: "format", message: "must be one of \(PayloadFormat.allCases.map(\.rawValue))")
+            }
+            format = parsed
+        }
+        guard let rawFields = object["fields"] as? [Any] else {
+            throw CatalogError(file: "", field: "fields", message: "an array of fields is required")
+        }
+        var fields: [Field] = []
+        for (index, raw) in rawFields.enumerated() {
+            let at = "fields[\(index)]"
+            guard let entry = raw as? [String: Any] else {
+                throw CatalogError(file: "", field: at, message: "each field is an object")
+            }
+            try rejectUnknownKeys(entry, allowed: ["name", "unit", "min", "max", "lpp", "description"], at: at)
+            var lpp: LPPBinding?
+            if let rawLPP = entry["lpp"] {
+                guard let binding = rawLPP as? [String: Any] else {
+                    throw CatalogError(file: "", field: "\(at).lpp", message: "must be an object like {\"type\": 103, \"channel\": 1}")
+                }
+                try rejectUnknownKeys(binding, allowed: ["type", "channel", "component"], at: "\(at).lpp")
+                lpp = LPPBinding(
+                    type: try integer(binding, "type", at: "\(at).lpp"),
+                    channel: try optionalInteger(binding, "channel", at: "\(at).lpp"),
+                    component: try optionalInteger(binding, "component", at: "\(at).lpp"))
+            }
+            fields.append(Field(
+                name: try string(entry, "name", at: at),
+                unit: try string(entry, "unit", at: at),
+                min: try number(entry, "min", at: at),
+                max: try number(entry, "max", at: at),
+                lpp: lpp))
+        }
+        var retention = Retention()
+        if let raw = object["retention"] {
+            guard let entry = raw as? [String: Any] else {
+                throw CatalogError(file: "", field: "retention", message: "must be an object like {\"raw\": \"30d\"}")
+            }
+            try rejectUnknownKeys(entry, allowed: ["raw", "rollup_1m", "rollup_1h"], at: "retention")
+            retention.raw = try duration(entry, "raw")
+            retention.rollup1m = try duration(entry, "rollup_1m")
+            retention.rollup1h = try duration(entry, "rollup_1h")
+        }
+        return SensorType(name: name, fields: fields, format: format, retention: retention)
+    }
+
+    private static func path(_ at: String?, _ key: String) -> String { at.map { "\($0).\(key)" } ?? key }
+
+    private static func rejectUnknownKeys(_ object: [String: Any], allowed: Set<String>, at: String?) throws {
+        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw CatalogError(file: "", field: path(at, unknown), message: "unknown key (allowed: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    private static func string(_ object: [String: Any], _ key: String, at: String?) throws -> String {
+        guard let value = object[key] as? String else {
+            throw CatalogError(file: "", field: path(at, key), message: "a string is required")
+        }
+        return value
+    }
+
+    private static func number(_ object: [String: Any], _ key: String, at: String?) throws -> Double {
+        guard let value = object[key] as? NSNumber, !(value is Bool) else {
+            throw CatalogError(file: "", field: path(at, key), message: "a number is required")
+        }
+        return value.doubleValue
+    }
+
+    private static func integer(_ object: [String: Any], _ key: String, at: String?) throws -> Int {
+        guard let value = object[key] as? NSNumber, value.doubleValue == value.doubleValue.rounded() else {
+            throw CatalogError(file: "", field: path(at, key), message: "an integer is required")
+        }
+        return value.intValue
+    }
+
+    private static func optionalInteger(_ object: [String: Any], _ key: String, at: String?) throws -> Int? {
+        guard object[key] != nil else { return nil }
+        return try integer(object, key, at: at)
+    }
+
+    private static func duration(_ object: [String: Any], _ key: String) throws -> Duration? {
+        guard let raw = object[key] else { return nil }
+        guard let text = raw as? String, let parsed = DurationText.parse(text) else {
+            throw CatalogError(file: "", field: "retention.\(key)", message: "must look like 30d, 12h, 90m or 3600s")
+        }
+        return parsed
+    }
+}
+
+/// Durations written as `Ns`, `Nm`, `Nh` or `Nd`, as in the catalog and the REST API's buckets.
+public enum DurationText {
+    public static func parse(_ text: String) -> Duration? {
+        guard let unit = text.last, let number = Int64(text.dropLast()), number > 0 else { return nil }
+        let seconds: Int64
+        switch unit {
+        case "s": seconds = 1
+        case "m": seconds = 60
+        case "h": seconds = 3600
+        case "d": seconds = 86_400
+        default: return nil
+        }
+        let (total, overflow) = number.multipliedReportingOverflow(by: seconds)
+        guard !overflow, total <= 100 * 365 * 86_400 else { return nil }
+        return .seconds(total)
+    }
+}

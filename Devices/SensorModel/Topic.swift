@@ -1,0 +1,57 @@
+/// `telemetry/{sensor}/{device}` or `telemetry/{sensor}/{device}/{format}`, parsed strictly.
+public struct Topic: Sendable, Hashable {
+    public var sensor: String
+    public var device: String
+    public var format: PayloadFormat?
+
+    public init(sensor: String, device: String, format: PayloadFormat? = nil) {
+        self.sensor = sensor
+        self.device = device
+        self.format = format
+    }
+
+    public var name: String {
+        if let format { return "telemetry/\(sensor)/\(device)/\(format.rawValue)" }
+        return "telemetry/\(sensor)/\(device)"
+    }
+
+    public static func parse(_ topic: String) -> Result<Topic, TopicError> {
+        let parts = topic.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3 || parts.count == 4 else {
+            return .failure(TopicError(reason: "topic must be telemetry/{sensor}/{device}[/{format}], got \(parts.count) levels"))
+        }
+        guard parts[0] == "telemetry" else {
+            return .failure(TopicError(reason: "topic must start with telemetry/"))
+        }
+        let device = String(parts[2])
+        guard isValidDevice(device) else {
+            return .failure(TopicError(reason: "device id must be 1-64 characters of A-Z a-z 0-9 . _ -"))
+        }
+        var format: PayloadFormat?
+        if parts.count == 4 {
+            guard let parsed = PayloadFormat(rawValue: String(parts[3])) else {
+                return .failure(TopicError(reason: "unknown format '\(parts[3].prefix(32))' (tm, lpp, senml-json, senml-cbor)"))
+            }
+            format = parsed
+        }
+        return .success(Topic(sensor: String(parts[1]), device: device, format: format))
+    }
+
+    public static func isValidDevice(_ device: String) -> Bool {
+        let bytes = device.utf8
+        guard (1...64).contains(bytes.count) else { return false }
+        return bytes.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                return true
+            default:
+                return false
+            }
+        }
+    }
+}
+
+public struct TopicError: Error, Sendable, Equatable {
+    public var reason: String
+}

@@ -1,0 +1,95 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "telemetry",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "telemetry-ingest", targets: ["telemetry-ingest"]),
+        .executable(name: "telemetry-query", targets: ["telemetry-query"]),
+        .executable(name: "telemetry-emulator", targets: ["telemetry-emulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // Devices: what a device is and says.
+        .target(name: "SensorModel", path: "Devices/SensorModel", swiftSettings: strict),
+        .target(name: "WireFormats", dependencies: ["SensorModel"], path: "Devices/WireFormats", swiftSettings: strict),
+        .target(
+            name: "DeviceEmulator",
+            dependencies: ["SensorModel", "WireFormats", "MQTT", "Postgres", .product(name: "Logging", package: "swift-log")],
+            path: "Devices/DeviceEmulator", swiftSettings: strict),
+        .executableTarget(
+            name: "telemetry-emulator",
+            dependencies: ["DeviceEmulator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Devices/telemetry-emulator", swiftSettings: strict),
+
+        // Ingest: MQTT in, pipeline per sensor type.
+        .systemLibrary(
+            name: "CMosquitto", path: "Ingest/CMosquitto", pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]),
+        .target(
+            name: "MQTT", dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")],
+            path: "Ingest/MQTT", swiftSettings: strict),
+        .target(
+            name: "IngestService",
+            dependencies: [
+                "SensorModel", "WireFormats", "MQTT", "TelemetryStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Ingest/IngestService", swiftSettings: strict),
+        .executableTarget(
+            name: "telemetry-ingest",
+            dependencies: [
+                "IngestService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Ingest/telemetry-ingest", swiftSettings: strict),
+
+        // Storage: PostgreSQL and the REST face of what is stored.
+        .systemLibrary(
+            name: "CLibPQ", path: "Storage/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .target(name: "Postgres", dependencies: ["CLibPQ"], path: "Storage/Postgres", swiftSettings: strict),
+        .target(
+            name: "TelemetryStore",
+            dependencies: ["Postgres", "SensorModel", .product(name: "Logging", package: "swift-log")],
+            path: "Storage/TelemetryStore", swiftSettings: strict),
+        .target(
+            name: "QueryService",
+            dependencies: [
+                "TelemetryStore", "SensorModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Storage/QueryService", swiftSettings: strict),
+        .executableTarget(
+            name: "telemetry-query",
+            dependencies: ["QueryService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Storage/telemetry-query", swiftSettings: strict),
+
+        // Tests: one target per library, plus integration tests against real servers.
+        .testTarget(name: "SensorModelTests", dependencies: ["SensorModel"], path: "Tests/SensorModelTests", resources: [.copy("Fixtures")]),
+        .testTarget(name: "WireFormatsTests", dependencies: ["WireFormats", "SensorModel"], path: "Tests/WireFormatsTests"),
+        .testTarget(name: "QueryServiceTests", dependencies: [
+            "QueryService", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], path: "Tests/QueryServiceTests"),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "SensorModel", "WireFormats", "MQTT", "Postgres", "TelemetryStore", "IngestService", "QueryService", "DeviceEmulator",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], path: "Tests/IntegrationTests"),
+    ]
+)
