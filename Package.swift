@@ -83,7 +83,7 @@ let package = Package(
 
         // Tests: one target per library, plus integration tests against real servers.
         .testTarget(name: "SensorModelTests", dependencies: ["SensorModel"], path: "Tests/SensorModelTests", resources: [.copy("Fixtures")]),
-        .testTarget(name: "WireFormatsTests", dependencies: ["WireFormats", "SensorModel"], path: "Tests/WireFormatsTests"),
+        .testTarget(name: "WireFormatsTests", dependencies: ["WireFormats", "SensorModel"], path: "Tests/WireFormatsTests", resources: [.copy("testcases")]),
         .testTarget(name: "QueryServiceTests", dependencies: [
             "QueryService", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], path: "Tests/QueryServiceTests"),

@@ -1,0 +1,33 @@
+import Metrics
+
+/// The counters of one sensor type's pipeline, labelled by sensor (and reason for rejections).
+struct IngestMetrics: Sendable {
+    let sensor: String
+    let received: Counter
+    let committedReadings: Counter
+    let committedMessages: Counter
+    let duplicates: Counter
+    let retries: Counter
+    let skippedEntries: Counter
+    let queueDepth: Gauge
+    let journalBytes: Gauge
+    let commitLatency: Timer
+
+    init(sensor: String) {
+        self.sensor = sensor
+        let dimensions = [("sensor", sensor)]
+        received = Counter(label: "telemetry_ingest_received_messages_total", dimensions: dimensions)
+        committedReadings = Counter(label: "telemetry_ingest_committed_readings_total", dimensions: dimensions)
+        committedMessages = Counter(label: "telemetry_ingest_committed_messages_total", dimensions: dimensions)
+        duplicates = Counter(label: "telemetry_ingest_duplicate_readings_total", dimensions: dimensions)
+        retries = Counter(label: "telemetry_ingest_write_retries_total", dimensions: dimensions)
+        skippedEntries = Counter(label: "telemetry_ingest_skipped_entries_total", dimensions: dimensions)
+        queueDepth = Gauge(label: "telemetry_ingest_queue_depth", dimensions: dimensions)
+        journalBytes = Gauge(label: "telemetry_ingest_journal_bytes", dimensions: dimensions)
+        commitLatency = Timer(label: "telemetry_ingest_commit_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+    }
+
+    func rejected(reason: String) {
+        Counter(label: "telemetry_ingest_rejected_messages_total", dimensions: [("sensor", sensor), ("reason", reason)]).increment()
+    }
+}

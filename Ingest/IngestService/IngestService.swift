@@ -1,0 +1,84 @@
+import Foundation
+import Logging
+import Postgres
+import ServiceLifecycle
+import TelemetryStore
+
+/// The ingest process as a `Service`: waits for PostgreSQL, migrates the schema, runs one pipeline per
+/// sensor type, keeps partitions made ahead, and on graceful shutdown flushes and stops.
+public struct IngestService: Service {
+    public let settings: IngestSettings
+    public let logger: Logger
+
+    public init(settings: IngestSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let settings = self.settings
+        let logger = self.logger
+        let connections = try await connectAll(count: settings.sensors.count + 1)
+        guard let maintenance = connections.first else { return }
+        try await Blocking.run("migrate") {
+            try Schema.migrate(maintenance, catalog: settings.catalog)
+            for sensor in settings.sensors {
+                try Partitions(sensor: sensor).ensureAhead(now: SensorPipeline.nowMicros(), on: maintenance)
+            }
+        }
+        var pipelines: [SensorPipeline] = []
+        for (sensor, connection) in zip(settings.sensors, connections.dropFirst()) {
+            let pipeline = try SensorPipeline(sensor: sensor, settings: settings, logger: logger)
+            try await Blocking.run("start-\(sensor.name)") { try pipeline.start(connection: connection) }
+            pipelines.append(pipeline)
+            logger.info("ingesting \(sensor.name) from \(sensor.topicFilters.joined(separator: ", ")) as \(pipeline.clientID)")
+        }
+        let running = pipelines
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                await Self.maintain(connection: maintenance, settings: settings, logger: logger)
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        logger.info("stopping: no new messages; writing what was received")
+        _ = try? await Blocking.run("stop") {
+            for pipeline in running { pipeline.stop() }
+        }
+        logger.info("stopped")
+    }
+
+    /// Connects, retrying with backoff while PostgreSQL is not there yet (the broker queues meanwhile).
+    private func connectAll(count: Int) async throws -> [PGConnection] {
+        var delay = 0.2
+        while true {
+            do {
+                let url = settings.databaseURL
+                return try await Blocking.run("connect") { try (0..<count).map { _ in try PGConnection(url: url) } }
+            } catch {
+                try Task.checkCancellation()
+                logger.warning("waiting for PostgreSQL: \(error)")
+                try await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 5)
+            }
+        }
+    }
+
+    /// Keeps tomorrow's partitions made, once every ten minutes.
+    static func maintain(connection: PGConnection, settings: IngestSettings, logger: Logger) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(600))
+            if Task.isCancelled { return }
+            do {
+                try await Blocking.run("maintenance") {
+                    try connection.resetIfNeeded()
+                    for sensor in settings.sensors {
+                        try Partitions(sensor: sensor).ensureAhead(now: SensorPipeline.nowMicros(), on: connection)
+                    }
+                }
+            } catch {
+                logger.warning("partition maintenance failed, will retry: \(error)")
+            }
+        }
+    }
+}

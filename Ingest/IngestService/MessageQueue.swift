@@ -1,0 +1,78 @@
+import Foundation
+
+/// A bounded FIFO between the MQTT callback and the writer thread. `put` blocks while the queue is
+/// full (by count or bytes): the callback then stops reading from the broker, which is the backpressure.
+/// Nothing is ever dropped.
+final class MessageQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [JournalRecord] = []
+    private var head = 0
+    private var bytes = 0
+    private var closed = false
+    let maxMessages: Int
+    let maxBytes: Int
+
+    init(maxMessages: Int, maxBytes: Int) {
+        self.maxMessages = maxMessages
+        self.maxBytes = maxBytes
+    }
+
+    var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return items.count - head
+    }
+
+    /// Blocks while full. Returns false only once the queue is closed.
+    @discardableResult
+    func put(_ record: JournalRecord) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        // One message always fits, however large, so a big payload cannot wedge the queue.
+        while !closed && items.count - head > 0 && (items.count - head >= maxMessages || bytes + record.payload.count > maxBytes) {
+            condition.wait()
+        }
+        guard !closed else { return false }
+        items.append(record)
+        bytes += record.payload.count
+        condition.broadcast()
+        return true
+    }
+
+    /// Waits up to `timeout` for a first message, then takes what is there, up to `max`.
+    /// Returns an empty array on timeout, or when closed and drained.
+    func take(max: Int, timeout: TimeInterval) -> [JournalRecord] {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while items.count == head && !closed {
+            if !condition.wait(until: deadline) { break }
+        }
+        let available = items.count - head
+        guard available > 0 else { return [] }
+        let n = min(max, available)
+        let taken = Array(items[head..<(head + n)])
+        head += n
+        for record in taken { bytes -= record.payload.count }
+        if head > 4096 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        condition.broadcast()
+        return taken
+    }
+
+    /// Wakes every waiter; `put` refuses from now on, `take` drains what is left.
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var isClosedAndEmpty: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return closed && items.count == head
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import Logging
+import MQTT
+import Postgres
+import SensorModel
+import Synchronization
+import TelemetryStore
+import WireFormats
+
+/// One sensor type's path: MQTT callback → journal → bounded queue → writer thread (decode, batch,
+/// write with retries) → journal commit. See architecture.md, "Delivery".
+public final class SensorPipeline: @unchecked Sendable {
+    public let sensor: SensorType
+    public let clientID: String
+    let settings: IngestSettings
+    let journal: Journal
+    let queue: MessageQueue
+    let decoder: MessageDecoder
+    let metrics: IngestMetrics
+    let logger: Logger
+    private var client: MQTTClient?
+    private var writerThread: Thread?
+    private let finished = NSCondition()
+    private var writerDone = false
+    private let stopping = Atomic<Bool>(false)
+    private let reasons = RejectionLog()
+
+    public init(sensor: SensorType, settings: IngestSettings, logger: Logger) throws {
+        self.sensor = sensor
+        self.settings = settings
+        self.clientID = "ingest-\(sensor.name)-\(settings.instance)"
+        self.journal = try Journal(directory: settings.journalDirectory + "/" + clientID, sync: settings.journalSync)
+        self.queue = MessageQueue(maxMessages: settings.queueMessages, maxBytes: settings.queueBytes)
+        self.decoder = MessageDecoder(sensor: sensor)
+        self.metrics = IngestMetrics(sensor: sensor.name)
+        var logger = logger
+        logger[metadataKey: "sensor"] = "\(sensor.name)"
+        self.logger = logger
+    }
+
+    /// Replays the journal, starts the writer, then subscribes. Returns once the subscription is live
+    /// or keeps trying in the background (the broker queues meanwhile).
+    public func start(connection: PGConnection) throws {
+        let leftover = try journal.recover()
+        if !leftover.isEmpty {
+            logger.info("replaying \(leftover.count) journaled messages from an earlier run")
+        }
+        let thread = Thread { [self] in
+            writerLoop(connection: connection)
+        }
+        thread.name = "writer-\(sensor.name)"
+        thread.stackSize = 1 << 20
+        writerThread = thread
+        thread.start()
+        for record in leftover { queue.put(record) }
+
+        let prefix = settings.sharedSubscription ? "$share/ingest-\(sensor.name)/" : ""
+        let options = MQTTClient.Options(
+            clientID: clientID, cleanSession: false, subscriptions: sensor.topicFilters.map { prefix + $0 }, subscriptionQoS: 1)
+        let logger = self.logger
+        let client = try MQTTClient(
+            url: settings.mqtt, options: options,
+            onMessage: { [self] message in receive(message) },
+            onConnectionChange: { up, text in
+                if up { logger.info("\(text)") } else { logger.warning("MQTT: \(text)") }
+            })
+        self.client = client
+        try client.start()
+        if !client.waitUntilReady(timeout: .seconds(10)) {
+            logger.warning("not subscribed yet (\(client.lastError)); retrying in the background")
+        }
+    }
+
+    public var isSubscribed: Bool { client?.isConnected ?? false }
+
+    /// On the MQTT network thread: journal first, then queue (may block). The PUBACK follows our return.
+    private func receive(_ message: MQTTMessage) {
+        let now = Self.nowMicros()
+        metrics.received.increment()
+        do {
+            let seq = try journal.append(topic: message.topic, payload: message.payload, receivedAt: now)
+            queue.put(JournalRecord(seq: seq, receivedAt: now, topic: message.topic, payload: message.payload))
+        } catch {
+            // Without a journal we cannot promise durability: stop rather than acknowledge and lose.
+            logger.critical("journal append failed, exiting without acknowledging: \(error)")
+            exit(70)
+        }
+    }
+
+    /// Stops taking messages, writes what was received, and returns when the writer is done.
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+        client?.stop()
+        queue.close()
+        finished.lock()
+        while !writerDone { finished.wait() }
+        finished.unlock()
+        journal.close()
+    }
+
+    // MARK: the writer thread
+
+    private func writerLoop(connection: PGConnection) {
+        let writer = BatchWriter(connection: connection, sensor: sensor)
+        while true {
+            let records = queue.take(max: settings.batchMessages, timeout: 0.5)
+            metrics.queueDepth.record(queue.depth)
+            if records.isEmpty {
+                if queue.isClosedAndEmpty { break }
+                continue
+            }
+            let batch = assemble(records)
+            store(batch, records: records, writer: writer)
+            journal.commit(upTo: records.last!.seq)
+            metrics.journalBytes.record(journal.bytesOnDisk)
+        }
+        finished.lock()
+        writerDone = true
+        finished.broadcast()
+        finished.unlock()
+    }
+
+    /// Decodes each message into the batch, or into a dead letter with its reason.
+    func assemble(_ records: [JournalRecord]) -> IngestBatch {
+        var batch = IngestBatch(fieldCount: sensor.fields.count, capacity: records.count)
+        for record in records {
+            switch route(record) {
+            case .success(let topic):
+                let start = batch.readings.count
+                do throws(DecodeError) {
+                    try decoder.decode(record.payload, format: topic.format, receivedAt: record.receivedAt, into: &batch.readings)
+                    batch.closeSpan(device: topic.device, from: start)
+                } catch {
+                    reject(record, code: error.code.rawValue, reason: error.description, into: &batch)
+                }
+            case .failure(let error):
+                reject(record, code: error.code.rawValue, reason: error.description, into: &batch)
+            }
+        }
+        return batch
+    }
+
+    private func route(_ record: JournalRecord) -> Result<Topic, DecodeError> {
+        switch Topic.parse(record.topic) {
+        case .failure(let error):
+            return .failure(DecodeError(.badTopic, error.reason))
+        case .success(let topic):
+            guard topic.sensor == sensor.name else {
+                return .failure(DecodeError(.unknownSensor, "topic names sensor type '\(topic.sensor.prefix(64))', this service ingests '\(sensor.name)'"))
+            }
+            return .success(topic)
+        }
+    }
+
+    private func reject(_ record: JournalRecord, code: String, reason: String, into batch: inout IngestBatch) {
+        metrics.rejected(reason: code)
+        if reasons.shouldLog(code) {
+            logger.warning("rejected a message on \(record.topic): \(reason) (logged once per reason per minute)")
+        }
+        batch.deadLetters.append(DeadLetter(sensor: sensor.name, topic: record.topic, receivedAt: record.receivedAt, reason: reason, payload: record.payload))
+    }
+
+    /// Writes with retries: transient errors wait (capped exponential backoff) and reconnect; a permanent
+    /// error splits the batch so only the messages that cause it are dead-lettered.
+    private func store(_ batch: IngestBatch, records: [JournalRecord], writer: BatchWriter) {
+        var delay = 0.05
+        while true {
+            let started = DispatchTime.now().uptimeNanoseconds
+            do throws(PGError) {
+                try writer.connection.resetIfNeeded()
+                let outcome = try writer.write(batch)
+                metrics.commitLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+                metrics.committedReadings.increment(by: outcome.inserted)
+                metrics.committedMessages.increment(by: records.count)
+                metrics.duplicates.increment(by: outcome.duplicates)
+                return
+            } catch where error.isTransient {
+                metrics.retries.increment()
+                logger.warning("PostgreSQL unavailable, retrying in \(Int(delay * 1000)) ms: \(error)")
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 5)
+            } catch {
+                logger.error("batch of \(records.count) messages failed permanently: \(error); isolating the cause")
+                storeOneByOne(records, writer: writer, cause: error)
+                return
+            }
+        }
+    }
+
+    private func storeOneByOne(_ records: [JournalRecord], writer: BatchWriter, cause: PGError) {
+        for record in records {
+            let single = assemble([record])
+            var delay = 0.05
+            while true {
+                do throws(PGError) {
+                    try writer.connection.resetIfNeeded()
+                    let outcome = try writer.write(single)
+                    metrics.committedReadings.increment(by: outcome.inserted)
+                    metrics.committedMessages.increment()
+                    metrics.duplicates.increment(by: outcome.duplicates)
+                    break
+                } catch where error.isTransient {
+                    metrics.retries.increment()
+                    Thread.sleep(forTimeInterval: delay)
+                    delay = min(delay * 2, 5)
+                } catch {
+                    var letter = IngestBatch(fieldCount: sensor.fields.count)
+                    reject(record, code: "storage", reason: "storage: \(error)", into: &letter)
+                    if (try? writer.write(letter)) == nil {
+                        logger.critical("cannot dead-letter a message on \(record.topic): \(error)")
+                    }
+                    break
+                }
+            }
+        }
+    }
+
+    static func nowMicros() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000
+    }
+}
+
+/// Logs each rejection reason at most once a minute, so bad input cannot flood the log.
+final class RejectionLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last: [String: Date] = [:]
+
+    func shouldLog(_ reason: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let now = Date()
+        if let previous = last[reason], now.timeIntervalSince(previous) < 60 { return false }
+        last[reason] = now
+        return true
+    }
+}

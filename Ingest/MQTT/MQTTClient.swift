@@ -1,0 +1,286 @@
+import CMosquitto
+import Foundation
+import Synchronization
+
+public struct MQTTMessage: Sendable {
+    public var topic: String
+    public var payload: [UInt8]
+    public var qos: Int32
+    public var retain: Bool
+}
+
+/// A libmosquitto client on its threaded loop. Callbacks run on the library's network thread: a QoS 1
+/// message's PUBACK leaves only after `onMessage` returns, so whatever `onMessage` persists before it
+/// returns is safe; blocking in it stops reading from the socket, which is how backpressure reaches the broker.
+public final class MQTTClient: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var clientID: String?
+        /// False keeps the session (subscriptions and queued QoS 1 messages) at the broker while away.
+        public var cleanSession: Bool
+        public var keepAliveSeconds: Int32
+        /// QoS 1 publishes not yet acknowledged that `publish` allows before it waits.
+        public var maxInflight: Int
+        /// Filters (re)subscribed on every connect.
+        public var subscriptions: [String]
+        public var subscriptionQoS: Int32
+
+        public init(clientID: String? = nil, cleanSession: Bool = true, keepAliveSeconds: Int32 = 30, maxInflight: Int = 1000,
+                    subscriptions: [String] = [], subscriptionQoS: Int32 = 1) {
+            self.clientID = clientID
+            self.cleanSession = cleanSession
+            self.keepAliveSeconds = keepAliveSeconds
+            self.maxInflight = maxInflight
+            self.subscriptions = subscriptions
+            self.subscriptionQoS = subscriptionQoS
+        }
+    }
+
+    public let url: MQTTURL
+    public let options: Options
+    private let handle: OpaquePointer
+    private let state = Mutex(State())
+    private let condition = NSCondition()
+    private let onMessage: (@Sendable (MQTTMessage) -> Void)?
+    private let onPublished: (@Sendable (Int32) -> Void)?
+    private let onConnectionChange: (@Sendable (Bool, String) -> Void)?
+
+    struct State {
+        var connected = false
+        var subscribed = false
+        /// Reserved slots plus unacknowledged QoS 1 message ids.
+        var inflight = 0
+        var pending = Set<Int32>()
+        /// Acknowledgements that overtook the return of `mosquitto_publish` on the caller's thread.
+        var earlyAcks = Set<Int32>()
+        var started = false
+        var stopping = false
+        var lastError = ""
+    }
+
+    private static let libraryReady: Bool = {
+        mosquitto_lib_init()
+        return true
+    }()
+
+    /// - Parameters:
+    ///   - onMessage: runs on the network thread; return only when the message is safe.
+    ///   - onPublished: a QoS 1 publish was acknowledged by the broker (or a QoS 0 one was sent), by message id.
+    public init(
+        url: MQTTURL, options: Options,
+        onMessage: (@Sendable (MQTTMessage) -> Void)? = nil,
+        onPublished: (@Sendable (Int32) -> Void)? = nil,
+        onConnectionChange: (@Sendable (Bool, String) -> Void)? = nil
+    ) throws(MQTTError) {
+        _ = Self.libraryReady
+        self.url = url
+        self.options = options
+        self.onMessage = onMessage
+        self.onPublished = onPublished
+        self.onConnectionChange = onConnectionChange
+        guard let handle = mosquitto_new(options.clientID, options.cleanSession, nil) else {
+            throw MQTTError(code: -1, message: "mosquitto_new failed (a persistent session needs a client id)")
+        }
+        self.handle = handle
+        mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
+        if let username = url.username {
+            try check(mosquitto_username_pw_set(handle, username, url.password), "setting credentials")
+        }
+        mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
+        // The library keeps its own unbounded queue past this; `publish` bounds in-flight messages itself.
+        mosquitto_max_inflight_messages_set(handle, UInt32(clamping: options.maxInflight))
+        mosquitto_reconnect_delay_set(handle, 1, 10, true)
+        mosquitto_connect_callback_set(handle) { _, userdata, rc in
+            MQTTClient.from(userdata).handleConnect(rc)
+        }
+        mosquitto_disconnect_callback_set(handle) { _, userdata, rc in
+            MQTTClient.from(userdata).handleDisconnect(rc)
+        }
+        mosquitto_message_callback_set(handle) { _, userdata, message in
+            guard let message else { return }
+            MQTTClient.from(userdata).handleMessage(message.pointee)
+        }
+        mosquitto_publish_callback_set(handle) { _, userdata, mid in
+            MQTTClient.from(userdata).handlePublished(mid)
+        }
+        mosquitto_subscribe_callback_set(handle) { _, userdata, _, _, _ in
+            MQTTClient.from(userdata).handleSubscribed()
+        }
+    }
+
+    deinit {
+        stop()
+        mosquitto_destroy(handle)
+    }
+
+    private static func from(_ userdata: UnsafeMutableRawPointer?) -> MQTTClient {
+        Unmanaged<MQTTClient>.fromOpaque(userdata!).takeUnretainedValue()
+    }
+
+    /// Connects in the background and keeps reconnecting until `stop`.
+    public func start() throws(MQTTError) {
+        let alreadyStarted = state.withLock { state in
+            defer { state.started = true }
+            return state.started
+        }
+        guard !alreadyStarted else { return }
+        try check(mosquitto_connect_async(handle, url.host, url.port, options.keepAliveSeconds), "connecting to \(url)")
+        try check(mosquitto_loop_start(handle), "starting the network thread")
+    }
+
+    /// Waits until connected (and subscribed, when there are subscriptions) or the deadline passes.
+    @discardableResult
+    public func waitUntilReady(timeout: Duration) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout.seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while !isReady {
+            if !condition.wait(until: deadline) { return isReady }
+        }
+        return true
+    }
+
+    private var isReady: Bool {
+        state.withLock { $0.connected && ($0.subscribed || options.subscriptions.isEmpty) }
+    }
+
+    public var isConnected: Bool { state.withLock { $0.connected } }
+    public var lastError: String { state.withLock { $0.lastError } }
+    public var inflight: Int { state.withLock { $0.inflight } }
+
+    /// Publishes; with QoS 1 waits while `maxInflight` messages are unacknowledged (backpressure, not a queue).
+    /// Returns the message id `onPublished` will report.
+    @discardableResult
+    public func publish(topic: String, payload: [UInt8], qos: Int32, timeout: Duration = .seconds(30)) throws(MQTTError) -> Int32 {
+        if qos > 0 {
+            let deadline = Date().addingTimeInterval(timeout.seconds)
+            condition.lock()
+            while state.withLock({ $0.inflight >= options.maxInflight && !$0.stopping }) {
+                if !condition.wait(until: deadline) {
+                    condition.unlock()
+                    throw MQTTError(code: -1, message: "no acknowledgement from the broker within \(timeout)")
+                }
+            }
+            state.withLock { $0.inflight += 1 }
+            condition.unlock()
+        }
+        var mid: Int32 = 0
+        let rc = payload.withUnsafeBytes { buffer in
+            mosquitto_publish(handle, &mid, topic, Int32(buffer.count), buffer.baseAddress, qos, false)
+        }
+        // While disconnected the library keeps a QoS 1 message and sends it after reconnecting.
+        let accepted = rc == MOSQ_ERR_SUCCESS.rawValue || (qos > 0 && rc == MOSQ_ERR_NO_CONN.rawValue && mid != 0)
+        if qos > 0 {
+            state.withLock { state in
+                if accepted, state.earlyAcks.remove(mid) == nil {
+                    state.pending.insert(mid)
+                } else {
+                    state.inflight -= 1
+                }
+            }
+            signal()
+        }
+        if !accepted { try check(rc, "publishing to \(topic)") }
+        return mid
+    }
+
+    /// Disconnects and stops the network thread; no callback runs after this returns.
+    public func stop() {
+        let wasStarted = state.withLock { state in
+            defer { state.started = false; state.stopping = true }
+            return state.started
+        }
+        condition.broadcast()
+        guard wasStarted else { return }
+        mosquitto_disconnect(handle)
+        mosquitto_loop_stop(handle, false)
+    }
+
+    /// Stops the network thread without a DISCONNECT, as a crash would (for tests of redelivery).
+    public func abandon() {
+        state.withLock { $0.started = false; $0.stopping = true }
+        mosquitto_loop_stop(handle, true)
+    }
+
+    // MARK: callbacks, on the network thread
+
+    private func handleConnect(_ rc: Int32) {
+        guard rc == 0 else {
+            let reason = String(cString: mosquitto_connack_string(rc))
+            state.withLock { $0.lastError = reason }
+            onConnectionChange?(false, "connection refused: \(reason)")
+            return
+        }
+        state.withLock { $0.connected = true; $0.subscribed = false }
+        if options.subscriptions.isEmpty {
+            signal()
+        } else {
+            var mid: Int32 = 0
+            for filter in options.subscriptions {
+                mosquitto_subscribe(handle, &mid, filter, options.subscriptionQoS)
+            }
+        }
+        onConnectionChange?(true, "connected to \(url)")
+    }
+
+    private var pendingSubscriptions = 0
+
+    private func handleSubscribed() {
+        pendingSubscriptions += 1
+        if pendingSubscriptions >= options.subscriptions.count {
+            pendingSubscriptions = 0
+            state.withLock { $0.subscribed = true }
+            signal()
+        }
+    }
+
+    private func handleDisconnect(_ rc: Int32) {
+        state.withLock { $0.connected = false; $0.subscribed = false; if rc != 0 { $0.lastError = "connection lost (\(rc))" } }
+        pendingSubscriptions = 0
+        onConnectionChange?(false, rc == 0 ? "disconnected" : "connection lost, reconnecting")
+    }
+
+    private func handleMessage(_ message: mosquitto_message) {
+        guard let onMessage else { return }
+        let topic = message.topic.map { String(cString: $0) } ?? ""
+        // Copy now: libmosquitto frees the payload when this callback returns.
+        let payload: [UInt8]
+        if let bytes = message.payload, message.payloadlen > 0 {
+            payload = Array(UnsafeRawBufferPointer(start: bytes, count: Int(message.payloadlen)))
+        } else {
+            payload = []
+        }
+        onMessage(MQTTMessage(topic: topic, payload: payload, qos: message.qos, retain: message.retain))
+    }
+
+    private func handlePublished(_ mid: Int32) {
+        state.withLock { state in
+            if state.pending.remove(mid) != nil {
+                state.inflight -= 1
+            } else if state.inflight > state.pending.count {
+                // QoS 1 publish whose id is not recorded yet: its caller will find it here.
+                state.earlyAcks.insert(mid)
+            }
+        }
+        signal()
+        onPublished?(mid)
+    }
+
+    private func signal() {
+        condition.lock()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func check(_ rc: Int32, _ action: String) throws(MQTTError) {
+        guard rc != MOSQ_ERR_SUCCESS.rawValue else { return }
+        let reason = rc == MOSQ_ERR_ERRNO.rawValue ? String(cString: strerror(errno)) : String(cString: mosquitto_strerror(rc))
+        throw MQTTError(code: rc, message: "MQTT \(action): \(reason)")
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

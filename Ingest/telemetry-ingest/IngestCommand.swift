@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import IngestService
+import Logging
+import Metrics
+import Prometheus
+import SensorModel
+import ServiceLifecycle
+
+@main
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "telemetry-ingest",
+        abstract: "Subscribes to a sensor type's MQTT topics and stores its readings in PostgreSQL.",
+        discussion: """
+            Settings come from config/telemetry.json (or the file TELEMETRY_CONFIG names), each overridable by an
+            environment variable: TELEMETRY_MQTT_URL, TELEMETRY_DATABASE_URL, TELEMETRY_CATALOG, TELEMETRY_JOURNAL_DIR,
+            TELEMETRY_JOURNAL_FSYNC (never | interval | <N>ms | always), TELEMETRY_BATCH_MESSAGES,
+            TELEMETRY_QUEUE_MESSAGES, TELEMETRY_QUEUE_BYTES, TELEMETRY_INSTANCE.
+            SIGTERM or SIGINT: stop taking messages, store what was received, exit 0.
+            """)
+
+    @Option(name: .long, help: "A sensor type from the catalog; repeat for several in one process.")
+    var sensor: [String] = []
+
+    @Flag(name: .long, help: "Ingest every sensor type of the catalog in this process.")
+    var all = false
+
+    @Option(name: .long, help: "Instance name for replicas of one sensor type (stable MQTT client id and journal).")
+    var instance: String?
+
+    func validate() throws {
+        if sensor.isEmpty && !all { throw ValidationError("name a sensor type with --sensor <name>, or use --all") }
+        if !sensor.isEmpty && all { throw ValidationError("use either --sensor or --all") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["TELEMETRY_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+            return handler
+        }
+        MetricsSystem.bootstrap(PrometheusMetricsFactory())
+        let logger = Logger(label: "telemetry-ingest")
+        let settings: IngestSettings
+        do {
+            settings = try IngestSettings.load(sensorNames: all ? [] : sensor, instance: instance)
+        } catch {
+            FileHandle.standardError.write(Data("telemetry-ingest: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let service = IngestService(settings: settings, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}

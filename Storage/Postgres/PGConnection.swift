@@ -1,0 +1,155 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection. Every call blocks: use it from a thread of its own, never from Swift's
+/// cooperative pool. Not thread-safe; one user at a time.
+public final class PGConnection: @unchecked Sendable {
+    private var connection: OpaquePointer?
+    public let url: String
+
+    /// - Parameter url: a libpq connection URL or key=value string.
+    public init(url: String, connectTimeoutSeconds: Int = 5) throws(PGError) {
+        self.url = url
+        let keys = ["dbname", "connect_timeout", "application_name"]
+        let values = [url, String(connectTimeoutSeconds), ProcessInfo.processInfo.processName]
+        connection = Self.connect(keys: keys, values: values)
+        guard let connection, PQstatus(connection) == CONNECTION_OK else {
+            let message = connection.map { Self.lastMessage($0) } ?? "out of memory"
+            PQfinish(connection)
+            self.connection = nil
+            throw PGError(sqlState: nil, message: "cannot connect to PostgreSQL: \(message)")
+        }
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        // Buckets and partitions are UTC days and hours, whatever the server's default zone.
+        try execute("SET TIME ZONE 'UTC'")
+    }
+
+    private static func connect(keys: [String], values: [String]) -> OpaquePointer? {
+        var keyPointers = keys.map { strdup($0) }
+        var valuePointers = values.map { strdup($0) }
+        defer {
+            keyPointers.forEach { free($0) }
+            valuePointers.forEach { free($0) }
+        }
+        keyPointers.append(nil)
+        valuePointers.append(nil)
+        return keyPointers.withUnsafeBufferPointer { keys in
+            valuePointers.withUnsafeBufferPointer { values in
+                keys.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: keys.count) { keys in
+                    values.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: values.count) { values in
+                        PQconnectdbParams(keys, values, 1)
+                    }
+                }
+            }
+        }
+    }
+
+    deinit { PQfinish(connection) }
+
+    public var isHealthy: Bool {
+        guard let connection else { return false }
+        return PQstatus(connection) == CONNECTION_OK
+    }
+
+    /// Runs one or more statements without parameters (schema, BEGIN/COMMIT).
+    @discardableResult
+    public func execute(_ sql: String) throws(PGError) -> PGResult {
+        let connection = try live()
+        return try PGResult.checked(PQexec(connection, sql), connection: connection)
+    }
+
+    /// Runs one statement with text parameters; nil is SQL NULL. Values never touch the SQL text.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) throws(PGError) -> PGResult {
+        let connection = try live()
+        var copies = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        let result = copies.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) { values in
+                PQexecParams(connection, sql, Int32(parameters.count), nil, parameters.isEmpty ? nil : values, nil, nil, 0)
+            }
+        }
+        return try PGResult.checked(result, connection: connection)
+    }
+
+    /// `COPY ... FROM STDIN` with the given data (already in the COPY's format). Returns rows copied.
+    @discardableResult
+    public func copyIn(_ sql: String, data: UnsafeRawBufferPointer) throws(PGError) -> Int {
+        let connection = try live()
+        let start = PQexec(connection, sql)
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            _ = try PGResult.checked(start, connection: connection)
+            throw PGError(sqlState: nil, message: "COPY did not start")
+        }
+        PQclear(start)
+        var offset = 0
+        let chunk = 1 << 20
+        while offset < data.count {
+            let length = min(chunk, data.count - offset)
+            let rc = PQputCopyData(connection, data.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), Int32(length))
+            guard rc == 1 else {
+                throw PGError(sqlState: nil, message: "COPY data: \(Self.lastMessage(connection))")
+            }
+            offset += length
+        }
+        guard PQputCopyEnd(connection, nil) == 1 else {
+            throw PGError(sqlState: nil, message: "COPY end: \(Self.lastMessage(connection))")
+        }
+        var rows = 0
+        var failure: PGError?
+        while let result = PQgetResult(connection) {
+            do throws(PGError) {
+                let checked = try PGResult.checked(result, connection: connection)
+                rows = checked.affectedRows
+            } catch {
+                failure = failure ?? error
+            }
+        }
+        if let failure { throw failure }
+        return rows
+    }
+
+    public func copyIn(_ sql: String, data: [UInt8]) throws(PGError) -> Int {
+        var outcome: Result<Int, PGError> = .success(0)
+        data.withUnsafeBytes { buffer in
+            do throws(PGError) { outcome = .success(try copyIn(sql, data: buffer)) } catch { outcome = .failure(error) }
+        }
+        return try outcome.get()
+    }
+
+    /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it throws.
+    public func transaction<T>(_ body: (PGConnection) throws(PGError) -> T) throws(PGError) -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body(self)
+            try execute("COMMIT")
+            return value
+        } catch {
+            if isHealthy { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Reconnects when the connection broke; throws while the server stays away.
+    public func resetIfNeeded() throws(PGError) {
+        guard let connection else { throw PGError(sqlState: nil, message: "connection closed") }
+        guard PQstatus(connection) != CONNECTION_OK else { return }
+        PQreset(connection)
+        guard PQstatus(connection) == CONNECTION_OK else {
+            throw PGError(sqlState: nil, message: "cannot reconnect to PostgreSQL: \(Self.lastMessage(connection))")
+        }
+        try execute("SET TIME ZONE 'UTC'")
+    }
+
+    private func live() throws(PGError) -> OpaquePointer {
+        guard let connection else { throw PGError(sqlState: nil, message: "connection closed") }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            throw PGError(sqlState: "08006", message: "connection to PostgreSQL lost: \(Self.lastMessage(connection))")
+        }
+        return connection
+    }
+
+    static func lastMessage(_ connection: OpaquePointer) -> String {
+        String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

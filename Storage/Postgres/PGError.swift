@@ -1,0 +1,24 @@
+/// A PostgreSQL or libpq failure, with the SQLSTATE when the server sent one.
+public struct PGError: Error, Sendable, CustomStringConvertible {
+    public var sqlState: String?
+    public var message: String
+
+    public init(sqlState: String?, message: String) {
+        self.sqlState = sqlState
+        self.message = message
+    }
+
+    /// Worth retrying after a pause and a reconnect: connection trouble, serialization failure or
+    /// deadlock, insufficient resources, operator intervention (shutdown, admin restart, query cancel).
+    public var isTransient: Bool {
+        guard let state = sqlState else { return true }  // no SQLSTATE: the connection itself failed
+        if state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57") || state.hasPrefix("58") { return true }
+        return state == "40001" || state == "40P01" || state == "55P03"
+    }
+
+    public var isUniqueViolation: Bool { sqlState == "23505" }
+
+    public var description: String {
+        sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message
+    }
+}

@@ -1,0 +1,167 @@
+import Postgres
+import SensorModel
+
+/// Writes batches of one sensor type: readings by binary COPY into a staging table, then one statement
+/// moves them into the partitioned table (ON CONFLICT DO NOTHING) and folds exactly the rows it inserted
+/// into both rollups, keys in sorted order so concurrent writers cannot deadlock. Dead letters go in the
+/// same transaction. Uses one connection from one thread.
+public final class BatchWriter: @unchecked Sendable {
+    public let sensor: SensorType
+    public let tables: SensorTables
+    public let connection: PGConnection
+    private let partitions: Partitions
+    private let moveSQL: String
+    private let copySQL: String
+    private let stageSQL: String
+
+    public init(connection: PGConnection, sensor: SensorType) {
+        self.connection = connection
+        self.sensor = sensor
+        self.tables = SensorTables(sensor)
+        self.partitions = Partitions(sensor: sensor)
+        let columns = (["device_id", "time", "seq"] + tables.fieldColumns).joined(separator: ", ")
+        self.stageSQL = "CREATE TEMP TABLE IF NOT EXISTS \(tables.stage) (LIKE \(tables.readings)) ON COMMIT DELETE ROWS"
+        self.copySQL = "COPY \(tables.stage) (\(columns)) FROM STDIN (FORMAT binary)"
+        self.moveSQL = Self.moveStatement(tables: tables, columns: columns)
+    }
+
+    static func moveStatement(tables: SensorTables, columns: String) -> String {
+        let fields = tables.sensor.fields.map(\.name)
+        let returning = (["device_id", "time"] + tables.fieldColumns).joined(separator: ", ")
+        func rollup(_ resolution: RollupResolution, _ name: String) -> String {
+            let table = tables.rollup(resolution)
+            let targetColumns = (["device_id", "bucket"] + fields.flatMap { field in
+                ["count", "sum", "min", "max"].map { tables.column(field, $0) }
+            }).joined(separator: ", ")
+            let aggregates = fields.map { field in
+                let column = tables.quoted(field)
+                return "count(\(column)), sum(\(column)), min(\(column)), max(\(column))"
+            }.joined(separator: ", ")
+            let updates = fields.map { field in
+                let count = tables.column(field, "count"), sum = tables.column(field, "sum")
+                let min = tables.column(field, "min"), max = tables.column(field, "max")
+                return """
+                    \(count) = r.\(count) + excluded.\(count), \
+                    \(sum) = CASE WHEN excluded.\(count) = 0 THEN r.\(sum) WHEN r.\(count) = 0 THEN excluded.\(sum) ELSE r.\(sum) + excluded.\(sum) END, \
+                    \(min) = LEAST(r.\(min), excluded.\(min)), \(max) = GREATEST(r.\(max), excluded.\(max))
+                    """
+            }.joined(separator: ", ")
+            return """
+                \(name) AS (
+                    INSERT INTO \(table) AS r (\(targetColumns))
+                    SELECT device_id, date_trunc('\(resolution.truncUnit)', time), \(aggregates)
+                    FROM inserted GROUP BY 1, 2 ORDER BY 1, 2
+                    ON CONFLICT (device_id, bucket) DO UPDATE SET \(updates)
+                )
+                """
+        }
+        return """
+            WITH inserted AS (
+                INSERT INTO \(tables.readings) (\(columns))
+                SELECT \(columns) FROM \(tables.stage) ORDER BY device_id, time
+                ON CONFLICT DO NOTHING
+                RETURNING \(returning)
+            ),
+            \(rollup(.minute, "minute_rollup")),
+            \(rollup(.hour, "hour_rollup"))
+            SELECT count(*) FROM inserted
+            """
+    }
+
+    /// Stores the batch in one transaction. Throws `PGError`; nothing of the batch is stored then.
+    public func write(_ batch: IngestBatch) throws(PGError) -> WriteOutcome {
+        let readings = batch.readings
+        var ids: [String: Int32] = [:]
+        if !readings.isEmpty {
+            try partitions.ensure(days: Set(readings.times.map(Micros.day(of:))), on: connection)
+            ids = try DeviceRegistry.upsert(spans: batch.spans, readings: readings, sensor: sensor.name, on: connection)
+        }
+        let body = readings.isEmpty ? [] : copyBody(batch, ids: ids)
+        return try connection.transaction { (connection) throws(PGError) -> WriteOutcome in
+            var inserted = 0
+            if !readings.isEmpty {
+                try connection.execute(stageSQL)
+                try connection.copyIn(copySQL, data: body)
+                let result = try connection.execute(moveSQL)
+                inserted = Int(result[0, 0] ?? "0") ?? 0
+            }
+            if !batch.deadLetters.isEmpty {
+                try DeadLetterWriter.write(batch.deadLetters, on: connection)
+            }
+            return WriteOutcome(inserted: inserted, duplicates: readings.count - inserted, deadLettered: batch.deadLetters.count)
+        }
+    }
+
+    private func copyBody(_ batch: IngestBatch, ids: [String: Int32]) -> [UInt8] {
+        let readings = batch.readings
+        let columns = 3 + readings.fieldCount
+        var copy = PGBinaryCopy(reservingCapacity: readings.count * (2 + 4 * columns + 20 + 8 * columns))
+        for span in batch.spans {
+            let id = ids[span.device]!
+            for row in span.rows {
+                copy.startRow(columns: columns)
+                copy.appendInt32(id)
+                copy.appendTimestamp(unixMicros: readings.times[row])
+                let seq = readings.seqs[row]
+                if seq == ReadingBatch.noSeq { copy.appendNull() } else { copy.appendInt64(seq) }
+                for field in 0..<readings.fieldCount {
+                    copy.appendFloat64OrNull(readings.values[field][row])
+                }
+            }
+        }
+        return copy.finish()
+    }
+}
+
+enum DeviceRegistry {
+    /// Upserts every device of the batch (first/last seen from its reading times) in device order, so
+    /// concurrent writers lock rows in the same order; returns their ids.
+    static func upsert(spans: [DeviceSpan], readings: ReadingBatch, sensor: String, on connection: PGConnection) throws(PGError) -> [String: Int32] {
+        var seen: [String: (first: Int64, last: Int64)] = [:]
+        for span in spans {
+            var first = Int64.max, last = Int64.min
+            for row in span.rows {
+                first = min(first, readings.times[row])
+                last = max(last, readings.times[row])
+            }
+            if let known = seen[span.device] {
+                seen[span.device] = (min(known.first, first), max(known.last, last))
+            } else {
+                seen[span.device] = (first, last)
+            }
+        }
+        let devices = seen.keys.sorted()
+        // Device ids are 1-64 characters of A-Z a-z 0-9 . _ - (checked at the topic), so quoting is enough.
+        let names = "{" + devices.map { "\"\($0)\"" }.joined(separator: ",") + "}"
+        let firsts = "{" + devices.map { String(seen[$0]!.first) }.joined(separator: ",") + "}"
+        let lasts = "{" + devices.map { String(seen[$0]!.last) }.joined(separator: ",") + "}"
+        let result = try connection.query("""
+            INSERT INTO devices (sensor, device, first_seen, last_seen)
+            SELECT $1, d, timestamptz 'epoch' + f * interval '1 microsecond', timestamptz 'epoch' + l * interval '1 microsecond'
+            FROM unnest($2::text[], $3::int8[], $4::int8[]) AS u(d, f, l) ORDER BY d
+            ON CONFLICT (sensor, device) DO UPDATE
+            SET first_seen = LEAST(devices.first_seen, excluded.first_seen), last_seen = GREATEST(devices.last_seen, excluded.last_seen)
+            RETURNING device, id
+            """, [sensor, names, firsts, lasts])
+        var ids: [String: Int32] = [:]
+        for row in result.rows {
+            if let device = row[0], let id = row[1].flatMap({ Int32($0) }) { ids[device] = id }
+        }
+        return ids
+    }
+}
+
+enum DeadLetterWriter {
+    static func write(_ letters: [DeadLetter], on connection: PGConnection) throws(PGError) {
+        var copy = PGBinaryCopy(reservingCapacity: letters.reduce(0) { $0 + $1.payload.count + $1.topic.utf8.count + 64 })
+        for letter in letters {
+            copy.startRow(columns: 5)
+            if let sensor = letter.sensor { copy.appendText(sensor) } else { copy.appendNull() }
+            copy.appendText(letter.topic)
+            copy.appendTimestamp(unixMicros: letter.receivedAt)
+            copy.appendText(letter.reason)
+            copy.appendBytes(letter.payload)
+        }
+        try connection.copyIn("COPY rejected (sensor, topic, received_at, reason, payload) FROM STDIN (FORMAT binary)", data: copy.finish())
+    }
+}

@@ -1,0 +1,73 @@
+import Postgres
+import SensorModel
+
+/// Creates and updates the tables of a catalog. Idempotent, and safe when several services start at
+/// once: the whole migration runs under one transaction-scoped advisory lock.
+public enum Schema {
+    static let migrationLock: Int64 = 0x7465_6C65_6D65_7472  // "telemetr"
+
+    public static func migrate(_ connection: PGConnection, catalog: Catalog) throws(PGError) {
+        try connection.transaction { (connection) throws(PGError) in
+            try connection.query("SELECT pg_advisory_xact_lock($1)", [String(migrationLock)])
+            try connection.execute(commonTables)
+            for sensor in catalog.sensors {
+                try connection.execute(statements(for: sensor).joined(separator: ";\n"))
+            }
+        }
+    }
+
+    static let commonTables = """
+        CREATE TABLE IF NOT EXISTS devices (
+            id serial PRIMARY KEY,
+            sensor text NOT NULL,
+            device text NOT NULL,
+            first_seen timestamptz NOT NULL,
+            last_seen timestamptz NOT NULL,
+            UNIQUE (sensor, device)
+        );
+        CREATE TABLE IF NOT EXISTS rejected (
+            id bigserial PRIMARY KEY,
+            sensor text,
+            topic text NOT NULL,
+            received_at timestamptz NOT NULL,
+            reason text NOT NULL,
+            payload bytea NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS rejected_received_at ON rejected (received_at, id);
+        CREATE INDEX IF NOT EXISTS rejected_sensor_received_at ON rejected (sensor, received_at, id)
+        """
+
+    static func statements(for sensor: SensorType) -> [String] {
+        let tables = SensorTables(sensor)
+        var sql: [String] = []
+        let fieldDefinitions = tables.fieldColumns.map { "\($0) float8" }.joined(separator: ", ")
+        sql.append("""
+            CREATE TABLE IF NOT EXISTS \(tables.readings) (
+                device_id int4 NOT NULL, time timestamptz NOT NULL, seq int8, \(fieldDefinitions),
+                PRIMARY KEY (device_id, time)
+            ) PARTITION BY RANGE (time)
+            """)
+        // A field added to the catalog later becomes a column; old rows read it as missing.
+        for column in tables.fieldColumns {
+            sql.append("ALTER TABLE \(tables.readings) ADD COLUMN IF NOT EXISTS \(column) float8")
+        }
+        for resolution in RollupResolution.allCases {
+            let table = tables.rollup(resolution)
+            sql.append("""
+                CREATE TABLE IF NOT EXISTS \(table) (
+                    device_id int4 NOT NULL, bucket timestamptz NOT NULL,
+                    PRIMARY KEY (device_id, bucket)
+                )
+                """)
+            for field in sensor.fields {
+                sql.append("ALTER TABLE \(table) ADD COLUMN IF NOT EXISTS \(tables.column(field.name, "count")) int8 NOT NULL DEFAULT 0")
+                for part in ["sum", "min", "max"] {
+                    sql.append("ALTER TABLE \(table) ADD COLUMN IF NOT EXISTS \(tables.column(field.name, part)) float8")
+                }
+            }
+            let index = tables.quoted("\(sensor.name)_\(resolution == .minute ? "1m" : "1h")_bucket")
+            sql.append("CREATE INDEX IF NOT EXISTS \(index) ON \(table) (bucket)")
+        }
+        return sql
+    }
+}

@@ -1,0 +1,79 @@
+import SensorModel
+
+/// Table and column names of one sensor type. Names come from the validated catalog
+/// (a-z, 0-9, _), never from requests, and are still quoted.
+public struct SensorTables: Sendable {
+    public let sensor: SensorType
+
+    public init(_ sensor: SensorType) { self.sensor = sensor }
+
+    public var readings: String { quoted(sensor.name) }
+    public var rollup1m: String { quoted("\(sensor.name)_1m") }
+    public var rollup1h: String { quoted("\(sensor.name)_1h") }
+    public var stage: String { quoted("stage_\(sensor.name)") }
+    public var fieldColumns: [String] { sensor.fields.map { quoted($0.name) } }
+
+    public func rollup(_ resolution: RollupResolution) -> String {
+        resolution == .minute ? rollup1m : rollup1h
+    }
+
+    public func partitionName(day: Int64) -> String {
+        quoted("\(sensor.name)_p\(CivilDate(daysSinceEpoch: day).compact)")
+    }
+
+    public func quoted(_ name: String) -> String { "\"\(name)\"" }
+
+    public func column(_ field: String, _ part: String) -> String { quoted("\(field)_\(part)") }
+}
+
+public enum RollupResolution: Sendable, CaseIterable {
+    case minute, hour
+
+    public var micros: Int64 { self == .minute ? 60_000_000 : 3_600_000_000 }
+    public var truncUnit: String { self == .minute ? "minute" : "hour" }
+}
+
+/// A proleptic Gregorian date, for partition names and bounds without Foundation calendars.
+public struct CivilDate: Sendable, Equatable {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+
+    public init(year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// Howard Hinnant's days-from-civil inverse.
+    public init(daysSinceEpoch days: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        self.init(year: Int(yoe + era * 400 + (m <= 2 ? 1 : 0)), month: Int(m), day: Int(d))
+    }
+
+    public var compact: String { String(format4(year)) + pad2(month) + pad2(day) }
+    public var iso: String { "\(format4(year))-\(pad2(month))-\(pad2(day))" }
+
+    private func format4(_ value: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, 4 - text.count)) + text
+    }
+
+    private func pad2(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
+}
+
+public enum Micros {
+    public static let perDay: Int64 = 86_400_000_000
+
+    /// Floor division, so times before 1970 land in the right day.
+    public static func day(of micros: Int64) -> Int64 {
+        micros >= 0 ? micros / perDay : (micros - perDay + 1) / perDay
+    }
+}
