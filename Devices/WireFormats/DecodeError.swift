@@ -27,6 +27,7 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let malformedCBOR = Code(rawValue: "malformed_cbor")
         public static let badSenML = Code(rawValue: "bad_senml")
         public static let unknownField = Code(rawValue: "unknown_field")
+        public static let duplicateField = Code(rawValue: "duplicate_field")
         public static let badUnit = Code(rawValue: "bad_unit")
         public static let unsupportedFormat = Code(rawValue: "unsupported_format")
     }

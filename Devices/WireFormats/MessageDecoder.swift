@@ -5,13 +5,15 @@ import SensorModel
 public struct MessageDecoder: Sendable {
     public let sensor: SensorType
     private let tm: TMDecoder
+    private let lpp: LPPDecoder
     private let others: [PayloadFormat: any PayloadDecoder]
 
     public init(sensor: SensorType) {
         self.sensor = sensor
         self.tm = TMDecoder(sensor: sensor)
+        self.lpp = LPPDecoder(sensor: sensor)
         var others: [PayloadFormat: any PayloadDecoder] = [:]
-        for format in PayloadFormat.allCases where format != .tm {
+        for format in PayloadFormat.allCases where format != .tm && format != .lpp {
             if let type = Formats.decoderType(for: format) { others[format] = type.init(sensor: sensor) }
         }
         self.others = others
@@ -21,11 +23,23 @@ public struct MessageDecoder: Sendable {
     public func decode(
         _ payload: UnsafeRawBufferPointer, format: PayloadFormat?, receivedAt: Int64, into batch: inout ReadingBatch
     ) throws(DecodeError) {
+        var skipped = 0
+        try decode(payload, format: format, receivedAt: receivedAt, into: &batch, skipped: &skipped)
+    }
+
+    /// - Parameter skipped: incremented per LPP entry of a known type this sensor type does not map (for metrics).
+    public func decode(
+        _ payload: UnsafeRawBufferPointer, format: PayloadFormat?, receivedAt: Int64, into batch: inout ReadingBatch,
+        skipped: inout Int
+    ) throws(DecodeError) {
         let start = batch.count
+        var skippedHere = 0
         do throws(DecodeError) {
             switch format ?? sensor.format {
             case .tm:
                 try tm.decode(payload, receivedAt: receivedAt, into: &batch)
+            case .lpp:
+                try lpp.decode(payload, receivedAt: receivedAt, into: &batch, skipped: &skippedHere)
             case let other:
                 guard let decoder = others[other] else {
                     throw DecodeError(.unsupportedFormat, "format \(other.rawValue) is not supported yet")
@@ -33,6 +47,7 @@ public struct MessageDecoder: Sendable {
                 try decoder.decode(payload, receivedAt: receivedAt, into: &batch)
             }
             try Normalization.check(batch, rows: start..<batch.count, sensor: sensor)
+            skipped += skippedHere
         } catch {
             batch.truncate(to: start)
             throw error
@@ -57,14 +72,18 @@ public enum Formats {
     public static func decoderType(for format: PayloadFormat) -> (any PayloadDecoder.Type)? {
         switch format {
         case .tm: TMDecoder.self
-        default: nil
+        case .lpp: LPPDecoder.self
+        case .senmlJSON: SenMLJSONDecoder.self
+        case .senmlCBOR: SenMLCBORDecoder.self
         }
     }
 
     public static func encoderType(for format: PayloadFormat) -> (any PayloadEncoder.Type)? {
         switch format {
         case .tm: TMEncoder.self
-        default: nil
+        case .lpp: LPPEncoder.self
+        case .senmlJSON: SenMLJSONEncoder.self
+        case .senmlCBOR: SenMLCBOREncoder.self
         }
     }
 }

@@ -1,0 +1,81 @@
+import Foundation
+import SensorModel
+import Testing
+@testable import WireFormats
+
+/// Runs every `testcases/<format>/<name>.{hex,json}` against its `<name>.expect.json`.
+@Suite struct GoldenTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var format: PayloadFormat
+        var input: URL
+        var expect: URL
+        var testDescription: String { "\(format.rawValue)/\(input.lastPathComponent)" }
+    }
+
+    static let cases: [Case] = {
+        let root = Bundle.module.url(forResource: "testcases", withExtension: nil)!
+        var cases: [Case] = []
+        for format in PayloadFormat.allCases {
+            let folder = root.appendingPathComponent(format.rawValue)
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            for name in names.sorted() where !name.hasSuffix(".expect.json") && (name.hasSuffix(".hex") || name.hasSuffix(".json")) {
+                let stem = (name as NSString).deletingPathExtension
+                cases.append(Case(format: format, input: folder.appendingPathComponent(name),
+                                  expect: folder.appendingPathComponent("\(stem).expect.json")))
+            }
+        }
+        return cases
+    }()
+
+    @Test func everyFormatHasCases() {
+        for format in PayloadFormat.allCases {
+            #expect(Self.cases.contains { $0.format == format }, "no golden cases for \(format.rawValue)")
+        }
+    }
+
+    @Test(arguments: cases)
+    func golden(_ testCase: Case) throws {
+        let expectation = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: testCase.expect)) as? [String: Any])
+        let sensor: SensorType
+        if let definition = expectation["sensorDefinition"] {
+            sensor = try JSONDecoder().decode(SensorType.self, from: JSONSerialization.data(withJSONObject: definition))
+        } else {
+            sensor = try #require(catalog[expectation["sensor"] as! String])
+        }
+        let raw = try Data(contentsOf: testCase.input)
+        let payload = testCase.input.pathExtension == "hex" ? bytes(hex: String(decoding: raw, as: UTF8.self)) : Array(raw)
+        let receivedAt = (expectation["receivedAt"] as! NSNumber).int64Value
+
+        var batch = ReadingBatch(fieldCount: sensor.fields.count)
+        var skipped = 0
+        do {
+            try MessageDecoder(sensor: sensor).decode(payload, format: testCase.format, receivedAt: receivedAt, into: &batch, skipped: &skipped)
+        } catch {
+            #expect(error.code.rawValue == expectation["error"] as? String, "\(error)")
+            #expect(batch.isEmpty)
+            return
+        }
+        #expect(expectation["error"] == nil, "decoded, but \(expectation["error"]!) was expected")
+        let expected: [Row] = (expectation["readings"] as! [[String: Any]]).map { reading in
+            let values = reading["values"] as! [String: NSNumber]
+            return Row(time: (reading["time"] as! NSNumber).int64Value, seq: (reading["seq"] as! NSNumber).int64Value,
+                       values: sensor.fields.map { values[$0.name]?.doubleValue })
+        }.sorted { $0.time < $1.time }
+        #expect(rows(batch) == expected)
+        #expect(skipped == (expectation["skipped"] as? Int ?? 0))
+    }
+}
+
+extension MessageDecoder {
+    func decode(_ payload: [UInt8], format: PayloadFormat?, receivedAt: Int64, into batch: inout ReadingBatch, skipped: inout Int) throws(DecodeError) {
+        var result: Result<Void, DecodeError> = .success(())
+        payload.withUnsafeBytes { buffer in
+            do throws(DecodeError) {
+                try decode(buffer, format: format, receivedAt: receivedAt, into: &batch, skipped: &skipped)
+            } catch {
+                result = .failure(error)
+            }
+        }
+        try result.get()
+    }
+}
