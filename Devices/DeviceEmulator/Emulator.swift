@@ -1,0 +1,221 @@
+import Foundation
+import Logging
+import MQTT
+import SensorModel
+import Synchronization
+import WireFormats
+
+/// A fleet of emulated devices publishing over MQTT at a total rate, stopping by itself after a
+/// count or a duration. Counts what it sent and what the broker acknowledged, per device.
+public final class Emulator: @unchecked Sendable {
+    public let options: EmulatorOptions
+    public let url: MQTTURL
+    public let devices: [EmulatedDevice]
+    private let stats = Mutex(Stats())
+    private let remaining: Atomic<Int>
+    private let startedAt = Date()
+
+    struct Pending { var device: Int; var readings: Int; var sentAt: UInt64 }
+
+    struct Stats {
+        var sentMessages = 0
+        var sentReadings = 0
+        var malformed = 0
+        var ackedMessages = 0
+        var ackedReadings = 0
+        var latencies: [UInt64] = []
+        var pending: [Int: [Int32: Pending]] = [:]
+        var early: [Int: Set<Int32>] = [:]
+        var ackedPerDevice: [Int] = []
+    }
+
+    public init(options: EmulatorOptions, url: MQTTURL) {
+        self.options = options
+        self.url = url
+        var devices: [EmulatedDevice] = []
+        var index = 0
+        for sensor in options.sensors {
+            let format = options.formats[sensor.name] ?? sensor.format
+            for number in 0..<options.devices {
+                let name = "\(options.devicePrefix)-\(sensor.name)-\(String(number).leftPadded(4))"
+                devices.append(EmulatedDevice(
+                    index: index, name: name, sensor: sensor, format: format,
+                    seed: options.seed &* 1_000_003 &+ UInt64(index)))
+                index += 1
+            }
+        }
+        self.devices = devices
+        self.remaining = Atomic(options.count ?? Int.max)
+        stats.withLock { $0.ackedPerDevice = Array(repeating: 0, count: devices.count) }
+    }
+
+    /// Publishes until the count or the duration is reached, then waits (bounded) for outstanding
+    /// acknowledgements. `progress` is called about once a second from a background thread.
+    public func run(progress: @escaping @Sendable (EmulatorSnapshot) -> Void) throws -> EmulatorReport {
+        let connectionCount = options.connections == 0 ? devices.count : max(1, min(options.connections, devices.count))
+        var clients: [MQTTClient] = []
+        for number in 0..<connectionCount {
+            let client = try MQTTClient(
+                url: url,
+                options: .init(clientID: "\(options.devicePrefix)-pub-\(ProcessInfo.processInfo.processIdentifier)-\(number)",
+                               cleanSession: true, maxInflight: options.maxInflight),
+                onPublished: { [self] mid in acknowledged(client: number, mid: mid) })
+            try client.start()
+            clients.append(client)
+        }
+        for client in clients where !client.waitUntilReady(timeout: .seconds(15)) {
+            throw MQTTError(code: -1, message: "cannot connect to \(url): \(client.lastError)")
+        }
+        let deadline = options.count == nil ? Date().addingTimeInterval(options.duration.seconds) : Date.distantFuture
+        let hardDeadline = Date().addingTimeInterval(max(options.duration.seconds, 1) * 10 + 3600)
+        let ratePerConnection = options.rate / Double(connectionCount)
+        let group = DispatchGroup()
+        let failure = Mutex<(any Error)?>(nil)
+        for (number, client) in clients.enumerated() {
+            let mine = stride(from: number, to: devices.count, by: connectionCount).map { devices[$0] }
+            group.enter()
+            let thread = Thread { [self] in
+                defer { group.leave() }
+                do {
+                    try publishLoop(client: client, number: number, devices: mine, rate: ratePerConnection,
+                                    deadline: min(deadline, hardDeadline))
+                } catch {
+                    failure.withLock { $0 = $0 ?? error }
+                }
+            }
+            thread.name = "publisher-\(number)"
+            thread.start()
+        }
+        let done = Atomic<Bool>(false)
+        let started = clients
+        let reporter = Thread { [self] in
+            while !done.load(ordering: .relaxed) {
+                Thread.sleep(forTimeInterval: 1)
+                if done.load(ordering: .relaxed) { break }
+                progress(snapshot(inflight: started.reduce(0) { $0 + $1.inflight }))
+            }
+        }
+        reporter.start()
+        group.wait()
+        // Wait for the broker to acknowledge what is still in flight (QoS 1), for at most 30 s.
+        let ackDeadline = Date().addingTimeInterval(30)
+        while options.qos > 0 && clients.contains(where: { $0.inflight > 0 }) && Date() < ackDeadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        done.store(true, ordering: .relaxed)
+        for client in clients { client.stop() }
+        if let error = failure.withLock({ $0 }) { throw error }
+        return report()
+    }
+
+    private func publishLoop(client: MQTTClient, number: Int, devices: [EmulatedDevice], rate: Double, deadline: Date) throws {
+        guard !devices.isEmpty else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let interval = rate > 0 ? 1e9 / rate : 0
+        var sent: UInt64 = 0
+        var next = 0
+        while Date() < deadline {
+            guard remaining.subtract(1, ordering: .relaxed).oldValue > 0 else { break }
+            let due = start + UInt64(Double(sent) * interval)
+            let now = DispatchTime.now().uptimeNanoseconds
+            if due > now { usleep(UInt32(min((due - now) / 1000, 1_000_000))) }
+            let device = devices[next]
+            next = (next + 1) % devices.count
+            var malformed = false
+            if options.malformedShare > 0, device.nextUnit() < options.malformedShare { malformed = true }
+            let message = malformed ? device.malformedMessage() : device.nextMessage(samples: options.samples, spacing: options.sampleSpacing)
+            let sentAt = DispatchTime.now().uptimeNanoseconds
+            // Reserve the bookkeeping first: the acknowledgement may arrive before publish returns.
+            let mid = try client.publish(topic: device.topic, payload: message, qos: options.qos)
+            record(client: number, mid: mid, device: device.index, readings: malformed ? 0 : options.samples, sentAt: sentAt, malformed: malformed)
+            sent += 1
+        }
+    }
+
+    private func record(client: Int, mid: Int32, device: Int, readings: Int, sentAt: UInt64, malformed: Bool) {
+        stats.withLock { stats in
+            stats.sentMessages += 1
+            stats.sentReadings += readings
+            if malformed { stats.malformed += 1 }
+            let pending = Pending(device: device, readings: readings, sentAt: sentAt)
+            if stats.early[client]?.remove(mid) != nil || options.qos == 0 {
+                account(&stats, pending, ackedAt: DispatchTime.now().uptimeNanoseconds)
+            } else {
+                stats.pending[client, default: [:]][mid] = pending
+            }
+        }
+    }
+
+    private func acknowledged(client: Int, mid: Int32) {
+        guard options.qos > 0 else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        stats.withLock { stats in
+            if let pending = stats.pending[client]?.removeValue(forKey: mid) {
+                account(&stats, pending, ackedAt: now)
+            } else {
+                stats.early[client, default: []].insert(mid)
+            }
+        }
+    }
+
+    private func account(_ stats: inout Stats, _ pending: Pending, ackedAt: UInt64) {
+        stats.ackedMessages += 1
+        stats.ackedReadings += pending.readings
+        stats.ackedPerDevice[pending.device] += pending.readings
+        if stats.latencies.count < 1_000_000 { stats.latencies.append(ackedAt &- pending.sentAt) }
+    }
+
+    func snapshot(inflight: Int) -> EmulatorSnapshot {
+        stats.withLock { stats in
+            EmulatorSnapshot(elapsed: Date().timeIntervalSince(startedAt), sentMessages: stats.sentMessages,
+                             sentReadings: stats.sentReadings, ackedMessages: stats.ackedMessages, inflight: inflight)
+        }
+    }
+
+    func report() -> EmulatorReport {
+        stats.withLock { stats in
+            let elapsed = Date().timeIntervalSince(startedAt)
+            let sorted = stats.latencies.sorted()
+            func percentile(_ p: Double) -> Double {
+                guard !sorted.isEmpty else { return 0 }
+                return Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1e6
+            }
+            var perDevice: [String: Int] = [:]
+            for device in devices { perDevice[device.name] = stats.ackedPerDevice[device.index] }
+            return EmulatorReport(
+                elapsed: elapsed, sentMessages: stats.sentMessages, sentReadings: stats.sentReadings, malformed: stats.malformed,
+                ackedMessages: stats.ackedMessages, ackedReadings: stats.ackedReadings,
+                latencyMillis: (percentile(0.5), percentile(0.99), percentile(0.999)), ackedReadingsPerDevice: perDevice)
+        }
+    }
+}
+
+public struct EmulatorSnapshot: Sendable {
+    public var elapsed: Double
+    public var sentMessages: Int
+    public var sentReadings: Int
+    public var ackedMessages: Int
+    public var inflight: Int
+}
+
+public struct EmulatorReport: Sendable {
+    public var elapsed: Double
+    public var sentMessages: Int
+    public var sentReadings: Int
+    public var malformed: Int
+    public var ackedMessages: Int
+    public var ackedReadings: Int
+    /// Publish-to-acknowledgement latency p50, p99, p99.9.
+    public var latencyMillis: (Double, Double, Double)
+    public var ackedReadingsPerDevice: [String: Int]
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

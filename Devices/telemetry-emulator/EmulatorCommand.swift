@@ -1,0 +1,151 @@
+import ArgumentParser
+import DeviceEmulator
+import Foundation
+import MQTT
+import SensorModel
+
+@main
+struct EmulatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "telemetry-emulator",
+        abstract: "Emulates a fleet of devices publishing readings over MQTT, and checks that they were stored.",
+        discussion: """
+            Uses TELEMETRY_MQTT_URL, TELEMETRY_CATALOG and (for --verify) TELEMETRY_DATABASE_URL, or config/telemetry.json.
+            Always stops by itself: after --count messages, or after --duration.
+            """)
+
+    @Option(name: .long, help: "Sensor type to emulate; repeat for several, or 'all'.")
+    var sensor: [String] = ["temperature"]
+
+    @Option(name: .long, help: "Payload format: tm, lpp, senml-json, senml-cbor, or sensor=format (repeatable).")
+    var format: [String] = []
+
+    @Option(name: .long, help: "Devices per sensor type.")
+    var devices: Int = 10
+
+    @Option(name: .long, help: "Readings per message.")
+    var samples: Int = 1
+
+    @Option(name: .long, help: "Messages per second over the whole fleet.")
+    var rate: Double = 10
+
+    @Option(name: .long, help: "Per-device interval between messages in seconds (overrides --rate).")
+    var interval: Double?
+
+    @Option(name: .long, help: "MQTT QoS, 0 or 1.")
+    var qos: Int32 = 1
+
+    @Option(name: .long, help: "Stop after this many messages in all.")
+    var count: Int?
+
+    @Option(name: .long, help: "Stop after this many seconds (when no --count).")
+    var duration: Double = 10
+
+    @Option(name: .long, help: "Shared MQTT connections; 0 gives each device its own.")
+    var connections: Int = 1
+
+    @Option(name: .long, help: "Device ids are <prefix>-<sensor>-<n>.")
+    var devicePrefix: String?
+
+    @Option(name: .long, help: "Microseconds between two samples of one device.")
+    var sampleSpacing: Int64 = 1_000_000
+
+    @Option(name: .long, help: "Share of messages sent malformed on purpose, 0...1 (counted apart).")
+    var malformed: Double = 0
+
+    @Option(name: .long, help: "Random seed for signals.")
+    var seed: UInt64 = 1
+
+    @Flag(name: .long, help: "After sending, check PostgreSQL: sent / stored / missing / duplicated per sensor type; exit 1 if any missing.")
+    var verify = false
+
+    @Option(name: .long, help: "Seconds --verify waits for readings to be stored.")
+    var verifyTimeout: Double = 60
+
+    func validate() throws {
+        guard devices >= 1 else { throw ValidationError("--devices must be at least 1") }
+        guard (1...4096).contains(samples) else { throw ValidationError("--samples must be 1...4096") }
+        guard rate > 0 else { throw ValidationError("--rate must be positive") }
+        guard qos == 0 || qos == 1 else { throw ValidationError("--qos must be 0 or 1") }
+        guard (0...1).contains(malformed) else { throw ValidationError("--malformed must be 0...1") }
+        guard sampleSpacing >= 1, sampleSpacing * Int64(samples - 1) < Int64(UInt32.max) else {
+            throw ValidationError("--sample-spacing × (samples − 1) must fit a frame's 32-bit microsecond offsets")
+        }
+        if let count { guard count >= 1 else { throw ValidationError("--count must be at least 1") } }
+        guard duration > 0 else { throw ValidationError("--duration must be positive") }
+    }
+
+    func run() throws {
+        let settings = try loadOrExit { try PlatformSettings.load() }
+        let catalog = try loadOrExit { try Catalog.load(directory: settings.string("catalog", default: "config/sensors")) }
+        let url = try loadOrExit { try MQTTURL(parsing: settings.string("mqtt_url", default: "mqtt://127.0.0.1:1883")) }
+        var sensors: [SensorType] = []
+        for name in sensor {
+            if name == "all" { sensors = catalog.sensors; break }
+            guard let type = catalog[name] else {
+                throw ValidationError("unknown sensor type '\(name)' (catalog: \(catalog.sensors.map(\.name).joined(separator: ", ")))")
+            }
+            sensors.append(type)
+        }
+        var options = EmulatorOptions(sensors: sensors)
+        for entry in format {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard let parsed = PayloadFormat(rawValue: parts.last!) else {
+                throw ValidationError("unknown format '\(parts.last!)' (tm, lpp, senml-json, senml-cbor)")
+            }
+            if parts.count == 2 { options.formats[parts[0]] = parsed } else { for type in sensors { options.formats[type.name] = parsed } }
+        }
+        options.devices = devices
+        options.samples = samples
+        options.rate = interval.map { Double(devices * sensors.count) / $0 } ?? rate
+        options.qos = qos
+        options.count = count
+        options.duration = .milliseconds(Int64(duration * 1000))
+        options.connections = connections
+        options.devicePrefix = devicePrefix ?? (verify ? "emu\(String(UInt32.random(in: 0...UInt32.max), radix: 36))" : "emu")
+        options.sampleSpacing = sampleSpacing
+        options.seed = seed
+        options.malformedShare = malformed
+        let emulator = Emulator(options: options, url: url)
+        let interactive = isatty(STDOUT_FILENO) == 1
+        print("emulating \(emulator.devices.count) devices (\(sensors.map(\.name).joined(separator: ", "))) at \(String(format: "%.1f", options.rate)) msg/s, \(samples) readings per message, QoS \(qos), to \(url)")
+        let report = try emulator.run { snapshot in
+            let line = String(format: "%6.1fs sent %d msgs (%d readings), acked %d, in flight %d, %.0f msg/s",
+                              snapshot.elapsed, snapshot.sentMessages, snapshot.sentReadings, snapshot.ackedMessages, snapshot.inflight,
+                              Double(snapshot.sentMessages) / max(snapshot.elapsed, 0.001))
+            if interactive { print("\r" + line, terminator: "") } else { print(line) }
+            fflush(nil)
+        }
+        if interactive { print("") }
+        print(String(format: "done in %.1fs: sent %d messages (%d readings, %d malformed), acknowledged %d messages (%d readings), %.0f msg/s, %.0f readings/s",
+                     report.elapsed, report.sentMessages, report.sentReadings, report.malformed, report.ackedMessages, report.ackedReadings,
+                     Double(report.sentMessages) / report.elapsed, Double(report.sentReadings) / report.elapsed))
+        if qos > 0 {
+            print(String(format: "publish→ack latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms", report.latencyMillis.0, report.latencyMillis.1, report.latencyMillis.2))
+        }
+        guard verify else { return }
+        let database = settings.string("database_url", default: "postgresql://postgres@127.0.0.1:5433/telemetry")
+        let lines = try Verifier(databaseURL: database).verify(report: report, devices: emulator.devices, timeout: .milliseconds(Int64(verifyTimeout * 1000)))
+        print("sensor          sent     stored   missing  duplicated")
+        for line in lines {
+            print(line.sensor.padding(toLength: 14, withPad: " ", startingAt: 0),
+                  String(line.sent).leftPadded(8), String(line.stored).leftPadded(10), String(line.missing).leftPadded(9), String(line.duplicated).leftPadded(11))
+        }
+        let failed = lines.contains { $0.missing > 0 || $0.duplicated > 0 }
+        print(failed ? "verify: FAILED" : "verify: OK, every acknowledged reading stored exactly once")
+        if failed { throw ExitCode(1) }
+    }
+
+    private func loadOrExit<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch {
+            FileHandle.standardError.write(Data("telemetry-emulator: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

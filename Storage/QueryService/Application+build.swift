@@ -1,0 +1,56 @@
+import Hummingbird
+import Logging
+import Prometheus
+import SensorModel
+import TelemetryStore
+
+/// Builds the query service: routes, auth, and the server settings. Kept apart from `@main`
+/// so tests drive it with the in-process client.
+public func buildApplication(
+    settings: QuerySettings, registry: PrometheusCollectorRegistry, logger: Logger
+) -> some ApplicationProtocol {
+    let store = QueryStore(
+        catalog: settings.catalog, pool: ReadPool(url: settings.databaseURL, size: settings.readPoolSize), logger: logger)
+    let router = buildRouter(store: store, tokens: settings.tokens, registry: registry)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "telemetry-query"),
+        logger: logger)
+}
+
+public func buildRouter(store: QueryStore, tokens: [String], registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
+    let router = Router()
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: BearerAuth(tokens: Set(tokens)))
+    router.get("/healthz") { _, _ in Response.json(#"{"status":"ok"}"#) }
+    router.get("/readyz") { _, _ in
+        do {
+            _ = try await store.read { connection in try connection.query("SELECT 1") }
+            return Response.json(#"{"status":"ready"}"#)
+        } catch {
+            return Response.json(#"{"status":"database unavailable"}"#, status: .serviceUnavailable)
+        }
+    }
+    router.get("/metrics") { _, _ in
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+    }
+    router.get("/openapi.yaml") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+    }
+    let v1 = router.group("v1")
+    v1.get("sensors") { _, _ in SensorRoutes.catalog(store.catalog) }
+    v1.get("sensors/:sensor/devices") { request, context in try await SensorRoutes.devices(request, context, store) }
+    v1.get("sensors/:sensor/devices/:device/latest") { request, context in try await SensorRoutes.latest(request, context, store) }
+    v1.get("sensors/:sensor/devices/:device/readings") { request, context in try await SensorRoutes.readings(request, context, store) }
+    v1.get("sensors/:sensor/aggregates") { request, context in try await AggregateRoutes.aggregates(request, context, store) }
+    v1.get("rejected") { request, _ in try await RejectedRoutes.list(request, store) }
+    return router
+}
+
+/// Counts requests and times them per route for /metrics.
+struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        try await next(request, context)
+    }
+}

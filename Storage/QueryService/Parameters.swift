@@ -1,0 +1,66 @@
+import Foundation
+import Hummingbird
+import SensorModel
+
+/// Query parameter parsing: every bad value is a 400 that names the parameter.
+struct Parameters {
+    let request: Request
+    static let maxTime: Int64 = 253_402_300_799_999_999
+
+    init(_ request: Request) { self.request = request }
+
+    func string(_ name: String) -> String? {
+        request.uri.queryParameters.get(name).map { String($0) }
+    }
+
+    func all(_ name: String) -> [String] { request.uri.queryParameters.getAll(name).map { String($0) } }
+
+    func time(_ name: String, default fallback: Int64) throws -> Int64 {
+        guard let text = string(name) else { return fallback }
+        guard let value = TimeText.parse(text), value >= 0, value <= Self.maxTime else {
+            throw APIError.invalid(name, "must be an RFC 3339 time (2026-01-01T00:00:00Z) or integer epoch milliseconds, between 1970 and 9999")
+        }
+        return value
+    }
+
+    func limit(default fallback: Int, max: Int) throws -> Int {
+        guard let text = string("limit") else { return fallback }
+        guard let value = Int(text), (1...max).contains(value) else {
+            throw APIError.invalid("limit", "must be an integer from 1 to \(max)")
+        }
+        return value
+    }
+
+    func range() throws -> (from: Int64, to: Int64) {
+        let to = try time("to", default: Self.maxTime)
+        let from = try time("from", default: 0)
+        guard from < to else { throw APIError.invalid("from", "must be before to") }
+        return (from, to)
+    }
+
+    func device(_ text: String, name: String = "device") throws -> String {
+        guard Topic.isValidDevice(text) else {
+            throw APIError.invalid(name, "a device id is 1-64 characters of A-Z a-z 0-9 . _ -")
+        }
+        return text
+    }
+}
+
+/// Cursors are opaque to clients: base64url of a small text the server can check.
+enum Cursor {
+    static func encode(_ parts: [String]) -> String {
+        Data(parts.joined(separator: "|").utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ text: String, parts count: Int) throws -> [String] {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard text.count <= 200, let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else {
+            throw APIError.invalid("cursor", "is not a cursor this API returned")
+        }
+        let parts = decoded.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == count else { throw APIError.invalid("cursor", "is not a cursor this API returned") }
+        return parts
+    }
+}

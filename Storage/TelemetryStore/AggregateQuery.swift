@@ -1,0 +1,110 @@
+import Postgres
+import SensorModel
+
+/// Time-bucketed aggregates. Whole rollup buckets inside `[from, to)` come from the 1-hour or 1-minute
+/// rollup (whichever divides the bucket); the partial edges come from raw rows. Both are partial
+/// aggregates (count, sum, min, max) merged in one statement, so the result equals a GROUP BY over raw rows.
+public struct AggregateQuery: Sendable {
+    public var from: Int64
+    public var to: Int64
+    public var bucket: Int64
+    public var fields: [Int]
+    public var deviceIDs: [Int32]?
+    public var groupByDevice: Bool
+    /// Off: read only raw rows (for comparison benchmarks and tests).
+    public var useRollups: Bool = true
+
+    public init(from: Int64, to: Int64, bucket: Int64, fields: [Int], deviceIDs: [Int32]?, groupByDevice: Bool) {
+        self.from = from
+        self.to = to
+        self.bucket = bucket
+        self.fields = fields
+        self.deviceIDs = deviceIDs
+        self.groupByDevice = groupByDevice
+    }
+
+    var resolution: RollupResolution? {
+        guard useRollups else { return nil }
+        if bucket % RollupResolution.hour.micros == 0 { return .hour }
+        if bucket % RollupResolution.minute.micros == 0 { return .minute }
+        return nil
+    }
+
+    /// The part of `[from, to)` that whole rollup buckets cover; empty when none.
+    func rollupRange(_ step: Int64) -> (Int64, Int64) {
+        let start = ceilDiv(from, step) * step
+        let end = floorDiv(to, step) * step
+        return start < end ? (start, end) : (to, to)
+    }
+}
+
+func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 { -floorDiv(-a, b) }
+
+extension ReadingQueries {
+    public func aggregates(_ query: AggregateQuery, deviceNames: [Int32: String], on connection: PGConnection) throws(PGError) -> [AggregateSeries] {
+        let fields = query.fields.map { sensor.fields[$0].name }
+        let bin = "date_bin($5::int8 * interval '1 microsecond', %@, timestamptz 'epoch')"
+        let deviceFilter = "($6::int4[] IS NULL OR device_id = ANY($6::int4[]))"
+        let rawParts = fields.map { field in
+            let column = tables.quoted(field)
+            return "count(\(column)) AS \(tables.column(field, "c")), sum(\(column)) AS \(tables.column(field, "s")), min(\(column)) AS \(tables.column(field, "mn")), max(\(column)) AS \(tables.column(field, "mx"))"
+        }.joined(separator: ", ")
+        let key = query.groupByDevice ? "device_id" : "0::int4"
+        var parts: [String] = []
+        let (rollupFrom, rollupTo): (Int64, Int64)
+        if let resolution = query.resolution {
+            (rollupFrom, rollupTo) = query.rollupRange(resolution.micros)
+            let rollupParts = fields.map { field in
+                "sum(\(tables.column(field, "count")))::int8, sum(\(tables.column(field, "sum"))), min(\(tables.column(field, "min"))), max(\(tables.column(field, "max")))"
+            }.joined(separator: ", ")
+            parts.append("""
+                SELECT \(key) AS k, \(bin.replacingOccurrences(of: "%@", with: "bucket")) AS b, \(rollupParts)
+                FROM \(tables.rollup(resolution))
+                WHERE bucket >= \(Self.timestamp("$3")) AND bucket < \(Self.timestamp("$4")) AND \(deviceFilter)
+                GROUP BY 1, 2
+                """)
+        } else {
+            (rollupFrom, rollupTo) = (query.to, query.to)
+        }
+        parts.append("""
+            SELECT \(key) AS k, \(bin.replacingOccurrences(of: "%@", with: "time")) AS b, \(rawParts)
+            FROM \(tables.readings)
+            WHERE ((time >= \(Self.timestamp("$1")) AND time < \(Self.timestamp("$3"))) OR (time >= \(Self.timestamp("$4")) AND time < \(Self.timestamp("$2"))))
+              AND \(deviceFilter)
+            GROUP BY 1, 2
+            """)
+        let merged = fields.map { field in
+            "sum(\(tables.column(field, "c")))::int8, sum(\(tables.column(field, "s"))), min(\(tables.column(field, "mn"))), max(\(tables.column(field, "mx")))"
+        }.joined(separator: ", ")
+        let sql = """
+            SELECT k, \(Self.micros("b")), \(merged)
+            FROM (\(parts.joined(separator: "\nUNION ALL\n"))) AS parts
+            GROUP BY k, b ORDER BY k, b
+            """
+        let ids = query.deviceIDs.map { "{" + $0.map(String.init).joined(separator: ",") + "}" }
+        let result = try connection.query(sql, [
+            String(query.from), String(query.to), String(rollupFrom), String(rollupTo), String(query.bucket), ids,
+        ])
+        // Rows come ordered by (device key, bucket); split them into one series per key and field.
+        var series: [AggregateSeries] = []
+        var currentKey: String?
+        var start = 0
+        for row in result.rows {
+            if row[0] != currentKey {
+                currentKey = row[0]
+                start = series.count
+                let device = query.groupByDevice ? row[0].flatMap { Int32($0) }.flatMap { deviceNames[$0] } : nil
+                for field in fields { series.append(AggregateSeries(device: device, field: field, points: [])) }
+            }
+            let time = Int64(row[1]!)!
+            for index in fields.indices {
+                let base = 2 + index * 4
+                guard let count = row[base].flatMap({ Int64($0) }), count > 0 else { continue }
+                series[start + index].points.append(AggregatePoint(
+                    time: time, count: count, sum: Double(row[base + 1]!)!, min: Double(row[base + 2]!)!, max: Double(row[base + 3]!)!))
+            }
+        }
+        return series.filter { !$0.points.isEmpty }
+    }
+}

@@ -1,0 +1,72 @@
+import Postgres
+import SensorModel
+
+/// The read side: parameters only, never values in SQL text (table and column names come from the catalog).
+public struct ReadingQueries: Sendable {
+    public let sensor: SensorType
+    public let tables: SensorTables
+
+    public init(sensor: SensorType) {
+        self.sensor = sensor
+        self.tables = SensorTables(sensor)
+    }
+
+    static func micros(_ column: String) -> String { "(extract(epoch from \(column)) * 1000000)::int8" }
+    static func timestamp(_ parameter: String) -> String { "(timestamptz 'epoch' + \(parameter)::int8 * interval '1 microsecond')" }
+
+    /// Devices ordered by id string, after `cursor` (exclusive).
+    public func devices(limit: Int, after cursor: String?, on connection: PGConnection) throws(PGError) -> [StoredDevice] {
+        let result = try connection.query("""
+            SELECT id, device, \(Self.micros("first_seen")), \(Self.micros("last_seen")) FROM devices
+            WHERE sensor = $1 AND ($2::text IS NULL OR device > $2) ORDER BY device LIMIT $3
+            """, [sensor.name, cursor, String(limit)])
+        return result.rows.map { row in
+            StoredDevice(id: Int32(row[0]!)!, device: row[1]!, firstSeen: Int64(row[2]!)!, lastSeen: Int64(row[3]!)!)
+        }
+    }
+
+    public func device(named name: String, on connection: PGConnection) throws(PGError) -> StoredDevice? {
+        try devices(named: [name], on: connection).first
+    }
+
+    public func devices(named names: [String], on connection: PGConnection) throws(PGError) -> [StoredDevice] {
+        let result = try connection.query("""
+            SELECT id, device, \(Self.micros("first_seen")), \(Self.micros("last_seen")) FROM devices
+            WHERE sensor = $1 AND device = ANY($2::text[]) ORDER BY device
+            """, [sensor.name, Self.textArray(names)])
+        return result.rows.map { row in
+            StoredDevice(id: Int32(row[0]!)!, device: row[1]!, firstSeen: Int64(row[2]!)!, lastSeen: Int64(row[3]!)!)
+        }
+    }
+
+    /// Raw readings of one device in `[from, to)`, after the cursor time in the chosen order.
+    public func readings(
+        deviceID: Int32, from: Int64, to: Int64, after cursor: Int64?, ascending: Bool, limit: Int, on connection: PGConnection
+    ) throws(PGError) -> [StoredReading] {
+        let columns = (["\(Self.micros("time"))", "seq"] + tables.fieldColumns).joined(separator: ", ")
+        let cursorCondition = ascending ? "time > \(Self.timestamp("$5"))" : "time < \(Self.timestamp("$5"))"
+        let result = try connection.query("""
+            SELECT \(columns) FROM \(tables.readings)
+            WHERE device_id = $1 AND time >= \(Self.timestamp("$2")) AND time < \(Self.timestamp("$3"))
+              AND ($5::int8 IS NULL OR \(cursorCondition))
+            ORDER BY time \(ascending ? "ASC" : "DESC") LIMIT $4
+            """, [String(deviceID), String(from), String(to), String(limit), cursor.map(String.init)])
+        return result.rows.map(Self.reading)
+    }
+
+    public func latest(deviceID: Int32, on connection: PGConnection) throws(PGError) -> StoredReading? {
+        let columns = (["\(Self.micros("time"))", "seq"] + tables.fieldColumns).joined(separator: ", ")
+        let result = try connection.query(
+            "SELECT \(columns) FROM \(tables.readings) WHERE device_id = $1 ORDER BY time DESC LIMIT 1", [String(deviceID)])
+        return result.rows.first.map(Self.reading)
+    }
+
+    static func reading(_ row: [String?]) -> StoredReading {
+        StoredReading(time: Int64(row[0]!)!, seq: row[1].flatMap { Int64($0) }, values: row[2...].map { $0.flatMap(Double.init) })
+    }
+
+    static func textArray(_ values: [String]) -> String {
+        // Values are device ids (A-Z a-z 0-9 . _ -, checked by the caller); quoting guards the rest.
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+    }
+}
