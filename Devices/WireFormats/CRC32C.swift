@@ -32,26 +32,31 @@ public enum CRC32C {
         return ~crc
     }
 
+    /// The tables copied once into memory that is never freed, so the loop reads them without retains or checks.
+    nonisolated(unsafe) private static let table: UnsafePointer<UInt32> = {
+        let pointer = UnsafeMutablePointer<UInt32>.allocate(capacity: tables.count)
+        pointer.initialize(from: tables, count: tables.count)
+        return UnsafePointer(pointer)
+    }()
+
     private static func update(_ start: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        let t = table
         var crc = start
-        tables.withUnsafeBufferPointer { table in
-            let t = table.baseAddress!
-            var offset = 0
-            let count = bytes.count
-            while offset + 8 <= count {
-                let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-                let low = UInt32(truncatingIfNeeded: word) ^ crc
-                let high = UInt32(truncatingIfNeeded: word >> 32)
-                crc = t[7 * 256 + Int(low & 0xFF)] ^ t[6 * 256 + Int((low >> 8) & 0xFF)]
-                    ^ t[5 * 256 + Int((low >> 16) & 0xFF)] ^ t[4 * 256 + Int(low >> 24)]
-                    ^ t[3 * 256 + Int(high & 0xFF)] ^ t[2 * 256 + Int((high >> 8) & 0xFF)]
-                    ^ t[1 * 256 + Int((high >> 16) & 0xFF)] ^ t[Int(high >> 24)]
-                offset += 8
-            }
-            while offset < count {
-                crc = t[Int((crc ^ UInt32(bytes[offset])) & 0xFF)] ^ (crc >> 8)
-                offset += 1
-            }
+        guard var pointer = bytes.baseAddress else { return crc }
+        let end = pointer + bytes.count
+        while end - pointer >= 8 {
+            let word = UInt64(littleEndian: pointer.loadUnaligned(as: UInt64.self))
+            let low = UInt32(truncatingIfNeeded: word) ^ crc
+            let high = UInt32(truncatingIfNeeded: word >> 32)
+            crc = t[1792 + Int(low & 0xFF)] ^ t[1536 + Int((low >> 8) & 0xFF)]
+                ^ t[1280 + Int((low >> 16) & 0xFF)] ^ t[1024 + Int(low >> 24)]
+                ^ t[768 + Int(high & 0xFF)] ^ t[512 + Int((high >> 8) & 0xFF)]
+                ^ t[256 + Int((high >> 16) & 0xFF)] ^ t[Int(high >> 24)]
+            pointer += 8
+        }
+        while pointer < end {
+            crc = t[Int((crc ^ UInt32(pointer.load(as: UInt8.self))) & 0xFF)] ^ (crc >> 8)
+            pointer += 1
         }
         return crc
     }

@@ -6,12 +6,14 @@ public struct MessageDecoder: Sendable {
     public let sensor: SensorType
     private let tm: TMDecoder
     private let lpp: LPPDecoder
+    private let normalization: Normalization
     private let others: [PayloadFormat: any PayloadDecoder]
 
     public init(sensor: SensorType) {
         self.sensor = sensor
         self.tm = TMDecoder(sensor: sensor)
         self.lpp = LPPDecoder(sensor: sensor)
+        self.normalization = Normalization(sensor: sensor)
         var others: [PayloadFormat: any PayloadDecoder] = [:]
         for format in PayloadFormat.allCases where format != .tm && format != .lpp {
             if let type = Formats.decoderType(for: format) { others[format] = type.init(sensor: sensor) }
@@ -46,7 +48,7 @@ public struct MessageDecoder: Sendable {
                 }
                 try decoder.decode(payload, receivedAt: receivedAt, into: &batch)
             }
-            try Normalization.check(batch, rows: start..<batch.count, sensor: sensor)
+            try normalization.check(batch, rows: start..<batch.count)
             skipped += skippedHere
         } catch {
             batch.truncate(to: start)

@@ -1,25 +1,45 @@
 import SensorModel
 
-enum Normalization {
-    /// Every present value finite and in range; every row carries at least one field.
-    static func check(_ batch: ReadingBatch, rows: Range<Int>, sensor: SensorType) throws(DecodeError) {
+/// Every present value finite and in range; every row carries at least one field.
+struct Normalization: Sendable {
+    let sensor: SensorType
+    let minimums: [Double]
+    let maximums: [Double]
+
+    init(sensor: SensorType) {
+        self.sensor = sensor
+        minimums = sensor.fields.map(\.min)
+        maximums = sensor.fields.map(\.max)
+    }
+
+    func check(_ batch: ReadingBatch, rows: Range<Int>) throws(DecodeError) {
         guard !rows.isEmpty else { throw DecodeError(.noFields, "the message carries no readings") }
-        for row in rows {
-            var present = 0
-            for (index, field) in sensor.fields.enumerated() {
-                let value = batch.values[index][row]
-                if value.isNaN { continue }
-                present += 1
-                guard value.isFinite else {
-                    throw DecodeError(.nonFinite, "\(field.name) is not a finite number")
+        var sawMissing = false
+        for field in 0..<minimums.count {
+            let minimum = minimums[field]
+            let maximum = maximums[field]
+            try batch.values[field].withUnsafeBufferPointer { column throws(DecodeError) in
+                for row in rows {
+                    let value = column[row]
+                    // Catalog bounds are finite, so this also catches ±infinity; NaN (missing) fails both tests.
+                    if value >= minimum && value <= maximum { continue }
+                    if value.isNaN {
+                        sawMissing = true
+                        continue
+                    }
+                    throw error(field: field, value: value)
                 }
-                guard field.contains(value) else {
-                    throw DecodeError(.outOfRange, "\(field.name) = \(value) is outside \(field.min)...\(field.max) \(field.unit)")
-                }
-            }
-            if present == 0 {
-                throw DecodeError(.noFields, "a reading carries none of \(sensor.name)'s fields")
             }
         }
+        guard sawMissing else { return }
+        for row in rows where (0..<minimums.count).allSatisfy({ batch.values[$0][row].isNaN }) {
+            throw DecodeError(.noFields, "a reading carries none of \(sensor.name)'s fields")
+        }
+    }
+
+    private func error(field index: Int, value: Double) -> DecodeError {
+        let field = sensor.fields[index]
+        guard value.isFinite else { return DecodeError(.nonFinite, "\(field.name) is not a finite number") }
+        return DecodeError(.outOfRange, "\(field.name) = \(value) is outside \(field.min)...\(field.max) \(field.unit)")
     }
 }

@@ -36,4 +36,14 @@ import Testing
         let batch = try decode(frame, sensor: Self.temperature, format: .tm)
         #expect(batch.times == [newYear2026 + 9, newYear2026 + 3, newYear2026 + 5])
     }
+
+    @Test func aLateSampleBeforeAnEarlierOneIsStillCaught() {
+        var batch = ReadingBatch(fieldCount: 1)
+        for time in [TimeBounds.maximum + 10, TimeBounds.maximum - 10] {
+            let row = batch.appendRow(time: time, seq: 1)
+            batch.set(field: 0, row: row, 20)
+        }
+        let frame = TMEncoder(encoding: .float32, crc: false).encode(batch, rows: 0..<2, seq: 1)
+        #expect(rejection(frame, sensor: Self.temperature, format: .tm) == .badTime)
+    }
 }

@@ -61,43 +61,61 @@ public struct TMDecoder: PayloadDecoder {
         let multiplier = encoding == .int32Scaled ? Self.powerOfTen(scale) : 1
         let firstRow = batch.count
         batch.reserveCapacity(firstRow + samples)
-        var sorted = true
-        var previous = Int64.min
-        var offset = TMFrame.headerSize
-        for _ in 0..<samples {
-            let time = baseTime + Int64(payload.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
-            if time <= previous { sorted = false }
-            previous = time
-            let row = batch.appendRow(time: time, seq: seq)
-            offset += 4
-            for field in 0..<fields {
-                let value: Double
-                switch encoding {
-                case .float32:
-                    value = Double(Float(bitPattern: payload.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian))
-                case .float64:
-                    value = Double(bitPattern: payload.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian)
-                case .int32Scaled:
-                    value = Double(Int32(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: Int32.self))) * multiplier
-                }
-                // NaN marks a missing value in a batch, so a NaN on the wire must be caught here.
-                if !value.isFinite {
-                    throw DecodeError(.nonFinite, "sample \(row - firstRow) value \(field) is not a finite number")
-                }
-                batch.set(field: field, row: row, value)
-                offset += width
+        let latest: Int64
+        let sorted: Bool
+        switch encoding {
+        case .float32:
+            (latest, sorted) = try Self.samples(payload, count: samples, fields: fields, width: width, baseTime: baseTime, seq: seq, into: &batch) {
+                Double(Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt32.self))))
+            }
+        case .float64:
+            (latest, sorted) = try Self.samples(payload, count: samples, fields: fields, width: width, baseTime: baseTime, seq: seq, into: &batch) {
+                Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt64.self)))
+            }
+        case .int32Scaled:
+            (latest, sorted) = try Self.samples(payload, count: samples, fields: fields, width: width, baseTime: baseTime, seq: seq, into: &batch) {
+                Double(Int32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int32.self))) * multiplier
             }
         }
+        guard latest <= TimeBounds.maximum else { throw DecodeError(.badTime, "a sample time is after year 9999") }
         if !sorted {
-            guard previous <= TimeBounds.maximum else { throw DecodeError(.badTime, "a sample time is after year 9999") }
             var times = Array(batch.times[firstRow...])
             times.sort()
             for index in 1..<times.count where times[index] == times[index - 1] {
                 throw DecodeError(.duplicateTime, "two samples of one frame have the same time")
             }
-        } else if previous > TimeBounds.maximum {
-            throw DecodeError(.badTime, "a sample time is after year 9999")
         }
+    }
+
+    /// The sample loop, specialized per value encoding; returns the latest time and whether times ascend.
+    @inline(__always)
+    private static func samples(
+        _ payload: UnsafeRawBufferPointer, count: Int, fields: Int, width: Int, baseTime: Int64, seq: Int64, into batch: inout ReadingBatch,
+        value: (UnsafeRawBufferPointer, Int) -> Double
+    ) throws(DecodeError) -> (Int64, Bool) {
+        let firstRow = batch.count
+        var sorted = true
+        var previous = Int64.min
+        var latest = Int64.min
+        var offset = TMFrame.headerSize
+        for _ in 0..<count {
+            let time = baseTime &+ Int64(UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            if time <= previous { sorted = false }
+            previous = time
+            latest = max(latest, time)
+            let row = batch.appendRow(time: time, seq: seq)
+            offset += 4
+            for field in 0..<fields {
+                let decoded = value(payload, offset)
+                // NaN marks a missing value in a batch, so a NaN on the wire must be caught here.
+                guard decoded.isFinite else {
+                    throw DecodeError(.nonFinite, "sample \(row - firstRow) value \(field) is not a finite number")
+                }
+                batch.set(field: field, row: row, decoded)
+                offset += width
+            }
+        }
+        return (latest, sorted)
     }
 
     static func powerOfTen(_ exponent: Int8) -> Double {

@@ -1,0 +1,11 @@
+import FuzzSupport
+
+/// libFuzzer entry point: built with -DFUZZING and -sanitize=fuzzer by scripts/fuzz.sh.
+/// A plain build decodes each file named on the command line once, to replay a crash.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzLPP(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    fuzzDecode(start, count, format: .lpp)
+    return 0
+}
+
+runFuzzer(fuzzLPP)
