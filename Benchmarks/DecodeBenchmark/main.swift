@@ -5,6 +5,8 @@ import SensorModel
 import WireFormats
 
 let secondsPerCase = CommandLine.arguments.dropFirst().first.flatMap(Double.init) ?? 1.0
+/// Optional second argument: run only cases whose name contains it.
+let only = CommandLine.arguments.dropFirst(2).first
 let start2026: Int64 = 1_767_225_600_000_000
 
 func field(_ name: String, _ unit: String, _ min: Double, _ max: Double, lpp type: Int) -> Field {
@@ -43,6 +45,7 @@ struct Result {
 
 /// Runs `body` (which decodes every message once and returns readings decoded) for about `secondsPerCase`.
 func measure(_ name: String, bytes: Int, _ body: () -> Int) -> Result {
+    if let only, !name.contains(only) { return Result(name: name, bytesPerSecond: .nan, readingsPerSecond: .nan) }
     _ = body()  // warm up
     let clock = ContinuousClock()
     var rounds = 0
