@@ -72,7 +72,7 @@ enum CatalogFile {
     }
 
     private static func number(_ object: [String: Any], _ key: String, at: String?) throws -> Double {
-        guard let value = object[key] as? NSNumber, !(value is Bool) else {
+        guard let value = object[key] as? NSNumber else {
             throw CatalogError(file: "", field: path(at, key), message: "a number is required")
         }
         return value.doubleValue

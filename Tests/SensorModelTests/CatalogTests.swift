@@ -46,7 +46,7 @@ let repositoryCatalog = URL(fileURLWithPath: #filePath)
         }
     }
 
-    @Test func topicsParseStrictly() {
+    @Test func topicsParseStrictly() throws {
         #expect(try Topic.parse("telemetry/temperature/dev-1").get() == Topic(sensor: "temperature", device: "dev-1"))
         #expect(try Topic.parse("telemetry/power/m.2_x/lpp").get() == Topic(sensor: "power", device: "m.2_x", format: .lpp))
         for bad in ["telemetry/temperature", "telemetry/t/d/tm/extra", "other/t/d", "telemetry/t/d e", "telemetry/t/d/xml",

@@ -1,0 +1,67 @@
+import Foundation
+
+/// One of the platform's executables, run as a real process for a test, its output kept in a log file.
+final class ServiceProcess: @unchecked Sendable {
+    let name: String
+    let process = Process()
+    let logPath: String
+
+    init(_ executable: String, arguments: [String], environment: [String: String], servers: TestServers) throws {
+        name = executable
+        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(UUID().uuidString.prefix(8)).log").path
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)!
+        process.executableURL = URL(fileURLWithPath: servers.binDirectory + "/" + executable)
+        process.arguments = arguments
+        var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TELEMETRY_") }
+        merged["TELEMETRY_CONFIG"] = "/dev/null/none"
+        merged.removeValue(forKey: "TELEMETRY_CONFIG")
+        for (key, value) in environment { merged[key] = value }
+        process.environment = merged
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    var isRunning: Bool { process.isRunning }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to exit; returns its status, or nil at the deadline.
+    func waitForExit(timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// Stops it (SIGTERM, then SIGKILL after the grace time) and returns the exit status.
+    @discardableResult
+    func stop(grace: Duration = .seconds(15)) -> Int32? {
+        guard process.isRunning else { return process.terminationStatus }
+        signal(SIGTERM)
+        if let status = waitForExit(timeout: grace) { return status }
+        signal(SIGKILL)
+        _ = waitForExit(timeout: .seconds(5))
+        return nil
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+        }
+    }
+}
+
+extension TestServers {
+    /// Starts `telemetry-ingest` for the given sensor types against `database`, with a journal of its own.
+    func startIngest(sensors: [String], catalog: TestCatalog, database: String, journal: String? = nil, extra: [String: String] = [:]) throws -> ServiceProcess {
+        var environment = [
+            "TELEMETRY_MQTT_URL": mqttURL, "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory,
+            "TELEMETRY_JOURNAL_DIR": journal ?? FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString.prefix(8))").path,
+        ]
+        for (key, value) in extra { environment[key] = value }
+        return try ServiceProcess("telemetry-ingest", arguments: sensors.flatMap { ["--sensor", $0] }, environment: environment, servers: self)
+    }
+}
