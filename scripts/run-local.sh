@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Runs the whole platform on this machine: a private PostgreSQL and mosquitto, one ingest service per
+# sensor type in config/sensors, the query service and one emulator per sensor type.
+#
+#   scripts/run-local.sh          Ctrl-C (or SIGTERM) stops everything it started
+#
+# State lives in .local/ (git-ignored): pgdata/ (PostgreSQL, port 5433 or a free one), mosquitto/
+# (broker persistence, port 1883 or a free one), journal/ (the ingest journals), logs/<name>.log
+# (one per process, plus postgres.log and mosquitto.log in .local/), run/ (pids).
+#
+# Knobs (environment): RUN_LOCAL_PG_PORT (5433), RUN_LOCAL_MQTT_PORT (1883), RUN_LOCAL_HTTP_PORT
+# (8080), RUN_LOCAL_EMULATOR_ARGS ("--devices 20 --rate 10 --duration 86400"), RUN_LOCAL_NO_EMULATOR=1,
+# TELEMETRY_SWIFT_FLAGS (extra flags for swift build), TELEMETRY_BIN_DIR (use the executables there
+# instead of building).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+state=$PWD/.local
+logs=$state/logs
+run=$state/run
+mkdir -p "$logs" "$run" "$state/journal"
+
+names=()   # service name per index
+pids=()    # pid per index
+reported=()
+
+# Stop services (SIGTERM, wait with a deadline, then SIGKILL) given as pids.
+stop_pids() {
+    local p alive=()
+    for p in "$@"; do kill -0 "$p" 2>/dev/null && alive+=("$p"); done
+    [ ${#alive[@]} -eq 0 ] && return 0
+    kill -TERM "${alive[@]}" 2>/dev/null || true
+    local deadline=$((SECONDS + ${RUN_LOCAL_STOP_TIMEOUT:-20}))
+    for p in "${alive[@]}"; do
+        while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+        if kill -0 "$p" 2>/dev/null; then
+            log "pid $p did not stop in time; SIGKILL"
+            kill -KILL "$p" 2>/dev/null || true
+        fi
+        wait "$p" 2>/dev/null || true
+    done
+}
+
+# "PID START-TIME" of a process: a pid file with both can't be fooled by a reused pid.
+proc_id() {
+    local stat f
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }   # the fields after "(comm) "; start time is field 22 overall, 20 here
+    read -r -a f <<<"$stat"
+    echo "$1 ${f[19]}"
+}
+
+# Leftovers of a run that was killed with SIGKILL: processes in our own pid files only.
+stop_leftovers() {
+    local f rec p stale=()
+    for f in "$run"/*.pid; do
+        [ -e "$f" ] || continue
+        [ "$f" = "$run/run-local.pid" ] && continue
+        rec=$(cat "$f" 2>/dev/null || true)
+        p=${rec%% *}
+        [ -n "$p" ] && [ "$(proc_id "$p" || true)" = "$rec" ] && stale+=("$p")
+        rm -f "$f"
+    done
+    if [ ${#stale[@]} -gt 0 ]; then
+        log "stopping services left by an earlier run: ${stale[*]}"
+        stop_pids "${stale[@]}"
+    fi
+    stop_mosquitto "$state/mosquitto"
+    stop_postgres "$state/pgdata"
+}
+
+cleaned=
+cleanup() {
+    [ -n "$cleaned" ] && return 0
+    cleaned=1
+    set +e
+    trap '' INT TERM   # a second Ctrl-C must not cut the shutdown short
+    [ -n "${sleeper:-}" ] && kill "$sleeper" 2>/dev/null
+    if [ ${#pids[@]} -gt 0 ]; then
+        log "stopping services"
+        # Producers first, then the ingest services (they flush their batches), the query service last.
+        local i em=() ing=() rest=()
+        for i in "${!pids[@]}"; do
+            case "${names[$i]}" in
+                emulator-*) em+=("${pids[$i]}") ;;
+                ingest-*) ing+=("${pids[$i]}") ;;
+                *) rest+=("${pids[$i]}") ;;
+            esac
+        done
+        stop_pids "${em[@]}"
+        stop_pids "${ing[@]}"
+        stop_pids "${rest[@]}"
+    fi
+    rm -f "$run"/*.pid
+    stop_postgres "$state/pgdata"
+    stop_mosquitto "$state/mosquitto"
+    log "everything stopped; state kept in $state"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Picks the default port when nothing listens there, else a free one.
+pick_port() {
+    local want=$1 what=$2
+    if port_is_free "$want"; then echo "$want"; return 0; fi
+    local p; p=$(free_port)
+    log "port $want ($what) is taken; using $p"
+    echo "$p"
+}
+
+launch() {
+    local name=$1; shift
+    "$@" >>"$logs/$name.log" 2>&1 </dev/null &
+    local pid=$!
+    names+=("$name"); pids+=("$pid"); reported+=("")
+    proc_id "$pid" >"$run/$name.pid" || true
+    log "started $name (pid $pid, log .local/logs/$name.log)"
+}
+
+# One instance per work tree: a second one would fight over the ports and the data directory.
+if owner=$(cat "$run/run-local.pid" 2>/dev/null) && [ "$(proc_id "${owner%% *}" || true)" = "$owner" ]; then
+    trap - EXIT
+    die "scripts/run-local.sh already runs here (pid ${owner%% *}); stop it first"
+    exit 1
+fi
+proc_id $$ >"$run/run-local.pid"
+
+ensure_packages
+stop_leftovers
+
+if [ -n "${TELEMETRY_BIN_DIR:-}" ]; then
+    bin=$TELEMETRY_BIN_DIR   # prebuilt executables: no build
+else
+    read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:-}"
+    log "swift build -c release"
+    swift build -c release "${swift_flags[@]}"
+    bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
+fi
+for exe in telemetry-ingest telemetry-query telemetry-emulator; do
+    [ -x "$bin/$exe" ] || { die "$bin/$exe was not built"; exit 1; }
+done
+
+sensors=()
+for f in config/sensors/*.json; do
+    [ -e "$f" ] || continue
+    sensors+=("$(basename "$f" .json)")
+done
+[ ${#sensors[@]} -gt 0 ] || { die "no sensor types in config/sensors"; exit 1; }
+
+pg_port=$(pick_port "${RUN_LOCAL_PG_PORT:-5433}" PostgreSQL)
+mqtt_port=$(pick_port "${RUN_LOCAL_MQTT_PORT:-1883}" MQTT)
+http_port=$(pick_port "${RUN_LOCAL_HTTP_PORT:-8080}" HTTP)
+
+start_postgres "$state/pgdata" "$pg_port" >/dev/null
+start_mosquitto "$state/mosquitto" "$mqtt_port" >/dev/null
+
+# A stable bearer token for the query API, kept in .local/.
+token_file=$state/api-token
+if [ ! -s "$token_file" ]; then
+    (umask 077; od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$token_file")
+fi
+
+export TELEMETRY_MQTT_URL=$MQTT_URL
+export TELEMETRY_DATABASE_URL=$PG_URL
+export TELEMETRY_HTTP_HOST=127.0.0.1
+export TELEMETRY_HTTP_PORT=$http_port
+export TELEMETRY_CATALOG=$PWD/config/sensors
+export TELEMETRY_JOURNAL_DIR=$state/journal
+TELEMETRY_API_TOKENS=$(cat "$token_file")
+export TELEMETRY_API_TOKENS
+
+for s in "${sensors[@]}"; do
+    launch "ingest-$s" "$bin/telemetry-ingest" --sensor "$s"
+done
+launch query "$bin/telemetry-query"
+
+# The query service is the last to be ready; give it a moment before the load starts.
+deadline=$((SECONDS + 30))
+until (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then log "warning: nothing listens on HTTP port $http_port after 30 s"; break; fi
+    kill -0 "${pids[-1]}" 2>/dev/null || { log "warning: telemetry-query exited (see .local/logs/query.log)"; break; }
+    sleep 0.2
+done
+
+if [ -z "${RUN_LOCAL_NO_EMULATOR:-}" ]; then
+    read -r -a emulator_args <<<"${RUN_LOCAL_EMULATOR_ARGS:---devices 20 --rate 10 --duration 86400}"
+    for s in "${sensors[@]}"; do
+        launch "emulator-$s" "$bin/telemetry-emulator" --sensor "$s" "${emulator_args[@]}"
+    done
+fi
+
+api=http://127.0.0.1:$http_port
+auth="Authorization: Bearer $TELEMETRY_API_TOKENS"
+cat <<EOF
+
+Telemetry platform is running (Ctrl-C stops everything):
+  MQTT        $MQTT_URL   (topics telemetry/<sensor>/<device>[/<format>])
+  PostgreSQL  $PG_URL
+  REST        $api
+  logs        .local/logs/*.log, .local/postgres.log, .local/mosquitto.log
+
+Try:
+  curl -H '$auth' '$api/v1/sensors'
+  curl -H '$auth' '$api/v1/sensors/temperature/devices'
+  curl -H '$auth' '$api/v1/sensors/temperature/aggregates?bucket=1m&fn=count,avg,min,max&from=$(date -u -d '-15 min' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 2026-01-01T00:00:00Z)'
+  curl '$api/metrics'
+  mosquitto_pub -h 127.0.0.1 -p $mqtt_port -q 1 -t telemetry/temperature/my-device -m 'not a frame'   # a dead letter
+  curl -H '$auth' '$api/v1/rejected'
+
+EOF
+
+# Foreground: report services that exit, and a status line every minute.
+psql_status() {
+    psql -X -q -tA "$PG_URL" -c "SELECT (SELECT count(*) FROM devices) || ' devices, ' || (SELECT count(*) FROM rejected) || ' rejected'" 2>/dev/null ||
+        echo "schema not there yet"
+}
+last_status=$SECONDS
+while :; do
+    up=0
+    for i in "${!pids[@]}"; do
+        if kill -0 "${pids[$i]}" 2>/dev/null; then
+            up=$((up + 1))
+        elif [ -z "${reported[$i]}" ]; then
+            reported[$i]=1
+            rc=0; wait "${pids[$i]}" 2>/dev/null || rc=$?
+            rm -f "$run/${names[$i]}.pid"
+            log "${names[$i]} exited (status $rc); last lines of .local/logs/${names[$i]}.log:"
+            tail -n 5 "$logs/${names[$i]}.log" | sed 's/^/    /' >&2
+        fi
+    done
+    if [ "$up" -eq 0 ]; then
+        log "every service has exited"
+        exit 1
+    fi
+    if [ $((SECONDS - last_status)) -ge 60 ]; then
+        last_status=$SECONDS
+        log "status: $up/${#pids[@]} processes up; $(psql_status)"
+    fi
+    sleep 2 &
+    sleeper=$!
+    wait "$sleeper" 2>/dev/null || true
+    sleeper=
+done

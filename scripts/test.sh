@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against a throwaway PostgreSQL cluster and mosquitto broker.
+#
+#   scripts/test.sh                     build and run every test
+#   scripts/test.sh --filter Ingest     extra arguments go to `swift test`
+#
+# Tests get (all on 127.0.0.1, free ports, removed afterwards):
+#   TELEMETRY_TEST_DATABASE_URL    postgresql://postgres@127.0.0.1:PORT/telemetry (trust auth)
+#   TELEMETRY_TEST_PG_DATA         the cluster's data directory
+#   TELEMETRY_TEST_PG_PORT         its port
+#   TELEMETRY_TEST_PG_CTL          pg_ctl command line to stop/start it, word-split it:
+#                                  $TELEMETRY_TEST_PG_CTL -D "$TELEMETRY_TEST_PG_DATA" -m fast -w stop
+#                                  $TELEMETRY_TEST_PG_CTL -D "$TELEMETRY_TEST_PG_DATA" -w start
+#                                  (port and settings live in the data directory, so a plain start
+#                                  comes back on the same port)
+#   TELEMETRY_TEST_MQTT_URL        mqtt://127.0.0.1:PORT
+#   TELEMETRY_TEST_MOSQUITTO_PORT  its port
+#   TELEMETRY_TEST_MOSQUITTO_CONF  its full config (listener, persistence): to restart the broker,
+#                                  SIGTERM the pid in TELEMETRY_TEST_MOSQUITTO_PID_FILE, then run
+#                                  `$TELEMETRY_TEST_MOSQUITTO_BIN -c "$TELEMETRY_TEST_MOSQUITTO_CONF" -d`
+#                                  (brokers started with that config are stopped at the end too)
+#   TELEMETRY_TEST_MOSQUITTO_PID_FILE, TELEMETRY_TEST_MOSQUITTO_BIN
+#   TELEMETRY_BIN_DIR              where the built executables are (swift build --show-bin-path)
+#
+# Env knobs: TELEMETRY_SWIFT_FLAGS (extra flags for every swift build/test call, e.g.
+# "--scratch-path .build-ci"), TELEMETRY_TEST_KEEP_LOGS=dir (copy server logs there on failure;
+# default .local/test-logs).
+# The output ends with swift test's own summary; the exit status is swift test's (or the build's).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+ensure_packages
+
+read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:-}"
+
+work=$(mktemp -d /tmp/telemetry-test.XXXXXX)
+status=1
+cleanup() {
+    trap - EXIT INT TERM
+    set +e
+    # Quiet: the last lines of the output stay swift test's summary.
+    {
+        stop_mosquitto "$work/mosquitto"
+        stop_postgres "$work/pgdata"
+        if [ "$status" -ne 0 ]; then
+            local keep=${TELEMETRY_TEST_KEEP_LOGS:-.local/test-logs}
+            mkdir -p "$keep" && cp -f "$work"/*.log "$keep"/ 2>/dev/null
+        fi
+        rm -rf -- "$(_pg_real_dir "$work/pgdata")" "$work"
+    } >/dev/null 2>&1
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'status=130; exit 130' INT
+trap 'status=143; exit 143' TERM
+
+# Build first: the servers need not idle through a long build, nor start for a build that fails.
+status=0
+swift build --build-tests "${swift_flags[@]}" || status=$?
+if [ "$status" -ne 0 ]; then
+    log "swift build --build-tests failed ($status)"
+    exit "$status"
+fi
+TELEMETRY_BIN_DIR=$(swift build --show-bin-path "${swift_flags[@]}")
+export TELEMETRY_BIN_DIR
+status=1
+
+start_postgres "$work/pgdata" "$(free_port)" >/dev/null
+start_mosquitto "$work/mosquitto" "$(free_port)" >/dev/null
+
+export TELEMETRY_TEST_DATABASE_URL=$PG_URL
+export TELEMETRY_TEST_PG_DATA=$PG_DATA
+export TELEMETRY_TEST_PG_PORT=$PG_PORT
+TELEMETRY_TEST_PG_CTL=$(pg_ctl_command)
+export TELEMETRY_TEST_PG_CTL
+export TELEMETRY_TEST_MQTT_URL=$MQTT_URL
+export TELEMETRY_TEST_MOSQUITTO_PORT=$MOSQUITTO_PORT
+export TELEMETRY_TEST_MOSQUITTO_CONF=$MOSQUITTO_CONF
+export TELEMETRY_TEST_MOSQUITTO_PID_FILE=$work/mosquitto/mosquitto.pid
+TELEMETRY_TEST_MOSQUITTO_BIN=$(_mosquitto_bin)
+export TELEMETRY_TEST_MOSQUITTO_BIN
+log "test servers: $TELEMETRY_TEST_DATABASE_URL, $TELEMETRY_TEST_MQTT_URL"
+
+status=0
+swift test --skip-build "${swift_flags[@]}" "$@" </dev/null || status=$?
+exit "$status"
