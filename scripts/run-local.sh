@@ -207,7 +207,7 @@ Try:
   curl -H '$auth' '$api/v1/sensors'
   curl -H '$auth' '$api/v1/sensors/temperature/devices'
   curl -H '$auth' '$api/v1/sensors/temperature/aggregates?bucket=1m&fn=count,avg,min,max&from=$(date -u -d '-15 min' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 2026-01-01T00:00:00Z)'
-  curl '$api/metrics'
+  curl -H '$auth' '$api/metrics'
   mosquitto_pub -h 127.0.0.1 -p $mqtt_port -q 1 -t telemetry/temperature/my-device -m 'not a frame'   # a dead letter
   curl -H '$auth' '$api/v1/rejected'
 

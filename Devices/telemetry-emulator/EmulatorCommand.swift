@@ -47,8 +47,8 @@ struct EmulatorCommand: ParsableCommand {
     @Option(name: .long, help: "Device ids are <prefix>-<sensor>-<n>.")
     var devicePrefix: String?
 
-    @Option(name: .long, help: "Microseconds between two samples of one device.")
-    var sampleSpacing: Int64 = 1_000_000
+    @Option(name: .long, help: "Microseconds between two samples of one device (default: the device's message interval / samples, so reading times follow the clock).")
+    var sampleSpacing: Int64?
 
     @Option(name: .long, help: "Share of messages sent malformed on purpose, 0...1 (counted apart).")
     var malformed: Double = 0
@@ -68,7 +68,8 @@ struct EmulatorCommand: ParsableCommand {
         guard rate > 0 else { throw ValidationError("--rate must be positive") }
         guard qos == 0 || qos == 1 else { throw ValidationError("--qos must be 0 or 1") }
         guard (0...1).contains(malformed) else { throw ValidationError("--malformed must be 0...1") }
-        guard sampleSpacing >= 1, sampleSpacing * Int64(samples - 1) < Int64(UInt32.max) else {
+        let spacing = sampleSpacing ?? 1
+        guard spacing >= 1, spacing * Int64(samples - 1) < Int64(UInt32.max) else {
             throw ValidationError("--sample-spacing × (samples − 1) must fit a frame's 32-bit microsecond offsets")
         }
         if let count { guard count >= 1 else { throw ValidationError("--count must be at least 1") } }
@@ -103,7 +104,9 @@ struct EmulatorCommand: ParsableCommand {
         options.duration = .milliseconds(Int64(duration * 1000))
         options.connections = connections
         options.devicePrefix = devicePrefix ?? (verify ? "emu\(String(UInt32.random(in: 0...UInt32.max), radix: 36))" : "emu")
-        options.sampleSpacing = sampleSpacing
+        // Spread a device's samples over its own message interval, so reading times track the clock.
+        let deviceInterval = Double(emulatorDeviceCount(sensors)) / options.rate
+        options.sampleSpacing = sampleSpacing ?? max(1, min(Int64(deviceInterval * 1e6) / Int64(samples), Int64(UInt32.max) / Int64(max(samples, 1))))
         options.seed = seed
         options.malformedShare = malformed
         let emulator = Emulator(options: options, url: url)
@@ -135,6 +138,8 @@ struct EmulatorCommand: ParsableCommand {
         print(failed ? "verify: FAILED" : "verify: OK, every acknowledged reading stored exactly once")
         if failed { throw ExitCode(1) }
     }
+
+    private func emulatorDeviceCount(_ sensors: [SensorType]) -> Int { devices * sensors.count }
 
     private func loadOrExit<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch {
