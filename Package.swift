@@ -53,6 +53,7 @@ let package = Package(
             dependencies: [
                 "IngestService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Ingest/telemetry-ingest", swiftSettings: strict),
@@ -81,12 +82,21 @@ let package = Package(
             dependencies: ["QueryService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Storage/telemetry-query", swiftSettings: strict),
 
+        // Fuzzing and benchmarks of the wire-format decoders (scripts/fuzz.sh, Benchmarks/DecodeBenchmark).
+        .target(name: "FuzzSupport", dependencies: ["SensorModel", "WireFormats"], path: "Fuzz/FuzzSupport", swiftSettings: strict),
+        .executableTarget(name: "FuzzTM", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzTM", swiftSettings: strict),
+        .executableTarget(name: "FuzzLPP", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzLPP", swiftSettings: strict),
+        .executableTarget(name: "FuzzSenMLJSON", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzSenMLJSON", swiftSettings: strict),
+        .executableTarget(name: "FuzzSenMLCBOR", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzSenMLCBOR", swiftSettings: strict),
+        .executableTarget(name: "DecodeBenchmark", dependencies: ["SensorModel", "WireFormats"], path: "Benchmarks/DecodeBenchmark", swiftSettings: strict),
+
         // Tests: one target per library, plus integration tests against real servers.
         .testTarget(name: "SensorModelTests", dependencies: ["SensorModel"], path: "Tests/SensorModelTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "WireFormatsTests", dependencies: ["WireFormats", "SensorModel"], path: "Tests/WireFormatsTests", resources: [.copy("testcases")]),
         .testTarget(name: "QueryServiceTests", dependencies: [
             "QueryService", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], path: "Tests/QueryServiceTests"),
+        .testTarget(name: "IngestServiceTests", dependencies: ["IngestService"], path: "Tests/IngestServiceTests"),
         .testTarget(name: "IntegrationTests", dependencies: [
             "SensorModel", "WireFormats", "MQTT", "Postgres", "TelemetryStore", "IngestService", "QueryService", "DeviceEmulator",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
