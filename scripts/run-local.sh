@@ -136,8 +136,10 @@ if [ -n "${TELEMETRY_BIN_DIR:-}" ]; then
     bin=$TELEMETRY_BIN_DIR   # prebuilt executables: no build
 else
     read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:-}"
-    log "swift build -c release"
-    swift build -c release "${swift_flags[@]}"
+    log "swift build -c release (telemetry-ingest, telemetry-query, telemetry-emulator)"
+    for product in telemetry-ingest telemetry-query telemetry-emulator; do
+        swift build -c release --product "$product" "${swift_flags[@]}"
+    done
     bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
 fi
 for exe in telemetry-ingest telemetry-query telemetry-emulator; do
