@@ -88,6 +88,9 @@ let package = Package(
         .executableTarget(name: "FuzzLPP", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzLPP", swiftSettings: strict),
         .executableTarget(name: "FuzzSenMLJSON", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzSenMLJSON", swiftSettings: strict),
         .executableTarget(name: "FuzzSenMLCBOR", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzSenMLCBOR", swiftSettings: strict),
+        .executableTarget(
+            name: "EndToEndBenchmark", dependencies: ["MQTT", "Postgres", "SensorModel", "TelemetryStore", "DeviceEmulator"],
+            path: "Benchmarks/EndToEndBenchmark", exclude: [], swiftSettings: strict),
         .executableTarget(name: "DecodeBenchmark", dependencies: ["SensorModel", "WireFormats"], path: "Benchmarks/DecodeBenchmark", swiftSettings: strict),
 
         // Tests: one target per library, plus integration tests against real servers.

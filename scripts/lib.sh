@@ -14,7 +14,8 @@
 # Progress goes to stderr; only the URLs go to stdout, so `url=$(start_postgres ...)` works too (the
 # servers' output goes to log files, never to the caller's pipe).
 #
-# Overridable: PG_BIN (PostgreSQL server binaries), MOSQUITTO_BIN, MOSQUITTO_BASE_CONF.
+# Overridable: PG_BIN (PostgreSQL server binaries), MOSQUITTO_BIN, MOSQUITTO_BASE_CONF, PG_EXTRA_CONF
+# (lines added to the cluster's settings, e.g. "track_commit_timestamp = on").
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$LIB_DIR/.." && pwd)
@@ -196,6 +197,7 @@ log_line_prefix = '%m [%p] %q%u@%d '
 log_min_duration_statement = 1000
 log_lock_waits = on
 lc_messages = 'C'
+${PG_EXTRA_CONF:-}
 EOF
     [ "$(id -u)" -eq 0 ] && chown "$user": -- "$real/telemetry-dev.conf"
 

@@ -38,6 +38,18 @@ public struct ReadingBatch: Sendable {
         return times.count - 1
     }
 
+    /// Appends `times.count` rows at once, all with sequence number `seq`. `columns` holds one column
+    /// of `times.count` values per field, column after column: bulk copies instead of a call per value.
+    public mutating func appendRows(times newTimes: UnsafeBufferPointer<Int64>, seq: Int64, columns: UnsafeBufferPointer<Double>) {
+        let count = newTimes.count
+        precondition(columns.count == count * fieldCount)
+        times.append(contentsOf: newTimes)
+        seqs.append(contentsOf: repeatElement(seq, count: count))
+        for field in 0..<fieldCount {
+            values[field].append(contentsOf: UnsafeBufferPointer(rebasing: columns[(field * count)..<((field + 1) * count)]))
+        }
+    }
+
     @inline(__always)
     public mutating func set(field: Int, row: Int, _ value: Double) {
         values[field][row] = value

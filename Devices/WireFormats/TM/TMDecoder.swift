@@ -60,7 +60,6 @@ public struct TMDecoder: PayloadDecoder {
         }
         let multiplier = encoding == .int32Scaled ? Self.powerOfTen(scale) : 1
         let firstRow = batch.count
-        batch.reserveCapacity(firstRow + samples)
         let latest: Int64
         let sorted: Bool
         switch encoding {
@@ -87,34 +86,43 @@ public struct TMDecoder: PayloadDecoder {
         }
     }
 
-    /// The sample loop, specialized per value encoding; returns the latest time and whether times ascend.
+    /// The sample loop, specialized per value encoding: decodes into scratch columns (one allocation per
+    /// frame), then appends them to the batch in bulk. Returns the latest time and whether times ascend.
     @inline(__always)
     private static func samples(
         _ payload: UnsafeRawBufferPointer, count: Int, fields: Int, width: Int, baseTime: Int64, seq: Int64, into batch: inout ReadingBatch,
         value: (UnsafeRawBufferPointer, Int) -> Double
     ) throws(DecodeError) -> (Int64, Bool) {
-        let firstRow = batch.count
+        let times = UnsafeMutableBufferPointer<Int64>.allocate(capacity: count)
+        let columns = UnsafeMutableBufferPointer<Double>.allocate(capacity: count * fields)
+        defer {
+            times.deallocate()
+            columns.deallocate()
+        }
         var sorted = true
         var previous = Int64.min
         var latest = Int64.min
+        var allFinite = true
         var offset = TMFrame.headerSize
-        for _ in 0..<count {
+        for sample in 0..<count {
             let time = baseTime &+ Int64(UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
             if time <= previous { sorted = false }
             previous = time
             latest = max(latest, time)
-            let row = batch.appendRow(time: time, seq: seq)
+            times[sample] = time
             offset += 4
             for field in 0..<fields {
                 let decoded = value(payload, offset)
-                // NaN marks a missing value in a batch, so a NaN on the wire must be caught here.
-                guard decoded.isFinite else {
-                    throw DecodeError(.nonFinite, "sample \(row - firstRow) value \(field) is not a finite number")
-                }
-                batch.set(field: field, row: row, decoded)
+                allFinite = allFinite && decoded.isFinite
+                columns[field * count + sample] = decoded
                 offset += width
             }
         }
+        // NaN marks a missing value in a batch, so a NaN (or infinity) on the wire must be caught here.
+        if !allFinite, let bad = columns.firstIndex(where: { !$0.isFinite }) {
+            throw DecodeError(.nonFinite, "sample \(bad % count) value \(bad / count) is not a finite number")
+        }
+        batch.appendRows(times: UnsafeBufferPointer(times), seq: seq, columns: UnsafeBufferPointer(columns))
         return (latest, sorted)
     }
 
