@@ -56,7 +56,7 @@ extension ReadingQueries {
         if let resolution = query.resolution {
             (rollupFrom, rollupTo) = query.rollupRange(resolution.micros)
             let rollupParts = fields.map { field in
-                "sum(\(tables.column(field, "count")))::int8, sum(\(tables.column(field, "sum"))), min(\(tables.column(field, "min"))), max(\(tables.column(field, "max")))"
+                "sum(\(tables.column(field, "count")))::int8 AS \(tables.column(field, "c")), sum(\(tables.column(field, "sum"))) AS \(tables.column(field, "s")), min(\(tables.column(field, "min"))) AS \(tables.column(field, "mn")), max(\(tables.column(field, "max"))) AS \(tables.column(field, "mx"))"
             }.joined(separator: ", ")
             parts.append("""
                 SELECT \(key) AS k, \(bin.replacingOccurrences(of: "%@", with: "bucket")) AS b, \(rollupParts)

@@ -13,6 +13,10 @@ public final class BatchWriter: @unchecked Sendable {
     private let moveSQL: String
     private let copySQL: String
     private let stageSQL: String
+    private let directCopySQL: String
+    private let directRollups: DirectRollups
+    /// Off: always take the staging path (for comparison in tests and benchmarks).
+    public var directCopy = true
 
     public init(connection: PGConnection, sensor: SensorType) {
         self.connection = connection
@@ -23,6 +27,21 @@ public final class BatchWriter: @unchecked Sendable {
         self.stageSQL = "CREATE TEMP TABLE IF NOT EXISTS \(tables.stage) (LIKE \(tables.readings)) ON COMMIT DELETE ROWS"
         self.copySQL = "COPY \(tables.stage) (\(columns)) FROM STDIN (FORMAT binary)"
         self.moveSQL = Self.moveStatement(tables: tables, columns: columns)
+        self.directCopySQL = "COPY \(tables.readings) (\(columns)) FROM STDIN (FORMAT binary)"
+        self.directRollups = DirectRollups(tables: tables)
+    }
+
+    /// How a rollup row absorbs a partial aggregate (`excluded`) of the same key.
+    static func rollupMerge(tables: SensorTables) -> String {
+        tables.sensor.fields.map(\.name).map { field in
+            let count = tables.column(field, "count"), sum = tables.column(field, "sum")
+            let min = tables.column(field, "min"), max = tables.column(field, "max")
+            return """
+                \(count) = r.\(count) + excluded.\(count), \
+                \(sum) = CASE WHEN excluded.\(count) = 0 THEN r.\(sum) WHEN r.\(count) = 0 THEN excluded.\(sum) ELSE r.\(sum) + excluded.\(sum) END, \
+                \(min) = LEAST(r.\(min), excluded.\(min)), \(max) = GREATEST(r.\(max), excluded.\(max))
+                """
+        }.joined(separator: ", ")
     }
 
     static func moveStatement(tables: SensorTables, columns: String) -> String {
@@ -37,15 +56,7 @@ public final class BatchWriter: @unchecked Sendable {
                 let column = tables.quoted(field)
                 return "count(\(column)), sum(\(column)), min(\(column)), max(\(column))"
             }.joined(separator: ", ")
-            let updates = fields.map { field in
-                let count = tables.column(field, "count"), sum = tables.column(field, "sum")
-                let min = tables.column(field, "min"), max = tables.column(field, "max")
-                return """
-                    \(count) = r.\(count) + excluded.\(count), \
-                    \(sum) = CASE WHEN excluded.\(count) = 0 THEN r.\(sum) WHEN r.\(count) = 0 THEN excluded.\(sum) ELSE r.\(sum) + excluded.\(sum) END, \
-                    \(min) = LEAST(r.\(min), excluded.\(min)), \(max) = GREATEST(r.\(max), excluded.\(max))
-                    """
-            }.joined(separator: ", ")
+            let updates = rollupMerge(tables: tables)
             return """
                 \(name) AS (
                     INSERT INTO \(table) AS r (\(targetColumns))
@@ -70,6 +81,16 @@ public final class BatchWriter: @unchecked Sendable {
 
     /// Stores the batch in one transaction. Throws `PGError`; nothing of the batch is stored then.
     public func write(_ batch: IngestBatch) throws(PGError) -> WriteOutcome {
+        do {
+            return try writeOnce(batch)
+        } catch where error.sqlState == "23514" && error.message.contains("no partition") {
+            // Retention (maybe in another process) dropped a day this writer had made: make it again.
+            partitions.forget()
+            return try writeOnce(batch)
+        }
+    }
+
+    private func writeOnce(_ batch: IngestBatch) throws(PGError) -> WriteOutcome {
         let readings = batch.readings
         var ids: [String: Int32] = [:]
         if !readings.isEmpty {
@@ -80,16 +101,34 @@ public final class BatchWriter: @unchecked Sendable {
         return try connection.transaction { (connection) throws(PGError) -> WriteOutcome in
             var inserted = 0
             if !readings.isEmpty {
-                try connection.execute(stageSQL)
-                try connection.copyIn(copySQL, data: body)
-                let result = try connection.execute(moveSQL)
-                inserted = Int(result[0, 0] ?? "0") ?? 0
+                inserted = try insert(batch, body: body, ids: ids, on: connection)
             }
             if !batch.deadLetters.isEmpty {
                 try DeadLetterWriter.write(batch.deadLetters, on: connection)
             }
             return WriteOutcome(inserted: inserted, duplicates: readings.count - inserted, deadLettered: batch.deadLetters.count)
         }
+    }
+
+    /// Fast path: binary COPY straight into the readings table and rollups computed here. A duplicate key
+    /// (a redelivery, a replay, a resent frame) undoes it to the savepoint and takes the staging path,
+    /// which inserts only new rows and folds exactly those into the rollups.
+    private func insert(_ batch: IngestBatch, body: [UInt8], ids: [String: Int32], on connection: PGConnection) throws(PGError) -> Int {
+        if directCopy {
+            try connection.execute("SAVEPOINT direct_copy")
+            do {
+                try connection.copyIn(directCopySQL, data: body)
+                try directRollups.write(batch, ids: ids, on: connection)
+                try connection.execute("RELEASE SAVEPOINT direct_copy")
+                return batch.readings.count
+            } catch where error.isUniqueViolation {
+                try connection.execute("ROLLBACK TO SAVEPOINT direct_copy")
+            }
+        }
+        try connection.execute(stageSQL)
+        try connection.copyIn(copySQL, data: body)
+        let result = try connection.execute(moveSQL)
+        return Int(result[0, 0] ?? "0") ?? 0
     }
 
     private func copyBody(_ batch: IngestBatch, ids: [String: Int32]) -> [UInt8] {
