@@ -20,7 +20,7 @@ public func buildApplication(
 
 public func buildRouter(store: QueryStore, tokens: [String], registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
     let router = Router()
-    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: MetricsMiddleware(factory: PrometheusMetricsFactory(registry: registry)))
     router.add(middleware: BearerAuth(tokens: Set(tokens)))
     router.get("/healthz") { _, _ in Response.json(#"{"status":"ok"}"#) }
     router.get("/readyz") { _, _ in
@@ -46,11 +46,4 @@ public func buildRouter(store: QueryStore, tokens: [String], registry: Prometheu
     v1.get("sensors/:sensor/aggregates") { request, context in try await AggregateRoutes.aggregates(request, context, store) }
     v1.get("rejected") { request, _ in try await RejectedRoutes.list(request, store) }
     return router
-}
-
-/// Counts requests and times them per route for /metrics.
-struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        try await next(request, context)
-    }
 }

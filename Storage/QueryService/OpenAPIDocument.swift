@@ -1,1 +1,241 @@
-enum OpenAPIDocument { static let text = "openapi: 3.1.0\n" }
+/// The OpenAPI 3.1 description served at /openapi.yaml. QueryServiceTests compares its `paths` with the
+/// router's routes, so a route added or removed without this file failing a test cannot happen.
+enum OpenAPIDocument {
+    static let text = """
+        openapi: 3.1.0
+        info:
+          title: Telemetry query service
+          version: "1"
+          description: >-
+            Stored IoT readings, time-bucketed aggregates and dead letters. Times in responses are RFC 3339 UTC
+            with microseconds; time parameters accept RFC 3339 or integer epoch milliseconds. Every route except
+            /healthz and /readyz needs a bearer token when tokens are configured.
+        servers:
+          - url: /
+        security:
+          - bearer: []
+        paths:
+          /v1/sensors:
+            get:
+              summary: The sensor catalog
+              operationId: listSensors
+              responses:
+                "200": {description: "Each sensor type with its fields, topic filter and formats", content: {application/json: {schema: {$ref: "#/components/schemas/Catalog"}}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+          /v1/sensors/{sensor}/devices:
+            get:
+              summary: Devices seen for a sensor type, ordered by id, paged
+              operationId: listDevices
+              parameters:
+                - $ref: "#/components/parameters/sensor"
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000, default: 100}}
+                - $ref: "#/components/parameters/cursor"
+              responses:
+                "200": {description: A page of devices, content: {application/json: {schema: {$ref: "#/components/schemas/DevicePage"}}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "404": {$ref: "#/components/responses/NotFound"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+          /v1/sensors/{sensor}/devices/{device}/latest:
+            get:
+              summary: The newest reading of one device
+              operationId: latestReading
+              parameters:
+                - $ref: "#/components/parameters/sensor"
+                - $ref: "#/components/parameters/device"
+              responses:
+                "200": {description: The reading, content: {application/json: {schema: {$ref: "#/components/schemas/Latest"}}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "404": {$ref: "#/components/responses/NotFound"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+          /v1/sensors/{sensor}/devices/{device}/readings:
+            get:
+              summary: Raw readings of one device in [from, to), paged
+              operationId: listReadings
+              parameters:
+                - $ref: "#/components/parameters/sensor"
+                - $ref: "#/components/parameters/device"
+                - $ref: "#/components/parameters/from"
+                - $ref: "#/components/parameters/to"
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000, default: 1000}}
+                - $ref: "#/components/parameters/cursor"
+                - {name: order, in: query, schema: {type: string, enum: [asc, desc], default: asc}}
+              responses:
+                "200": {description: A page of readings, content: {application/json: {schema: {$ref: "#/components/schemas/ReadingPage"}}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "404": {$ref: "#/components/responses/NotFound"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+          /v1/sensors/{sensor}/aggregates:
+            get:
+              summary: Time-bucketed aggregates, equal to a SQL GROUP BY over the raw readings
+              description: >-
+                Buckets are aligned to the Unix epoch in UTC; empty buckets are left out; at most 100,000 buckets
+                per series. count, min and max are exact; sum and avg within 1e-9 relative.
+              operationId: aggregates
+              parameters:
+                - $ref: "#/components/parameters/sensor"
+                - {name: field, in: query, description: One field of the sensor type (default all), schema: {type: string}}
+                - {name: from, in: query, description: Start (inclusive; default to minus one day), schema: {type: string}}
+                - {name: to, in: query, description: End (exclusive; default now), schema: {type: string}}
+                - {name: bucket, in: query, schema: {type: string, pattern: "^[1-9][0-9]*[smhd]$", default: 1h}}
+                - {name: fn, in: query, description: "Comma list of count, sum, avg, min, max", schema: {type: string, default: "count,avg,min,max"}}
+                - {name: device, in: query, description: Repeatable; none means all devices (at most 1000), explode: true, schema: {type: array, items: {type: string}}}
+                - {name: group_by, in: query, description: One series per device, schema: {type: string, enum: [device]}}
+              responses:
+                "200": {description: Series of points, content: {application/json: {schema: {$ref: "#/components/schemas/Aggregates"}}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "404": {$ref: "#/components/responses/NotFound"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+          /v1/rejected:
+            get:
+              summary: The dead-letter store, oldest first, paged
+              operationId: listRejected
+              parameters:
+                - {name: sensor, in: query, schema: {type: string}}
+                - $ref: "#/components/parameters/from"
+                - $ref: "#/components/parameters/to"
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000, default: 100}}
+                - $ref: "#/components/parameters/cursor"
+              responses:
+                "200": {description: A page of dead letters, content: {application/json: {schema: {$ref: "#/components/schemas/RejectedPage"}}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "404": {$ref: "#/components/responses/NotFound"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+          /healthz:
+            get:
+              summary: 200 while the process runs
+              operationId: health
+              security: []
+              responses:
+                "200": {description: Running, content: {application/json: {schema: {type: object}}}}
+          /readyz:
+            get:
+              summary: 200 when the database answers, else 503
+              operationId: ready
+              security: []
+              responses:
+                "200": {description: Ready, content: {application/json: {schema: {type: object}}}}
+                "503": {description: Database unavailable, content: {application/json: {schema: {type: object}}}}
+          /metrics:
+            get:
+              summary: Prometheus metrics (requests and latency per route)
+              operationId: metrics
+              responses:
+                "200": {description: Prometheus text format, content: {text/plain: {schema: {type: string}}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+          /openapi.yaml:
+            get:
+              summary: This document
+              operationId: openapi
+              responses:
+                "200": {description: OpenAPI 3.1 YAML, content: {application/yaml: {schema: {type: string}}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+        components:
+          securitySchemes:
+            bearer: {type: http, scheme: bearer}
+          parameters:
+            sensor: {name: sensor, in: path, required: true, schema: {type: string}}
+            device: {name: device, in: path, required: true, schema: {type: string, pattern: "^[A-Za-z0-9._-]{1,64}$"}}
+            from: {name: from, in: query, description: "Start (inclusive), RFC 3339 or epoch milliseconds", schema: {type: string}}
+            to: {name: to, in: query, description: "End (exclusive), RFC 3339 or epoch milliseconds", schema: {type: string}}
+            cursor: {name: cursor, in: query, description: The opaque next value of the previous page, schema: {type: string}}
+          responses:
+            BadRequest: {description: "A bad parameter (the message names it)", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+            Unauthorized: {description: No or wrong bearer token, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+            NotFound: {description: Unknown sensor type or device, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+            Unavailable: {description: The database is not answering, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+          schemas:
+            Time: {type: string, format: date-time, examples: ["2026-01-01T00:00:00.000000Z"]}
+            Error:
+              type: object
+              required: [error]
+              properties:
+                error: {type: object, required: [code, message], properties: {code: {type: string}, message: {type: string}}}
+            Catalog:
+              type: object
+              properties:
+                sensors:
+                  type: array
+                  items:
+                    type: object
+                    properties:
+                      name: {type: string}
+                      topic_filter: {type: string}
+                      default_format: {type: string}
+                      formats: {type: array, items: {type: string}}
+                      fields: {type: array, items: {type: object, properties: {name: {type: string}, unit: {type: string}, min: {type: number}, max: {type: number}}}}
+            DevicePage:
+              type: object
+              properties:
+                sensor: {type: string}
+                devices: {type: array, items: {type: object, properties: {device: {type: string}, first_seen: {$ref: "#/components/schemas/Time"}, last_seen: {$ref: "#/components/schemas/Time"}}}}
+                next: {type: [string, "null"]}
+            Reading:
+              type: object
+              description: time, seq, and one number per field the reading carries
+              properties:
+                time: {$ref: "#/components/schemas/Time"}
+                seq: {type: [integer, "null"]}
+              additionalProperties: {type: number}
+            Latest:
+              type: object
+              properties:
+                sensor: {type: string}
+                device: {type: string}
+                fields: {type: array, items: {type: string}}
+                reading: {$ref: "#/components/schemas/Reading"}
+            ReadingPage:
+              type: object
+              properties:
+                sensor: {type: string}
+                device: {type: string}
+                fields: {type: array, items: {type: string}}
+                readings: {type: array, items: {$ref: "#/components/schemas/Reading"}}
+                next: {type: [string, "null"]}
+            Aggregates:
+              type: object
+              properties:
+                sensor: {type: string}
+                bucket: {type: string}
+                from: {$ref: "#/components/schemas/Time"}
+                to: {$ref: "#/components/schemas/Time"}
+                series:
+                  type: array
+                  items:
+                    type: object
+                    properties:
+                      device: {type: [string, "null"], description: null for a series over several devices}
+                      field: {type: string}
+                      points:
+                        type: array
+                        items:
+                          type: object
+                          properties:
+                            time: {$ref: "#/components/schemas/Time"}
+                            count: {type: integer}
+                            sum: {type: number}
+                            avg: {type: number}
+                            min: {type: number}
+                            max: {type: number}
+            RejectedPage:
+              type: object
+              properties:
+                rejected:
+                  type: array
+                  items:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      sensor: {type: [string, "null"]}
+                      topic: {type: string}
+                      received_at: {$ref: "#/components/schemas/Time"}
+                      reason: {type: string}
+                      payload: {type: string, contentEncoding: base64}
+                next: {type: [string, "null"]}
+
+        """
+}

@@ -42,7 +42,13 @@ struct QueryCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("telemetry-query: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let app = buildApplication(settings: settings, registry: registry, logger: Logger(label: "telemetry-query"))
+        let logger = Logger(label: "telemetry-query")
+        let app = buildApplication(settings: settings, registry: registry, logger: logger)
+        // Retention runs here (hourly) as well as wherever ingest runs it: dropping is idempotent.
+        let retention = Task {
+            await RetentionSchedule.run(databaseURL: settings.databaseURL, catalog: settings.catalog, logger: logger)
+        }
+        defer { retention.cancel() }
         try await app.runService()
     }
 }

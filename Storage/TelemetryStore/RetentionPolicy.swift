@@ -1,0 +1,93 @@
+import Postgres
+import SensorModel
+
+/// Applies a sensor type's retention setting: raw readings go a whole daily partition at a time (a DROP
+/// is instant and leaves no dead rows), rollup rows by DELETE of the buckets that ended before the cutoff.
+/// A later reading for a dropped day recreates its partition on demand (see `BatchWriter.write`).
+/// Named apart from `SensorModel.Retention` (the setting) so modules importing both stay unambiguous.
+public enum RetentionPolicy {
+    public struct Outcome: Sendable, Equatable {
+        public var sensor: String
+        /// Partition table names, oldest first.
+        public var droppedPartitions: [String] = []
+        public var deletedRollup1m = 0
+        public var deletedRollup1h = 0
+
+        public var isEmpty: Bool { droppedPartitions.isEmpty && deletedRollup1m == 0 && deletedRollup1h == 0 }
+    }
+
+    /// Every sensor type of the catalog that has a retention setting.
+    public static func apply(catalog: Catalog, now: Int64, on connection: PGConnection) throws(PGError) -> [Outcome] {
+        var outcomes: [Outcome] = []
+        for sensor in catalog.sensors {
+            outcomes.append(try apply(sensor: sensor, now: now, on: connection))
+        }
+        return outcomes
+    }
+
+    /// `now` in microseconds since the epoch. Each drop or delete is its own short transaction with a
+    /// lock timeout, so retention never holds up writers and readers for long.
+    public static func apply(sensor: SensorType, now: Int64, on connection: PGConnection) throws(PGError) -> Outcome {
+        let tables = SensorTables(sensor)
+        var outcome = Outcome(sensor: sensor.name)
+        if let keep = sensor.retention.raw {
+            let cutoff = now - micros(keep)
+            for (day, name) in try partitionDays(tables, on: connection) where (day + 1) * Micros.perDay <= cutoff {
+                try connection.transaction { (connection) throws(PGError) in
+                    try connection.execute("SET LOCAL lock_timeout = '5s'")
+                    try connection.execute("DROP TABLE IF EXISTS \(tables.quoted(name))")
+                }
+                outcome.droppedPartitions.append(name)
+            }
+        }
+        for resolution in RollupResolution.allCases {
+            let keep = resolution == .minute ? sensor.retention.rollup1m : sensor.retention.rollup1h
+            guard let keep else { continue }
+            // A bucket goes when it ended at or before the cutoff: bucket + step <= now - keep.
+            let lastBucket = now - micros(keep) - resolution.micros
+            let deleted = try connection.transaction { (connection) throws(PGError) -> Int in
+                try connection.execute("SET LOCAL lock_timeout = '5s'")
+                let result = try connection.query(
+                    "WITH gone AS (DELETE FROM \(tables.rollup(resolution)) WHERE bucket <= \(ReadingQueries.timestamp("$1")) RETURNING 1) SELECT count(*) FROM gone",
+                    [String(lastBucket)])
+                return Int(result[0, 0] ?? "0") ?? 0
+            }
+            if resolution == .minute { outcome.deletedRollup1m = deleted } else { outcome.deletedRollup1h = deleted }
+        }
+        return outcome
+    }
+
+    /// The daily partitions attached to the readings table, by day number, oldest first. Tables not named
+    /// `<sensor>_pYYYYMMDD` (made by hand) are left alone.
+    public static func partitionDays(_ tables: SensorTables, on connection: PGConnection) throws(PGError) -> [(day: Int64, name: String)] {
+        let result = try connection.query("""
+            SELECT c.relname FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = to_regclass($1)
+            """, [tables.readings])
+        let prefix = "\(tables.sensor.name)_p"
+        var days: [(Int64, String)] = []
+        for row in result.rows {
+            guard let name = row[0], name.hasPrefix(prefix) else { continue }
+            let digits = name.dropFirst(prefix.count)
+            guard digits.count == 8, let year = Int64(digits.prefix(4)), let month = Int64(digits.dropFirst(4).prefix(2)),
+                  let day = Int64(digits.suffix(2)), (1...12).contains(month), (1...31).contains(day) else { continue }
+            days.append((daysFromCivil(year: year, month: month, day: day), name))
+        }
+        return days.sorted { $0.0 < $1.0 }
+    }
+
+    static func micros(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+    }
+
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+}
