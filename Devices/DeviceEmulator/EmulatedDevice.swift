@@ -35,8 +35,15 @@ public final class EmulatedDevice: @unchecked Sendable {
     func nextUnit() -> Double { random.nextUnit() }
 
     /// The next message: `samples` readings `spacing` µs apart, never earlier than the last one sent.
-    func nextMessage(samples: Int, spacing: Int64) -> [UInt8] {
+    func nextMessage(samples requested: Int, spacing requestedSpacing: Int64) -> (payload: [UInt8], readings: Int) {
+        var samples = requested, spacing = requestedSpacing
         var time = max(Self.nowMicros(), nextTime)
+        if format == .lpp {
+            // LPP carries one reading per payload and whole seconds: keep a device's times distinct.
+            samples = 1
+            spacing = 1_000_000
+            time = (time + 999_999) / 1_000_000 * 1_000_000
+        }
         batch.removeAll()
         for _ in 0..<samples {
             signal.next(at: time, into: &values)
@@ -46,16 +53,17 @@ public final class EmulatedDevice: @unchecked Sendable {
         }
         nextTime = time
         defer { seq &+= 1 }
-        return encoder.encode(batch, rows: 0..<batch.count, seq: seq)
+        return (encoder.encode(batch, rows: 0..<batch.count, seq: seq), batch.count)
     }
 
     /// A message the platform must reject: a frame with a broken header, or truncated.
     func malformedMessage() -> [UInt8] {
-        var frame = nextMessage(samples: 1, spacing: 1)
-        if random.nextUnit() < 0.5, frame.count > 4 {
-            frame.removeLast(3)
-        } else if !frame.isEmpty {
+        var frame = nextMessage(samples: 1, spacing: 1).payload
+        // A truncated payload breaks every format; a zeroed first byte breaks a tm frame's magic.
+        if format == .tm, random.nextUnit() < 0.5 {
             frame[0] = 0x00
+        } else {
+            frame.removeLast(min(3, frame.count))
         }
         return frame
     }

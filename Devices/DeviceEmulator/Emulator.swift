@@ -35,8 +35,9 @@ public final class Emulator: @unchecked Sendable {
         var devices: [EmulatedDevice] = []
         var index = 0
         for sensor in options.sensors {
-            let format = options.formats[sensor.name] ?? sensor.format
             for number in 0..<options.devices {
+                let format = options.mixedFormats ? PayloadFormat.allCases[number % PayloadFormat.allCases.count]
+                    : options.formats[sensor.name] ?? sensor.format
                 let name = "\(options.devicePrefix)-\(sensor.name)-\(String(number).leftPadded(4))"
                 devices.append(EmulatedDevice(
                     index: index, name: name, sensor: sensor, format: format,
@@ -123,11 +124,12 @@ public final class Emulator: @unchecked Sendable {
             next = (next + 1) % devices.count
             var malformed = false
             if options.malformedShare > 0, device.nextUnit() < options.malformedShare { malformed = true }
-            let message = malformed ? device.malformedMessage() : device.nextMessage(samples: options.samples, spacing: options.sampleSpacing)
+            let (message, readings) = malformed
+                ? (device.malformedMessage(), 0) : device.nextMessage(samples: options.samples, spacing: options.sampleSpacing)
             let sentAt = DispatchTime.now().uptimeNanoseconds
             // Reserve the bookkeeping first: the acknowledgement may arrive before publish returns.
             let mid = try client.publish(topic: device.topic, payload: message, qos: options.qos)
-            record(client: number, mid: mid, device: device.index, readings: malformed ? 0 : options.samples, sentAt: sentAt, malformed: malformed)
+            record(client: number, mid: mid, device: device.index, readings: readings, sentAt: sentAt, malformed: malformed)
             sent += 1
         }
     }

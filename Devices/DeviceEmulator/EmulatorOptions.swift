@@ -5,6 +5,8 @@ public struct EmulatorOptions: Sendable {
     public var sensors: [SensorType]
     /// Format per sensor type name; missing means the sensor type's default.
     public var formats: [String: PayloadFormat] = [:]
+    /// Devices take the formats in turn (tm, lpp, senml-json, senml-cbor) instead of one per sensor type.
+    public var mixedFormats = false
     /// Devices per sensor type.
     public var devices: Int = 10
     /// Readings (samples) per message.

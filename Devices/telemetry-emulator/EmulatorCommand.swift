@@ -17,7 +17,7 @@ struct EmulatorCommand: ParsableCommand {
     @Option(name: .long, help: "Sensor type to emulate; repeat for several, or 'all'.")
     var sensor: [String] = ["temperature"]
 
-    @Option(name: .long, help: "Payload format: tm, lpp, senml-json, senml-cbor, or sensor=format (repeatable).")
+    @Option(name: .long, help: "Payload format: tm, lpp, senml-json, senml-cbor, mixed (devices take turns), or sensor=format (repeatable).")
     var format: [String] = []
 
     @Option(name: .long, help: "Devices per sensor type.")
@@ -90,6 +90,7 @@ struct EmulatorCommand: ParsableCommand {
         }
         var options = EmulatorOptions(sensors: sensors)
         for entry in format {
+            if entry == "mixed" { options.mixedFormats = true; continue }
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
             guard let parsed = PayloadFormat(rawValue: parts.last!) else {
                 throw ValidationError("unknown format '\(parts.last!)' (tm, lpp, senml-json, senml-cbor)")
