@@ -50,7 +50,7 @@ enum TimeText {
                 index += 1
             }
             guard count > 0 else { return nil }
-            for _ in count..<6 where count < 6 { fraction *= 10 }
+            for _ in 0..<max(0, 6 - count) { fraction *= 10 }  // more than 6 digits: already truncated
         }
         guard index < bytes.count else { return nil }
         var offsetSeconds: Int64 = 0

@@ -1,0 +1,222 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Prometheus
+import SensorModel
+import TelemetryStore
+import Testing
+@testable import QueryService
+
+/// The router with a read pool pointed at a closed port: everything that must be answered without the
+/// database (validation, auth, unknown sensor types) is, and everything else is a quick 503.
+struct RouterFixture {
+    static let catalog: Catalog = {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/sensors").path
+        return try! Catalog.load(directory: directory)
+    }()
+
+    /// A port nothing listens on: bound once, then closed.
+    static let closedPort: Int = {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        close(fd)
+        return Int(UInt16(bigEndian: address.sin_port))
+    }()
+
+    static func router(tokens: [String] = [], registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) -> Router<BasicRequestContext> {
+        let pool = ReadPool(url: "postgresql://postgres@127.0.0.1:\(closedPort)/telemetry", size: 2)
+        return buildRouter(store: QueryStore(catalog: catalog, pool: pool, logger: Logger(label: "test")), tokens: tokens, registry: registry)
+    }
+}
+
+struct Answer {
+    var status: HTTPResponse.Status
+    var body: String
+    var errorMessage: String {
+        let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        return ((object?["error"] as? [String: Any])?["message"] as? String) ?? "<no error message in \(body)>"
+    }
+}
+
+func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil) async throws -> Answer {
+    var headers: HTTPFields = [:]
+    if let token { headers[.authorization] = "Bearer \(token)" }
+    return try await client.execute(uri: uri, method: .get, headers: headers) { Answer(status: $0.status, body: String(buffer: $0.body)) }
+}
+
+@Suite struct ParameterValidationTests {
+    /// (request, the parameter its 400 must name)
+    static let badRequests: [(String, String)] = [
+        ("/v1/sensors/temperature/aggregates?bucket=5x", "bucket"),
+        ("/v1/sensors/temperature/aggregates?bucket=0s", "bucket"),
+        ("/v1/sensors/temperature/aggregates?bucket=", "bucket"),
+        ("/v1/sensors/temperature/aggregates?bucket=1s&from=2026-01-01T00:00:00Z&to=2026-01-03T00:00:00Z", "bucket"),
+        ("/v1/sensors/temperature/aggregates?from=yesterday", "from"),
+        ("/v1/sensors/temperature/aggregates?to=2026-13-01T00:00:00Z", "to"),
+        ("/v1/sensors/temperature/aggregates?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "from"),
+        ("/v1/sensors/temperature/aggregates?fn=median", "fn"),
+        ("/v1/sensors/temperature/aggregates?fn=count,,max", "fn"),
+        ("/v1/sensors/temperature/aggregates?field=kelvin", "field"),
+        ("/v1/sensors/temperature/aggregates?group_by=sensor", "group_by"),
+        ("/v1/sensors/temperature/aggregates?device=bad%20id", "device"),
+        ("/v1/sensors/temperature/aggregates?device=" + String(repeating: "x", count: 65), "device"),
+        ("/v1/sensors/temperature/devices/dev-1/readings?limit=0", "limit"),
+        ("/v1/sensors/temperature/devices/dev-1/readings?limit=10001", "limit"),
+        ("/v1/sensors/temperature/devices/dev-1/readings?limit=ten", "limit"),
+        ("/v1/sensors/temperature/devices/dev-1/readings?order=up", "order"),
+        ("/v1/sensors/temperature/devices/dev-1/readings?cursor=%25%25%25", "cursor"),
+        ("/v1/sensors/temperature/devices/dev-1/readings?cursor=" + Cursor.encode(["not-a-time"]), "cursor"),
+        ("/v1/sensors/temperature/devices/dev-1/readings?from=1.5", "from"),
+        ("/v1/sensors/temperature/devices/dev-1/readings?to=-1", "to"),
+        ("/v1/sensors/temperature/devices/bad%20device/readings", "device"),
+        ("/v1/sensors/temperature/devices/bad%20device/latest", "device"),
+        ("/v1/sensors/temperature/devices?limit=-3", "limit"),
+        ("/v1/sensors/temperature/devices?cursor=" + Cursor.encode(["a", "b"]), "cursor"),
+        ("/v1/sensors/temperature/devices?cursor=" + Cursor.encode(["bad device"]), "cursor"),
+        ("/v1/rejected?limit=100000", "limit"),
+        ("/v1/rejected?from=2026-01-01", "from"),
+        ("/v1/rejected?cursor=" + Cursor.encode(["x", "y"]), "cursor"),
+    ]
+
+    @Test(arguments: badRequests) func badParameterIs400NamingIt(uri: String, parameter: String) async throws {
+        try await Application(router: RouterFixture.router()).test(.router) { client in
+            let answer = try await get(client, uri)
+            #expect(answer.status == .badRequest, "\(uri): \(answer.status) \(answer.body)")
+            #expect(answer.errorMessage.hasPrefix("\(parameter):"), "\(uri): \(answer.errorMessage)")
+            #expect(answer.body.contains(#""code":"invalid_parameter""#))
+        }
+    }
+
+    @Test(arguments: [
+        "/v1/sensors/thermometer/aggregates", "/v1/sensors/thermometer/devices", "/v1/sensors/thermometer/devices/dev-1/latest",
+        "/v1/sensors/thermometer/devices/dev-1/readings", "/v1/rejected?sensor=thermometer",
+    ])
+    func unknownSensorIs404(uri: String) async throws {
+        try await Application(router: RouterFixture.router()).test(.router) { client in
+            let answer = try await get(client, uri)
+            #expect(answer.status == .notFound, "\(uri): \(answer.body)")
+            #expect(answer.errorMessage.contains("thermometer"))
+        }
+    }
+
+    @Test func catalogNeedsNoDatabase() async throws {
+        try await Application(router: RouterFixture.router()).test(.router) { client in
+            let answer = try await get(client, "/v1/sensors")
+            #expect(answer.status == .ok)
+            let sensors = try #require((try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])?["sensors"] as? [[String: Any]])
+            #expect(Set(sensors.compactMap { $0["name"] as? String }) == Set(RouterFixture.catalog.sensors.map(\.name)))
+        }
+    }
+}
+
+@Suite struct AuthAndAvailabilityTests {
+    @Test func tokenIsRequiredWhenConfigured() async throws {
+        try await Application(router: RouterFixture.router(tokens: ["s3cret"])).test(.router) { client in
+            for uri in ["/v1/sensors", "/metrics", "/openapi.yaml", "/v1/sensors/temperature/aggregates?bucket=bad", "/nowhere"] {
+                let missing = try await get(client, uri)
+                #expect(missing.status == .unauthorized, "\(uri)")
+                #expect(missing.body.contains(#""code":"unauthorized""#))
+                let wrong = try await get(client, uri, token: "guess")
+                #expect(wrong.status == .unauthorized, "\(uri)")
+            }
+            #expect(try await get(client, "/v1/sensors", token: "s3cret").status == .ok)
+            #expect(try await get(client, "/healthz").status == .ok)
+            // Open, and honest: the database is away.
+            #expect(try await get(client, "/readyz").status == .serviceUnavailable)
+        }
+    }
+
+    @Test func databaseAwayIs503Quickly() async throws {
+        try await Application(router: RouterFixture.router()).test(.router) { client in
+            for uri in ["/v1/sensors/temperature/devices", "/v1/sensors/temperature/devices/dev-1/latest",
+                        "/v1/sensors/power/aggregates?group_by=device", "/v1/rejected", "/readyz"] {
+                let start = ContinuousClock.now
+                let answer = try await get(client, uri)
+                #expect(answer.status == .serviceUnavailable, "\(uri): \(answer.body)")
+                #expect(ContinuousClock.now - start < .seconds(3), "\(uri)")
+            }
+        }
+    }
+
+    @Test func metricsCountRequestsPerRoute() async throws {
+        let registry = PrometheusCollectorRegistry()
+        try await Application(router: RouterFixture.router(registry: registry)).test(.router) { client in
+            _ = try await get(client, "/v1/sensors")
+            _ = try await get(client, "/v1/sensors")
+            _ = try await get(client, "/v1/sensors/temperature/aggregates?bucket=bad")
+            let text = try await get(client, "/metrics").body
+            #expect(text.contains(#"http_requests_total{route="/v1/sensors",method="GET",status="200"} 2"#), "\(text)")
+            #expect(text.contains(#"http_requests_total{route="/v1/sensors/{sensor}/aggregates",method="GET",status="400"} 1"#), "\(text)")
+            #expect(text.contains(#"http_request_duration_seconds_count{route="/v1/sensors",method="GET",status="200"} 2"#), "\(text)")
+        }
+    }
+}
+
+@Suite struct OpenAPITests {
+    /// (method, path) of every operation under `paths:` in the served YAML.
+    static func documentedOperations(_ yaml: String) -> Set<String> {
+        var operations = Set<String>()
+        var inPaths = false
+        var path: String?
+        for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
+            let indent = line.prefix { $0 == " " }.count
+            let content = line.trimmingCharacters(in: .whitespaces)
+            if indent == 0 { inPaths = content == "paths:"; continue }
+            guard inPaths, content.hasSuffix(":") else { continue }
+            if indent == 2 { path = String(content.dropLast()) }
+            if indent == 4, let path, ["get", "put", "post", "delete", "patch", "head", "options"].contains(content.dropLast()) {
+                operations.insert("\(content.dropLast().uppercased()) \(path)")
+            }
+        }
+        return operations
+    }
+
+    @Test func documentDescribesExactlyTheRoutes() async throws {
+        let router = RouterFixture.router()
+        let served = Set(router.routes.map { "\($0.method) \($0.path)" })
+        let yaml = try await Application(router: router).test(.router) { client in try await get(client, "/openapi.yaml").body }
+        let documented = Self.documentedOperations(yaml)
+        #expect(served.count >= 10)
+        #expect(documented == served, "only served: \(served.subtracting(documented)), only documented: \(documented.subtracting(served))")
+        #expect(yaml.hasPrefix("openapi: 3.1.0\n"))
+    }
+}
+
+@Suite struct TextFormatTests {
+    @Test(arguments: [0, 1, 999_999, 1_767_225_600_000_000, 1_767_225_599_999_999, 951_782_400_123_456, 253_402_300_799_999_999] as [Int64])
+    func timeTextRoundTrips(micros: Int64) {
+        let text = TimeText.format(micros)
+        #expect(text.count == 27 && text.hasSuffix("Z"))
+        #expect(TimeText.parse(text) == micros)
+    }
+
+    @Test func timeTextParsesOffsetsAndMilliseconds() {
+        #expect(TimeText.format(TimeText.parse("2026-01-01T01:30:00+01:30")!) == "2026-01-01T00:00:00.000000Z")
+        #expect(TimeText.parse("2026-01-01T00:00:00.123456789Z") == 1_767_225_600_123_456)
+        #expect(TimeText.parse("1767225600123") == 1_767_225_600_123_000)
+        #expect(TimeText.format(952_000_000_000_000) == "2000-03-02T12:26:40.000000Z")
+        for bad in ["2026-02-30T00:00:00Z", "2026-01-01", "2026-01-01T24:00:00Z", "2026-01-01T00:00:00", "2026-01-01T00:00:00.Z", "x"] {
+            #expect(TimeText.parse(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func cursorRoundTripsAndRejectsForeignText() throws {
+        for parts in [["1767225600000000"], ["dev-1"], ["1767225600000000", "42"]] {
+            let text = Cursor.encode(parts)
+            #expect(!text.contains("=") && !text.contains("+") && !text.contains("/"))
+            #expect(try Cursor.decode(text, parts: parts.count) == parts)
+        }
+        #expect(throws: APIError.self) { try Cursor.decode(Cursor.encode(["a"]), parts: 2) }
+        #expect(throws: APIError.self) { try Cursor.decode("!!!", parts: 1) }
+        #expect(throws: APIError.self) { try Cursor.decode(String(repeating: "A", count: 400), parts: 1) }
+    }
+}
