@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // Devices: what a device is and says.
@@ -25,7 +26,10 @@ let package = Package(
         .target(name: "WireFormats", dependencies: ["SensorModel"], path: "Devices/WireFormats", swiftSettings: strict),
         .target(
             name: "DeviceEmulator",
-            dependencies: ["SensorModel", "WireFormats", "MQTT", "Postgres", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SensorModel", "WireFormats", "MQTT", "Postgres", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             path: "Devices/DeviceEmulator", swiftSettings: strict),
         .executableTarget(
             name: "telemetry-emulator",

@@ -1,4 +1,5 @@
 import Foundation
+import Histogram
 import Logging
 import MQTT
 import SensorModel
@@ -23,7 +24,8 @@ public final class Emulator: @unchecked Sendable {
         var malformed = 0
         var ackedMessages = 0
         var ackedReadings = 0
-        var latencies: [UInt64] = []
+        /// Publish-to-acknowledgement latency in microseconds, up to 10 minutes, 3 significant digits.
+        var latencies = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
         var pending: [Int: [Int32: Pending]] = [:]
         var early: [Int: Set<Int32>] = [:]
         var ackedPerDevice: [Int] = []
@@ -164,7 +166,7 @@ public final class Emulator: @unchecked Sendable {
         stats.ackedMessages += 1
         stats.ackedReadings += pending.readings
         stats.ackedPerDevice[pending.device] += pending.readings
-        if stats.latencies.count < 1_000_000 { stats.latencies.append(ackedAt &- pending.sentAt) }
+        _ = stats.latencies.record(min((ackedAt &- pending.sentAt) / 1000, 600_000_000))
     }
 
     func snapshot(inflight: Int) -> EmulatorSnapshot {
@@ -177,10 +179,8 @@ public final class Emulator: @unchecked Sendable {
     func report() -> EmulatorReport {
         stats.withLock { stats in
             let elapsed = Date().timeIntervalSince(startedAt)
-            let sorted = stats.latencies.sorted()
             func percentile(_ p: Double) -> Double {
-                guard !sorted.isEmpty else { return 0 }
-                return Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1e6
+                stats.latencies.totalCount == 0 ? 0 : Double(stats.latencies.valueAtPercentile(p * 100)) / 1000
             }
             var perDevice: [String: Int] = [:]
             for device in devices { perDevice[device.name] = stats.ackedPerDevice[device.index] }
