@@ -14,14 +14,20 @@ public struct IngestSettings: Sendable {
     public var batchMessages: Int
     public var queueMessages: Int
     public var queueBytes: Int
-    /// Subscribe through `$share/ingest-<sensor>/...` so replicas split the load.
+    /// Subscribe through `$share/ingest-<sensor>/...` so replicas split the load. Off by default:
+    /// mosquitto 2.0.11 does not restore a `$share` subscription of an offline persistent session from its
+    /// persistence file, so what is published after a broker restart and before the service reconnects is
+    /// lost (plain subscriptions are restored and queued). Opt in with TELEMETRY_SHARED_SUBSCRIPTION=true.
     public var sharedSubscription: Bool
+    /// Serve Prometheus text on `GET /metrics` here (0: any free port); nil: no endpoint.
     public var metricsPort: Int?
+    public var metricsHost: String
 
     public init(
         mqtt: MQTTURL, databaseURL: String, catalog: Catalog, sensors: [SensorType], instance: String = "0",
         journalDirectory: String, journalSync: Journal.Sync = .interval(.milliseconds(200)), batchMessages: Int = 2000,
-        queueMessages: Int = 20000, queueBytes: Int = 32 << 20, sharedSubscription: Bool = true, metricsPort: Int? = nil
+        queueMessages: Int = 20000, queueBytes: Int = 32 << 20, sharedSubscription: Bool = false, metricsPort: Int? = nil,
+        metricsHost: String = "127.0.0.1"
     ) {
         self.mqtt = mqtt
         self.databaseURL = databaseURL
@@ -35,6 +41,7 @@ public struct IngestSettings: Sendable {
         self.queueBytes = queueBytes
         self.sharedSubscription = sharedSubscription
         self.metricsPort = metricsPort
+        self.metricsHost = metricsHost
     }
 
     /// From config/telemetry.json and TELEMETRY_* variables; `sensorNames` empty means all.
@@ -67,6 +74,13 @@ public struct IngestSettings: Sendable {
         guard let sync = Journal.Sync(setting: syncText) else {
             throw SettingsError(setting: settings.source("journal_fsync"), message: "must be never, interval, <N>ms or always, got '\(syncText)'")
         }
+        // Read from the environment only (PlatformSettings.keys knows no such file keys).
+        let shared: Bool
+        switch environment["TELEMETRY_SHARED_SUBSCRIPTION"]?.lowercased() ?? "false" {
+        case "true", "1", "yes", "on": shared = true
+        case "false", "0", "no", "off", "": shared = false
+        case let other: throw SettingsError(setting: "TELEMETRY_SHARED_SUBSCRIPTION", message: "must be true or false, got '\(other)'")
+        }
         let metricsPort = try settings.values["metrics_port"] == nil ? nil : settings.integer("metrics_port", default: 0, range: 0...65535)
         return IngestSettings(
             mqtt: mqtt, databaseURL: database, catalog: catalog, sensors: sensors, instance: instance,
@@ -74,6 +88,7 @@ public struct IngestSettings: Sendable {
             batchMessages: try settings.integer("batch_messages", default: 2000, range: 1...100_000),
             queueMessages: try settings.integer("queue_messages", default: 20_000, range: 1...10_000_000),
             queueBytes: try settings.integer("queue_bytes", default: 32 << 20, range: 1024...(1 << 34)),
-            metricsPort: metricsPort)
+            sharedSubscription: shared, metricsPort: metricsPort,
+            metricsHost: environment["TELEMETRY_METRICS_HOST"] ?? "127.0.0.1")
     }
 }

@@ -137,12 +137,19 @@ public final class Journal: @unchecked Sendable {
     public var bytesOnDisk: Int { state.withLock { $0.segments.reduce(0) { $0 + $1.bytes } } }
     public var pendingRecords: UInt64 { state.withLock { $0.nextSeq - 1 - $0.committed } }
 
+    /// Flushes and closes; when every record is committed, deletes the segments too, so a clean stop
+    /// leaves nothing to replay.
     public func close() {
         state.withLock { state in
             if state.fd >= 0 {
                 fsync(state.fd)
                 Foundation.close(state.fd)
                 state.fd = -1
+            }
+            if state.committed >= state.nextSeq - 1 {
+                for segment in state.segments { unlink(segment.path) }
+                state.segments.removeAll()
+                syncDirectory()
             }
             state.closed = true
         }

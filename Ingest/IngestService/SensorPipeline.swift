@@ -23,6 +23,10 @@ public final class SensorPipeline: @unchecked Sendable {
     private let finished = NSCondition()
     private var writerDone = false
     private let stopping = Atomic<Bool>(false)
+    /// When stopping, how long the writer keeps retrying an unavailable PostgreSQL before it leaves the
+    /// rest to the journal (replayed at the next start), so that SIGTERM always ends promptly.
+    static let shutdownGrace: Duration = .seconds(5)
+    private let stopRequested = Mutex<ContinuousClock.Instant?>(nil)
     private let reasons = RejectionLog()
 
     public init(sensor: SensorType, settings: IngestSettings, logger: Logger) throws {
@@ -90,12 +94,16 @@ public final class SensorPipeline: @unchecked Sendable {
     /// Stops taking messages, writes what was received, and returns when the writer is done.
     public func stop() {
         stopping.store(true, ordering: .relaxed)
+        stopRequested.withLock { $0 = .now }
+        // The writer keeps draining meanwhile, so a callback blocked on a full queue gets through.
         client?.stop()
         queue.close()
         finished.lock()
         while !writerDone { finished.wait() }
         finished.unlock()
+        let pending = journal.pendingRecords
         journal.close()
+        logger.info("pipeline stopped, \(pending) journaled messages left to replay")
     }
 
     // MARK: the writer thread
@@ -110,7 +118,12 @@ public final class SensorPipeline: @unchecked Sendable {
                 continue
             }
             let batch = assemble(records)
-            store(batch, records: records, writer: writer)
+            guard store(batch, records: records, writer: writer) else {
+                // Stopping with PostgreSQL away: unblock the callback; the journal keeps the rest.
+                queue.close()
+                logger.warning("stopping while PostgreSQL is unavailable: \(journal.pendingRecords) messages stay journaled for the next start")
+                break
+            }
             journal.commit(upTo: records.last!.seq)
             metrics.journalBytes.record(journal.bytesOnDisk)
         }
@@ -161,8 +174,9 @@ public final class SensorPipeline: @unchecked Sendable {
     }
 
     /// Writes with retries: transient errors wait (capped exponential backoff) and reconnect; a permanent
-    /// error splits the batch so only the messages that cause it are dead-lettered.
-    private func store(_ batch: IngestBatch, records: [JournalRecord], writer: BatchWriter) {
+    /// error splits the batch so only the messages that cause it are dead-lettered. Returns false only
+    /// when stopping and PostgreSQL stayed unavailable past `shutdownGrace` (nothing of the batch stored then).
+    private func store(_ batch: IngestBatch, records: [JournalRecord], writer: BatchWriter) -> Bool {
         var delay = 0.05
         while true {
             let started = DispatchTime.now().uptimeNanoseconds
@@ -173,21 +187,27 @@ public final class SensorPipeline: @unchecked Sendable {
                 metrics.committedReadings.increment(by: outcome.inserted)
                 metrics.committedMessages.increment(by: records.count)
                 metrics.duplicates.increment(by: outcome.duplicates)
-                return
+                return true
             } catch where error.isTransient {
+                if pastShutdownGrace { return false }
                 metrics.retries.increment()
+                metrics.queueDepth.record(queue.depth)
+                metrics.journalBytes.record(journal.bytesOnDisk)
                 logger.warning("PostgreSQL unavailable, retrying in \(Int(delay * 1000)) ms: \(error)")
                 Thread.sleep(forTimeInterval: delay)
-                delay = min(delay * 2, 5)
+                delay = min(delay * 2, stopping.load(ordering: .relaxed) ? 0.5 : 5)
             } catch {
                 logger.error("batch of \(records.count) messages failed permanently: \(error); isolating the cause")
-                storeOneByOne(records, writer: writer, cause: error)
-                return
+                return storeOneByOne(records, writer: writer, cause: error)
             }
         }
     }
 
-    private func storeOneByOne(_ records: [JournalRecord], writer: BatchWriter, cause: PGError) {
+    private var pastShutdownGrace: Bool {
+        stopRequested.withLock { $0.map { ContinuousClock.now - $0 > Self.shutdownGrace } ?? false }
+    }
+
+    private func storeOneByOne(_ records: [JournalRecord], writer: BatchWriter, cause: PGError) -> Bool {
         for record in records {
             let single = assemble([record])
             var delay = 0.05
@@ -200,9 +220,11 @@ public final class SensorPipeline: @unchecked Sendable {
                     metrics.duplicates.increment(by: outcome.duplicates)
                     break
                 } catch where error.isTransient {
+                    // Part of the batch may be stored; a replay of it all is deduplicated by key.
+                    if pastShutdownGrace { return false }
                     metrics.retries.increment()
                     Thread.sleep(forTimeInterval: delay)
-                    delay = min(delay * 2, 5)
+                    delay = min(delay * 2, stopping.load(ordering: .relaxed) ? 0.5 : 5)
                 } catch {
                     var letter = IngestBatch(fieldCount: sensor.fields.count)
                     reject(record, code: "storage", reason: "storage: \(error)", into: &letter)
@@ -213,6 +235,7 @@ public final class SensorPipeline: @unchecked Sendable {
                 }
             }
         }
+        return true
     }
 
     static func nowMicros() -> Int64 {

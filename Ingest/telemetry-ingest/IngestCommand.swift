@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
 import IngestService
 import Logging
 import Metrics
@@ -16,7 +17,9 @@ struct IngestCommand: AsyncParsableCommand {
             Settings come from config/telemetry.json (or the file TELEMETRY_CONFIG names), each overridable by an
             environment variable: TELEMETRY_MQTT_URL, TELEMETRY_DATABASE_URL, TELEMETRY_CATALOG, TELEMETRY_JOURNAL_DIR,
             TELEMETRY_JOURNAL_FSYNC (never | interval | <N>ms | always), TELEMETRY_BATCH_MESSAGES,
-            TELEMETRY_QUEUE_MESSAGES, TELEMETRY_QUEUE_BYTES, TELEMETRY_INSTANCE.
+            TELEMETRY_QUEUE_MESSAGES, TELEMETRY_QUEUE_BYTES, TELEMETRY_INSTANCE, TELEMETRY_METRICS_PORT (Prometheus text
+            on GET /metrics; 0 picks a free port; bound to TELEMETRY_METRICS_HOST, default 127.0.0.1),
+            TELEMETRY_SHARED_SUBSCRIPTION (true: subscribe via $share/ingest-<sensor>/..., see docs on delivery).
             SIGTERM or SIGINT: stop taking messages, store what was received, exit 0.
             """)
 
@@ -40,7 +43,8 @@ struct IngestCommand: AsyncParsableCommand {
             handler.logLevel = ProcessInfo.processInfo.environment["TELEMETRY_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
             return handler
         }
-        MetricsSystem.bootstrap(PrometheusMetricsFactory())
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "telemetry-ingest")
         let settings: IngestSettings
         do {
@@ -49,10 +53,13 @@ struct IngestCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("telemetry-ingest: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let service = IngestService(settings: settings, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: IngestService(settings: settings, logger: logger))]
+        if let port = settings.metricsPort {
+            services.append(.init(service: MetricsServer.make(host: settings.metricsHost, port: port, registry: registry, logger: logger)))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: service)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

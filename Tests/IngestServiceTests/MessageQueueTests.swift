@@ -1,0 +1,46 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import IngestService
+
+/// The queue between the MQTT callback and the writer: bounded, blocking, never dropping.
+struct MessageQueueTests {
+    private func record(_ seq: UInt64, bytes: Int = 1) -> JournalRecord {
+        JournalRecord(seq: seq, receivedAt: 0, topic: "t", payload: Array(repeating: 0, count: bytes))
+    }
+
+    @Test func putBlocksWhileFullAndResumesWhenTaken() throws {
+        let queue = MessageQueue(maxMessages: 2, maxBytes: 1 << 20)
+        queue.put(record(1))
+        queue.put(record(2))
+        let third = Atomic<Bool>(false)
+        let thread = Thread { queue.put(self.record(3)); third.store(true, ordering: .sequentiallyConsistent) }
+        thread.start()
+        Thread.sleep(forTimeInterval: 0.2)  // give a wrongly non-blocking put the time to finish
+        let finishedEarly = third.load(ordering: .sequentiallyConsistent)
+        #expect(!finishedEarly)
+        #expect(queue.take(max: 1, timeout: 1).map(\.seq) == [1])
+        let deadline = Date().addingTimeInterval(5)
+        while !third.load(ordering: .sequentiallyConsistent) && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        let finished = third.load(ordering: .sequentiallyConsistent)
+        #expect(finished)
+        #expect(queue.take(max: 10, timeout: 1).map(\.seq) == [2, 3])
+    }
+
+    @Test func theByteBoundBlocksTooButOneLargeMessageAlwaysFits() {
+        let queue = MessageQueue(maxMessages: 100, maxBytes: 10)
+        queue.put(record(1, bytes: 50))  // larger than the bound, alone: accepted
+        #expect(queue.depth == 1)
+        #expect(queue.take(max: 10, timeout: 0.1).count == 1)
+    }
+
+    @Test func closeDrainsWhatIsLeftThenReturnsEmpty() {
+        let queue = MessageQueue(maxMessages: 10, maxBytes: 1 << 20)
+        for n in 1...3 { queue.put(record(UInt64(n))) }
+        queue.close()
+        #expect(!queue.put(record(4)))
+        #expect(queue.take(max: 10, timeout: 0.1).map(\.seq) == [1, 2, 3])
+        #expect(queue.take(max: 10, timeout: 0.1).isEmpty)
+        #expect(queue.isClosedAndEmpty)
+    }
+}
