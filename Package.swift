@@ -96,6 +96,16 @@ let package = Package(
             name: "EndToEndBenchmark", dependencies: ["MQTT", "Postgres", "SensorModel", "TelemetryStore", "DeviceEmulator"],
             path: "Benchmarks/EndToEndBenchmark", exclude: [], swiftSettings: strict),
         .executableTarget(name: "DecodeBenchmark", dependencies: ["SensorModel", "WireFormats"], path: "Benchmarks/DecodeBenchmark", swiftSettings: strict),
+        // Query latency over REST against a seeded PostgreSQL (scripts/bench-query.sh).
+        .executableTarget(
+            name: "QueryBenchmark",
+            dependencies: [
+                "QueryService", "TelemetryStore", "Postgres", "SensorModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Benchmarks/QueryBenchmark", swiftSettings: strict),
 
         // Tests: one target per library, plus integration tests against real servers.
         .testTarget(name: "SensorModelTests", dependencies: ["SensorModel"], path: "Tests/SensorModelTests", resources: [.copy("Fixtures")]),

@@ -51,6 +51,10 @@ extension ReadingQueries {
             return "count(\(column)) AS \(tables.column(field, "c")), sum(\(column)) AS \(tables.column(field, "s")), min(\(column)) AS \(tables.column(field, "mn")), max(\(column)) AS \(tables.column(field, "mx"))"
         }.joined(separator: ", ")
         let key = query.groupByDevice ? "device_id" : "0::int4"
+        let ids = query.deviceIDs.map { "{" + $0.map(String.init).joined(separator: ",") + "}" }
+        if let sql = directRollupStatement(query, fields: fields, key: key) {
+            return try run(sql, [String(query.from), String(query.to), ids], query, fields: fields, deviceNames: deviceNames, on: connection)
+        }
         var parts: [String] = []
         let (rollupFrom, rollupTo): (Int64, Int64)
         if let resolution = query.resolution {
@@ -67,25 +71,52 @@ extension ReadingQueries {
         } else {
             (rollupFrom, rollupTo) = (query.to, query.to)
         }
-        parts.append("""
+        // Raw edges only when the range is not made of whole rollup buckets.
+        if rollupFrom != query.from || rollupTo != query.to { parts.append("""
             SELECT \(key) AS k, \(bin.replacingOccurrences(of: "%@", with: "time")) AS b, \(rawParts)
             FROM \(tables.readings)
             WHERE ((time >= \(Self.timestamp("$1")) AND time < \(Self.timestamp("$3"))) OR (time >= \(Self.timestamp("$4")) AND time < \(Self.timestamp("$2"))))
               AND \(deviceFilter)
             GROUP BY 1, 2
-            """)
+            """) }
         let merged = fields.map { field in
             "sum(\(tables.column(field, "c")))::int8, sum(\(tables.column(field, "s"))), min(\(tables.column(field, "mn"))), max(\(tables.column(field, "mx")))"
         }.joined(separator: ", ")
         let sql = """
             SELECT k, \(Self.micros("b")), \(merged)
             FROM (\(parts.joined(separator: "\nUNION ALL\n"))) AS parts
+            WHERE $1::int8 < $2::int8  -- always true (from < to); keeps $1 and $2 typed when there are no raw edges
             GROUP BY k, b ORDER BY k, b
             """
-        let ids = query.deviceIDs.map { "{" + $0.map(String.init).joined(separator: ",") + "}" }
-        let result = try connection.query(sql, [
-            String(query.from), String(query.to), String(rollupFrom), String(rollupTo), String(query.bucket), ids,
-        ])
+        let parameters = [String(query.from), String(query.to), String(rollupFrom), String(rollupTo), String(query.bucket), ids]
+        return try run(sql, parameters, query, fields: fields, deviceNames: deviceNames, on: connection)
+    }
+
+    /// When the bucket is exactly a rollup's step, the range is made of whole buckets and no two devices
+    /// fold into one series, the answer is the rollup rows themselves: read them in primary-key order,
+    /// without raw rows or any GROUP BY (the 7 days × 1 h × all devices case).
+    func directRollupStatement(_ query: AggregateQuery, fields: [String], key: String) -> String? {
+        guard let resolution = query.resolution, query.bucket == resolution.micros,
+              query.rollupRange(resolution.micros) == (query.from, query.to),
+              query.groupByDevice || query.deviceIDs?.count == 1 else { return nil }
+        let columns = fields.map { field in
+            ["count", "sum", "min", "max"].map { tables.column(field, $0) }.joined(separator: ", ")
+        }.joined(separator: ", ")
+        return """
+            SELECT \(key), \(Self.micros("bucket")), \(columns)
+            FROM \(tables.rollup(resolution))
+            WHERE bucket >= \(Self.timestamp("$1")) AND bucket < \(Self.timestamp("$2"))
+              AND ($3::int4[] IS NULL OR device_id = ANY($3::int4[]))
+            ORDER BY device_id, bucket
+            """
+    }
+
+    /// Runs a statement whose rows are (device key, bucket micros, then count, sum, min, max per field),
+    /// ordered by key and bucket, and splits them into one series per key and field.
+    private func run(
+        _ sql: String, _ parameters: [String?], _ query: AggregateQuery, fields: [String], deviceNames: [Int32: String], on connection: PGConnection
+    ) throws(PGError) -> [AggregateSeries] {
+        let result = try connection.query(sql, parameters)
         // Rows come ordered by (device key, bucket); split them into one series per key and field.
         var series: [AggregateSeries] = []
         var currentKey: String?

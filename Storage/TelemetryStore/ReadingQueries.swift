@@ -25,6 +25,15 @@ public struct ReadingQueries: Sendable {
         }
     }
 
+    /// Id to name of every device of this sensor type (for aggregates grouped by device).
+    public func deviceNames(on connection: PGConnection) throws(PGError) -> [Int32: String] {
+        var names: [Int32: String] = [:]
+        for row in try connection.query("SELECT id, device FROM devices WHERE sensor = $1", [sensor.name]).rows {
+            names[Int32(row[0]!)!] = row[1]!
+        }
+        return names
+    }
+
     public func device(named name: String, on connection: PGConnection) throws(PGError) -> StoredDevice? {
         try devices(named: [name], on: connection).first
     }
