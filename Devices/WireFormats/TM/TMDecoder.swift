@@ -93,12 +93,21 @@ public struct TMDecoder: PayloadDecoder {
         _ payload: UnsafeRawBufferPointer, count: Int, fields: Int, width: Int, baseTime: Int64, seq: Int64, into batch: inout ReadingBatch,
         value: (UnsafeRawBufferPointer, Int) -> Double
     ) throws(DecodeError) -> (Int64, Bool) {
-        let times = UnsafeMutableBufferPointer<Int64>.allocate(capacity: count)
-        let columns = UnsafeMutableBufferPointer<Double>.allocate(capacity: count * fields)
-        defer {
-            times.deallocate()
-            columns.deallocate()
+        // Scratch space on the stack when it is small enough (the common frame), else on the heap.
+        try withUnsafeTemporaryAllocation(of: Int64.self, capacity: count) { (times) throws(DecodeError) in
+            try withUnsafeTemporaryAllocation(of: Double.self, capacity: count * fields) { (columns) throws(DecodeError) in
+                try fill(payload, count: count, fields: fields, width: width, baseTime: baseTime, seq: seq,
+                         times: times, columns: columns, into: &batch, value: value)
+            }
         }
+    }
+
+    @inline(__always)
+    private static func fill(
+        _ payload: UnsafeRawBufferPointer, count: Int, fields: Int, width: Int, baseTime: Int64, seq: Int64,
+        times: UnsafeMutableBufferPointer<Int64>, columns: UnsafeMutableBufferPointer<Double>, into batch: inout ReadingBatch,
+        value: (UnsafeRawBufferPointer, Int) -> Double
+    ) throws(DecodeError) -> (Int64, Bool) {
         var sorted = true
         var previous = Int64.min
         var latest = Int64.min
