@@ -72,6 +72,25 @@ public final class PGConnection: @unchecked Sendable {
         return try PGResult.checked(result, connection: connection)
     }
 
+    /// Runs one statement with text parameters and hands `body` the libpq result itself, without copying
+    /// it into Swift strings. `binary` asks for binary columns (int4, int8, float8, timestamptz read through
+    /// `PGRawResult`'s typed accessors). The result is freed when `body` returns.
+    public func withQuery<T>(
+        _ sql: String, _ parameters: [String?] = [], binary: Bool, _ body: (PGRawResult) throws(PGError) -> T
+    ) throws(PGError) -> T {
+        let connection = try live()
+        var copies = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        let result = copies.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) { values in
+                PQexecParams(connection, sql, Int32(parameters.count), nil, parameters.isEmpty ? nil : values, nil, nil, binary ? 1 : 0)
+            }
+        }
+        try PGResult.check(result, connection: connection)
+        defer { PQclear(result) }
+        return try body(PGRawResult(result!, binary: binary))
+    }
+
     /// `COPY ... FROM STDIN` with the given data (already in the COPY's format). Returns rows copied.
     @discardableResult
     public func copyIn(_ sql: String, data: UnsafeRawBufferPointer) throws(PGError) -> Int {

@@ -15,14 +15,7 @@ public struct PGResult: Sendable {
             throw PGError(sqlState: "08006", message: PGConnection.lastMessage(connection))
         }
         defer { PQclear(result) }
-        let status = PQresultStatus(result)
-        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN else {
-            let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
-            let message = primary ?? String(cString: PQresultErrorMessage(result))
-            // A fatal result without SQLSTATE means the connection failed mid-way.
-            throw PGError(sqlState: sqlState ?? (PQstatus(connection) == CONNECTION_OK ? nil : "08006"), message: message)
-        }
+        try error(result, connection: connection)
         let columnCount = Int(PQnfields(result))
         let rowCount = Int(PQntuples(result))
         let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
@@ -42,5 +35,90 @@ public struct PGResult: Sendable {
         }
         let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
         return PGResult(columns: columns, rows: rows, affectedRows: affected)
+    }
+
+    /// Throws the result's error, if any, without freeing it.
+    private static func error(_ result: OpaquePointer, connection: OpaquePointer) throws(PGError) {
+        let status = PQresultStatus(result)
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN else {
+            let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+            let message = primary ?? String(cString: PQresultErrorMessage(result))
+            // A fatal result without SQLSTATE means the connection failed mid-way.
+            throw PGError(sqlState: sqlState ?? (PQstatus(connection) == CONNECTION_OK ? nil : "08006"), message: message)
+        }
+    }
+
+    /// Like `checked` but keeps the result (the caller frees it); frees it only when throwing.
+    static func check(_ result: OpaquePointer?, connection: OpaquePointer) throws(PGError) {
+        guard let result else {
+            throw PGError(sqlState: "08006", message: PGConnection.lastMessage(connection))
+        }
+        do throws(PGError) {
+            try error(result, connection: connection)
+        } catch {
+            PQclear(result)
+            throw error
+        }
+    }
+}
+
+/// A libpq result read in place (valid only inside `PGConnection.withQuery`). Typed accessors read binary
+/// columns; `string` reads either format.
+public struct PGRawResult {
+    let result: OpaquePointer
+    public let binary: Bool
+    public let rowCount: Int
+    public let columnCount: Int
+
+    init(_ result: OpaquePointer, binary: Bool) {
+        self.result = result
+        self.binary = binary
+        rowCount = Int(PQntuples(result))
+        columnCount = Int(PQnfields(result))
+    }
+
+    /// PostgreSQL's type OID of a column (20 int8, 23 int4, 701 float8, 1184 timestamptz).
+    public func type(_ column: Int) -> UInt32 { UInt32(PQftype(result, Int32(column))) }
+
+    @inline(__always)
+    public func isNull(_ row: Int, _ column: Int) -> Bool { PQgetisnull(result, Int32(row), Int32(column)) == 1 }
+
+    @inline(__always)
+    private func bigEndian64(_ row: Int, _ column: Int) -> UInt64 {
+        let pointer = UnsafeRawPointer(PQgetvalue(result, Int32(row), Int32(column))!)
+        return UInt64(bigEndian: pointer.loadUnaligned(as: UInt64.self))
+    }
+
+    /// An int2, int4 or int8 column (binary); nil when NULL.
+    public func int64(_ row: Int, _ column: Int) -> Int64? {
+        if isNull(row, column) { return nil }
+        let pointer = UnsafeRawPointer(PQgetvalue(result, Int32(row), Int32(column))!)
+        switch PQgetlength(result, Int32(row), Int32(column)) {
+        case 8: return Int64(bitPattern: UInt64(bigEndian: pointer.loadUnaligned(as: UInt64.self)))
+        case 4: return Int64(Int32(bitPattern: UInt32(bigEndian: pointer.loadUnaligned(as: UInt32.self))))
+        case 2: return Int64(Int16(bitPattern: UInt16(bigEndian: pointer.loadUnaligned(as: UInt16.self))))
+        default: return nil
+        }
+    }
+
+    /// A float8 column (binary); nil when NULL.
+    public func double(_ row: Int, _ column: Int) -> Double? {
+        if isNull(row, column) { return nil }
+        return Double(bitPattern: bigEndian64(row, column))
+    }
+
+    /// A timestamptz column (binary) as microseconds since the Unix epoch; nil when NULL.
+    public func unixMicros(_ row: Int, _ column: Int) -> Int64? {
+        if isNull(row, column) { return nil }
+        return Int64(bitPattern: bigEndian64(row, column)) &+ 946_684_800_000_000  // 2000-01-01 to 1970-01-01
+    }
+
+    /// Any column as text (text format) or as its raw bytes decoded as UTF-8 (binary text columns).
+    public func string(_ row: Int, _ column: Int) -> String? {
+        if isNull(row, column) { return nil }
+        let pointer = UnsafeRawPointer(PQgetvalue(result, Int32(row), Int32(column))!)
+        let length = Int(PQgetlength(result, Int32(row), Int32(column)))
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
     }
 }
