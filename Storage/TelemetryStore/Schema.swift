@@ -67,6 +67,12 @@ public enum Schema {
             }
             let index = tables.quoted("\(sensor.name)_\(resolution == .minute ? "1m" : "1h")_bucket")
             sql.append("CREATE INDEX IF NOT EXISTS \(index) ON \(table) (bucket)")
+            // Aggregates of a few devices read (device_id, bucket) ranges: a covering index answers them
+            // with an index-only scan instead of one heap page per row (rollup rows are written bucket by
+            // bucket, so one device's rows are scattered). Fields added later are read from the heap.
+            let cover = tables.quoted("\(sensor.name)_\(resolution == .minute ? "1m" : "1h")_device_bucket_cover")
+            let included = sensor.fields.flatMap { field in ["count", "sum", "min", "max"].map { tables.column(field.name, $0) } }
+            sql.append("CREATE INDEX IF NOT EXISTS \(cover) ON \(table) (device_id, bucket) INCLUDE (\(included.joined(separator: ", ")))")
         }
         return sql
     }
