@@ -26,7 +26,7 @@ struct APIError: HTTPResponseError {
         writer.field("message", message)
         writer.endObject()
         writer.endObject()
-        var response = Response.json(writer.text, status: status)
+        var response = Response.json(writer, status: status)
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
     }
@@ -35,5 +35,9 @@ struct APIError: HTTPResponseError {
 extension Response {
     static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func json(_ writer: JSONWriter, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
 }

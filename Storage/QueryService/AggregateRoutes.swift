@@ -63,7 +63,7 @@ enum AggregateRoutes {
             return .success(try queries.aggregates(query, deviceNames: names, on: connection))
         }
         let series = try outcome.get()
-        var json = JSONWriter(capacity: 256 + series.reduce(0) { $0 + $1.points.count * 100 })
+        var json = JSONWriter(capacity: 256)
         json.beginObject()
         json.field("sensor", sensor.name)
         json.field("bucket", bucketText)
@@ -71,8 +71,46 @@ enum AggregateRoutes {
         json.field("to", TimeText.format(to))
         json.key("series")
         json.beginArray()
-        // Series share their bucket times: format each distinct time once (168k points, 168 times at 7 d × 1 h).
-        var times: [Int64: String] = [:]
+        // Big answers (7 days × 1 h × 1,000 devices is 168k points, 16 MB) are written in parts on all cores.
+        let totalPoints = series.reduce(0) { $0 + $1.points.count }
+        let partCount = totalPoints < 20_000 ? 1 : Swift.max(1, Swift.min(series.count, ProcessInfo.processInfo.activeProcessorCount))
+        var cuts = [0]
+        var seen = 0
+        for (index, entry) in series.enumerated() where cuts.count < partCount {
+            seen += entry.points.count
+            if seen * partCount >= totalPoints * cuts.count { cuts.append(index + 1) }
+        }
+        if cuts.last != series.count { cuts.append(series.count) }
+        let parts = Self.writeParts(series, cuts: cuts, functions: functions)
+        var body = ByteBuffer()
+        body.reserveCapacity(json.bytes.count + parts.reduce(0) { $0 + $1.count + 1 } + 2)
+        body.writeBytes(json.bytes)
+        var firstPart = true
+        for part in parts where !part.isEmpty {
+            if !firstPart { body.writeInteger(UInt8(ascii: ",")) }
+            body.writeBytes(part)
+            firstPart = false
+        }
+        body.writeBytes(Array("]}".utf8))
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+    }
+
+    /// The series between consecutive cuts, each part as comma-separated JSON objects, written in parallel.
+    static func writeParts(_ series: [AggregateSeries], cuts: [Int], functions: [AggregateFunction]) -> [[UInt8]] {
+        let count = cuts.count - 1
+        guard count > 1 else { return count == 1 ? [writeSeries(series[cuts[0]..<cuts[1]], functions: functions)] : [] }
+        let results = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: count)
+        results.initialize(repeating: [])
+        defer { results.deinitialize(); results.deallocate() }
+        nonisolated(unsafe) let shared = results
+        DispatchQueue.concurrentPerform(iterations: count) { part in
+            shared[part] = writeSeries(series[cuts[part]..<cuts[part + 1]], functions: functions)
+        }
+        return Array(results)
+    }
+
+    static func writeSeries(_ series: ArraySlice<AggregateSeries>, functions: [AggregateFunction]) -> [UInt8] {
+        var json = JSONWriter(capacity: 64 + series.reduce(0) { $0 + $1.points.count * (40 + 24 * functions.count) })
         for entry in series {
             json.beginObject()
             json.field("device", entry.device)
@@ -81,16 +119,15 @@ enum AggregateRoutes {
             json.beginArray()
             for point in entry.points {
                 json.beginObject()
-                let time = times[point.time] ?? TimeText.format(point.time)
-                if times.count < 200_000 { times[point.time] = time }
-                json.field("time", time)
+                json.rawKey("\"time\":")
+                json.time(point.time)
                 for function in functions {
                     switch function {
-                    case .count: json.field("count", integer: point.count)
-                    case .sum: json.field("sum", point.sum)
-                    case .avg: json.field("avg", point.avg)
-                    case .min: json.field("min", point.min)
-                    case .max: json.field("max", point.max)
+                    case .count: json.rawKey("\"count\":"); json.integer(point.count)
+                    case .sum: json.rawKey("\"sum\":"); json.number(point.sum)
+                    case .avg: json.rawKey("\"avg\":"); json.number(point.avg)
+                    case .min: json.rawKey("\"min\":"); json.number(point.min)
+                    case .max: json.rawKey("\"max\":"); json.number(point.max)
                     }
                 }
                 json.endObject()
@@ -98,9 +135,7 @@ enum AggregateRoutes {
             json.endArray()
             json.endObject()
         }
-        json.endArray()
-        json.endObject()
-        return .json(json.text)
+        return json.bytes
     }
 }
 

@@ -33,6 +33,6 @@ enum RejectedRoutes {
         json.endArray()
         json.field("next", rows.count > limit ? Cursor.encode([String(rows[limit - 1].receivedAt), String(rows[limit - 1].id)]) : nil)
         json.endObject()
-        return .json(json.text)
+        return .json(json)
     }
 }

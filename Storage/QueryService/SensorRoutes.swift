@@ -32,7 +32,7 @@ enum SensorRoutes {
         }
         json.endArray()
         json.endObject()
-        return .json(json.text)
+        return .json(json)
     }
 
     static func devices(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
@@ -58,7 +58,7 @@ enum SensorRoutes {
         json.endArray()
         json.field("next", devices.count > limit ? Cursor.encode([devices[limit - 1].device]) : nil)
         json.endObject()
-        return .json(json.text)
+        return .json(json)
     }
 
     static func latest(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
@@ -78,7 +78,7 @@ enum SensorRoutes {
         json.key("reading")
         write(reading, sensor: sensor, into: &json)
         json.endObject()
-        return .json(json.text)
+        return .json(json)
     }
 
     static func readings(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
@@ -111,7 +111,7 @@ enum SensorRoutes {
         json.endArray()
         json.field("next", readings.count > limit ? Cursor.encode([String(readings[limit - 1].time)]) : nil)
         json.endObject()
-        return .json(json.text)
+        return .json(json)
     }
 
     static func writeFields(_ sensor: SensorType, into json: inout JSONWriter) {
@@ -124,7 +124,7 @@ enum SensorRoutes {
     /// Fields a reading does not carry are left out.
     static func write(_ reading: StoredReading, sensor: SensorType, into json: inout JSONWriter) {
         json.beginObject()
-        json.field("time", TimeText.format(reading.time))
+        json.key("time"); json.time(reading.time)
         json.field("seq", integer: reading.seq)
         for (field, value) in zip(sensor.fields, reading.values) where value != nil {
             json.field(field.name, value)

@@ -4,17 +4,51 @@ import TelemetryStore
 enum TimeText {
     /// `2026-01-01T00:00:00.000000Z`
     static func format(_ micros: Int64) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        write(micros, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `2026-01-01T00:00:00.000000Z` (no quotes) as bytes, without building strings.
+    static func write(_ micros: Int64, into bytes: inout [UInt8]) {
         let day = Micros.day(of: micros)
         let date = CivilDate(daysSinceEpoch: day)
         let inDay = micros - day * Micros.perDay
         let seconds = inDay / 1_000_000
         let fraction = inDay % 1_000_000
-        return "\(date.iso)T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))Z"
+        if date.year < 0 || date.year > 9999 {
+            // Outside 4-digit years: the general path (sign or more digits), as before.
+            bytes.append(contentsOf: Array(date.iso.utf8))
+        } else {
+            digits(Int64(date.year), 4, into: &bytes)
+            bytes.append(UInt8(ascii: "-"))
+            digits(Int64(date.month), 2, into: &bytes)
+            bytes.append(UInt8(ascii: "-"))
+            digits(Int64(date.day), 2, into: &bytes)
+        }
+        bytes.append(UInt8(ascii: "T"))
+        digits(seconds / 3600, 2, into: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        digits(seconds / 60 % 60, 2, into: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        digits(seconds % 60, 2, into: &bytes)
+        bytes.append(UInt8(ascii: "."))
+        digits(fraction, 6, into: &bytes)
+        bytes.append(UInt8(ascii: "Z"))
     }
 
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let text = String(value)
-        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    /// Exactly `width` digits of `0 <= value < 10^width`.
+    @inline(__always)
+    private static func digits(_ value: Int64, _ width: Int, into bytes: inout [UInt8]) {
+        var divisor: Int64 = 1
+        for _ in 1..<width { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            bytes.append(UInt8(truncatingIfNeeded: rest / divisor) &+ 48)
+            rest %= divisor
+            divisor /= 10
+        }
     }
 
     /// RFC 3339 (any offset, up to nanosecond digits, truncated to microseconds) or integer epoch milliseconds.
