@@ -27,6 +27,7 @@ let devices = Int(option("devices", "1000")!)!
 let days = Int(option("days", "8")!)!
 let interval = Int(option("interval", "12")!)!
 let iterations = Int(option("iterations", "50")!)!
+let skipRaw = option("raw", "1") == "0"  // --raw 0: API cases only (quick iterations while tuning)
 let temperature = SensorType(name: "temperature", fields: [Field(name: "celsius", unit: "Cel", min: -90, max: 150)])
 let firstDay = Micros.day(of: 1_767_225_600_000_000)  // 2026-01-01
 let seeder = Seeder(url: databaseURL, sensor: temperature, devices: devices, days: days, intervalSeconds: interval, firstDay: firstDay)
@@ -117,9 +118,9 @@ let rawWeek = """
     WHERE time >= timestamptz 'epoch' + $1::int8 * interval '1 millisecond' AND time < timestamptz 'epoch' + $2::int8 * interval '1 millisecond'
     GROUP BY 1, 2 ORDER BY 1, 2
     """
-rows.append(try measure("SQL raw GROUP BY 7 days @ 1h, all devices", runs: max(3, iterations / 10)) { _ in
+if !skipRaw { rows.append(try measure("SQL raw GROUP BY 7 days @ 1h, all devices", runs: max(3, iterations / 10)) { _ in
     "\(try sql.query(rawWeek, [String(weekFrom), String(dayTo)]).rows.count) rows"
-})
+}) }
 rows.append(try measure("SQL raw latest, one device", runs: iterations * 4) { run in
     "\(try sql.query("SELECT time, celsius FROM temperature WHERE device_id = (SELECT id FROM devices WHERE sensor = 'temperature' AND device = $1) ORDER BY time DESC LIMIT 1", [device(run)]).rows.count) rows"
 })
