@@ -39,6 +39,12 @@ public struct Verifier: Sendable {
             let table = "\"\(sensor.name)\""
             let presentRaw = sensor.fields.map { "count(r.\"\($0.name)\")" }.joined(separator: " + ")
             let presentRollup = sensor.fields.map { "coalesce(sum(m.\"\($0.name)_count\"), 0)" }.joined(separator: " + ")
+            // No tables yet (no ingest service ever ran on this database): nothing is stored.
+            guard try tableExists(sensor.name, on: connection) else {
+                let sent = group.reduce(0) { $0 + (report.ackedReadingsPerDevice[$1.name] ?? 0) }
+                lines.append(Line(sensor: sensorName, sent: sent, stored: 0, missing: sent, duplicated: 0))
+                continue
+            }
             let raw = try connection.query("""
                 SELECT d.device, count(r.time), \(presentRaw) FROM devices d LEFT JOIN \(table) r ON r.device_id = d.id
                 WHERE d.sensor = $1 AND d.device = ANY($2::text[]) GROUP BY d.device
@@ -68,5 +74,10 @@ public struct Verifier: Sendable {
             lines.append(line)
         }
         return lines
+    }
+
+    private func tableExists(_ name: String, on connection: PGConnection) throws -> Bool {
+        let result = try connection.query("SELECT to_regclass($1) IS NOT NULL AND to_regclass('devices') IS NOT NULL", ["\"\(name)\""])
+        return result[0, 0] == "t"
     }
 }
