@@ -12,7 +12,7 @@ public final class Emulator: @unchecked Sendable {
     public let options: EmulatorOptions
     public let url: MQTTURL
     public let devices: [EmulatedDevice]
-    private let stats = Mutex(Stats())
+    private let stats = LockedValue(Stats())
     private let remaining: Atomic<Int>
     private let startedAt = Date()
 

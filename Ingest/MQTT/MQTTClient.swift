@@ -38,7 +38,7 @@ public final class MQTTClient: @unchecked Sendable {
     public let url: MQTTURL
     public let options: Options
     private let handle: OpaquePointer
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
     private let condition = NSCondition()
     private let onMessage: (@Sendable (MQTTMessage) -> Void)?
     private let onPublished: (@Sendable (Int32) -> Void)?
