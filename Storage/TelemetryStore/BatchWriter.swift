@@ -15,6 +15,7 @@ public final class BatchWriter: @unchecked Sendable {
     private let stageSQL: String
     private let directCopySQL: String
     private let directRollups: DirectRollups
+    private var devices = DeviceRegistry()
     /// Off: always take the staging path (for comparison in tests and benchmarks).
     public var directCopy = true
 
@@ -95,7 +96,7 @@ public final class BatchWriter: @unchecked Sendable {
         var ids: [String: Int32] = [:]
         if !readings.isEmpty {
             try partitions.ensure(days: Set(readings.times.map(Micros.day(of:))), on: connection)
-            ids = try DeviceRegistry.upsert(spans: batch.spans, readings: readings, sensor: sensor.name, on: connection)
+            ids = try devices.resolve(spans: batch.spans, readings: readings, sensor: sensor.name, on: connection)
         }
         let body = readings.isEmpty ? [] : copyBody(batch, ids: ids)
         return try connection.transaction { (connection) throws(PGError) -> WriteOutcome in
@@ -152,10 +153,15 @@ public final class BatchWriter: @unchecked Sendable {
     }
 }
 
-enum DeviceRegistry {
-    /// Upserts every device of the batch (first/last seen from its reading times) in device order, so
-    /// concurrent writers lock rows in the same order; returns their ids.
-    static func upsert(spans: [DeviceSpan], readings: ReadingBatch, sensor: String, on connection: PGConnection) throws(PGError) -> [String: Int32] {
+/// Device ids of one writer. A device's row is written when it is new, when a batch moves its first
+/// seen earlier, or when its last seen advances by more than `refresh`: rewriting every device's row on
+/// every batch cost PostgreSQL about one row update per two messages of 1-sample frames.
+struct DeviceRegistry {
+    /// `last_seen` is kept to within this much (microseconds).
+    static let refresh: Int64 = 30_000_000
+    private var known: [String: (id: Int32, first: Int64, last: Int64)] = [:]
+
+    mutating func resolve(spans: [DeviceSpan], readings: ReadingBatch, sensor: String, on connection: PGConnection) throws(PGError) -> [String: Int32] {
         var seen: [String: (first: Int64, last: Int64)] = [:]
         for span in spans {
             var first = Int64.max, last = Int64.min
@@ -163,12 +169,34 @@ enum DeviceRegistry {
                 first = min(first, readings.times[row])
                 last = max(last, readings.times[row])
             }
-            if let known = seen[span.device] {
-                seen[span.device] = (min(known.first, first), max(known.last, last))
+            if let other = seen[span.device] {
+                seen[span.device] = (min(other.first, first), max(other.last, last))
             } else {
                 seen[span.device] = (first, last)
             }
         }
+        var ids: [String: Int32] = [:]
+        var stale: [String: (first: Int64, last: Int64)] = [:]
+        for (device, times) in seen {
+            if let cached = known[device], times.first >= cached.first, times.last <= cached.last + Self.refresh {
+                ids[device] = cached.id
+            } else {
+                stale[device] = times
+            }
+        }
+        guard !stale.isEmpty else { return ids }
+        for (device, id) in try Self.upsert(stale, sensor: sensor, on: connection) {
+            ids[device] = id
+            let times = stale[device]!
+            let cached = known[device]
+            known[device] = (id, min(cached?.first ?? .max, times.first), max(cached?.last ?? .min, times.last))
+        }
+        return ids
+    }
+
+    /// Upserts devices (first/last seen from reading times) in device order, so concurrent writers lock
+    /// rows in the same order; returns their ids.
+    static func upsert(_ seen: [String: (first: Int64, last: Int64)], sensor: String, on connection: PGConnection) throws(PGError) -> [String: Int32] {
         let devices = seen.keys.sorted()
         // Device ids are 1-64 characters of A-Z a-z 0-9 . _ - (checked at the topic), so quoting is enough.
         let names = "{" + devices.map { "\"\($0)\"" }.joined(separator: ",") + "}"
