@@ -173,23 +173,58 @@ public final class SensorPipeline: @unchecked Sendable {
         batch.deadLetters.append(DeadLetter(sensor: sensor.name, topic: record.topic, receivedAt: record.receivedAt, reason: reason, payload: record.payload))
     }
 
-    /// Writes with retries: transient errors wait (capped exponential backoff) and reconnect; a permanent
+    /// Writes a batch: transient errors wait (capped exponential backoff) and reconnect; a permanent
     /// error splits the batch so only the messages that cause it are dead-lettered. Returns false only
     /// when stopping and PostgreSQL stayed unavailable past `shutdownGrace` (nothing of the batch stored then).
     private func store(_ batch: IngestBatch, records: [JournalRecord], writer: BatchWriter) -> Bool {
+        switch writeRetrying(batch, writer: writer) {
+        case nil:
+            return false
+        case .success(let (outcome, nanoseconds)):
+            metrics.commitLatency.recordNanoseconds(nanoseconds)
+            metrics.committedReadings.increment(by: outcome.inserted)
+            metrics.committedMessages.increment(by: records.count)
+            metrics.duplicates.increment(by: outcome.duplicates)
+            return true
+        case .failure(let error):
+            logger.error("batch of \(records.count) messages failed permanently: \(error); isolating the cause")
+            return storeOneByOne(records, writer: writer)
+        }
+    }
+
+    private func storeOneByOne(_ records: [JournalRecord], writer: BatchWriter) -> Bool {
+        for record in records {
+            switch writeRetrying(assemble([record]), writer: writer) {
+            case nil:
+                // Part of the batch may be stored; a replay of it all is deduplicated by key.
+                return false
+            case .success(let (outcome, _)):
+                metrics.committedReadings.increment(by: outcome.inserted)
+                metrics.committedMessages.increment()
+                metrics.duplicates.increment(by: outcome.duplicates)
+            case .failure(let error):
+                var letter = IngestBatch(fieldCount: sensor.fields.count)
+                reject(record, code: "storage", reason: "storage: \(error)", into: &letter)
+                if (try? writer.write(letter)) == nil {
+                    logger.critical("cannot dead-letter a message on \(record.topic): \(error)")
+                }
+            }
+        }
+        return true
+    }
+
+    /// One write, retried through transient errors: the outcome with the successful attempt's duration,
+    /// the permanent error, or nil when stopping and PostgreSQL stayed unavailable past `shutdownGrace`.
+    private func writeRetrying(_ batch: IngestBatch, writer: BatchWriter) -> Result<(WriteOutcome, Int64), PGError>? {
         var delay = 0.05
         while true {
             let started = DispatchTime.now().uptimeNanoseconds
             do throws(PGError) {
                 try writer.connection.resetIfNeeded()
                 let outcome = try writer.write(batch)
-                metrics.commitLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
-                metrics.committedReadings.increment(by: outcome.inserted)
-                metrics.committedMessages.increment(by: records.count)
-                metrics.duplicates.increment(by: outcome.duplicates)
-                return true
+                return .success((outcome, Int64(DispatchTime.now().uptimeNanoseconds - started)))
             } catch where error.isTransient {
-                if pastShutdownGrace { return false }
+                if pastShutdownGrace { return nil }
                 metrics.retries.increment()
                 metrics.queueDepth.record(queue.depth)
                 metrics.journalBytes.record(journal.bytesOnDisk)
@@ -197,45 +232,13 @@ public final class SensorPipeline: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: delay)
                 delay = min(delay * 2, stopping.load(ordering: .relaxed) ? 0.5 : 5)
             } catch {
-                logger.error("batch of \(records.count) messages failed permanently: \(error); isolating the cause")
-                return storeOneByOne(records, writer: writer, cause: error)
+                return .failure(error)
             }
         }
     }
 
     private var pastShutdownGrace: Bool {
         stopRequested.withLock { $0.map { ContinuousClock.now - $0 > Self.shutdownGrace } ?? false }
-    }
-
-    private func storeOneByOne(_ records: [JournalRecord], writer: BatchWriter, cause: PGError) -> Bool {
-        for record in records {
-            let single = assemble([record])
-            var delay = 0.05
-            while true {
-                do throws(PGError) {
-                    try writer.connection.resetIfNeeded()
-                    let outcome = try writer.write(single)
-                    metrics.committedReadings.increment(by: outcome.inserted)
-                    metrics.committedMessages.increment()
-                    metrics.duplicates.increment(by: outcome.duplicates)
-                    break
-                } catch where error.isTransient {
-                    // Part of the batch may be stored; a replay of it all is deduplicated by key.
-                    if pastShutdownGrace { return false }
-                    metrics.retries.increment()
-                    Thread.sleep(forTimeInterval: delay)
-                    delay = min(delay * 2, stopping.load(ordering: .relaxed) ? 0.5 : 5)
-                } catch {
-                    var letter = IngestBatch(fieldCount: sensor.fields.count)
-                    reject(record, code: "storage", reason: "storage: \(error)", into: &letter)
-                    if (try? writer.write(letter)) == nil {
-                        logger.critical("cannot dead-letter a message on \(record.topic): \(error)")
-                    }
-                    break
-                }
-            }
-        }
-        return true
     }
 
     static func nowMicros() -> Int64 {
