@@ -72,22 +72,12 @@ public enum RetentionPolicy {
             let digits = name.dropFirst(prefix.count)
             guard digits.count == 8, let year = Int64(digits.prefix(4)), let month = Int64(digits.dropFirst(4).prefix(2)),
                   let day = Int64(digits.suffix(2)), (1...12).contains(month), (1...31).contains(day) else { continue }
-            days.append((daysFromCivil(year: year, month: month, day: day), name))
+            days.append((CivilDate(year: Int(year), month: Int(month), day: Int(day)).daysSinceEpoch, name))
         }
         return days.sorted { $0.0 < $1.0 }
     }
 
     static func micros(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
-    }
-
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 }

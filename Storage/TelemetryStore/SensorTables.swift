@@ -58,6 +58,18 @@ public struct CivilDate: Sendable, Equatable {
         self.init(year: Int(yoe + era * 400 + (m <= 2 ? 1 : 0)), month: Int(m), day: Int(d))
     }
 
+    /// Days since 1970-01-01 (the inverse of `init(daysSinceEpoch:)`).
+    public var daysSinceEpoch: Int64 {
+        let month = Int64(self.month), day = Int64(self.day)
+        let y = month <= 2 ? Int64(year) - 1 : Int64(year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
     public var compact: String { String(format4(year)) + pad2(month) + pad2(day) }
     public var iso: String { "\(format4(year))-\(pad2(month))-\(pad2(day))" }
 
