@@ -1,3 +1,4 @@
+import DeviceEmulator
 import Foundation
 import Synchronization
 import Hummingbird
@@ -248,18 +249,5 @@ enum RollupCheck {
                 """)
             #expect(result[0, 0] == "0", "\(tables.rollup(resolution)): \(result[0, 0] ?? "?") buckets differ from GROUP BY over raw rows", sourceLocation: sourceLocation)
         }
-    }
-}
-
-/// A small, fast, seedable generator (Vigna's SplitMix64) so a failing case can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
