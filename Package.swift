@@ -23,7 +23,8 @@ let package = Package(
     targets: [
         // Devices: what a device is and says.
         .target(name: "SensorModel", path: "Devices/SensorModel", swiftSettings: strict),
-        .target(name: "WireFormats", dependencies: ["SensorModel"], path: "Devices/WireFormats", swiftSettings: strict),
+        .target(name: "CCRC32C", path: "Devices/CCRC32C"),
+        .target(name: "WireFormats", dependencies: ["SensorModel", "CCRC32C"], path: "Devices/WireFormats", swiftSettings: strict),
         .target(
             name: "DeviceEmulator",
             dependencies: [

@@ -40,6 +40,7 @@ public struct MessageDecoder: Sendable {
             switch format ?? sensor.format {
             case .tm:
                 try tm.decode(payload, receivedAt: receivedAt, into: &batch)
+                return  // checked its ranges while decoding, and a frame always carries every field
             case .lpp:
                 try lpp.decode(payload, receivedAt: receivedAt, into: &batch, skipped: &skippedHere)
             case let other:

@@ -40,6 +40,10 @@ struct Normalization: Sendable {
     private func error(field index: Int, value: Double) -> DecodeError {
         let field = sensor.fields[index]
         guard value.isFinite else { return DecodeError(.nonFinite, "\(field.name) is not a finite number") }
-        return DecodeError(.outOfRange, "\(field.name) = \(value) is outside \(field.min)...\(field.max) \(field.unit)")
+        return Self.outOfRange(field, value)
+    }
+
+    static func outOfRange(_ field: Field, _ value: Double) -> DecodeError {
+        DecodeError(.outOfRange, "\(field.name) = \(value) is outside \(field.min)...\(field.max) \(field.unit)")
     }
 }

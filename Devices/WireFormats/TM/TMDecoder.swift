@@ -1,11 +1,19 @@
 import SensorModel
 
 /// Decodes the native `tm` frame: fixed header, fixed-width samples, optional CRC-32C trailer.
+/// A frame carries every field of every sample, so values are range-checked here while they are
+/// converted, and `MessageDecoder` skips its separate normalization pass for `tm`.
 public struct TMDecoder: PayloadDecoder {
+    public let sensor: SensorType
     public let fieldCount: Int
+    private let minimums: [Double]
+    private let maximums: [Double]
 
     public init(sensor: SensorType) {
+        self.sensor = sensor
         self.fieldCount = sensor.fields.count
+        self.minimums = sensor.fields.map(\.min)
+        self.maximums = sensor.fields.map(\.max)
     }
 
     public func decode(_ payload: UnsafeRawBufferPointer, receivedAt: Int64, into batch: inout ReadingBatch) throws(DecodeError) {
@@ -60,23 +68,22 @@ public struct TMDecoder: PayloadDecoder {
         }
         let multiplier = encoding == .int32Scaled ? Self.powerOfTen(scale) : 1
         let firstRow = batch.count
-        let latest: Int64
+        let frame = Frame(payload: payload, count: samples, fields: fields, sampleSize: sampleSize, baseTime: baseTime, seq: seq)
         let sorted: Bool
         switch encoding {
         case .float32:
-            (latest, sorted) = try Self.samples(payload, count: samples, fields: fields, width: width, baseTime: baseTime, seq: seq, into: &batch) {
+            sorted = try decodeSamples(frame, width: 4, into: &batch) {
                 Double(Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt32.self))))
             }
         case .float64:
-            (latest, sorted) = try Self.samples(payload, count: samples, fields: fields, width: width, baseTime: baseTime, seq: seq, into: &batch) {
+            sorted = try decodeSamples(frame, width: 8, into: &batch) {
                 Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt64.self)))
             }
         case .int32Scaled:
-            (latest, sorted) = try Self.samples(payload, count: samples, fields: fields, width: width, baseTime: baseTime, seq: seq, into: &batch) {
+            sorted = try decodeSamples(frame, width: 4, into: &batch) {
                 Double(Int32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int32.self))) * multiplier
             }
         }
-        guard latest <= TimeBounds.maximum else { throw DecodeError(.badTime, "a sample time is after year 9999") }
         if !sorted {
             var times = Array(batch.times[firstRow...])
             times.sort()
@@ -86,53 +93,76 @@ public struct TMDecoder: PayloadDecoder {
         }
     }
 
-    /// The sample loop, specialized per value encoding: decodes into scratch columns (one allocation per
-    /// frame), then appends them to the batch in bulk. Returns the latest time and whether times ascend.
+    /// What the sample loops need of a frame whose header has been checked.
+    private struct Frame {
+        var payload: UnsafeRawBufferPointer
+        var count: Int
+        var fields: Int
+        var sampleSize: Int
+        var baseTime: Int64
+        var seq: Int64
+    }
+
+    /// The sample loops, specialized per value encoding: times first, then one tight strided loop per
+    /// field that converts, range-checks (which also catches NaN and infinities, the catalog's bounds
+    /// being finite) and stores a whole column, straight into the batch's columns.
+    /// Returns whether the sample times ascend.
     @inline(__always)
-    private static func samples(
-        _ payload: UnsafeRawBufferPointer, count: Int, fields: Int, width: Int, baseTime: Int64, seq: Int64, into batch: inout ReadingBatch,
-        value: (UnsafeRawBufferPointer, Int) -> Double
-    ) throws(DecodeError) -> (Int64, Bool) {
-        // Scratch space on the stack when it is small enough (the common frame), else on the heap.
-        try withUnsafeTemporaryAllocation(of: Int64.self, capacity: count) { (times) throws(DecodeError) in
-            try withUnsafeTemporaryAllocation(of: Double.self, capacity: count * fields) { (columns) throws(DecodeError) in
-                try fill(payload, count: count, fields: fields, width: width, baseTime: baseTime, seq: seq,
-                         times: times, columns: columns, into: &batch, value: value)
-            }
-        }
+    private func decodeSamples(
+        _ frame: Frame, width: Int, into batch: inout ReadingBatch, value: (UnsafeRawPointer, Int) -> Double
+    ) throws(DecodeError) -> Bool {
+        let slots = batch.reserveRows(frame.count)
+        let sorted = try fill(frame, width: width, times: slots.times, columns: slots, value: value)
+        batch.commitRows(frame.count, seq: frame.seq)
+        return sorted
     }
 
     @inline(__always)
-    private static func fill(
-        _ payload: UnsafeRawBufferPointer, count: Int, fields: Int, width: Int, baseTime: Int64, seq: Int64,
-        times: UnsafeMutableBufferPointer<Int64>, columns: UnsafeMutableBufferPointer<Double>, into batch: inout ReadingBatch,
-        value: (UnsafeRawBufferPointer, Int) -> Double
-    ) throws(DecodeError) -> (Int64, Bool) {
+    private func fill(
+        _ frame: Frame, width: Int, times timePointer: UnsafeMutablePointer<Int64>, columns: RowSlots,
+        value: (UnsafeRawPointer, Int) -> Double
+    ) throws(DecodeError) -> Bool {
+        let base = frame.payload.baseAddress!
+        let count = frame.count
+        let stride = frame.sampleSize
         var sorted = true
         var previous = Int64.min
         var latest = Int64.min
-        var allFinite = true
         var offset = TMFrame.headerSize
         for sample in 0..<count {
-            let time = baseTime &+ Int64(UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-            if time <= previous { sorted = false }
+            let time = frame.baseTime &+ Int64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            sorted = sorted && time > previous
             previous = time
             latest = max(latest, time)
-            times[sample] = time
-            offset += 4
-            for field in 0..<fields {
-                let decoded = value(payload, offset)
-                allFinite = allFinite && decoded.isFinite
-                columns[field * count + sample] = decoded
-                offset += width
+            timePointer[sample] = time
+            offset &+= stride
+        }
+        guard latest <= TimeBounds.maximum else { throw DecodeError(.badTime, "a sample time is after year 9999") }
+        for field in 0..<frame.fields {
+            let minimum = minimums[field]
+            let maximum = maximums[field]
+            let column = columns[field]
+            var outside = 0
+            var offset = TMFrame.headerSize &+ 4 &+ field &* width
+            for sample in 0..<count {
+                let decoded = value(base, offset)
+                column[sample] = decoded
+                outside &+= decoded >= minimum && decoded <= maximum ? 0 : 1
+                offset &+= stride
             }
+            if outside != 0 { throw rangeError(field: field, column: UnsafeBufferPointer(start: column, count: count)) }
         }
-        // NaN marks a missing value in a batch, so a NaN (or infinity) on the wire must be caught here.
-        if !allFinite, let bad = columns.firstIndex(where: { !$0.isFinite }) {
-            throw DecodeError(.nonFinite, "sample \(bad % count) value \(bad / count) is not a finite number")
+        return sorted
+    }
+
+    /// The first offending value of a column that failed the range check, as `Normalization` reports it.
+    private func rangeError(field: Int, column: UnsafeBufferPointer<Double>) -> DecodeError {
+        let sample = column.firstIndex { !($0 >= minimums[field] && $0 <= maximums[field]) } ?? 0
+        let value = column[sample]
+        guard value.isFinite else {
+            return DecodeError(.nonFinite, "sample \(sample) value \(field) is not a finite number")
         }
-        batch.appendRows(times: UnsafeBufferPointer(times), seq: seq, columns: UnsafeBufferPointer(columns))
-        return (latest, sorted)
+        return Normalization.outOfRange(sensor.fields[field], value)
     }
 
     static func powerOfTen(_ exponent: Int8) -> Double {
