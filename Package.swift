@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "SensorModelTests", dependencies: ["SensorModel"], path: "Tests/SensorModelTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "WireFormatsTests", dependencies: ["WireFormats", "SensorModel"], path: "Tests/WireFormatsTests", resources: [.copy("testcases")]),
         .testTarget(name: "QueryServiceTests", dependencies: [
-            "QueryService", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "QueryService", "TelemetryStore", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], path: "Tests/QueryServiceTests"),
         .testTarget(name: "IngestServiceTests", dependencies: ["IngestService"], path: "Tests/IngestServiceTests"),
         .testTarget(name: "IntegrationTests", dependencies: [

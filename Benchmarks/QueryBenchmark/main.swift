@@ -57,12 +57,14 @@ struct Row {
 }
 var rows: [Row] = []
 
-/// Times `body` (milliseconds) after one warm-up run.
-func measure(_ name: String, runs: Int, note: String = "", _ body: (Int) throws -> String) throws -> Row {
+/// Times `body` (milliseconds) after one warm-up run; `before` runs untimed ahead of each run.
+func measure(_ name: String, runs: Int, note: String = "", before: (Int) throws -> Void = { _ in }, _ body: (Int) throws -> String) throws -> Row {
+    try before(0)
     _ = try body(0)
     var times: [Double] = []
     var lastNote = note
     for run in 0..<runs {
+        try before(run + 1)
         let start = DispatchTime.now().uptimeNanoseconds
         lastNote = try body(run + 1)
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
@@ -93,6 +95,32 @@ rows.append(try measure("API 1 day @ 1m, one device, unaligned", runs: iteration
 })
 rows.append(try measure("API 7 days @ 1h, all devices, group_by=device", runs: iterations) { _ in
     try api("\(sensorPath)/aggregates?bucket=1h&from=\(weekFrom)&to=\(dayTo)&group_by=device")
+})
+// What a live dashboard sees: a writer has just committed into the last day (its NOTIFY, without
+// changing the seeded rows), so the rollup cache reads that day again from PostgreSQL.
+let notifier = try PGConnection(url: databaseURL)
+rows.append(try measure("API 7 days @ 1h, all devices, group_by=device, last day just written", runs: iterations, before: { _ in
+    _ = try notifier.query("SELECT pg_notify($1, $2)", [RollupChanges.channel, "temperature \(lastDay) \(lastDay)"])
+}) { _ in
+    try api("\(sensorPath)/aggregates?bucket=1h&from=\(weekFrom)&to=\(dayTo)&group_by=device")
+})
+// And with the rollup cache off (every request reads PostgreSQL), as after a restart or for a first request.
+let uncachedPort = Int(option("port2", String(port + 1))!)!
+var uncachedSettings = settings
+uncachedSettings.port = uncachedPort
+uncachedSettings.rollupCacheMB = 0
+let uncachedApp = buildApplication(settings: uncachedSettings, registry: PrometheusCollectorRegistry(), logger: Logger(label: "bench"))
+Task.detached { try await uncachedApp.runService() }
+var uncachedClient: HTTPClient?
+for _ in 0..<100 where uncachedClient == nil {
+    uncachedClient = try? HTTPClient(port: uncachedPort)
+    if uncachedClient == nil { Thread.sleep(forTimeInterval: 0.05) }
+}
+guard let uncachedClient else { log("the uncached query service did not start on port \(uncachedPort)"); exit(1) }
+rows.append(try measure("API 7 days @ 1h, all devices, group_by=device, rollup cache off", runs: max(5, iterations / 2)) { _ in
+    let (status, body) = try uncachedClient.get("\(sensorPath)/aggregates?bucket=1h&from=\(weekFrom)&to=\(dayTo)&group_by=device")
+    guard status == 200 else { throw BenchmarkError("uncached: \(status)") }
+    return "\(body.count / 1024) KiB"
 })
 rows.append(try measure("API latest, one device", runs: iterations * 4) { run in
     try api("\(sensorPath)/devices/\(device(run))/latest")

@@ -160,6 +160,8 @@ public final class PGConnection: @unchecked Sendable {
         try execute("SET TIME ZONE 'UTC'")
     }
 
+    func rawConnection() throws(PGError) -> OpaquePointer { try live() }
+
     private func live() throws(PGError) -> OpaquePointer {
         guard let connection else { throw PGError(sqlState: nil, message: "connection closed") }
         guard PQstatus(connection) == CONNECTION_OK else {

@@ -45,6 +45,7 @@ enum AggregateRoutes {
         guard devices.count <= 1000 else { throw APIError.invalid("device", "at most 1000 devices per request") }
         let queries = ReadingQueries(sensor: sensor)
         let chosenFields = fields
+        let cache = store.rollupCache
         let outcome: Result<[AggregateSeries], APIError> = try await store.read { connection in
             var ids: [Int32]?
             var names: [Int32: String] = [:]
@@ -60,7 +61,7 @@ enum AggregateRoutes {
             if query.groupByDevice && ids == nil {
                 names = try queries.deviceNames(on: connection)
             }
-            return .success(try queries.aggregates(query, deviceNames: names, on: connection))
+            return .success(try queries.aggregates(query, deviceNames: names, cache: cache, on: connection))
         }
         let series = try outcome.get()
         var json = JSONWriter(capacity: 256)
@@ -81,61 +82,35 @@ enum AggregateRoutes {
             if seen * partCount >= totalPoints * cuts.count { cuts.append(index + 1) }
         }
         if cuts.last != series.count { cuts.append(series.count) }
-        let parts = Self.writeParts(series, cuts: cuts, functions: functions)
-        var body = ByteBuffer()
-        body.reserveCapacity(json.bytes.count + parts.reduce(0) { $0 + $1.count + 1 } + 2)
-        body.writeBytes(json.bytes)
-        var firstPart = true
-        for part in parts where !part.isEmpty {
-            if !firstPart { body.writeInteger(UInt8(ascii: ",")) }
-            body.writeBytes(part)
-            firstPart = false
+        // The parts go out one after another, without being copied into one buffer first.
+        var buffers = [ByteBuffer(bytes: json.bytes)]
+        for part in Self.writeParts(series, cuts: cuts, functions: functions) where part.readableBytes > 0 {
+            if buffers.count > 1 { buffers.append(ByteBuffer(bytes: [UInt8(ascii: ",")])) }
+            buffers.append(part)
         }
-        body.writeBytes(Array("]}".utf8))
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+        buffers.append(ByteBuffer(bytes: Array("]}".utf8)))
+        let length = buffers.reduce(0) { $0 + $1.readableBytes }
+        let parts = buffers
+        let body = ResponseBody(contentLength: length) { writer in
+            for buffer in parts { try await writer.write(buffer) }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
     }
 
     /// The series between consecutive cuts, each part as comma-separated JSON objects, written in parallel.
-    static func writeParts(_ series: [AggregateSeries], cuts: [Int], functions: [AggregateFunction]) -> [[UInt8]] {
+    static func writeParts(_ series: [AggregateSeries], cuts: [Int], functions: [AggregateFunction]) -> [ByteBuffer] {
+        let writer = AggregateSeriesWriter(functions: functions)
         let count = cuts.count - 1
-        guard count > 1 else { return count == 1 ? [writeSeries(series[cuts[0]..<cuts[1]], functions: functions)] : [] }
-        let results = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: count)
-        results.initialize(repeating: [])
+        guard count > 1 else { return count == 1 ? [writer.write(series[cuts[0]..<cuts[1]])] : [] }
+        let results = UnsafeMutableBufferPointer<ByteBuffer>.allocate(capacity: count)
+        results.initialize(repeating: ByteBuffer())
         defer { results.deinitialize(); results.deallocate() }
         nonisolated(unsafe) let shared = results
         DispatchQueue.concurrentPerform(iterations: count) { part in
-            shared[part] = writeSeries(series[cuts[part]..<cuts[part + 1]], functions: functions)
+            shared[part] = writer.write(series[cuts[part]..<cuts[part + 1]])
         }
         return Array(results)
-    }
-
-    static func writeSeries(_ series: ArraySlice<AggregateSeries>, functions: [AggregateFunction]) -> [UInt8] {
-        var json = JSONWriter(capacity: 64 + series.reduce(0) { $0 + $1.points.count * (40 + 24 * functions.count) })
-        for entry in series {
-            json.beginObject()
-            json.field("device", entry.device)
-            json.field("field", entry.field)
-            json.key("points")
-            json.beginArray()
-            for point in entry.points {
-                json.beginObject()
-                json.rawKey("\"time\":")
-                json.time(point.time)
-                for function in functions {
-                    switch function {
-                    case .count: json.rawKey("\"count\":"); json.integer(point.count)
-                    case .sum: json.rawKey("\"sum\":"); json.number(point.sum)
-                    case .avg: json.rawKey("\"avg\":"); json.number(point.avg)
-                    case .min: json.rawKey("\"min\":"); json.number(point.min)
-                    case .max: json.rawKey("\"max\":"); json.number(point.max)
-                    }
-                }
-                json.endObject()
-            }
-            json.endArray()
-            json.endObject()
-        }
-        return json.bytes
     }
 }
 

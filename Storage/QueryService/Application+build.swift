@@ -9,8 +9,9 @@ import TelemetryStore
 public func buildApplication(
     settings: QuerySettings, registry: PrometheusCollectorRegistry, logger: Logger
 ) -> some ApplicationProtocol {
+    let cache = settings.rollupCacheMB > 0 ? RollupCache(url: settings.databaseURL, capacityBytes: settings.rollupCacheMB << 20) : nil
     let store = QueryStore(
-        catalog: settings.catalog, pool: ReadPool(url: settings.databaseURL, size: settings.readPoolSize), logger: logger)
+        catalog: settings.catalog, pool: ReadPool(url: settings.databaseURL, size: settings.readPoolSize), rollupCache: cache, logger: logger)
     let router = buildRouter(store: store, tokens: settings.tokens, registry: registry)
     return Application(
         router: router,

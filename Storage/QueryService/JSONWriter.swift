@@ -37,12 +37,10 @@ struct JSONWriter {
     mutating func number(_ value: Double?) {
         guard let value, value.isFinite else { null(); return }
         separate()
-        if value == value.rounded(), abs(value) < 1e15 {
-            appendInteger(Int64(value))
-        } else {
-            // Shortest round-trip digits; a small string (no allocation).
-            var text = value.description
-            text.withUTF8 { bytes.append(contentsOf: $0) }
+        var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // NumberText.maxBytes
+        withUnsafeMutableBytes(of: &text) { buffer in
+            let length = NumberText.put(value, at: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<length]))
         }
     }
 
@@ -127,3 +125,4 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 }
+

@@ -9,12 +9,15 @@ import TelemetryStore
 public final class QueryStore: Sendable {
     public let catalog: Catalog
     public let pool: ReadPool
+    /// Whole days of 1-hour rollups in memory; nil when turned off (`rollup_cache_mb` 0).
+    public let rollupCache: RollupCache?
     let logger: Logger
     private let migrated = Atomic<Bool>(false)
 
-    public init(catalog: Catalog, pool: ReadPool, logger: Logger) {
+    public init(catalog: Catalog, pool: ReadPool, rollupCache: RollupCache? = nil, logger: Logger) {
         self.catalog = catalog
         self.pool = pool
+        self.rollupCache = rollupCache
         self.logger = logger
     }
 

@@ -8,14 +8,20 @@ public struct QuerySettings: Sendable {
     public var tokens: [String]
     public var catalog: Catalog
     public var readPoolSize: Int
+    /// Memory for the rollup cache in MiB; 0 turns it off.
+    public var rollupCacheMB: Int
 
-    public init(databaseURL: String, host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4) {
+    public init(
+        databaseURL: String, host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4,
+        rollupCacheMB: Int = 256
+    ) {
         self.databaseURL = databaseURL
         self.host = host
         self.port = port
         self.tokens = tokens
         self.catalog = catalog
         self.readPoolSize = readPoolSize
+        self.rollupCacheMB = rollupCacheMB
     }
 
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> QuerySettings {
@@ -35,7 +41,8 @@ public struct QuerySettings: Sendable {
         return QuerySettings(
             databaseURL: database, host: host, port: try settings.integer("http_port", default: 8080, range: 0...65535),
             tokens: tokens, catalog: try Catalog.load(directory: settings.string("catalog", default: "config/sensors")),
-            readPoolSize: try settings.integer("read_pool_size", default: 4, range: 1...64))
+            readPoolSize: try settings.integer("read_pool_size", default: 4, range: 1...64),
+            rollupCacheMB: try settings.integer("rollup_cache_mb", default: 256, range: 0...1_048_576))
     }
 
     public static func isLoopback(_ host: String) -> Bool {

@@ -13,41 +13,56 @@ enum TimeText {
     /// Appends `2026-01-01T00:00:00.000000Z` (no quotes) as bytes, without building strings.
     static func write(_ micros: Int64, into bytes: inout [UInt8]) {
         let day = Micros.day(of: micros)
-        let date = CivilDate(daysSinceEpoch: day)
-        let inDay = micros - day * Micros.perDay
-        let seconds = inDay / 1_000_000
-        let fraction = inDay % 1_000_000
-        if date.year < 0 || date.year > 9999 {
-            // Outside 4-digit years: the general path (sign or more digits), as before.
-            bytes.append(contentsOf: Array(date.iso.utf8))
-        } else {
-            digits(Int64(date.year), 4, into: &bytes)
-            bytes.append(UInt8(ascii: "-"))
-            digits(Int64(date.month), 2, into: &bytes)
-            bytes.append(UInt8(ascii: "-"))
-            digits(Int64(date.day), 2, into: &bytes)
+        var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes ≥ 27
+        withUnsafeMutableBytes(of: &text) { buffer in
+            let out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            if putDate(day, at: out) {
+                putTimeOfDay(micros - day * Micros.perDay, at: out + 10)
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<27]))
+            } else {
+                // Outside 4-digit years: the general path (sign or more digits).
+                bytes.append(contentsOf: Array(CivilDate(daysSinceEpoch: day).iso.utf8))
+                putTimeOfDay(micros - day * Micros.perDay, at: out)
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<17]))
+            }
         }
-        bytes.append(UInt8(ascii: "T"))
-        digits(seconds / 3600, 2, into: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        digits(seconds / 60 % 60, 2, into: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        digits(seconds % 60, 2, into: &bytes)
-        bytes.append(UInt8(ascii: "."))
-        digits(fraction, 6, into: &bytes)
-        bytes.append(UInt8(ascii: "Z"))
     }
 
-    /// Exactly `width` digits of `0 <= value < 10^width`.
+    /// `2026-01-01` (10 bytes) for a day since the epoch; false (nothing written) outside years 0...9999.
     @inline(__always)
-    private static func digits(_ value: Int64, _ width: Int, into bytes: inout [UInt8]) {
-        var divisor: Int64 = 1
-        for _ in 1..<width { divisor *= 10 }
+    static func putDate(_ day: Int64, at out: UnsafeMutablePointer<UInt8>) -> Bool {
+        let date = CivilDate(daysSinceEpoch: day)
+        guard date.year >= 0 && date.year <= 9999 else { return false }
+        put(Int64(date.year), 4, at: out)
+        out[4] = UInt8(ascii: "-")
+        put(Int64(date.month), 2, at: out + 5)
+        out[7] = UInt8(ascii: "-")
+        put(Int64(date.day), 2, at: out + 8)
+        return true
+    }
+
+    /// `T00:00:00.000000Z` (17 bytes) for microseconds into a day.
+    @inline(__always)
+    static func putTimeOfDay(_ inDay: Int64, at out: UnsafeMutablePointer<UInt8>) {
+        let seconds = inDay / 1_000_000
+        out[0] = UInt8(ascii: "T")
+        put(seconds / 3600, 2, at: out + 1)
+        out[3] = UInt8(ascii: ":")
+        put(seconds / 60 % 60, 2, at: out + 4)
+        out[6] = UInt8(ascii: ":")
+        put(seconds % 60, 2, at: out + 7)
+        out[9] = UInt8(ascii: ".")
+        put(inDay % 1_000_000, 6, at: out + 10)
+        out[16] = UInt8(ascii: "Z")
+    }
+
+    /// Exactly `width` digits of `0 <= value < 10^width`, written backwards from the last.
+    @inline(__always)
+    private static func put(_ value: Int64, _ width: Int, at out: UnsafeMutablePointer<UInt8>) {
         var rest = value
-        while divisor > 0 {
-            bytes.append(UInt8(truncatingIfNeeded: rest / divisor) &+ 48)
-            rest %= divisor
-            divisor /= 10
+        for index in stride(from: width - 1, through: 0, by: -1) {
+            out[index] = UInt8(truncatingIfNeeded: rest % 10) &+ 48
+            rest /= 10
         }
     }
 

@@ -42,7 +42,13 @@ func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1)
 func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 { -floorDiv(-a, b) }
 
 extension ReadingQueries {
-    public func aggregates(_ query: AggregateQuery, deviceNames: [Int32: String], on connection: PGConnection) throws(PGError) -> [AggregateSeries] {
+    /// - Parameter cache: where whole days of 1-hour rollups may come from memory (see `RollupCache`).
+    public func aggregates(
+        _ query: AggregateQuery, deviceNames: [Int32: String], cache: RollupCache? = nil, on connection: PGConnection
+    ) throws(PGError) -> [AggregateSeries] {
+        if let cache, let days = query.hourRollupDays, let rows = try cache.hourRollups(sensor: sensor, days: days, on: connection) {
+            return aggregates(fromHourRollups: rows, query, deviceNames: deviceNames)
+        }
         let fields = query.fields.map { sensor.fields[$0].name }
         let bin = "date_bin($5::int8 * interval '1 microsecond', %@, timestamptz 'epoch')"
         let deviceFilter = "($6::int4[] IS NULL OR device_id = ANY($6::int4[]))"

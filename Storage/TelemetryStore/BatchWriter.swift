@@ -104,6 +104,10 @@ public final class BatchWriter: @unchecked Sendable {
             if !readings.isEmpty {
                 inserted = try insert(batch, body: body, ids: ids, on: connection)
             }
+            if inserted > 0, let first = readings.times.min(), let last = readings.times.max() {
+                // Tells the query services' rollup caches which days changed, at commit.
+                try RollupChanges.notify(sensor: sensor.name, days: Micros.day(of: first)...Micros.day(of: last), on: connection)
+            }
             if !batch.deadLetters.isEmpty {
                 try DeadLetterWriter.write(batch.deadLetters, on: connection)
             }

@@ -50,7 +50,9 @@ public enum RetentionPolicy {
                 let result = try connection.query(
                     "WITH gone AS (DELETE FROM \(tables.rollup(resolution)) WHERE bucket <= \(ReadingQueries.timestamp("$1")) RETURNING 1) SELECT count(*) FROM gone",
                     [String(lastBucket)])
-                return Int(result[0, 0] ?? "0") ?? 0
+                let deleted = Int(result[0, 0] ?? "0") ?? 0
+                if deleted > 0 { try RollupChanges.notify(sensor: sensor.name, days: nil, on: connection) }
+                return deleted
             }
             if resolution == .minute { outcome.deletedRollup1m = deleted } else { outcome.deletedRollup1h = deleted }
         }

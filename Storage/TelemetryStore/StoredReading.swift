@@ -34,10 +34,24 @@ public struct AggregatePoint: Sendable, Equatable {
     public var min: Double
     public var max: Double
     public var avg: Double { sum / Double(count) }
+
+    public init(time: Int64, count: Int64, sum: Double, min: Double, max: Double) {
+        self.time = time
+        self.count = count
+        self.sum = sum
+        self.min = min
+        self.max = max
+    }
 }
 
 public struct AggregateSeries: Sendable, Equatable {
     public var device: String?
     public var field: String
     public var points: [AggregatePoint]
+
+    public init(device: String?, field: String, points: [AggregatePoint]) {
+        self.device = device
+        self.field = field
+        self.points = points
+    }
 }

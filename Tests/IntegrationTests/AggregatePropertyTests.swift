@@ -54,6 +54,7 @@ struct AggregatePropertyTests {
         try RollupCheck.expectRollupsEqualRaw(sensor, on: connection)
 
         let app = try QueryApp(database: database, catalog: catalog)
+        let cache = app.store.rollupCache!
         let buckets = ["7s", "1m", "5m", "1h", "90m", "1d", "15m", "2h"]
         let functions = ["count", "sum", "avg", "min", "max"]
         let querySeed = random.next()
@@ -61,12 +62,17 @@ struct AggregatePropertyTests {
             var random = SplitMix64(seed: querySeed)
             var compared = 0
             for caseNumber in 0..<150 {
-                let bucket = buckets.randomElement(using: &random)!
+                // A third of the cases: whole hours with hour-multiple buckets, the cases the rollup cache answers.
+                let cached = Int.random(in: 0..<3, using: &random) == 0
+                let bucket = cached ? ["1h", "2h", "1d", "3h"].randomElement(using: &random)! : buckets.randomElement(using: &random)!
                 var from = Self.randomTime(&random) - Int64.random(in: 0...Micros.perDay, using: &random)
                 var to = Self.randomTime(&random) + Int64.random(in: 0...Micros.perDay, using: &random)
                 if from > to { swap(&from, &to) }
                 let step = DurationText.parse(bucket)!.components.seconds * 1_000_000
-                if Int.random(in: 0..<4, using: &random) == 0 {
+                if cached {
+                    from = from / 3_600_000_000 * 3_600_000_000
+                    to = to / 3_600_000_000 * 3_600_000_000
+                } else if Int.random(in: 0..<4, using: &random) == 0 {
                     // Whole buckets: the path that reads rollup rows directly, without raw edges.
                     from = from / step * step
                     to = to / step * step
@@ -112,8 +118,10 @@ struct AggregatePropertyTests {
                     }
                 }
             }
-            // Guards the test itself: the random cases must reach many non-empty buckets.
+            // Guards the test itself: the random cases must reach many non-empty buckets, and the cache.
             #expect(compared > 5000, "only \(compared) buckets compared")
+            let cacheUse = cache.statistics
+            #expect(cacheUse.hits > 20 && cacheUse.misses > 0, "rollup cache \(cacheUse)")
         }
     }
 

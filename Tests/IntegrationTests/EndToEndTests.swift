@@ -170,9 +170,13 @@ func rfc3339(_ micros: Int64) -> String {
 /// The query service's router against a test database, driven in process.
 struct QueryApp {
     let router: Router<BasicRequestContext>
+    let store: QueryStore
 
+    /// With the rollup cache on, as the service runs by default.
     init(database: String, catalog: TestCatalog, tokens: [String] = []) throws {
-        let store = QueryStore(catalog: catalog.catalog, pool: ReadPool(url: database, size: 2), logger: Logger(label: "test"))
+        store = QueryStore(
+            catalog: catalog.catalog, pool: ReadPool(url: database, size: 2),
+            rollupCache: RollupCache(url: database, capacityBytes: 64 << 20), logger: Logger(label: "test"))
         router = buildRouter(store: store, tokens: tokens, registry: PrometheusCollectorRegistry())
     }
 }

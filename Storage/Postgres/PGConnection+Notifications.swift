@@ -1,0 +1,34 @@
+import CLibPQ
+import Foundation
+
+/// A NOTIFY received on a channel this connection LISTENs to.
+public struct PGNotification: Sendable, Equatable {
+    public var channel: String
+    public var payload: String
+}
+
+extension PGConnection {
+    /// Reads whatever the server has sent without blocking and returns the notifications in it.
+    public func notifications() throws(PGError) -> [PGNotification] {
+        let connection = try rawConnection()
+        guard PQconsumeInput(connection) == 1 else {
+            throw PGError(sqlState: "08006", message: "connection to PostgreSQL lost: \(Self.lastMessage(connection))")
+        }
+        var received: [PGNotification] = []
+        while let notify = PQnotifies(connection) {
+            received.append(PGNotification(channel: String(cString: notify.pointee.relname), payload: String(cString: notify.pointee.extra)))
+            PQfreemem(notify)
+        }
+        return received
+    }
+
+    /// Waits until the server has sent something (or the connection broke), at most `timeout` seconds.
+    /// Returns whether there is input to read.
+    public func waitForInput(timeout: Double) throws(PGError) -> Bool {
+        let connection = try rawConnection()
+        var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+        guard descriptor.fd >= 0 else { throw PGError(sqlState: "08006", message: "connection to PostgreSQL has no socket") }
+        let ready = poll(&descriptor, 1, Int32(timeout * 1000))
+        return ready > 0
+    }
+}
