@@ -96,11 +96,12 @@ rows.append(try measure("API 1 day @ 1m, one device, unaligned", runs: iteration
 rows.append(try measure("API 7 days @ 1h, all devices, group_by=device", runs: iterations) { _ in
     try api("\(sensorPath)/aggregates?bucket=1h&from=\(weekFrom)&to=\(dayTo)&group_by=device")
 })
-// What a live dashboard sees: a writer has just committed into the last day (its NOTIFY, without
-// changing the seeded rows), so the rollup cache reads that day again from PostgreSQL.
+// What a live dashboard sees: a writer has just committed into the latest hour (its NOTIFY, without
+// changing the seeded rows), so the rollup cache reads that hour again from PostgreSQL.
 let notifier = try PGConnection(url: databaseURL)
-rows.append(try measure("API 7 days @ 1h, all devices, group_by=device, last day just written", runs: iterations, before: { _ in
-    _ = try notifier.query("SELECT pg_notify($1, $2)", [RollupChanges.channel, "temperature \(lastDay) \(lastDay)"])
+let lastHour = (lastDay + 1) * 24 - 1
+rows.append(try measure("API 7 days @ 1h, all devices, group_by=device, last hour just written", runs: iterations, before: { _ in
+    _ = try notifier.query("SELECT pg_notify($1, $2)", [RollupChanges.channel, "temperature \(lastHour) \(lastHour)"])
 }) { _ in
     try api("\(sensorPath)/aggregates?bucket=1h&from=\(weekFrom)&to=\(dayTo)&group_by=device")
 })

@@ -1,55 +1,45 @@
 import Postgres
 
 extension AggregateQuery {
-    /// The UTC days whose 1-hour rollups answer this query in full, when they do: buckets that are whole
-    /// hours and a range made of whole hours (no raw edges), within a sane number of buckets.
-    var hourRollupDays: ClosedRange<Int64>? {
-        guard resolution == .hour, rollupRange(RollupResolution.hour.micros) == (from, to) else { return nil }
-        guard floorDiv(to - 1, bucket) - floorDiv(from, bucket) < 1_000_000 else { return nil }
-        return Micros.day(of: from)...Micros.day(of: to - 1)
+    /// The hours whose 1-hour rollups answer this query in full, when they do: buckets that are whole
+    /// hours and a range made of whole hours (no raw edges), of at most two months (longer ranges are
+    /// cheaper folded by PostgreSQL than carried over as rows).
+    var hourRollupHours: ClosedRange<Int64>? {
+        guard resolution == .hour, rollupRange(Micros.perHour) == (from, to), to - from <= 62 * Micros.perDay else { return nil }
+        return Micros.hour(of: from)...Micros.hour(of: to - 1)
     }
 }
 
 extension ReadingQueries {
     /// Folds cached 1-hour rollup rows into the query's buckets, the way the SQL path's GROUP BY does:
     /// counts added, sums added, min of mins, max of maxes; series ordered by device id, points by time.
-    func aggregates(fromHourRollups days: [RollupCache.Day], _ query: AggregateQuery, deviceNames: [Int32: String]) -> [AggregateSeries] {
+    func aggregates(fromHourRollups hours: [RollupCache.Hour], _ query: AggregateQuery, deviceNames: [Int32: String]) -> [AggregateSeries] {
         let wanted = query.deviceIDs.map(Set.init)
         let names = query.fields.map { sensor.fields[$0].name }
-        if !query.groupByDevice {
-            return [Accumulator](oneSeries: days, query, wanted: wanted).series(names: names, device: nil)
+        let firstHour = Micros.hour(of: query.from)
+        guard query.groupByDevice else {
+            return [Accumulator](oneSeries: hours, firstHour: firstHour, query, wanted: wanted).series(names: names, device: nil)
         }
-        // Rows are sorted by device, then bucket, and days come in order: per device, buckets ascend, so a
-        // point either extends the device's last point (a bucket wider than an hour) or starts a new one.
-        var slotOfDevice: [Int32: Int] = [:]
+        // A device has at most one row an hour and hours come in order, so each device's points ascend:
+        // a row either extends the device's last point (a bucket wider than an hour) or starts a new one.
+        var slots = DeviceSlots()
         var devices: [Int32] = []
         var points: [[[AggregatePoint]]] = []
-        for day in days {
-            var lastDevice: Int32 = -1
-            var slot = -1
-            for row in day.buckets.indices {
-                let time = day.buckets[row]
-                guard time >= query.from, time < query.to else { continue }
-                let device = day.deviceIDs[row]
-                if device != lastDevice {
-                    lastDevice = device
-                    if let wanted, !wanted.contains(device) {
-                        slot = -1
-                    } else if let existing = slotOfDevice[device] {
-                        slot = existing
-                    } else {
-                        slot = devices.count
-                        slotOfDevice[device] = slot
-                        devices.append(device)
-                        points.append(Array(repeating: [], count: query.fields.count))
-                    }
+        for (offset, rows) in hours.enumerated() {
+            let time = (firstHour + Int64(offset)) * Micros.perHour
+            let start = floorDiv(time, query.bucket) * query.bucket
+            for row in rows.deviceIDs.indices {
+                let device = rows.deviceIDs[row]
+                if let wanted, !wanted.contains(device) { continue }
+                let slot = slots.slot(for: device) {
+                    devices.append(device)
+                    points.append(Array(repeating: [], count: query.fields.count))
+                    return devices.count - 1
                 }
-                guard slot >= 0 else { continue }
-                let start = floorDiv(time, query.bucket) * query.bucket
                 for (index, field) in query.fields.enumerated() {
-                    let count = day.counts[field][row]
+                    let count = rows.counts[field][row]
                     guard count > 0 else { continue }
-                    let point = AggregatePoint(time: start, count: count, sum: day.sums[field][row], min: day.mins[field][row], max: day.maxs[field][row])
+                    let point = AggregatePoint(time: start, count: count, sum: rows.sums[field][row], min: rows.mins[field][row], max: rows.maxs[field][row])
                     if let last = points[slot][index].last, last.time == start {
                         points[slot][index][points[slot][index].count - 1] = last.folding(point)
                     } else {
@@ -68,13 +58,32 @@ extension ReadingQueries {
     }
 }
 
+/// Device id → series slot: a flat table for the small serial ids devices get, a dictionary beyond.
+private struct DeviceSlots {
+    private var dense: [Int] = []
+    private var sparse: [Int32: Int] = [:]
+
+    mutating func slot(for device: Int32, orMake make: () -> Int) -> Int {
+        guard device >= 0 && device < 1 << 22 else {
+            if let slot = sparse[device] { return slot }
+            let slot = make()
+            sparse[device] = slot
+            return slot
+        }
+        let at = Int(device)
+        if at >= dense.count { dense.append(contentsOf: repeatElement(-1, count: Swift.max(at + 1, dense.count * 2) - dense.count)) }
+        if dense[at] < 0 { dense[at] = make() }
+        return dense[at]
+    }
+}
+
 extension AggregatePoint {
     func folding(_ other: AggregatePoint) -> AggregatePoint {
         AggregatePoint(time: time, count: count + other.count, sum: sum + other.sum, min: Swift.min(min, other.min), max: Swift.max(max, other.max))
     }
 }
 
-/// One field's buckets over all chosen devices, dense by bucket index (at most ~1M buckets, checked).
+/// One field's buckets over all chosen devices, dense by bucket index.
 private struct Accumulator {
     var first: Int64
     var bucket: Int64
@@ -94,23 +103,21 @@ private struct Accumulator {
 }
 
 extension [Accumulator] {
-    init(oneSeries days: [RollupCache.Day], _ query: AggregateQuery, wanted: Set<Int32>?) {
+    init(oneSeries hours: [RollupCache.Hour], firstHour: Int64, _ query: AggregateQuery, wanted: Set<Int32>?) {
         let first = floorDiv(query.from, query.bucket)
         let count = Int(floorDiv(query.to - 1, query.bucket) - first + 1)
         self = query.fields.map { _ in Accumulator(first: first, bucket: query.bucket, count: count) }
-        for day in days {
-            for row in day.buckets.indices {
-                let time = day.buckets[row]
-                guard time >= query.from, time < query.to else { continue }
-                if let wanted, !wanted.contains(day.deviceIDs[row]) { continue }
-                let at = Int(floorDiv(time, query.bucket) - first)
+        for (offset, rows) in hours.enumerated() {
+            let at = Int(floorDiv((firstHour + Int64(offset)) * Micros.perHour, query.bucket) - first)
+            for row in rows.deviceIDs.indices {
+                if let wanted, !wanted.contains(rows.deviceIDs[row]) { continue }
                 for (index, field) in query.fields.enumerated() {
-                    let n = day.counts[field][row]
+                    let n = rows.counts[field][row]
                     guard n > 0 else { continue }
                     self[index].counts[at] += n
-                    self[index].sums[at] += day.sums[field][row]
-                    self[index].mins[at] = Swift.min(self[index].mins[at], day.mins[field][row])
-                    self[index].maxs[at] = Swift.max(self[index].maxs[at], day.maxs[field][row])
+                    self[index].sums[at] += rows.sums[field][row]
+                    self[index].mins[at] = Swift.min(self[index].mins[at], rows.mins[field][row])
+                    self[index].maxs[at] = Swift.max(self[index].maxs[at], rows.maxs[field][row])
                 }
             }
         }

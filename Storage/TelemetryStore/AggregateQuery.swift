@@ -46,7 +46,7 @@ extension ReadingQueries {
     public func aggregates(
         _ query: AggregateQuery, deviceNames: [Int32: String], cache: RollupCache? = nil, on connection: PGConnection
     ) throws(PGError) -> [AggregateSeries] {
-        if let cache, let days = query.hourRollupDays, let rows = try cache.hourRollups(sensor: sensor, days: days, on: connection) {
+        if let cache, let hours = query.hourRollupHours, let rows = try cache.hourRollups(sensor: sensor, hours: hours, on: connection) {
             return aggregates(fromHourRollups: rows, query, deviceNames: deviceNames)
         }
         let fields = query.fields.map { sensor.fields[$0].name }

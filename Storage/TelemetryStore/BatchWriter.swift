@@ -105,8 +105,8 @@ public final class BatchWriter: @unchecked Sendable {
                 inserted = try insert(batch, body: body, ids: ids, on: connection)
             }
             if inserted > 0, let first = readings.times.min(), let last = readings.times.max() {
-                // Tells the query services' rollup caches which days changed, at commit.
-                try RollupChanges.notify(sensor: sensor.name, days: Micros.day(of: first)...Micros.day(of: last), on: connection)
+                // Tells the query services' rollup caches which hours changed, at commit.
+                try RollupChanges.notify(sensor: sensor.name, hours: Micros.hour(of: first)...Micros.hour(of: last), on: connection)
             }
             if !batch.deadLetters.isEmpty {
                 try DeadLetterWriter.write(batch.deadLetters, on: connection)

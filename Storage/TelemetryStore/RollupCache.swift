@@ -2,20 +2,20 @@ import Foundation
 import Postgres
 import SensorModel
 
-/// The 1-hour rollup rows of whole UTC days, all devices, kept in memory by the query service so a
+/// The 1-hour rollup rows of all devices, by hour bucket, kept in memory by the query service so a
 /// dashboard's week of hourly aggregates over 1,000 devices (168k rows) costs no database work.
 ///
 /// Exact, not "fresh enough": writers NOTIFY `RollupChanges.channel` in every transaction that changes
-/// rollups, a listener connection drops the days they name, and every lookup first makes a round trip on
-/// that connection, so each notification of a commit that happened before the request has been handled.
-/// Rows read while a change to their day was arriving are used once and not kept. Without a working
-/// listener the cache answers nothing and queries read PostgreSQL.
+/// rollups, a listener connection drops the hours they name, and every lookup first makes a round trip
+/// on that connection, so each notification of a commit that happened before the request has been
+/// handled. Hours read while a change to them was arriving are used once and not kept. Live ingest
+/// therefore costs a re-read of the hours it writes (the current one), not of the whole range. Without
+/// a working listener the cache answers nothing and queries read PostgreSQL.
 public final class RollupCache: @unchecked Sendable {
-    /// One day of one sensor type's 1-hour rollups, sorted by (device id, bucket). NaN for a field's
-    /// sum/min/max where its count is 0.
-    public struct Day: Sendable {
+    /// One hour bucket of one sensor type's 1-hour rollups: a row per device that reported in it, in
+    /// no particular order. NaN for a field's sum/min/max where its count is 0.
+    public struct Hour: Sendable {
         public var deviceIDs: [Int32] = []
-        public var buckets: [Int64] = []
         public var counts: [[Int64]]
         public var sums: [[Double]]
         public var mins: [[Double]]
@@ -28,17 +28,31 @@ public final class RollupCache: @unchecked Sendable {
             maxs = Array(repeating: [], count: fieldCount)
         }
 
-        var bytes: Int { 64 + buckets.count * (12 + 32 * counts.count) }
+        var bytes: Int { 128 + deviceIDs.count * (4 + 32 * counts.count) }
     }
 
     private struct Key: Hashable {
         var sensor: String
-        var day: Int64
+        var hour: Int64
     }
 
     private struct Entry {
-        var day: Day
+        var hour: Hour
         var lastUse: UInt64
+    }
+
+    /// A read from PostgreSQL in flight: changes to its hours heard meanwhile spoil those hours for keeping.
+    private final class Fill {
+        let sensor: String
+        let hours: ClosedRange<Int64>
+        var spoiled: [ClosedRange<Int64>] = []
+
+        init(sensor: String, hours: ClosedRange<Int64>) {
+            self.sensor = sensor
+            self.hours = hours
+        }
+
+        func keeps(_ hour: Int64) -> Bool { !spoiled.contains { $0.contains(hour) } }
     }
 
     public let capacityBytes: Int
@@ -49,71 +63,83 @@ public final class RollupCache: @unchecked Sendable {
     private var entries: [Key: Entry] = [:]
     private var usedBytes = 0
     private var useClock: UInt64 = 0
-    /// Bumped per key when a change to it is heard, and for all keys (epoch) when the listener (re)connects.
-    private var generations: [Key: UInt64] = [:]
-    private var wildcardGenerations: [String: UInt64] = [:]
+    private var fills: [Fill] = []
+    /// Bumped when the listener (re)connects: changes may have gone unheard, so nothing read before is kept.
     private var epoch: UInt64 = 0
     private var started = false
     private var stopped = false
     private var counters = (hits: 0, misses: 0)
 
-    /// - Parameter capacityBytes: memory for cached days; the least recently used go first.
+    /// - Parameter capacityBytes: memory for cached hours; the least recently used go first.
     public init(url: String, capacityBytes: Int) {
         self.url = url
         self.capacityBytes = capacityBytes
     }
 
-    /// Days served from memory and days read from PostgreSQL so far.
+    /// Hours served from memory and hours read from PostgreSQL so far.
     public var statistics: (hits: Int, misses: Int) {
         lock.withLock { counters }
     }
 
-    /// The 1-hour rollups of `sensor` for each day of `days`, oldest first: from memory where it holds
-    /// them, else read with `connection` (and kept). Nil when the cache can't vouch for being current.
-    public func hourRollups(sensor: SensorType, days: ClosedRange<Int64>, on connection: PGConnection) throws(PGError) -> [Day]? {
+    /// The 1-hour rollups of `sensor` for each hour of `hours` (hour numbers since the epoch), oldest
+    /// first: from memory where it holds them, else read with `connection` (and kept). Nil when the
+    /// cache can't vouch for being current.
+    public func hourRollups(sensor: SensorType, hours: ClosedRange<Int64>, on connection: PGConnection) throws(PGError) -> [Hour]? {
         startIfNeeded()
-        var found: [Int64: Day] = [:]
-        var missing: [Int64] = []
-        let seen: (epoch: UInt64, generations: [Int64: UInt64], wildcard: UInt64)
+        var found: [Hour?] = []
+        var missing: [ClosedRange<Int64>] = []
+        let fill: Fill?
+        let epochSeen: UInt64
         do {
             lock.lock()
             defer { lock.unlock() }
             guard syncLocked() else { return nil }
             useClock += 1
-            var generationsSeen: [Int64: UInt64] = [:]
-            for day in days {
-                let key = Key(sensor: sensor.name, day: day)
+            found.reserveCapacity(hours.count)
+            for hour in hours {
+                let key = Key(sensor: sensor.name, hour: hour)
                 if var entry = entries[key] {
                     entry.lastUse = useClock
                     entries[key] = entry
-                    found[day] = entry.day
+                    found.append(entry.hour)
                 } else {
-                    missing.append(day)
-                    generationsSeen[day] = generations[key, default: 0]
+                    found.append(nil)
+                    if let last = missing.last, last.upperBound == hour - 1 {
+                        missing[missing.count - 1] = last.lowerBound...hour
+                    } else {
+                        missing.append(hour...hour)
+                    }
                 }
             }
-            counters.hits += found.count
-            counters.misses += missing.count
-            seen = (epoch, generationsSeen, wildcardGenerations[sensor.name, default: 0])
+            let read = missing.reduce(0) { $0 + $1.count }
+            counters.hits += hours.count - read
+            counters.misses += read
+            epochSeen = epoch
+            fill = missing.isEmpty ? nil : Fill(sensor: sensor.name, hours: missing.first!.lowerBound...missing.last!.upperBound)
+            if let fill { fills.append(fill) }
         }
-        var read: [Int64: Day] = [:]
-        for day in missing {
-            read[day] = try Self.readDay(sensor: sensor, day: day, on: connection)
-        }
-        if !read.isEmpty {
-            lock.withLock {
-                guard epoch == seen.epoch, wildcardGenerations[sensor.name, default: 0] == seen.wildcard else { return }
-                for (day, rows) in read {
-                    let key = Key(sensor: sensor.name, day: day)
-                    guard generations[key, default: 0] == seen.generations[day], rows.bytes <= capacityBytes else { continue }
-                    if let old = entries[key] { usedBytes -= old.day.bytes }
-                    entries[key] = Entry(day: rows, lastUse: useClock)
-                    usedBytes += rows.bytes
-                }
-                evictLocked()
+        guard let fill else { return found.map { $0! } }
+        var read: [Int64: Hour] = [:]
+        do {
+            for run in missing {
+                read.merge(try Self.readHours(sensor: sensor, hours: run, on: connection)) { first, _ in first }
             }
+        } catch {
+            lock.withLock { fills.removeAll { $0 === fill } }
+            throw error
         }
-        return days.map { found[$0] ?? read[$0]! }
+        lock.withLock {
+            fills.removeAll { $0 === fill }
+            guard epoch == epochSeen else { return }
+            for (hour, rows) in read where fill.keeps(hour) && rows.bytes <= capacityBytes {
+                let key = Key(sensor: sensor.name, hour: hour)
+                if let old = entries[key] { usedBytes -= old.hour.bytes }
+                entries[key] = Entry(hour: rows, lastUse: useClock)
+                usedBytes += rows.bytes
+            }
+            evictLocked()
+        }
+        return zip(hours, found).map { hour, cached in cached ?? read[hour]! }
     }
 
     /// Stops the listener thread (it also stops by itself once the cache is gone).
@@ -189,10 +215,7 @@ public final class RollupCache: @unchecked Sendable {
         do {
             let connection = try PGConnection(url: url, connectTimeoutSeconds: 2)
             _ = try connection.execute("LISTEN \(RollupChanges.channel)")
-            // Changes made while nobody listened are unknown: start empty.
-            epoch += 1
-            entries = [:]
-            usedBytes = 0
+            forgetAllLocked()  // changes made while nobody listened are unknown
             listener = connection
             return true
         } catch {
@@ -202,41 +225,36 @@ public final class RollupCache: @unchecked Sendable {
 
     private func dropListenerLocked() {
         listener = nil  // the listener thread may be polling it: it closes when the last reference goes
-        epoch += 1
-        entries = [:]
-        usedBytes = 0
+        forgetAllLocked()
     }
 
     private func handleLocked(_ notifications: [PGNotification]) {
         for notification in notifications where notification.channel == RollupChanges.channel {
             guard let change = RollupChanges.parse(notification.payload) else {
-                // Unreadable: forget everything rather than risk keeping a changed day.
-                epoch += 1
-                entries = [:]
-                usedBytes = 0
+                // Unreadable: forget everything rather than risk keeping a changed hour.
+                forgetAllLocked()
                 continue
             }
-            guard let days = change.days else {
-                wildcardGenerations[change.sensor, default: 0] += 1
-                for key in entries.keys where key.sensor == change.sensor { removeLocked(key) }
-                continue
+            let hours = change.hours ?? Int64.min...Int64.max
+            for fill in fills where fill.sensor == change.sensor && fill.hours.overlaps(hours) {
+                fill.spoiled.append(hours)
             }
-            // Clamp absurd ranges (a hand-written notification) to the days actually cached.
-            if days.count > 10_000 {
-                wildcardGenerations[change.sensor, default: 0] += 1
-                for key in entries.keys where key.sensor == change.sensor && days.contains(key.day) { removeLocked(key) }
-                continue
-            }
-            for day in days {
-                let key = Key(sensor: change.sensor, day: day)
-                generations[key, default: 0] += 1
-                removeLocked(key)
+            if hours.upperBound &- hours.lowerBound >= 0, hours.upperBound - hours.lowerBound < Int64(entries.count) {
+                for hour in hours { removeLocked(Key(sensor: change.sensor, hour: hour)) }
+            } else {
+                for key in entries.keys where key.sensor == change.sensor && hours.contains(key.hour) { removeLocked(key) }
             }
         }
     }
 
+    private func forgetAllLocked() {
+        epoch += 1
+        entries = [:]
+        usedBytes = 0
+    }
+
     private func removeLocked(_ key: Key) {
-        if let entry = entries.removeValue(forKey: key) { usedBytes -= entry.day.bytes }
+        if let entry = entries.removeValue(forKey: key) { usedBytes -= entry.hour.bytes }
     }
 
     private func evictLocked() {
@@ -245,38 +263,40 @@ public final class RollupCache: @unchecked Sendable {
         }
     }
 
-    // MARK: - Reading a day
+    // MARK: - Reading hours
 
-    static func readDay(sensor: SensorType, day: Int64, on connection: PGConnection) throws(PGError) -> Day {
+    /// Every hour of `hours`, also those without rows (kept as empty, so they are not read again).
+    static func readHours(sensor: SensorType, hours: ClosedRange<Int64>, on connection: PGConnection) throws(PGError) -> [Int64: Hour] {
         let tables = SensorTables(sensor)
         let columns = sensor.fields.map { field in
             ["count", "sum", "min", "max"].map { tables.column(field.name, $0) }.joined(separator: ", ")
         }.joined(separator: ", ")
+        // No ORDER BY: the rows of an hour may come in any order, and sorting them cost PostgreSQL more than the scan.
         let sql = """
             SELECT device_id, bucket, \(columns) FROM \(tables.rollup(.hour))
             WHERE bucket >= \(ReadingQueries.timestamp("$1")) AND bucket < \(ReadingQueries.timestamp("$2"))
-            ORDER BY device_id, bucket
             """
-        let parameters = [String(day * Micros.perDay), String((day + 1) * Micros.perDay)]
-        return try connection.withQuery(sql, parameters, binary: true) { (result) throws(PGError) -> Day in
-            var rows = Day(fieldCount: sensor.fields.count)
-            rows.deviceIDs.reserveCapacity(result.rowCount)
-            rows.buckets.reserveCapacity(result.rowCount)
+        let parameters = [String(hours.lowerBound * Micros.perHour), String((hours.upperBound + 1) * Micros.perHour)]
+        return try connection.withQuery(sql, parameters, binary: true) { (result) throws(PGError) -> [Int64: Hour] in
+            var rows = [Hour](repeating: Hour(fieldCount: sensor.fields.count), count: hours.count)
             for row in 0..<result.rowCount {
                 guard let device = result.int64(row, 0), let bucket = result.unixMicros(row, 1) else {
                     throw PGError(sqlState: nil, message: "rollup row without device or bucket")
                 }
-                rows.deviceIDs.append(Int32(truncatingIfNeeded: device))
-                rows.buckets.append(bucket)
+                let at = Int(Micros.hour(of: bucket) - hours.lowerBound)
+                guard rows.indices.contains(at) else { continue }
+                rows[at].deviceIDs.append(Int32(truncatingIfNeeded: device))
                 for field in sensor.fields.indices {
                     let base = 2 + field * 4
-                    rows.counts[field].append(result.int64(row, base) ?? 0)
-                    rows.sums[field].append(result.double(row, base + 1) ?? .nan)
-                    rows.mins[field].append(result.double(row, base + 2) ?? .nan)
-                    rows.maxs[field].append(result.double(row, base + 3) ?? .nan)
+                    rows[at].counts[field].append(result.int64(row, base) ?? 0)
+                    rows[at].sums[field].append(result.double(row, base + 1) ?? .nan)
+                    rows[at].mins[field].append(result.double(row, base + 2) ?? .nan)
+                    rows[at].maxs[field].append(result.double(row, base + 3) ?? .nan)
                 }
             }
-            return rows
+            var byHour: [Int64: Hour] = [:]
+            for (index, hour) in hours.enumerated() { byHour[hour] = rows[index] }
+            return byHour
         }
     }
 }
