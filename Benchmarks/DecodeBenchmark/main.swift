@@ -113,8 +113,8 @@ var results: [String: Result] = [:]
     results[name] = measure(name, bytes: payloads.reduce(0) { $0 + $1.count }) { decodeAll(payloads, sensor: sensor, format: format) }
 }
 
-for samples in [10, 100] {
-    let batches = readings(power, frames: 20_000 / samples, samples: samples)
+for samples in [1, 10, 100] {
+    let batches = readings(power, frames: max(2_000, 20_000 / samples), samples: samples)
     run("tm power float32 \(samples)-sample", encodeAll(batches, with: TMEncoder(encoding: .float32, crc: false)), power, .tm)
     run("tm power float32 \(samples)-sample +CRC", encodeAll(batches, with: TMEncoder(encoding: .float32, crc: true)), power, .tm)
     run("tm power float64 \(samples)-sample", encodeAll(batches, with: TMEncoder(encoding: .float64, crc: false)), power, .tm)

@@ -56,12 +56,8 @@ struct AggregateSeriesWriter {
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maxPointBytes) { raw in
                 let out = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
                 var at = 0
-                func put(_ text: StaticString) {
-                    text.withUTF8Buffer { (out + at).update(from: $0.baseAddress!, count: $0.count) }
-                    at += text.utf8CodeUnitCount
-                }
-                if index > 0 { put(",") }
-                put("{\"time\":\"")
+                if index > 0 { Self.put(",", out, &at) }
+                Self.put("{\"time\":\"", out, &at)
                 withUnsafeBytes(of: dateText) { (out + at).update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 10) }
                 TimeText.putTimeOfDay(point.time - day * Micros.perDay, at: out + at + 10)
                 at += 27
@@ -70,25 +66,31 @@ struct AggregateSeriesWriter {
                 for function in functions {
                     switch function {
                     case .count:
-                        put(",\"count\":")
+                        Self.put(",\"count\":", out, &at)
                         at += NumberText.put(point.count, at: out + at)
                         continue
-                    case .sum: put(",\"sum\":")
-                    case .avg: put(",\"avg\":")
-                    case .min: put(",\"min\":")
-                    case .max: put(",\"max\":")
+                    case .sum: Self.put(",\"sum\":", out, &at)
+                    case .avg: Self.put(",\"avg\":", out, &at)
+                    case .min: Self.put(",\"min\":", out, &at)
+                    case .max: Self.put(",\"max\":", out, &at)
                     }
                     let value = function.value(of: point)
                     if value.isFinite {
                         at += NumberText.put(value, at: out + at)
                     } else {
-                        put("null")
+                        Self.put("null", out, &at)
                     }
                 }
                 out[at] = UInt8(ascii: "}")
                 return at + 1
             }
         }
+    }
+
+    @inline(__always)
+    private static func put(_ text: StaticString, _ out: UnsafeMutablePointer<UInt8>, _ at: inout Int) {
+        (out + at).update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+        at += text.utf8CodeUnitCount
     }
 
     private func writeSlow(_ point: AggregatePoint, into json: inout JSONWriter) {

@@ -31,10 +31,12 @@ extension ReadingQueries {
             for row in rows.deviceIDs.indices {
                 let device = rows.deviceIDs[row]
                 if let wanted, !wanted.contains(device) { continue }
-                let slot = slots.slot(for: device) {
+                var slot = slots[device]
+                if slot < 0 {
+                    slot = devices.count
+                    slots[device] = slot
                     devices.append(device)
                     points.append(Array(repeating: [], count: query.fields.count))
-                    return devices.count - 1
                 }
                 for (index, field) in query.fields.enumerated() {
                     let count = rows.counts[field][row]
@@ -58,22 +60,23 @@ extension ReadingQueries {
     }
 }
 
-/// Device id → series slot: a flat table for the small serial ids devices get, a dictionary beyond.
+/// Device id → series slot (-1: none yet): a flat table for the small serial ids devices get, a
+/// dictionary beyond.
 private struct DeviceSlots {
     private var dense: [Int] = []
     private var sparse: [Int32: Int] = [:]
 
-    mutating func slot(for device: Int32, orMake make: () -> Int) -> Int {
-        guard device >= 0 && device < 1 << 22 else {
-            if let slot = sparse[device] { return slot }
-            let slot = make()
-            sparse[device] = slot
-            return slot
+    subscript(device: Int32) -> Int {
+        get {
+            guard device >= 0 && device < 1 << 22 else { return sparse[device] ?? -1 }
+            return Int(device) < dense.count ? dense[Int(device)] : -1
         }
-        let at = Int(device)
-        if at >= dense.count { dense.append(contentsOf: repeatElement(-1, count: Swift.max(at + 1, dense.count * 2) - dense.count)) }
-        if dense[at] < 0 { dense[at] = make() }
-        return dense[at]
+        set {
+            guard device >= 0 && device < 1 << 22 else { sparse[device] = newValue; return }
+            let at = Int(device)
+            if at >= dense.count { dense.append(contentsOf: repeatElement(-1, count: Swift.max(at + 1, dense.count * 2) - dense.count)) }
+            dense[at] = newValue
+        }
     }
 }
 
