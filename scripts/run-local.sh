@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole platform on this machine: a private PostgreSQL and mosquitto, one ingest service per
-# sensor type in config/sensors, the query service and one emulator per sensor type.
+# sensor type in config/sensors, the catch-all for topics of no sensor type (telemetry-ingest --unrouted),
+# the query service and one emulator per sensor type.
 #
 #   scripts/run-local.sh          Ctrl-C (or SIGTERM) stops everything it started
 #
@@ -178,6 +179,8 @@ export TELEMETRY_API_TOKENS
 for s in "${sensors[@]}"; do
     launch "ingest-$s" "$bin/telemetry-ingest" --sensor "$s"
 done
+# Dead-letters topics whose sensor type is not in the catalog (the broker would drop them: no subscriber).
+launch ingest-unrouted "$bin/telemetry-ingest" --unrouted
 launch query "$bin/telemetry-query"
 
 # The query service is the last to be ready; give it a moment before the load starts.

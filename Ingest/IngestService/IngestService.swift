@@ -5,7 +5,8 @@ import ServiceLifecycle
 import TelemetryStore
 
 /// The ingest process as a `Service`: waits for PostgreSQL, migrates the schema, runs one pipeline per
-/// sensor type, keeps partitions made ahead, and on graceful shutdown flushes and stops.
+/// sensor type (and the catch-all for unrouted topics when asked), keeps partitions made ahead, and on
+/// graceful shutdown flushes and stops.
 public struct IngestService: Service {
     public let settings: IngestSettings
     public let logger: Logger
@@ -18,7 +19,7 @@ public struct IngestService: Service {
     public func run() async throws {
         let settings = self.settings
         let logger = self.logger
-        let connections = try await connectAll(count: settings.sensors.count + 1)
+        let connections = try await connectAll(count: 1 + settings.sensors.count + (settings.unrouted ? 1 : 0))
         guard let maintenance = connections.first else { return }
         try await Blocking.run("migrate") {
             try Schema.migrate(maintenance, catalog: settings.catalog)
@@ -26,12 +27,14 @@ public struct IngestService: Service {
                 try Partitions(sensor: sensor).ensureAhead(now: SensorPipeline.nowMicros(), on: maintenance)
             }
         }
-        var pipelines: [SensorPipeline] = []
-        for (sensor, connection) in zip(settings.sensors, connections.dropFirst()) {
-            let pipeline = try SensorPipeline(sensor: sensor, settings: settings, logger: logger)
-            try await Blocking.run("start-\(sensor.name)") { try pipeline.start(connection: connection) }
-            pipelines.append(pipeline)
-            logger.info("ingesting \(sensor.name) from \(sensor.topicFilters.joined(separator: ", ")) as \(pipeline.clientID)")
+        var pipelines = try settings.sensors.map { try SensorPipeline(sensor: $0, settings: settings, logger: logger) }
+        if settings.unrouted {
+            pipelines.append(try SensorPipeline(unroutedFrom: settings.catalog, settings: settings, logger: logger))
+        }
+        for (pipeline, connection) in zip(pipelines, connections.dropFirst()) {
+            try await Blocking.run("start-\(pipeline.name)") { try pipeline.start(connection: connection) }
+            let what = pipeline.isUnrouted ? "dead-lettering topics of no sensor type in the catalog" : "ingesting \(pipeline.name)"
+            logger.info("\(what) from \(pipeline.subscriptions.joined(separator: ", ")) as \(pipeline.clientID)")
         }
         let running = pipelines
         await withDiscardingTaskGroup { group in

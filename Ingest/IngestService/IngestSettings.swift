@@ -8,6 +8,9 @@ public struct IngestSettings: Sendable {
     public var databaseURL: String
     public var catalog: Catalog
     public var sensors: [SensorType]
+    /// Also run the catch-all (`--unrouted`): subscribes to `telemetry/#` and dead-letters what no sensor
+    /// type of the catalog names. Every message reaches it once more; see README, "What is dead-lettered".
+    public var unrouted: Bool
     public var instance: String
     public var journalDirectory: String
     public var journalSync: Journal.Sync
@@ -24,7 +27,7 @@ public struct IngestSettings: Sendable {
     public var metricsHost: String
 
     public init(
-        mqtt: MQTTURL, databaseURL: String, catalog: Catalog, sensors: [SensorType], instance: String = "0",
+        mqtt: MQTTURL, databaseURL: String, catalog: Catalog, sensors: [SensorType], unrouted: Bool = false, instance: String = "0",
         journalDirectory: String, journalSync: Journal.Sync = .interval(.milliseconds(200)), batchMessages: Int = 2000,
         queueMessages: Int = 20000, queueBytes: Int = 32 << 20, sharedSubscription: Bool = false, metricsPort: Int? = nil,
         metricsHost: String = "127.0.0.1"
@@ -33,6 +36,7 @@ public struct IngestSettings: Sendable {
         self.databaseURL = databaseURL
         self.catalog = catalog
         self.sensors = sensors
+        self.unrouted = unrouted
         self.instance = instance
         self.journalDirectory = journalDirectory
         self.journalSync = journalSync
@@ -44,8 +48,11 @@ public struct IngestSettings: Sendable {
         self.metricsHost = metricsHost
     }
 
-    /// From config/telemetry.json and TELEMETRY_* variables; `sensorNames` empty means all.
-    public static func load(sensorNames: [String], instance: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> IngestSettings {
+    /// From config/telemetry.json and TELEMETRY_* variables; `sensorNames` nil means every sensor type of the
+    /// catalog, empty none (then `unrouted` must be on).
+    public static func load(
+        sensorNames: [String]?, unrouted: Bool = false, instance: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> IngestSettings {
         let settings = try PlatformSettings.load(environment: environment)
         let mqtt: MQTTURL
         do {
@@ -59,13 +66,21 @@ public struct IngestSettings: Sendable {
         }
         let catalog = try Catalog.load(directory: settings.string("catalog", default: "config/sensors"))
         var sensors: [SensorType] = []
-        for name in sensorNames {
+        for name in sensorNames ?? [] {
             guard let sensor = catalog[name] else {
                 throw SettingsError(setting: "--sensor", message: "unknown sensor type '\(name)' (catalog has \(catalog.sensors.map(\.name).joined(separator: ", ")))")
             }
             sensors.append(sensor)
         }
-        if sensorNames.isEmpty { sensors = catalog.sensors }
+        if sensorNames == nil { sensors = catalog.sensors }
+        if unrouted, catalog[SensorPipeline.unroutedName] != nil {
+            throw SettingsError(
+                setting: "--unrouted",
+                message: "the catalog has a sensor type named '\(SensorPipeline.unroutedName)', whose client id and journal the catch-all's would share")
+        }
+        guard unrouted || !sensors.isEmpty else {
+            throw SettingsError(setting: "--sensor", message: "name a sensor type, or use --all or --unrouted")
+        }
         let instance = instance ?? settings.string("instance", default: "0")
         guard !instance.isEmpty, instance.utf8.allSatisfy({ $0 < 128 && (Character(UnicodeScalar($0)).isLetter || Character(UnicodeScalar($0)).isNumber || $0 == UInt8(ascii: "-")) }) else {
             throw SettingsError(setting: settings.source("instance"), message: "must be letters, digits and -")
@@ -83,7 +98,7 @@ public struct IngestSettings: Sendable {
         }
         let metricsPort = try settings.values["metrics_port"] == nil ? nil : settings.integer("metrics_port", default: 0, range: 0...65535)
         return IngestSettings(
-            mqtt: mqtt, databaseURL: database, catalog: catalog, sensors: sensors, instance: instance,
+            mqtt: mqtt, databaseURL: database, catalog: catalog, sensors: sensors, unrouted: unrouted, instance: instance,
             journalDirectory: settings.string("journal_dir", default: ".local/journal"), journalSync: sync,
             batchMessages: try settings.integer("batch_messages", default: 2000, range: 1...100_000),
             queueMessages: try settings.integer("queue_messages", default: 20_000, range: 1...10_000_000),

@@ -9,9 +9,30 @@ import WireFormats
 
 /// One sensor type's path: MQTT callback → journal → bounded queue → writer thread (decode, batch,
 /// write with retries) → journal commit. See architecture.md, "Delivery".
+/// The catch-all (`telemetry-ingest --unrouted`) is the same path with another role: it takes every
+/// `telemetry` topic, acknowledges without journaling those of a sensor type in the catalog, and
+/// dead-letters the rest.
 public final class SensorPipeline: @unchecked Sendable {
+    enum Role: Sendable {
+        /// Decodes and stores `sensor`'s readings; dead-letters what does not decode.
+        case sensor
+        /// Dead-letters every topic whose `{sensor}` level is not one of these.
+        case unrouted(known: Set<String>)
+    }
+
+    /// The catch-all's name in its client id, journal folder, metrics and logs (`--unrouted` refuses a
+    /// catalog with a sensor type of this name).
+    public static let unroutedName = "unrouted"
+
+    /// The sensor type whose readings this pipeline stores. For the catch-all, the catalog's first: its
+    /// batch writer only ever writes dead letters, which belong to no sensor type's tables.
     public let sensor: SensorType
+    /// The sensor type's name, or `unroutedName`.
+    public let name: String
     public let clientID: String
+    /// The MQTT topic filters, `$share/` prefix included when shared subscriptions are on.
+    public let subscriptions: [String]
+    let role: Role
     let settings: IngestSettings
     let journal: Journal
     let queue: MessageQueue
@@ -29,16 +50,34 @@ public final class SensorPipeline: @unchecked Sendable {
     private let stopRequested = Mutex<ContinuousClock.Instant?>(nil)
     private let reasons = RejectionLog()
 
-    public init(sensor: SensorType, settings: IngestSettings, logger: Logger) throws {
+    public convenience init(sensor: SensorType, settings: IngestSettings, logger: Logger) throws {
+        try self.init(role: .sensor, name: sensor.name, sensor: sensor, settings: settings, logger: logger)
+    }
+
+    /// The catch-all for `catalog`: every topic under `telemetry` whose `{sensor}` level is not in it.
+    public convenience init(unroutedFrom catalog: Catalog, settings: IngestSettings, logger: Logger) throws {
+        try self.init(
+            role: .unrouted(known: Set(catalog.sensors.map(\.name))), name: Self.unroutedName, sensor: catalog.sensors[0],
+            settings: settings, logger: logger)
+    }
+
+    init(role: Role, name: String, sensor: SensorType, settings: IngestSettings, logger: Logger) throws {
+        self.role = role
+        self.name = name
         self.sensor = sensor
         self.settings = settings
-        self.clientID = "ingest-\(sensor.name)-\(settings.instance)"
+        self.clientID = "ingest-\(name)-\(settings.instance)"
+        let group = settings.sharedSubscription ? "ingest-\(name)" : nil
+        switch role {
+        case .sensor: subscriptions = TopicRouting.filters(for: sensor, sharedGroup: group)
+        case .unrouted: subscriptions = TopicRouting.unroutedFilters(sharedGroup: group)
+        }
         self.journal = try Journal(directory: settings.journalDirectory + "/" + clientID, sync: settings.journalSync)
         self.queue = MessageQueue(maxMessages: settings.queueMessages, maxBytes: settings.queueBytes)
         self.decoder = MessageDecoder(sensor: sensor)
-        self.metrics = IngestMetrics(sensor: sensor.name)
+        self.metrics = IngestMetrics(sensor: name)
         var logger = logger
-        logger[metadataKey: "sensor"] = "\(sensor.name)"
+        logger[metadataKey: "sensor"] = "\(name)"
         self.logger = logger
     }
 
@@ -52,15 +91,13 @@ public final class SensorPipeline: @unchecked Sendable {
         let thread = Thread { [self] in
             writerLoop(connection: connection)
         }
-        thread.name = "writer-\(sensor.name)"
+        thread.name = "writer-\(name)"
         thread.stackSize = 1 << 20
         writerThread = thread
         thread.start()
         for record in leftover { queue.put(record) }
 
-        let prefix = settings.sharedSubscription ? "$share/ingest-\(sensor.name)/" : ""
-        let options = MQTTClient.Options(
-            clientID: clientID, cleanSession: false, subscriptions: sensor.topicFilters.map { prefix + $0 }, subscriptionQoS: 1)
+        let options = MQTTClient.Options(clientID: clientID, cleanSession: false, subscriptions: subscriptions, subscriptionQoS: 1)
         let logger = self.logger
         let client = try MQTTClient(
             url: settings.mqtt, options: options,
@@ -77,8 +114,17 @@ public final class SensorPipeline: @unchecked Sendable {
 
     public var isSubscribed: Bool { client?.isConnected ?? false }
 
+    /// True for the catch-all (`--unrouted`).
+    public var isUnrouted: Bool {
+        if case .unrouted = role { return true }
+        return false
+    }
+
     /// On the MQTT network thread: journal first, then queue (may block). The PUBACK follows our return.
     private func receive(_ message: MQTTMessage) {
+        if case .unrouted(let known) = role, TopicRouting.unroutedRejection(of: message.topic, known: known) == nil {
+            return  // its sensor type's service has it
+        }
         let now = Self.nowMicros()
         metrics.received.increment()
         do {
@@ -154,6 +200,11 @@ public final class SensorPipeline: @unchecked Sendable {
     }
 
     private func route(_ record: JournalRecord) -> Result<Topic, DecodeError> {
+        if case .unrouted(let known) = role {
+            // Journaled because no sensor type named it; a replay after the catalog gained it still dead-letters.
+            return .failure(TopicRouting.unroutedRejection(of: record.topic, known: known)
+                ?? DecodeError(.unknownSensor, "its sensor type was not in the catalog when it arrived"))
+        }
         switch Topic.parse(record.topic) {
         case .failure(let error):
             return .failure(DecodeError(.badTopic, error.reason))
@@ -170,7 +221,7 @@ public final class SensorPipeline: @unchecked Sendable {
         if reasons.shouldLog(code) {
             logger.warning("rejected a message on \(record.topic): \(reason) (logged once per reason per minute)")
         }
-        batch.deadLetters.append(DeadLetter(sensor: sensor.name, topic: record.topic, receivedAt: record.receivedAt, reason: reason, payload: record.payload))
+        batch.deadLetters.append(DeadLetter(sensor: isUnrouted ? nil : sensor.name, topic: record.topic, receivedAt: record.receivedAt, reason: reason, payload: record.payload))
     }
 
     /// Writes a batch: transient errors wait (capped exponential backoff) and reconnect; a permanent

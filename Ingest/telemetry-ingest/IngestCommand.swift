@@ -29,11 +29,16 @@ struct IngestCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Ingest every sensor type of the catalog in this process.")
     var all = false
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Run the catch-all (alone, or beside --sensor/--all): subscribe to telemetry/# and dead-letter every topic whose sensor type is not in the catalog.",
+        discussion: "It receives every message once more (those of the catalog's sensor types are acknowledged and dropped). Run one per broker; replicas only with TELEMETRY_SHARED_SUBSCRIPTION=true."))
+    var unrouted = false
+
     @Option(name: .long, help: "Instance name for replicas of one sensor type (stable MQTT client id and journal).")
     var instance: String?
 
     func validate() throws {
-        if sensor.isEmpty && !all { throw ValidationError("name a sensor type with --sensor <name>, or use --all") }
+        if sensor.isEmpty && !all && !unrouted { throw ValidationError("name a sensor type with --sensor <name>, or use --all or --unrouted") }
         if !sensor.isEmpty && all { throw ValidationError("use either --sensor or --all") }
     }
 
@@ -48,7 +53,7 @@ struct IngestCommand: AsyncParsableCommand {
         let logger = Logger(label: "telemetry-ingest")
         let settings: IngestSettings
         do {
-            settings = try IngestSettings.load(sensorNames: all ? [] : sensor, instance: instance)
+            settings = try IngestSettings.load(sensorNames: all ? nil : sensor, unrouted: unrouted, instance: instance)
         } catch {
             FileHandle.standardError.write(Data("telemetry-ingest: \(error)\n".utf8))
             throw ExitCode(2)

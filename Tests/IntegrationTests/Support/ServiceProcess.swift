@@ -55,13 +55,16 @@ final class ServiceProcess: @unchecked Sendable {
 }
 
 extension TestServers {
-    /// Starts `telemetry-ingest` for the given sensor types against `database`, with a journal of its own.
-    func startIngest(sensors: [String], catalog: TestCatalog, database: String, journal: String? = nil, extra: [String: String] = [:]) throws -> ServiceProcess {
+    /// Starts `telemetry-ingest` for the given sensor types against `database`, with a journal of its own;
+    /// `arguments` go after the `--sensor` ones (e.g. `--unrouted`).
+    func startIngest(
+        sensors: [String], catalog: TestCatalog, database: String, journal: String? = nil, extra: [String: String] = [:], arguments: [String] = []
+    ) throws -> ServiceProcess {
         var environment = [
             "TELEMETRY_MQTT_URL": mqttURL, "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory,
             "TELEMETRY_JOURNAL_DIR": journal ?? FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString.prefix(8))").path,
         ]
         for (key, value) in extra { environment[key] = value }
-        return try ServiceProcess("telemetry-ingest", arguments: sensors.flatMap { ["--sensor", $0] }, environment: environment, servers: self)
+        return try ServiceProcess("telemetry-ingest", arguments: sensors.flatMap { ["--sensor", $0] } + arguments, environment: environment, servers: self)
     }
 }

@@ -1,0 +1,38 @@
+import SensorModel
+import WireFormats
+
+/// Which topics the pipelines subscribe to, so that every topic under `telemetry/` reaches one of them
+/// and is stored or dead-lettered, never dropped by the broker for want of a subscriber.
+public enum TopicRouting {
+    /// Every topic under `telemetry/<sensor>`, each matched by exactly one filter (so delivered once):
+    /// the catalog's filters for 3 and 4 levels — unchanged, so a persistent session subscribed by an earlier
+    /// version gains no overlapping subscription — plus `telemetry/<sensor>` itself and 5 levels or more,
+    /// which the pipeline dead-letters as `bad_topic`. `sharedGroup` puts each behind `$share/<group>/`.
+    public static func filters(for sensor: SensorType, sharedGroup: String? = nil) -> [String] {
+        let filters = sensor.topicFilters + ["telemetry/\(sensor.name)", "telemetry/\(sensor.name)/+/+/+/#"]
+        return shared(filters, group: sharedGroup)
+    }
+
+    /// The catch-all's (`telemetry-ingest --unrouted`) one filter: everything, including `telemetry` itself.
+    public static func unroutedFilters(sharedGroup: String? = nil) -> [String] {
+        shared(["telemetry/#"], group: sharedGroup)
+    }
+
+    static func shared(_ filters: [String], group: String?) -> [String] {
+        guard let group else { return filters }
+        return filters.map { "$share/\(group)/\($0)" }
+    }
+
+    /// What the catch-all does with a topic: nil when its `{sensor}` level is a sensor type in `known` (that
+    /// type's service receives it; the catch-all acknowledges it and stores nothing), else why it is
+    /// dead-lettered: `bad_topic` for fewer than 3 levels, `unknown_sensor` otherwise.
+    public static func unroutedRejection(of topic: String, known: Set<String>) -> DecodeError? {
+        let levels = topic.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+        if levels.count >= 2, levels[0] == "telemetry", known.contains(String(levels[1])) { return nil }
+        guard levels.count >= 3 else {
+            return DecodeError(.badTopic, "topic must be telemetry/{sensor}/{device}[/{format}], got \(levels.count) level\(levels.count == 1 ? "" : "s")")
+        }
+        guard levels[0] == "telemetry" else { return DecodeError(.badTopic, "topic must start with telemetry/") }
+        return DecodeError(.unknownSensor, "no sensor type '\(levels[1].prefix(64))' in the catalog")
+    }
+}
