@@ -32,8 +32,10 @@ public func buildRouter(store: QueryStore, tokens: [String], registry: Prometheu
             return Response.json(#"{"status":"database unavailable"}"#, status: .serviceUnavailable)
         }
     }
+    let cacheMetrics = store.rollupCache.map { RollupCacheMetrics(cache: $0, factory: PrometheusMetricsFactory(registry: registry)) }
     router.get("/metrics") { _, _ in
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+        cacheMetrics?.update()
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                  body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
     }
     router.get("/openapi.yaml") { _, _ in

@@ -76,9 +76,9 @@ public final class RollupCache: @unchecked Sendable {
         self.capacityBytes = capacityBytes
     }
 
-    /// Hours served from memory and hours read from PostgreSQL so far.
-    public var statistics: (hits: Int, misses: Int) {
-        lock.withLock { counters }
+    /// Hours served from memory and hours read from PostgreSQL so far, and the memory the kept hours take.
+    public var statistics: (hits: Int, misses: Int, bytes: Int) {
+        lock.withLock { (counters.hits, counters.misses, usedBytes) }
     }
 
     /// The 1-hour rollups of `sensor` for each hour of `hours` (hour numbers since the epoch), oldest

@@ -90,6 +90,12 @@ struct RollupCacheTests {
             #expect(killed[0, 0] == "1", "the listening connection was found and terminated")
             _ = try writer.write(Self.batch(devices: ["dev-b"], from: (Self.day0 + 1) * Micros.perDay + 30 * 60_000_000, hours: 1, value: -5))
             try await check("after the listener was killed")
+
+            // /metrics shows the same counts.
+            let statistics = cache.statistics
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains("rollup_cache_hours_total{result=\"hit\"} \(statistics.hits)"), "\(metrics)")
+            #expect(metrics.contains("rollup_cache_hours_total{result=\"miss\"} \(statistics.misses)"), "\(metrics)")
         }
         cache.stop()
     }
