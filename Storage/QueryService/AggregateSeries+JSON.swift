@@ -98,13 +98,8 @@ struct AggregateSeriesWriter {
         json.rawKey("\"time\":")
         json.time(point.time)
         for function in functions {
-            switch function {
-            case .count: json.rawKey("\"count\":"); json.integer(point.count)
-            case .sum: json.rawKey("\"sum\":"); json.number(point.sum)
-            case .avg: json.rawKey("\"avg\":"); json.number(point.avg)
-            case .min: json.rawKey("\"min\":"); json.number(point.min)
-            case .max: json.rawKey("\"max\":"); json.number(point.max)
-            }
+            json.key(function.rawValue)
+            if function == .count { json.integer(point.count) } else { json.number(function.value(of: point)) }
         }
         json.endObject()
     }

@@ -105,9 +105,7 @@ extension ReadingQueries {
         guard let resolution = query.resolution, query.bucket == resolution.micros,
               query.rollupRange(resolution.micros) == (query.from, query.to),
               query.groupByDevice || query.deviceIDs?.count == 1 else { return nil }
-        let columns = fields.map { field in
-            ["count", "sum", "min", "max"].map { tables.column(field, $0) }.joined(separator: ", ")
-        }.joined(separator: ", ")
+        let columns = tables.rollupColumns(fields).joined(separator: ", ")
         return """
             SELECT \(key), bucket, \(columns)
             FROM \(tables.rollup(resolution))

@@ -50,9 +50,7 @@ public final class BatchWriter: @unchecked Sendable {
         let returning = (["device_id", "time"] + tables.fieldColumns).joined(separator: ", ")
         func rollup(_ resolution: RollupResolution, _ name: String) -> String {
             let table = tables.rollup(resolution)
-            let targetColumns = (["device_id", "bucket"] + fields.flatMap { field in
-                ["count", "sum", "min", "max"].map { tables.column(field, $0) }
-            }).joined(separator: ", ")
+            let targetColumns = (["device_id", "bucket"] + tables.rollupColumns(fields)).joined(separator: ", ")
             let aggregates = fields.map { field in
                 let column = tables.quoted(field)
                 return "count(\(column)), sum(\(column)), min(\(column)), max(\(column))"

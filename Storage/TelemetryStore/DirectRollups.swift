@@ -13,9 +13,7 @@ struct DirectRollups: Sendable {
     init(tables: SensorTables) {
         self.tables = tables
         let fields = tables.sensor.fields.map(\.name)
-        let columns = (["device_id", "bucket"] + fields.flatMap { field in
-            ["count", "sum", "min", "max"].map { tables.column(field, $0) }
-        }).joined(separator: ", ")
+        let columns = (["device_id", "bucket"] + tables.rollupColumns(fields)).joined(separator: ", ")
         var stage: [String] = [], copy: [String] = [], merge: [String] = []
         for resolution in RollupResolution.allCases {
             let target = tables.rollup(resolution)

@@ -268,9 +268,7 @@ public final class RollupCache: @unchecked Sendable {
     /// Every hour of `hours`, also those without rows (kept as empty, so they are not read again).
     static func readHours(sensor: SensorType, hours: ClosedRange<Int64>, on connection: PGConnection) throws(PGError) -> [Int64: Hour] {
         let tables = SensorTables(sensor)
-        let columns = sensor.fields.map { field in
-            ["count", "sum", "min", "max"].map { tables.column(field.name, $0) }.joined(separator: ", ")
-        }.joined(separator: ", ")
+        let columns = tables.rollupColumns(sensor.fields.map(\.name)).joined(separator: ", ")
         // No ORDER BY: the rows of an hour may come in any order, and sorting them cost PostgreSQL more than the scan.
         let sql = """
             SELECT device_id, bucket, \(columns) FROM \(tables.rollup(.hour))

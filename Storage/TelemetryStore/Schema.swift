@@ -71,7 +71,7 @@ public enum Schema {
             // with an index-only scan instead of one heap page per row (rollup rows are written bucket by
             // bucket, so one device's rows are scattered). Fields added later are read from the heap.
             let cover = tables.quoted("\(sensor.name)_\(resolution == .minute ? "1m" : "1h")_device_bucket_cover")
-            let included = sensor.fields.flatMap { field in ["count", "sum", "min", "max"].map { tables.column(field.name, $0) } }
+            let included = tables.rollupColumns(sensor.fields.map(\.name))
             sql.append("CREATE INDEX IF NOT EXISTS \(cover) ON \(table) (device_id, bucket) INCLUDE (\(included.joined(separator: ", ")))")
         }
         return sql

@@ -24,6 +24,12 @@ public struct SensorTables: Sendable {
     public func quoted(_ name: String) -> String { "\"\(name)\"" }
 
     public func column(_ field: String, _ part: String) -> String { quoted("\(field)_\(part)") }
+
+    /// A rollup's aggregate columns for `fields`, in the order every rollup statement uses:
+    /// count, sum, min, max of the first field, then of the next.
+    public func rollupColumns(_ fields: [String]) -> [String] {
+        fields.flatMap { field in ["count", "sum", "min", "max"].map { column(field, $0) } }
+    }
 }
 
 public enum RollupResolution: Sendable, CaseIterable {
