@@ -19,8 +19,14 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
     ],
     targets: [
+        // Settings: the one layer that reads the platform's settings (file + environment).
+        .target(
+            name: "Settings", dependencies: [.product(name: "Configuration", package: "swift-configuration")],
+            path: "Platform/Settings", swiftSettings: strict),
+
         // Devices: what a device is and says.
         .target(name: "SensorModel", path: "Devices/SensorModel", swiftSettings: strict),
         .target(name: "CCRC32C", path: "Devices/CCRC32C"),
@@ -28,13 +34,13 @@ let package = Package(
         .target(
             name: "DeviceEmulator",
             dependencies: [
-                "SensorModel", "WireFormats", "MQTT", "Postgres", .product(name: "Logging", package: "swift-log"),
+                "SensorModel", "WireFormats", "MQTT", "TelemetryStore", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Devices/DeviceEmulator", swiftSettings: strict),
         .executableTarget(
             name: "telemetry-emulator",
-            dependencies: ["DeviceEmulator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["DeviceEmulator", "Settings", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Devices/telemetry-emulator", swiftSettings: strict),
 
         // Ingest: MQTT in, pipeline per sensor type.
@@ -47,7 +53,7 @@ let package = Package(
         .target(
             name: "IngestService",
             dependencies: [
-                "SensorModel", "WireFormats", "MQTT", "TelemetryStore",
+                "SensorModel", "WireFormats", "MQTT", "TelemetryStore", "Settings",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -75,8 +81,9 @@ let package = Package(
         .target(
             name: "QueryService",
             dependencies: [
-                "TelemetryStore", "SensorModel",
+                "TelemetryStore", "SensorModel", "Settings",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -109,12 +116,13 @@ let package = Package(
             path: "Benchmarks/QueryBenchmark", swiftSettings: strict),
 
         // Tests: one target per library, plus integration tests against real servers.
+        .testTarget(name: "SettingsTests", dependencies: ["Settings"], path: "Tests/SettingsTests"),
         .testTarget(name: "SensorModelTests", dependencies: ["SensorModel"], path: "Tests/SensorModelTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "WireFormatsTests", dependencies: ["WireFormats", "SensorModel"], path: "Tests/WireFormatsTests", resources: [.copy("testcases")]),
         .testTarget(name: "QueryServiceTests", dependencies: [
-            "QueryService", "TelemetryStore", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "QueryService", "TelemetryStore", "Settings", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], path: "Tests/QueryServiceTests"),
-        .testTarget(name: "IngestServiceTests", dependencies: ["IngestService"], path: "Tests/IngestServiceTests"),
+        .testTarget(name: "IngestServiceTests", dependencies: ["IngestService", "MQTT"], path: "Tests/IngestServiceTests"),
         .testTarget(name: "IntegrationTests", dependencies: [
             "SensorModel", "WireFormats", "MQTT", "Postgres", "TelemetryStore", "IngestService", "QueryService", "DeviceEmulator",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

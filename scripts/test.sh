@@ -23,7 +23,7 @@
 #   TELEMETRY_BIN_DIR              where the built executables are (swift build --show-bin-path)
 #
 # Env knobs: TELEMETRY_SWIFT_FLAGS (extra flags for every swift build/test call, e.g.
-# "--scratch-path .build-ci"), TELEMETRY_TEST_KEEP_LOGS=dir (copy server logs there on failure;
+# "--scratch-path .build-ci"), TELEMETRY_TEST_SKIP_BUILD=1 (use what is built: quick reruns), TELEMETRY_TEST_KEEP_LOGS=dir (copy server logs there on failure;
 # default .local/test-logs).
 # The output ends with swift test's own summary; the exit status is swift test's (or the build's).
 set -euo pipefail
@@ -59,7 +59,7 @@ trap 'status=143; exit 143' TERM
 
 # Build first: the servers need not idle through a long build, nor start for a build that fails.
 status=0
-swift build --build-tests "${swift_flags[@]}" || status=$?
+[ -n "${TELEMETRY_TEST_SKIP_BUILD:-}" ] || swift build --build-tests "${swift_flags[@]}" || status=$?
 if [ "$status" -ne 0 ]; then
     log "swift build --build-tests failed ($status)"
     exit "$status"

@@ -28,7 +28,7 @@ public final class EmulatedDevice: @unchecked Sendable {
         self.random = SplitMix64(seed: seed ^ 0xA5A5_A5A5)
         self.batch = ReadingBatch(fieldCount: sensor.fields.count)
         self.values = Array(repeating: 0, count: sensor.fields.count)
-        let type = Formats.encoderType(for: format) ?? TMEncoder.self
+        let type = Formats.encoderType(for: format)
         self.encoder = type.init(sensor: sensor)
     }
 

@@ -29,7 +29,6 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unknownField = Code(rawValue: "unknown_field")
         public static let duplicateField = Code(rawValue: "duplicate_field")
         public static let badUnit = Code(rawValue: "bad_unit")
-        public static let unsupportedFormat = Code(rawValue: "unsupported_format")
     }
 
     public var code: Code

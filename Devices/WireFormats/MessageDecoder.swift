@@ -6,19 +6,17 @@ public struct MessageDecoder: Sendable {
     public let sensor: SensorType
     private let tm: TMDecoder
     private let lpp: LPPDecoder
+    private let senmlJSON: SenMLJSONDecoder
+    private let senmlCBOR: SenMLCBORDecoder
     private let normalization: Normalization
-    private let others: [PayloadFormat: any PayloadDecoder]
 
     public init(sensor: SensorType) {
         self.sensor = sensor
         self.tm = TMDecoder(sensor: sensor)
         self.lpp = LPPDecoder(sensor: sensor)
+        self.senmlJSON = SenMLJSONDecoder(sensor: sensor)
+        self.senmlCBOR = SenMLCBORDecoder(sensor: sensor)
         self.normalization = Normalization(sensor: sensor)
-        var others: [PayloadFormat: any PayloadDecoder] = [:]
-        for format in PayloadFormat.allCases where format != .tm && format != .lpp {
-            if let type = Formats.decoderType(for: format) { others[format] = type.init(sensor: sensor) }
-        }
-        self.others = others
     }
 
     /// Appends the message's readings to `batch`, or throws and leaves `batch` as it was.
@@ -43,11 +41,10 @@ public struct MessageDecoder: Sendable {
                 return  // checked its ranges while decoding, and a frame always carries every field
             case .lpp:
                 try lpp.decode(payload, receivedAt: receivedAt, into: &batch, skipped: &skippedHere)
-            case let other:
-                guard let decoder = others[other] else {
-                    throw DecodeError(.unsupportedFormat, "format \(other.rawValue) is not supported yet")
-                }
-                try decoder.decode(payload, receivedAt: receivedAt, into: &batch)
+            case .senmlJSON:
+                try senmlJSON.decode(payload, receivedAt: receivedAt, into: &batch)
+            case .senmlCBOR:
+                try senmlCBOR.decode(payload, receivedAt: receivedAt, into: &batch)
             }
             try normalization.check(batch, rows: start..<batch.count)
             skipped += skippedHere
@@ -58,10 +55,17 @@ public struct MessageDecoder: Sendable {
     }
 
     public func decode(_ payload: [UInt8], format: PayloadFormat?, receivedAt: Int64, into batch: inout ReadingBatch) throws(DecodeError) {
+        var skipped = 0
+        try decode(payload, format: format, receivedAt: receivedAt, into: &batch, skipped: &skipped)
+    }
+
+    public func decode(
+        _ payload: [UInt8], format: PayloadFormat?, receivedAt: Int64, into batch: inout ReadingBatch, skipped: inout Int
+    ) throws(DecodeError) {
         var result: Result<Void, DecodeError> = .success(())
         payload.withUnsafeBytes { buffer in
             do throws(DecodeError) {
-                try decode(buffer, format: format, receivedAt: receivedAt, into: &batch)
+                try decode(buffer, format: format, receivedAt: receivedAt, into: &batch, skipped: &skipped)
             } catch {
                 result = .failure(error)
             }
@@ -72,16 +76,7 @@ public struct MessageDecoder: Sendable {
 
 /// The formats this build knows, so adding one is adding a file and a line here.
 public enum Formats {
-    public static func decoderType(for format: PayloadFormat) -> (any PayloadDecoder.Type)? {
-        switch format {
-        case .tm: TMDecoder.self
-        case .lpp: LPPDecoder.self
-        case .senmlJSON: SenMLJSONDecoder.self
-        case .senmlCBOR: SenMLCBORDecoder.self
-        }
-    }
-
-    public static func encoderType(for format: PayloadFormat) -> (any PayloadEncoder.Type)? {
+    public static func encoderType(for format: PayloadFormat) -> any PayloadEncoder.Type {
         switch format {
         case .tm: TMEncoder.self
         case .lpp: LPPEncoder.self

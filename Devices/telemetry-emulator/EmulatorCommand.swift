@@ -3,9 +3,10 @@ import DeviceEmulator
 import Foundation
 import MQTT
 import SensorModel
+import Settings
 
 @main
-struct EmulatorCommand: ParsableCommand {
+struct EmulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "telemetry-emulator",
         abstract: "Emulates a fleet of devices publishing readings over MQTT, and checks that they were stored.",
@@ -76,10 +77,14 @@ struct EmulatorCommand: ParsableCommand {
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
     }
 
-    func run() throws {
-        let settings = try loadOrExit { try PlatformSettings.load() }
-        let catalog = try loadOrExit { try Catalog.load(directory: settings.string("catalog", default: "config/sensors")) }
-        let url = try loadOrExit { try MQTTURL(parsing: settings.string("mqtt_url", default: "mqtt://127.0.0.1:1883")) }
+    func run() async throws {
+        let settings: PlatformSettings
+        do { settings = try await PlatformSettings.load() } catch {
+            FileHandle.standardError.write(Data("telemetry-emulator: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let catalog = try loadOrExit { try Catalog.load(directory: settings.catalogDirectory) }
+        let url = try loadOrExit { try MQTTURL(parsing: settings.mqttURL) }
         var sensors: [SensorType] = []
         for name in sensor {
             if name == "all" { sensors = catalog.sensors; break }
@@ -128,7 +133,7 @@ struct EmulatorCommand: ParsableCommand {
             print(String(format: "publish→ack latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms", report.latencyMillis.0, report.latencyMillis.1, report.latencyMillis.2))
         }
         guard verify else { return }
-        let database = settings.string("database_url", default: "postgresql://postgres@127.0.0.1:5433/telemetry")
+        let database = settings.databaseURL
         let lines = try Verifier(databaseURL: database).verify(report: report, devices: emulator.devices, timeout: .milliseconds(Int64(verifyTimeout * 1000)))
         print("sensor          sent     stored   missing  duplicated")
         for line in lines {

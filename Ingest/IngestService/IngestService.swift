@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Postgres
 import ServiceLifecycle
 import TelemetryStore
 
@@ -52,12 +51,12 @@ public struct IngestService: Service {
     }
 
     /// Connects, retrying with backoff while PostgreSQL is not there yet (the broker queues meanwhile).
-    private func connectAll(count: Int) async throws -> [PGConnection] {
+    private func connectAll(count: Int) async throws -> [StoreConnection] {
         var delay = 0.2
         while true {
             do {
                 let url = settings.databaseURL
-                return try await Blocking.run("connect") { try (0..<count).map { _ in try PGConnection(url: url) } }
+                return try await Blocking.run("connect") { try (0..<count).map { _ in try StoreConnection(url: url) } }
             } catch {
                 try Task.checkCancellation()
                 logger.warning("waiting for PostgreSQL: \(error)")
@@ -68,13 +67,13 @@ public struct IngestService: Service {
     }
 
     /// Keeps tomorrow's partitions made, once every ten minutes.
-    static func maintain(connection: PGConnection, settings: IngestSettings, logger: Logger) async {
+    static func maintain(connection: StoreConnection, settings: IngestSettings, logger: Logger) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(600))
             if Task.isCancelled { return }
             do {
                 try await Blocking.run("maintenance") {
-                    try connection.resetIfNeeded()
+                    try connection.reconnectIfNeeded()
                     for sensor in settings.sensors {
                         try Partitions(sensor: sensor).ensureAhead(now: SensorPipeline.nowMicros(), on: connection)
                     }

@@ -1,6 +1,7 @@
 import Foundation
 import MQTT
 import SensorModel
+import Settings
 
 /// Everything one ingest process needs, validated before anything starts.
 public struct IngestSettings: Sendable {
@@ -20,7 +21,7 @@ public struct IngestSettings: Sendable {
     /// Subscribe through `$share/ingest-<sensor>/...` so replicas split the load. Off by default:
     /// mosquitto 2.0.11 does not restore a `$share` subscription of an offline persistent session from its
     /// persistence file, so what is published after a broker restart and before the service reconnects is
-    /// lost (plain subscriptions are restored and queued). Opt in with TELEMETRY_SHARED_SUBSCRIPTION=true.
+    /// lost (plain subscriptions are restored and queued). Opt in with the `shared_subscription` setting.
     public var sharedSubscription: Bool
     /// Serve Prometheus text on `GET /metrics` here (0: any free port); nil: no endpoint.
     public var metricsPort: Int?
@@ -48,23 +49,16 @@ public struct IngestSettings: Sendable {
         self.metricsHost = metricsHost
     }
 
-    /// From config/telemetry.json and TELEMETRY_* variables; `sensorNames` nil means every sensor type of the
-    /// catalog, empty none (then `unrouted` must be on).
-    public static func load(
-        sensorNames: [String]?, unrouted: Bool = false, instance: String?, environment: [String: String] = ProcessInfo.processInfo.environment
-    ) throws -> IngestSettings {
-        let settings = try PlatformSettings.load(environment: environment)
+    /// From the platform's settings (`PlatformSettings.load`); `sensorNames` nil means every sensor type of
+    /// the catalog, empty none (then `unrouted` must be on). `instance` overrides the setting.
+    public init(platform settings: PlatformSettings, sensorNames: [String]?, unrouted: Bool = false, instance: String? = nil) throws {
         let mqtt: MQTTURL
         do {
-            mqtt = try MQTTURL(parsing: settings.string("mqtt_url", default: "mqtt://127.0.0.1:1883"))
+            mqtt = try MQTTURL(parsing: settings.mqttURL)
         } catch {
             throw SettingsError(setting: settings.source("mqtt_url"), message: error.message)
         }
-        let database = settings.string("database_url", default: "postgresql://postgres@127.0.0.1:5433/telemetry")
-        guard database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") || database.contains("=") else {
-            throw SettingsError(setting: settings.source("database_url"), message: "must be a libpq URL like postgresql://user@host:port/db")
-        }
-        let catalog = try Catalog.load(directory: settings.string("catalog", default: "config/sensors"))
+        let catalog = try Catalog.load(directory: settings.catalogDirectory)
         var sensors: [SensorType] = []
         for name in sensorNames ?? [] {
             guard let sensor = catalog[name] else {
@@ -81,29 +75,16 @@ public struct IngestSettings: Sendable {
         guard unrouted || !sensors.isEmpty else {
             throw SettingsError(setting: "--sensor", message: "name a sensor type, or use --all or --unrouted")
         }
-        let instance = instance ?? settings.string("instance", default: "0")
-        guard !instance.isEmpty, instance.utf8.allSatisfy({ $0 < 128 && (Character(UnicodeScalar($0)).isLetter || Character(UnicodeScalar($0)).isNumber || $0 == UInt8(ascii: "-")) }) else {
-            throw SettingsError(setting: settings.source("instance"), message: "must be letters, digits and -")
+        if let instance, instance.isEmpty || !instance.utf8.allSatisfy({ $0 < 128 && (Character(UnicodeScalar($0)).isLetter || Character(UnicodeScalar($0)).isNumber || $0 == UInt8(ascii: "-")) }) {
+            throw SettingsError(setting: "--instance", message: "must be letters, digits and -")
         }
-        let syncText = settings.string("journal_fsync", default: "interval")
-        guard let sync = Journal.Sync(setting: syncText) else {
-            throw SettingsError(setting: settings.source("journal_fsync"), message: "must be never, interval, <N>ms or always, got '\(syncText)'")
+        guard let sync = Journal.Sync(setting: settings.journalFsync) else {
+            throw SettingsError(setting: settings.source("journal_fsync"), message: "must be never, interval, <N>ms or always, got '\(settings.journalFsync)'")
         }
-        // Read from the environment only (PlatformSettings.keys knows no such file keys).
-        let shared: Bool
-        switch environment["TELEMETRY_SHARED_SUBSCRIPTION"]?.lowercased() ?? "false" {
-        case "true", "1", "yes", "on": shared = true
-        case "false", "0", "no", "off", "": shared = false
-        case let other: throw SettingsError(setting: "TELEMETRY_SHARED_SUBSCRIPTION", message: "must be true or false, got '\(other)'")
-        }
-        let metricsPort = try settings.values["metrics_port"] == nil ? nil : settings.integer("metrics_port", default: 0, range: 0...65535)
-        return IngestSettings(
-            mqtt: mqtt, databaseURL: database, catalog: catalog, sensors: sensors, unrouted: unrouted, instance: instance,
-            journalDirectory: settings.string("journal_dir", default: ".local/journal"), journalSync: sync,
-            batchMessages: try settings.integer("batch_messages", default: 2000, range: 1...100_000),
-            queueMessages: try settings.integer("queue_messages", default: 20_000, range: 1...10_000_000),
-            queueBytes: try settings.integer("queue_bytes", default: 32 << 20, range: 1024...(1 << 34)),
-            sharedSubscription: shared, metricsPort: metricsPort,
-            metricsHost: environment["TELEMETRY_METRICS_HOST"] ?? "127.0.0.1")
+        self.init(
+            mqtt: mqtt, databaseURL: settings.databaseURL, catalog: catalog, sensors: sensors, unrouted: unrouted,
+            instance: instance ?? settings.instance, journalDirectory: settings.journalDirectory, journalSync: sync,
+            batchMessages: settings.batchMessages, queueMessages: settings.queueMessages, queueBytes: settings.queueBytes,
+            sharedSubscription: settings.sharedSubscription, metricsPort: settings.metricsPort, metricsHost: settings.metricsHost)
     }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import MQTT
-import Postgres
 import SensorModel
 import Synchronization
 import TelemetryStore
@@ -83,7 +82,7 @@ public final class SensorPipeline: @unchecked Sendable {
 
     /// Replays the journal, starts the writer, then subscribes. Returns once the subscription is live
     /// or keeps trying in the background (the broker queues meanwhile).
-    public func start(connection: PGConnection) throws {
+    public func start(connection: StoreConnection) throws {
         let leftover = try journal.recover()
         if !leftover.isEmpty {
             logger.info("replaying \(leftover.count) journaled messages from an earlier run")
@@ -154,7 +153,7 @@ public final class SensorPipeline: @unchecked Sendable {
 
     // MARK: the writer thread
 
-    private func writerLoop(connection: PGConnection) {
+    private func writerLoop(connection: StoreConnection) {
         let writer = BatchWriter(connection: connection, sensor: sensor)
         while true {
             let records = queue.take(max: settings.batchMessages, timeout: 0.5)
@@ -187,8 +186,10 @@ public final class SensorPipeline: @unchecked Sendable {
             case .success(let topic):
                 let start = batch.readings.count
                 do throws(DecodeError) {
-                    try decoder.decode(record.payload, format: topic.format, receivedAt: record.receivedAt, into: &batch.readings)
+                    var skipped = 0
+                    try decoder.decode(record.payload, format: topic.format, receivedAt: record.receivedAt, into: &batch.readings, skipped: &skipped)
                     batch.closeSpan(device: topic.device, from: start)
+                    if skipped > 0 { metrics.skippedEntries.increment(by: skipped) }
                 } catch {
                     reject(record, code: error.code.rawValue, reason: error.description, into: &batch)
                 }
@@ -254,24 +255,43 @@ public final class SensorPipeline: @unchecked Sendable {
                 metrics.committedMessages.increment()
                 metrics.duplicates.increment(by: outcome.duplicates)
             case .failure(let error):
-                var letter = IngestBatch(fieldCount: sensor.fields.count)
-                reject(record, code: "storage", reason: "storage: \(error)", into: &letter)
-                if (try? writer.write(letter)) == nil {
-                    logger.critical("cannot dead-letter a message on \(record.topic): \(error)")
-                }
+                guard deadLetterRetrying(record, cause: error, writer: writer) else { return false }
             }
         }
         return true
     }
 
+    /// Dead-letters a message whose readings cannot be stored. Until that succeeds the message stays
+    /// journaled: a failing dead-letter write is retried (capped backoff) for as long as it fails, and
+    /// false means stopping cut it short (the journal replays the message at the next start).
+    private func deadLetterRetrying(_ record: JournalRecord, cause: StoreError, writer: BatchWriter) -> Bool {
+        var letter = IngestBatch(fieldCount: sensor.fields.count)
+        reject(record, code: "storage", reason: "storage: \(cause)", into: &letter)
+        var delay = 0.05
+        while true {
+            switch writeRetrying(letter, writer: writer) {
+            case nil:
+                return false
+            case .success:
+                return true
+            case .failure(let error):
+                if pastShutdownGrace { return false }
+                metrics.retries.increment()
+                logger.critical("cannot dead-letter a message on \(record.topic), keeping it journaled and retrying in \(Int(delay * 1000)) ms: \(error)")
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, stopping.load(ordering: .relaxed) ? 0.5 : 5)
+            }
+        }
+    }
+
     /// One write, retried through transient errors: the outcome with the successful attempt's duration,
     /// the permanent error, or nil when stopping and PostgreSQL stayed unavailable past `shutdownGrace`.
-    private func writeRetrying(_ batch: IngestBatch, writer: BatchWriter) -> Result<(WriteOutcome, Int64), PGError>? {
+    private func writeRetrying(_ batch: IngestBatch, writer: BatchWriter) -> Result<(WriteOutcome, Int64), StoreError>? {
         var delay = 0.05
         while true {
             let started = DispatchTime.now().uptimeNanoseconds
-            do throws(PGError) {
-                try writer.connection.resetIfNeeded()
+            do throws(StoreError) {
+                try writer.reconnectIfNeeded()
                 let outcome = try writer.write(batch)
                 return .success((outcome, Int64(DispatchTime.now().uptimeNanoseconds - started)))
             } catch where error.isTransient {

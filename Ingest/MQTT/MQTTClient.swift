@@ -195,12 +195,6 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_loop_stop(handle, false)
     }
 
-    /// Stops the network thread without a DISCONNECT, as a crash would (for tests of redelivery).
-    public func abandon() {
-        state.withLock { $0.started = false; $0.stopping = true }
-        mosquitto_loop_stop(handle, true)
-    }
-
     // MARK: callbacks, on the network thread
 
     private func handleConnect(_ rc: Int32) {

@@ -22,10 +22,10 @@ public struct MQTTURL: Sendable, Equatable, CustomStringConvertible {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]
             if let colon = credentials.firstIndex(of: ":") {
-                username = String(credentials[..<colon]).removingPercentEscapes
-                password = String(credentials[credentials.index(after: colon)...]).removingPercentEscapes
+                username = try Self.unescaped(credentials[..<colon], what: "user name")
+                password = try Self.unescaped(credentials[credentials.index(after: colon)...], what: "password")
             } else {
-                username = String(credentials).removingPercentEscapes
+                username = try Self.unescaped(credentials, what: "user name")
             }
         }
         if let colon = rest.lastIndex(of: ":") {
@@ -43,24 +43,35 @@ public struct MQTTURL: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
-        "mqtt://\(username.map { "\($0):***@" } ?? "")\(host):\(port)"
-    }
-}
-
-extension String {
-    var removingPercentEscapes: String {
+    /// Percent escapes decoded (`%40` is `@`); a `%` not followed by two hex digits is an error, never
+    /// passed on or half-decoded. The message names the part, not its secret content.
+    static func unescaped(_ part: Substring, what: String) throws(MQTTError) -> String {
         var bytes: [UInt8] = []
-        var iterator = utf8.makeIterator()
+        var iterator = part.utf8.makeIterator()
         while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
-                bytes.append(value)
-            } else {
+            guard byte == UInt8(ascii: "%") else {
                 bytes.append(byte)
+                continue
             }
+            guard let high = iterator.next().flatMap(Self.hexValue), let low = iterator.next().flatMap(Self.hexValue) else {
+                throw MQTTError(code: -1, message: "MQTT URL has a bad percent escape in its \(what): % must be followed by two hex digits (write %25 for %)")
+            }
+            bytes.append(high << 4 | low)
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    public var description: String {
+        "mqtt://\(username.map { "\($0):***@" } ?? "")\(host):\(port)"
     }
 }
 

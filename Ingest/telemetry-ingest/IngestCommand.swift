@@ -7,6 +7,7 @@ import Metrics
 import Prometheus
 import SensorModel
 import ServiceLifecycle
+import Settings
 
 @main
 struct IngestCommand: AsyncParsableCommand {
@@ -19,7 +20,8 @@ struct IngestCommand: AsyncParsableCommand {
             TELEMETRY_JOURNAL_FSYNC (never | interval | <N>ms | always), TELEMETRY_BATCH_MESSAGES,
             TELEMETRY_QUEUE_MESSAGES, TELEMETRY_QUEUE_BYTES, TELEMETRY_INSTANCE, TELEMETRY_METRICS_PORT (Prometheus text
             on GET /metrics; 0 picks a free port; bound to TELEMETRY_METRICS_HOST, default 127.0.0.1),
-            TELEMETRY_SHARED_SUBSCRIPTION (true: subscribe via $share/ingest-<sensor>/..., see docs on delivery).
+            TELEMETRY_SHARED_SUBSCRIPTION (true: subscribe via $share/ingest-<sensor>/..., see docs on delivery),
+            TELEMETRY_LOG_LEVEL (README, "Settings", lists them all).
             SIGTERM or SIGINT: stop taking messages, store what was received, exit 0.
             """)
 
@@ -43,21 +45,23 @@ struct IngestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let platform: PlatformSettings
+        let settings: IngestSettings
+        do {
+            platform = try await PlatformSettings.load()
+            settings = try IngestSettings(platform: platform, sensorNames: all ? nil : sensor, unrouted: unrouted, instance: instance)
+        } catch {
+            FileHandle.standardError.write(Data("telemetry-ingest: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = ProcessInfo.processInfo.environment["TELEMETRY_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+            handler.logLevel = Logger.Level(rawValue: platform.logLevel) ?? .info
             return handler
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "telemetry-ingest")
-        let settings: IngestSettings
-        do {
-            settings = try IngestSettings.load(sensorNames: all ? nil : sensor, unrouted: unrouted, instance: instance)
-        } catch {
-            FileHandle.standardError.write(Data("telemetry-ingest: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: IngestService(settings: settings, logger: logger))]
         if let port = settings.metricsPort {
             services.append(.init(service: MetricsServer.make(host: settings.metricsHost, port: port, registry: registry, logger: logger)))

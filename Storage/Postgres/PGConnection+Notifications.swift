@@ -22,13 +22,14 @@ extension PGConnection {
         return received
     }
 
-    /// Waits until the server has sent something (or the connection broke), at most `timeout` seconds.
-    /// Returns whether there is input to read.
-    public func waitForInput(timeout: Double) throws(PGError) -> Bool {
+    /// Waits until the server has sent something (or the connection broke), or `wake` (a descriptor of
+    /// the caller's, -1 for none) is readable, at most `timeout` seconds. Returns whether there is input
+    /// from the server to read.
+    public func waitForInput(timeout: Double, orReadable wake: Int32 = -1) throws(PGError) -> Bool {
         let connection = try rawConnection()
-        var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
-        guard descriptor.fd >= 0 else { throw PGError(sqlState: "08006", message: "connection to PostgreSQL has no socket") }
-        let ready = poll(&descriptor, 1, Int32(timeout * 1000))
-        return ready > 0
+        var descriptors = [pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+        guard descriptors[0].fd >= 0 else { throw PGError(sqlState: "08006", message: "connection to PostgreSQL has no socket") }
+        let ready = poll(&descriptors, wake >= 0 ? 2 : 1, Int32(timeout * 1000))
+        return ready > 0 && descriptors[0].revents != 0
     }
 }

@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import Prometheus
 import SensorModel
+import ServiceLifecycle
 import TelemetryStore
 
 /// Builds the query service: routes, auth, and the server settings. Kept apart from `@main`
@@ -16,7 +17,21 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "telemetry-query"),
+        services: [
+            StorePreparation(store: store),
+            RetentionSchedule(databaseURL: settings.databaseURL, catalog: settings.catalog, interval: settings.retentionInterval, logger: logger),
+        ],
         logger: logger)
+}
+
+/// `QueryStore.prepare` as a service of the application: runs once at start, then waits for shutdown.
+struct StorePreparation: Service {
+    let store: QueryStore
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await store.prepare() }
+        try? await gracefulShutdown()
+    }
 }
 
 public func buildRouter(store: QueryStore, tokens: [String], registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
@@ -25,12 +40,10 @@ public func buildRouter(store: QueryStore, tokens: [String], registry: Prometheu
     router.add(middleware: BearerAuth(tokens: Set(tokens)))
     router.get("/healthz") { _, _ in Response.json(#"{"status":"ok"}"#) }
     router.get("/readyz") { _, _ in
-        do {
-            _ = try await store.read { connection in try connection.query("SELECT 1") }
-            return Response.json(#"{"status":"ready"}"#)
-        } catch {
+        guard await store.isReady() else {
             return Response.json(#"{"status":"database unavailable"}"#, status: .serviceUnavailable)
         }
+        return Response.json(#"{"status":"ready"}"#)
     }
     let cacheMetrics = store.rollupCache.map { RollupCacheMetrics(cache: $0, factory: PrometheusMetricsFactory(registry: registry)) }
     router.get("/metrics") { _, _ in

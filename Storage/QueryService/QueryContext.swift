@@ -1,18 +1,17 @@
 import Foundation
 import Logging
-import Postgres
 import SensorModel
 import Synchronization
 import TelemetryStore
 
-/// What every route needs: the catalog, the read pool, and whether the schema is known to exist.
+/// What every route needs: the catalog, the read pool, the rollup cache, and whether the schema is there.
 public final class QueryStore: Sendable {
     public let catalog: Catalog
     public let pool: ReadPool
-    /// Whole days of 1-hour rollups in memory; nil when turned off (`rollup_cache_mb` 0).
+    /// 1-hour rollups in memory; nil when turned off (`rollup_cache_mb` 0).
     public let rollupCache: RollupCache?
     let logger: Logger
-    private let migrated = Atomic<Bool>(false)
+    private let schemaReady = Atomic<Bool>(false)
 
     public init(catalog: Catalog, pool: ReadPool, rollupCache: RollupCache? = nil, logger: Logger) {
         self.catalog = catalog
@@ -28,20 +27,44 @@ public final class QueryStore: Sendable {
         return sensor
     }
 
-    /// Runs blocking database work; any database failure becomes a quick 503.
-    func read<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
-        let catalog = self.catalog
-        let needsSchema = !migrated.load(ordering: .relaxed)
+    /// Runs blocking database work; a database failure becomes a quick 503. Never migrates: the schema
+    /// is made at start (`prepare`) and by the ingest services.
+    func read<T: Sendable>(_ body: @escaping @Sendable (StoreConnection) throws -> T) async throws -> T {
         do {
-            let value = try await pool.withConnection { connection in
-                if needsSchema { try Schema.migrate(connection, catalog: catalog) }
-                return try body(connection)
-            }
-            if needsSchema { migrated.store(true, ordering: .relaxed) }
-            return value
-        } catch let error as PGError {
+            return try await pool.withConnection(body)
+        } catch let error as StoreError {
             logger.warning("database error: \(error)")
             throw APIError.unavailable
         }
+    }
+
+    /// Ready: the schema has been made and the database answers now.
+    func isReady() async -> Bool {
+        guard schemaReady.load(ordering: .relaxed) else { return false }
+        return (try? await pool.withConnection { connection in try connection.ping() }) != nil
+    }
+
+    /// At start, in the background: makes the schema (retrying while the database is away), then reads
+    /// the last week of 1-hour rollups into the cache, so a user's first dashboard load is not the slow one.
+    func prepare(now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) }) async {
+        let catalog = self.catalog
+        var delay = 0.2
+        while !Task.isCancelled {
+            do {
+                try await pool.withConnection { connection in try Schema.migrate(connection, catalog: catalog) }
+                schemaReady.store(true, ordering: .relaxed)
+                break
+            } catch {
+                logger.warning("waiting for PostgreSQL to make the schema: \(error)")
+                try? await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 5)
+            }
+        }
+        guard let cache = rollupCache, !Task.isCancelled else { return }
+        let started = ContinuousClock.now
+        _ = try? await pool.withConnection { connection in
+            cache.warm(sensors: catalog.sensors, days: 7, now: now(), on: connection)
+        }
+        logger.info("rollup cache warmed with the last 7 days in \(ContinuousClock.now - started)")
     }
 }

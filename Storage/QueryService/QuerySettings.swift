@@ -1,5 +1,6 @@
 import Foundation
 import SensorModel
+import Settings
 
 public struct QuerySettings: Sendable {
     public var databaseURL: String
@@ -10,10 +11,12 @@ public struct QuerySettings: Sendable {
     public var readPoolSize: Int
     /// Memory for the rollup cache in MiB; 0 turns it off.
     public var rollupCacheMB: Int
+    /// How often the retention policy runs.
+    public var retentionInterval: Duration
 
     public init(
         databaseURL: String, host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4,
-        rollupCacheMB: Int = 256
+        rollupCacheMB: Int = 256, retentionInterval: Duration = .seconds(3600)
     ) {
         self.databaseURL = databaseURL
         self.host = host
@@ -22,27 +25,20 @@ public struct QuerySettings: Sendable {
         self.catalog = catalog
         self.readPoolSize = readPoolSize
         self.rollupCacheMB = rollupCacheMB
+        self.retentionInterval = retentionInterval
     }
 
-    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> QuerySettings {
-        let settings = try PlatformSettings.load(environment: environment)
-        let database = settings.string("database_url", default: "postgresql://postgres@127.0.0.1:5433/telemetry")
-        guard database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") || database.contains("=") else {
-            throw SettingsError(setting: settings.source("database_url"), message: "must be a libpq URL like postgresql://user@host:port/db")
-        }
-        let host = settings.string("http_host", default: "127.0.0.1")
-        guard !host.isEmpty else { throw SettingsError(setting: settings.source("http_host"), message: "must not be empty") }
-        let tokens = settings.list("api_tokens")
-        if tokens.isEmpty && !isLoopback(host) {
+    /// From the platform's settings; refuses to serve without tokens on anything but loopback.
+    public init(platform settings: PlatformSettings) throws {
+        if settings.apiTokens.isEmpty && !Self.isLoopback(settings.httpHost) {
             throw SettingsError(
                 setting: settings.source("api_tokens"),
-                message: "no API tokens set: the query service serves without auth only on a loopback address, not on \(host)")
+                message: "no API tokens set: the query service serves without auth only on a loopback address, not on \(settings.httpHost)")
         }
-        return QuerySettings(
-            databaseURL: database, host: host, port: try settings.integer("http_port", default: 8080, range: 0...65535),
-            tokens: tokens, catalog: try Catalog.load(directory: settings.string("catalog", default: "config/sensors")),
-            readPoolSize: try settings.integer("read_pool_size", default: 4, range: 1...64),
-            rollupCacheMB: try settings.integer("rollup_cache_mb", default: 256, range: 0...1_048_576))
+        self.init(
+            databaseURL: settings.databaseURL, host: settings.httpHost, port: settings.httpPort, tokens: settings.apiTokens,
+            catalog: try Catalog.load(directory: settings.catalogDirectory), readPoolSize: settings.readPoolSize,
+            rollupCacheMB: settings.rollupCacheMB, retentionInterval: .seconds(settings.retentionIntervalSeconds))
     }
 
     public static func isLoopback(_ host: String) -> Bool {

@@ -11,8 +11,6 @@ public struct AggregateQuery: Sendable {
     public var fields: [Int]
     public var deviceIDs: [Int32]?
     public var groupByDevice: Bool
-    /// Off: read only raw rows (for comparison benchmarks and tests).
-    public var useRollups: Bool = true
 
     public init(from: Int64, to: Int64, bucket: Int64, fields: [Int], deviceIDs: [Int32]?, groupByDevice: Bool) {
         self.from = from
@@ -24,7 +22,6 @@ public struct AggregateQuery: Sendable {
     }
 
     var resolution: RollupResolution? {
-        guard useRollups else { return nil }
         if bucket % RollupResolution.hour.micros == 0 { return .hour }
         if bucket % RollupResolution.minute.micros == 0 { return .minute }
         return nil

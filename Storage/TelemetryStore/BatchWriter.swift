@@ -8,7 +8,7 @@ import SensorModel
 public final class BatchWriter: @unchecked Sendable {
     public let sensor: SensorType
     public let tables: SensorTables
-    public let connection: PGConnection
+    let connection: PGConnection
     private let partitions: Partitions
     private let moveSQL: String
     private let copySQL: String
@@ -16,8 +16,10 @@ public final class BatchWriter: @unchecked Sendable {
     private let directCopySQL: String
     private let directRollups: DirectRollups
     private var devices = DeviceRegistry()
-    /// Off: always take the staging path (for comparison in tests and benchmarks).
-    public var directCopy = true
+
+    public convenience init(connection: StoreConnection, sensor: SensorType) {
+        self.init(connection: connection.pg, sensor: sensor)
+    }
 
     public init(connection: PGConnection, sensor: SensorType) {
         self.connection = connection
@@ -78,8 +80,17 @@ public final class BatchWriter: @unchecked Sendable {
             """
     }
 
-    /// Stores the batch in one transaction. Throws `PGError`; nothing of the batch is stored then.
-    public func write(_ batch: IngestBatch) throws(PGError) -> WriteOutcome {
+    /// Stores the batch in one transaction. When it throws, nothing of the batch is stored.
+    public func write(_ batch: IngestBatch) throws(StoreError) -> WriteOutcome {
+        try StoreError.wrap { () throws(PGError) in try writeBatch(batch) }
+    }
+
+    /// Reconnects when the connection broke (before a retry); throws while the server stays away.
+    public func reconnectIfNeeded() throws(StoreError) {
+        try StoreError.wrap { () throws(PGError) in try connection.resetIfNeeded() }
+    }
+
+    func writeBatch(_ batch: IngestBatch) throws(PGError) -> WriteOutcome {
         do {
             return try writeOnce(batch)
         } catch where error.sqlState == "23514" && error.message.contains("no partition") {
@@ -117,16 +128,14 @@ public final class BatchWriter: @unchecked Sendable {
     /// (a redelivery, a replay, a resent frame) undoes it to the savepoint and takes the staging path,
     /// which inserts only new rows and folds exactly those into the rollups.
     private func insert(_ batch: IngestBatch, body: [UInt8], ids: [String: Int32], on connection: PGConnection) throws(PGError) -> Int {
-        if directCopy {
-            try connection.execute("SAVEPOINT direct_copy")
-            do {
-                try connection.copyIn(directCopySQL, data: body)
-                try directRollups.write(batch, ids: ids, on: connection)
-                try connection.execute("RELEASE SAVEPOINT direct_copy")
-                return batch.readings.count
-            } catch where error.isUniqueViolation {
-                try connection.execute("ROLLBACK TO SAVEPOINT direct_copy")
-            }
+        try connection.execute("SAVEPOINT direct_copy")
+        do {
+            try connection.copyIn(directCopySQL, data: body)
+            try directRollups.write(batch, ids: ids, on: connection)
+            try connection.execute("RELEASE SAVEPOINT direct_copy")
+            return batch.readings.count
+        } catch where error.isUniqueViolation {
+            try connection.execute("ROLLBACK TO SAVEPOINT direct_copy")
         }
         try connection.execute(stageSQL)
         try connection.copyIn(copySQL, data: body)
@@ -220,7 +229,16 @@ struct DeviceRegistry {
     }
 }
 
+/// Dead letters go through a staging table so that one already stored (the same message replayed from
+/// the journal after a crash: same topic, receive time and bytes) is skipped by `rejected`'s message key.
 enum DeadLetterWriter {
+    static let stageSQL = "CREATE TEMP TABLE IF NOT EXISTS rejected_stage (sensor text, topic text, received_at timestamptz, reason text, payload bytea) ON COMMIT DELETE ROWS"
+    static let moveSQL = """
+        INSERT INTO rejected (sensor, topic, received_at, reason, payload)
+        SELECT sensor, topic, received_at, reason, payload FROM rejected_stage
+        ON CONFLICT (received_at, topic, md5(payload)) DO NOTHING
+        """
+
     static func write(_ letters: [DeadLetter], on connection: PGConnection) throws(PGError) {
         var copy = PGBinaryCopy(reservingCapacity: letters.reduce(0) { $0 + $1.payload.count + $1.topic.utf8.count + 64 })
         for letter in letters {
@@ -231,6 +249,8 @@ enum DeadLetterWriter {
             copy.appendText(letter.reason)
             copy.appendBytes(letter.payload)
         }
-        try connection.copyIn("COPY rejected (sensor, topic, received_at, reason, payload) FROM STDIN (FORMAT binary)", data: copy.finish())
+        try connection.execute(stageSQL)
+        try connection.copyIn("COPY rejected_stage (sensor, topic, received_at, reason, payload) FROM STDIN (FORMAT binary)", data: copy.finish())
+        try connection.execute(moveSQL)
     }
 }

@@ -57,9 +57,8 @@ public final class RollupCache: @unchecked Sendable {
 
     public let capacityBytes: Int
     private let url: String
-    private let lock = NSLock()
-    // Guarded by `lock`:
-    private var listener: PGConnection?
+    /// Guards the state below; never held across a database round trip.
+    private let state = NSCondition()
     private var entries: [Key: Entry] = [:]
     private var usedBytes = 0
     private var useClock: UInt64 = 0
@@ -68,17 +67,36 @@ public final class RollupCache: @unchecked Sendable {
     private var epoch: UInt64 = 0
     private var started = false
     private var stopped = false
+    private var listening = false
+    private var connectFailed = false
+    /// Sync tickets: a lookup takes the next number and waits until a round trip that began after it
+    /// (`synced`) or a failure (`failed`) covers it. Concurrent lookups share one round trip.
+    private var requested: UInt64 = 0
+    private var synced: UInt64 = 0
+    private var failed: UInt64 = 0
     private var counters = (hits: 0, misses: 0)
+    /// Written by lookups to wake the listener thread from its wait on the connection.
+    private let wake: (read: Int32, write: Int32)
 
     /// - Parameter capacityBytes: memory for cached hours; the least recently used go first.
     public init(url: String, capacityBytes: Int) {
         self.url = url
         self.capacityBytes = capacityBytes
+        var descriptors: [Int32] = [-1, -1]
+        if pipe(&descriptors) == 0 {
+            for descriptor in descriptors { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
+        }
+        wake = (descriptors[0], descriptors[1])
+    }
+
+    deinit {
+        close(wake.read)
+        close(wake.write)
     }
 
     /// Hours served from memory and hours read from PostgreSQL so far, and the memory the kept hours take.
     public var statistics: (hits: Int, misses: Int, bytes: Int) {
-        lock.withLock { (counters.hits, counters.misses, usedBytes) }
+        state.withLock { (counters.hits, counters.misses, usedBytes) }
     }
 
     /// The 1-hour rollups of `sensor` for each hour of `hours` (hour numbers since the epoch), oldest
@@ -86,14 +104,14 @@ public final class RollupCache: @unchecked Sendable {
     /// cache can't vouch for being current.
     public func hourRollups(sensor: SensorType, hours: ClosedRange<Int64>, on connection: PGConnection) throws(PGError) -> [Hour]? {
         startIfNeeded()
+        guard sync() else { return nil }
         var found: [Hour?] = []
         var missing: [ClosedRange<Int64>] = []
         let fill: Fill?
         let epochSeen: UInt64
         do {
-            lock.lock()
-            defer { lock.unlock() }
-            guard syncLocked() else { return nil }
+            state.lock()
+            defer { state.unlock() }
             useClock += 1
             found.reserveCapacity(hours.count)
             for hour in hours {
@@ -125,10 +143,10 @@ public final class RollupCache: @unchecked Sendable {
                 read.merge(try Self.readHours(sensor: sensor, hours: run, on: connection)) { first, _ in first }
             }
         } catch {
-            lock.withLock { fills.removeAll { $0 === fill } }
+            state.withLock { fills.removeAll { $0 === fill } }
             throw error
         }
-        lock.withLock {
+        state.withLock {
             fills.removeAll { $0 === fill }
             guard epoch == epochSeen else { return }
             for (hour, rows) in read where fill.keeps(hour) && rows.bytes <= capacityBytes {
@@ -142,90 +160,134 @@ public final class RollupCache: @unchecked Sendable {
         return zip(hours, found).map { hour, cached in cached ?? read[hour]! }
     }
 
-    /// Stops the listener thread (it also stops by itself once the cache is gone).
-    public func stop() {
-        lock.withLock {
-            stopped = true
-            listener = nil  // closed when the listener thread lets go of it too
-            entries = [:]
+    /// Reads `hours` of each sensor type into memory ahead of the first request (what a dashboard's
+    /// first "last 7 days" asks for), with `connection`. Best effort: returns quietly when it can't.
+    func warm(sensors: [SensorType], hours: ClosedRange<Int64>, on connection: PGConnection) {
+        for sensor in sensors {
+            guard (try? hourRollups(sensor: sensor, hours: hours, on: connection)) != nil else { return }
         }
+    }
+
+    /// Stops the listener thread.
+    public func stop() {
+        state.withLock {
+            stopped = true
+            entries = [:]
+            usedBytes = 0
+            state.broadcast()
+        }
+        poke()
     }
 
     // MARK: - The listener
 
     private func startIfNeeded() {
-        let start: Bool = lock.withLock {
+        let start: Bool = state.withLock {
             if started || stopped { return false }
             started = true
             return true
         }
         guard start else { return }
         let thread = Thread { [weak self] in
-            while let cache = self, cache.listenOnce() {}
+            // Owns the listening connection: nobody else touches it.
+            var connection: PGConnection?
+            while let cache = self, cache.listenOnce(&connection) {}
         }
         thread.name = "rollup-cache-listener"
         thread.start()
-        // Answer from the first request on when the database is there (else queries go to PostgreSQL).
-        _ = lock.withLock { connectLocked() }
     }
 
-    /// One turn of the listener thread: connect if needed, wait a little for input, handle it. Returns
-    /// false when the cache has been stopped.
-    private func listenOnce() -> Bool {
-        let current: PGConnection? = lock.withLock {
-            if stopped { return nil }
-            if listener == nil { _ = connectLocked() }
-            return listener
+    /// Waits until every notification of a commit that happened before this call is handled: the
+    /// listener thread makes a round trip that began after the request (the server sends pending
+    /// notifications before its answer). False when the listener is down or too slow to answer.
+    private func sync() -> Bool {
+        state.lock()
+        defer { state.unlock() }
+        // The listener is connecting (just started, or the database came back): give it a moment
+        // rather than answer from PostgreSQL; not while its last attempt failed.
+        let connectDeadline = Date().addingTimeInterval(2)
+        while !listening && !connectFailed && !stopped {
+            guard state.wait(until: connectDeadline) else { break }
         }
-        guard let current else {
-            if lock.withLock({ stopped }) { return false }
-            Thread.sleep(forTimeInterval: 0.5)  // database away: try again soon
+        guard listening, !stopped else { return false }
+        requested += 1
+        let ticket = requested
+        poke()
+        let deadline = Date().addingTimeInterval(5)
+        while synced < ticket && failed < ticket && !stopped {
+            guard state.wait(until: deadline) else { return false }
+        }
+        return synced >= ticket
+    }
+
+    private func poke() {
+        var byte: UInt8 = 1
+        _ = write(wake.write, &byte, 1)
+    }
+
+    private func drainWake() {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while read(wake.read, &buffer, buffer.count) > 0 {}
+    }
+
+    /// One turn of the listener thread: connect if needed, answer sync requests with a round trip, or
+    /// wait a little for notifications. Returns false when the cache has been stopped.
+    private func listenOnce(_ connection: inout PGConnection?) -> Bool {
+        if state.withLock({ stopped }) { return false }
+        guard let current = connection ?? connect() else {
+            state.withLock {
+                connectFailed = true
+                failed = requested
+                state.broadcast()
+            }
+            Thread.sleep(forTimeInterval: 0.5)  // database away: try again soon (queries go to PostgreSQL)
             return true
         }
-        _ = try? current.waitForInput(timeout: 0.5)
-        lock.withLock {
-            guard listener === current else { return }
-            do {
-                handleLocked(try current.notifications())
-            } catch {
-                dropListenerLocked()
+        connection = current
+        let target: UInt64 = state.withLock { requested }
+        do {
+            if target > state.withLock({ synced }) {
+                _ = try current.execute("SELECT 1")
+                let notifications = try current.notifications()
+                state.withLock {
+                    handleLocked(notifications)
+                    synced = target
+                    state.broadcast()
+                }
+            } else {
+                _ = try current.waitForInput(timeout: 0.5, orReadable: wake.read)
+                drainWake()
+                let notifications = try current.notifications()
+                if !notifications.isEmpty { state.withLock { handleLocked(notifications) } }
+            }
+        } catch {
+            connection = nil
+            state.withLock {
+                listening = false
+                forgetAllLocked()
+                failed = requested
+                state.broadcast()
             }
         }
-        return !lock.withLock { stopped }
+        return true
     }
 
-    /// Makes sure every notification of a commit that happened before this call is handled: a round
-    /// trip on the listening connection (the server sends pending notifications before its answer).
-    private func syncLocked() -> Bool {
-        if listener == nil { guard connectLocked() else { return false } }
-        guard let listener else { return false }
-        do {
-            _ = try listener.execute("SELECT 1")
-            handleLocked(try listener.notifications())
-            return true
-        } catch {
-            dropListenerLocked()
-            return false
-        }
-    }
-
-    private func connectLocked() -> Bool {
-        guard !stopped else { return false }
-        if listener != nil { return true }
+    /// A new listening connection; everything kept before is forgotten (changes made while nobody
+    /// listened are unknown).
+    private func connect() -> PGConnection? {
         do {
             let connection = try PGConnection(url: url, connectTimeoutSeconds: 2)
             _ = try connection.execute("LISTEN \(RollupChanges.channel)")
-            forgetAllLocked()  // changes made while nobody listened are unknown
-            listener = connection
-            return true
+            state.withLock {
+                forgetAllLocked()
+                listening = true
+                connectFailed = false
+                state.broadcast()
+            }
+            return connection
         } catch {
-            return false
+            return nil
         }
-    }
-
-    private func dropListenerLocked() {
-        listener = nil  // the listener thread may be polling it: it closes when the last reference goes
-        forgetAllLocked()
     }
 
     private func handleLocked(_ notifications: [PGNotification]) {

@@ -85,4 +85,23 @@ struct DeliveryChecksTests {
         let missing = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/other"))).1 as? HTTPURLResponse
         #expect(missing?.statusCode == 404)
     }
+
+    @Test func skippedLPPEntriesAreCounted() async throws {
+        let servers = try TestServers.require()
+        let catalog = try TestCatalog.make(from: ["temperature"])
+        let sensor = catalog.sensor("temperature").name
+        let database = try servers.makeDatabase()
+        let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database, extra: ["TELEMETRY_METRICS_PORT": "0"])
+        defer { ingest.stop() }
+        #expect(try eventually { ingest.output.contains("ingesting \(sensor)") && ingest.output.contains("metrics on http://") })
+        let metrics = try #require(ingest.output.firstMatch(of: /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/).map { String($0.1) })
+        // A temperature (type 103) and a humidity (104) and a barometer (115) entry: this sensor type maps only the first.
+        let publisher = try TestPublisher(url: servers.mqtt)
+        try publisher.publish("telemetry/\(sensor)/multi/lpp", [0x03, 0x67, 0x01, 0x10, 0x05, 0x68, 0x50, 0x06, 0x73, 0x27, 0x10])
+        try publisher.flush()
+        let connection = try PGConnection(url: database)
+        #expect(try eventually { (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1" })
+        #expect(try eventually { DeadLetterTests.counter("telemetry_ingest_skipped_entries_total", at: metrics) == 2 },
+                "skipped entries: \(String(describing: DeadLetterTests.counter("telemetry_ingest_skipped_entries_total", at: metrics)))")
+    }
 }

@@ -1,0 +1,81 @@
+import Foundation
+
+/// Every setting of the platform, read once at start-up by `load`: from the JSON file that
+/// `TELEMETRY_CONFIG` names (default config/telemetry.json, optional), each key overridden by its
+/// `TELEMETRY_*` variable. The services take what they need from here; nothing else reads settings.
+public struct PlatformSettings: Sendable {
+    public var mqttURL: String
+    public var databaseURL: String
+    public var catalogDirectory: String
+    public var logLevel: String
+    public var httpHost: String
+    public var httpPort: Int
+    public var apiTokens: [String]
+    public var readPoolSize: Int
+    public var rollupCacheMB: Int
+    public var retentionIntervalSeconds: Int
+    public var journalDirectory: String
+    public var journalFsync: String
+    public var batchMessages: Int
+    public var queueMessages: Int
+    public var queueBytes: Int
+    public var instance: String
+    public var sharedSubscription: Bool
+    public var metricsPort: Int?
+    public var metricsHost: String
+    /// Where each value that was set came from (`TELEMETRY_HTTP_PORT`, `config/telemetry.json: http_port`),
+    /// for error messages of later checks.
+    public var sources: [String: String]
+    /// The keys `load` read: every one of `PlatformSettings.all` (a test holds it to that).
+    public let keysRead: Set<String>
+
+    public static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// Reads and checks every setting. Throws the first wrong one; an unknown key in the file is wrong too.
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) async throws(SettingsError) -> PlatformSettings {
+        var reader = try await SettingsReader(environment: environment)
+        return try PlatformSettings(reader: &reader)
+    }
+
+    init(reader: inout SettingsReader) throws(SettingsError) {
+        mqttURL = try reader.string("mqtt_url")
+        databaseURL = try reader.string("database_url")
+        guard databaseURL.hasPrefix("postgres://") || databaseURL.hasPrefix("postgresql://") || databaseURL.contains("=") else {
+            throw SettingsError(setting: reader.source("database_url"), message: "must be a libpq URL like postgresql://user@host:port/db")
+        }
+        catalogDirectory = try reader.string("catalog")
+        logLevel = try reader.string("log_level")
+        guard Self.levels.contains(logLevel) else {
+            throw SettingsError(setting: reader.source("log_level"), message: "must be one of \(Self.levels.joined(separator: ", ")), got '\(logLevel)'")
+        }
+        httpHost = try reader.string("http_host")
+        guard !httpHost.isEmpty else { throw SettingsError(setting: reader.source("http_host"), message: "must not be empty") }
+        httpPort = try reader.integer("http_port", in: 0...65535)
+        apiTokens = try reader.list("api_tokens")
+        readPoolSize = try reader.integer("read_pool_size", in: 1...64)
+        rollupCacheMB = try reader.integer("rollup_cache_mb", in: 0...1_048_576)
+        retentionIntervalSeconds = try reader.integer("retention_interval_seconds", in: 1...604_800)
+        journalDirectory = try reader.string("journal_dir")
+        journalFsync = try reader.string("journal_fsync")
+        batchMessages = try reader.integer("batch_messages", in: 1...100_000)
+        queueMessages = try reader.integer("queue_messages", in: 1...10_000_000)
+        queueBytes = try reader.integer("queue_bytes", in: 1024...(1 << 34))
+        instance = try reader.string("instance")
+        guard !instance.isEmpty, instance.utf8.allSatisfy({ Self.isInstanceByte($0) }) else {
+            throw SettingsError(setting: reader.source("instance"), message: "must be letters, digits and -, got '\(instance)'")
+        }
+        sharedSubscription = try reader.bool("shared_subscription")
+        metricsPort = try reader.optionalInteger("metrics_port", in: 0...65535)
+        metricsHost = try reader.string("metrics_host")
+        sources = reader.sources
+        keysRead = reader.keysRead
+    }
+
+    /// Where `key`'s value came from, or its variable when it was not set.
+    public func source(_ key: String) -> String { sources[key] ?? "TELEMETRY_" + key.uppercased() }
+
+    static func isInstanceByte(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
+    }
+}

@@ -1,0 +1,35 @@
+/// One documented setting: its file key (the variable is `TELEMETRY_` + the key upper-cased), what it
+/// does, and its default as text. `PlatformSettings.all` lists every one; the README's settings table
+/// is checked against it.
+public struct Setting: Sendable, Hashable {
+    public var key: String
+    public var documentation: String
+    public var defaultText: String
+
+    public var variable: String { "TELEMETRY_" + key.uppercased() }
+}
+
+extension PlatformSettings {
+    /// Every setting the platform reads, in the README's order.
+    public static let all: [Setting] = [
+        Setting(key: "mqtt_url", documentation: "the broker: `mqtt://[user:pass@]host:port`", defaultText: "mqtt://127.0.0.1:1883"),
+        Setting(key: "database_url", documentation: "PostgreSQL, as a libpq URL", defaultText: "postgresql://postgres@127.0.0.1:5433/telemetry"),
+        Setting(key: "catalog", documentation: "the sensor catalog folder (one JSON file per sensor type)", defaultText: "config/sensors"),
+        Setting(key: "log_level", documentation: "trace, debug, info, notice, warning, error or critical", defaultText: "info"),
+        Setting(key: "http_host", documentation: "query service: address to listen on (not loopback: api_tokens required)", defaultText: "127.0.0.1"),
+        Setting(key: "http_port", documentation: "query service: port (0 picks a free one)", defaultText: "8080"),
+        Setting(key: "api_tokens", documentation: "query service: bearer tokens, comma-separated (a JSON list in the file)", defaultText: "none"),
+        Setting(key: "read_pool_size", documentation: "query service: database connections for reads, 1...64", defaultText: "4"),
+        Setting(key: "rollup_cache_mb", documentation: "query service: memory for the 1-hour rollup cache in MiB, 0 turns it off", defaultText: "256"),
+        Setting(key: "retention_interval_seconds", documentation: "query service: how often the retention policy runs", defaultText: "3600"),
+        Setting(key: "journal_dir", documentation: "ingest: the journal's folder (one subfolder per client id)", defaultText: ".local/journal"),
+        Setting(key: "journal_fsync", documentation: "ingest: `never`, `interval` (200 ms), `<N>ms` or `always`", defaultText: "interval"),
+        Setting(key: "batch_messages", documentation: "ingest: messages per database transaction at most", defaultText: "2000"),
+        Setting(key: "queue_messages", documentation: "ingest: messages journaled but not yet stored at most (then the broker waits)", defaultText: "20000"),
+        Setting(key: "queue_bytes", documentation: "ingest: the same bound in payload bytes", defaultText: "33554432"),
+        Setting(key: "instance", documentation: "ingest: replica name (letters, digits, -) in the MQTT client id and journal", defaultText: "0"),
+        Setting(key: "shared_subscription", documentation: "ingest: subscribe through `$share/ingest-<sensor>/...` (see Delivery)", defaultText: "false"),
+        Setting(key: "metrics_port", documentation: "ingest: serve Prometheus text on GET /metrics here (0: a free port)", defaultText: "none"),
+        Setting(key: "metrics_host", documentation: "ingest: address of the metrics endpoint", defaultText: "127.0.0.1"),
+    ]
+}
