@@ -46,7 +46,7 @@ public final class QueryStore: Sendable {
 
     /// At start, in the background: makes the schema (retrying while the database is away), then reads
     /// the last week of 1-hour rollups into the cache, so a user's first dashboard load is not the slow one.
-    func prepare(now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) }) async {
+    public func prepare(now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) }) async {
         let catalog = self.catalog
         var delay = 0.2
         while !Task.isCancelled {

@@ -100,6 +100,70 @@ struct RollupCacheTests {
         cache.stop()
     }
 
+    /// The listener's connection stalls (its server process stopped): other callers are not held up
+    /// behind it (no lock is held across its round trip), and a lookup gives up on the cache within its
+    /// deadline and answers from PostgreSQL, exactly.
+    @Test func aStalledListenerHoldsNothingUp() async throws {
+        let servers = try TestServers.require()
+        let catalog = try TestCatalog.make(from: ["temperature"])
+        let database = try servers.makeDatabase()
+        let sensor = catalog.sensor("temperature")
+        let connection = try PGConnection(url: database)
+        try Schema.migrate(connection, catalog: catalog.catalog)
+        _ = try BatchWriter(connection: connection, sensor: sensor).write(Self.batch(devices: ["dev-a", "dev-b"], from: Self.day0 * Micros.perDay, hours: 24, value: 10))
+        let app = try QueryApp(database: database, catalog: catalog)
+        let cache = try #require(app.store.rollupCache)
+        defer { cache.stop() }
+        let from = Self.day0 * Micros.perDay, to = (Self.day0 + 1) * Micros.perDay
+        let uri = "/v1/sensors/\(sensor.name)/aggregates?bucket=1h&from=\(from / 1000)&to=\(to / 1000)&fn=count,min,max&group_by=device"
+        try await Application(router: app.router).test(.router) { client in
+            let warm = try await client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
+            #expect(warm.0 == .ok && cache.statistics.misses == 24)
+            let listener = try #require(try connection.query("""
+                SELECT pid FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() AND query IN ('SELECT 1', 'LISTEN telemetry_rollups')
+                """)[0, 0].flatMap { Int32($0) })
+            kill(listener, SIGSTOP)
+            defer { kill(listener, SIGCONT) }
+            async let stalled = client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
+            // While that lookup waits on the stalled listener, the cache still answers others at once.
+            let answered = DispatchSemaphore(value: 0)
+            Thread { _ = cache.statistics; answered.signal() }.start()
+            #expect(answered.wait(timeout: .now() + 3) == .success, "statistics waited behind the listener's round trip")
+            // The lookup gives up on the cache and reads PostgreSQL: the same answer, before the listener is back.
+            let result = try await stalled
+            #expect(result.0 == .ok)
+            #expect(result.1 == warm.1)
+        }
+    }
+
+    /// At start the query service reads the last week of hourly rollups, so the first "7 days @ 1h"
+    /// request is served from memory like the next ones.
+    @Test func startWarmsTheLastWeek() async throws {
+        let servers = try TestServers.require()
+        let catalog = try TestCatalog.make(from: ["temperature"])
+        let database = try servers.makeDatabase()
+        let sensor = catalog.sensor("temperature")
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let weekAgo = (Micros.hour(of: now) - 7 * 24) * Micros.perHour
+        let connection = try PGConnection(url: database)
+        try Schema.migrate(connection, catalog: catalog.catalog)
+        _ = try BatchWriter(connection: connection, sensor: sensor).write(Self.batch(devices: ["dev-a", "dev-b"], from: weekAgo, hours: 7 * 24, value: 10))
+        let app = try QueryApp(database: database, catalog: catalog)
+        let cache = try #require(app.store.rollupCache)
+        defer { cache.stop() }
+        await app.store.prepare(now: { now })
+        let warmed = cache.statistics
+        #expect(warmed.misses == 7 * 24 + 1 && warmed.hits == 0, "\(warmed)")
+        try await Application(router: app.router).test(.router) { client in
+            let uri = "/v1/sensors/\(sensor.name)/aggregates?bucket=1h&from=\(weekAgo / 1000)&to=\(Micros.hour(of: now) * Micros.perHour / 1000)&group_by=device"
+            let response = try await client.execute(uri: uri, method: .get) { $0.status }
+            #expect(response == .ok)
+        }
+        #expect(cache.statistics.misses == warmed.misses, "the first request read nothing from PostgreSQL: \(cache.statistics)")
+        #expect(cache.statistics.hits == 7 * 24)
+    }
+
     @Test func notificationPayloadsRoundTrip() {
         let change = RollupChanges.Change(sensor: "power_1", hours: 490_896...490_919)
         #expect(RollupChanges.parse(RollupChanges.payload(change)) == change)

@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Postgres
+import QueryService
+@testable import TelemetryStore
+import Testing
+
+/// After PostgreSQL restarts, the query service answers the first requests instead of a 503: its idle
+/// pooled connections only learn of the restart when used, and that use is retried on a new connection.
+@Suite(.timeLimit(.minutes(3)))
+struct QueryRestartTests {
+    @Test func theFirstRequestsAfterADatabaseRestartAreAnswered() async throws {
+        let postgres = try PrivatePostgres()
+        let catalog = try TestCatalog.make(from: ["temperature"])
+        let sensor = catalog.sensor("temperature")
+        do {
+            let connection = try PGConnection(url: postgres.url)
+            try Schema.migrate(connection, catalog: catalog.catalog)
+            _ = try BatchWriter(connection: connection, sensor: sensor).write(
+                RollupCacheTests.batch(devices: ["dev-a"], from: RollupCacheTests.day0 * Micros.perDay, hours: 2, value: 10))
+        }
+        let app = try QueryApp(database: postgres.url, catalog: catalog)
+        defer { app.store.rollupCache?.stop() }
+        let from = RollupCacheTests.day0 * Micros.perDay
+        let uris = [
+            "/v1/sensors/\(sensor.name)/aggregates?bucket=1m&from=\(from / 1000)&to=\(from / 1000 + 7_200_000)",
+            "/v1/sensors/\(sensor.name)/devices",
+        ]
+        try await Application(router: app.router).test(.router) { client in
+            // Both pooled connections are opened and left idle.
+            async let first = client.execute(uri: uris[0], method: .get) { $0.status }
+            async let second = client.execute(uri: uris[1], method: .get) { $0.status }
+            #expect(try await [first, second] == [.ok, .ok])
+
+            try postgres.stop()
+            try postgres.start()
+            #expect(try eventually { (try? PGConnection(url: postgres.url, connectTimeoutSeconds: 1)) != nil })
+            for uri in uris + uris {
+                let response = try await client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
+                #expect(response.0 == .ok, "\(uri): \(response.1)")
+            }
+        }
+    }
+}
