@@ -6,7 +6,8 @@ final class ServiceProcess: @unchecked Sendable {
     let process = Process()
     let logPath: String
 
-    init(_ executable: String, arguments: [String], environment: [String: String], servers: TestServers) throws {
+    /// `workingDirectory`: where it runs (default: the test's own, the package root).
+    init(_ executable: String, arguments: [String], environment: [String: String], servers: TestServers, workingDirectory: String? = nil) throws {
         name = executable
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(UUID().uuidString.prefix(8)).log").path
         FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -21,6 +22,7 @@ final class ServiceProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory, isDirectory: true) }
         try process.run()
     }
 
