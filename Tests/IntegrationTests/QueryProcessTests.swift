@@ -226,6 +226,31 @@ struct QueryProcessTests {
         defer { second.stop() }
         #expect(try await second.sensorNames(token: nil) == [setup.sensor.name])
     }
+
+    /// "SIGTERM: finish requests, exit 0": a request held up in PostgreSQL (by a lock the test holds) when the
+    /// signal comes still gets its answer, once the service has stopped taking connections.
+    @Test func sigtermLetsARequestInFlightFinish() async throws {
+        let setup = try Deployment.make(device: "dev-1")
+        let query = try await setup.startReady(setup.environment())
+        defer { query.stop() }
+        let locker = try PGConnection(url: setup.database)
+        try locker.execute("BEGIN")
+        try locker.execute("LOCK TABLE \(SensorTables(setup.sensor).readings) IN ACCESS EXCLUSIVE MODE")
+        let range = "from=\(Deployment.readingTime / 1000)&to=\(Deployment.readingTime / 1000 + 1)"
+        let inFlight = Task { await query.get("/v1/sensors/\(setup.sensor.name)/devices/dev-1/readings?\(range)", timeout: 30) }
+        let waiting = try eventually(timeout: .seconds(15)) {
+            try locker.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")[0, 0] != "0"
+        }
+        #expect(waiting, "the request never reached PostgreSQL")
+        query.process.signal(SIGTERM)
+        let closed = try eventually(timeout: .seconds(10)) { !acceptsConnections(port: setup.port) || !query.process.isRunning }
+        #expect(closed, "still taking connections 10 s after SIGTERM")
+        try locker.execute("COMMIT")
+        let reply = await inFlight.value
+        #expect(reply?.status == 200, "the request in flight got \(reply.map { "\($0.status) \($0.text)" } ?? "no answer")")
+        #expect(reply?.text.contains("21.5") == true)
+        #expect(query.process.waitForExit(timeout: .seconds(10)) == 0, "\(query.process.output.suffix(1500))")
+    }
 }
 
 // MARK: - helpers
@@ -370,9 +395,11 @@ private final class QueryRun: Sendable {
     }
 
     /// One GET; nil when nothing answers.
-    func get(_ path: String, host: String = "127.0.0.1", authorization: String? = nil, keepAlive: Bool = false) async -> HTTPReply? {
+    func get(
+        _ path: String, host: String = "127.0.0.1", authorization: String? = nil, keepAlive: Bool = false, timeout: TimeInterval = 5
+    ) async -> HTTPReply? {
         guard let url = URL(string: "http://\(host):\(port)\(path)") else { return nil }
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: 5)
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
         if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
         if !keepAlive { request.setValue("close", forHTTPHeaderField: "Connection") }
         guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else { return nil }
