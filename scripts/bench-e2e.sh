@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # The end-to-end benchmark (Benchmarks/EndToEndBenchmark): starts a throwaway PostgreSQL (with commit
-# timestamps, for publish→commit latency) and mosquitto on free loopback ports, builds the services and
-# the benchmark in release mode, installs the Python baseline's packages, runs it, prints the table.
+# timestamps, for publish→commit latency) and mosquitto on free loopback ports, builds telemetry-ingest and
+# the benchmark in release mode, runs it and prints the tables (Markdown) on stdout; progress, one line per
+# run, goes to stderr.
 #
-#   scripts/bench-e2e.sh                      the full run (about 10 minutes)
-#   BENCH_SECONDS=20 scripts/bench-e2e.sh     shorter sustained runs
+#   scripts/bench-e2e.sh                      the full run (about 20 minutes)
+#   BENCH_SECONDS=10 scripts/bench-e2e.sh     short runs, to try it out
 #
-# Knobs: BENCH_SECONDS (sustained run, default 60), BENCH_PROBE_SECONDS (15), BENCH_DEVICES (1000),
-# BENCH_CONNECTIONS (4), BENCH_SKIP_PYTHON=1. Logs stay in the printed folder.
+# Knobs: BENCH_SECONDS (each paced run, default 60), BENCH_HALF_SECONDS (the half-rate run, default
+# BENCH_SECONDS), BENCH_FRAMES (samples per frame, default "10,1"), BENCH_DEVICES (1000), BENCH_CONNECTIONS
+# (load generator connections, 2), BENCH_WINDOW (QoS 1 in flight per connection, 500), BENCH_BACKLOG_MESSAGES
+# (500000), BENCH_BROKER_MESSAGES (300000), BENCH_MAX_STEPS (6), BENCH_START_RATE_10 / BENCH_START_RATE_1
+# (start the search there instead of at the backlog drain rate). TELEMETRY_SWIFT_FLAGS: extra `swift build`
+# flags (default "--scratch-path .build-bench", so a benchmark build never shares .build with other work).
+# Logs stay in the printed folder.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 ensure_packages
-python3 -c 'import paho.mqtt, psycopg' 2>/dev/null || python3 -m pip install --quiet 'paho-mqtt>=2' 'psycopg[binary]' >&2 || log "python baseline packages missing"
+read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
 
-for product in telemetry-ingest EndToEndBenchmark; do swift build -c release --product "$product"; done
-bin=$(swift build -c release --show-bin-path)
+for product in telemetry-ingest EndToEndBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}"; done
+bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
 
 work=$(mktemp -d /tmp/telemetry-bench.XXXXXX)
 cleanup() {
@@ -27,6 +33,7 @@ cleanup() {
 trap cleanup EXIT
 PG_EXTRA_CONF="track_commit_timestamp = on" start_postgres "$work/pgdata" "$(free_port)" >/dev/null
 start_mosquitto "$work/mosquitto" "$(free_port)" >/dev/null
-log "logs in $work"
+log "logs in $work; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 BENCH_MQTT_URL=$MQTT_URL BENCH_DATABASE_URL=$PG_URL BENCH_BIN_DIR=$bin BENCH_LOG_DIR=$work \
-    BENCH_MOSQUITTO_PID=${MOSQUITTO_PID:-} "$bin/EndToEndBenchmark"
+    BENCH_MOSQUITTO_PID=${MOSQUITTO_PID:-} BENCH_PG_DATA=$PG_DATA "$bin/EndToEndBenchmark"
+log "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,17 +2,19 @@
 # Query benchmark: a private PostgreSQL (kept in .local/bench-query between runs, so seeding happens once),
 # the QueryBenchmark executable in release mode, a Markdown table on stdout.
 #
-#   scripts/bench-query.sh [--devices 1000] [--days 8] [--interval 12] [--iterations 50]
+#   scripts/bench-query.sh [--devices 1000] [--days 8] [--interval 12] [--iterations 50] [--raw 0]
+#                          [--concurrency 8] [--cases TEXT]
 #
 # Defaults seed 1,000 devices × 8 days × one reading per 12 s = 57.6 M readings (several minutes on 2 cores,
-# about 10 GB of disk). Env: TELEMETRY_SWIFT_FLAGS (e.g. "--scratch-path .build-release"),
+# about 10 GB of disk); --cases concurrent runs only the eight-at-once case. Env: TELEMETRY_SWIFT_FLAGS (default
+# "--scratch-path .build-bench", so a benchmark build never shares .build with other work),
 # BENCH_DIR (default .local/bench-query), BENCH_KEEP_SERVER=1 leaves PostgreSQL running.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 ensure_packages
-read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:-}"
+read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
 dir=${BENCH_DIR:-.local/bench-query}
 mkdir -p "$dir"
 
@@ -20,5 +22,6 @@ swift build -c release --product QueryBenchmark "${swift_flags[@]}"
 bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")/QueryBenchmark
 
 url=$(start_postgres "$dir/pgdata" "$(free_port)")
+log "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "${BENCH_KEEP_SERVER:-}" ] || trap 'stop_postgres "$dir/pgdata"' EXIT
 "$bin" --database "$url" --port "$(free_port)" "$@"

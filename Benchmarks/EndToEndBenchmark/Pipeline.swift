@@ -1,8 +1,7 @@
-import DeviceEmulator
 import Foundation
-import MQTT
 import Postgres
 import SensorModel
+import TelemetryStore
 
 /// A started service process, and its memory as the kernel reports it.
 final class BenchProcess: @unchecked Sendable {
@@ -14,7 +13,7 @@ final class BenchProcess: @unchecked Sendable {
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = FileHandle(forWritingAtPath: log)!
         process.standardOutput = handle
         process.standardError = handle
@@ -42,94 +41,172 @@ func residentMemory(pid: Int32) -> (Double, Double) {
     return (value("VmRSS:"), value("VmHWM:"))
 }
 
-/// Rows inserted so far into a sensor type's partitions, from PostgreSQL's statistics (cheap to poll).
-func insertedRows(_ connection: PGConnection, table: String) throws -> Int {
-    _ = try connection.query("SELECT pg_stat_clear_snapshot()")
-    let result = try connection.query(
-        "SELECT coalesce(sum(n_tup_ins), 0)::int8 FROM pg_stat_user_tables WHERE relname LIKE $1", [table + "_p%"])
-    return Int(result[0, 0] ?? "0") ?? 0
+// MARK: CPU of the processes under test, from /proc/<pid>/stat
+
+/// The fields of /proc/<pid>/stat after the command name: [0] state, [1] ppid, ... [11] utime, [12] stime,
+/// [13] cutime, [14] cstime (clock ticks).
+private func statFields(_ pid: Int32) -> [Substring]? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = text.lastIndex(of: ")") else { return nil }
+    return text[text.index(after: close)...].split(separator: " ")
 }
 
-struct RunResult {
-    var sentReadings: Int
-    var ackedReadings: Int
-    var storedReadings: Int
-    var missing: Int
-    var duplicated: Int
-    var sendRate: Double
-    /// Rows per second committed while the load ran (from the middle of the run).
-    var storeRate: Double
-    /// Seconds after the last publish until every acknowledged reading was stored.
-    var drainSeconds: Double
-    var emulatorReport: EmulatorReport
-    var devices: [EmulatedDevice]
+private let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+/// User + system CPU seconds of a process (with `children`, also of its reaped children).
+func processCPU(_ pid: Int32, children: Bool = false) -> Double {
+    guard let fields = statFields(pid), fields.count > 14 else { return 0 }
+    let indexes = children ? [11, 12, 13, 14] : [11, 12]
+    return indexes.reduce(0.0) { $0 + (Double(fields[$1]) ?? 0) } / ticksPerSecond
 }
 
-/// Runs the emulator in process against the running ingest service and verifies the outcome.
-func runLoad(
-    sensor: SensorType, mqtt: MQTTURL, database: String, samples: Int, rate: Double, seconds: Double, devices: Int, connections: Int
-) throws -> RunResult {
-    var options = EmulatorOptions(sensors: [sensor])
-    options.devices = devices
-    options.samples = samples
-    options.rate = rate
-    options.qos = 1
-    options.duration = .milliseconds(Int64(seconds * 1000))
-    options.connections = connections
-    options.devicePrefix = "bench\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
-    options.sampleSpacing = max(1, Int64(Double(devices) / rate * 1e6) / Int64(samples))
-    options.maxInflight = 2000
-    let emulator = Emulator(options: options, url: mqtt)
-    let stats = try PGConnection(url: database)
-    let before = try insertedRows(stats, table: sensor.name)
-    let clock = ContinuousClock()
-    let start = clock.now
-    // Store rate over the middle of the run: skip the first fifth (warm-up) and stop before the end.
-    let window = (seconds * 0.2, seconds * 0.9)
-    let samplesBox = SampleBox()
-    let sampler = Thread {
-        guard let connection = try? PGConnection(url: database) else { return }
-        for mark in [window.0, window.1] {
-            while (clock.now - start).seconds < mark { Thread.sleep(forTimeInterval: 0.05) }
-            samplesBox.append((clock.now - start).seconds, (try? insertedRows(connection, table: sensor.name)) ?? 0)
+/// Every PostgreSQL process of one cluster: the postmaster (with the children it has reaped) and its
+/// live children (backends, checkpointer, WAL writer, autovacuum, ...).
+func postgresCPU(postmaster: Int32) -> Double {
+    var total = processCPU(postmaster, children: true)
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    for entry in entries {
+        guard let pid = Int32(entry), let fields = statFields(pid), fields.count > 14, Int32(fields[1]) == postmaster else { continue }
+        total += processCPU(pid)
+    }
+    return total
+}
+
+/// CPU seconds so far of the ingest service, the broker, PostgreSQL and the load generator (this process).
+struct CPUSample {
+    var ingest = 0.0
+    var broker = 0.0
+    var postgres = 0.0
+    var generator = 0.0
+
+    static func - (a: CPUSample, b: CPUSample) -> CPUSample {
+        CPUSample(ingest: a.ingest - b.ingest, broker: a.broker - b.broker, postgres: a.postgres - b.postgres, generator: a.generator - b.generator)
+    }
+
+    /// "ingest 1.23, broker 2.34, PostgreSQL 3.45, load generator 0.50 CPU s per million readings".
+    func perMillion(_ readings: Int) -> String {
+        let scale = readings > 0 ? 1e6 / Double(readings) : 0
+        return String(format: "ingest %.2f, broker %.2f, PostgreSQL %.2f, load generator %.2f CPU s per million readings",
+                      ingest * scale, broker * scale, postgres * scale, generator * scale)
+    }
+}
+
+struct CPUWatch {
+    var ingest: Int32
+    var broker: Int32?
+    var postmaster: Int32?
+
+    func sample() -> CPUSample {
+        CPUSample(ingest: processCPU(ingest), broker: broker.map { processCPU($0) } ?? 0,
+                  postgres: postmaster.map { postgresCPU(postmaster: $0) } ?? 0, generator: ownCPUSeconds())
+    }
+}
+
+// MARK: what PostgreSQL stored
+
+/// Waits until the last message of every load generator connection is stored (the ingest service writes
+/// in the order it receives), then until the table holds `readings` rows; returns the seconds waited, or
+/// nil after `timeout` seconds.
+func waitUntilStored(_ connection: PGConnection, table: String, sensor: String, load: LoadReport, readings: Int, timeout: Double) throws -> Double? {
+    let start = Date()
+    func late() -> Bool { Date().timeIntervalSince(start) > timeout }
+    for last in load.lastMessages {
+        while Int(try connection.query("""
+            SELECT count(*) FROM \(table) r JOIN devices d ON d.id = r.device_id
+            WHERE d.sensor = $1 AND d.device = $2 AND r.time = timestamptz 'epoch' + $3::int8 * interval '1 microsecond'
+            """, [sensor, last.device, String(last.micros)])[0, 0] ?? "0") == 0 {
+            if late() { return nil }
+            Thread.sleep(forTimeInterval: 0.05)
         }
     }
-    sampler.start()
-    let report = try emulator.run { _ in }
-    let end = clock.now
-    let verifier = Verifier(databaseURL: database)
-    let lines = try verifier.verify(report: report, devices: emulator.devices, timeout: .seconds(120))
-    let drained = clock.now
-    let points = samplesBox.points
-    let storeRate = points.count == 2 ? Double(points[1].1 - points[0].1) / (points[1].0 - points[0].0) : 0
-    _ = before
-    return RunResult(
-        sentReadings: report.sentReadings, ackedReadings: report.ackedReadings,
-        storedReadings: lines.reduce(0) { $0 + $1.stored }, missing: lines.reduce(0) { $0 + $1.missing },
-        duplicated: lines.reduce(0) { $0 + $1.duplicated }, sendRate: Double(report.sentReadings) / report.elapsed,
-        storeRate: storeRate, drainSeconds: (drained - end).seconds, emulatorReport: report, devices: emulator.devices)
+    let waited = Date().timeIntervalSince(start)
+    while try storedRows(connection, table: table) < readings {
+        if late() { return nil }
+        Thread.sleep(forTimeInterval: 0.5)
+    }
+    return waited
 }
 
-final class SampleBox: @unchecked Sendable {
+func storedRows(_ connection: PGConnection, table: String) throws -> Int {
+    Int(try connection.query("SELECT count(*) FROM \(table)")[0, 0] ?? "0") ?? 0
+}
+
+/// Publish→commit latency in ms over a run's rows: PostgreSQL's commit timestamp of the row's transaction
+/// (track_commit_timestamp) minus the reading's time, which the load generator set to the wall clock at
+/// publish. One row in `every` devices is read (all of them when `every` is 1).
+struct Latency {
+    var p50 = 0.0
+    var p99 = 0.0
+    var max = 0.0
+    var firstHalfP99 = 0.0
+    var secondHalfP99 = 0.0
+    var rows = 0
+
+    /// Bounded: p99 under 1 s, and no growth: the second half's p99 at most 1.5× the first half's or 100 ms
+    /// more, whichever is larger (a queue that grows shows in the second half; one checkpoint stall does not
+    /// fail a run whose p99 is a few ms).
+    static let bound = "p99 < 1,000 ms, and p99 of the run's second half ≤ max(1.5 × first half's, first half's + 100 ms)"
+    var isBounded: Bool { p99 < 1000 && secondHalfP99 <= Swift.max(1.5 * firstHalfP99, firstHalfP99 + 100) }
+
+    var summary: String {
+        String(format: "p50 %.1f ms, p99 %.1f ms (first half %.1f, second half %.1f), max %.1f ms", p50, p99, firstHalfP99, secondHalfP99, max)
+    }
+
+    static func measure(_ connection: PGConnection, table: String, middleMicros: Int64, every: Int) throws -> Latency {
+        let result = try connection.query("""
+            SELECT late, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY lag), percentile_cont(0.99) WITHIN GROUP (ORDER BY lag), max(lag)
+            FROM (
+                SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin) - time) * 1000 AS lag,
+                       time >= timestamptz 'epoch' + $1::int8 * interval '1 microsecond' AS late
+                FROM \(table) WHERE device_id % $2::int4 = 0
+            ) AS rows
+            GROUP BY GROUPING SETS ((late), ())
+            """, [String(middleMicros), String(every)])
+        var latency = Latency()
+        for row in 0..<result.count {
+            let p99 = Double(result[row, 3] ?? "") ?? 0
+            switch result[row, 0] {
+            case "t": latency.secondHalfP99 = p99
+            case "f": latency.firstHalfP99 = p99
+            default:
+                latency.rows = Int(result[row, 1] ?? "0") ?? 0
+                latency.p50 = Double(result[row, 2] ?? "") ?? 0
+                latency.p99 = p99
+                latency.max = Double(result[row, 4] ?? "") ?? 0
+            }
+        }
+        return latency
+    }
+}
+
+/// Seconds between the first and the last commit of the table's rows.
+func commitSpan(_ connection: PGConnection, table: String) throws -> Double {
+    let result = try connection.query("SELECT extract(epoch FROM max(ts) - min(ts)) FROM (SELECT pg_xact_commit_timestamp(xmin) AS ts FROM \(table)) AS commits")
+    return Double(result[0, 0] ?? "0") ?? 0
+}
+
+/// Samples a process's RSS every 100 ms; `stop` returns (last, peak) in MB.
+final class RSSWatcher: @unchecked Sendable {
+    let pid: Int32
     private let lock = NSLock()
-    private var values: [(Double, Int)] = []
-    func append(_ time: Double, _ rows: Int) { lock.lock(); values.append((time, rows)); lock.unlock() }
-    var points: [(Double, Int)] { lock.lock(); defer { lock.unlock() }; return values }
-}
+    private var running = true
+    private var peak = 0.0
+    private var last = 0.0
 
-/// Publish→commit latency of each message of a run, from PostgreSQL's commit timestamps
-/// (track_commit_timestamp) against the message's first reading time, which the emulator sets at publish.
-func commitLatency(database: String, sensor: SensorType, devicePrefix: String) throws -> (Double, Double)? {
-    let connection = try PGConnection(url: database)
-    let result = try connection.query("""
-        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag), percentile_cont(0.99) WITHIN GROUP (ORDER BY lag)
-        FROM (
-            SELECT extract(epoch FROM max(pg_xact_commit_timestamp(r.xmin)) - min(r.time)) * 1000 AS lag
-            FROM "\(sensor.name)" r JOIN devices d ON d.id = r.device_id
-            WHERE d.sensor = $1 AND d.device LIKE $2
-            GROUP BY r.device_id, r.seq
-        ) AS messages
-        """, [sensor.name, devicePrefix + "-%"])
-    guard let p50 = result[0, 0].flatMap(Double.init), let p99 = result[0, 1].flatMap(Double.init) else { return nil }
-    return (p50, p99)
+    init(pid: Int32) {
+        self.pid = pid
+        Thread { [self] in
+            while lock.withLock({ running }) {
+                let (now, hwm) = residentMemory(pid: pid)
+                lock.withLock { last = now; peak = max(peak, hwm) }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }.start()
+    }
+
+    var peakMB: Double { lock.withLock { peak } }
+
+    func stop() -> (Double, Double) {
+        lock.withLock { running = false; return (last, peak) }
+    }
 }

@@ -1,8 +1,8 @@
-// The end-to-end benchmark: broker alone, PostgreSQL alone, the full pipeline at the highest rate it
-// sustains with zero loss (1- and 10-sample frames, QoS 1), publish→commit latency at half that rate,
-// RSS of the services, and a Python baseline (paho-mqtt + psycopg COPY) fed the same messages.
-// Run it with scripts/bench-e2e.sh, which starts throwaway servers and passes their URLs.
-import DeviceEmulator
+// The end-to-end benchmark: broker alone, PostgreSQL alone, and the full pipeline (load generator →
+// mosquitto → telemetry-ingest → PostgreSQL) with 10- and 1-sample frames, QoS 1: how fast it drains a
+// backlog, the highest rate it sustains for BENCH_SECONDS with every reading stored and latency bounded,
+// publish→commit latency at half that rate, and CPU seconds per million readings of each process.
+// Run it with scripts/bench-e2e.sh, which starts throwaway servers and passes their URLs and pids.
 import Foundation
 import MQTT
 import Postgres
@@ -14,21 +14,33 @@ func setting(_ key: String) -> String {
     guard let value = environment[key] else { fatalError("\(key) is not set: run scripts/bench-e2e.sh") }
     return value
 }
+func number(_ key: String, _ fallback: Double) -> Double { environment[key].flatMap(Double.init) ?? fallback }
+
 let mqttURL = try MQTTURL(parsing: setting("BENCH_MQTT_URL"))
 let adminURL = setting("BENCH_DATABASE_URL")
 let binDirectory = setting("BENCH_BIN_DIR")
 let logDirectory = environment["BENCH_LOG_DIR"] ?? "/tmp"
-let sustainSeconds = Double(environment["BENCH_SECONDS"] ?? "60") ?? 60
-let probeSeconds = Double(environment["BENCH_PROBE_SECONDS"] ?? "15") ?? 15
-let devices = Int(environment["BENCH_DEVICES"] ?? "1000") ?? 1000
-let connections = Int(environment["BENCH_CONNECTIONS"] ?? "4") ?? 4
-let catalog = try Catalog.load(directory: environment["BENCH_CATALOG"] ?? "config/sensors")
+let sustainSeconds = number("BENCH_SECONDS", 60)
+let halfSeconds = number("BENCH_HALF_SECONDS", sustainSeconds)
+let devices = Int(number("BENCH_DEVICES", 1000))
+let connections = Int(number("BENCH_CONNECTIONS", 2))
+let window = Int(number("BENCH_WINDOW", 500))
+let backlogMessages = Int(number("BENCH_BACKLOG_MESSAGES", 500_000))
+let maxSteps = Int(number("BENCH_MAX_STEPS", 6))
+let frameSizes = (environment["BENCH_FRAMES"] ?? "10,1").split(separator: ",").compactMap { Int($0) }
+let catalogPath = environment["BENCH_CATALOG"] ?? "config/sensors"
+let catalog = try Catalog.load(directory: catalogPath)
 let sensor = catalog["temperature"]!
+let tables = SensorTables(sensor)
 let mosquittoPID = environment["BENCH_MOSQUITTO_PID"].flatMap { Int32($0) }
+// The postmaster's pid: the first line of <datadir>/postmaster.pid.
+let postmasterPID = environment["BENCH_PG_DATA"].flatMap { try? String(contentsOfFile: $0 + "/postmaster.pid", encoding: .utf8) }
+    .flatMap { $0.split(separator: "\n").first.flatMap { Int32($0) } }
 
 func log(_ text: String) {
-    FileHandle.standardError.write(Data("[bench] \(text)\n".utf8))
+    FileHandle.standardError.write(Data("[bench \(ISO8601DateFormatter().string(from: Date()))] \(text)\n".utf8))
 }
+if mosquittoPID == nil || postmasterPID == nil { log("BENCH_MOSQUITTO_PID or BENCH_PG_DATA missing: broker or PostgreSQL CPU reads as 0") }
 
 func makeDatabase(_ name: String) throws -> String {
     let admin = try PGConnection(url: adminURL)
@@ -38,146 +50,256 @@ func makeDatabase(_ name: String) throws -> String {
 }
 
 func startIngest(database: String, tag: String) throws -> BenchProcess {
+    let logFile = "\(logDirectory)/ingest-\(tag).log"
     let process = try BenchProcess(
         binDirectory + "/telemetry-ingest", arguments: ["--sensor", sensor.name],
         environment: [
             "TELEMETRY_MQTT_URL": mqttURL.description.replacingOccurrences(of: "***", with: ""), "TELEMETRY_DATABASE_URL": database,
-            "TELEMETRY_CATALOG": environment["BENCH_CATALOG"] ?? "config/sensors",
-            "TELEMETRY_JOURNAL_DIR": "\(logDirectory)/journal-\(tag)", "TELEMETRY_INSTANCE": tag,
+            "TELEMETRY_CATALOG": catalogPath, "TELEMETRY_JOURNAL_DIR": "\(logDirectory)/journal-\(tag)", "TELEMETRY_INSTANCE": tag,
         ],
-        log: "\(logDirectory)/ingest-\(tag).log")
+        log: logFile)
     let deadline = Date().addingTimeInterval(30)
     while Date() < deadline {
-        if (try? String(contentsOfFile: "\(logDirectory)/ingest-\(tag).log", encoding: .utf8))?.contains("ingesting") == true { return process }
+        if (try? String(contentsOfFile: logFile, encoding: .utf8))?.contains("ingesting") == true { return process }
         Thread.sleep(forTimeInterval: 0.05)
     }
-    throw BenchError("ingest did not start; see \(logDirectory)/ingest-\(tag).log")
+    throw BenchError("ingest did not start; see \(logFile)")
+}
+
+/// One paced run through the pipeline, everything measured.
+struct PipelineRun {
+    var samples: Int
+    var requestedReadings: Double
+    var load: LoadReport
+    var published: Int
+    var stored: Int
+    /// After the last acknowledgement until the last message of every connection was stored (-1: not within 300 s).
+    var drainSeconds: Double
+    var latency: Latency
+    var cpu: CPUSample
+    var wallSeconds: Double
+    var passed: Bool
+    var verdict: String
+
+    var achievedReadings: Double { load.achievedRate * Double(samples) }
+
+    var line: String {
+        String(format: "%d-sample at %.0f readings/s: %@; stored %d of %d published readings, drained %.1f s after the last ack; %@; %@; %@",
+               samples, requestedReadings, load.summary, stored, published, drainSeconds, latency.summary,
+               cpu.perMillion(stored), verdict)
+    }
+}
+
+/// The pipeline of one frame size: a database, an ingest service, and the connections to inspect them.
+final class PipelineBench {
+    let samples: Int, database: String, tag: String
+    var ingest: BenchProcess
+    var rss: RSSWatcher
+    let stats: PGConnection
+    var ingestPeakMB = 0.0
+
+    init(samples: Int) throws {
+        self.samples = samples
+        tag = "s\(samples)"
+        database = try makeDatabase("bench_pipeline_\(samples)")
+        ingest = try startIngest(database: database, tag: tag)
+        rss = RSSWatcher(pid: ingest.pid)
+        stats = try PGConnection(url: database)
+    }
+
+    var devicePrefix: String { "e2e\(samples)" }
+    var watch: CPUWatch { CPUWatch(ingest: ingest.pid, broker: mosquittoPID, postmaster: postmasterPID) }
+
+    func spec(rate: Double?, messages: Int) -> LoadSpec {
+        LoadSpec(mqtt: mqttURL, topicRoot: "telemetry/\(sensor.name)", devicePrefix: devicePrefix, devices: devices, samples: samples,
+                 fields: sensor.fields.count, rate: rate, messages: messages, connections: connections, window: window)
+    }
+
+    /// Empties the readings and rollups and checkpoints, so that every run starts from the same state.
+    func reset() throws {
+        try stats.execute("TRUNCATE \(tables.readings), \(tables.rollup1m), \(tables.rollup1h)")
+        try stats.execute("CHECKPOINT")
+    }
+
+    /// How fast the pipeline empties a queue the broker holds for it: the ingest service is stopped, the
+    /// backlog published, the service started again; rate = rows / span of their commit timestamps.
+    func drainBacklog(messages: Int) throws -> (readingsPerSecond: Double, load: LoadReport, cpu: CPUSample, rows: Int) {
+        try reset()
+        ingestPeakMB = max(ingestPeakMB, rss.stop().1)
+        ingest.stop()
+        let load = try generateLoad(spec(rate: nil, messages: messages))
+        if let failure = load.failure { throw BenchError("backlog: \(failure)") }
+        log("\(samples)-sample backlog queued at the broker: \(load.summary)")
+        ingest = try startIngest(database: database, tag: tag)
+        rss = RSSWatcher(pid: ingest.pid)
+        let cpu0 = watch.sample()
+        guard try waitUntilStored(stats, table: tables.readings, sensor: sensor.name, load: load, readings: load.acknowledgedReadings, timeout: 900) != nil else {
+            throw BenchError("backlog: \(try storedRows(stats, table: tables.readings)) of \(load.acknowledgedReadings) acknowledged readings stored")
+        }
+        let cpu = watch.sample() - cpu0
+        let rows = try storedRows(stats, table: tables.readings)
+        return (Double(rows) / (try commitSpan(stats, table: tables.readings)), load, cpu, rows)
+    }
+
+    /// A paced run at `readingsPerSecond` for `seconds`; passes when every published reading is stored,
+    /// the generator achieved the requested rate, and latency stayed bounded.
+    func run(readingsPerSecond: Double, seconds: Double) throws -> PipelineRun {
+        try reset()
+        let cpu0 = watch.sample()
+        let start = Date()
+        let messageRate = readingsPerSecond / Double(samples)
+        let load = try generateLoad(spec(rate: messageRate, messages: Int(messageRate * seconds)))
+        let published = load.published * samples
+        let drain = try waitUntilStored(stats, table: tables.readings, sensor: sensor.name, load: load, readings: published, timeout: 300)
+        let cpu = watch.sample() - cpu0
+        let wall = Date().timeIntervalSince(start)
+        let stored = try storedRows(stats, table: tables.readings)
+        let middle = load.startMicros + Int64(load.publishSeconds * 500_000)
+        let latency = try Latency.measure(stats, table: tables.readings, middleMicros: middle, every: max(1, stored / 2_000_000))
+        var problems: [String] = []
+        if let failure = load.failure { problems.append(failure) }
+        if load.acknowledged < load.published { problems.append("\(load.published - load.acknowledged) publishes unacknowledged") }
+        if stored != published { problems.append("\(published - stored) readings missing") }
+        if load.achievedRate < 0.99 * messageRate { problems.append(String(format: "load generator reached only %.1f%% of the rate", 100 * load.achievedRate / messageRate)) }
+        if !latency.isBounded { problems.append("latency not bounded") }
+        let run = PipelineRun(
+            samples: samples, requestedReadings: readingsPerSecond, load: load, published: published, stored: stored, drainSeconds: drain ?? -1,
+            latency: latency, cpu: cpu, wallSeconds: wall, passed: problems.isEmpty,
+            verdict: problems.isEmpty ? "PASS" : "FAIL: " + problems.joined(separator: ", "))
+        log(run.line)
+        return run
+    }
+
+    func stop() {
+        ingestPeakMB = max(ingestPeakMB, rss.stop().1)
+        ingest.stop()
+    }
 }
 
 struct FrameResult {
     var samples: Int
-    var sustained: RunResult
-    var rate: Double
-    var latency: (Double, Double)?
-    var ingestRSS: (Double, Double)
+    var backlog: (readingsPerSecond: Double, load: LoadReport, cpu: CPUSample, rows: Int)
+    var runs: [PipelineRun]
+    var sustained: PipelineRun?
+    var half: PipelineRun?
+    var ingestPeakMB: Double
 }
 
+func roundedDown(_ rate: Double, to step: Double) -> Double { max(step, (rate / step).rounded(.down) * step) }
+
 // (1) the broker alone, (2) PostgreSQL alone.
-var brokerRates: [Int: Double] = [:]
-for samples in [1, 10] {
-    let size = 20 + samples * (4 + 4 * sensor.fields.count)
-    brokerRates[samples] = try measureBrokerAlone(url: mqttURL, messages: 200_000, payloadSize: size, qos: 1)
-    log(String(format: "broker alone, %d-sample frames (%d B): %.0f msg/s", samples, size, brokerRates[samples]!))
+var brokerRates: [Int: (Double, LoadReport)] = [:]
+for samples in frameSizes {
+    brokerRates[samples] = try measureBrokerAlone(
+        url: mqttURL, messages: Int(number("BENCH_BROKER_MESSAGES", 300_000)), samples: samples, devices: devices,
+        connections: connections, window: window)
+    log(String(format: "broker alone, %d-sample frames: %.0f msg/s delivered; %@", samples, brokerRates[samples]!.0, brokerRates[samples]!.1.summary))
 }
 let copyDatabase = try makeDatabase("bench_copy")
 let postgresRows = try measurePostgresAlone(url: copyDatabase, sensor: sensor, rows: 2_000_000, batchRows: 20_000)
 log(String(format: "PostgreSQL alone (binary COPY, 20k-row batches): %.0f rows/s", postgresRows))
 
-// (3) the pipeline: probe the capacity at full speed, then hold 90% of it for the full duration with
-// zero loss (stepping down when it does not keep up), then measure latency at half of that rate.
+// (3) the pipeline, per frame size: the backlog drain rate; from there down in steps of 10% (20% after a run
+// whose p99 passed 2 s) to the first rate that a whole run sustains, then once halfway back up towards the
+// lowest rate that failed; then half rate.
 var results: [FrameResult] = []
-for samples in [1, 10] {
-    let database = try makeDatabase("bench_pipeline_\(samples)")
-    let ingest = try startIngest(database: database, tag: "s\(samples)")
-    let peakRSS = RSSWatcher(pid: ingest.pid)
-    let probe = try runLoad(sensor: sensor, mqtt: mqttURL, database: database, samples: samples, rate: 10_000_000,
-                            seconds: probeSeconds, devices: devices, connections: connections)
-    log(String(format: "%d-sample probe: sent %.0f readings/s, stored %.0f readings/s, drained in %.1f s", samples, probe.sendRate, probe.storeRate, probe.drainSeconds))
-    var rate = max(probe.storeRate, 1000) * 0.9 / Double(samples)
-    var sustained: RunResult?
-    for attempt in 1...4 {
-        let run = try runLoad(sensor: sensor, mqtt: mqttURL, database: database, samples: samples, rate: rate,
-                              seconds: sustainSeconds, devices: devices, connections: connections)
-        log(String(format: "%d-sample run %d at %.0f msg/s: sent %d, stored %d, missing %d, duplicated %d, drained in %.1f s",
-                   samples, attempt, rate, run.ackedReadings, run.storedReadings, run.missing, run.duplicated, run.drainSeconds))
-        if run.missing == 0 && run.duplicated == 0 && run.drainSeconds < 5 && run.sendRate >= 0.95 * rate * Double(samples) {
-            sustained = run
-            break
+for samples in frameSizes {
+    let bench = try PipelineBench(samples: samples)
+    let backlog = try bench.drainBacklog(messages: backlogMessages)
+    log(String(format: "%d-sample backlog of %d readings drained at %.0f readings/s; %@", samples, backlog.rows, backlog.readingsPerSecond,
+               backlog.cpu.perMillion(backlog.rows)))
+    let step = samples == 1 ? 500.0 : 1000.0
+    var rate = roundedDown(environment["BENCH_START_RATE_\(samples)"].flatMap(Double.init) ?? backlog.readingsPerSecond, to: step)
+    var runs: [PipelineRun] = []
+    var sustained: PipelineRun?
+    var lowestFailure: Double?
+    for _ in 0..<maxSteps {
+        let run = try bench.run(readingsPerSecond: rate, seconds: sustainSeconds)
+        runs.append(run)
+        if run.passed { sustained = run; break }
+        lowestFailure = rate
+        rate = roundedDown(rate * (run.latency.p99 > 2000 ? 0.8 : 0.9), to: step)
+    }
+    if let passed = sustained {
+        // One step finer: halfway to the lowest failing rate, or 10% up when the first rate passed.
+        let next = roundedDown(lowestFailure.map { (passed.requestedReadings + $0) / 2 } ?? passed.requestedReadings * 1.1, to: step)
+        if next > passed.requestedReadings {
+            let run = try bench.run(readingsPerSecond: next, seconds: sustainSeconds)
+            runs.append(run)
+            if run.passed { sustained = run }
         }
-        rate *= run.sendRate < 0.95 * rate * Double(samples) ? run.sendRate / (rate * Double(samples)) * 0.95 : 0.8
     }
-    guard let sustained else { throw BenchError("\(samples)-sample frames: no rate held for \(sustainSeconds) s with zero loss") }
-    let half = try runLoad(sensor: sensor, mqtt: mqttURL, database: database, samples: samples, rate: rate / 2,
-                           seconds: min(sustainSeconds, 30), devices: devices, connections: connections)
-    let latency = try commitLatency(database: database, sensor: sensor, devicePrefix: half.devices[0].name.components(separatedBy: "-")[0])
-    results.append(FrameResult(samples: samples, sustained: sustained, rate: rate, latency: latency, ingestRSS: peakRSS.stop()))
-    ingest.stop()
+    var half: PipelineRun?
+    if let sustained {
+        half = try bench.run(readingsPerSecond: roundedDown(sustained.requestedReadings / 2, to: step), seconds: halfSeconds)
+    } else {
+        log("\(samples)-sample frames: no rate held for \(sustainSeconds) s with every reading stored and latency bounded")
+    }
+    bench.stop()
+    results.append(FrameResult(samples: samples, backlog: backlog, runs: runs, sustained: sustained, half: half, ingestPeakMB: bench.ingestPeakMB))
 }
 
-// The Python baseline, fed the same 10-sample messages at full speed.
-var pythonRate: Double?
-if environment["BENCH_SKIP_PYTHON"] == nil {
-    let database = try makeDatabase("bench_python")
-    let python = try BenchProcess(
-        "/usr/bin/env", arguments: ["python3", "Benchmarks/python-baseline/ingest.py", mqttURL.host, String(mqttURL.port), database, sensor.name, String(sensor.fields.count)],
-        environment: [:], log: "\(logDirectory)/python-baseline.log")
-    let deadline = Date().addingTimeInterval(30)
-    while Date() < deadline, (try? String(contentsOfFile: "\(logDirectory)/python-baseline.log", encoding: .utf8))?.contains("ready") != true {
-        Thread.sleep(forTimeInterval: 0.05)
-    }
-    var options = EmulatorOptions(sensors: [sensor])
-    options.devices = devices
-    options.samples = 10
-    options.rate = 10_000_000
-    options.duration = .milliseconds(Int64(probeSeconds * 1000))
-    options.connections = connections
-    options.devicePrefix = "py"
-    options.maxInflight = 2000
-    let report = try Emulator(options: options, url: mqttURL).run { _ in }
-    let connection = try PGConnection(url: database)
-    let start = Date()
-    var stored = 0
-    while Date().timeIntervalSince(start) < 600 {
-        stored = Int((try? connection.query("SELECT count(*) FROM py_\(sensor.name)"))?[0, 0] ?? "0") ?? 0
-        if stored >= report.ackedReadings { break }
-        Thread.sleep(forTimeInterval: 0.5)
-    }
-    // Whole time from the first publish to the last row stored: the baseline's throughput.
-    pythonRate = Double(stored) / (report.elapsed + Date().timeIntervalSince(start))
-    python.stop()
-    log(String(format: "python baseline: stored %d of %d readings, %.0f readings/s", stored, report.ackedReadings, pythonRate!))
-}
-
-// The table.
+// The report.
 let machine = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
     .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-print("End-to-end benchmark, \(ISO8601DateFormatter().string(from: Date())), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(machine)")
-print(String(format: "broker alone (QoS 1): 1-sample %.0f msg/s, 10-sample %.0f msg/s; PostgreSQL alone (binary COPY): %.0f rows/s", brokerRates[1]!, brokerRates[10]!, postgresRows))
-print("| frames | sustained readings/s (\(Int(sustainSeconds)) s, zero loss) | msg/s | vs broker alone | vs PostgreSQL alone | p50 / p99 publish→commit at half rate | ingest RSS peak |")
-print("|---|---|---|---|---|---|---|")
+func thousands(_ value: Double) -> String {
+    let formatter = NumberFormatter()
+    formatter.numberStyle = .decimal
+    formatter.maximumFractionDigits = 0
+    return formatter.string(from: NSNumber(value: value.rounded())) ?? String(format: "%.0f", value)
+}
+print("End-to-end benchmark, \(ISO8601DateFormatter().string(from: Date())), \(ProcessInfo.processInfo.activeProcessorCount) cores (\(machine)), "
+      + "\(devices) devices over \(connections) QoS 1 connections (window \(window)), tm float32 frames, \(Int(sustainSeconds)) s runs")
+print("Sustained = the highest rate tried at which a whole run stored every published reading, the load generator achieved the requested rate, and latency stayed bounded (\(Latency.bound)).")
+print("")
+print(String(format: "PostgreSQL alone (binary COPY, 20k-row batches, one connection): %@ rows/s", thousands(postgresRows)))
+for samples in frameSizes {
+    let (rate, load) = brokerRates[samples]!
+    print(String(format: "broker alone, %d-sample frames: %@ msg/s (%@ readings/s) delivered to one QoS 1 subscriber; load generator %@ msg/s, %.2f core",
+                 samples, thousands(rate), thousands(rate * Double(samples)), thousands(load.achievedRate), load.cores))
+}
+print("")
+print("| frames | backlog drain readings/s | sustained readings/s | msg/s | vs broker alone | p50 / p99 at sustained | p50 / p99 at half rate | ingest RSS peak |")
+print("|---|---:|---:|---:|---|---|---|---:|")
 for result in results {
-    let readings = result.rate * Double(result.samples)
-    let latency = result.latency.map { String(format: "%.1f / %.1f ms", $0.0, $0.1) } ?? "n/a"
-    print(String(format: "| %d-sample | %.0f | %.0f | %.0f%% of %.0f msg/s | %.0f%% of %.0f rows/s | %@ | %.0f MB |",
-                 result.samples, readings, result.rate, 100 * result.rate / brokerRates[result.samples]!, brokerRates[result.samples]!,
-                 100 * readings / postgresRows, postgresRows, latency, result.ingestRSS.1))
+    let broker = brokerRates[result.samples]!.0
+    let sustained = result.sustained.map { thousands($0.requestedReadings) } ?? "none"
+    let messages = result.sustained.map { $0.requestedReadings / Double(result.samples) }
+    let share = messages.map { String(format: "%.2f of %@ msg/s", $0 / broker, thousands(broker)) } ?? "–"
+    func percentiles(_ run: PipelineRun?) -> String { run.map { String(format: "%.1f / %.1f ms", $0.latency.p50, $0.latency.p99) } ?? "–" }
+    let half = result.half.map { "\(percentiles($0)) at \(thousands($0.requestedReadings))" } ?? "–"
+    print("| \(result.samples)-sample | \(thousands(result.backlog.readingsPerSecond)) | \(sustained) | \(messages.map(thousands) ?? "–") | \(share) "
+          + "| \(percentiles(result.sustained)) | \(half) | \(String(format: "%.0f MB", result.ingestPeakMB)) |")
 }
-if let mosquittoPID { print(String(format: "mosquitto RSS peak: %.0f MB", residentMemory(pid: mosquittoPID).1)) }
-if let pythonRate, let ten = results.first(where: { $0.samples == 10 }) {
-    print(String(format: "Python baseline (paho-mqtt + psycopg COPY, 10-sample frames at full speed): %.0f readings/s; ours sustained %.1f× that",
-                 pythonRate, ten.rate * 10 / pythonRate))
-}
-
-/// Samples a process's RSS every 100 ms; `stop` returns (last, peak) in MB.
-final class RSSWatcher: @unchecked Sendable {
-    let pid: Int32
-    private let lock = NSLock()
-    private var running = true
-    private var peak = 0.0
-    private var last = 0.0
-
-    init(pid: Int32) {
-        self.pid = pid
-        Thread { [self] in
-            while lock.withLock({ running }) {
-                let (now, hwm) = residentMemory(pid: pid)
-                lock.withLock { last = now; peak = max(peak, hwm) }
-                Thread.sleep(forTimeInterval: 0.1)
-            }
-        }.start()
+print("")
+print("CPU seconds per million readings stored (over each run, from /proc/<pid>/stat; PostgreSQL = every process of its cluster):")
+print("")
+print("| frames | phase | ingest | broker | PostgreSQL | load generator |")
+print("|---|---|---:|---:|---:|---:|")
+for result in results {
+    func row(_ phase: String, _ cpu: CPUSample, _ rows: Int) {
+        let scale = rows > 0 ? 1e6 / Double(rows) : 0
+        print(String(format: "| %d-sample | %@ | %.2f | %.2f | %.2f | %.2f |", result.samples, phase,
+                     cpu.ingest * scale, cpu.broker * scale, cpu.postgres * scale, cpu.generator * scale))
     }
-
-    func stop() -> (Double, Double) {
-        lock.withLock { running = false; return (last, peak) }
-    }
+    row("backlog drain (no load generator running)", result.backlog.cpu, result.backlog.rows)
+    if let run = result.sustained { row("sustained", run.cpu, run.stored) }
+    if let run = result.half { row("half rate", run.cpu, run.stored) }
 }
+print("")
+print("Every pipeline run (requested vs achieved rate and the load generator's own CPU):")
+print("")
+print("| frames | requested readings/s | achieved | load generator CPU | stored / published | p50 / p99 (1st, 2nd half) ms | verdict |")
+print("|---|---:|---:|---:|---|---|---|")
+for result in results {
+    let labelled = result.runs.map { ($0, $0.verdict) } + (result.half.map { [($0, "half rate (\($0.verdict))")] } ?? [])
+    for (run, verdict) in labelled {
+        print(String(format: "| %d-sample | %@ | %@ | %.2f core | %d / %d | %.1f / %.1f (%.1f, %.1f) | %@ |", run.samples,
+                     thousands(run.requestedReadings), thousands(run.achievedReadings), run.load.cores, run.stored, run.published,
+                     run.latency.p50, run.latency.p99, run.latency.firstHalfP99, run.latency.secondHalfP99, verdict))
+    }
+    print(String(format: "| %d-sample | backlog (unpaced) | %@ | %.2f core | %d / %d | – | into the broker with the ingest service stopped |",
+                 result.samples, thousands(result.backlog.load.achievedRate * Double(result.samples)), result.backlog.load.cores,
+                 result.backlog.rows, result.backlog.load.acknowledgedReadings))
+}
+if let mosquittoPID { print(String(format: "\nmosquitto RSS peak: %.0f MB", residentMemory(pid: mosquittoPID).1)) }

@@ -2,7 +2,7 @@ import Foundation
 
 /// A minimal HTTP/1.1 keep-alive client over a blocking socket: enough to time GET requests against the
 /// query service without a client library's own overhead in the figures.
-final class HTTPClient {
+final class HTTPClient: @unchecked Sendable {  // one thread at a time
     private let fd: Int32
     private var buffer: [UInt8] = []
 
