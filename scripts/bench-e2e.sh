@@ -20,7 +20,10 @@ source scripts/lib.sh
 ensure_packages
 read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
 
-for product in telemetry-ingest EndToEndBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}"; done
+# The ingest service: the `telemetry ingest` subcommand, or the older `telemetry-ingest` executable.
+if grep -q 'name: "telemetry-ingest"' Package.swift; then ingest_product=telemetry-ingest ingest_command=telemetry-ingest
+else ingest_product=telemetry ingest_command="telemetry ingest"; fi
+for product in "$ingest_product" EndToEndBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}"; done
 bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
 
 work=$(mktemp -d /tmp/telemetry-bench.XXXXXX)
@@ -34,6 +37,6 @@ trap cleanup EXIT
 PG_EXTRA_CONF="track_commit_timestamp = on" start_postgres "$work/pgdata" "$(free_port)" >/dev/null
 start_mosquitto "$work/mosquitto" "$(free_port)" >/dev/null
 log "logs in $work; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-BENCH_MQTT_URL=$MQTT_URL BENCH_DATABASE_URL=$PG_URL BENCH_BIN_DIR=$bin BENCH_LOG_DIR=$work \
+BENCH_MQTT_URL=$MQTT_URL BENCH_DATABASE_URL=$PG_URL BENCH_BIN_DIR=$bin BENCH_INGEST_COMMAND=$ingest_command BENCH_LOG_DIR=$work \
     BENCH_MOSQUITTO_PID=${MOSQUITTO_PID:-} BENCH_PG_DATA=$PG_DATA "$bin/EndToEndBenchmark"
 log "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -19,6 +19,8 @@ func number(_ key: String, _ fallback: Double) -> Double { environment[key].flat
 let mqttURL = try MQTTURL(parsing: setting("BENCH_MQTT_URL"))
 let adminURL = setting("BENCH_DATABASE_URL")
 let binDirectory = setting("BENCH_BIN_DIR")
+// "telemetry ingest" or "telemetry-ingest": an executable in BENCH_BIN_DIR and its leading arguments.
+let ingestCommand = (environment["BENCH_INGEST_COMMAND"] ?? "telemetry-ingest").split(separator: " ").map(String.init)
 let logDirectory = environment["BENCH_LOG_DIR"] ?? "/tmp"
 let sustainSeconds = number("BENCH_SECONDS", 60)
 let halfSeconds = number("BENCH_HALF_SECONDS", sustainSeconds)
@@ -52,7 +54,7 @@ func makeDatabase(_ name: String) throws -> String {
 func startIngest(database: String, tag: String) throws -> BenchProcess {
     let logFile = "\(logDirectory)/ingest-\(tag).log"
     let process = try BenchProcess(
-        binDirectory + "/telemetry-ingest", arguments: ["--sensor", sensor.name],
+        binDirectory + "/" + ingestCommand[0], arguments: Array(ingestCommand.dropFirst()) + ["--sensor", sensor.name],
         environment: [
             "TELEMETRY_MQTT_URL": mqttURL.description.replacingOccurrences(of: "***", with: ""), "TELEMETRY_DATABASE_URL": database,
             "TELEMETRY_CATALOG": catalogPath, "TELEMETRY_JOURNAL_DIR": "\(logDirectory)/journal-\(tag)", "TELEMETRY_INSTANCE": tag,
