@@ -89,8 +89,8 @@ struct QueryProcessTests {
         BadStart(environment: ["TELEMETRY_RETENTION_INTERVAL_SECONDS": "soon"], names: ["TELEMETRY_RETENTION_INTERVAL_SECONDS"]),
         BadStart(environment: ["TELEMETRY_DATABASE_URL": "not a database"], names: ["TELEMETRY_DATABASE_URL"]),
     ])
-    func aWrongSettingStopsStartUpNamingIt(_ start: BadStart) throws {
-        try start.expectRefused()
+    func aWrongSettingStopsStartUpNamingIt(_ start: BadStart) async throws {
+        try await start.expectRefused()
     }
 
     // MARK: tokens and the loopback rule
@@ -105,8 +105,8 @@ struct QueryProcessTests {
         // A name is not an address: one that merely starts with "127." may resolve to any interface.
         BadStart.noTokens(environment: ["TELEMETRY_HTTP_HOST": "127.in-a-name.invalid"]),
     ])
-    func withoutTokensItRefusesANonLoopbackHost(_ start: BadStart) throws {
-        try start.expectRefused()
+    func withoutTokensItRefusesANonLoopbackHost(_ start: BadStart) async throws {
+        try await start.expectRefused()
     }
 
     @Test func withoutTokensOnLoopbackItServesWithoutAuthAndOnlyThere() async throws {
@@ -191,7 +191,7 @@ struct QueryProcessTests {
         func minuteRollups(before day: Int64) -> String? {
             try? connection.query("SELECT count(*) FROM \(tables.rollup1m) WHERE bucket < to_timestamp(\(day * 86_400))")[0, 0]
         }
-        #expect(try eventually(timeout: .seconds(30)) { !days(limited).contains(today - 10) && minuteRollups(before: today - 3) == "0" },
+        #expect(try await within(.seconds(30)) { !days(limited).contains(today - 10) && minuteRollups(before: today - 3) == "0" },
                 "the old partition or its 1m rollups are still there: \(days(limited)), \(query.process.output.suffix(1500))")
         #expect(Set([today - 1, today]).isSubset(of: days(limited)))
         #expect(try connection.query("SELECT count(*) FROM \(tables.readings)")[0, 0] == "2")
@@ -200,7 +200,7 @@ struct QueryProcessTests {
 
         // Late data for an even older day, after the first pass: only a later pass can drop it.
         #expect(try writeReadings(of: limited, days: [today - 12], on: connection) == 1)
-        #expect(try eventually(timeout: .seconds(30)) { !days(limited).contains(today - 12) },
+        #expect(try await within(.seconds(30)) { !days(limited).contains(today - 12) },
                 "retention did not run again within 30 s at a 1 s interval: \(days(limited)), \(query.process.output.suffix(1500))")
         #expect(query.process.isRunning)
         #expect(days(unlimited).contains(today - 10))
@@ -218,7 +218,7 @@ struct QueryProcessTests {
         #expect(await first.get("/v1/sensors", keepAlive: true)?.status == 200)
         #expect(first.process.isRunning, "it stopped by itself: \(first.process.output.suffix(1500))")
         first.process.signal(signal)
-        let status = first.process.waitForExit(timeout: .seconds(10))
+        let status = try await first.exitStatus(within: .seconds(10))
         #expect(status == 0, "exit status \(status.map(String.init) ?? "none within 10 s"): \(first.process.output.suffix(1500))")
         #expect(first.process.process.terminationReason == .exit)
 
@@ -233,23 +233,28 @@ struct QueryProcessTests {
         let setup = try Deployment.make(device: "dev-1")
         let query = try await setup.startReady(setup.environment())
         defer { query.stop() }
+        let table = SensorTables(setup.sensor).readings
         let locker = try PGConnection(url: setup.database)
         try locker.execute("BEGIN")
-        try locker.execute("LOCK TABLE \(SensorTables(setup.sensor).readings) IN ACCESS EXCLUSIVE MODE")
+        try locker.execute("LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE")
         let range = "from=\(Deployment.readingTime / 1000)&to=\(Deployment.readingTime / 1000 + 1)"
         let inFlight = Task { await query.get("/v1/sensors/\(setup.sensor.name)/devices/dev-1/readings?\(range)", timeout: 30) }
-        let waiting = try eventually(timeout: .seconds(15)) {
-            try locker.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")[0, 0] != "0"
+        // Watched from a connection of its own: inside the locker's transaction pg_stat_activity stays as it first was.
+        let observer = try PGConnection(url: setup.database)
+        let waiting = try await within(.seconds(30)) {
+            try observer.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND position($1 IN query) > 0",
+                ["FROM \(table)"])[0, 0] != "0"
         }
-        #expect(waiting, "the request never reached PostgreSQL")
+        #expect(waiting, "the request never waited for the lock in PostgreSQL")
         query.process.signal(SIGTERM)
-        let closed = try eventually(timeout: .seconds(10)) { !acceptsConnections(port: setup.port) || !query.process.isRunning }
+        let closed = try await within(.seconds(10)) { !acceptsConnections(port: setup.port) || !query.process.isRunning }
         #expect(closed, "still taking connections 10 s after SIGTERM")
         try locker.execute("COMMIT")
         let reply = await inFlight.value
         #expect(reply?.status == 200, "the request in flight got \(reply.map { "\($0.status) \($0.text)" } ?? "no answer")")
         #expect(reply?.text.contains("21.5") == true)
-        #expect(query.process.waitForExit(timeout: .seconds(10)) == 0, "\(query.process.output.suffix(1500))")
+        #expect(try await query.exitStatus(within: .seconds(10)) == 0, "\(query.process.output.suffix(1500))")
     }
 }
 
@@ -346,13 +351,13 @@ struct BadStart: Sendable, CustomTestStringConvertible {
     }
 
     /// Starts it with otherwise good settings (a settings file, on loopback) changed by this case.
-    func expectRefused(sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectRefused(sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let setup = try Deployment.make()
         var settings = setup.settings()
         for (key, value) in file { settings[key] = value.json }
         let path = try writeSettings(settings, in: try makeDirectory())
         let query = try setup.start(environment.merging(["TELEMETRY_CONFIG": path]) { $1 }, arguments: arguments)
-        query.expectRefusal(naming: names.map { $0.replacingOccurrences(of: "{file}", with: path) }, sourceLocation: sourceLocation)
+        try await query.expectRefusal(naming: names.map { $0.replacingOccurrences(of: "{file}", with: path) }, sourceLocation: sourceLocation)
     }
 }
 
@@ -371,6 +376,13 @@ private final class QueryRun: Sendable {
 
     func stop() { process.stop() }
 
+    /// The exit status once it has exited, or nil at the deadline. (Awaits instead of blocking a thread: the
+    /// tests' own HTTP requests need the few threads there are.)
+    func exitStatus(within timeout: Duration) async throws -> Int32? {
+        _ = try await within(timeout) { !process.isRunning }
+        return process.isRunning ? nil : process.process.terminationStatus
+    }
+
     /// Until /readyz says 200; throws with the output when it exits or the deadline passes first.
     func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
         let ready = try await within(timeout) {
@@ -383,8 +395,8 @@ private final class QueryRun: Sendable {
     }
 
     /// Expects start-up to stop: exit status 2 and one line of output naming one of `names`.
-    func expectRefusal(naming names: [String], sourceLocation: SourceLocation = #_sourceLocation) {
-        let status = process.waitForExit(timeout: .seconds(15))
+    func expectRefusal(naming names: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let status = try await exitStatus(within: .seconds(15))
         if status == nil { process.stop() }
         let output = process.output
         let lines = output.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
