@@ -7,9 +7,7 @@ let package = Package(
     name: "telemetry",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "telemetry-ingest", targets: ["telemetry-ingest"]),
-        .executable(name: "telemetry-query", targets: ["telemetry-query"]),
-        .executable(name: "telemetry-emulator", targets: ["telemetry-emulator"]),
+        .executable(name: "telemetry", targets: ["telemetry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -38,10 +36,6 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Devices/DeviceEmulator", swiftSettings: strict),
-        .executableTarget(
-            name: "telemetry-emulator",
-            dependencies: ["DeviceEmulator", "Settings", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Devices/telemetry-emulator", swiftSettings: strict),
 
         // Ingest: MQTT in, pipeline per sensor type.
         .systemLibrary(
@@ -59,16 +53,6 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Ingest/IngestService", swiftSettings: strict),
-        .executableTarget(
-            name: "telemetry-ingest",
-            dependencies: [
-                "IngestService",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            path: "Ingest/telemetry-ingest", swiftSettings: strict),
-
         // Storage: PostgreSQL and the REST face of what is stored.
         .systemLibrary(
             name: "CLibPQ", path: "Storage/CLibPQ", pkgConfig: "libpq",
@@ -89,10 +73,20 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Storage/QueryService", swiftSettings: strict),
+
+        // The one executable: a subcommand per service (wiring only).
         .executableTarget(
-            name: "telemetry-query",
-            dependencies: ["QueryService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Storage/telemetry-query", swiftSettings: strict),
+            name: "telemetry",
+            dependencies: [
+                "IngestService", "QueryService", "DeviceEmulator", "Settings", "SensorModel", "MQTT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Platform/telemetry", swiftSettings: strict),
 
         // Fuzzing and benchmarks of the wire-format decoders (scripts/fuzz.sh, Benchmarks/DecodeBenchmark).
         .target(name: "FuzzSupport", dependencies: ["SensorModel", "WireFormats"], path: "Fuzz/FuzzSupport", swiftSettings: strict),

@@ -137,15 +137,11 @@ if [ -n "${TELEMETRY_BIN_DIR:-}" ]; then
     bin=$TELEMETRY_BIN_DIR   # prebuilt executables: no build
 else
     read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:-}"
-    log "swift build -c release (telemetry-ingest, telemetry-query, telemetry-emulator)"
-    for product in telemetry-ingest telemetry-query telemetry-emulator; do
-        swift build -c release --product "$product" "${swift_flags[@]}"
-    done
+    log "swift build -c release --product telemetry"
+    swift build -c release --product telemetry "${swift_flags[@]}"
     bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
 fi
-for exe in telemetry-ingest telemetry-query telemetry-emulator; do
-    [ -x "$bin/$exe" ] || { die "$bin/$exe was not built"; exit 1; }
-done
+[ -x "$bin/telemetry" ] || { die "$bin/telemetry was not built"; exit 1; }
 
 sensors=()
 for f in config/sensors/*.json; do
@@ -176,25 +172,35 @@ export TELEMETRY_JOURNAL_DIR=$state/journal
 TELEMETRY_API_TOKENS=$(cat "$token_file")
 export TELEMETRY_API_TOKENS
 
-for s in "${sensors[@]}"; do
-    launch "ingest-$s" "$bin/telemetry-ingest" --sensor "$s"
+# Each ingest service serves /healthz, /readyz and /metrics on a port of its own.
+health_ports=()
+for s in "${sensors[@]}" unrouted; do
+    port=$(free_port)
+    health_ports+=("$port")
+    if [ "$s" = unrouted ]; then
+        # Dead-letters topics whose sensor type is not in the catalog (the broker would drop them: no subscriber).
+        TELEMETRY_METRICS_PORT=$port launch ingest-unrouted "$bin/telemetry" ingest --unrouted
+    else
+        TELEMETRY_METRICS_PORT=$port launch "ingest-$s" "$bin/telemetry" ingest --sensor "$s"
+    fi
 done
-# Dead-letters topics whose sensor type is not in the catalog (the broker would drop them: no subscriber).
-launch ingest-unrouted "$bin/telemetry-ingest" --unrouted
-launch query "$bin/telemetry-query"
+launch query "$bin/telemetry" query
 
-# The query service is the last to be ready; give it a moment before the load starts.
-deadline=$((SECONDS + 30))
-until (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null; do
-    if [ $SECONDS -ge $deadline ]; then log "warning: nothing listens on HTTP port $http_port after 30 s"; break; fi
-    kill -0 "${pids[-1]}" 2>/dev/null || { log "warning: telemetry-query exited (see .local/logs/query.log)"; break; }
-    sleep 0.2
-done
+# Every service ready (subscribed, database answering) before the load starts.
+wait_ready() {
+    local url=$1 what=$2 deadline=$((SECONDS + 60))
+    until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+        if [ $SECONDS -ge $deadline ]; then log "warning: $what not ready after 60 s ($url)"; return 0; fi
+        sleep 0.2
+    done
+}
+for i in "${!health_ports[@]}"; do wait_ready "http://127.0.0.1:${health_ports[$i]}/readyz" "ingest service $i"; done
+wait_ready "http://127.0.0.1:$http_port/readyz" "the query service"
 
 if [ -z "${RUN_LOCAL_NO_EMULATOR:-}" ]; then
     read -r -a emulator_args <<<"${RUN_LOCAL_EMULATOR_ARGS:---devices 20 --rate 10 --duration 86400}"
     for s in "${sensors[@]}"; do
-        launch "emulator-$s" "$bin/telemetry-emulator" --sensor "$s" "${emulator_args[@]}"
+        launch "emulator-$s" "$bin/telemetry" emulate --sensor "$s" "${emulator_args[@]}"
     done
 fi
 

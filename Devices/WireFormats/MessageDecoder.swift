@@ -74,7 +74,7 @@ public struct MessageDecoder: Sendable {
     }
 }
 
-/// The formats this build knows, so adding one is adding a file and a line here.
+/// The formats this build can encode (the emulator's); `MessageDecoder` holds one decoder per format.
 public enum Formats {
     public static func encoderType(for format: PayloadFormat) -> any PayloadEncoder.Type {
         switch format {

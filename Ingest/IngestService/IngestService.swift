@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import TelemetryStore
 
 /// The ingest process as a `Service`: waits for PostgreSQL, migrates the schema, runs one pipeline per
@@ -9,10 +10,28 @@ import TelemetryStore
 public struct IngestService: Service {
     public let settings: IngestSettings
     public let logger: Logger
+    private let running: Running
 
     public init(settings: IngestSettings, logger: Logger) {
         self.settings = settings
         self.logger = logger
+        running = Running(health: ReadPool(url: settings.databaseURL, size: 1, acquireTimeout: 2))
+    }
+
+    /// Ready: every pipeline is subscribed and the database answers (a round trip on a connection of
+    /// its own, so a probe never waits behind a batch).
+    public func isReady() async -> Bool {
+        let pipelines = running.pipelines.withLock { $0 }
+        guard !pipelines.isEmpty, pipelines.allSatisfy(\.isSubscribed) else { return false }
+        return (try? await running.health.withConnection { connection in try connection.ping() }) != nil
+    }
+
+    /// The pipelines while they run, for `isReady`.
+    private final class Running: Sendable {
+        let pipelines = Mutex<[SensorPipeline]>([])
+        let health: ReadPool
+
+        init(health: ReadPool) { self.health = health }
     }
 
     public func run() async throws {
@@ -36,6 +55,7 @@ public struct IngestService: Service {
             logger.info("\(what) from \(pipeline.subscriptions.joined(separator: ", ")) as \(pipeline.clientID)")
         }
         let running = pipelines
+        self.running.pipelines.withLock { $0 = running }
         await withDiscardingTaskGroup { group in
             group.addTask {
                 await Self.maintain(connection: maintenance, settings: settings, logger: logger)
@@ -43,6 +63,7 @@ public struct IngestService: Service {
             try? await gracefulShutdown()
             group.cancelAll()
         }
+        self.running.pipelines.withLock { $0 = [] }
         logger.info("stopping: no new messages; writing what was received")
         _ = try? await Blocking.run("stop") {
             for pipeline in running { pipeline.stop() }

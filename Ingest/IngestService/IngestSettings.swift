@@ -75,7 +75,7 @@ public struct IngestSettings: Sendable {
         guard unrouted || !sensors.isEmpty else {
             throw SettingsError(setting: "--sensor", message: "name a sensor type, or use --all or --unrouted")
         }
-        if let instance, instance.isEmpty || !instance.utf8.allSatisfy({ $0 < 128 && (Character(UnicodeScalar($0)).isLetter || Character(UnicodeScalar($0)).isNumber || $0 == UInt8(ascii: "-")) }) {
+        if let instance, instance.isEmpty || !instance.utf8.allSatisfy(PlatformSettings.isInstanceByte) {
             throw SettingsError(setting: "--instance", message: "must be letters, digits and -")
         }
         guard let sync = Journal.Sync(setting: settings.journalFsync) else {

@@ -111,7 +111,8 @@ public final class SensorPipeline: @unchecked Sendable {
         }
     }
 
-    public var isSubscribed: Bool { client?.isConnected ?? false }
+    /// Connected to the broker with its subscriptions made.
+    public var isSubscribed: Bool { client?.isReady ?? false }
 
     /// True for the catch-all (`--unrouted`).
     public var isUnrouted: Bool {
@@ -178,8 +179,9 @@ public final class SensorPipeline: @unchecked Sendable {
         finished.unlock()
     }
 
-    /// Decodes each message into the batch, or into a dead letter with its reason.
-    func assemble(_ records: [JournalRecord]) -> IngestBatch {
+    /// Decodes each message into the batch, or into a dead letter with its reason. `counting` off: the
+    /// messages were counted (rejections, skipped entries) when first assembled; this is a retry.
+    func assemble(_ records: [JournalRecord], counting: Bool = true) -> IngestBatch {
         var batch = IngestBatch(fieldCount: sensor.fields.count, capacity: records.count)
         for record in records {
             switch route(record) {
@@ -189,12 +191,12 @@ public final class SensorPipeline: @unchecked Sendable {
                     var skipped = 0
                     try decoder.decode(record.payload, format: topic.format, receivedAt: record.receivedAt, into: &batch.readings, skipped: &skipped)
                     batch.closeSpan(device: topic.device, from: start)
-                    if skipped > 0 { metrics.skippedEntries.increment(by: skipped) }
+                    if skipped > 0 && counting { metrics.skippedEntries.increment(by: skipped) }
                 } catch {
-                    reject(record, code: error.code.rawValue, reason: error.description, into: &batch)
+                    reject(record, code: error.code.rawValue, reason: error.description, into: &batch, counting: counting)
                 }
             case .failure(let error):
-                reject(record, code: error.code.rawValue, reason: error.description, into: &batch)
+                reject(record, code: error.code.rawValue, reason: error.description, into: &batch, counting: counting)
             }
         }
         return batch
@@ -217,9 +219,9 @@ public final class SensorPipeline: @unchecked Sendable {
         }
     }
 
-    private func reject(_ record: JournalRecord, code: String, reason: String, into batch: inout IngestBatch) {
-        metrics.rejected(reason: code)
-        if reasons.shouldLog(code) {
+    private func reject(_ record: JournalRecord, code: String, reason: String, into batch: inout IngestBatch, counting: Bool = true) {
+        if counting { metrics.rejected(reason: code) }
+        if counting && reasons.shouldLog(code) {
             logger.warning("rejected a message on \(record.topic): \(reason) (logged once per reason per minute)")
         }
         batch.deadLetters.append(DeadLetter(sensor: isUnrouted ? nil : sensor.name, topic: record.topic, receivedAt: record.receivedAt, reason: reason, payload: record.payload))
@@ -246,7 +248,8 @@ public final class SensorPipeline: @unchecked Sendable {
 
     private func storeOneByOne(_ records: [JournalRecord], writer: BatchWriter) -> Bool {
         for record in records {
-            switch writeRetrying(assemble([record]), writer: writer) {
+            let single = assemble([record], counting: false)
+            switch writeRetrying(single, writer: writer) {
             case nil:
                 // Part of the batch may be stored; a replay of it all is deduplicated by key.
                 return false
@@ -255,18 +258,22 @@ public final class SensorPipeline: @unchecked Sendable {
                 metrics.committedMessages.increment()
                 metrics.duplicates.increment(by: outcome.duplicates)
             case .failure(let error):
-                guard deadLetterRetrying(record, cause: error, writer: writer) else { return false }
+                // Rejected when decoded: its own dead letter is what failed, and is retried as it is.
+                var letter = single
+                if letter.deadLetters.isEmpty {
+                    letter = IngestBatch(fieldCount: sensor.fields.count)
+                    reject(record, code: "storage", reason: "storage: \(error)", into: &letter)
+                }
+                guard deadLetterRetrying(letter, topic: record.topic, writer: writer) else { return false }
             }
         }
         return true
     }
 
-    /// Dead-letters a message whose readings cannot be stored. Until that succeeds the message stays
-    /// journaled: a failing dead-letter write is retried (capped backoff) for as long as it fails, and
-    /// false means stopping cut it short (the journal replays the message at the next start).
-    private func deadLetterRetrying(_ record: JournalRecord, cause: StoreError, writer: BatchWriter) -> Bool {
-        var letter = IngestBatch(fieldCount: sensor.fields.count)
-        reject(record, code: "storage", reason: "storage: \(cause)", into: &letter)
+    /// Writes one message's dead letter. Until that succeeds the message stays journaled: a failing
+    /// dead-letter write is retried (capped backoff) for as long as it fails, and false means stopping
+    /// cut it short (the journal replays the message at the next start).
+    private func deadLetterRetrying(_ letter: IngestBatch, topic: String, writer: BatchWriter) -> Bool {
         var delay = 0.05
         while true {
             switch writeRetrying(letter, writer: writer) {
@@ -277,7 +284,7 @@ public final class SensorPipeline: @unchecked Sendable {
             case .failure(let error):
                 if pastShutdownGrace { return false }
                 metrics.retries.increment()
-                logger.critical("cannot dead-letter a message on \(record.topic), keeping it journaled and retrying in \(Int(delay * 1000)) ms: \(error)")
+                logger.critical("cannot dead-letter a message on \(topic), keeping it journaled and retrying in \(Int(delay * 1000)) ms: \(error)")
                 Thread.sleep(forTimeInterval: delay)
                 delay = min(delay * 2, stopping.load(ordering: .relaxed) ? 0.5 : 5)
             }

@@ -139,7 +139,8 @@ public final class MQTTClient: @unchecked Sendable {
         return true
     }
 
-    private var isReady: Bool {
+    /// Connected, and subscribed when there are subscriptions.
+    public var isReady: Bool {
         state.withLock { $0.connected && ($0.subscribed || options.subscriptions.isEmpty) }
     }
 

@@ -58,7 +58,10 @@ public struct MQTTURL: Sendable, Equatable, CustomStringConvertible {
             }
             bytes.append(high << 4 | low)
         }
-        return String(decoding: bytes, as: UTF8.self)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw MQTTError(code: -1, message: "MQTT URL has a bad percent escape in its \(what): the bytes it gives are not UTF-8")
+        }
+        return text
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {

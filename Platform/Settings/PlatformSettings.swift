@@ -72,9 +72,10 @@ public struct PlatformSettings: Sendable {
     }
 
     /// Where `key`'s value came from, or its variable when it was not set.
-    public func source(_ key: String) -> String { sources[key] ?? "TELEMETRY_" + key.uppercased() }
+    public func source(_ key: String) -> String { sources[key] ?? Setting.variable(of: key) }
 
-    static func isInstanceByte(_ byte: UInt8) -> Bool {
+    /// Letters, digits and `-`: what an instance name (in a client id and a folder name) may hold.
+    public static func isInstanceByte(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
             || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
     }

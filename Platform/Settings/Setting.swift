@@ -6,7 +6,9 @@ public struct Setting: Sendable, Hashable {
     public var documentation: String
     public var defaultText: String
 
-    public var variable: String { "TELEMETRY_" + key.uppercased() }
+    public var variable: String { Self.variable(of: key) }
+
+    public static func variable(of key: String) -> String { "TELEMETRY_" + key.uppercased() }
 }
 
 extension PlatformSettings {

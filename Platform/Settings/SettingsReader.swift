@@ -44,7 +44,7 @@ struct SettingsReader {
         }
     }
 
-    func source(_ key: String) -> String { sources[key] ?? "TELEMETRY_" + key.uppercased() }
+    func source(_ key: String) -> String { sources[key] ?? Setting.variable(of: key) }
 
     private var defaults: [String: String] {
         Dictionary(uniqueKeysWithValues: PlatformSettings.all.map { ($0.key, $0.defaultText) })
@@ -54,7 +54,7 @@ struct SettingsReader {
     private mutating func lookup(_ key: String, _ type: ConfigType, expected: String) throws(SettingsError) -> ConfigContent? {
         precondition(defaults[key] != nil, "\(key) is not in PlatformSettings.all")
         keysRead.insert(key)
-        let variable = "TELEMETRY_" + key.uppercased()
+        let variable = Setting.variable(of: key)
         do {
             if let value = try environment.value(forKey: AbsoluteConfigKey(["telemetry", key]), type: type).value {
                 sources[key] = variable
@@ -99,7 +99,7 @@ struct SettingsReader {
     /// A comma-separated string in either place, or a JSON list of strings in the file.
     mutating func list(_ key: String) throws(SettingsError) -> [String] {
         let words: [String]
-        if environmentValues["TELEMETRY_" + key.uppercased()] == nil, let file,
+        if environmentValues[Setting.variable(of: key)] == nil, let file,
             case .stringArray(let array)? = try? file.value(forKey: AbsoluteConfigKey([key]), type: .stringArray).value?.content
         {
             keysRead.insert(key)

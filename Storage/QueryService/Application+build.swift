@@ -7,13 +7,14 @@ import TelemetryStore
 
 /// Builds the query service: routes, auth, and the server settings. Kept apart from `@main`
 /// so tests drive it with the in-process client.
+/// - Parameter alsoReady: what else `/readyz` waits for (the monolith's ingest pipelines).
 public func buildApplication(
-    settings: QuerySettings, registry: PrometheusCollectorRegistry, logger: Logger
+    settings: QuerySettings, registry: PrometheusCollectorRegistry, logger: Logger, alsoReady: (@Sendable () async -> Bool)? = nil
 ) -> some ApplicationProtocol {
     let cache = settings.rollupCacheMB > 0 ? RollupCache(url: settings.databaseURL, capacityBytes: settings.rollupCacheMB << 20) : nil
     let store = QueryStore(
         catalog: settings.catalog, pool: ReadPool(url: settings.databaseURL, size: settings.readPoolSize), rollupCache: cache, logger: logger)
-    let router = buildRouter(store: store, tokens: settings.tokens, registry: registry)
+    let router = buildRouter(store: store, tokens: settings.tokens, registry: registry, alsoReady: alsoReady)
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "telemetry-query"),
@@ -34,13 +35,15 @@ struct StorePreparation: Service {
     }
 }
 
-public func buildRouter(store: QueryStore, tokens: [String], registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
+public func buildRouter(
+    store: QueryStore, tokens: [String], registry: PrometheusCollectorRegistry, alsoReady: (@Sendable () async -> Bool)? = nil
+) -> Router<BasicRequestContext> {
     let router = Router()
     router.add(middleware: MetricsMiddleware(factory: PrometheusMetricsFactory(registry: registry)))
     router.add(middleware: BearerAuth(tokens: Set(tokens)))
     router.get("/healthz") { _, _ in Response.json(#"{"status":"ok"}"#) }
     router.get("/readyz") { _, _ in
-        guard await store.isReady() else {
+        guard await store.isReady(), await alsoReady?() ?? true else {
             return Response.json(#"{"status":"database unavailable"}"#, status: .serviceUnavailable)
         }
         return Response.json(#"{"status":"ready"}"#)

@@ -236,7 +236,7 @@ enum DeadLetterWriter {
     static let moveSQL = """
         INSERT INTO rejected (sensor, topic, received_at, reason, payload)
         SELECT sensor, topic, received_at, reason, payload FROM rejected_stage
-        ON CONFLICT (received_at, topic, md5(payload)) DO NOTHING
+        ON CONFLICT (received_at, topic, coalesce(sensor, ''), md5(payload)) DO NOTHING
         """
 
     static func write(_ letters: [DeadLetter], on connection: PGConnection) throws(PGError) {

@@ -1,8 +1,10 @@
 import Foundation
 import Postgres
 
-/// A small pool of read connections. Work runs on threads of its own (libpq blocks); a caller waits at
-/// most `acquireTimeout` for a free connection, and a broken connection is replaced on next use.
+/// The query service's read connections: `size` threads of its own (libpq blocks), each the only owner
+/// of one connection, taking work from a queue. Work that waits longer than `acquireTimeout` for a
+/// thread fails as "busy" (the caller answers 503) instead of piling up.
+///
 /// An idle connection does not know that its server restarted until it is used: work that fails on a
 /// reused connection because the connection failed runs once more on a new one, so the first requests
 /// after a database restart are answered instead of getting a 503.
@@ -10,94 +12,118 @@ public final class ReadPool: @unchecked Sendable {
     public let url: String
     public let size: Int
     public let acquireTimeout: TimeInterval
-    private let condition = NSCondition()
-    private var idle: [PGConnection] = []
-    private var open = 0
-    private let queue = DispatchQueue(label: "telemetry.read-pool", attributes: .concurrent)
+    private let queue: WorkQueue
 
     public init(url: String, size: Int = 4, acquireTimeout: TimeInterval = 2) {
         self.url = url
         self.size = size
         self.acquireTimeout = acquireTimeout
+        queue = WorkQueue()
+        for index in 0..<size {
+            let thread = Thread { [queue] in Self.work(queue: queue, url: url, acquireTimeout: acquireTimeout) }
+            thread.name = "read-pool-\(index)"
+            thread.start()
+        }
     }
+
+    deinit { queue.close() }
 
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (StoreConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result {
-                    do {
-                        return try self.run(body)
-                    } catch let error as PGError {
-                        throw StoreError(error)
-                    }
-                })
-            }
+            queue.put(Job(enqueued: Date()) { offered in
+                let connection: PGConnection
+                switch offered {
+                case .success(let open): connection = open
+                case .failure(let error):
+                    continuation.resume(throwing: StoreError(error))
+                    return nil
+                }
+                do {
+                    let value = try body(StoreConnection(connection))
+                    continuation.resume(returning: value)
+                    return nil
+                } catch {
+                    return { continuation.resume(throwing: error) }
+                }
+            })
         }
     }
 
-    private func run<T>(_ body: (StoreConnection) throws -> T) throws -> T {
-        var (connection, reused) = try acquire()
-        while true {
-            do {
-                let value = try body(StoreConnection(connection))
-                release(connection, healthy: true)
-                return value
+    /// One unit of work: called with the worker's connection, or why there is none. Returns nil when
+    /// done, or how to report its failure: the worker decides whether to run it again first.
+    struct Job {
+        let enqueued: Date
+        let run: (Result<PGConnection, PGError>) -> (() -> Void)?
+    }
+
+    private static func work(queue: WorkQueue, url: String, acquireTimeout: TimeInterval) {
+        var connection: PGConnection?
+        while let job = queue.take() {
+            guard Date().timeIntervalSince(job.enqueued) <= acquireTimeout else {
+                job.run(.failure(PGError(sqlState: "53300", message: "every read connection stayed busy for \(acquireTimeout) s")))?()
+                continue
+            }
+            let reused = connection != nil
+            do throws(PGError) {
+                connection = try Self.ready(connection, url: url)
             } catch {
-                let failed = (error as? StoreError)?.isConnectionFailure ?? (error as? PGError).map(StoreError.init)?.isConnectionFailure ?? false
-                release(connection, healthy: connection.isHealthy && !failed)
-                guard failed && reused else { throw error }
-                (connection, reused) = try acquire(fresh: true)
+                connection = nil
+                job.run(.failure(error))?()
+                continue
             }
+            guard let current = connection, var failure = job.run(.success(current)) else { continue }
+            // libpq marks a connection bad once a round trip found it dead: replace it, and run work
+            // that met a stale one (idle across a server restart) once more on the new one.
+            if !current.isHealthy {
+                connection = nil
+                if reused, let fresh = try? PGConnection(url: url, connectTimeoutSeconds: 2) {
+                    connection = fresh
+                    failure = job.run(.success(fresh)) ?? {}
+                }
+            }
+            failure()
         }
     }
 
-    /// A connection and whether it was used before; `fresh` opens a new one (in the slot just freed).
-    private func acquire(fresh: Bool = false) throws -> (PGConnection, Bool) {
-        condition.lock()
-        let deadline = Date().addingTimeInterval(acquireTimeout)
-        while idle.isEmpty && open >= size {
-            if !condition.wait(until: deadline) {
-                condition.unlock()
-                throw PGError(sqlState: "53300", message: "all \(size) database connections are busy")
-            }
-        }
-        if fresh, !idle.isEmpty {
-            idle.removeLast()  // the pool is full: a new connection takes this one's slot
-            open -= 1
-        }
-        if let connection = idle.popLast() {
-            condition.unlock()
-            if connection.isHealthy { return (connection, true) }
-            do {
-                try connection.resetIfNeeded()
-                return (connection, false)
-            } catch {
-                discard()
-                throw error
-            }
-        }
-        open += 1
-        condition.unlock()
-        do {
-            return (try PGConnection(url: url, connectTimeoutSeconds: 2), false)
-        } catch {
-            discard()
-            throw error
-        }
+    private static func ready(_ connection: PGConnection?, url: String) throws(PGError) -> PGConnection {
+        guard let connection else { return try PGConnection(url: url, connectTimeoutSeconds: 2) }
+        if !connection.isHealthy { try connection.resetIfNeeded() }
+        return connection
     }
 
-    private func release(_ connection: PGConnection, healthy: Bool) {
-        guard healthy else { discard(); return }
-        condition.lock()
-        idle.append(connection)
-        condition.signal()
-        condition.unlock()
-    }
+    /// Jobs waiting for a worker. Closed when the pool goes: the workers finish and their connections close.
+    final class WorkQueue: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var jobs: [Job] = []
+        private var head = 0
+        private var closed = false
 
-    private func discard() {
-        condition.lock()
-        open -= 1
-        condition.signal()
-        condition.unlock()
+        func put(_ job: Job) {
+            condition.withLock {
+                jobs.append(job)
+                condition.signal()
+            }
+        }
+
+        func take() -> Job? {
+            condition.lock()
+            defer { condition.unlock() }
+            while head == jobs.count && !closed { condition.wait() }
+            guard head < jobs.count else { return nil }
+            let job = jobs[head]
+            head += 1
+            if head > 64 && head * 2 > jobs.count {
+                jobs.removeFirst(head)
+                head = 0
+            }
+            return job
+        }
+
+        func close() {
+            condition.withLock {
+                closed = true
+                condition.broadcast()
+            }
+        }
     }
 }

@@ -74,6 +74,10 @@ public final class RollupCache: @unchecked Sendable {
     private var requested: UInt64 = 0
     private var synced: UInt64 = 0
     private var failed: UInt64 = 0
+    /// When the oldest ticket not yet synced was taken: a listener that has not answered for
+    /// `stallLimit` is treated as down, so lookups read PostgreSQL at once instead of queueing behind it.
+    private var unansweredSince: Date?
+    static let stallLimit: TimeInterval = 1
     private var counters = (hits: 0, misses: 0)
     /// Written by lookups to wake the listener thread from its wait on the connection.
     private let wake: (read: Int32, write: Int32)
@@ -84,7 +88,10 @@ public final class RollupCache: @unchecked Sendable {
         self.capacityBytes = capacityBytes
         var descriptors: [Int32] = [-1, -1]
         if pipe(&descriptors) == 0 {
-            for descriptor in descriptors { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
+            for descriptor in descriptors {
+                _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)  // not inherited by child processes
+            }
         }
         wake = (descriptors[0], descriptors[1])
     }
@@ -210,15 +217,21 @@ public final class RollupCache: @unchecked Sendable {
             guard state.wait(until: connectDeadline) else { break }
         }
         guard listening, !stopped else { return false }
+        if let since = unansweredSince, Date().timeIntervalSince(since) > Self.stallLimit { return false }
         requested += 1
         let ticket = requested
+        let since = unansweredSince ?? Date()
+        unansweredSince = since
         poke()
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = since.addingTimeInterval(Self.stallLimit)
         while synced < ticket && failed < ticket && !stopped {
             guard state.wait(until: deadline) else { return false }
         }
         return synced >= ticket
     }
+
+    /// A lookup is waiting for the listener's round trip (for tests).
+    var isWaitingOnListener: Bool { state.withLock { requested > synced && requested > failed } }
 
     private func poke() {
         var byte: UInt8 = 1
@@ -238,6 +251,7 @@ public final class RollupCache: @unchecked Sendable {
             state.withLock {
                 connectFailed = true
                 failed = requested
+                unansweredSince = nil
                 state.broadcast()
             }
             Thread.sleep(forTimeInterval: 0.5)  // database away: try again soon (queries go to PostgreSQL)
@@ -252,6 +266,8 @@ public final class RollupCache: @unchecked Sendable {
                 state.withLock {
                     handleLocked(notifications)
                     synced = target
+                    // Tickets taken during this round trip wait for the next one, from now.
+                    unansweredSince = requested > synced ? Date() : nil
                     state.broadcast()
                 }
             } else {
@@ -266,6 +282,7 @@ public final class RollupCache: @unchecked Sendable {
                 listening = false
                 forgetAllLocked()
                 failed = requested
+                unansweredSince = nil
                 state.broadcast()
             }
         }

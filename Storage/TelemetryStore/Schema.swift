@@ -35,13 +35,15 @@ public enum Schema {
         );
         CREATE INDEX IF NOT EXISTS rejected_received_at ON rejected (received_at, id);
         CREATE INDEX IF NOT EXISTS rejected_sensor_received_at ON rejected (sensor, received_at, id);
-        -- A message's identity: a dead letter replayed from a journal adds nothing. Copies stored before
+        -- A message's identity for one sensor type (several may take one topic): a dead letter replayed
+        -- from a journal adds nothing. Copies stored before
         -- the key existed are removed once, when it is made.
         DO $$ BEGIN
             IF to_regclass('rejected_message_key') IS NULL THEN
                 DELETE FROM rejected a USING rejected b
-                WHERE a.id > b.id AND a.received_at = b.received_at AND a.topic = b.topic AND a.payload = b.payload;
-                CREATE UNIQUE INDEX rejected_message_key ON rejected (received_at, topic, md5(payload));
+                WHERE a.id > b.id AND a.received_at = b.received_at AND a.topic = b.topic
+                  AND coalesce(a.sensor, '') = coalesce(b.sensor, '') AND a.payload = b.payload;
+                CREATE UNIQUE INDEX rejected_message_key ON rejected (received_at, topic, coalesce(sensor, ''), md5(payload));
             END IF;
         END $$
         """

@@ -13,8 +13,6 @@ public final class StoreConnection: @unchecked Sendable {
     /// Wraps a connection of PostgreSQL's own (tests and benchmarks hold those).
     public init(_ connection: PGConnection) { pg = connection }
 
-    public var isHealthy: Bool { pg.isHealthy }
-
     /// Reconnects when the connection broke; throws while the server stays away.
     public func reconnectIfNeeded() throws(StoreError) {
         try StoreError.wrap { () throws(PGError) in try pg.resetIfNeeded() }

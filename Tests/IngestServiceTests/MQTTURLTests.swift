@@ -9,7 +9,7 @@ struct MQTTURLTests {
         #expect(url.host == "broker.local" && url.port == 8883)
     }
 
-    @Test(arguments: ["mqtt://user:pa%zzss@host:1883", "mqtt://user:pass%4@host", "mqtt://us%er@host", "mqtt://user:pass%@host"])
+    @Test(arguments: ["mqtt://user:pa%zzss@host:1883", "mqtt://user:pass%4@host", "mqtt://us%er@host", "mqtt://user:pass%@host", "mqtt://user:pa%FFss@host"])
     func aBadPercentEscapeIsAnError(_ text: String) {
         #expect {
             _ = try MQTTURL(parsing: text)

@@ -28,15 +28,15 @@ struct DeadLetterTests {
             END $$;
             CREATE TRIGGER refuse BEFORE INSERT ON rejected FOR EACH ROW EXECUTE FUNCTION refuse_while_held();
             """)
-        let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database, extra: ["TELEMETRY_METRICS_PORT": "0"])
+        let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try eventually { ingest.output.contains("ingesting \(sensor)") && ingest.output.contains("metrics on http://") })
+        #expect(try ingest.waitUntilReady())
         let publisher = try TestPublisher(url: servers.mqtt)
         let base: Int64 = 1_767_225_600_000_000
         try publisher.publish("telemetry/\(sensor)/poison", HandFrame.float64(seq: 1, base: base, samples: [(0, [42.5])]))
         try publisher.flush()
         // The service keeps trying: its retry counter climbs while nothing reaches `rejected`.
-        let metrics = try #require(ingest.output.firstMatch(of: /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/).map { String($0.1) })
+        let metrics = ingest.metricsURL
         #expect(try eventually { (Self.counter("telemetry_ingest_write_retries_total", at: metrics) ?? 0) >= 3 }, "\(ingest.output.suffix(1500))")
         #expect(try connection.query("SELECT count(*) FROM rejected")[0, 0] == "0")
         // Once the dead letter can be written, it is: the message was never dropped.

@@ -30,7 +30,7 @@ struct DeliveryChecksTests {
         let database = try servers.makeDatabase()
         let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try eventually { ingest.output.contains("ingesting \(sensor)") })
+        #expect(try ingest.waitUntilReady())
         // A constraint the decoder knows nothing of: 42.5 °C decodes fine but cannot be stored (SQLSTATE 23514).
         let connection = try PGConnection(url: database)
         try connection.execute("ALTER TABLE \"\(sensor)\" ADD CONSTRAINT no_42_5 CHECK (celsius <> 42.5)")
@@ -57,11 +57,10 @@ struct DeliveryChecksTests {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
-        let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: try servers.makeDatabase(),
-                                             extra: ["TELEMETRY_METRICS_PORT": "0"])
+        let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: try servers.makeDatabase())
         defer { ingest.stop() }
-        #expect(try eventually { ingest.output.contains("ingesting \(sensor)") && ingest.output.contains("metrics on http://") })
-        let port = try #require(ingest.output.firstMatch(of: /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/).map { String($0.1) })
+        #expect(try ingest.waitUntilReady())
+        let port = try #require(ingest.healthPort)
         let publisher = try TestPublisher(url: servers.mqtt)
         for n in 0..<3 {
             try publisher.publish("telemetry/\(sensor)/m-1", HandFrame.float64(seq: UInt32(n), base: 1_767_225_600_000_000 + Int64(n), samples: [(0, [1])]))
@@ -91,10 +90,10 @@ struct DeliveryChecksTests {
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
         let database = try servers.makeDatabase()
-        let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database, extra: ["TELEMETRY_METRICS_PORT": "0"])
+        let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try eventually { ingest.output.contains("ingesting \(sensor)") && ingest.output.contains("metrics on http://") })
-        let metrics = try #require(ingest.output.firstMatch(of: /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/).map { String($0.1) })
+        #expect(try ingest.waitUntilReady())
+        let metrics = ingest.metricsURL
         // A temperature (type 103) and a humidity (104) and a barometer (115) entry: this sensor type maps only the first.
         let publisher = try TestPublisher(url: servers.mqtt)
         try publisher.publish("telemetry/\(sensor)/multi/lpp", [0x03, 0x67, 0x01, 0x10, 0x05, 0x68, 0x50, 0x06, 0x73, 0x27, 0x10])

@@ -3,7 +3,7 @@ import Postgres
 import Testing
 
 /// "Nothing acknowledged is ever lost" (architecture.md, Delivery), against the real servers with the
-/// real `telemetry-ingest` and `telemetry-emulator` executables. The emulator publishes QoS 1, counts the
+/// real `telemetry ingest` and `telemetry emulate`. The emulator publishes QoS 1, counts the
 /// broker's acknowledgements per device, and `--verify` compares them with the stored rows and the
 /// rollup counts (exit 1 on anything missing or counted twice). Each test prints a `verdict:` line.
 /// Serialized: they load a 2-core machine and measure memory and shutdown times.
@@ -22,8 +22,7 @@ struct DeliveryTests {
             let process = try servers.startIngest(
                 sensors: [sensor], catalog: catalog, database: database, journal: journal,
                 extra: ["TELEMETRY_INSTANCE": "delivery"].merging(extra) { $1 })
-            guard try eventually(timeout: .seconds(30), { process.output.contains("ingesting \(sensor)") || !process.isRunning }),
-                  process.isRunning else {
+            guard try process.waitUntilReady() else {
                 throw TestSetupError(message: "ingest did not start: \(process.output)")
             }
             return process

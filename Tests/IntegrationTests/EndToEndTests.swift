@@ -19,7 +19,7 @@ struct EndToEndTests {
         let temperature = catalog.sensor("temperature"), power = catalog.sensor("power")
         let ingest = try servers.startIngest(sensors: [temperature.name, power.name], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try eventually { ingest.output.contains("ingesting \(power.name)") }, "ingest did not subscribe: \(ingest.output)")
+        #expect(try ingest.waitUntilReady(), "ingest did not subscribe: \(ingest.output)")
 
         // Several devices, several frames each, irregular times and exact float64 values.
         let base: Int64 = 1_767_225_600_000_000  // 2026-01-01T00:00:00Z
@@ -92,7 +92,7 @@ struct EndToEndTests {
         let sensor = catalog.sensor("temperature")
         let ingest = try servers.startIngest(sensors: [sensor.name], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try eventually { ingest.output.contains("ingesting \(sensor.name)") })
+        #expect(try ingest.waitUntilReady())
         let publisher = try TestPublisher(url: servers.mqtt)
         let good = HandFrame.float64(seq: 1, base: 1_767_225_600_000_000, samples: [(0, [21.5])])
         var wrongMagic = good
@@ -127,10 +127,10 @@ struct EndToEndTests {
         let names = catalog.catalog.sensors.map(\.name)
         let ingest = try servers.startIngest(sensors: names, catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try eventually { names.allSatisfy { ingest.output.contains("ingesting \($0)") } })
+        #expect(try ingest.waitUntilReady())
         let emulator = try ServiceProcess(
-            "telemetry-emulator",
-            arguments: names.flatMap { ["--sensor", $0] } + ["--devices", "5", "--samples", "4", "--rate", "500", "--count", "600", "--qos", "1",
+            "telemetry",
+            arguments: ["emulate"] + names.flatMap { ["--sensor", $0] } + ["--devices", "5", "--samples", "4", "--rate", "500", "--count", "600", "--qos", "1",
                                                             "--device-prefix", "emu-test", "--verify", "--verify-timeout", "60"],
             environment: ["TELEMETRY_MQTT_URL": servers.mqttURL, "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory],
             servers: servers)

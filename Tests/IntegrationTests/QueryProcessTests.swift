@@ -7,7 +7,7 @@ import SensorModel
 import TelemetryStore
 import Testing
 
-/// The real `telemetry-query` executable: where its settings come from (file, environment, options), what
+/// The real `telemetry query` process: where its settings come from (file, environment, options), what
 /// a wrong one does (exit 2, one line naming it), bearer tokens, the loopback-only rule without tokens, the
 /// retention schedule, and SIGTERM. Every wait is on a condition with a deadline: /readyz, rows, the exit.
 @Suite(.timeLimit(.minutes(3)))
@@ -260,7 +260,7 @@ struct QueryProcessTests {
 
 // MARK: - helpers
 
-/// What one test runs `telemetry-query` with: its own catalog and database, and a free port for it (on
+/// What one test runs `telemetry query` with: its own catalog and database, and a free port for it (on
 /// loopback). `make` takes one sensor type and stores one reading of a device when asked.
 private struct Deployment {
     /// An hour ago, in µs: well inside the sensor type's retention, which the service applies at start.
@@ -361,7 +361,7 @@ struct BadStart: Sendable, CustomTestStringConvertible {
     }
 }
 
-/// One `telemetry-query` process, in a working directory of its own unless told otherwise (so the package's
+/// One `telemetry query` process, in a working directory of its own unless told otherwise (so the package's
 /// config/telemetry.json is never read by accident), expected to serve on `port` of 127.0.0.1.
 private final class QueryRun: Sendable {
     let process: ServiceProcess
@@ -370,7 +370,7 @@ private final class QueryRun: Sendable {
     init(_ servers: TestServers, port: Int, environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil) throws {
         self.port = port
         process = try ServiceProcess(
-            "telemetry-query", arguments: arguments, environment: environment, servers: servers,
+            "telemetry", arguments: ["query"] + arguments, environment: environment, servers: servers,
             workingDirectory: try workingDirectory ?? makeDirectory())
     }
 
@@ -390,7 +390,7 @@ private final class QueryRun: Sendable {
             return await get("/readyz")?.status == 200
         }
         guard ready, process.isRunning else {
-            throw TestSetupError(message: "telemetry-query did not become ready on port \(port): \(process.output.suffix(2000))")
+            throw TestSetupError(message: "telemetry query did not become ready on port \(port): \(process.output.suffix(2000))")
         }
     }
 

@@ -13,7 +13,7 @@ struct RejectionEndToEndTests {
         let sensor = catalog.sensor("temperature")
         let ingest = try servers.startIngest(sensors: [sensor.name], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try eventually { ingest.output.contains("ingesting \(sensor.name)") }, "\(ingest.output)")
+        #expect(try ingest.waitUntilReady(), "\(ingest.output)")
 
         let base: Int64 = 1_767_225_600_000_000
         let good = HandFrame.float64(seq: 1, base: base, samples: [(0, [21.5])])

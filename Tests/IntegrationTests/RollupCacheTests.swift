@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Postgres
+import Prometheus
 import QueryService
 import SensorModel
 @testable import TelemetryStore
@@ -126,11 +128,20 @@ struct RollupCacheTests {
             kill(listener, SIGSTOP)
             defer { kill(listener, SIGCONT) }
             async let stalled = client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
-            // While that lookup waits on the stalled listener, the cache still answers others at once.
-            let answered = DispatchSemaphore(value: 0)
-            Thread { _ = cache.statistics; answered.signal() }.start()
-            #expect(answered.wait(timeout: .now() + 3) == .success, "statistics waited behind the listener's round trip")
-            // The lookup gives up on the cache and reads PostgreSQL: the same answer, before the listener is back.
+            // Once that lookup waits on the stalled listener, the cache answers others at once, another
+            // lookup reads PostgreSQL without queueing behind it, and other routes are not held up.
+            #expect(try await offThePool { try eventually(timeout: .seconds(10)) { cache.isWaitingOnListener } })
+            let answered = try await offThePool {
+                let done = DispatchSemaphore(value: 0)
+                Thread { _ = cache.statistics; done.signal() }.start()
+                return done.wait(timeout: .now() + 3) == .success
+            }
+            #expect(answered, "statistics waited behind the listener's round trip")
+            let devices = try await client.execute(uri: "/v1/sensors/\(sensor.name)/devices", method: .get) { $0.status }
+            #expect(devices == .ok)
+            let other = try await client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
+            #expect(other.0 == .ok && other.1 == warm.1)
+            // The first lookup gives up on the cache too and reads PostgreSQL: the same answer, while the listener is still stopped.
             let result = try await stalled
             #expect(result.0 == .ok)
             #expect(result.1 == warm.1)
@@ -138,7 +149,7 @@ struct RollupCacheTests {
     }
 
     /// At start the query service reads the last week of hourly rollups, so the first "7 days @ 1h"
-    /// request is served from memory like the next ones.
+    /// request is served from memory like the next ones (the whole service as `buildApplication` makes it).
     @Test func startWarmsTheLastWeek() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
@@ -149,19 +160,21 @@ struct RollupCacheTests {
         let connection = try PGConnection(url: database)
         try Schema.migrate(connection, catalog: catalog.catalog)
         _ = try BatchWriter(connection: connection, sensor: sensor).write(Self.batch(devices: ["dev-a", "dev-b"], from: weekAgo, hours: 7 * 24, value: 10))
-        let app = try QueryApp(database: database, catalog: catalog)
-        let cache = try #require(app.store.rollupCache)
-        defer { cache.stop() }
-        await app.store.prepare(now: { now })
-        let warmed = cache.statistics
-        #expect(warmed.misses == 7 * 24 + 1 && warmed.hits == 0, "\(warmed)")
-        try await Application(router: app.router).test(.router) { client in
+        let settings = QuerySettings(databaseURL: database, port: 0, catalog: catalog.catalog)
+        let app = buildApplication(settings: settings, registry: PrometheusCollectorRegistry(), logger: Logger(label: "test"))
+        try await app.test(.live) { client in
+            func hours(_ result: String) async throws -> Int? {
+                let text = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+                return text.firstMatch(of: try Regex("rollup_cache_hours_total\\{result=\"\(result)\"\\} (\\d+)")).flatMap { Int($0.output[1].substring ?? "") }
+            }
+            let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+            while try await hours("miss") != 7 * 24 + 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(try await hours("miss") == 7 * 24 + 1, "warmed at start: the week and the current hour")
             let uri = "/v1/sensors/\(sensor.name)/aggregates?bucket=1h&from=\(weekAgo / 1000)&to=\(Micros.hour(of: now) * Micros.perHour / 1000)&group_by=device"
-            let response = try await client.execute(uri: uri, method: .get) { $0.status }
-            #expect(response == .ok)
+            #expect(try await client.execute(uri: uri, method: .get) { $0.status } == .ok)
+            #expect(try await hours("miss") == 7 * 24 + 1, "the first request read nothing from PostgreSQL")
+            #expect(try await hours("hit") == 7 * 24)
         }
-        #expect(cache.statistics.misses == warmed.misses, "the first request read nothing from PostgreSQL: \(cache.statistics)")
-        #expect(cache.statistics.hits == 7 * 24)
     }
 
     @Test func notificationPayloadsRoundTrip() {

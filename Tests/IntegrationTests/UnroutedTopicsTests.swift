@@ -8,7 +8,7 @@ import Testing
 
 /// Topics that no `telemetry/<sensor>/+[/+]` subscription takes — extra levels of a known sensor type, a
 /// sensor type not in the catalog, too few levels — are dead-lettered on the real broker, once each, with
-/// their raw bytes, by the sensor type's service or by the catch-all (`telemetry-ingest --unrouted`);
+/// their raw bytes, by the sensor type's service or by the catch-all (`telemetry ingest --unrouted`);
 /// valid messages are still stored and both services keep running.
 @Suite(.timeLimit(.minutes(3)))
 struct UnroutedTopicsTests {
@@ -23,18 +23,16 @@ struct UnroutedTopicsTests {
         let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database)
         defer { ingest.stop() }
         // Both subscribed before anything is published: a new persistent session gets nothing published earlier.
-        #expect(try eventually { ingest.output.contains("ingesting \(sensor)") }, "\(ingest.output)")
+        #expect(try ingest.waitUntilReady(), "\(ingest.output)")
         let catchAll = try servers.startIngest(
-            sensors: [], catalog: catalog, database: database, extra: ["TELEMETRY_METRICS_PORT": "0"],
+            sensors: [], catalog: catalog, database: database,
             arguments: ["--unrouted", "--instance", instance])
         defer {
             catchAll.stop()
             // Its persistent session subscribes to telemetry/#: end it, or the broker queues every later message for it.
             Self.endSession(clientID: "ingest-unrouted-\(instance)", servers: servers)
         }
-        #expect(try eventually {
-            catchAll.output.contains("from telemetry/# as ingest-unrouted-\(instance)") && catchAll.output.contains("metrics on http://")
-        }, "\(catchAll.output)")
+        #expect(try catchAll.waitUntilReady(), "\(catchAll.output)")
 
         let base: Int64 = 1_767_225_600_000_000
         let good = HandFrame.float64(seq: 1, base: base, samples: [(0, [21.5])])
@@ -87,8 +85,7 @@ struct UnroutedTopicsTests {
         #expect(stored == ["control"])
 
         // Counted like other rejections, under sensor="unrouted" (at least ours: other tests publish on this broker too).
-        let port = try #require(catchAll.output.firstMatch(of: /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/).map { String($0.1) })
-        let text = String(decoding: try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/metrics"))).0, as: UTF8.self)
+        let text = String(decoding: try await URLSession.shared.data(from: try #require(URL(string: catchAll.metricsURL))).0, as: UTF8.self)
         func counted(_ reason: String) -> Int {
             text.split(separator: "\n").first { line in
                 line.hasPrefix("telemetry_ingest_rejected_messages_total{") && line.contains("sensor=\"unrouted\"") && line.contains("reason=\"\(reason)\"")

@@ -142,10 +142,10 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
                 let start = ContinuousClock.now
                 let answer = try await get(client, uri)
                 #expect(answer.status == .serviceUnavailable, "\(uri): \(answer.body)")
-                // The pool gives up after its 2 s connect timeout. The bound is wider because in a full run
-                // blocking integration tests can hold the test process's cooperative threads for seconds;
-                // a hang (no timeout) would take minutes.
-                #expect(ContinuousClock.now - start < .seconds(15), "\(uri)")
+                // Nothing listens there: the pool's connect fails at once. The bound is far wider because in a
+                // full run the blocking integration tests (sync tests run on the test process's two
+                // cooperative threads) can delay this task's resumption by tens of seconds; a hang would not end.
+                #expect(ContinuousClock.now - start < .seconds(60), "\(uri)")
             }
         }
     }

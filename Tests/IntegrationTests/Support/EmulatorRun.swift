@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
 
-/// The real `telemetry-emulator` as a process, publishing QoS 1 and verifying at the end, with what its
+/// The real `telemetry emulate` as a process, publishing QoS 1 and verifying at the end, with what its
 /// output says read back: acknowledgements so far, the final totals, the verify table.
 final class EmulatorRun: @unchecked Sendable {
     let process: ServiceProcess
@@ -11,8 +11,8 @@ final class EmulatorRun: @unchecked Sendable {
          devices: Int = 20, samples: Int = 4, rate: Int, duration: Double, verifyTimeout: Int = 90, extra: [String] = []) throws {
         let prefix = "emu" + UUID().uuidString.lowercased().prefix(6)
         process = try ServiceProcess(
-            "telemetry-emulator",
-            arguments: sensors.flatMap { ["--sensor", $0] } + [
+            "telemetry",
+            arguments: ["emulate"] + sensors.flatMap { ["--sensor", $0] } + [
                 "--devices", "\(devices)", "--samples", "\(samples)", "--rate", "\(rate)", "--duration", "\(duration)",
                 "--qos", "1", "--device-prefix", prefix, "--verify", "--verify-timeout", "\(verifyTimeout)",
             ] + extra,

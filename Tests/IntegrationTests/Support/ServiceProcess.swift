@@ -1,15 +1,21 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
-/// One of the platform's executables, run as a real process for a test, its output kept in a log file.
+/// The platform's executable (`telemetry <subcommand>`), run as a real process for a test, its output
+/// kept in a log file.
 final class ServiceProcess: @unchecked Sendable {
     let name: String
     let process = Process()
     let logPath: String
+    /// Where an ingest process serves /healthz, /readyz and /metrics (startIngest chooses it).
+    var healthPort: Int?
 
     /// `workingDirectory`: where it runs (default: the test's own, the package root).
     init(_ executable: String, arguments: [String], environment: [String: String], servers: TestServers, workingDirectory: String? = nil) throws {
         name = executable
-        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(UUID().uuidString.prefix(8)).log").path
+        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(arguments.first ?? "")-\(UUID().uuidString.prefix(8)).log").path
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)!
         process.executableURL = URL(fileURLWithPath: servers.binDirectory + "/" + executable)
@@ -57,8 +63,8 @@ final class ServiceProcess: @unchecked Sendable {
 }
 
 extension TestServers {
-    /// Starts `telemetry-ingest` for the given sensor types against `database`, with a journal of its own;
-    /// `arguments` go after the `--sensor` ones (e.g. `--unrouted`).
+    /// Starts `telemetry ingest` for the given sensor types against `database`, with a journal of its own
+    /// and its health port on a free port; `arguments` go after the `--sensor` ones (e.g. `--unrouted`).
     func startIngest(
         sensors: [String], catalog: TestCatalog, database: String, journal: String? = nil, extra: [String: String] = [:], arguments: [String] = []
     ) throws -> ServiceProcess {
@@ -66,7 +72,41 @@ extension TestServers {
             "TELEMETRY_MQTT_URL": mqttURL, "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory,
             "TELEMETRY_JOURNAL_DIR": journal ?? FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString.prefix(8))").path,
         ]
+        let port = try freePort()
+        environment["TELEMETRY_METRICS_PORT"] = String(port)
         for (key, value) in extra { environment[key] = value }
-        return try ServiceProcess("telemetry-ingest", arguments: sensors.flatMap { ["--sensor", $0] } + arguments, environment: environment, servers: self)
+        let process = try ServiceProcess(
+            "telemetry", arguments: ["ingest"] + sensors.flatMap { ["--sensor", $0] } + arguments, environment: environment, servers: self)
+        process.healthPort = port
+        return process
     }
+}
+
+extension ServiceProcess {
+    /// Polls the ingest process's /readyz (subscribed, database answering) until 200, or until it exits
+    /// or the deadline passes.
+    func waitUntilReady(timeout: Duration = .seconds(30)) throws -> Bool {
+        guard let healthPort else { return false }
+        return try eventually(timeout: timeout) {
+            guard process.isRunning else { return true }
+            return httpStatus("http://127.0.0.1:\(healthPort)/readyz") == 200
+        } && process.isRunning
+    }
+
+    var metricsURL: String { "http://127.0.0.1:\(healthPort ?? 0)/metrics" }
+}
+
+/// The status of a GET, nil when nothing answers (blocking; a second at most).
+func httpStatus(_ url: String) -> Int? {
+    guard let url = URL(string: url) else { return nil }
+    var request = URLRequest(url: url)
+    request.timeoutInterval = 1
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var status: Int?
+    URLSession.shared.dataTask(with: request) { _, response, _ in
+        status = (response as? HTTPURLResponse)?.statusCode
+        done.signal()
+    }.resume()
+    _ = done.wait(timeout: .now() + 2)
+    return status
 }

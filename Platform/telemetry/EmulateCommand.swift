@@ -5,10 +5,10 @@ import MQTT
 import SensorModel
 import Settings
 
-@main
-struct EmulatorCommand: AsyncParsableCommand {
+/// `telemetry emulate`: the device emulator (load, and proof that nothing was lost).
+struct EmulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "telemetry-emulator",
+        commandName: "emulate",
         abstract: "Emulates a fleet of devices publishing readings over MQTT, and checks that they were stored.",
         discussion: """
             Uses TELEMETRY_MQTT_URL, TELEMETRY_CATALOG and (for --verify) TELEMETRY_DATABASE_URL, or config/telemetry.json.
@@ -78,11 +78,7 @@ struct EmulatorCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings: PlatformSettings
-        do { settings = try await PlatformSettings.load() } catch {
-            FileHandle.standardError.write(Data("telemetry-emulator: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
+        let (settings, _) = try await Startup.settings("emulate") { _ in () }
         let catalog = try loadOrExit { try Catalog.load(directory: settings.catalogDirectory) }
         let url = try loadOrExit { try MQTTURL(parsing: settings.mqttURL) }
         var sensors: [SensorType] = []
@@ -149,7 +145,7 @@ struct EmulatorCommand: AsyncParsableCommand {
 
     private func loadOrExit<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch {
-            FileHandle.standardError.write(Data("telemetry-emulator: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("telemetry emulate: \(error)\n".utf8))
             throw ExitCode(2)
         }
     }

@@ -1,0 +1,32 @@
+import Hummingbird
+import Logging
+import Prometheus
+
+/// An ingest process's own HTTP port: `/healthz` (the process runs), `/readyz` (subscribed and the
+/// database answers) and `/metrics` (Prometheus text). Port 0 binds a free port; the bound address is logged.
+enum HealthServer {
+    static func make(
+        host: String, port: Int, ready: @escaping @Sendable () async -> Bool, registry: PrometheusCollectorRegistry, logger: Logger
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
+        router.get("/readyz") { _, _ in
+            await ready() ? Self.json(#"{"status":"ready"}"#) : Self.json(#"{"status":"not ready"}"#, status: .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "telemetry-ingest"),
+            onServerRunning: { channel in
+                logger.info("health and metrics on http://\(host):\(channel.localAddress?.port ?? port)/")
+            },
+            logger: logger)
+    }
+
+    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
