@@ -9,6 +9,11 @@ struct ListenOptions: ParsableArguments {
     @Option(name: .long, help: "Listen on this port instead of http_port.")
     var port: Int?
 
+    func validate() throws {
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535, got \(port)") }
+        if let host, host.isEmpty { throw ValidationError("--host must not be empty") }
+    }
+
     /// The process environment with the options in place of their variables.
     var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment

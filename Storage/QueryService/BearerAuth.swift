@@ -9,8 +9,9 @@ struct BearerAuth<Context: RequestContext>: RouterMiddleware {
         guard !tokens.isEmpty, !Self.open.contains(request.uri.path) else {
             return try await next(request, context)
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              tokens.contains(String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)) else {
+        // The scheme is case-insensitive (RFC 7235); the token is not.
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer ",
+              tokens.contains(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
             throw APIError.unauthorized
         }
         return try await next(request, context)

@@ -129,6 +129,13 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
                 #expect(wrong.status == .unauthorized, "\(uri)")
             }
             #expect(try await get(client, "/v1/sensors", token: "s3cret").status == .ok)
+            // The scheme is case-insensitive (RFC 7235), the token is not.
+            for header in ["bearer s3cret", "BEARER s3cret"] {
+                let status = try await client.execute(uri: "/v1/sensors", method: .get, headers: [.authorization: header]) { $0.status }
+                #expect(status == .ok, "\(header)")
+            }
+            let status = try await client.execute(uri: "/v1/sensors", method: .get, headers: [.authorization: "Bearer S3CRET"]) { $0.status }
+            #expect(status == .unauthorized)
             #expect(try await get(client, "/healthz").status == .ok)
             // Open, and honest: the database is away.
             #expect(try await get(client, "/readyz").status == .serviceUnavailable)
