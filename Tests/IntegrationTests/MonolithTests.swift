@@ -1,0 +1,67 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Postgres
+import Testing
+
+/// `telemetry all` runs the whole platform in one process: every sensor type's pipeline, the catch-all
+/// and the query service. The emulator's mixed load of all six sensor types is stored exactly once and
+/// read back over the monolith's REST port; an unknown sensor type's topic is dead-lettered by its catch-all.
+@Suite(.timeLimit(.minutes(3)))
+struct MonolithTests {
+    @Test func theMonolithStoresAndServesEverySensorType() async throws {
+        let servers = try TestServers.require()
+        let names = ["temperature", "humidity", "pressure", "accelerometer", "location", "power"]
+        let catalog = try TestCatalog.make(from: names)
+        let database = try servers.makeDatabase()
+        let port = try freePort()
+        let instance = "mono\(UUID().uuidString.prefix(6).lowercased())"
+        let monolith = try ServiceProcess(
+            "telemetry", arguments: ["all", "--port", String(port)],
+            environment: [
+                "TELEMETRY_MQTT_URL": servers.mqttURL, "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory,
+                "TELEMETRY_INSTANCE": instance,
+                "TELEMETRY_JOURNAL_DIR": FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(instance)").path,
+            ],
+            servers: servers)
+        defer {
+            monolith.stop()
+            // Its catch-all's persistent session subscribes to telemetry/#: end it, or the broker queues every later message for it.
+            UnroutedTopicsTests.endSession(clientID: "ingest-unrouted-\(instance)", servers: servers)
+        }
+        let ready = try await offThePool {
+            try eventually(timeout: .seconds(60)) { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !monolith.isRunning }
+        }
+        #expect(ready && monolith.isRunning, "\(monolith.output.suffix(2000))")
+
+        let sensors = catalog.catalog.sensors.map(\.name)
+        let emulator = try EmulatorRun(servers: servers, database: database, catalog: catalog, sensors: sensors,
+                                       devices: 3, samples: 2, rate: 300, duration: 20, verifyTimeout: 60, extra: ["--count", "180"])
+        let status = try await offThePool { emulator.process.waitForExit(timeout: .seconds(120)) }
+        #expect(status == 0, "\(emulator.output.suffix(2000))\nmonolith:\n\(monolith.output.suffix(2000))")
+        for sensor in sensors {
+            let row = try #require(emulator.verifyRow(sensor), "\(emulator.output)")
+            #expect(row[0] > 0 && row[1] == row[0] && row[2] == 0 && row[3] == 0, "\(sensor): \(row)")
+            let (data, response) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/v1/sensors/\(sensor)/devices")))
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+            let devices = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["devices"] as? [[String: Any]]
+            #expect(devices?.count == 3, "\(sensor): \(String(decoding: data, as: UTF8.self))")
+        }
+
+        // A sensor type the catalog does not have: the monolith's catch-all dead-letters it.
+        let publisher = try TestPublisher(url: servers.mqtt)
+        let topic = "telemetry/nosuch\(instance)/dev-1"
+        try publisher.publish(topic, [1, 2, 3])
+        try publisher.flush()
+        let connection = try PGConnection(url: database)
+        let deadLettered = try await offThePool {
+            try eventually { (try? connection.query("SELECT reason FROM rejected WHERE topic = $1", [topic]))?.rows.count == 1 }
+        }
+        #expect(deadLettered, "\(monolith.output.suffix(2000))")
+        // /metrics carries the ingest pipelines' counters as well as the query service's.
+        let metrics = String(decoding: try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/metrics"))).0, as: UTF8.self)
+        #expect(metrics.contains("telemetry_ingest_committed_readings_total{sensor=\"\(sensors[0])\"}"), "\(metrics.prefix(3000))")
+        #expect(monolith.stop() == 0, "\(monolith.output.suffix(2000))")
+    }
+}
