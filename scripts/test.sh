@@ -66,6 +66,7 @@ if [ "$status" -ne 0 ]; then
 fi
 TELEMETRY_BIN_DIR=$(swift build --show-bin-path "${swift_flags[@]}")
 export TELEMETRY_BIN_DIR
+bash scripts/check-units.sh "$TELEMETRY_BIN_DIR/telemetry" || { log "config/systemd units do not verify"; exit 1; }
 status=1
 
 start_postgres "$work/pgdata" "$(free_port)" >/dev/null
