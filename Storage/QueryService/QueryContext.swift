@@ -33,7 +33,9 @@ public final class QueryStore: Sendable {
         do {
             return try await pool.withConnection(body)
         } catch let error as StoreError {
-            logger.warning("database error: \(error)")
+            // Transient: the database is away or busy. Otherwise a statement failed (the schema not made
+            // yet, or a bug): still no 500 for the caller, but logged as an error to look at.
+            if error.isTransient { logger.warning("database error: \(error)") } else { logger.error("database error: \(error)") }
             throw APIError.unavailable
         }
     }
