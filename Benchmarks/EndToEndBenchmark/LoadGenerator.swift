@@ -335,3 +335,18 @@ final class CountingSubscriber: @unchecked Sendable {
         mosquitto_destroy(handle)
     }
 }
+
+/// Ends a persistent session at the broker (connects with its client id and a clean session), so that an
+/// ingest service that is gone does not make the broker queue the next phase's messages for it.
+func endSession(url: MQTTURL, clientID: String) throws {
+    mosquitto_lib_init()
+    guard let handle = mosquitto_new(clientID, true, nil) else { throw BenchError("mosquitto_new failed") }
+    defer { mosquitto_destroy(handle) }
+    if let username = url.username { mosquitto_username_pw_set(handle, username, url.password) }
+    guard mosquitto_connect(handle, url.host, url.port, 60) == MOSQ_ERR_SUCCESS.rawValue else {
+        throw BenchError("cannot connect to \(url) to end session \(clientID)")
+    }
+    for _ in 0..<20 { _ = mosquitto_loop(handle, 50, 1) }  // CONNACK
+    mosquitto_disconnect(handle)
+    _ = mosquitto_loop(handle, 50, 1)
+}

@@ -172,9 +172,12 @@ final class PipelineBench {
         return run
     }
 
-    func stop() {
+    /// Stops the service and ends its persistent session: else the broker would queue every later
+    /// message for it (and its autosave would write that growing queue every 60 s, stalling the broker).
+    func stop() throws {
         ingestPeakMB = max(ingestPeakMB, rss.stop().1)
         ingest.stop()
+        try endSession(url: mqttURL, clientID: "ingest-\(sensor.name)-\(tag)")
     }
 }
 
@@ -237,7 +240,7 @@ for samples in frameSizes {
     } else {
         log("\(samples)-sample frames: no rate held for \(sustainSeconds) s with every reading stored and latency bounded")
     }
-    bench.stop()
+    try bench.stop()
     results.append(FrameResult(samples: samples, backlog: backlog, runs: runs, sustained: sustained, half: half, ingestPeakMB: bench.ingestPeakMB))
 }
 
