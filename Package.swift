@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "telemetry",
             dependencies: [
-                "IngestService", "QueryService", "DeviceEmulator", "Settings", "SensorModel", "MQTT",
+                "IngestService", "QueryService", "DeviceEmulator", "Settings", "SensorModel", "MQTT", "TelemetryStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -13,28 +13,33 @@ public struct Verifier: Sendable {
         public var duplicated: Int
     }
 
-    public let databaseURL: String
+    /// Where each sensor type's tables are.
+    public let placement: DatabasePlacement
 
-    public init(databaseURL: String) { self.databaseURL = databaseURL }
+    public init(placement: DatabasePlacement) { self.placement = placement }
+
+    public init(databaseURL: String) { self.init(placement: DatabasePlacement(defaultURL: databaseURL)) }
 
     /// Polls until every acknowledged reading is stored or `timeout` passes, then reports.
     public func verify(report: EmulatorReport, devices: [EmulatedDevice], timeout: Duration) throws -> [Line] {
-        let connection = try StoreConnection(url: databaseURL)
+        var connections: [String: StoreConnection] = [:]
+        for url in Set(devices.map { placement.url(for: $0.sensor.name) }) { connections[url] = try StoreConnection(url: url) }
         let deadline = Date().addingTimeInterval(timeout.seconds)
         var lines: [Line] = []
         while true {
-            lines = try count(report: report, devices: devices, on: connection)
+            lines = try count(report: report, devices: devices, on: connections)
             if lines.allSatisfy({ $0.missing == 0 }) || Date() >= deadline { return lines }
             Thread.sleep(forTimeInterval: 0.5)
         }
     }
 
-    func count(report: EmulatorReport, devices: [EmulatedDevice], on connection: StoreConnection) throws -> [Line] {
+    func count(report: EmulatorReport, devices: [EmulatedDevice], on connections: [String: StoreConnection]) throws -> [Line] {
         var lines: [Line] = []
         let bySensor = Dictionary(grouping: devices, by: { $0.sensor.name })
         for sensorName in bySensor.keys.sorted() {
             let group = bySensor[sensorName]!
             // Nil: no tables yet (no ingest service ever ran on this database), so nothing is stored.
+            let connection = connections[placement.url(for: sensorName)]!
             let counts = try ReadingQueries(sensor: group[0].sensor).deliveryCounts(devices: group.map(\.name), on: connection) ?? [:]
             var line = Line(sensor: sensorName, sent: 0, stored: 0, missing: 0, duplicated: 0)
             for device in group {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SensorModel
 import ServiceLifecycle
 import Synchronization
 import TelemetryStore
@@ -15,41 +16,58 @@ public struct IngestService: Service {
     public init(settings: IngestSettings, logger: Logger) {
         self.settings = settings
         self.logger = logger
-        running = Running(health: ReadPool(url: settings.databaseURL, size: 1, acquireTimeout: 2))
+        running = Running(health: Self.databases(settings).map { ReadPool(url: $0, size: 1, acquireTimeout: 2) })
     }
 
-    /// Ready: every pipeline is subscribed and the database answers (a round trip on a connection of
-    /// its own, so a probe never waits behind a batch).
+    /// Ready: every pipeline is subscribed and every database it writes to answers (a round trip on a
+    /// connection of its own, so a probe never waits behind a batch).
     public func isReady() async -> Bool {
         let pipelines = running.pipelines.withLock { $0 }
         guard !pipelines.isEmpty, pipelines.allSatisfy(\.isSubscribed) else { return false }
-        return (try? await running.health.withConnection { connection in try connection.ping() }) != nil
+        for pool in running.health {
+            guard (try? await pool.withConnection({ connection in try connection.ping() })) != nil else { return false }
+        }
+        return true
     }
 
     /// The pipelines while they run, for `isReady`.
     private final class Running: Sendable {
         let pipelines = Mutex<[SensorPipeline]>([])
-        let health: ReadPool
+        let health: [ReadPool]
 
-        init(health: ReadPool) { self.health = health }
+        init(health: [ReadPool]) { self.health = health }
+    }
+
+    /// The databases this process writes to: its sensor types' (`placement`), and the default one for the
+    /// catch-all's dead letters.
+    static func databases(_ settings: IngestSettings) -> [String] {
+        let urls = Set(settings.sensors.map { settings.placement.url(for: $0.name) } + (settings.unrouted ? [settings.databaseURL] : []))
+        return settings.placement.urls.filter(urls.contains)
     }
 
     public func run() async throws {
         let settings = self.settings
         let logger = self.logger
-        let connections = try await connectAll(count: 1 + settings.sensors.count + (settings.unrouted ? 1 : 0))
-        guard let maintenance = connections.first else { return }
-        try await Blocking.run("migrate") {
-            try Schema.migrate(maintenance, catalog: settings.catalog)
-            for sensor in settings.sensors {
-                try Partitions(sensor: sensor).ensureAhead(now: SensorPipeline.nowMicros(), on: maintenance)
-            }
-        }
+        let placement = settings.placement
+        // One maintenance connection per database, then one per pipeline in its sensor type's database.
+        let databases = Self.databases(settings)
         var pipelines = try settings.sensors.map { try SensorPipeline(sensor: $0, settings: settings, logger: logger) }
         if settings.unrouted {
             pipelines.append(try SensorPipeline(unroutedFrom: settings.catalog, settings: settings, logger: logger))
         }
-        for (pipeline, connection) in zip(pipelines, connections.dropFirst()) {
+        let pipelineURLs = pipelines.map { $0.isUnrouted ? placement.defaultURL : placement.url(for: $0.sensor.name) }
+        let connections = try await connectAll(databases + pipelineURLs)
+        let maintenance = Array(zip(databases, connections))
+        try await Blocking.run("migrate") {
+            for (url, connection) in maintenance {
+                // Each database gets the common tables and those of the catalog's sensor types placed there.
+                try Schema.migrate(connection, sensors: placement.sensors(settings.catalog.sensors, at: url))
+                for sensor in placement.sensors(settings.sensors, at: url) {
+                    try Partitions(sensor: sensor).ensureAhead(now: SensorPipeline.nowMicros(), on: connection)
+                }
+            }
+        }
+        for (pipeline, connection) in zip(pipelines, connections.dropFirst(databases.count)) {
             try await Blocking.run("start-\(pipeline.name)") { try pipeline.start(connection: connection) }
             let what = pipeline.isUnrouted ? "dead-lettering topics of no sensor type in the catalog" : "ingesting \(pipeline.name)"
             logger.info("\(what) from \(pipeline.subscriptions.joined(separator: ", ")) as \(pipeline.clientID)")
@@ -57,8 +75,9 @@ public struct IngestService: Service {
         let running = pipelines
         self.running.pipelines.withLock { $0 = running }
         await withDiscardingTaskGroup { group in
-            group.addTask {
-                await Self.maintain(connection: maintenance, settings: settings, logger: logger)
+            for (url, connection) in maintenance {
+                let sensors = placement.sensors(settings.sensors, at: url)
+                group.addTask { await Self.maintain(connection: connection, sensors: sensors, logger: logger) }
             }
             try? await gracefulShutdown()
             group.cancelAll()
@@ -72,12 +91,11 @@ public struct IngestService: Service {
     }
 
     /// Connects, retrying with backoff while PostgreSQL is not there yet (the broker queues meanwhile).
-    private func connectAll(count: Int) async throws -> [StoreConnection] {
+    private func connectAll(_ urls: [String]) async throws -> [StoreConnection] {
         var delay = 0.2
         while true {
             do {
-                let url = settings.databaseURL
-                return try await Blocking.run("connect") { try (0..<count).map { _ in try StoreConnection(url: url) } }
+                return try await Blocking.run("connect") { try urls.map { url in try StoreConnection(url: url) } }
             } catch {
                 try Task.checkCancellation()
                 logger.warning("waiting for PostgreSQL: \(error)")
@@ -88,14 +106,14 @@ public struct IngestService: Service {
     }
 
     /// Keeps tomorrow's partitions made, once every ten minutes.
-    static func maintain(connection: StoreConnection, settings: IngestSettings, logger: Logger) async {
+    static func maintain(connection: StoreConnection, sensors: [SensorType], logger: Logger) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(600))
             if Task.isCancelled { return }
             do {
                 try await Blocking.run("maintenance") {
                     try connection.reconnectIfNeeded()
-                    for sensor in settings.sensors {
+                    for sensor in sensors {
                         try Partitions(sensor: sensor).ensureAhead(now: SensorPipeline.nowMicros(), on: connection)
                     }
                 }

@@ -2,11 +2,14 @@ import Foundation
 import MQTT
 import SensorModel
 import Settings
+import TelemetryStore
 
 /// Everything one ingest process needs, validated before anything starts.
 public struct IngestSettings: Sendable {
     public var mqtt: MQTTURL
-    public var databaseURL: String
+    /// The default database, and the sensor types that have one of their own.
+    public var placement: DatabasePlacement
+    public var databaseURL: String { placement.defaultURL }
     public var catalog: Catalog
     public var sensors: [SensorType]
     /// Also run the catch-all (`--unrouted`): subscribes to `telemetry/#` and dead-letters what no sensor
@@ -28,13 +31,13 @@ public struct IngestSettings: Sendable {
     public var metricsHost: String
 
     public init(
-        mqtt: MQTTURL, databaseURL: String, catalog: Catalog, sensors: [SensorType], unrouted: Bool = false, instance: String = "0",
+        mqtt: MQTTURL, databaseURL: String, sensorDatabaseURLs: [String: String] = [:], catalog: Catalog, sensors: [SensorType], unrouted: Bool = false, instance: String = "0",
         journalDirectory: String, journalSync: Journal.Sync = .interval(.milliseconds(200)), batchMessages: Int = 2000,
         queueMessages: Int = 20000, queueBytes: Int = 32 << 20, sharedSubscription: Bool = false, metricsPort: Int? = nil,
         metricsHost: String = "127.0.0.1"
     ) {
         self.mqtt = mqtt
-        self.databaseURL = databaseURL
+        self.placement = DatabasePlacement(defaultURL: databaseURL, bySensor: sensorDatabaseURLs)
         self.catalog = catalog
         self.sensors = sensors
         self.unrouted = unrouted
@@ -78,11 +81,14 @@ public struct IngestSettings: Sendable {
         if let instance, instance.isEmpty || !instance.utf8.allSatisfy(PlatformSettings.isInstanceByte) {
             throw SettingsError(setting: "--instance", message: "must be letters, digits and -")
         }
+        for name in settings.sensorDatabaseURLs.keys.sorted() where catalog[name] == nil {
+            throw SettingsError(setting: settings.source("sensor_database_urls"), message: "names '\(name)', which is not a sensor type of the catalog")
+        }
         guard let sync = Journal.Sync(setting: settings.journalFsync) else {
             throw SettingsError(setting: settings.source("journal_fsync"), message: "must be never, interval, <N>ms or always, got '\(settings.journalFsync)'")
         }
         self.init(
-            mqtt: mqtt, databaseURL: settings.databaseURL, catalog: catalog, sensors: sensors, unrouted: unrouted,
+            mqtt: mqtt, databaseURL: settings.databaseURL, sensorDatabaseURLs: settings.sensorDatabaseURLs, catalog: catalog, sensors: sensors, unrouted: unrouted,
             instance: instance ?? settings.instance, journalDirectory: settings.journalDirectory, journalSync: sync,
             batchMessages: settings.batchMessages, queueMessages: settings.queueMessages, queueBytes: settings.queueBytes,
             sharedSubscription: settings.sharedSubscription, metricsPort: settings.metricsPort, metricsHost: settings.metricsHost)

@@ -6,6 +6,8 @@ import Foundation
 public struct PlatformSettings: Sendable {
     public var mqttURL: String
     public var databaseURL: String
+    /// Sensor type name → the libpq URL of the database that holds its tables (the rest: `databaseURL`).
+    public var sensorDatabaseURLs: [String: String]
     public var catalogDirectory: String
     public var logLevel: String
     public var httpHost: String
@@ -40,8 +42,16 @@ public struct PlatformSettings: Sendable {
     init(reader: inout SettingsReader) throws(SettingsError) {
         mqttURL = try reader.string("mqtt_url")
         databaseURL = try reader.string("database_url")
-        guard databaseURL.hasPrefix("postgres://") || databaseURL.hasPrefix("postgresql://") || databaseURL.contains("=") else {
+        guard Self.isDatabaseURL(databaseURL) else {
             throw SettingsError(setting: reader.source("database_url"), message: "must be a libpq URL like postgresql://user@host:port/db")
+        }
+        sensorDatabaseURLs = [:]
+        for pair in try reader.list("sensor_database_urls") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, Self.isDatabaseURL(parts[1]), sensorDatabaseURLs[parts[0]] == nil else {
+                throw SettingsError(setting: reader.source("sensor_database_urls"), message: "must be sensor=postgresql://... pairs, each sensor type once, got '\(pair)'")
+            }
+            sensorDatabaseURLs[parts[0]] = parts[1]
         }
         catalogDirectory = try reader.string("catalog")
         logLevel = try reader.string("log_level")
@@ -73,6 +83,11 @@ public struct PlatformSettings: Sendable {
 
     /// Where `key`'s value came from, or its variable when it was not set.
     public func source(_ key: String) -> String { sources[key] ?? Setting.variable(of: key) }
+
+    /// A libpq URL, or a key=value connection string.
+    static func isDatabaseURL(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") || text.contains("=")
+    }
 
     /// Letters, digits and `-`: what an instance name (in a client id and a folder name) may hold.
     public static func isInstanceByte(_ byte: UInt8) -> Bool {

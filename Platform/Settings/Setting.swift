@@ -16,6 +16,7 @@ extension PlatformSettings {
     public static let all: [Setting] = [
         Setting(key: "mqtt_url", documentation: "the broker: `mqtt://[user:pass@]host:port`", defaultText: "mqtt://127.0.0.1:1883"),
         Setting(key: "database_url", documentation: "PostgreSQL, as a libpq URL", defaultText: "postgresql://postgres@127.0.0.1:5433/telemetry"),
+        Setting(key: "sensor_database_urls", documentation: "sensor types whose tables live in a PostgreSQL of their own: `sensor=url` pairs, comma-separated (a JSON list in the file)", defaultText: "none"),
         Setting(key: "catalog", documentation: "the sensor catalog folder (one JSON file per sensor type)", defaultText: "config/sensors"),
         Setting(key: "log_level", documentation: "trace, debug, info, notice, warning, error or critical", defaultText: "info"),
         Setting(key: "http_host", documentation: "query service: address to listen on (not loopback: api_tokens required)", defaultText: "127.0.0.1"),

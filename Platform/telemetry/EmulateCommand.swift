@@ -4,6 +4,7 @@ import Foundation
 import MQTT
 import SensorModel
 import Settings
+import TelemetryStore
 
 /// `telemetry emulate`: the device emulator (load, and proof that nothing was lost).
 struct EmulateCommand: AsyncParsableCommand {
@@ -129,8 +130,8 @@ struct EmulateCommand: AsyncParsableCommand {
             print(String(format: "publish→ack latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms", report.latencyMillis.0, report.latencyMillis.1, report.latencyMillis.2))
         }
         guard verify else { return }
-        let database = settings.databaseURL
-        let lines = try Verifier(databaseURL: database).verify(report: report, devices: emulator.devices, timeout: .milliseconds(Int64(verifyTimeout * 1000)))
+        let placement = DatabasePlacement(defaultURL: settings.databaseURL, bySensor: settings.sensorDatabaseURLs)
+        let lines = try Verifier(placement: placement).verify(report: report, devices: emulator.devices, timeout: .milliseconds(Int64(verifyTimeout * 1000)))
         print("sensor          sent     stored   missing  duplicated")
         for line in lines {
             print(line.sensor.padding(toLength: 14, withPad: " ", startingAt: 0),

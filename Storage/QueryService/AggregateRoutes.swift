@@ -45,8 +45,8 @@ enum AggregateRoutes {
         guard devices.count <= 1000 else { throw APIError.invalid("device", "at most 1000 devices per request") }
         let queries = ReadingQueries(sensor: sensor)
         let chosenFields = fields
-        let cache = store.rollupCache
-        let outcome: Result<[AggregateSeries], APIError> = try await store.read { connection in
+        let cache = store.rollupCache(for: sensor)
+        let outcome: Result<[AggregateSeries], APIError> = try await store.read(for: sensor) { connection in
             var ids: [Int32]?
             var names: [Int32: String] = [:]
             if !devices.isEmpty {

@@ -11,16 +11,16 @@ import TelemetryStore
 public func buildApplication(
     settings: QuerySettings, registry: PrometheusCollectorRegistry, logger: Logger, alsoReady: (@Sendable () async -> Bool)? = nil
 ) -> some ApplicationProtocol {
-    let cache = settings.rollupCacheMB > 0 ? RollupCache(url: settings.databaseURL, capacityBytes: settings.rollupCacheMB << 20) : nil
+    let placement = DatabasePlacement(defaultURL: settings.databaseURL, bySensor: settings.sensorDatabaseURLs)
     let store = QueryStore(
-        catalog: settings.catalog, pool: ReadPool(url: settings.databaseURL, size: settings.readPoolSize), rollupCache: cache, logger: logger)
+        catalog: settings.catalog, placement: placement, poolSize: settings.readPoolSize, cacheBytes: settings.rollupCacheMB << 20, logger: logger)
     let router = buildRouter(store: store, tokens: settings.tokens, registry: registry, alsoReady: alsoReady)
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "telemetry-query"),
         services: [
             StorePreparation(store: store),
-            RetentionSchedule(databaseURL: settings.databaseURL, catalog: settings.catalog, interval: settings.retentionInterval, logger: logger),
+            RetentionSchedule(placement: placement, catalog: settings.catalog, interval: settings.retentionInterval, logger: logger),
         ],
         logger: logger)
 }
@@ -48,7 +48,7 @@ public func buildRouter(
         }
         return Response.json(#"{"status":"ready"}"#)
     }
-    let cacheMetrics = store.rollupCache.map { RollupCacheMetrics(cache: $0, factory: PrometheusMetricsFactory(registry: registry)) }
+    let cacheMetrics = store.rollupCaches.isEmpty ? nil : RollupCacheMetrics(caches: store.rollupCaches, factory: PrometheusMetricsFactory(registry: registry))
     router.get("/metrics") { _, _ in
         cacheMetrics?.update()
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -4,6 +4,8 @@ import Settings
 
 public struct QuerySettings: Sendable {
     public var databaseURL: String
+    /// Sensor types whose tables live in a database of their own; requests for them go there.
+    public var sensorDatabaseURLs: [String: String]
     public var host: String
     public var port: Int
     public var tokens: [String]
@@ -15,10 +17,11 @@ public struct QuerySettings: Sendable {
     public var retentionInterval: Duration
 
     public init(
-        databaseURL: String, host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4,
+        databaseURL: String, sensorDatabaseURLs: [String: String] = [:], host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4,
         rollupCacheMB: Int = 256, retentionInterval: Duration = .seconds(3600)
     ) {
         self.databaseURL = databaseURL
+        self.sensorDatabaseURLs = sensorDatabaseURLs
         self.host = host
         self.port = port
         self.tokens = tokens
@@ -35,9 +38,13 @@ public struct QuerySettings: Sendable {
                 setting: settings.source("api_tokens"),
                 message: "no API tokens set: the query service serves without auth only on a loopback address, not on \(settings.httpHost)")
         }
+        let catalog = try Catalog.load(directory: settings.catalogDirectory)
+        for name in settings.sensorDatabaseURLs.keys.sorted() where catalog[name] == nil {
+            throw SettingsError(setting: settings.source("sensor_database_urls"), message: "names '\(name)', which is not a sensor type of the catalog")
+        }
         self.init(
-            databaseURL: settings.databaseURL, host: settings.httpHost, port: settings.httpPort, tokens: settings.apiTokens,
-            catalog: try Catalog.load(directory: settings.catalogDirectory), readPoolSize: settings.readPoolSize,
+            databaseURL: settings.databaseURL, sensorDatabaseURLs: settings.sensorDatabaseURLs, host: settings.httpHost, port: settings.httpPort, tokens: settings.apiTokens,
+            catalog: catalog, readPoolSize: settings.readPoolSize,
             rollupCacheMB: settings.rollupCacheMB, retentionInterval: .seconds(settings.retentionIntervalSeconds))
     }
 

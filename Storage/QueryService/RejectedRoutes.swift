@@ -8,19 +8,32 @@ enum RejectedRoutes {
         let sensor = try parameters.string("sensor").map { try store.sensor($0).name }
         let (from, to) = try parameters.range()
         let limit = try parameters.limit(default: 100, max: 10_000)
-        let cursor = try parameters.string("cursor").map { text -> (Int64, Int64) in
-            let parts = try Cursor.decode(text, parts: 2)
-            guard let time = Int64(parts[0]), let id = Int64(parts[1]) else { throw APIError.invalid("cursor", "is not a cursor this API returned") }
-            return (time, id)
+        // (receive time, id, database): ids count per database, so with several the database's index
+        // (in `placement.urls`) orders rows of one microsecond and is part of the cursor.
+        let cursor = try parameters.string("cursor").map { text -> (Int64, Int64, Int) in
+            let parts = try Cursor.decode(text, parts: store.placement.urls.count > 1 ? 3 : 2)
+            guard let time = Int64(parts[0]), let id = Int64(parts[1]), let database = parts.count > 2 ? Int(parts[2]) : 0 else {
+                throw APIError.invalid("cursor", "is not a cursor this API returned")
+            }
+            return (time, id, database)
         }
-        let rows = try await store.read { connection in
-            try RejectedQueries.list(sensor: sensor, from: from, to: to, after: cursor, limit: limit + 1, on: connection)
+        let urls = sensor.map { [store.placement.url(for: $0)] } ?? store.placement.urls
+        var rows: [(row: StoredRejection, database: Int)] = []
+        for url in urls {
+            let index = store.placement.urls.firstIndex(of: url)!
+            // Past the cursor: in a database before the cursor's, rows of the cursor's microsecond are done.
+            let after = cursor.map { ($0.0, index < $0.2 ? Int64.max : index > $0.2 ? -1 : $0.1) }
+            let found = try await store.read(at: url) { connection in
+                try RejectedQueries.list(sensor: sensor, from: from, to: to, after: after, limit: limit + 1, on: connection)
+            }
+            rows += found.map { ($0, index) }
         }
+        rows.sort { ($0.row.receivedAt, $0.database, $0.row.id) < ($1.row.receivedAt, $1.database, $1.row.id) }
         var json = JSONWriter(capacity: 64 + rows.count * 200)
         json.beginObject()
         json.key("rejected")
         json.beginArray()
-        for row in rows.prefix(limit) {
+        for (row, _) in rows.prefix(limit) {
             json.beginObject()
             json.field("id", integer: row.id)
             json.field("sensor", row.sensor)
@@ -31,7 +44,11 @@ enum RejectedRoutes {
             json.endObject()
         }
         json.endArray()
-        json.field("next", rows.count > limit ? Cursor.encode([String(rows[limit - 1].receivedAt), String(rows[limit - 1].id)]) : nil)
+        let last = rows.count > limit ? rows[limit - 1] : nil
+        let next = last.map { last in
+            [String(last.row.receivedAt), String(last.row.id)] + (store.placement.urls.count > 1 ? [String(last.database)] : [])
+        }
+        json.field("next", next.map(Cursor.encode))
         json.endObject()
         return .json(json)
     }

@@ -42,7 +42,7 @@ enum SensorRoutes {
         let cursor = try parameters.string("cursor").map { try Cursor.decode($0, parts: 1)[0] }
         if let cursor { _ = try parameters.device(cursor, name: "cursor") }
         let queries = ReadingQueries(sensor: sensor)
-        let devices = try await store.read { connection in try queries.devices(limit: limit + 1, after: cursor, on: connection) }
+        let devices = try await store.read(for: sensor) { connection in try queries.devices(limit: limit + 1, after: cursor, on: connection) }
         var json = JSONWriter()
         json.beginObject()
         json.field("sensor", sensor.name)
@@ -65,7 +65,7 @@ enum SensorRoutes {
         let sensor = try store.sensor(context.parameters.get("sensor"))
         let device = try Parameters(request).device(context.parameters.get("device") ?? "")
         let queries = ReadingQueries(sensor: sensor)
-        let reading: StoredReading? = try await store.read { connection in
+        let reading: StoredReading? = try await store.read(for: sensor) { connection in
             guard let stored = try queries.device(named: device, on: connection) else { return nil }
             return try queries.latest(deviceID: stored.id, on: connection)
         }
@@ -94,7 +94,7 @@ enum SensorRoutes {
             return value
         }
         let queries = ReadingQueries(sensor: sensor)
-        let readings: [StoredReading]? = try await store.read { connection in
+        let readings: [StoredReading]? = try await store.read(for: sensor) { connection in
             guard let stored = try queries.device(named: device, on: connection) else { return nil }
             return try queries.readings(
                 deviceID: stored.id, from: from, to: to, after: cursor, ascending: order == "asc", limit: limit + 1, on: connection)

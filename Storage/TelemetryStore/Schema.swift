@@ -7,10 +7,15 @@ public enum Schema {
     static let migrationLock: Int64 = 0x7465_6C65_6D65_7472  // "telemetr"
 
     public static func migrate(_ connection: PGConnection, catalog: Catalog) throws(PGError) {
+        try migrate(connection, sensors: catalog.sensors)
+    }
+
+    /// The common tables (devices, dead letters) and those of `sensors` (the ones placed in this database).
+    static func migrate(_ connection: PGConnection, sensors: [SensorType]) throws(PGError) {
         try connection.transaction { (connection) throws(PGError) in
             try connection.query("SELECT pg_advisory_xact_lock($1)", [String(migrationLock)])
             try connection.execute(commonTables)
-            for sensor in catalog.sensors {
+            for sensor in sensors {
                 try connection.execute(statements(for: sensor).joined(separator: ";\n"))
             }
         }

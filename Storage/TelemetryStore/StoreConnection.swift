@@ -53,6 +53,10 @@ extension Schema {
     public static func migrate(_ connection: StoreConnection, catalog: Catalog) throws(StoreError) {
         try StoreError.wrap { () throws(PGError) in try migrate(connection.pg, catalog: catalog) }
     }
+
+    public static func migrate(_ connection: StoreConnection, sensors: [SensorType]) throws(StoreError) {
+        try StoreError.wrap { () throws(PGError) in try migrate(connection.pg, sensors: sensors) }
+    }
 }
 
 extension Partitions {
@@ -64,6 +68,10 @@ extension Partitions {
 extension RetentionPolicy {
     public static func apply(catalog: Catalog, now: Int64, on connection: StoreConnection) throws(StoreError) -> [Outcome] {
         try StoreError.wrap { () throws(PGError) in try apply(catalog: catalog, now: now, on: connection.pg) }
+    }
+
+    public static func apply(sensor: SensorType, now: Int64, on connection: StoreConnection) throws(StoreError) -> Outcome {
+        try StoreError.wrap { () throws(PGError) in try apply(sensor: sensor, now: now, on: connection.pg) }
     }
 }
 

@@ -8,7 +8,8 @@ final class EmulatorRun: @unchecked Sendable {
 
     /// - Parameters: rate in messages per second over all devices; duration in seconds.
     init(servers: TestServers, mqttURL: String? = nil, database: String, catalog: TestCatalog, sensors: [String],
-         devices: Int = 20, samples: Int = 4, rate: Int, duration: Double, verifyTimeout: Int = 90, extra: [String] = []) throws {
+         devices: Int = 20, samples: Int = 4, rate: Int, duration: Double, verifyTimeout: Int = 90, extra: [String] = [],
+         environment: [String: String] = [:]) throws {
         let prefix = "emu" + UUID().uuidString.lowercased().prefix(6)
         process = try ServiceProcess(
             "telemetry",
@@ -17,7 +18,7 @@ final class EmulatorRun: @unchecked Sendable {
                 "--qos", "1", "--device-prefix", prefix, "--verify", "--verify-timeout", "\(verifyTimeout)",
             ] + extra,
             environment: ["TELEMETRY_MQTT_URL": mqttURL ?? servers.mqttURL, "TELEMETRY_DATABASE_URL": database,
-                          "TELEMETRY_CATALOG": catalog.directory],
+                          "TELEMETRY_CATALOG": catalog.directory].merging(environment) { $1 },
             servers: servers)
     }
 
