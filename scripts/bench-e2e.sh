@@ -4,7 +4,7 @@
 # the benchmark in release mode, runs it and prints the tables (Markdown) on stdout; progress, one line per
 # run, goes to stderr.
 #
-#   scripts/bench-e2e.sh                      the full run (about 20 minutes)
+#   scripts/bench-e2e.sh                      the full run (about 15 minutes)
 #   BENCH_SECONDS=10 scripts/bench-e2e.sh     short runs, to try it out
 #
 # Knobs: BENCH_SECONDS (each paced run, default 60), BENCH_HALF_SECONDS (the half-rate run, default
