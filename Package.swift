@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(name: "FuzzSenMLJSON", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzSenMLJSON", swiftSettings: strict),
         .executableTarget(name: "FuzzSenMLCBOR", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzSenMLCBOR", swiftSettings: strict),
         .executableTarget(
-            name: "EndToEndBenchmark", dependencies: ["MQTT", "Postgres", "SensorModel", "TelemetryStore", "DeviceEmulator"],
+            name: "EndToEndBenchmark", dependencies: ["CMosquitto", "MQTT", "Postgres", "SensorModel", "TelemetryStore"],
             path: "Benchmarks/EndToEndBenchmark", exclude: [], swiftSettings: strict),
         .executableTarget(name: "DecodeBenchmark", dependencies: ["SensorModel", "WireFormats"], path: "Benchmarks/DecodeBenchmark", swiftSettings: strict),
         // Query latency over REST against a seeded PostgreSQL (scripts/bench-query.sh).

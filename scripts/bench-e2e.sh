@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The end-to-end benchmark (Benchmarks/EndToEndBenchmark): starts a throwaway PostgreSQL (with commit
-# timestamps, for publish→commit latency) and mosquitto on free loopback ports, builds telemetry-ingest and
+# timestamps, for publish→commit latency) and mosquitto on free loopback ports, builds telemetry and
 # the benchmark in release mode, runs it and prints the tables (Markdown) on stdout; progress, one line per
 # run, goes to stderr.
 #
@@ -20,10 +20,9 @@ source scripts/lib.sh
 ensure_packages
 read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
 
-# The ingest service: the `telemetry ingest` subcommand, or the older `telemetry-ingest` executable.
-if grep -q 'name: "telemetry-ingest"' Package.swift; then ingest_product=telemetry-ingest ingest_command=telemetry-ingest
-else ingest_product=telemetry ingest_command="telemetry ingest"; fi
-for product in "$ingest_product" EndToEndBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}"; done
+# The ingest service is the `telemetry ingest` subcommand.
+ingest_command="telemetry ingest"
+for product in telemetry EndToEndBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}"; done
 bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
 
 work=$(mktemp -d /tmp/telemetry-bench.XXXXXX)

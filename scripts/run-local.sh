@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole platform on this machine: a private PostgreSQL and mosquitto, one ingest service per
-# sensor type in config/sensors, the catch-all for topics of no sensor type (telemetry-ingest --unrouted),
+# sensor type in config/sensors (telemetry ingest), the catch-all for topics of no sensor type (--unrouted),
 # the query service and one emulator per sensor type.
 #
 #   scripts/run-local.sh          Ctrl-C (or SIGTERM) stops everything it started

@@ -1,5 +1,5 @@
 // The end-to-end benchmark: broker alone, PostgreSQL alone, and the full pipeline (load generator →
-// mosquitto → telemetry-ingest → PostgreSQL) with 10- and 1-sample frames, QoS 1: how fast it drains a
+// mosquitto → telemetry ingest → PostgreSQL) with 10- and 1-sample frames, QoS 1: how fast it drains a
 // backlog, the highest rate it sustains for BENCH_SECONDS with every reading stored and latency bounded,
 // publish→commit latency at half that rate, and CPU seconds per million readings of each process.
 // Run it with scripts/bench-e2e.sh, which starts throwaway servers and passes their URLs and pids.
@@ -19,8 +19,8 @@ func number(_ key: String, _ fallback: Double) -> Double { environment[key].flat
 let mqttURL = try MQTTURL(parsing: setting("BENCH_MQTT_URL"))
 let adminURL = setting("BENCH_DATABASE_URL")
 let binDirectory = setting("BENCH_BIN_DIR")
-// "telemetry ingest" or "telemetry-ingest": an executable in BENCH_BIN_DIR and its leading arguments.
-let ingestCommand = (environment["BENCH_INGEST_COMMAND"] ?? "telemetry-ingest").split(separator: " ").map(String.init)
+// "telemetry ingest": an executable in BENCH_BIN_DIR and its leading arguments.
+let ingestCommand = (environment["BENCH_INGEST_COMMAND"] ?? "telemetry ingest").split(separator: " ").map(String.init)
 let logDirectory = environment["BENCH_LOG_DIR"] ?? "/tmp"
 let sustainSeconds = number("BENCH_SECONDS", 60)
 let halfSeconds = number("BENCH_HALF_SECONDS", sustainSeconds)
