@@ -26,7 +26,7 @@ public struct IngestSettings: Sendable {
     /// persistence file, so what is published after a broker restart and before the service reconnects is
     /// lost (plain subscriptions are restored and queued). Opt in with the `shared_subscription` setting.
     public var sharedSubscription: Bool
-    /// Serve Prometheus text on `GET /metrics` here (0: any free port); nil: no endpoint.
+    /// Serve `/healthz`, `/readyz` and `/metrics` here (0: any free port); nil: no endpoint.
     public var metricsPort: Int?
     public var metricsHost: String
 

@@ -6,8 +6,6 @@ public struct Setting: Sendable, Hashable {
     public var documentation: String
     public var defaultText: String
 
-    public var variable: String { Self.variable(of: key) }
-
     public static func variable(of key: String) -> String { "TELEMETRY_" + key.uppercased() }
 }
 

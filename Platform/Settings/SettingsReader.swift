@@ -46,13 +46,12 @@ struct SettingsReader {
 
     func source(_ key: String) -> String { sources[key] ?? Setting.variable(of: key) }
 
-    private var defaults: [String: String] {
-        Dictionary(uniqueKeysWithValues: PlatformSettings.all.map { ($0.key, $0.defaultText) })
-    }
+    /// Each setting's default as text, made once.
+    private static let defaults = Dictionary(uniqueKeysWithValues: PlatformSettings.all.map { ($0.key, $0.defaultText) })
 
     /// The value of `key` as `type` from the first provider that has it, or nil.
     private mutating func lookup(_ key: String, _ type: ConfigType, expected: String) throws(SettingsError) -> ConfigContent? {
-        precondition(defaults[key] != nil, "\(key) is not in PlatformSettings.all")
+        precondition(Self.defaults[key] != nil, "\(key) is not in PlatformSettings.all")
         keysRead.insert(key)
         let variable = Setting.variable(of: key)
         do {
@@ -76,12 +75,12 @@ struct SettingsReader {
     }
 
     mutating func string(_ key: String) throws(SettingsError) -> String {
-        guard case .string(let text)? = try lookup(key, .string, expected: "a string") else { return defaults[key]! }
+        guard case .string(let text)? = try lookup(key, .string, expected: "a string") else { return Self.defaults[key]! }
         return text
     }
 
     mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(SettingsError) -> Int {
-        try optionalInteger(key, in: range) ?? Int(defaults[key]!)!
+        try optionalInteger(key, in: range) ?? Int(Self.defaults[key]!)!
     }
 
     mutating func optionalInteger(_ key: String, in range: ClosedRange<Int>) throws(SettingsError) -> Int? {
@@ -92,7 +91,7 @@ struct SettingsReader {
     }
 
     mutating func bool(_ key: String) throws(SettingsError) -> Bool {
-        guard case .bool(let value)? = try lookup(key, .bool, expected: "true or false") else { return defaults[key]! == "true" }
+        guard case .bool(let value)? = try lookup(key, .bool, expected: "true or false") else { return Self.defaults[key]! == "true" }
         return value
     }
 

@@ -87,7 +87,7 @@ public final class ReadPool: @unchecked Sendable {
 
     private static func ready(_ connection: PGConnection?, url: String) throws(PGError) -> PGConnection {
         guard let connection else { return try PGConnection(url: url, connectTimeoutSeconds: 2) }
-        if !connection.isHealthy { try connection.resetIfNeeded() }
+        try connection.resetIfNeeded()  // a no-op while it is healthy
         return connection
     }
 

@@ -30,14 +30,11 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The connection failed, or the server is shutting down, overloaded or in a retryable conflict.
     public var isTransient: Bool
-    /// The connection itself failed (rather than the statement).
-    public var isConnectionFailure: Bool
 
     init(_ error: PGError) {
         sqlState = error.sqlState
         message = error.message
         isTransient = error.isTransient
-        isConnectionFailure = error.sqlState == nil || error.sqlState!.hasPrefix("08")
     }
 
     public var description: String { sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message }
