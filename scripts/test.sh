@@ -34,6 +34,9 @@ source scripts/lib.sh
 
 ensure_packages
 
+# The suites that start the platform through TestServers.startIngest: run both ways.
+MONOLITH_SUITES='IntegrationTests\.(EndToEndTests|RejectionEndToEndTests|DeliveryTests|DeliveryChecksTests|DeadLetterTests|SensorDatabasesTests)/'
+
 read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:-}"
 
 work=$(mktemp -d /tmp/telemetry-test.XXXXXX)
@@ -87,4 +90,15 @@ log "test servers: $TELEMETRY_TEST_DATABASE_URL, $TELEMETRY_TEST_MQTT_URL"
 
 status=0
 swift test --skip-build "${swift_flags[@]}" "$@" </dev/null || status=$?
+# The monolith passes the same end-to-end tests as the microservices: those suites again, with each
+# test's platform started as `telemetry all` instead of `telemetry ingest` (Support/ServiceProcess.swift).
+# One test at a time: a monolith's catch-all subscribes to every topic on the shared broker.
+# With arguments, only what they ask for runs, once (set TELEMETRY_TEST_MODE=all for the monolith).
+if [ $# -eq 0 ]; then
+    log "the end-to-end suites again, against the monolith (telemetry all)"
+    monolith_status=0
+    TELEMETRY_TEST_MODE=all swift test --skip-build "${swift_flags[@]}" --no-parallel \
+        --filter "$MONOLITH_SUITES" </dev/null || monolith_status=$?
+    [ "$status" -ne 0 ] || status=$monolith_status
+fi
 exit "$status"

@@ -11,6 +11,8 @@ final class ServiceProcess: @unchecked Sendable {
     let logPath: String
     /// Where an ingest process serves /healthz, /readyz and /metrics (startIngest chooses it).
     var healthPort: Int?
+    /// Runs once `stop()` has ended the process (the monolith's catch-all session is ended there).
+    var afterStop: (@Sendable () -> Void)?
 
     /// `workingDirectory`: where it runs (default: the test's own, the package root).
     init(_ executable: String, arguments: [String], environment: [String: String], servers: TestServers, workingDirectory: String? = nil) throws {
@@ -47,6 +49,7 @@ final class ServiceProcess: @unchecked Sendable {
     /// Stops it (SIGTERM, then SIGKILL after the grace time) and returns the exit status.
     @discardableResult
     func stop(grace: Duration = .seconds(15)) -> Int32? {
+        defer { afterStop?() }
         guard process.isRunning else { return process.terminationStatus }
         signal(SIGTERM)
         if let status = waitForExit(timeout: grace) { return status }
@@ -62,9 +65,21 @@ final class ServiceProcess: @unchecked Sendable {
     }
 }
 
+/// How the end-to-end suites run the platform: `telemetry ingest` per test (the microservices, the
+/// default) or `telemetry all` (the monolith: TELEMETRY_TEST_MODE=all, scripts/test.sh's second pass).
+enum PlatformMode: String {
+    case services, all
+
+    static var current: PlatformMode {
+        PlatformMode(rawValue: ProcessInfo.processInfo.environment["TELEMETRY_TEST_MODE"] ?? "services") ?? .services
+    }
+}
+
 extension TestServers {
-    /// Starts `telemetry ingest` for the given sensor types against `database`, with a journal of its own
-    /// and its health port on a free port; `arguments` go after the `--sensor` ones (e.g. `--unrouted`).
+    /// Starts the ingest side of the platform for the given sensor types against `database`, with a
+    /// journal of its own and its health port on a free port; `arguments` go after the `--sensor` ones
+    /// (e.g. `--unrouted`). In the monolith mode this is `telemetry all` over the whole test catalog
+    /// (its catch-all included), serving /readyz and /metrics on its HTTP port.
     func startIngest(
         sensors: [String], catalog: TestCatalog, database: String, journal: String? = nil, extra: [String: String] = [:], arguments: [String] = []
     ) throws -> ServiceProcess {
@@ -73,12 +88,24 @@ extension TestServers {
             "TELEMETRY_JOURNAL_DIR": journal ?? FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString.prefix(8))").path,
         ]
         let port = try freePort()
-        environment["TELEMETRY_METRICS_PORT"] = String(port)
         for (key, value) in extra { environment[key] = value }
-        let process = try ServiceProcess(
-            "telemetry", arguments: ["ingest"] + sensors.flatMap { ["--sensor", $0] } + arguments, environment: environment, servers: self)
-        process.healthPort = port
-        return process
+        switch PlatformMode.current {
+        case .services:
+            environment["TELEMETRY_METRICS_PORT"] = String(port)
+            let process = try ServiceProcess(
+                "telemetry", arguments: ["ingest"] + sensors.flatMap { ["--sensor", $0] } + arguments, environment: environment, servers: self)
+            process.healthPort = port
+            return process
+        case .all:
+            // A catch-all of its own per test: on the shared broker it would otherwise take another
+            // test's session (and dead-letter that test's sensor types, which this catalog lacks).
+            let instance = environment["TELEMETRY_INSTANCE"] ?? "all-\(UUID().uuidString.prefix(8).lowercased())"
+            environment["TELEMETRY_INSTANCE"] = instance
+            let process = try ServiceProcess("telemetry", arguments: ["all", "--port", String(port)], environment: environment, servers: self)
+            process.healthPort = port
+            process.afterStop = { UnroutedTopicsTests.endSession(clientID: "ingest-unrouted-\(instance)", servers: self) }
+            return process
+        }
     }
 }
 
