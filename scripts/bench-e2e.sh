@@ -22,20 +22,11 @@ read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}
 
 # The ingest service is the `telemetry ingest` subcommand.
 ingest_command="telemetry ingest"
-for product in telemetry EndToEndBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}"; done
+for product in telemetry EndToEndBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}" >&2; done
 bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
 
 work=$(mktemp -d /tmp/telemetry-bench.XXXXXX)
-cleanup() {
-    set +e
-    stop_mosquitto "$work/mosquitto" >/dev/null 2>&1
-    stop_postgres "$work/pgdata" >/dev/null 2>&1
-    rm -rf -- "$(_pg_real_dir "$work/pgdata")" "$work/mosquitto" "$work"/journal-*
-}
-trap cleanup EXIT
-PG_EXTRA_CONF="track_commit_timestamp = on" start_postgres "$work/pgdata" "$(free_port)" >/dev/null
-start_mosquitto "$work/mosquitto" "$(free_port)" >/dev/null
-log "logs in $work; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+start_bench_servers "$work"
 BENCH_MQTT_URL=$MQTT_URL BENCH_DATABASE_URL=$PG_URL BENCH_BIN_DIR=$bin BENCH_INGEST_COMMAND=$ingest_command BENCH_LOG_DIR=$work \
     BENCH_MOSQUITTO_PID=${MOSQUITTO_PID:-} BENCH_PG_DATA=$PG_DATA "$bin/EndToEndBenchmark"
 log "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

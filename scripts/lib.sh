@@ -10,6 +10,9 @@
 #   start_mosquitto DIR PORT        mosquitto on 127.0.0.1:PORT with persistence in DIR; sets MQTT_URL,
 #                                   MOSQUITTO_CONF, MOSQUITTO_PID and prints the URL on stdout
 #   stop_mosquitto DIR              stop that broker
+#   start_bench_servers DIR         for a benchmark: PostgreSQL (with commit timestamps, for publish→commit
+#                                   latency) and mosquitto under DIR on free ports, both stopped and removed
+#                                   when the calling script exits
 #
 # Progress goes to stderr; only the URLs go to stdout, so `url=$(start_postgres ...)` works too (the
 # servers' output goes to log files, never to the caller's pipe).
@@ -359,4 +362,18 @@ stop_mosquitto() {
     done
     rm -f -- "$pidfile"
     return 0
+}
+
+start_bench_servers() {
+    BENCH_WORK=$(_abspath "${1:?usage: start_bench_servers DIR}")
+    _stop_bench_servers() {
+        set +e
+        stop_mosquitto "$BENCH_WORK/mosquitto" >/dev/null 2>&1
+        stop_postgres "$BENCH_WORK/pgdata" >/dev/null 2>&1
+        rm -rf -- "$(_pg_real_dir "$BENCH_WORK/pgdata")" "$BENCH_WORK/mosquitto" "$BENCH_WORK"/journal-*
+    }
+    trap _stop_bench_servers EXIT
+    PG_EXTRA_CONF="track_commit_timestamp = on" start_postgres "$BENCH_WORK/pgdata" "$(free_port)" >/dev/null
+    start_mosquitto "$BENCH_WORK/mosquitto" "$(free_port)" >/dev/null
+    log "logs in $BENCH_WORK; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }

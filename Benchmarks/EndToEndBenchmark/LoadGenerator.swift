@@ -41,6 +41,8 @@ struct LoadSpec {
     var connections = 2
     /// QoS 1 publishes a connection may have unacknowledged before it waits.
     var window = 500
+    /// Each field's value in the first sample (later samples add 0.1 each); nil: 21.5 + the field's index.
+    var values: [Float]? = nil
 }
 
 struct LoadReport {
@@ -81,45 +83,57 @@ struct LoadReport {
 /// A minimal load generator written directly on libmosquitto: one thread per connection runs its own
 /// network loop (no library thread, no locks), publishes frames whose bytes are patched in place (sequence
 /// number and base time = the wall clock at publish, µs), and paces itself to a schedule.
-func generateLoad(_ spec: LoadSpec) throws -> LoadReport {
-    let count = max(1, min(spec.connections, spec.devices))
-    var connections: [PublisherConnection] = []
-    for number in 0..<count {
-        let devices = Array(stride(from: number, to: spec.devices, by: count))
-        let share = spec.messages / count + (number < spec.messages % count ? 1 : 0)
-        connections.append(try PublisherConnection(spec: spec, number: number, devices: devices, messages: share))
+func generateLoad(_ spec: LoadSpec) throws -> LoadReport { try generateLoad([spec])[0] }
+
+/// Several loads at once (e.g. one per sensor type), started on the same schedule; one report each. Each
+/// report's CPU is the whole generator's (the publisher threads of every load and nothing else busy).
+func generateLoad(_ specs: [LoadSpec]) throws -> [LoadReport] {
+    var connections: [[PublisherConnection]] = []
+    for spec in specs {
+        let count = max(1, min(spec.connections, spec.devices))
+        connections.append(try (0..<count).map { number in
+            let devices = Array(stride(from: number, to: spec.devices, by: count))
+            let share = spec.messages / count + (number < spec.messages % count ? 1 : 0)
+            return try PublisherConnection(spec: spec, number: number, devices: devices, messages: share)
+        })
     }
-    let perConnection = spec.rate.map { $0 / Double(count) }
     let cpuBefore = ownCPUSeconds()
     let startMicros = wallMicros()
     let start = monotonicNanos() + 5_000_000
     let group = DispatchGroup()
-    for connection in connections {
-        group.enter()
-        let thread = Thread {
-            connection.run(start: start, ratePerSecond: perConnection)
-            group.leave()
+    for (spec, ofSpec) in zip(specs, connections) {
+        let perConnection = spec.rate.map { $0 / Double(ofSpec.count) }
+        for connection in ofSpec {
+            group.enter()
+            let thread = Thread {
+                connection.run(start: start, ratePerSecond: perConnection)
+                group.leave()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
         }
-        thread.stackSize = 1 << 20
-        thread.start()
     }
     group.wait()
-    var report = LoadReport(requestedRate: spec.rate, samples: spec.samples)
-    report.cpuSeconds = ownCPUSeconds() - cpuBefore
-    report.startMicros = startMicros
-    report.endMicros = wallMicros()
-    for connection in connections {
-        report.published += connection.sent
-        report.acknowledged += connection.acked
-        report.publishSeconds = max(report.publishSeconds, Double(connection.lastPublish &- start) / 1e9)
-        report.seconds = max(report.seconds, Double(connection.lastAck &- start) / 1e9)
-        report.windowFullSeconds = max(report.windowFullSeconds, Double(connection.windowFullNanos) / 1e9)
-        report.maxLagMilliseconds = max(report.maxLagMilliseconds, Double(connection.maxLagNanos) / 1e6)
-        if let failure = connection.failure { report.failure = failure }
-        if let last = connection.lastMessage { report.lastMessages.append(last) }
-        connection.close()
+    let cpuSeconds = ownCPUSeconds() - cpuBefore
+    let endMicros = wallMicros()
+    return zip(specs, connections).map { spec, ofSpec in
+        var report = LoadReport(requestedRate: spec.rate, samples: spec.samples)
+        report.cpuSeconds = cpuSeconds
+        report.startMicros = startMicros
+        report.endMicros = endMicros
+        for connection in ofSpec {
+            report.published += connection.sent
+            report.acknowledged += connection.acked
+            report.publishSeconds = max(report.publishSeconds, Double(connection.lastPublish &- start) / 1e9)
+            report.seconds = max(report.seconds, Double(connection.lastAck &- start) / 1e9)
+            report.windowFullSeconds = max(report.windowFullSeconds, Double(connection.windowFullNanos) / 1e9)
+            report.maxLagMilliseconds = max(report.maxLagMilliseconds, Double(connection.maxLagNanos) / 1e6)
+            if let failure = connection.failure { report.failure = failure }
+            if let last = connection.lastMessage { report.lastMessages.append(last) }
+            connection.close()
+        }
+        return report
     }
-    return report
 }
 
 /// One libmosquitto connection driven by one thread (the library in its non-threaded mode).
@@ -163,7 +177,8 @@ final class PublisherConnection: @unchecked Sendable {
             let at = 20 + sample * stride
             store(UInt32(sample), at: at)  // offsets of 1 µs: every reading's time is its publish time
             for field in 0..<spec.fields {
-                store((21.5 + Float(sample) * 0.1 + Float(field)).bitPattern, at: at + 4 + 4 * field)
+                let first = spec.values?[field] ?? 21.5 + Float(field)
+                store((first + Float(sample) * 0.1).bitPattern, at: at + 4 + 4 * field)
             }
         }
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())

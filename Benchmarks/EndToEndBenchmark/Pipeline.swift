@@ -153,15 +153,24 @@ struct Latency {
     }
 
     static func measure(_ connection: PGConnection, table: String, middleMicros: Int64, every: Int) throws -> Latency {
+        try measure(connection, tables: [table], middleMicros: middleMicros, every: every)
+    }
+
+    /// Over the rows of several tables together (a mixed load of several sensor types), of readings at or
+    /// after `sinceMicros`.
+    static func measure(_ connection: PGConnection, tables: [String], middleMicros: Int64, every: Int, sinceMicros: Int64 = 0) throws -> Latency {
+        let rows = tables.map { table in
+            """
+            SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin) - time) * 1000 AS lag,
+                   time >= timestamptz 'epoch' + $1::int8 * interval '1 microsecond' AS late
+            FROM \(table) WHERE device_id % $2::int4 = 0 AND time >= timestamptz 'epoch' + $3::int8 * interval '1 microsecond'
+            """
+        }.joined(separator: " UNION ALL ")
         let result = try connection.query("""
             SELECT late, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY lag), percentile_cont(0.99) WITHIN GROUP (ORDER BY lag), max(lag)
-            FROM (
-                SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin) - time) * 1000 AS lag,
-                       time >= timestamptz 'epoch' + $1::int8 * interval '1 microsecond' AS late
-                FROM \(table) WHERE device_id % $2::int4 = 0
-            ) AS rows
+            FROM (\(rows)) AS rows
             GROUP BY GROUPING SETS ((late), ())
-            """, [String(middleMicros), String(every)])
+            """, [String(middleMicros), String(every), String(sinceMicros)])
         var latency = Latency()
         for row in 0..<result.count {
             let p99 = Double(result[row, 3] ?? "") ?? 0

@@ -9,6 +9,15 @@ import Postgres
 import SensorModel
 import TelemetryStore
 
+// `EndToEndBenchmark modes`: microservices against the monolith (scripts/bench-modes.sh).
+if CommandLine.arguments.dropFirst().first == "modes" {
+    do { try ModesBenchmark().run() } catch {
+        FileHandle.standardError.write(Data("modes benchmark failed: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
+
 let environment = ProcessInfo.processInfo.environment
 func setting(_ key: String) -> String {
     guard let value = environment[key] else { fatalError("\(key) is not set: run scripts/bench-e2e.sh") }
