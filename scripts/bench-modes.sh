@@ -8,7 +8,7 @@
 #   scripts/bench-modes.sh                     the full run (about 25 minutes)
 #   BENCH_SECONDS=10 scripts/bench-modes.sh    short runs, to try it out
 #
-# Knobs: BENCH_PHASES (default rate,faults,scaling,loss; faults without rate need BENCH_RATE, readings/s), BENCH_SECONDS (each paced run, default 30), BENCH_MAX_STEPS (4), BENCH_OUTAGE_SECONDS (10),
+# Knobs: BENCH_PHASES (default rate,faults,scaling,loss; faults without rate need BENCH_RATE, readings/s), BENCH_SECONDS (each paced run, default 30), BENCH_MAX_STEPS (7), BENCH_START_SHARE (the search starts at this share of the backlog drain rate, 0.6), BENCH_OUTAGE_SECONDS (10),
 # BENCH_SAMPLES (samples per frame, 10), BENCH_DEVICES (per sensor type, 200), BENCH_CONNECTIONS (load
 # generator connections per sensor type, 1), BENCH_WINDOW (500), BENCH_BACKLOG_MESSAGES (240000 in all).
 # TELEMETRY_SWIFT_FLAGS: extra `swift build` flags (default "--scratch-path .build-bench").

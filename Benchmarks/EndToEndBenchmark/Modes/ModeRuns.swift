@@ -15,6 +15,9 @@ struct ModeRun {
     var platformCPU: Double
     var brokerCPU: Double
     var postgresCPU: Double
+    /// Every acknowledged reading stored and the generator at the requested pace (latency aside).
+    var keptUp: Bool
+    /// Kept up, and latency bounded.
     var passed: Bool
     var verdict: String
 
@@ -82,11 +85,12 @@ struct ModeRunner {
         if report.achievedReadings < 0.99 * report.requestedReadings {
             problems.append(String(format: "load generator reached only %.1f%% of the rate", 100 * report.achievedReadings / report.requestedReadings))
         }
+        let keptUp = problems.isEmpty
         if !latency.isBounded { problems.append("latency not bounded") }
         let run = ModeRun(
             load: report, stored: count, drainSeconds: drain ?? -1, latency: latency, othersLatency: othersLatency,
             platformCPU: after.0 - before.0, brokerCPU: after.1 - before.1, postgresCPU: after.2 - before.2,
-            passed: problems.isEmpty, verdict: problems.isEmpty ? "PASS" : "FAIL: " + problems.joined(separator: ", "))
+            keptUp: keptUp, passed: problems.isEmpty, verdict: problems.isEmpty ? "PASS" : "FAIL: " + problems.joined(separator: ", "))
         log("\(platform.label): \(run.line)")
         return run
     }
@@ -107,9 +111,9 @@ struct ModeRunner {
         return rate
     }
 
-    /// The highest rate at which a whole run passes: from `start` down in steps of 10% (20% after a run
-    /// whose p99 passed 2 s; to 95% of what the generator achieved when the broker held it back), then once
-    /// halfway back up towards the lowest rate that failed.
+    /// The highest rate at which a whole run passes: from `start`, up by 10% while runs pass, else down by
+    /// 10% (20% after a run whose p99 passed 2 s; to 95% of what the generator achieved when the broker held
+    /// it back) until one passes; then once halfway between the highest pass and the lowest failure.
     func sustained(from start: Double, seconds: Double, maxSteps: Int, step: Double = 1000) throws -> (best: ModeRun?, runs: [ModeRun]) {
         var rate = roundedDown(start, to: step)
         var runs: [ModeRun] = []
@@ -118,14 +122,20 @@ struct ModeRunner {
         for _ in 0..<maxSteps {
             let run = try run(readingsPerSecond: rate, seconds: seconds)
             runs.append(run)
-            if run.passed { best = run; break }
-            lowestFailure = rate
-            // A generator held back by the broker's pushback reached what the platform took: start below that.
-            let pushedBack = run.load.achievedReadings < 0.99 * rate ? 0.95 * run.load.achievedReadings : rate
-            rate = roundedDown(min(pushedBack, rate * (run.latency.p99 > 2000 ? 0.8 : 0.9)), to: step)
+            if run.passed {
+                best = run
+                if lowestFailure != nil { break }
+                rate = roundedDown(rate * 1.1, to: step)
+            } else {
+                lowestFailure = rate
+                if best != nil { break }
+                // A generator held back by the broker's pushback reached what the platform took: start below that.
+                let pushedBack = run.load.achievedReadings < 0.99 * rate ? 0.95 * run.load.achievedReadings : rate
+                rate = roundedDown(min(pushedBack, rate * (run.latency.p99 > 2000 ? 0.8 : 0.9)), to: step)
+            }
         }
-        if let passed = best {
-            let next = roundedDown(lowestFailure.map { (passed.load.requestedReadings + $0) / 2 } ?? passed.load.requestedReadings * 1.1, to: step)
+        if let passed = best, let failed = lowestFailure, failed > passed.load.requestedReadings {
+            let next = roundedDown((passed.load.requestedReadings + failed) / 2, to: step)
             if next > passed.load.requestedReadings {
                 let run = try run(readingsPerSecond: next, seconds: seconds)
                 runs.append(run)
