@@ -58,9 +58,13 @@ let package = Package(
             name: "CLibPQ", path: "Storage/CLibPQ", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
         .target(name: "Postgres", dependencies: ["CLibPQ"], path: "Storage/Postgres", swiftSettings: strict),
+        // libcrypto for the PBKDF2 password hashes mosquitto verifies (device credentials).
+        .systemLibrary(
+            name: "CLibCrypto", path: "Storage/CLibCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
         .target(
             name: "TelemetryStore",
-            dependencies: ["Postgres", "SensorModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Postgres", "CLibCrypto", "SensorModel", .product(name: "Logging", package: "swift-log")],
             path: "Storage/TelemetryStore", swiftSettings: strict),
         .target(
             name: "QueryService",
@@ -113,6 +117,7 @@ let package = Package(
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], path: "Tests/SettingsTests"),
         .testTarget(name: "SensorModelTests", dependencies: ["SensorModel"], path: "Tests/SensorModelTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "WireFormatsTests", dependencies: ["WireFormats", "SensorModel"], path: "Tests/WireFormatsTests", resources: [.copy("testcases")]),
+        .testTarget(name: "TelemetryStoreTests", dependencies: ["TelemetryStore", "SensorModel"], path: "Tests/TelemetryStoreTests"),
         .testTarget(name: "QueryServiceTests", dependencies: [
             "QueryService", "TelemetryStore", "Settings", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], path: "Tests/QueryServiceTests"),

@@ -23,7 +23,7 @@
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$LIB_DIR/.." && pwd)
 
-TELEMETRY_APT_PACKAGES=(mosquitto mosquitto-clients libmosquitto-dev libpq-dev postgresql pkg-config curl iproute2)
+TELEMETRY_APT_PACKAGES=(mosquitto mosquitto-clients libmosquitto-dev libpq-dev libssl-dev openssl postgresql pkg-config curl iproute2)
 
 # DIR made absolute without resolving symlinks (DIR itself may be a symlink we made).
 _abspath() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }

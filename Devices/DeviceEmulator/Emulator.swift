@@ -55,9 +55,20 @@ public final class Emulator: @unchecked Sendable {
     /// Publishes until the count or the duration is reached, then waits (bounded) for outstanding
     /// acknowledgements. `progress` is called about once a second from a background thread.
     public func run(progress: @escaping @Sendable (EmulatorSnapshot) -> Void) throws -> EmulatorReport {
-        let connectionCount = options.connections == 0 ? devices.count : max(1, min(options.connections, devices.count))
+        let asDevices = !options.credentials.isEmpty
+        let connectionCount = options.connections == 0 || asDevices ? devices.count : max(1, min(options.connections, devices.count))
         var clients: [MQTTClient] = []
         for number in 0..<connectionCount {
+            // With one connection per device, connection `number` carries device `number` (the stride below).
+            var url = self.url
+            if asDevices {
+                let device = devices[number].name
+                guard let password = options.credentials[device] else {
+                    throw MQTTError(code: -1, message: "no credential for device \(device) in the credentials file")
+                }
+                url.username = device
+                url.password = password
+            }
             let client = try MQTTClient(
                 url: url,
                 options: .init(clientID: "\(options.devicePrefix)-pub-\(ProcessInfo.processInfo.processIdentifier)-\(number)",

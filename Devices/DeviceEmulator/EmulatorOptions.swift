@@ -26,6 +26,9 @@ public struct EmulatorOptions: Sendable {
     /// Share of messages sent deliberately malformed (counted apart), 0...1.
     public var malformedShare: Double = 0
     public var maxInflight: Int = 1000
+    /// Device id → password: each device connects as itself (its own connection, username = its id), as
+    /// the broker's ACLs require. Empty: the URL's user, and `connections` shared connections.
+    public var credentials: [String: String] = [:]
 
     public init(sensors: [SensorType]) { self.sensors = sensors }
 }

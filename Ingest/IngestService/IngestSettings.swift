@@ -29,12 +29,15 @@ public struct IngestSettings: Sendable {
     /// Serve `/healthz`, `/readyz` and `/metrics` here (0: any free port); nil: no endpoint.
     public var metricsPort: Int?
     public var metricsHost: String
+    /// With it, each pipeline connects to the broker as its own service account (`ingest-<sensor>`,
+    /// `ingest-unrouted`: read only, README "Device identity") instead of the URL's user.
+    public var servicePassword: String?
 
     public init(
         mqtt: MQTTURL, databaseURL: String, sensorDatabaseURLs: [String: String] = [:], catalog: Catalog, sensors: [SensorType], unrouted: Bool = false, instance: String = "0",
         journalDirectory: String, journalSync: Journal.Sync = .interval(.milliseconds(200)), batchMessages: Int = 2000,
         queueMessages: Int = 20000, queueBytes: Int = 32 << 20, sharedSubscription: Bool = false, metricsPort: Int? = nil,
-        metricsHost: String = "127.0.0.1"
+        metricsHost: String = "127.0.0.1", servicePassword: String? = nil
     ) {
         self.mqtt = mqtt
         self.placement = DatabasePlacement(defaultURL: databaseURL, bySensor: sensorDatabaseURLs)
@@ -50,6 +53,7 @@ public struct IngestSettings: Sendable {
         self.sharedSubscription = sharedSubscription
         self.metricsPort = metricsPort
         self.metricsHost = metricsHost
+        self.servicePassword = servicePassword
     }
 
     /// From the platform's settings (`PlatformSettings.load`); `sensorNames` nil means every sensor type of
@@ -91,6 +95,7 @@ public struct IngestSettings: Sendable {
             mqtt: mqtt, databaseURL: settings.databaseURL, sensorDatabaseURLs: settings.sensorDatabaseURLs, catalog: catalog, sensors: sensors, unrouted: unrouted,
             instance: instance ?? settings.instance, journalDirectory: settings.journalDirectory, journalSync: sync,
             batchMessages: settings.batchMessages, queueMessages: settings.queueMessages, queueBytes: settings.queueBytes,
-            sharedSubscription: settings.sharedSubscription, metricsPort: settings.metricsPort, metricsHost: settings.metricsHost)
+            sharedSubscription: settings.sharedSubscription, metricsPort: settings.metricsPort, metricsHost: settings.metricsHost,
+            servicePassword: settings.servicePassword)
     }
 }

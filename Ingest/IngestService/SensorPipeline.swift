@@ -98,8 +98,13 @@ public final class SensorPipeline: @unchecked Sendable {
 
         let options = MQTTClient.Options(clientID: clientID, cleanSession: false, subscriptions: subscriptions, subscriptionQoS: 1)
         let logger = self.logger
+        var url = settings.mqtt
+        if let password = settings.servicePassword {
+            url.username = "ingest-\(name)"
+            url.password = password
+        }
         let client = try MQTTClient(
-            url: settings.mqtt, options: options,
+            url: url, options: options,
             onMessage: { [self] message in receive(message) },
             onConnectionChange: { up, text in
                 if up { logger.info("\(text)") } else { logger.warning("MQTT: \(text)") }

@@ -85,6 +85,11 @@ public final class MQTTClient: @unchecked Sendable {
         if let username = url.username {
             try check(mosquitto_username_pw_set(handle, username, url.password), "setting credentials")
         }
+        if url.tls {
+            // Verifies the broker's certificate and host name; without a CA file, against the system's CAs.
+            try check(mosquitto_tls_set(handle, url.caFile, url.caFile == nil ? "/etc/ssl/certs" : nil, url.certificateFile, url.keyFile, nil),
+                      "setting up TLS (CA file \(url.caFile ?? "none"))")
+        }
         mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
         // The library keeps its own unbounded queue past this; `publish` bounds in-flight messages itself.
         mosquitto_max_inflight_messages_set(handle, UInt32(clamping: options.maxInflight))

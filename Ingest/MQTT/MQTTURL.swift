@@ -1,22 +1,32 @@
-/// `mqtt://[user:pass@]host[:port]`, as TELEMETRY_MQTT_URL takes it.
+/// `mqtt://[user:pass@]host[:port]` or `mqtts://...` (TLS, port 8883 unless given), as TELEMETRY_MQTT_URL
+/// takes it.
 public struct MQTTURL: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int32
     public var username: String?
     public var password: String?
+    /// TLS (`mqtts://`): the broker's certificate is verified against `caFile` (nil: the system's CAs).
+    public var tls: Bool
+    public var caFile: String?
+    /// A client certificate and its key, for a broker that takes certificates as identity (mutual TLS).
+    public var certificateFile: String?
+    public var keyFile: String?
 
-    public init(host: String, port: Int32 = 1883, username: String? = nil, password: String? = nil) {
+    public init(host: String, port: Int32 = 1883, username: String? = nil, password: String? = nil, tls: Bool = false, caFile: String? = nil) {
         self.host = host
         self.port = port
         self.username = username
         self.password = password
+        self.tls = tls
+        self.caFile = caFile
     }
 
     public init(parsing text: String) throws(MQTTError) {
-        guard text.hasPrefix("mqtt://") else {
-            throw MQTTError(code: -1, message: "MQTT URL must look like mqtt://[user:pass@]host:port, got '\(text)'")
+        tls = text.hasPrefix("mqtts://")
+        guard tls || text.hasPrefix("mqtt://") else {
+            throw MQTTError(code: -1, message: "MQTT URL must look like mqtt://[user:pass@]host:port (or mqtts:// for TLS), got '\(text)'")
         }
-        var rest = Substring(text.dropFirst("mqtt://".count))
+        var rest = Substring(text.dropFirst(tls ? "mqtts://".count : "mqtt://".count))
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
@@ -35,7 +45,7 @@ public struct MQTTURL: Sendable, Equatable, CustomStringConvertible {
             port = parsed
             host = String(rest[..<colon])
         } else {
-            port = 1883
+            port = tls ? 8883 : 1883
             host = String(rest)
         }
         guard !host.isEmpty, !host.contains("/") else {
@@ -74,7 +84,7 @@ public struct MQTTURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        "mqtt://\(username.map { "\($0):***@" } ?? "")\(host):\(port)"
+        "\(tls ? "mqtts" : "mqtt")://\(username.map { "\($0):***@" } ?? "")\(host):\(port)"
     }
 }
 

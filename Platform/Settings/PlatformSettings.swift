@@ -13,6 +13,7 @@ public struct PlatformSettings: Sendable {
     public var httpHost: String
     public var httpPort: Int
     public var apiTokens: [String]
+    public var adminTokens: [String]
     public var readPoolSize: Int
     public var rollupCacheMB: Int
     public var retentionIntervalSeconds: Int
@@ -25,6 +26,11 @@ public struct PlatformSettings: Sendable {
     public var sharedSubscription: Bool
     public var metricsPort: Int?
     public var metricsHost: String
+    /// The password of the services' broker accounts (`ingest-<sensor>`, `ingest-unrouted`); nil: none.
+    public var servicePassword: String?
+    public var brokerPasswordFile: String
+    public var brokerACLFile: String
+    public var brokerPIDFile: String
     /// Where each value that was set came from (`TELEMETRY_HTTP_PORT`, `config/telemetry.json: http_port`),
     /// for error messages of later checks.
     public var sources: [String: String]
@@ -62,6 +68,7 @@ public struct PlatformSettings: Sendable {
         guard !httpHost.isEmpty else { throw SettingsError(setting: reader.source("http_host"), message: "must not be empty") }
         httpPort = try reader.integer("http_port", in: 0...65535)
         apiTokens = try reader.list("api_tokens")
+        adminTokens = try reader.list("admin_tokens")
         readPoolSize = try reader.integer("read_pool_size", in: 1...64)
         rollupCacheMB = try reader.integer("rollup_cache_mb", in: 0...1_048_576)
         retentionIntervalSeconds = try reader.integer("retention_interval_seconds", in: 1...604_800)
@@ -77,6 +84,13 @@ public struct PlatformSettings: Sendable {
         sharedSubscription = try reader.bool("shared_subscription")
         metricsPort = try reader.optionalInteger("metrics_port", in: 0...65535)
         metricsHost = try reader.string("metrics_host")
+        servicePassword = try reader.optionalString("service_password")
+        if let servicePassword, servicePassword.isEmpty || servicePassword.contains(":") {
+            throw SettingsError(setting: reader.source("service_password"), message: "must be a non-empty password without ':'")
+        }
+        brokerPasswordFile = try reader.string("broker_password_file")
+        brokerACLFile = try reader.string("broker_acl_file")
+        brokerPIDFile = try reader.string("broker_pid_file")
         sources = reader.sources
         keysRead = reader.keysRead
     }

@@ -20,6 +20,7 @@ extension PlatformSettings {
         Setting(key: "http_host", documentation: "query service: address to listen on (not loopback: api_tokens required)", defaultText: "127.0.0.1"),
         Setting(key: "http_port", documentation: "query service: port (0 picks a free one)", defaultText: "8080"),
         Setting(key: "api_tokens", documentation: "query service: bearer tokens, comma-separated (a JSON list in the file)", defaultText: "none"),
+        Setting(key: "admin_tokens", documentation: "query service: admin bearer tokens (also the device credential routes), comma-separated", defaultText: "none"),
         Setting(key: "read_pool_size", documentation: "query service: database connections for reads, 1...64", defaultText: "4"),
         Setting(key: "rollup_cache_mb", documentation: "query service: memory for the 1-hour rollup cache in MiB, 0 turns it off", defaultText: "256"),
         Setting(key: "retention_interval_seconds", documentation: "query service: how often the retention policy runs", defaultText: "3600"),
@@ -32,5 +33,9 @@ extension PlatformSettings {
         Setting(key: "shared_subscription", documentation: "ingest: subscribe through `$share/ingest-<sensor>/...` (see Delivery)", defaultText: "false"),
         Setting(key: "metrics_port", documentation: "ingest: serve Prometheus text on GET /metrics here (0: a free port)", defaultText: "none"),
         Setting(key: "metrics_host", documentation: "ingest: address of the metrics endpoint", defaultText: "127.0.0.1"),
+        Setting(key: "service_password", documentation: "ingest and broker-sync: the password of the services' broker accounts (`ingest-<sensor>`, `ingest-unrouted`)", defaultText: "none"),
+        Setting(key: "broker_password_file", documentation: "broker-sync: mosquitto's `password_file`, kept equal to the device credentials", defaultText: ".local/broker/passwords"),
+        Setting(key: "broker_acl_file", documentation: "broker-sync: mosquitto's `acl_file`, kept the same way", defaultText: ".local/broker/acl"),
+        Setting(key: "broker_pid_file", documentation: "broker-sync: mosquitto's `pid_file` (SIGHUP after each write)", defaultText: ".local/broker/mosquitto.pid"),
     ]
 }

@@ -79,6 +79,12 @@ struct SettingsReader {
         return text
     }
 
+    /// A string, or nil when neither place sets it.
+    mutating func optionalString(_ key: String) throws(SettingsError) -> String? {
+        guard case .string(let text)? = try lookup(key, .string, expected: "a string") else { return nil }
+        return text
+    }
+
     mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(SettingsError) -> Int {
         try optionalInteger(key, in: range) ?? Int(Self.defaults[key]!)!
     }

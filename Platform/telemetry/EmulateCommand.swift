@@ -58,6 +58,9 @@ struct EmulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Random seed for signals.")
     var seed: UInt64 = 1
 
+    @Option(name: .long, help: "A CSV of device,password lines (what `telemetry devices import` prints): each device connects as itself.")
+    var credentials: String?
+
     @Flag(name: .long, help: "After sending, check PostgreSQL: sent / stored / missing / duplicated per sensor type; exit 1 if any missing.")
     var verify = false
 
@@ -112,6 +115,7 @@ struct EmulateCommand: AsyncParsableCommand {
         options.sampleSpacing = sampleSpacing ?? max(1, min(Int64(deviceInterval * 1e6) / Int64(samples), Int64(UInt32.max) / Int64(max(samples, 1))))
         options.seed = seed
         options.malformedShare = malformed
+        if let credentials { options.credentials = try Self.readCredentials(credentials) }
         let emulator = Emulator(options: options, url: url)
         let interactive = isatty(STDOUT_FILENO) == 1
         print("emulating \(emulator.devices.count) devices (\(sensors.map(\.name).joined(separator: ", "))) at \(String(format: "%.1f", options.rate)) msg/s, \(samples) readings per message, QoS \(qos), to \(url)")
@@ -143,6 +147,21 @@ struct EmulateCommand: AsyncParsableCommand {
     }
 
     private func emulatorDeviceCount(_ sensors: [SensorType]) -> Int { devices * sensors.count }
+
+    /// device,password per line (a header line `device,...` and blank lines are skipped).
+    static func readCredentials(_ path: String) throws -> [String: String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("--credentials: cannot read \(path)") }
+        var credentials: [String: String] = [:]
+        for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+            let fields = line.split(separator: ",", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if fields.first == "device" && number == 0 { continue }
+            guard fields.count == 2, !fields[0].isEmpty, !fields[1].isEmpty else {
+                throw ValidationError("--credentials: line \(number + 1) of \(path) is not device,password")
+            }
+            credentials[fields[0]] = fields[1]
+        }
+        return credentials
+    }
 
     private func loadOrExit<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch {

@@ -11,5 +11,5 @@ struct Telemetry: AsyncParsableCommand {
             TELEMETRY_* environment variable; README, "Settings", lists them all. SIGTERM or SIGINT: stop taking
             work, finish what was received, exit 0.
             """,
-        subcommands: [IngestCommand.self, QueryCommand.self, EmulateCommand.self, AllCommand.self])
+        subcommands: [IngestCommand.self, QueryCommand.self, EmulateCommand.self, AllCommand.self, DevicesCommand.self, BrokerSyncCommand.self])
 }

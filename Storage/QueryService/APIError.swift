@@ -15,6 +15,7 @@ struct APIError: HTTPResponseError {
     }
 
     static let unauthorized = APIError(status: .unauthorized, code: "unauthorized", message: "a valid bearer token is required")
+    static let forbidden = APIError(status: .forbidden, code: "forbidden", message: "this route needs an admin token")
     static let unavailable = APIError(status: .serviceUnavailable, code: "database_unavailable", message: "the database is not answering; try again shortly")
 
     func response(from request: Request, context: some RequestContext) throws -> Response {

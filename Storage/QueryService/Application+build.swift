@@ -14,7 +14,7 @@ public func buildApplication(
     let placement = DatabasePlacement(defaultURL: settings.databaseURL, bySensor: settings.sensorDatabaseURLs)
     let store = QueryStore(
         catalog: settings.catalog, placement: placement, poolSize: settings.readPoolSize, cacheBytes: settings.rollupCacheMB << 20, logger: logger)
-    let router = buildRouter(store: store, tokens: settings.tokens, registry: registry, alsoReady: alsoReady)
+    let router = buildRouter(store: store, tokens: settings.tokens, adminTokens: settings.adminTokens, registry: registry, alsoReady: alsoReady)
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "telemetry-query"),
@@ -36,11 +36,11 @@ struct StorePreparation: Service {
 }
 
 public func buildRouter(
-    store: QueryStore, tokens: [String], registry: PrometheusCollectorRegistry, alsoReady: (@Sendable () async -> Bool)? = nil
+    store: QueryStore, tokens: [String], adminTokens: [String] = [], registry: PrometheusCollectorRegistry, alsoReady: (@Sendable () async -> Bool)? = nil
 ) -> Router<BasicRequestContext> {
     let router = Router()
     router.add(middleware: MetricsMiddleware(factory: PrometheusMetricsFactory(registry: registry)))
-    router.add(middleware: BearerAuth(tokens: Set(tokens)))
+    router.add(middleware: BearerAuth(readTokens: tokens, adminTokens: adminTokens))
     router.get("/healthz") { _, _ in Response.json(#"{"status":"ok"}"#) }
     router.get("/readyz") { _, _ in
         guard await store.isReady(), await alsoReady?() ?? true else {
@@ -64,5 +64,10 @@ public func buildRouter(
     v1.get("sensors/:sensor/devices/:device/readings") { request, context in try await SensorRoutes.readings(request, context, store) }
     v1.get("sensors/:sensor/aggregates") { request, context in try await AggregateRoutes.aggregates(request, context, store) }
     v1.get("rejected") { request, _ in try await RejectedRoutes.list(request, store) }
+    v1.put("devices/:device/credentials") { request, context in try await DeviceCredentialRoutes.put(request, context, store) }
+    v1.get("devices/:device/credentials") { _, context in try await DeviceCredentialRoutes.get(context, store) }
+    v1.delete("devices/:device/credentials") { _, context in try await DeviceCredentialRoutes.delete(context, store) }
+    v1.post("devices/credentials") { request, _ in try await DeviceCredentialRoutes.provision(request, store) }
+    v1.get("devices/credentials") { request, _ in try await DeviceCredentialRoutes.list(request, store) }
     return router
 }

@@ -105,6 +105,87 @@ enum OpenAPIDocument {
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {$ref: "#/components/responses/NotFound"}
                 "503": {$ref: "#/components/responses/Unavailable"}
+          /v1/devices/{device}/credentials:
+            put:
+              summary: Creates (201) or rotates (200) a device's credential; the only response that holds its password
+              description: Admin tokens only. The broker takes it within seconds (telemetry broker-sync).
+              operationId: issueCredential
+              parameters:
+                - $ref: "#/components/parameters/device"
+              requestBody:
+                required: false
+                content: {application/json: {schema: {type: object, properties: {sensors: {type: array, items: {type: string}, description: "omitted: every sensor type"}}}}}
+              responses:
+                "200": {description: Rotated, content: {application/json: {schema: {$ref: "#/components/schemas/IssuedCredential"}}}}
+                "201": {description: Created, content: {application/json: {schema: {$ref: "#/components/schemas/IssuedCredential"}}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "403": {$ref: "#/components/responses/Forbidden"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+            get:
+              summary: A device's credential without its password
+              operationId: getCredential
+              parameters:
+                - $ref: "#/components/parameters/device"
+              responses:
+                "200": {description: The credential, content: {application/json: {schema: {$ref: "#/components/schemas/Credential"}}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "403": {$ref: "#/components/responses/Forbidden"}
+                "404": {$ref: "#/components/responses/NotFound"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+            delete:
+              summary: Revokes a device's credential; the broker disconnects it within seconds
+              operationId: revokeCredential
+              parameters:
+                - $ref: "#/components/parameters/device"
+              responses:
+                "204": {description: Revoked}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "403": {$ref: "#/components/responses/Forbidden"}
+                "404": {$ref: "#/components/responses/NotFound"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+          /v1/devices/credentials:
+            post:
+              summary: Provisions up to 100,000 devices at once, all or nothing
+              operationId: provisionCredentials
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      required: [devices]
+                      properties:
+                        devices: {type: array, items: {type: object, required: [device], properties: {device: {type: string}, sensors: {type: array, items: {type: string}}}}}
+              responses:
+                "200":
+                  description: Every device's password, once
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        properties:
+                          credentials: {type: array, items: {type: object, properties: {device: {type: string}, username: {type: string}, password: {type: string}}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "403": {$ref: "#/components/responses/Forbidden"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+            get:
+              summary: The devices that have credentials, in device order, paged, without secrets
+              operationId: listCredentials
+              parameters:
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000, default: 1000}}
+                - $ref: "#/components/parameters/cursor"
+              responses:
+                "200":
+                  description: A page of credentials
+                  content:
+                    application/json:
+                      schema: {type: object, properties: {credentials: {type: array, items: {$ref: "#/components/schemas/Credential"}}, next: {type: [string, "null"]}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "403": {$ref: "#/components/responses/Forbidden"}
+                "503": {$ref: "#/components/responses/Unavailable"}
           /healthz:
             get:
               summary: 200 while the process runs
@@ -146,6 +227,7 @@ enum OpenAPIDocument {
           responses:
             BadRequest: {description: "A bad parameter (the message names it)", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
             Unauthorized: {description: No or wrong bearer token, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+            Forbidden: {description: A read token on an admin route, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
             NotFound: {description: Unknown sensor type or device, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
             Unavailable: {description: The database is not answering, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
           schemas:
@@ -236,6 +318,18 @@ enum OpenAPIDocument {
                       reason: {type: string}
                       payload: {type: string, contentEncoding: base64}
                 next: {type: [string, "null"]}
+            Credential:
+              type: object
+              properties:
+                device: {type: string}
+                username: {type: string}
+                sensors: {type: [array, "null"], items: {type: string}, description: null for every sensor type}
+                created: {$ref: "#/components/schemas/Time"}
+                rotated: {$ref: "#/components/schemas/Time"}
+            IssuedCredential:
+              allOf:
+                - $ref: "#/components/schemas/Credential"
+                - {type: object, properties: {password: {type: string}}}
 
         """
 }

@@ -8,7 +8,9 @@ public struct QuerySettings: Sendable {
     public var sensorDatabaseURLs: [String: String]
     public var host: String
     public var port: Int
+    /// Read tokens (`api_tokens`) and admin tokens (`admin_tokens`: also the device credential routes).
     public var tokens: [String]
+    public var adminTokens: [String]
     public var catalog: Catalog
     public var readPoolSize: Int
     /// Memory for the rollup cache in MiB; 0 turns it off.
@@ -17,7 +19,7 @@ public struct QuerySettings: Sendable {
     public var retentionInterval: Duration
 
     public init(
-        databaseURL: String, sensorDatabaseURLs: [String: String] = [:], host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4,
+        databaseURL: String, sensorDatabaseURLs: [String: String] = [:], host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], adminTokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4,
         rollupCacheMB: Int = 256, retentionInterval: Duration = .seconds(3600)
     ) {
         self.databaseURL = databaseURL
@@ -25,6 +27,7 @@ public struct QuerySettings: Sendable {
         self.host = host
         self.port = port
         self.tokens = tokens
+        self.adminTokens = adminTokens
         self.catalog = catalog
         self.readPoolSize = readPoolSize
         self.rollupCacheMB = rollupCacheMB
@@ -33,7 +36,7 @@ public struct QuerySettings: Sendable {
 
     /// From the platform's settings; refuses to serve without tokens on anything but loopback.
     public init(platform settings: PlatformSettings) throws {
-        if settings.apiTokens.isEmpty && !Self.isLoopback(settings.httpHost) {
+        if settings.apiTokens.isEmpty && settings.adminTokens.isEmpty && !Self.isLoopback(settings.httpHost) {
             throw SettingsError(
                 setting: settings.source("api_tokens"),
                 message: "no API tokens set: the query service serves without auth only on a loopback address, not on \(settings.httpHost)")
@@ -44,6 +47,7 @@ public struct QuerySettings: Sendable {
         }
         self.init(
             databaseURL: settings.databaseURL, sensorDatabaseURLs: settings.sensorDatabaseURLs, host: settings.httpHost, port: settings.httpPort, tokens: settings.apiTokens,
+            adminTokens: settings.adminTokens,
             catalog: catalog, readPoolSize: settings.readPoolSize,
             rollupCacheMB: settings.rollupCacheMB, retentionInterval: .seconds(settings.retentionIntervalSeconds))
     }

@@ -15,6 +15,7 @@ public enum Schema {
         try connection.transaction { (connection) throws(PGError) in
             try connection.query("SELECT pg_advisory_xact_lock($1)", [String(migrationLock)])
             try connection.execute(commonTables)
+            try connection.execute(DeviceCredentials.table)
             for sensor in sensors {
                 try connection.execute(statements(for: sensor).joined(separator: ";\n"))
             }

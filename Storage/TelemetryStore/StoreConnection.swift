@@ -37,6 +37,13 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         isTransient = error.isTransient
     }
 
+    /// A failure of this module's own, not of PostgreSQL's (never transient).
+    init(refusal message: String) {
+        sqlState = nil
+        self.message = message
+        isTransient = false
+    }
+
     public var description: String { sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message }
 
     static func wrap<T>(_ body: () throws(PGError) -> T) throws(StoreError) -> T {

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import Settings
+import SensorModel
+import TelemetryStore
+
+/// `telemetry broker-sync`: runs beside mosquitto and keeps its password and ACL files equal to the
+/// device credentials in PostgreSQL, sending it SIGHUP after each change (README, "Device identity").
+struct BrokerSyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "broker-sync",
+        abstract: "Keeps mosquitto's password_file and acl_file equal to the device credentials (SIGHUP after each change).")
+
+    func run() async throws {
+        let (platform, (catalog, password)) = try await Startup.settings("broker-sync") { platform in
+            guard let password = platform.servicePassword else {
+                throw SettingsError(setting: platform.source("service_password"), message: "must be set: it is the password of the services' broker accounts")
+            }
+            return (try Catalog.load(directory: platform.catalogDirectory), password)
+        }
+        _ = Startup.bootstrap(level: platform.logLevel)
+        let logger = Logger(label: "telemetry-broker-sync")
+        let services = BrokerFiles.serviceAccounts(catalog: catalog, passwordHash: try PasswordHash(password: password).description)
+        let paths = BrokerSync.Paths(passwordFile: platform.brokerPasswordFile, aclFile: platform.brokerACLFile, brokerPIDFile: platform.brokerPIDFile)
+        let sync = BrokerSync(url: platform.databaseURL, paths: paths, services: services, logger: logger)
+        try await ServiceGroup(configuration: .init(
+            services: [.init(service: BrokerSyncService(sync: sync))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+    }
+}
+
+/// The sync thread as a service of the group: started at once, stopped at shutdown.
+struct BrokerSyncService: Service {
+    let sync: BrokerSync
+
+    func run() async throws {
+        sync.start()
+        try? await gracefulShutdown()
+        sync.stop()
+    }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import SensorModel
+import Settings
+import TelemetryStore
+
+/// `telemetry devices`: device credentials from the command line, straight in PostgreSQL (database_url),
+/// the same operations as the REST routes. Passwords are printed once, as `device,password`.
+struct DevicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices",
+        abstract: "Issues, rotates, revokes and lists device credentials.",
+        subcommands: [Add.self, Rotate.self, Revoke.self, List.self, Import.self])
+
+    /// The catalog and a connection with the credentials table in place.
+    static func open(_ command: String) async throws -> (Catalog, StoreConnection) {
+        let (_, (catalog, url)) = try await Startup.settings("devices \(command)") { platform in
+            (try Catalog.load(directory: platform.catalogDirectory), platform.databaseURL)
+        }
+        let connection = try StoreConnection(url: url)
+        try DeviceCredentials.prepare(on: connection)
+        return (catalog, connection)
+    }
+
+    static func check(_ device: String, _ sensors: [String]?, _ catalog: Catalog, what: String = "device") throws {
+        do { try DeviceCredentials.validate(device: device, sensors: sensors, catalog: catalog) } catch {
+            throw ValidationError("\(error.code == "invalid_sensors" ? "--sensor" : what) \(error.message)")
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Creates a device's credential (or rotates the one it has) and prints its password.")
+        @Argument(help: "The device id (its MQTT username).") var device: String
+        @Option(name: .long, help: "A sensor type it may publish as; repeat for several (default: all).") var sensor: [String] = []
+
+        func run() async throws {
+            let (catalog, connection) = try await DevicesCommand.open("add")
+            let sensors = sensor.isEmpty ? nil : sensor
+            try DevicesCommand.check(device, sensors, catalog)
+            let issued = try DeviceCredentials.issue(device: device, sensors: sensors, on: connection)
+            print("\(device),\(issued.password)")
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Gives a device a new password (the old one stops working) and prints it.")
+        @Argument(help: "The device id.") var device: String
+
+        func run() async throws {
+            let (_, connection) = try await DevicesCommand.open("rotate")
+            guard let current = try DeviceCredentials.get(device: device, on: connection) else {
+                throw ValidationError("device \(device) has no credential (add it first)")
+            }
+            print("\(device),\(try DeviceCredentials.issue(device: device, sensors: current.sensors, on: connection).password)")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revokes a device's credential: it is disconnected and cannot connect again.")
+        @Argument(help: "The device id.") var device: String
+
+        func run() async throws {
+            let (_, connection) = try await DevicesCommand.open("revoke")
+            guard try DeviceCredentials.revoke(device: device, on: connection) else { throw ValidationError("device \(device) has no credential") }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lists the devices that have credentials (never a password).")
+
+        func run() async throws {
+            let (_, connection) = try await DevicesCommand.open("list")
+            var cursor: String?
+            repeat {
+                let page = try DeviceCredentials.list(limit: 10_000, after: cursor, on: connection)
+                for credential in page { print("\(credential.device)\t\(credential.sensors?.joined(separator: ",") ?? "all")") }
+                cursor = page.count == 10_000 ? page.last?.device : nil
+            } while cursor != nil
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Provisions every device of a CSV file (device[,sensor;sensor...] per line), all or nothing; prints device,password lines.")
+        @Argument(help: "The CSV file ('-' for standard input).") var file: String
+
+        func run() async throws {
+            let (catalog, connection) = try await DevicesCommand.open("import")
+            let text = file == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : try String(contentsOfFile: file, encoding: .utf8)
+            var entries: [(device: String, sensors: [String]?)] = []
+            for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+                let fields = line.split(separator: ",", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard let device = fields.first, !device.isEmpty, !(number == 0 && device == "device") else { continue }
+                let sensors = fields.count > 1 && !fields[1].isEmpty ? fields[1].split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) } : nil
+                try DevicesCommand.check(device, sensors, catalog, what: "line \(number + 1): device")
+                entries.append((device, sensors))
+            }
+            guard entries.count <= DeviceCredentials.maxBatch else { throw ValidationError("at most \(DeviceCredentials.maxBatch) devices per import") }
+            for issued in try DeviceCredentials.issue(entries, on: connection) { print("\(issued.credential.device),\(issued.password)") }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Postgres
+import SensorModel
+
+/// A device's credential as stored: never its password, only the hash.
+public struct DeviceCredential: Sendable, Equatable {
+    public var device: String
+    /// The sensor types it may publish as; nil for every one.
+    public var sensors: [String]?
+    public var passwordHash: String
+    public var created: Int64
+    public var rotated: Int64
+}
+
+/// A credential just made: the only place its password ever appears.
+public struct IssuedCredential: Sendable {
+    public var credential: DeviceCredential
+    public var password: String
+    /// False when an existing credential was rotated.
+    public var created: Bool
+}
+
+/// Device credentials in PostgreSQL (`device_credentials`). Every change NOTIFYs `channel` in its own
+/// transaction, so the broker's files (BrokerSync) follow at commit, never for a rollback.
+public enum DeviceCredentials {
+    public static let channel = "telemetry_credentials"
+    public static let maxBatch = 100_000
+
+    static let table = """
+        CREATE TABLE IF NOT EXISTS device_credentials (
+            device text PRIMARY KEY,
+            sensors text[],
+            password_hash text NOT NULL,
+            created timestamptz NOT NULL DEFAULT now(),
+            rotated timestamptz NOT NULL DEFAULT now()
+        )
+        """
+
+    /// Makes the table if it is missing (the services' migration makes it too).
+    public static func prepare(on connection: StoreConnection) throws(StoreError) {
+        try StoreError.wrap { () throws(PGError) in _ = try connection.pg.execute(table) }
+    }
+
+    /// Checks a device id and its sensor types against the topic grammar and the catalog.
+    public static func validate(device: String, sensors: [String]?, catalog: Catalog) throws(CredentialError) {
+        guard Topic.isValidDevice(device) else {
+            throw CredentialError(code: "invalid_device", message: "must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
+        }
+        if let sensors {
+            guard !sensors.isEmpty else { throw CredentialError(code: "invalid_sensors", message: "must name at least one sensor type, or be left out for all") }
+            for sensor in sensors where catalog[sensor] == nil {
+                throw CredentialError(code: "invalid_sensors", message: "unknown sensor type '\(sensor)'")
+            }
+        }
+    }
+
+    /// Creates or rotates one device's credential; returns it with its new password.
+    public static func issue(device: String, sensors: [String]?, on connection: StoreConnection) throws(StoreError) -> IssuedCredential {
+        try issue([(device, sensors)], on: connection)[0]
+    }
+
+    /// Creates or rotates many at once, all or nothing (one statement, one transaction, one notification).
+    public static func issue(_ devices: [(device: String, sensors: [String]?)], on connection: StoreConnection) throws(StoreError) -> [IssuedCredential] {
+        var passwords: [String] = [], hashes: [String] = []
+        do throws(CredentialError) {
+            for _ in devices {
+                let password = try PasswordHash.randomPassword()
+                passwords.append(password)
+                hashes.append(try PasswordHash(password: password).description)
+            }
+        } catch {
+            throw StoreError(refusal: error.message)
+        }
+        // Sensor lists travel as one text each ("" for all), split again in SQL.
+        let sensors = devices.map { $0.sensors?.joined(separator: ",") ?? "" }
+        let rows = try StoreError.wrap { () throws(PGError) in
+            try connection.pg.transaction { (pg) throws(PGError) -> PGResult in
+                let result = try pg.query("""
+                    INSERT INTO device_credentials AS c (device, sensors, password_hash)
+                    SELECT d, CASE WHEN s = '' THEN NULL ELSE string_to_array(s, ',') END, h
+                    FROM unnest($1::text[], $2::text[], $3::text[]) AS input(d, s, h)
+                    ON CONFLICT (device) DO UPDATE SET sensors = excluded.sensors, password_hash = excluded.password_hash, rotated = now()
+                    RETURNING device, array_to_string(sensors, ','), password_hash,
+                              (extract(epoch FROM created) * 1000000)::int8, (extract(epoch FROM rotated) * 1000000)::int8, xmax = 0
+                    """, [arrayLiteral(devices.map(\.device)), arrayLiteral(sensors), arrayLiteral(hashes)])
+                try pg.query("SELECT pg_notify($1, 'changed')", [channel])
+                return result
+            }
+        }
+        var byDevice: [String: (DeviceCredential, Bool)] = [:]
+        for row in 0..<rows.count {
+            let credential = credential(rows, row)
+            byDevice[credential.device] = (credential, rows[row, 5] == "t")
+        }
+        return try zip(devices, passwords).map { (entry, password) throws(StoreError) in
+            guard let (credential, created) = byDevice[entry.device] else {
+                throw StoreError(refusal: "device \(entry.device) was not stored")
+            }
+            return IssuedCredential(credential: credential, password: password, created: created)
+        }
+    }
+
+    public static func get(device: String, on connection: StoreConnection) throws(StoreError) -> DeviceCredential? {
+        let rows = try StoreError.wrap { () throws(PGError) in try connection.pg.query(selectColumns + " WHERE device = $1", [device]) }
+        return rows.count == 0 ? nil : credential(rows, 0)
+    }
+
+    /// Revokes (deletes) a device's credential; false when it had none.
+    public static func revoke(device: String, on connection: StoreConnection) throws(StoreError) -> Bool {
+        try StoreError.wrap { () throws(PGError) in
+            try connection.pg.transaction { (pg) throws(PGError) -> Bool in
+                let deleted = try pg.query("DELETE FROM device_credentials WHERE device = $1 RETURNING device", [device]).count == 1
+                if deleted { try pg.query("SELECT pg_notify($1, 'changed')", [channel]) }
+                return deleted
+            }
+        }
+    }
+
+    /// Credentials in device order after `cursor` (a device id), at most `limit`.
+    public static func list(limit: Int, after cursor: String?, on connection: StoreConnection) throws(StoreError) -> [DeviceCredential] {
+        let rows = try StoreError.wrap { () throws(PGError) in
+            try connection.pg.query(selectColumns + " WHERE device > $1 ORDER BY device LIMIT $2", [cursor ?? "", String(limit)])
+        }
+        return (0..<rows.count).map { credential(rows, $0) }
+    }
+
+    /// Every credential, for the broker's files.
+    public static func all(on connection: StoreConnection) throws(StoreError) -> [DeviceCredential] {
+        let rows = try StoreError.wrap { () throws(PGError) in try connection.pg.query(selectColumns + " ORDER BY device") }
+        return (0..<rows.count).map { credential(rows, $0) }
+    }
+
+    static let selectColumns = """
+        SELECT device, array_to_string(sensors, ','), password_hash,
+               (extract(epoch FROM created) * 1000000)::int8, (extract(epoch FROM rotated) * 1000000)::int8
+        FROM device_credentials
+        """
+
+    private static func credential(_ rows: PGResult, _ row: Int) -> DeviceCredential {
+        let sensors = rows[row, 1].flatMap { $0.isEmpty ? nil : $0.split(separator: ",").map(String.init) }
+        return DeviceCredential(device: rows[row, 0] ?? "", sensors: sensors, passwordHash: rows[row, 2] ?? "",
+                                created: Int64(rows[row, 3] ?? "") ?? 0, rotated: Int64(rows[row, 4] ?? "") ?? 0)
+    }
+
+    /// A PostgreSQL array literal of texts, every element quoted (device ids and sensor names hold no
+    /// quotes or backslashes, and hashes none either; escaped anyway).
+    static func arrayLiteral(_ values: [String]) -> String {
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+    }
+}

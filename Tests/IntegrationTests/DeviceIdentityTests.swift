@@ -1,0 +1,175 @@
+import Foundation
+import MQTT
+import Postgres
+import Synchronization
+import Testing
+
+/// Device identity against the real mosquitto: credentials issued over REST reach the broker through
+/// `telemetry broker-sync`, the broker refuses whom it should, a device publishes only under its own id,
+/// and a revocation disconnects a live session. README, "Device identity".
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct DeviceIdentityTests {
+    static let frame = HandFrame.float64(seq: 1, base: 1_767_225_600_000_000, samples: [(0, [21.5])])
+
+    static func frame(seq: UInt32) -> [UInt8] {
+        HandFrame.float64(seq: seq, base: 1_767_225_600_000_000 + Int64(seq) * 1_000_000, samples: [(0, [21.5])])
+    }
+
+    @Test func theBrokerRefusesWhomItShouldAndADevicePublishesOnlyAsItself() async throws {
+        let platform = try SecuredPlatform(sensors: ["temperature", "humidity"])
+        defer { platform.stop() }
+        let temperature = platform.sensor("temperature"), humidity = platform.sensor("humidity")
+        let passwordA = try await platform.issue("dev-a")
+        let passwordB = try await platform.issue("dev-b", sensors: [temperature])
+        let a = try await offThePool { try platform.connectOnceSynced("dev-a", passwordA) }
+        defer { a.stop() }
+        let b = try await offThePool { try platform.connectOnceSynced("dev-b", passwordB) }
+        defer { b.stop() }
+
+        // CONNACK refused: anonymous, an unknown device, a wrong password.
+        #expect(try platform.refuses(nil, nil), "anonymous client was let in")
+        #expect(try platform.refuses("dev-nobody", passwordA), "unknown device was let in")
+        #expect(try platform.refuses("dev-a", passwordB), "wrong password was let in")
+
+        // Its own topic is stored; B's topic is not, nor B on a sensor type it is not allowed. Each denied
+        // publish is followed by an allowed one through the same service: once that is stored, the
+        // denied one would have been too.
+        _ = try a.publish(topic: "telemetry/\(temperature)/dev-a", payload: Self.frame(seq: 1), qos: 1)
+        _ = try a.publish(topic: "telemetry/\(temperature)/dev-b", payload: Self.frame(seq: 2), qos: 1)
+        _ = try a.publish(topic: "telemetry/\(temperature)/dev-a/tm", payload: Self.frame(seq: 3), qos: 1)
+        _ = try b.publish(topic: "telemetry/\(humidity)/dev-b", payload: Self.frame(seq: 4), qos: 1)
+        #expect(try eventually { b.inflight == 0 })
+        _ = try a.publish(topic: "telemetry/\(humidity)/dev-a", payload: Self.frame(seq: 5), qos: 1)
+        let stored = try await offThePool {
+            try eventually { (try? platform.storedCount(temperature, device: "dev-a")) == 2 && (try? platform.storedCount(humidity, device: "dev-a")) == 1 }
+        }
+        #expect(stored, "dev-a's own readings were not stored: \(platform.ingest.output.suffix(1500))")
+        #expect(try platform.storedCount(temperature, device: "dev-b") == 0, "dev-a published as dev-b")
+        #expect(try platform.storedCount(humidity, device: "dev-b") == 0, "dev-b published as a sensor type it is not allowed")
+
+        // A device subscribing to everything receives nothing of another device's.
+        let received = Atomic<Int>(0)
+        let spy = try await offThePool {
+            try platform.connectOnceSynced("dev-a", passwordA, subscriptions: ["telemetry/#"]) { _ in received.add(1, ordering: .relaxed) }
+        }
+        defer { spy.stop() }
+        _ = try b.publish(topic: "telemetry/\(temperature)/dev-b", payload: Self.frame(seq: 6), qos: 1)
+        let seen = try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-b")) == 1 } }
+        #expect(seen, "dev-b's own reading was not stored")
+        #expect(received.load(ordering: .relaxed) == 0, "a device read other devices' messages")
+    }
+
+    @Test func credentialRoutesTakeAdminTokensAndRefuseBadInput() async throws {
+        let platform = try SecuredPlatform(sensors: ["temperature"])
+        defer { platform.stop() }
+        let temperature = platform.sensor("temperature")
+        func status(_ method: String, _ path: String, token: String? = SecuredPlatform.adminToken, body: String? = nil) async throws -> (Int, String) {
+            let (code, _, text) = try await platform.call(method, path, token: token, body: body)
+            return (code, text)
+        }
+        #expect(try await status("PUT", "/v1/devices/dev-1/credentials", token: nil).0 == 401)
+        #expect(try await status("PUT", "/v1/devices/dev-1/credentials", token: "wrong").0 == 401)
+        #expect(try await status("PUT", "/v1/devices/dev-1/credentials", token: SecuredPlatform.readToken).0 == 403)
+        #expect(try await status("GET", "/v1/devices/credentials", token: SecuredPlatform.readToken).0 == 403)
+        #expect(try await status("GET", "/v1/sensors", token: SecuredPlatform.readToken).0 == 200)
+        #expect(try await status("GET", "/v1/sensors", token: SecuredPlatform.adminToken).0 == 200, "an admin token may also read")
+
+        let bad: [(String, String, String?, String)] = [
+            ("PUT", "/v1/devices/dev-1/credentials", "{not json", "body"),
+            ("PUT", "/v1/devices/dev-1/credentials", "{\"sensors\": \"temperature\"}", "sensors"),
+            ("PUT", "/v1/devices/dev-1/credentials", "{\"sensors\": [\"nosuch\"]}", "sensors"),
+            ("PUT", "/v1/devices/bad%20id/credentials", nil, "device"),
+            ("POST", "/v1/devices/credentials", "{\"devices\": [{\"device\": \"dev-ok\"}, {\"device\": \"bad/id\"}]}", "devices[1].device"),
+            ("POST", "/v1/devices/credentials", "{\"devices\": [{\"device\": \"dev-ok\"}, {\"nodevice\": 1}]}", "devices[1].device"),
+            ("POST", "/v1/devices/credentials", "{\"devices\": []}", "devices"),
+        ]
+        for (method, path, body, field) in bad {
+            let (code, text) = try await status(method, path, body: body)
+            let request = "\(method) \(path) \(body ?? "")"
+            #expect(code == 400 && text.contains("\"\(field):"), "\(request): \(code) \(text)")
+        }
+        // All or nothing: the good entry of the refused batch was not stored.
+        #expect(try await status("GET", "/v1/devices/dev-ok/credentials").0 == 404)
+
+        // Create 201, rotate 200; GET never shows the password; the list pages.
+        let (created, first, _) = try await platform.call("PUT", "/v1/devices/dev-1/credentials", body: "{\"sensors\": [\"\(temperature)\"]}")
+        #expect(created == 201 && (first["password"] as? String)?.count == 32, "\(first)")
+        let (rotated, second, _) = try await platform.call("PUT", "/v1/devices/dev-1/credentials")
+        #expect(rotated == 200 && second["password"] as? String != first["password"] as? String && second["sensors"] is NSNull)
+        let (got, shown, text) = try await platform.call("GET", "/v1/devices/dev-1/credentials")
+        #expect(got == 200 && shown["password"] == nil && !text.contains("password") && shown["username"] as? String == "dev-1", "\(text)")
+        let (provisioned, batch, _) = try await platform.call(
+            "POST", "/v1/devices/credentials", body: "{\"devices\": [{\"device\": \"dev-2\"}, {\"device\": \"dev-3\", \"sensors\": [\"\(temperature)\"]}]}")
+        #expect(provisioned == 200 && (batch["credentials"] as? [[String: Any]])?.compactMap { $0["password"] as? String }.count == 2, "\(batch)")
+        let (_, page, _) = try await platform.call("GET", "/v1/devices/credentials?limit=2")
+        let next = try #require(page["next"] as? String, "\(page)")
+        let (_, rest, _) = try await platform.call("GET", "/v1/devices/credentials?limit=2&cursor=\(next)")
+        let devices = ((page["credentials"] as? [[String: Any]] ?? []) + (rest["credentials"] as? [[String: Any]] ?? [])).compactMap { $0["device"] as? String }
+        #expect(devices == ["dev-1", "dev-2", "dev-3"])
+        #expect(try await status("DELETE", "/v1/devices/dev-2/credentials").0 == 204)
+        #expect(try await status("DELETE", "/v1/devices/dev-2/credentials").0 == 404)
+    }
+
+    @Test func revokingDisconnectsALiveDeviceAndRotatingChangesItsPassword() async throws {
+        let platform = try SecuredPlatform(sensors: ["temperature"])
+        defer { platform.stop() }
+        let temperature = platform.sensor("temperature")
+        let passwordC = try await platform.issue("dev-c")
+        let passwordD = try await platform.issue("dev-d")
+        let passwordE = try await platform.issue("dev-e")
+        let c = try await offThePool { try platform.connectOnceSynced("dev-c", passwordC) }
+        defer { c.stop() }
+        let d = try await offThePool { try platform.connectOnceSynced("dev-d", passwordD) }
+        defer { d.stop() }
+
+        // dev-d publishes all along: nothing of it may be lost while others are revoked and rotated.
+        let published = Atomic<Int>(0), running = Atomic<Bool>(true)
+        let other = Thread {
+            var seq: UInt32 = 0
+            while running.load(ordering: .relaxed) {
+                seq += 1
+                if (try? d.publish(topic: "telemetry/\(temperature)/dev-d", payload: Self.frame(seq: seq), qos: 1)) != nil {
+                    published.add(1, ordering: .relaxed)
+                }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
+        other.start()
+
+        // Revoke dev-c while it is connected: the broker drops it within 5 s, and it cannot come back.
+        #expect(try await platform.call("DELETE", "/v1/devices/dev-c/credentials").0 == 204)
+        let revoked = ContinuousClock.now
+        let dropped = try await offThePool { try eventually(timeout: .seconds(5), poll: .milliseconds(20)) { !c.isReady } }
+        let took = ContinuousClock.now - revoked
+        #expect(dropped, "dev-c still connected 5 s after its revocation")
+        #expect(try platform.refuses("dev-c", passwordC), "a revoked device connected again")
+
+        // Rotate dev-e: the old password stops working, the new one works.
+        let newE = try await platform.issue("dev-e")
+        let oldRefused = try await offThePool { try eventually(timeout: .seconds(5)) { try platform.refuses("dev-e", passwordE, timeout: .milliseconds(500)) } }
+        #expect(oldRefused, "the old password still works after rotation")
+        let e = try await offThePool { try platform.connectOnceSynced("dev-e", newE) }
+        e.stop()
+
+        running.store(false, ordering: .relaxed)
+        while other.isExecuting { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try eventually { d.inflight == 0 })
+        let total = published.load(ordering: .relaxed)
+        let all = try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-d")) == total } }
+        let storedD = try platform.storedCount(temperature, device: "dev-d")
+        #expect(all && total > 0, "dev-d published \(total), stored \(storedD)")
+        print("verdict: revoked dev-c dropped after \(formatSeconds(took)); dev-d published \(total) meanwhile, all stored")
+    }
+
+    @Test func credentialsSurviveRestartsOfTheBrokerAndTheServices() async throws {
+        let platform = try SecuredPlatform(sensors: ["temperature"])
+        defer { platform.stop() }
+        let password = try await platform.issue("dev-r")
+        try await offThePool { try platform.connectOnceSynced("dev-r", password) }.stop()
+        platform.broker.stopGracefully()
+        try platform.broker.start()
+        platform.sync.stop()
+        try await offThePool { try platform.connectOnceSynced("dev-r", password) }.stop()
+        #expect(try platform.refuses("dev-r", "not-the-password"))
+    }
+}

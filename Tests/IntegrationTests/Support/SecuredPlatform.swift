@@ -1,0 +1,135 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import MQTT
+import Postgres
+
+/// The platform with device identity on: a private mosquitto that allows no anonymous client and checks
+/// the password and ACL files `telemetry broker-sync` keeps from PostgreSQL, `telemetry ingest` on its
+/// read-only service accounts, and `telemetry query` with a read token and an admin token.
+final class SecuredPlatform: @unchecked Sendable {
+    static let readToken = "read-token-1"
+    static let adminToken = "admin-token-1"
+    static let servicePassword = "service-password-1"
+
+    let servers: TestServers
+    let catalog: TestCatalog
+    let database: String
+    let files: String
+    let broker: PrivateBroker
+    let sync: ServiceProcess
+    let ingest: ServiceProcess
+    let query: ServiceProcess
+    let queryPort: Int
+
+    var brokerURL: MQTTURL { MQTTURL(host: "127.0.0.1", port: Int32(broker.port)) }
+
+    init(sensors: [String]) throws {
+        servers = try TestServers.require()
+        catalog = try TestCatalog.make(from: sensors)
+        database = try servers.makeDatabase()
+        files = FileManager.default.temporaryDirectory.appendingPathComponent("broker-files-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+        let syncEnvironment = [
+            "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword,
+            "TELEMETRY_BROKER_PASSWORD_FILE": files + "/passwords", "TELEMETRY_BROKER_ACL_FILE": files + "/acl",
+            "TELEMETRY_BROKER_PID_FILE": files + "/mosquitto.pid",
+        ]
+        sync = try ServiceProcess("telemetry", arguments: ["broker-sync"], environment: syncEnvironment, servers: servers)
+        // mosquitto does not start without its password file: broker-sync writes it first.
+        let files = self.files, sync = self.sync
+        guard try eventually(timeout: .seconds(30), { FileManager.default.fileExists(atPath: files + "/acl") || !sync.isRunning }), sync.isRunning else {
+            throw TestSetupError(message: "broker-sync wrote no files: \(sync.output)")
+        }
+        broker = try PrivateBroker(extraConfig: [
+            "allow_anonymous false", "password_file \(files)/passwords", "acl_file \(files)/acl", "pid_file \(files)/mosquitto.pid",
+        ])
+        ingest = try servers.startIngest(
+            sensors: catalog.catalog.sensors.map(\.name), catalog: catalog, database: database,
+            extra: ["TELEMETRY_MQTT_URL": broker.url, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword])
+        guard try ingest.waitUntilReady() else { throw TestSetupError(message: "ingest did not subscribe on its service account: \(ingest.output)") }
+        queryPort = try freePort()
+        query = try ServiceProcess(
+            "telemetry", arguments: ["query", "--port", String(queryPort)],
+            environment: ["TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory,
+                          "TELEMETRY_API_TOKENS": Self.readToken, "TELEMETRY_ADMIN_TOKENS": Self.adminToken],
+            servers: servers)
+        let port = queryPort, query = self.query
+        guard try eventually(timeout: .seconds(60), { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !query.isRunning }), query.isRunning else {
+            throw TestSetupError(message: "query service did not start: \(query.output)")
+        }
+    }
+
+    func stop() {
+        query.stop()
+        ingest.stop()
+        sync.stop()
+        broker.stopGracefully()
+    }
+
+    func sensor(_ prefix: String) -> String { catalog.sensor(prefix).name }
+
+    /// A REST call: status, the JSON object of the body (empty when none), the body's text.
+    func call(_ method: String, _ path: String, token: String? = adminToken, body: String? = nil) async throws -> (Int, [String: Any], String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(queryPort)\(path)")!)
+        request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, object, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Issues (or rotates) a credential over REST; returns the password.
+    func issue(_ device: String, sensors: [String]? = nil) async throws -> String {
+        let body = sensors.map { "{\"sensors\": [\($0.map { "\"\($0)\"" }.joined(separator: ","))]}" }
+        let (status, object, text) = try await call("PUT", "/v1/devices/\(device)/credentials", body: body)
+        guard status == 200 || status == 201, let password = object["password"] as? String else {
+            throw TestSetupError(message: "PUT credentials for \(device): \(status) \(text)")
+        }
+        return password
+    }
+
+    /// A client of the secured broker; nil when the broker refused it (or did not answer) within `timeout`.
+    func connect(_ username: String?, _ password: String?, subscriptions: [String] = [], timeout: Duration = .seconds(3),
+                 onMessage: (@Sendable (MQTTMessage) -> Void)? = nil) throws -> MQTTClient? {
+        let url = MQTTURL(host: "127.0.0.1", port: Int32(broker.port), username: username, password: password)
+        let client = try MQTTClient(url: url, options: .init(clientID: "test-\(username ?? "anonymous")-\(UUID().uuidString.prefix(6))",
+                                                              subscriptions: subscriptions), onMessage: onMessage)
+        try client.start()
+        guard client.waitUntilReady(timeout: timeout) else {
+            client.stop()
+            return nil
+        }
+        return client
+    }
+
+    /// True when the broker refuses these credentials (a client it lets in is closed again).
+    func refuses(_ username: String?, _ password: String?, timeout: Duration = .seconds(3)) throws -> Bool {
+        guard let client = try connect(username, password, timeout: timeout) else { return true }
+        client.stop()
+        return false
+    }
+
+    /// Waits (5 s at most) until the broker takes the credential: broker-sync wrote it and reloaded mosquitto.
+    func connectOnceSynced(_ username: String, _ password: String, subscriptions: [String] = [],
+                           onMessage: (@Sendable (MQTTMessage) -> Void)? = nil) throws -> MQTTClient {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        repeat {
+            if let client = try connect(username, password, subscriptions: subscriptions, timeout: .milliseconds(500), onMessage: onMessage) { return client }
+        } while ContinuousClock.now < deadline
+        throw TestSetupError(message: "\(username) could not connect within 5 s of getting its credential; broker-sync: \(sync.output.suffix(1500))")
+    }
+
+    /// Stored readings of `device` in `sensor`'s table.
+    func storedCount(_ sensor: String, device: String) throws -> Int {
+        let connection = try PGConnection(url: database)
+        return Int(try connection.query("""
+            SELECT count(*) FROM "\(sensor)" r JOIN devices d ON d.id = r.device_id WHERE d.sensor = $1 AND d.device = $2
+            """, [sensor, device])[0, 0] ?? "0") ?? 0
+    }
+}

@@ -1,0 +1,81 @@
+import SensorModel
+import Testing
+@testable import TelemetryStore
+
+@Suite struct PasswordHashTests {
+    /// Written by mosquitto_passwd 2.0.11 (`mosquitto_passwd -b -c file dev-1 secret`): the broker's own format.
+    static let fromMosquittoPasswd = "$7$101$T+q0VuUYcvgvcYP2$YmqseyBqojMpMD14Twy4rW6Xs31M8wP2x2cJy/dh9cAwTHX5TQn2EOSQa7uwxboZEbTjnMwN6LwSaP32RyOPgQ=="
+
+    @Test func verifiesWhatMosquittoPasswdWrote() throws {
+        let hash = try #require(PasswordHash(parsing: Self.fromMosquittoPasswd))
+        #expect(hash.iterations == 101 && hash.salt.count == 12 && hash.hash.count == 64)
+        #expect(hash.verifies("secret"))
+        #expect(!hash.verifies("Secret"))
+        #expect(hash.description == Self.fromMosquittoPasswd, "written back byte for byte")
+    }
+
+    @Test func newHashesRoundTripWithFreshSalts() throws {
+        let password = try PasswordHash.randomPassword()
+        #expect(password.count == 32 && !password.contains(":") && !password.contains("/") && !password.contains("+"))
+        let first = try PasswordHash(password: password), second = try PasswordHash(password: password)
+        #expect(first.salt != second.salt && first.hash != second.hash)
+        let parsed = try #require(PasswordHash(parsing: first.description))
+        #expect(parsed == first && parsed.verifies(password) && !parsed.verifies(password + "x"))
+    }
+
+    @Test(arguments: ["", "secret", "$6$abc$def", "$7$x$AAAA$AAAA", "$7$101$T+q0VuUYcvgvcYP2$AAAA", "$7$0$T+q0VuUYcvgvcYP2$" + String(repeating: "A", count: 88)])
+    func refusesWhatIsNotAHash(_ text: String) {
+        #expect(PasswordHash(parsing: text) == nil)
+    }
+
+    @Test func constantTimeEqualComparesWholeValues() {
+        #expect(constantTimeEqual(Array("token".utf8), Array("token".utf8)))
+        #expect(!constantTimeEqual(Array("token".utf8), Array("tokeN".utf8)))
+        #expect(!constantTimeEqual(Array("token".utf8), Array("token2".utf8)))
+        #expect(!constantTimeEqual([UInt8](), Array("x".utf8)))
+    }
+}
+
+@Suite struct BrokerFilesTests {
+    static let catalog = try! Catalog(sensors: [
+        SensorType(name: "temperature", fields: [Field(name: "celsius", unit: "Cel", min: -90, max: 150)]),
+        SensorType(name: "humidity", fields: [Field(name: "relative_humidity", unit: "%RH", min: 0, max: 100)]),
+    ])
+
+    @Test func devicesWriteOnlyUnderTheirOwnIdAndServicesOnlyRead() {
+        let devices = [
+            DeviceCredential(device: "dev-1", sensors: nil, passwordHash: "$7$101$a$b", created: 0, rotated: 0),
+            DeviceCredential(device: "dev-2", sensors: ["humidity"], passwordHash: "$7$101$c$d", created: 0, rotated: 0),
+        ]
+        let files = BrokerFiles(devices: devices, services: BrokerFiles.serviceAccounts(catalog: Self.catalog, passwordHash: "$7$101$s$h"))
+        #expect(files.passwords == """
+            ingest-humidity:$7$101$s$h
+            ingest-temperature:$7$101$s$h
+            ingest-unrouted:$7$101$s$h
+            dev-1:$7$101$a$b
+            dev-2:$7$101$c$d
+
+            """)
+        let rules = files.acl.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
+        #expect(rules == [
+            "user ingest-humidity", "topic read telemetry/humidity/#",
+            "user ingest-temperature", "topic read telemetry/temperature/#",
+            "user ingest-unrouted", "topic read telemetry/#",
+            "user dev-1", "topic write telemetry/+/dev-1", "topic write telemetry/+/dev-1/+",
+            "user dev-2", "topic write telemetry/humidity/dev-2", "topic write telemetry/humidity/dev-2/+",
+        ])
+        #expect(!files.acl.contains("pattern"), "no rule may apply to every client")
+    }
+
+    @Test func credentialsAreCheckedAgainstTheGrammarAndTheCatalog() {
+        #expect(throws: Never.self) { try DeviceCredentials.validate(device: "dev-1.a_b", sensors: ["humidity"], catalog: Self.catalog) }
+        for (device, sensors, code) in [("bad id", nil, "invalid_device"), ("", nil, "invalid_device"), (String(repeating: "a", count: 65), nil, "invalid_device"),
+                                        ("dev-1", [], "invalid_sensors"), ("dev-1", ["nosuch"], "invalid_sensors")] as [(String, [String]?, String)] {
+            #expect { try DeviceCredentials.validate(device: device, sensors: sensors, catalog: Self.catalog) } throws: { ($0 as? CredentialError)?.code == code }
+        }
+    }
+
+    @Test func arrayLiteralsQuoteEveryElement() {
+        #expect(DeviceCredentials.arrayLiteral(["a", "b\"c", "d\\e", ""]) == #"{"a","b\"c","d\\e",""}"#)
+    }
+}
