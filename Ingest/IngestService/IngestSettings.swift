@@ -59,9 +59,10 @@ public struct IngestSettings: Sendable {
     /// From the platform's settings (`PlatformSettings.load`); `sensorNames` nil means every sensor type of
     /// the catalog, empty none (then `unrouted` must be on). `instance` overrides the setting.
     public init(platform settings: PlatformSettings, sensorNames: [String]?, unrouted: Bool = false, instance: String? = nil) throws {
-        let mqtt: MQTTURL
+        var mqtt: MQTTURL
         do {
             mqtt = try MQTTURL(parsing: settings.mqttURL)
+            mqtt.caFile = settings.mqttCAFile
         } catch {
             throw SettingsError(setting: settings.source("mqtt_url"), message: error.message)
         }

@@ -5,6 +5,8 @@ import Foundation
 /// `TELEMETRY_*` variable. The services take what they need from here; nothing else reads settings.
 public struct PlatformSettings: Sendable {
     public var mqttURL: String
+    /// The CA that signed the broker's certificate, for `mqtts://` URLs (nil: the system's CAs).
+    public var mqttCAFile: String?
     public var databaseURL: String
     /// Sensor type name → the libpq URL of the database that holds its tables (the rest: `databaseURL`).
     public var sensorDatabaseURLs: [String: String]
@@ -47,6 +49,7 @@ public struct PlatformSettings: Sendable {
 
     init(reader: inout SettingsReader) throws(SettingsError) {
         mqttURL = try reader.string("mqtt_url")
+        mqttCAFile = try reader.optionalString("mqtt_ca_file")
         databaseURL = try reader.string("database_url")
         guard Self.isDatabaseURL(databaseURL) else {
             throw SettingsError(setting: reader.source("database_url"), message: "must be a libpq URL like postgresql://user@host:port/db")

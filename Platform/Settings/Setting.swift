@@ -12,7 +12,8 @@ public struct Setting: Sendable, Hashable {
 extension PlatformSettings {
     /// Every setting the platform reads, in the README's order.
     public static let all: [Setting] = [
-        Setting(key: "mqtt_url", documentation: "the broker: `mqtt://[user:pass@]host:port`", defaultText: "mqtt://127.0.0.1:1883"),
+        Setting(key: "mqtt_url", documentation: "the broker: `mqtt://[user:pass@]host:port`, or `mqtts://...` for TLS", defaultText: "mqtt://127.0.0.1:1883"),
+        Setting(key: "mqtt_ca_file", documentation: "the CA certificate that verifies the broker on `mqtts://` (none: the system's CAs)", defaultText: "none"),
         Setting(key: "database_url", documentation: "PostgreSQL, as a libpq URL", defaultText: "postgresql://postgres@127.0.0.1:5433/telemetry"),
         Setting(key: "sensor_database_urls", documentation: "sensor types whose tables live in a PostgreSQL of their own: `sensor=url` pairs, comma-separated (a JSON list in the file)", defaultText: "none"),
         Setting(key: "catalog", documentation: "the sensor catalog folder (one JSON file per sensor type)", defaultText: "config/sensors"),

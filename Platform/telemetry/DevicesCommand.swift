@@ -10,7 +10,7 @@ struct DevicesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devices",
         abstract: "Issues, rotates, revokes and lists device credentials.",
-        subcommands: [Add.self, Rotate.self, Revoke.self, List.self, Import.self])
+        subcommands: [Add.self, Rotate.self, Revoke.self, List.self, Import.self, Cert.self])
 
     /// The catalog and a connection with the credentials table in place.
     static func open(_ command: String) async throws -> (Catalog, StoreConnection) {
@@ -97,6 +97,49 @@ struct DevicesCommand: AsyncParsableCommand {
             }
             guard entries.count <= DeviceCredentials.maxBatch else { throw ValidationError("at most \(DeviceCredentials.maxBatch) devices per import") }
             for issued in try DeviceCredentials.issue(entries, on: connection) { print("\(issued.credential.device),\(issued.password)") }
+        }
+    }
+
+    struct Cert: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issues a client certificate with CN = the device id from a CA (openssl), for the broker's certificate listener.",
+            discussion: "Writes <out>/<device>.key (the private key, mode 600) and <out>/<device>.crt; prints their paths.")
+        @Argument(help: "The device id (the certificate's CN, its MQTT username on a use_identity_as_username listener).") var device: String
+        @Option(name: .long, help: "The CA certificate.") var caCert = ".local/tls/ca.crt"
+        @Option(name: .long, help: "The CA's private key.") var caKey = ".local/tls/ca.key"
+        @Option(name: .long, help: "Where to write the key and the certificate.") var out = ".local/tls/devices"
+        @Option(name: .long, help: "Days the certificate is valid.") var days = 825
+
+        func validate() throws {
+            guard Topic.isValidDevice(device) else { throw ValidationError("device must be 1 to 64 characters of A-Z a-z 0-9 . _ -") }
+            guard days > 0 else { throw ValidationError("--days must be positive") }
+        }
+
+        func run() throws {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let key = "\(out)/\(device).key", request = "\(out)/\(device).csr", certificate = "\(out)/\(device).crt"
+            let extensions = "\(out)/\(device).ext"
+            try "extendedKeyUsage = clientAuth\n".write(toFile: extensions, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: request); try? FileManager.default.removeItem(atPath: extensions) }
+            try Self.openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                              "-subj", "/CN=\(device)", "-out", request])
+            chmod(key, 0o600)
+            try Self.openssl(["x509", "-req", "-in", request, "-CA", caCert, "-CAkey", caKey, "-CAcreateserial", "-CAserial", "\(out)/ca.srl",
+                              "-days", String(days), "-sha256", "-extfile", extensions, "-out", certificate])
+            print("\(key)\n\(certificate)")
+        }
+
+        static func openssl(_ arguments: [String]) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = arguments
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            do { try process.run() } catch { throw ValidationError("cannot run /usr/bin/openssl (apt install openssl): \(error)") }
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw ValidationError("openssl \(arguments[0]) failed: \(message)") }
         }
     }
 }

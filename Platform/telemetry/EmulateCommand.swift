@@ -84,7 +84,8 @@ struct EmulateCommand: AsyncParsableCommand {
     func run() async throws {
         let (settings, _) = try await Startup.settings("emulate") { _ in () }
         let catalog = try loadOrExit { try Catalog.load(directory: settings.catalogDirectory) }
-        let url = try loadOrExit { try MQTTURL(parsing: settings.mqttURL) }
+        var url = try loadOrExit { try MQTTURL(parsing: settings.mqttURL) }
+        url.caFile = settings.mqttCAFile
         var sensors: [SensorType] = []
         for name in sensor {
             if name == "all" { sensors = catalog.sensors; break }

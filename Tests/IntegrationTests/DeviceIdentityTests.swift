@@ -173,3 +173,51 @@ struct DeviceIdentityTests {
         #expect(try platform.refuses("dev-r", "not-the-password"))
     }
 }
+
+/// TLS on the broker's device listeners: `scripts/make-tls.sh` makes the CA and the broker's certificate,
+/// `telemetry devices cert` a device's; the platform's MQTT client speaks TLS for `mqtts://`.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct DeviceTLSTests {
+    @Test func devicesConnectOverVerifiedTLSAndACertificateIsItsDevice() async throws {
+        let platform = try SecuredPlatform(sensors: ["temperature"], tls: true)
+        defer { platform.stop() }
+        let temperature = platform.sensor("temperature")
+        let tlsPort = try #require(platform.tlsPort), certificatePort = try #require(platform.certificatePort)
+        let ca = platform.files + "/ca.crt"
+        let password = try await platform.issue("dev-t")
+        _ = try await offThePool { try platform.connectOnceSynced("dev-t", password) }.stop()
+
+        // Verified TLS with a password: in, and stored.
+        let device = try #require(try platform.connectTLS(port: tlsPort, caFile: ca, username: "dev-t", password: password), "TLS client refused")
+        defer { device.stop() }
+        _ = try device.publish(topic: "telemetry/\(temperature)/dev-t", payload: DeviceIdentityTests.frame(seq: 1), qos: 1)
+        #expect(try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-t")) == 1 } })
+
+        // Plaintext to the TLS port, and TLS trusting another CA: no connection.
+        #expect(try platform.refuses(port: tlsPort, "dev-t", password), "plaintext reached the TLS listener")
+        let other = FileManager.default.temporaryDirectory.appendingPathComponent("other-ca-\(UUID().uuidString.prefix(6))").path
+        try SecuredPlatform.run(["/bin/bash", SecuredPlatform.repository + "/scripts/make-tls.sh", other])
+        #expect(try platform.connectTLS(port: tlsPort, caFile: other + "/ca.crt", username: "dev-t", password: password) == nil,
+                "a client trusting another CA connected")
+
+        // Mutual TLS: the certificate's CN is the device; it publishes as itself only.
+        _ = try await platform.issue("dev-m")
+        try SecuredPlatform.run([platform.servers.binDirectory + "/telemetry", "devices", "cert", "dev-m", "--ca-cert", ca,
+                                 "--ca-key", platform.files + "/ca.key", "--out", platform.files + "/devices"])
+        let certificate = (platform.files + "/devices/dev-m.crt", platform.files + "/devices/dev-m.key")
+        #expect(try platform.connectTLS(port: certificatePort, caFile: ca) == nil, "the certificate listener took a client without a certificate")
+        let byCertificate = try await offThePool {
+            var client: MQTTClient?
+            _ = try eventually(timeout: .seconds(5)) {
+                client = try platform.connectTLS(port: certificatePort, caFile: ca, certificate: certificate)
+                return client != nil
+            }
+            return try #require(client, "the device's certificate was refused")
+        }
+        defer { byCertificate.stop() }
+        _ = try byCertificate.publish(topic: "telemetry/\(temperature)/dev-t", payload: DeviceIdentityTests.frame(seq: 2), qos: 1)
+        _ = try byCertificate.publish(topic: "telemetry/\(temperature)/dev-m", payload: DeviceIdentityTests.frame(seq: 3), qos: 1)
+        #expect(try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-m")) == 1 } })
+        #expect(try platform.storedCount(temperature, device: "dev-t") == 1, "the certificate for dev-m published as dev-t")
+    }
+}

@@ -22,10 +22,12 @@ final class SecuredPlatform: @unchecked Sendable {
     let ingest: ServiceProcess
     let query: ServiceProcess
     let queryPort: Int
+    /// With `tls`: a listener with TLS (password login), and one where a client certificate signed by the
+    /// CA is the identity (its CN the username); the CA and the broker's certificate are in `files`.
+    let tlsPort: Int?
+    let certificatePort: Int?
 
-    var brokerURL: MQTTURL { MQTTURL(host: "127.0.0.1", port: Int32(broker.port)) }
-
-    init(sensors: [String]) throws {
+    init(sensors: [String], tls: Bool = false) throws {
         servers = try TestServers.require()
         catalog = try TestCatalog.make(from: sensors)
         database = try servers.makeDatabase()
@@ -42,9 +44,20 @@ final class SecuredPlatform: @unchecked Sendable {
         guard try eventually(timeout: .seconds(30), { FileManager.default.fileExists(atPath: files + "/acl") || !sync.isRunning }), sync.isRunning else {
             throw TestSetupError(message: "broker-sync wrote no files: \(sync.output)")
         }
-        broker = try PrivateBroker(extraConfig: [
-            "allow_anonymous false", "password_file \(files)/passwords", "acl_file \(files)/acl", "pid_file \(files)/mosquitto.pid",
-        ])
+        var config = ["allow_anonymous false", "password_file \(files)/passwords", "acl_file \(files)/acl", "pid_file \(files)/mosquitto.pid"]
+        if tls {
+            try Self.run(["/bin/bash", Self.repository + "/scripts/make-tls.sh", files])
+            let (tlsPort, certificatePort) = (try freePort(), try freePort())
+            let certificates = ["cafile \(files)/ca.crt", "certfile \(files)/server.crt", "keyfile \(files)/server.key"]
+            config += ["listener \(tlsPort) 127.0.0.1"] + certificates
+                + ["listener \(certificatePort) 127.0.0.1"] + certificates + ["require_certificate true", "use_identity_as_username true"]
+            self.tlsPort = tlsPort
+            self.certificatePort = certificatePort
+        } else {
+            tlsPort = nil
+            certificatePort = nil
+        }
+        broker = try PrivateBroker(extraConfig: config)
         ingest = try servers.startIngest(
             sensors: catalog.catalog.sensors.map(\.name), catalog: catalog, database: database,
             extra: ["TELEMETRY_MQTT_URL": broker.url, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword])
@@ -59,6 +72,32 @@ final class SecuredPlatform: @unchecked Sendable {
         guard try eventually(timeout: .seconds(60), { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !query.isRunning }), query.isRunning else {
             throw TestSetupError(message: "query service did not start: \(query.output)")
         }
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// Runs a command to its end; throws with its output when it fails.
+    static func run(_ command: [String]) throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("command-\(UUID().uuidString.prefix(8)).log").path
+        let pid = try ChildProcess.spawn(command, output: output)
+        guard ChildProcess.wait(pid, timeout: .seconds(60)) == 0 else {
+            throw TestSetupError(message: "\(command.joined(separator: " ")) failed: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+        }
+    }
+
+    /// A client over TLS on `port`, trusting `caFile`, with a password or a certificate; nil when refused.
+    func connectTLS(port: Int, caFile: String, username: String? = nil, password: String? = nil, certificate: (String, String)? = nil) throws -> MQTTClient? {
+        var url = MQTTURL(host: "127.0.0.1", port: Int32(port), username: username, password: password, tls: true, caFile: caFile)
+        url.certificateFile = certificate?.0
+        url.keyFile = certificate?.1
+        let client = try MQTTClient(url: url, options: .init(clientID: "test-tls-\(UUID().uuidString.prefix(6))"))
+        try client.start()
+        guard client.waitUntilReady(timeout: .seconds(3)) else {
+            client.stop()
+            return nil
+        }
+        return client
     }
 
     func stop() {
@@ -95,9 +134,9 @@ final class SecuredPlatform: @unchecked Sendable {
     }
 
     /// A client of the secured broker; nil when the broker refused it (or did not answer) within `timeout`.
-    func connect(_ username: String?, _ password: String?, subscriptions: [String] = [], timeout: Duration = .seconds(3),
+    func connect(_ username: String?, _ password: String?, port: Int? = nil, subscriptions: [String] = [], timeout: Duration = .seconds(3),
                  onMessage: (@Sendable (MQTTMessage) -> Void)? = nil) throws -> MQTTClient? {
-        let url = MQTTURL(host: "127.0.0.1", port: Int32(broker.port), username: username, password: password)
+        let url = MQTTURL(host: "127.0.0.1", port: Int32(port ?? broker.port), username: username, password: password)
         let client = try MQTTClient(url: url, options: .init(clientID: "test-\(username ?? "anonymous")-\(UUID().uuidString.prefix(6))",
                                                               subscriptions: subscriptions), onMessage: onMessage)
         try client.start()
@@ -109,8 +148,8 @@ final class SecuredPlatform: @unchecked Sendable {
     }
 
     /// True when the broker refuses these credentials (a client it lets in is closed again).
-    func refuses(_ username: String?, _ password: String?, timeout: Duration = .seconds(3)) throws -> Bool {
-        guard let client = try connect(username, password, timeout: timeout) else { return true }
+    func refuses(port: Int? = nil, _ username: String?, _ password: String?, timeout: Duration = .seconds(3)) throws -> Bool {
+        guard let client = try connect(username, password, port: port, timeout: timeout) else { return true }
         client.stop()
         return false
     }
