@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole platform on this machine: a private PostgreSQL and mosquitto, one ingest service per
 # sensor type in config/sensors (telemetry ingest), the catch-all for topics of no sensor type (--unrouted),
-# the query service and one emulator per sensor type.
+# the query service, broker-sync and one emulator per sensor type. Secure by default: the broker takes
+# no anonymous client; devices connect over TLS (a local CA in .local/tls/) with credentials the platform
+# issued (the emulator's fleet is provisioned at start); plaintext only on loopback, for the services'
+# own read-only accounts. README, "Device identity".
 #
 #   scripts/run-local.sh          Ctrl-C (or SIGTERM) stops everything it started
 #
@@ -9,8 +12,10 @@
 # (broker persistence, port 1883 or a free one), journal/ (the ingest journals), logs/<name>.log
 # (one per process, plus postgres.log and mosquitto.log in .local/), run/ (pids).
 #
-# Knobs (environment): RUN_LOCAL_PG_PORT (5433), RUN_LOCAL_MQTT_PORT (1883), RUN_LOCAL_HTTP_PORT
-# (8080), RUN_LOCAL_EMULATOR_ARGS ("--devices 20 --rate 10 --duration 86400"), RUN_LOCAL_NO_EMULATOR=1,
+# Knobs (environment): RUN_LOCAL_PG_PORT (5433), RUN_LOCAL_MQTT_PORT (1883, loopback, the services),
+# RUN_LOCAL_MQTTS_PORT (8883, TLS, devices), RUN_LOCAL_MQTTS_CERT_PORT (8884, TLS with client certificates),
+# RUN_LOCAL_HTTP_PORT (8080), RUN_LOCAL_DEVICES (emulated devices per sensor type, 20),
+# RUN_LOCAL_EMULATOR_ARGS ("--rate 10 --duration 86400"), RUN_LOCAL_NO_EMULATOR=1,
 # TELEMETRY_SWIFT_FLAGS (extra flags for swift build), TELEMETRY_BIN_DIR (use the executables there
 # instead of building).
 set -euo pipefail
@@ -152,25 +157,56 @@ done
 
 pg_port=$(pick_port "${RUN_LOCAL_PG_PORT:-5433}" PostgreSQL)
 mqtt_port=$(pick_port "${RUN_LOCAL_MQTT_PORT:-1883}" MQTT)
+mqtts_port=$(pick_port "${RUN_LOCAL_MQTTS_PORT:-8883}" MQTT-TLS)
+mqtts_cert_port=$(pick_port "${RUN_LOCAL_MQTTS_CERT_PORT:-8884}" MQTT-TLS-certificates)
 http_port=$(pick_port "${RUN_LOCAL_HTTP_PORT:-8080}" HTTP)
 
 start_postgres "$state/pgdata" "$pg_port" >/dev/null
-start_mosquitto "$state/mosquitto" "$mqtt_port" >/dev/null
 
-# A stable bearer token for the query API, kept in .local/.
-token_file=$state/api-token
-if [ ! -s "$token_file" ]; then
-    (umask 077; od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$token_file")
-fi
+# Stable secrets, kept in .local/ (owner only): the query API's read and admin tokens, the services' broker password.
+secret() {
+    [ -s "$1" ] || (umask 077; od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$1")
+    cat "$1"
+}
+TELEMETRY_API_TOKENS=$(secret "$state/api-token")
+TELEMETRY_ADMIN_TOKENS=$(secret "$state/admin-token")
+TELEMETRY_SERVICE_PASSWORD=$(secret "$state/service-password")
+export TELEMETRY_API_TOKENS TELEMETRY_ADMIN_TOKENS TELEMETRY_SERVICE_PASSWORD
+bash scripts/make-tls.sh "$state/tls" "$(hostname)"
+tls=$state/tls
 
-export TELEMETRY_MQTT_URL=$MQTT_URL
 export TELEMETRY_DATABASE_URL=$PG_URL
 export TELEMETRY_HTTP_HOST=127.0.0.1
 export TELEMETRY_HTTP_PORT=$http_port
 export TELEMETRY_CATALOG=$PWD/config/sensors
 export TELEMETRY_JOURNAL_DIR=$state/journal
-TELEMETRY_API_TOKENS=$(cat "$token_file")
-export TELEMETRY_API_TOKENS
+export TELEMETRY_BROKER_PASSWORD_FILE=$state/broker/passwords TELEMETRY_BROKER_ACL_FILE=$state/broker/acl
+export TELEMETRY_BROKER_PID_FILE=$state/mosquitto/mosquitto.pid
+mkdir -p "$state/broker"
+rm -f "$TELEMETRY_BROKER_ACL_FILE"
+
+# broker-sync first: mosquitto does not start without the password file it writes.
+launch broker-sync "$bin/telemetry" broker-sync
+deadline=$((SECONDS + 60))
+until [ -s "$TELEMETRY_BROKER_ACL_FILE" ]; do
+    [ $SECONDS -lt $deadline ] || { die "broker-sync wrote no broker files (.local/logs/broker-sync.log)"; exit 1; }
+    sleep 0.2
+done
+certificates="cafile $tls/ca.crt
+certfile $tls/server.crt
+keyfile $tls/server.key"
+MOSQUITTO_EXTRA_CONF="allow_anonymous false
+password_file $TELEMETRY_BROKER_PASSWORD_FILE
+acl_file $TELEMETRY_BROKER_ACL_FILE
+listener $mqtts_port
+$certificates
+listener $mqtts_cert_port
+$certificates
+require_certificate true
+use_identity_as_username true" \
+    MOSQUITTO_PROBE_ARGS="-u ingest-unrouted -P $TELEMETRY_SERVICE_PASSWORD" \
+    start_mosquitto "$state/mosquitto" "$mqtt_port" >/dev/null
+export TELEMETRY_MQTT_URL=$MQTT_URL
 
 # Each ingest service serves /healthz, /readyz and /metrics on a port of its own.
 health_ports=()
@@ -198,20 +234,33 @@ for i in "${!health_ports[@]}"; do wait_ready "http://127.0.0.1:${health_ports[$
 wait_ready "http://127.0.0.1:$http_port/readyz" "the query service"
 
 if [ -z "${RUN_LOCAL_NO_EMULATOR:-}" ]; then
-    read -r -a emulator_args <<<"${RUN_LOCAL_EMULATOR_ARGS:---devices 20 --rate 10 --duration 86400}"
+    # The emulator's fleet gets credentials (rotated at every start), and each device connects as itself over TLS.
+    devices=${RUN_LOCAL_DEVICES:-20}
+    fleet=$state/fleet-credentials.csv
     for s in "${sensors[@]}"; do
-        launch "emulator-$s" "$bin/telemetry" emulate --sensor "$s" "${emulator_args[@]}"
+        for ((n = 0; n < devices; n++)); do printf 'emu-%s-%04d,%s\n' "$s" "$n" "$s"; done
+    done >"$state/fleet.csv"
+    (umask 077; "$bin/telemetry" devices import "$state/fleet.csv" >"$fleet")
+    log "provisioned the emulator's $(wc -l <"$fleet") devices (.local/fleet-credentials.csv)"
+    read -r -a emulator_args <<<"${RUN_LOCAL_EMULATOR_ARGS:---rate 10 --duration 86400}"
+    for s in "${sensors[@]}"; do
+        TELEMETRY_MQTT_URL=mqtts://127.0.0.1:$mqtts_port TELEMETRY_MQTT_CA_FILE=$tls/ca.crt \
+            launch "emulator-$s" "$bin/telemetry" emulate --sensor "$s" --devices "$devices" --credentials "$fleet" "${emulator_args[@]}"
     done
 fi
 
 api=http://127.0.0.1:$http_port
 auth="Authorization: Bearer $TELEMETRY_API_TOKENS"
+admin="Authorization: Bearer $TELEMETRY_ADMIN_TOKENS"
 cat <<EOF
 
 Telemetry platform is running (Ctrl-C stops everything):
-  MQTT        $MQTT_URL   (topics telemetry/<sensor>/<device>[/<format>])
+  devices     mqtts://127.0.0.1:$mqtts_port (TLS; CA .local/tls/ca.crt; username = device id, password from the API)
+              mqtts://127.0.0.1:$mqtts_cert_port (TLS; a client certificate with CN = device id: telemetry devices cert <id>)
+              topics telemetry/<sensor>/<device>[/<format>]
+  services    $MQTT_URL (loopback only, the services' read-only accounts)
   PostgreSQL  $PG_URL
-  REST        $api
+  REST        $api   read token .local/api-token, admin token .local/admin-token
   logs        .local/logs/*.log, .local/postgres.log, .local/mosquitto.log
 
 Try:
@@ -219,7 +268,8 @@ Try:
   curl -H '$auth' '$api/v1/sensors/temperature/devices'
   curl -H '$auth' '$api/v1/sensors/temperature/aggregates?bucket=1m&fn=count,avg,min,max&from=$(date -u -d '-15 min' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 2026-01-01T00:00:00Z)'
   curl -H '$auth' '$api/metrics'
-  mosquitto_pub -h 127.0.0.1 -p $mqtt_port -q 1 -t telemetry/temperature/my-device -m 'not a frame'   # a dead letter
+  curl -X PUT -H '$admin' '$api/v1/devices/my-device/credentials'   # prints my-device's password, once
+  mosquitto_pub --cafile .local/tls/ca.crt -h 127.0.0.1 -p $mqtts_port -u my-device -P <password> -q 1 -t telemetry/temperature/my-device -m 'not a frame'   # a dead letter
   curl -H '$auth' '$api/v1/rejected'
 
 EOF
