@@ -221,3 +221,36 @@ struct DeviceTLSTests {
         #expect(try platform.storedCount(temperature, device: "dev-t") == 1, "the certificate for dev-m published as dev-t")
     }
 }
+
+/// `POST /v1/devices/credentials` for a fleet: 10,000 devices in one call, and every one of them gets in.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct DeviceProvisioningTests {
+    @Test func tenThousandDevicesAreProvisionedWithinTenSecondsAndEveryOneConnects() async throws {
+        let platform = try SecuredPlatform(sensors: ["temperature"])
+        defer { platform.stop() }
+        let count = 10_000
+        let body = "{\"devices\": [" + (0..<count).map { "{\"device\": \"fleet-\(String(format: "%05d", $0))\"}" }.joined(separator: ",") + "]}"
+        let started = ContinuousClock.now
+        let (status, answer, text) = try await platform.call("POST", "/v1/devices/credentials", body: body)
+        let took = ContinuousClock.now - started
+        #expect(status == 200, "\(text.prefix(500))")
+        #expect(took < .seconds(10), "provisioning \(count) devices took \(took)")
+        let credentials = (answer["credentials"] as? [[String: Any]] ?? []).compactMap { entry -> (String, String)? in
+            guard let device = entry["device"] as? String, let password = entry["password"] as? String else { return nil }
+            return (device, password)
+        }
+        #expect(credentials.count == count)
+        let last = try #require(credentials.last)
+        // broker-sync writes them and reloads the broker: the last one in is the sign that all are.
+        _ = try await offThePool { try platform.connectOnceSynced(last.0, last.1) }.stop()
+        let synced = ContinuousClock.now - started
+        let port = platform.broker.port
+        let refused = try await offThePool {
+            try credentials.filter { try RawMQTTConnect.returnCode(port: port, clientID: "fleet-check-\($0.0)", username: $0.0, password: $0.1) != 0 }
+        }
+        let checked = ContinuousClock.now - started - synced
+        #expect(refused.isEmpty, "\(refused.count) of \(count) refused, e.g. \(refused.prefix(3).map(\.0))")
+        #expect(try RawMQTTConnect.returnCode(port: port, clientID: "fleet-check-wrong", username: last.0, password: "wrong") != 0)
+        print("verdict: \(count) devices provisioned over REST in \(formatSeconds(took)), all accepted by the broker \(formatSeconds(synced)) after the request; \(count) CONNECTs checked in \(formatSeconds(checked))")
+    }
+}
