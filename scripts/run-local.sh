@@ -185,8 +185,9 @@ export TELEMETRY_BROKER_PID_FILE=$state/mosquitto/mosquitto.pid
 mkdir -p "$state/broker"
 rm -f "$TELEMETRY_BROKER_ACL_FILE"
 
-# broker-sync first: mosquitto does not start without the password file it writes.
-launch broker-sync "$bin/telemetry" broker-sync
+# broker-sync first: mosquitto does not start without the password file it writes. It confirms each
+# write through the services' listener (a login only that write allows).
+TELEMETRY_MQTT_URL=mqtt://127.0.0.1:$mqtt_port launch broker-sync "$bin/telemetry" broker-sync
 deadline=$((SECONDS + 60))
 until [ -s "$TELEMETRY_BROKER_ACL_FILE" ]; do
     [ $SECONDS -lt $deadline ] || { die "broker-sync wrote no broker files (.local/logs/broker-sync.log)"; exit 1; }

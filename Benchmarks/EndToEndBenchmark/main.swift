@@ -10,6 +10,14 @@ import SensorModel
 import TelemetryStore
 
 // `EndToEndBenchmark modes`: microservices against the monolith (scripts/bench-modes.sh).
+// `EndToEndBenchmark credentials`: device identity at fleet sizes (scripts/bench-credentials.sh).
+if CommandLine.arguments.dropFirst().first == "credentials" {
+    do { try CredentialsBenchmark().run() } catch {
+        FileHandle.standardError.write(Data("credentials benchmark failed: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
 if CommandLine.arguments.dropFirst().first == "modes" {
     do { try ModesBenchmark().run() } catch {
         FileHandle.standardError.write(Data("modes benchmark failed: \(error)\n".utf8))

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import Logging
+import MQTT
 import ServiceLifecycle
 import Settings
 import SensorModel
@@ -13,17 +15,29 @@ struct BrokerSyncCommand: AsyncParsableCommand {
         abstract: "Keeps mosquitto's password_file and acl_file equal to the device credentials (SIGHUP after each change).")
 
     func run() async throws {
-        let (platform, (catalog, password)) = try await Startup.settings("broker-sync") { platform in
+        let (platform, (catalog, password, broker)) = try await Startup.settings("broker-sync") { platform in
             guard let password = platform.servicePassword else {
                 throw SettingsError(setting: platform.source("service_password"), message: "must be set: it is the password of the services' broker accounts")
             }
-            return (try Catalog.load(directory: platform.catalogDirectory), password)
+            var broker: MQTTURL
+            do { broker = try MQTTURL(parsing: platform.mqttURL) } catch { throw SettingsError(setting: platform.source("mqtt_url"), message: "\(error)") }
+            broker.caFile = platform.mqttCAFile
+            return (try Catalog.load(directory: platform.catalogDirectory), password, broker)
         }
         _ = Startup.bootstrap(level: platform.logLevel)
         let logger = Logger(label: "telemetry-broker-sync")
         let services = BrokerFiles.serviceAccounts(catalog: catalog, passwordHash: try PasswordHash(password: password).description)
         let paths = BrokerSync.Paths(passwordFile: platform.brokerPasswordFile, aclFile: platform.brokerACLFile, brokerPIDFile: platform.brokerPIDFile)
-        let sync = BrokerSync(url: platform.databaseURL, paths: paths, services: services, logger: logger)
+        // The broker at mqtt_url confirms each write: a login that only this write's files allow.
+        let sync = BrokerSync(url: platform.databaseURL, paths: paths, services: services, logger: logger) { username, password in
+            var url = broker
+            url.username = username
+            url.password = password
+            guard let client = try? MQTTClient(url: url, options: .init(clientID: "\(username)-\(getpid())")) else { return false }
+            defer { client.stop() }
+            guard (try? client.start()) != nil else { return false }
+            return client.waitUntilReady(timeout: .milliseconds(500))
+        }
         try await ServiceGroup(configuration: .init(
             services: [.init(service: BrokerSyncService(sync: sync))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }

@@ -8,7 +8,17 @@ import SensorModel
 /// `settle` are written together), then sends the broker SIGHUP. mosquitto 2.0 re-reads both files
 /// on SIGHUP and disconnects connected clients that no longer authenticate, so a revocation reaches live
 /// sessions in about the time one write and one reload take. Runs beside the broker (its files, its pid).
+///
+/// mosquitto 2.0.11 loses a SIGHUP that arrives while it is still reloading (it clears its reload flag
+/// after reading the files), which `scripts/bench-credentials.sh` hit at 100,000 devices: the last change
+/// never reached the broker. So with a `probe`, each write carries a login of its own (`probeUser` with a
+/// new password, allowed nothing by the ACL) and the sync waits until the broker accepts it, signalling
+/// again while it does not: a change is done when the broker has it, and no SIGHUP lands in a reload.
 public final class BrokerSync: @unchecked Sendable {
+    /// "Does the broker accept this user name and password now?" (the caller's MQTT client).
+    public typealias Probe = @Sendable (_ username: String, _ password: String) -> Bool
+    public static let probeUser = "broker-sync-probe"
+
     public struct Paths: Sendable {
         public var passwordFile: String
         public var aclFile: String
@@ -27,12 +37,14 @@ public final class BrokerSync: @unchecked Sendable {
     let services: [BrokerFiles.ServiceAccount]
     let logger: Logger
     let settle: TimeInterval
+    let probe: Probe?
     private let state = NSCondition()
     private var stopped = false
     private var reloads = 0
 
-    public init(url: String, paths: Paths, services: [BrokerFiles.ServiceAccount], logger: Logger, settle: TimeInterval = 0.05) {
+    public init(url: String, paths: Paths, services: [BrokerFiles.ServiceAccount], logger: Logger, settle: TimeInterval = 0.05, probe: Probe? = nil) {
         self.url = url
+        self.probe = probe
         self.paths = paths
         self.services = services
         self.logger = logger
@@ -95,10 +107,16 @@ public final class BrokerSync: @unchecked Sendable {
         let started = Date()
         let devices = try DeviceCredentials.all(on: connection)
         do {
-            try BrokerFiles(devices: devices, services: services).write(passwordFile: paths.passwordFile, aclFile: paths.aclFile)
+            var accounts = services
+            let probePassword = try PasswordHash.randomPassword()
+            if probe != nil {
+                accounts.append(.init(username: Self.probeUser, passwordHash: try PasswordHash(password: probePassword).description, reads: []))
+            }
+            try BrokerFiles(devices: devices, services: accounts).write(passwordFile: paths.passwordFile, aclFile: paths.aclFile)
             try signalBroker()
+            if let probe { try confirm(probe, password: probePassword) }
         } catch {
-            // The table is right; the files are not: the next change or restart tries again.
+            // The table is right; the files are not, or the broker has not taken them: the next change or restart tries again.
             logger.error("broker sync: \(error)")
             return
         }
@@ -106,7 +124,27 @@ public final class BrokerSync: @unchecked Sendable {
             reloads += 1
             state.broadcast()
         }
-        logger.info("broker files written: \(devices.count) devices, \(services.count) services, in \(String(format: "%.3f", Date().timeIntervalSince(started))) s; broker reloading")
+        logger.info("broker files written: \(devices.count) devices, \(services.count) services; \(probe == nil ? "broker signalled" : "taken by the broker") \(String(format: "%.3f", Date().timeIntervalSince(started))) s after the change")
+    }
+
+    /// Waits until the broker takes this write's probe login, signalling again every `resignal` seconds
+    /// (a SIGHUP lost in a reload), for at most `limit`.
+    private func confirm(_ probe: Probe, password: String, resignal: TimeInterval = 3, limit: TimeInterval = 120) throws {
+        let started = Date()
+        var signalled = started
+        while !probe(Self.probeUser, password) {
+            guard !isStopped else { return }
+            let now = Date()
+            guard now.timeIntervalSince(started) < limit else {
+                throw CredentialError(code: "no_reload", message: "the broker did not take the files within \(Int(limit)) s")
+            }
+            if now.timeIntervalSince(signalled) >= resignal {
+                logger.notice("broker sync: the broker has not taken the files after \(String(format: "%.1f", now.timeIntervalSince(started))) s; signalling again")
+                try signalBroker()
+                signalled = now
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
     }
 
     private func signalBroker() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import SensorModel
+import Synchronization
 
 /// A device's credential as stored: never its password, only the hash.
 public struct DeviceCredential: Sendable, Equatable {
@@ -61,16 +62,7 @@ public enum DeviceCredentials {
 
     /// Creates or rotates many at once, all or nothing (one statement, one transaction, one notification).
     public static func issue(_ devices: [(device: String, sensors: [String]?)], on connection: StoreConnection) throws(StoreError) -> [IssuedCredential] {
-        var passwords: [String] = [], hashes: [String] = []
-        do throws(CredentialError) {
-            for _ in devices {
-                let password = try PasswordHash.randomPassword()
-                passwords.append(password)
-                hashes.append(try PasswordHash(password: password).description)
-            }
-        } catch {
-            throw StoreError(refusal: error.message)
-        }
+        let (passwords, hashes) = try newPasswords(devices.count)
         // Sensor lists travel as one text each ("" for all), split again in SQL.
         let sensors = devices.map { $0.sensors?.joined(separator: ",") ?? "" }
         let rows = try StoreError.wrap { () throws(PGError) in
@@ -98,6 +90,34 @@ public enum DeviceCredentials {
             }
             return IssuedCredential(credential: credential, password: password, created: created)
         }
+    }
+
+    /// `count` new passwords and their hashes; the hashing (PBKDF2, the cost of provisioning) on every core.
+    static func newPasswords(_ count: Int) throws(StoreError) -> ([String], [String]) {
+        let chunk = 500
+        let chunks = (count + chunk - 1) / chunk
+        let results = Mutex<[Int: Result<[(String, String)], CredentialError>]>([:])
+        DispatchQueue.concurrentPerform(iterations: chunks) { index in
+            let made = Result { () throws(CredentialError) -> [(String, String)] in
+                try (index * chunk..<min(count, (index + 1) * chunk)).map { _ throws(CredentialError) in
+                    let password = try PasswordHash.randomPassword()
+                    return (password, try PasswordHash(password: password).description)
+                }
+            }
+            results.withLock { $0[index] = made }
+        }
+        var passwords: [String] = [], hashes: [String] = []
+        passwords.reserveCapacity(count)
+        hashes.reserveCapacity(count)
+        for index in 0..<chunks {
+            switch results.withLock({ $0[index]! }) {
+            case .success(let pairs):
+                for (password, hash) in pairs { passwords.append(password); hashes.append(hash) }
+            case .failure(let error):
+                throw StoreError(refusal: error.message)
+            }
+        }
+        return (passwords, hashes)
     }
 
     public static func get(device: String, on connection: StoreConnection) throws(StoreError) -> DeviceCredential? {

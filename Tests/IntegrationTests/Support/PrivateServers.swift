@@ -16,20 +16,20 @@ final class PrivateBroker: @unchecked Sendable {
     var url: String { "mqtt://127.0.0.1:\(port)" }
 
     /// `extraConfig`: lines added to the config (an own line for a key replaces the test broker's).
-    init(extraConfig: [String] = []) throws {
+    init(port: Int? = nil, extraConfig: [String] = []) throws {
         let environment = ProcessInfo.processInfo.environment
         guard let base = environment["TELEMETRY_TEST_MOSQUITTO_CONF"], let binary = environment["TELEMETRY_TEST_MOSQUITTO_BIN"] else {
             throw TestSetupError(message: TestServers.howToRun + " (TELEMETRY_TEST_MOSQUITTO_CONF, TELEMETRY_TEST_MOSQUITTO_BIN)")
         }
         self.binary = binary
-        port = try freePort()
+        self.port = try port ?? freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("broker-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let own = ["listener", "port", "bind_address", "persistence_location", "pid_file", "log_dest"]
             + extraConfig.compactMap { $0.split(separator: " ").first.map(String.init) }
         var lines = try String(contentsOfFile: base, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
             .filter { line in !own.contains { line.hasPrefix($0 + " ") } }
-        lines += ["listener \(port) 127.0.0.1", "persistence_location \(directory)/", "log_dest file \(directory)/mosquitto.log"] + extraConfig.map { Substring($0) }
+        lines += ["listener \(self.port) 127.0.0.1", "persistence_location \(directory)/", "log_dest file \(directory)/mosquitto.log"] + extraConfig.map { Substring($0) }
         configPath = directory + "/mosquitto.conf"
         try lines.joined(separator: "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
         try start()

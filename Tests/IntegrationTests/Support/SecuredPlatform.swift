@@ -33,8 +33,9 @@ final class SecuredPlatform: @unchecked Sendable {
         database = try servers.makeDatabase()
         files = FileManager.default.temporaryDirectory.appendingPathComponent("broker-files-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+        let brokerPort = try freePort()
         let syncEnvironment = [
-            "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword,
+            "TELEMETRY_MQTT_URL": "mqtt://127.0.0.1:\(brokerPort)", "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword,
             "TELEMETRY_BROKER_PASSWORD_FILE": files + "/passwords", "TELEMETRY_BROKER_ACL_FILE": files + "/acl",
             "TELEMETRY_BROKER_PID_FILE": files + "/mosquitto.pid",
         ]
@@ -57,7 +58,7 @@ final class SecuredPlatform: @unchecked Sendable {
             tlsPort = nil
             certificatePort = nil
         }
-        broker = try PrivateBroker(extraConfig: config)
+        broker = try PrivateBroker(port: brokerPort, extraConfig: config)
         ingest = try servers.startIngest(
             sensors: catalog.catalog.sensors.map(\.name), catalog: catalog, database: database,
             extra: ["TELEMETRY_MQTT_URL": broker.url, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword])

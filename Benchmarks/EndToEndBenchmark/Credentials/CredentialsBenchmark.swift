@@ -1,0 +1,181 @@
+import Foundation
+import Postgres
+import TelemetryStore
+
+/// `EndToEndBenchmark credentials` (scripts/bench-credentials.sh): what device identity costs at fleet
+/// sizes — provisioning N credentials, the time until the broker takes them (broker-sync writes the files,
+/// mosquitto reloads on SIGHUP), and a revocation with many devices connected: the time until the broker
+/// drops the revoked one and the broker CPU that reload costs (mosquitto re-checks every connected client).
+struct CredentialsBenchmark {
+    let databaseURL: String
+    let port: Int
+    let brokerPID: Int32?
+    let fleets: [Int]
+    let connected: Int
+
+    init() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = environment["BENCH_DATABASE_URL"], let port = environment["BENCH_MQTT_PORT"].flatMap(Int.init) else {
+            throw BenchError("BENCH_DATABASE_URL and BENCH_MQTT_PORT are not set: run scripts/bench-credentials.sh")
+        }
+        databaseURL = url
+        self.port = port
+        brokerPID = environment["BENCH_MOSQUITTO_PID_FILE"].flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
+            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        fleets = (environment["BENCH_FLEETS"] ?? "10000,100000").split(separator: ",").compactMap { Int($0) }
+        connected = Int(environment["BENCH_CONNECTED"] ?? "") ?? 2000
+    }
+
+    struct Result {
+        var devices: Int
+        var provisionSeconds: Double
+        var acceptedAfter: Double
+        var connected: Int
+        var connectSeconds: Double
+        var revokedAfter: Double
+        var reloadBrokerCPU: Double
+        var fileBytes: Int
+    }
+
+    static func accepts(port: Int, username: String, password: String) -> Bool {
+        guard let connection = (try? RawConnection.open(port: port, username: username, password: password)) ?? nil else { return false }
+        connection.close()
+        return true
+    }
+
+    func log(_ text: String) { FileHandle.standardError.write(Data("[credentials] \(text)\n".utf8)) }
+
+    func run() throws {
+        let connection = try StoreConnection(url: databaseURL)
+        try DeviceCredentials.prepare(on: connection)
+        var results: [Result] = []
+        // Fleets grow (10,000 then 100,000): the larger one re-issues the smaller one's devices as rotations.
+        for devices in fleets {
+            let started = Date()
+            var issued: [IssuedCredential] = []
+            for batch in stride(from: 0, to: devices, by: 10_000) {
+                let names = (batch..<min(devices, batch + 10_000)).map { (device: String(format: "fleet-%06d", $0), sensors: [String]?.none) }
+                issued += try DeviceCredentials.issue(names, on: connection)
+            }
+            let provisioned = Date().timeIntervalSince(started)
+            let last = issued[issued.count - 1]
+            while !Self.accepts(port: port, username: last.credential.device, password: last.password) {
+                guard Date().timeIntervalSince(started) < 600 else { throw BenchError("the broker did not take \(devices) devices within 600 s") }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            let accepted = Date().timeIntervalSince(started)
+            log(String(format: "%d devices provisioned in %.2f s, accepted by the broker %.2f s after the start", devices, provisioned, accepted))
+            // Many devices connected, then one of them revoked.
+            let holding = min(connected, devices)
+            let connectStart = Date()
+            var held: [RawConnection] = []
+            for credential in issued.prefix(holding) {
+                guard let open = try RawConnection.open(port: port, username: credential.credential.device, password: credential.password) else {
+                    throw BenchError("\(credential.credential.device) refused")
+                }
+                held.append(open)
+            }
+            let connectSeconds = Date().timeIntervalSince(connectStart)
+            let victim = held[0]
+            let cpuBefore = brokerPID.map { processCPU($0) } ?? 0
+            let revokeStart = Date()
+            _ = try DeviceCredentials.revoke(device: issued[0].credential.device, on: connection)
+            guard victim.waitUntilClosed(timeout: 30) else { throw BenchError("the revoked device was still connected after 30 s") }
+            let revoked = Date().timeIntervalSince(revokeStart)
+            Thread.sleep(forTimeInterval: 1)  // the reload's CPU is spent by now; the rest of the fleet idles
+            let cpu = (brokerPID.map { processCPU($0) } ?? 0) - cpuBefore
+            let stillUp = held.dropFirst().filter { !$0.isClosed }.count
+            for connection in held { connection.close() }
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: ProcessInfo.processInfo.environment["BENCH_ACL_FILE"] ?? ""))?[.size] as? Int ?? 0
+            log(String(format: "%d connected in %.2f s; revoked one: dropped after %.3f s, broker CPU %.2f s; %d of the other %d still connected",
+                       holding, connectSeconds, revoked, cpu, stillUp, holding - 1))
+            guard stillUp == holding - 1 else { throw BenchError("the reload dropped devices that were not revoked") }
+            results.append(Result(devices: devices, provisionSeconds: provisioned, acceptedAfter: accepted, connected: holding,
+                                  connectSeconds: connectSeconds, revokedAfter: revoked, reloadBrokerCPU: cpu, fileBytes: bytes))
+        }
+        let machine = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        print("Credentials benchmark, \(ISO8601DateFormatter().string(from: Date())), \(ProcessInfo.processInfo.activeProcessorCount) cores (\(machine)); mosquitto 2.0.11, password_file + acl_file, PBKDF2-SHA512 × 101")
+        print("")
+        print("| devices | provisioned in | accepted by the broker after | ACL file | connected | revoked device dropped after | broker CPU for that reload |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for r in results {
+            print(String(format: "| %d | %.2f s | %.2f s | %.1f MB | %d (in %.1f s) | %.3f s | %.2f s |", r.devices, r.provisionSeconds, r.acceptedAfter,
+                         Double(r.fileBytes) / 1e6, r.connected, r.connectSeconds, r.revokedAfter, r.reloadBrokerCPU))
+        }
+    }
+}
+
+/// A device's MQTT 3.1.1 connection on a plain socket (CONNECT, CONNACK), held open without a client
+/// library, so thousands can be connected at once; the broker closing it is what a revocation looks like.
+final class RawConnection {
+    let fd: Int32
+    private(set) var isClosed = false
+
+    private init(fd: Int32) { self.fd = fd }
+
+    /// Connected and accepted, nil when the broker refused (any CONNACK code but 0).
+    static func open(port: Int, username: String, password: String) throws -> RawConnection? {
+        var payload: [UInt8] = []
+        for text in [username, username, password] {  // client id = user name: one session per device
+            let bytes = Array(text.utf8)
+            payload += [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)] + bytes
+        }
+        let variable: [UInt8] = [0x00, 0x04, 0x4D, 0x51, 0x54, 0x54, 0x04, 0xC2, 0x02, 0x58]  // MQTT 4, user+password+clean, keep-alive 600 s
+        let length = variable.count + payload.count
+        var packet: [UInt8] = [0x10]
+        var remaining = length
+        repeat {
+            packet.append(UInt8(remaining % 128) | (remaining >= 128 ? 0x80 : 0))
+            remaining /= 128
+        } while remaining > 0
+        packet += variable + payload
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw BenchError("socket() failed: \(String(cString: strerror(errno)))") }
+        let connection = RawConnection(fd: fd)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let reached = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard reached, write(fd, packet, packet.count) == packet.count else {
+            connection.close()
+            throw BenchError("cannot reach the broker on \(port)")
+        }
+        var answer = [UInt8](repeating: 0, count: 4)
+        var got = 0
+        while got < 4 {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 5000) > 0 else { break }
+            let count = answer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, 4 - got) }
+            guard count > 0 else { break }
+            got += count
+        }
+        guard got == 4, answer[0] == 0x20, answer[3] == 0 else {
+            connection.close()
+            return nil
+        }
+        return connection
+    }
+
+    /// Waits until the broker closes the connection (read returns 0); false at the deadline.
+    func waitUntilClosed(timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while Date() < deadline {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&poller, 1, 50) > 0 {
+                if read(fd, &buffer, buffer.count) <= 0 { isClosed = true; return true }
+            }
+        }
+        return false
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        Glibc.close(fd)
+    }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The credentials benchmark (EndToEndBenchmark credentials): a throwaway PostgreSQL, `telemetry broker-sync`
+# and a mosquitto that takes no anonymous client and reads the files broker-sync keeps; then 10,000 and
+# 100,000 devices provisioned, the time until the broker takes them, and a revocation with BENCH_CONNECTED
+# (2,000) devices connected: how long until the broker drops it, and the broker CPU of that reload.
+# Prints a Markdown table on stdout; progress on stderr. Knobs: BENCH_FLEETS ("10000,100000"), BENCH_CONNECTED.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+ensure_packages
+read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
+for product in telemetry EndToEndBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}" >&2; done
+bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
+
+work=$(mktemp -d /tmp/telemetry-credentials.XXXXXX)
+sync_pid=
+cleanup() {
+    set +e
+    [ -n "$sync_pid" ] && kill "$sync_pid" 2>/dev/null && wait "$sync_pid" 2>/dev/null
+    stop_mosquitto "$work/mosquitto" >/dev/null 2>&1
+    stop_postgres "$work/pgdata" >/dev/null 2>&1
+    rm -rf -- "$(_pg_real_dir "$work/pgdata")" "$work/mosquitto"
+}
+trap cleanup EXIT
+start_postgres "$work/pgdata" "$(free_port)" >/dev/null
+password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+mkdir -p "$work/broker" "$work/mosquitto"
+export TELEMETRY_DATABASE_URL=$PG_URL TELEMETRY_CATALOG=$PWD/config/sensors TELEMETRY_SERVICE_PASSWORD=$password \
+    TELEMETRY_BROKER_PASSWORD_FILE=$work/broker/passwords TELEMETRY_BROKER_ACL_FILE=$work/broker/acl \
+    TELEMETRY_BROKER_PID_FILE=$work/mosquitto/mosquitto.pid TELEMETRY_LOG_LEVEL=notice
+mqtt_port=$(free_port)
+TELEMETRY_MQTT_URL=mqtt://127.0.0.1:$mqtt_port "$bin/telemetry" broker-sync >"$work/broker-sync.log" 2>&1 &
+sync_pid=$!
+until [ -s "$work/broker/acl" ]; do kill -0 "$sync_pid" || { cat "$work/broker-sync.log" >&2; exit 1; }; sleep 0.1; done
+# Thousands of connected devices: the broker needs the descriptors.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+MOSQUITTO_EXTRA_CONF="allow_anonymous false
+password_file $work/broker/passwords
+acl_file $work/broker/acl" MOSQUITTO_PROBE_ARGS="-u ingest-unrouted -P $password" \
+    start_mosquitto "$work/mosquitto" "$mqtt_port" >/dev/null
+log "logs in $work; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+BENCH_DATABASE_URL=$PG_URL BENCH_MQTT_PORT=$MOSQUITTO_PORT BENCH_MOSQUITTO_PID_FILE=$work/mosquitto/mosquitto.pid \
+    BENCH_ACL_FILE=$work/broker/acl "$bin/EndToEndBenchmark" credentials
+log "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
