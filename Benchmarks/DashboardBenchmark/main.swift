@@ -23,7 +23,7 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
     return sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
 }
 
-func ms(_ duration: Duration) -> Double { Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15 }
+@Sendable func ms(_ duration: Duration) -> Double { Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15 }
 
 guard let port = option("port").flatMap(Int.init), let token = option("token"), let database = option("database"),
       let mqttText = option("mqtt"), let queryPID = option("query-pid"), let catalogDirectory = option("catalog") else {
@@ -127,7 +127,7 @@ let heldAfter = try openStreams(), rssAfter = rssKiB()
 
 // MARK: publish → stream latency, one probe every 50 ms to one device while --load msg/s go to others
 
-func frame(seq: UInt32, time: Int64, values: [Float]) -> [UInt8] {
+@Sendable func frame(seq: UInt32, time: Int64, values: [Float]) -> [UInt8] {
     var bytes: [UInt8] = [0x54, 0x4D, 1, 0, UInt8(values.count), 0, 1, 0]
     withUnsafeBytes(of: seq.littleEndian) { bytes += $0 }
     withUnsafeBytes(of: UInt64(bitPattern: time).littleEndian) { bytes += $0 }

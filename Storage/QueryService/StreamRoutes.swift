@@ -19,7 +19,7 @@ enum StreamRoutes {
         let (deviceID, cursor) = found
         let live = store.liveReadings(for: sensor)
         let (id, events) = live.subscribe(sensor: sensor.name, deviceID: deviceID, after: cursor)
-        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"]
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPFields.Element.Name("X-Accel-Buffering")!: "no"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { live.unsubscribe(id) }
             try await writer.write(ByteBuffer(string: "retry: 2000\n: stream of \(sensor.name)/\(device)\n\n"))

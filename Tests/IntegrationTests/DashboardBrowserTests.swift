@@ -46,7 +46,7 @@ struct DashboardBrowserTests {
         ]) { $1 }
         browser.environment = environment
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("browser-\(UUID().uuidString.prefix(8)).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         browser.standardOutput = handle
         browser.standardError = handle

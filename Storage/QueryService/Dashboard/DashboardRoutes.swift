@@ -11,11 +11,13 @@ enum DashboardRoutes {
         "views.js": ("text/javascript; charset=utf-8", DashboardViews.js),
     ]
 
+    static let securityPolicy = HTTPFields.Element.Name("Content-Security-Policy")!
+
     /// Our own files only: the browser refuses any other script, style or connection.
     static let headers: HTTPFields = [
         .cacheControl: "no-cache",
-        HTTPField.Name("Content-Security-Policy")!: "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
-        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        securityPolicy: "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+        HTTPFields.Element.Name("X-Content-Type-Options")!: "nosniff",
     ]
 
     static func isAsset(_ path: String) -> Bool { path == "/" || path.hasPrefix("/ui/") }
