@@ -28,6 +28,7 @@ enum DashboardStyle {
     :root { --fg: #1b2430; --muted: #5f6b7a; --line: #d8dee6; --bg: #f6f8fa; --accent: #1f6feb; --band: rgba(31,111,235,.18);
             --ok: #1a7f37; --bad: #cf222e; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); }
     * { box-sizing: border-box; }
+    [hidden] { display: none !important; }
     body { margin: 0; background: var(--bg); }
     header { display: flex; align-items: center; gap: 1rem; padding: .6rem 1rem; background: #fff; border-bottom: 1px solid var(--line); flex-wrap: wrap; }
     header .brand { font-weight: 700; color: var(--fg); text-decoration: none; }

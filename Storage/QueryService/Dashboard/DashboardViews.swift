@@ -14,7 +14,7 @@ enum DashboardViews {
     }
 
     const Views = (() => {
-      const show = (...nodes) => document.getElementById("view").replaceChildren(...nodes);
+      const show = (...nodes) => document.getElementById("view").replaceChildren(...nodes.flat().filter(n => n !== null));
       const enc = encodeURIComponent;
       const number = n => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US"));
       const value = v => (v === undefined || v === null ? "–" : String(Math.round(v * 1000) / 1000));
