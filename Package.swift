@@ -113,6 +113,11 @@ let package = Package(
             ],
             path: "Benchmarks/QueryBenchmark", swiftSettings: strict),
 
+        // The dashboard's figures against a running platform (scripts/bench-dashboard.sh).
+        .executableTarget(
+            name: "DashboardBenchmark", dependencies: ["MQTT", "Postgres", "SensorModel", "TelemetryStore"],
+            path: "Benchmarks/DashboardBenchmark", swiftSettings: strict),
+
         // Tests: one target per library, plus integration tests against real servers.
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], path: "Tests/SettingsTests"),
         .testTarget(name: "SensorModelTests", dependencies: ["SensorModel"], path: "Tests/SensorModelTests", resources: [.copy("Fixtures")]),

@@ -24,7 +24,9 @@
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$LIB_DIR/.." && pwd)
 
-TELEMETRY_APT_PACKAGES=(mosquitto mosquitto-clients libmosquitto-dev libpq-dev libssl-dev openssl postgresql pkg-config curl iproute2)
+# chromium, chromium-driver, python3-venv: the dashboard's browser tests (Selenium goes in a venv, see test.sh).
+TELEMETRY_APT_PACKAGES=(mosquitto mosquitto-clients libmosquitto-dev libpq-dev libssl-dev openssl postgresql pkg-config curl iproute2
+    chromium chromium-driver python3-venv)
 
 # DIR made absolute without resolving symlinks (DIR itself may be a symlink we made).
 _abspath() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }

@@ -262,6 +262,7 @@ Telemetry platform is running (Ctrl-C stops everything):
   services    $MQTT_URL (loopback only, the services' read-only accounts)
   PostgreSQL  $PG_URL
   REST        $api   read token .local/api-token, admin token .local/admin-token
+  dashboard   $api/   (sign in with the read token in .local/api-token)
   logs        .local/logs/*.log, .local/postgres.log, .local/mosquitto.log
 
 Try:

@@ -21,6 +21,7 @@
 #                                  (brokers started with that config are stopped at the end too)
 #   TELEMETRY_TEST_MOSQUITTO_PID_FILE, TELEMETRY_TEST_MOSQUITTO_BIN
 #   TELEMETRY_BIN_DIR              where the built executables are (swift build --show-bin-path)
+#   TELEMETRY_TEST_PYTHON          a Python with Selenium (.local/browser-venv) for the browser tests
 #
 # Env knobs: TELEMETRY_SWIFT_FLAGS (extra flags for every swift build/test call, e.g.
 # "--scratch-path .build-ci"), TELEMETRY_TEST_SKIP_BUILD=1 (use what is built: quick reruns), TELEMETRY_TEST_KEEP_LOGS=dir (copy server logs there on failure;
@@ -36,6 +37,16 @@ ensure_packages
 
 # The suites that start the platform through TestServers.startIngest: run both ways.
 MONOLITH_SUITES='IntegrationTests\.(EndToEndTests|RejectionEndToEndTests|DeliveryTests|DeliveryChecksTests|DeadLetterTests|SensorDatabasesTests)/'
+
+# Selenium for the browser tests, from PyPI into a venv of our own (Debian's python3, no prompts).
+browser_venv=.local/browser-venv
+if ! "$browser_venv/bin/python" -c 'import selenium' 2>/dev/null; then
+    log "installing Selenium into $browser_venv"
+    rm -rf "$browser_venv"
+    /usr/bin/python3 -m venv "$browser_venv" && "$browser_venv/bin/pip" install -q --disable-pip-version-check 'selenium>=4.15,<5' </dev/null >&2 ||
+        { log "could not install Selenium (browser tests will fail)"; }
+fi
+export TELEMETRY_TEST_PYTHON=$PWD/$browser_venv/bin/python
 
 read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:-}"
 

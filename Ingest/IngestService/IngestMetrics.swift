@@ -1,4 +1,5 @@
 import Metrics
+import Synchronization
 
 /// The counters of one sensor type's pipeline, labelled by sensor (and reason for rejections).
 struct IngestMetrics: Sendable {
@@ -12,6 +13,8 @@ struct IngestMetrics: Sendable {
     let queueDepth: Gauge
     let journalBytes: Gauge
     let commitLatency: Timer
+    /// The same numbers, readable: what the service reports to `ingest_status` (`StatusReporter`).
+    let totals = PipelineTotals()
 
     init(sensor: String) {
         self.sensor = sensor
@@ -28,6 +31,16 @@ struct IngestMetrics: Sendable {
     }
 
     func rejected(reason: String) {
+        totals.rejected.add(1, ordering: .relaxed)
         Counter(label: "telemetry_ingest_rejected_messages_total", dimensions: [("sensor", sensor), ("reason", reason)]).increment()
     }
+}
+
+/// Counters and gauges of one pipeline that the process can read back (swift-metrics' cannot be read).
+final class PipelineTotals: Sendable {
+    let received = Atomic<Int64>(0)
+    let committedReadings = Atomic<Int64>(0)
+    let rejected = Atomic<Int64>(0)
+    let queueDepth = Atomic<Int64>(0)
+    let journalBytes = Atomic<Int64>(0)
 }

@@ -74,7 +74,11 @@ public struct IngestService: Service {
         }
         let running = pipelines
         self.running.pipelines.withLock { $0 = running }
+        let reporter = StatusReporter(
+            pipelines: zip(pipelines, pipelineURLs).map { (pipeline: $0.0, url: $0.1) }, pools: Dictionary(uniqueKeysWithValues: zip(databases, self.running.health)),
+            metricsURL: settings.metricsPort.flatMap { $0 == 0 ? nil : "http://\(settings.metricsHost):\($0)/metrics" }, logger: logger)
         await withDiscardingTaskGroup { group in
+            group.addTask { await reporter.run() }
             for (url, connection) in maintenance {
                 let sensors = placement.sensors(settings.sensors, at: url)
                 group.addTask { await Self.maintain(connection: connection, sensors: sensors, logger: logger) }
@@ -87,6 +91,7 @@ public struct IngestService: Service {
         _ = try? await Blocking.run("stop") {
             for pipeline in running { pipeline.stop() }
         }
+        await reporter.reportStopped()
         logger.info("stopped")
     }
 

@@ -132,6 +132,7 @@ public final class SensorPipeline: @unchecked Sendable {
         }
         let now = Self.nowMicros()
         metrics.received.increment()
+        metrics.totals.received.add(1, ordering: .relaxed)
         do {
             let seq = try journal.append(topic: message.topic, payload: message.payload, receivedAt: now)
             queue.put(JournalRecord(seq: seq, receivedAt: now, topic: message.topic, payload: message.payload))
@@ -164,6 +165,7 @@ public final class SensorPipeline: @unchecked Sendable {
         while true {
             let records = queue.take(max: settings.batchMessages, timeout: 0.5)
             metrics.queueDepth.record(queue.depth)
+            metrics.totals.queueDepth.store(Int64(queue.depth), ordering: .relaxed)
             if records.isEmpty {
                 if queue.isClosedAndEmpty { break }
                 continue
@@ -177,6 +179,7 @@ public final class SensorPipeline: @unchecked Sendable {
             }
             journal.commit(upTo: records.last!.seq)
             metrics.journalBytes.record(journal.bytesOnDisk)
+            metrics.totals.journalBytes.store(Int64(journal.bytesOnDisk), ordering: .relaxed)
         }
         finished.lock()
         writerDone = true
@@ -242,6 +245,7 @@ public final class SensorPipeline: @unchecked Sendable {
         case .success(let (outcome, nanoseconds)):
             metrics.commitLatency.recordNanoseconds(nanoseconds)
             metrics.committedReadings.increment(by: outcome.inserted)
+            metrics.totals.committedReadings.add(Int64(outcome.inserted), ordering: .relaxed)
             metrics.committedMessages.increment(by: records.count)
             metrics.duplicates.increment(by: outcome.duplicates)
             return true
@@ -260,6 +264,7 @@ public final class SensorPipeline: @unchecked Sendable {
                 return false
             case .success(let (outcome, _)):
                 metrics.committedReadings.increment(by: outcome.inserted)
+                metrics.totals.committedReadings.add(Int64(outcome.inserted), ordering: .relaxed)
                 metrics.committedMessages.increment()
                 metrics.duplicates.increment(by: outcome.duplicates)
             case .failure(let error):
@@ -310,7 +315,9 @@ public final class SensorPipeline: @unchecked Sendable {
                 if pastShutdownGrace { return nil }
                 metrics.retries.increment()
                 metrics.queueDepth.record(queue.depth)
+                metrics.totals.queueDepth.store(Int64(queue.depth), ordering: .relaxed)
                 metrics.journalBytes.record(journal.bytesOnDisk)
+                metrics.totals.journalBytes.store(Int64(journal.bytesOnDisk), ordering: .relaxed)
                 logger.warning("PostgreSQL unavailable, retrying in \(Int(delay * 1000)) ms: \(error)")
                 Thread.sleep(forTimeInterval: delay)
                 delay = min(delay * 2, stopping.load(ordering: .relaxed) ? 0.5 : 5)

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import Prometheus
@@ -63,11 +64,14 @@ public func buildRouter(
     v1.get("sensors/:sensor/devices/:device/latest") { request, context in try await SensorRoutes.latest(request, context, store) }
     v1.get("sensors/:sensor/devices/:device/readings") { request, context in try await SensorRoutes.readings(request, context, store) }
     v1.get("sensors/:sensor/aggregates") { request, context in try await AggregateRoutes.aggregates(request, context, store) }
+    v1.get("sensors/:sensor/devices/:device/stream") { request, context in try await StreamRoutes.stream(request, context, store) }
     v1.get("rejected") { request, _ in try await RejectedRoutes.list(request, store) }
     v1.put("devices/:device/credentials") { request, context in try await DeviceCredentialRoutes.put(request, context, store) }
     v1.get("devices/:device/credentials") { _, context in try await DeviceCredentialRoutes.get(context, store) }
     v1.delete("devices/:device/credentials") { _, context in try await DeviceCredentialRoutes.delete(context, store) }
     v1.post("devices/credentials") { request, _ in try await DeviceCredentialRoutes.provision(request, store) }
     v1.get("devices/credentials") { request, _ in try await DeviceCredentialRoutes.list(request, store) }
+    v1.get("overview") { _, _ in try await OverviewRoutes.overview(store, now: Int64(Date().timeIntervalSince1970 * 1_000_000)) }
+    DashboardRoutes.add(to: router)
     return router
 }

@@ -21,7 +21,8 @@ struct BearerAuth<Context: RequestContext>: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !(readTokens.isEmpty && adminTokens.isEmpty), !Self.open.contains(request.uri.path) else {
+        // The dashboard's page and assets carry no data: the page asks for a token itself.
+        guard !(readTokens.isEmpty && adminTokens.isEmpty), !Self.open.contains(request.uri.path), !DashboardRoutes.isAsset(request.uri.path) else {
             return try await next(request, context)
         }
         // The scheme is case-insensitive (RFC 7235); the token is not.

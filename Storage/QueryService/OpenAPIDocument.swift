@@ -30,6 +30,7 @@ enum OpenAPIDocument {
                 - $ref: "#/components/parameters/sensor"
                 - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000, default: 100}}
                 - $ref: "#/components/parameters/cursor"
+                - {name: prefix, in: query, description: Only devices whose id starts with this, schema: {type: string, pattern: "^[A-Za-z0-9._-]{0,64}$"}}
               responses:
                 "200": {description: A page of devices, content: {application/json: {schema: {$ref: "#/components/schemas/DevicePage"}}}}
                 "400": {$ref: "#/components/responses/BadRequest"}
@@ -67,6 +68,36 @@ enum OpenAPIDocument {
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {$ref: "#/components/responses/NotFound"}
                 "503": {$ref: "#/components/responses/Unavailable"}
+          /v1/sensors/{sensor}/devices/{device}/stream:
+            get:
+              summary: Live readings of one device as Server-Sent Events
+              description: >-
+                One `reading` event per reading committed after the stream opened (data is a Reading, id its time
+                in microseconds), pushed when the writer's transaction commits (PostgreSQL LISTEN/NOTIFY, one
+                notification per batch); a comment line every 15 s. Authenticated by the bearer header like every
+                route. A client that falls 256 events behind is disconnected (reconnect to go on).
+              operationId: streamReadings
+              parameters:
+                - $ref: "#/components/parameters/sensor"
+                - $ref: "#/components/parameters/device"
+              responses:
+                "200": {description: "An endless text/event-stream", content: {text/event-stream: {schema: {type: string}}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "404": {$ref: "#/components/responses/NotFound"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+          /v1/overview:
+            get:
+              summary: The dashboard's overview, in one call
+              description: >-
+                Per sensor type its devices, readings in the current minute and the 59 before it, readings in the
+                current minute, and dead letters received in the last 60 minutes; each ingest service's last
+                report (written by the service every 5 s; up when fresher than 15 s and subscribed).
+              operationId: overview
+              responses:
+                "200": {description: The overview, content: {application/json: {schema: {$ref: "#/components/schemas/Overview"}}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "503": {$ref: "#/components/responses/Unavailable"}
           /v1/sensors/{sensor}/aggregates:
             get:
               summary: Time-bucketed aggregates, equal to a SQL GROUP BY over the raw readings
@@ -95,6 +126,7 @@ enum OpenAPIDocument {
               operationId: listRejected
               parameters:
                 - {name: sensor, in: query, schema: {type: string}}
+                - {name: reason, in: query, description: "Only reasons that start with this (a code such as truncated)", schema: {type: string, maxLength: 64}}
                 - $ref: "#/components/parameters/from"
                 - $ref: "#/components/parameters/to"
                 - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000, default: 100}}
@@ -186,6 +218,23 @@ enum OpenAPIDocument {
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "403": {$ref: "#/components/responses/Forbidden"}
                 "503": {$ref: "#/components/responses/Unavailable"}
+          /:
+            get:
+              summary: The dashboard (HTML; it asks for a token and sends it as the bearer header)
+              operationId: dashboard
+              security: []
+              responses:
+                "200": {description: The page, content: {text/html: {schema: {type: string}}}}
+          /ui/{asset}:
+            get:
+              summary: The dashboard's style sheet and scripts (app.css, app.js, views.js, chart.js)
+              operationId: dashboardAsset
+              security: []
+              parameters:
+                - {name: asset, in: path, required: true, schema: {type: string}}
+              responses:
+                "200": {description: The file, content: {text/css: {schema: {type: string}}, text/javascript: {schema: {type: string}}}}
+                "404": {$ref: "#/components/responses/NotFound"}
           /healthz:
             get:
               summary: 200 while the process runs
@@ -303,6 +352,41 @@ enum OpenAPIDocument {
                             avg: {type: number}
                             min: {type: number}
                             max: {type: number}
+            Overview:
+              type: object
+              properties:
+                time: {$ref: "#/components/schemas/Time"}
+                sensors:
+                  type: array
+                  items:
+                    type: object
+                    properties:
+                      sensor: {type: string}
+                      devices: {type: integer}
+                      readings_last_hour: {type: integer}
+                      readings_last_minute: {type: integer}
+                      rejected_last_hour: {type: integer}
+                unrouted_rejected_last_hour: {type: integer}
+                services:
+                  type: array
+                  items:
+                    type: object
+                    properties:
+                      service: {type: string}
+                      sensor: {type: string}
+                      up: {type: boolean}
+                      host: {type: string}
+                      pid: {type: integer}
+                      metrics_url: {type: [string, "null"]}
+                      updated_at: {$ref: "#/components/schemas/Time"}
+                      received_per_second: {type: number}
+                      committed_readings_per_second: {type: number}
+                      received_total: {type: integer}
+                      committed_readings_total: {type: integer}
+                      rejected_total: {type: integer}
+                      queue_depth: {type: integer}
+                      journal_bytes: {type: integer}
+                streams: {type: integer, description: Live streams this query service holds open}
             RejectedPage:
               type: object
               properties:

@@ -11,6 +11,8 @@ public final class QueryStore: Sendable {
     public let placement: DatabasePlacement
     private let pools: [String: ReadPool]
     private let caches: [String: RollupCache]
+    /// Per database: the live streams of its sensor types' readings (its listener starts with the first stream).
+    private let live: [String: LiveReadings]
     let logger: Logger
     private let schemaReady = Atomic<Bool>(false)
 
@@ -36,8 +38,16 @@ public final class QueryStore: Sendable {
         self.placement = placement
         self.pools = pools
         self.caches = caches
+        self.live = Dictionary(uniqueKeysWithValues: placement.urls.map { url in
+            (url, LiveReadings(url: url, sensors: placement.sensors(catalog.sensors, at: url)))
+        })
         self.logger = logger
     }
+
+    func liveReadings(for sensor: SensorType) -> LiveReadings { live[placement.url(for: sensor.name)]! }
+
+    /// Every database's live streams.
+    public var liveReadings: [LiveReadings] { placement.urls.compactMap { live[$0] } }
 
     /// The default database's pool and rollup cache (the only ones with one database).
     public var pool: ReadPool { pools[placement.defaultURL]! }

@@ -6,6 +6,8 @@ enum RejectedRoutes {
     static func list(_ request: Request, _ store: QueryStore) async throws -> Response {
         let parameters = Parameters(request)
         let sensor = try parameters.string("sensor").map { try store.sensor($0).name }
+        let reason = parameters.string("reason")
+        if let reason, reason.isEmpty || reason.count > 64 { throw APIError.invalid("reason", "must be 1-64 characters (the start of a reason, e.g. truncated)") }
         let (from, to) = try parameters.range()
         let limit = try parameters.limit(default: 100, max: 10_000)
         // (receive time, id, database): ids count per database, so with several the database's index
@@ -24,7 +26,7 @@ enum RejectedRoutes {
             // Past the cursor: in a database before the cursor's, rows of the cursor's microsecond are done.
             let after = cursor.map { ($0.0, index < $0.2 ? Int64.max : index > $0.2 ? -1 : $0.1) }
             let found = try await store.read(at: url) { connection in
-                try RejectedQueries.list(sensor: sensor, from: from, to: to, after: after, limit: limit + 1, on: connection)
+                try RejectedQueries.list(sensor: sensor, reason: reason, from: from, to: to, after: after, limit: limit + 1, on: connection)
             }
             rows += found.map { ($0, index) }
         }

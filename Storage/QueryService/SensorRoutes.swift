@@ -41,8 +41,11 @@ enum SensorRoutes {
         let limit = try parameters.limit(default: 100, max: 10_000)
         let cursor = try parameters.string("cursor").map { try Cursor.decode($0, parts: 1)[0] }
         if let cursor { _ = try parameters.device(cursor, name: "cursor") }
+        let prefix = try parameters.string("prefix").flatMap { $0.isEmpty ? nil : try parameters.device($0, name: "prefix") }
         let queries = ReadingQueries(sensor: sensor)
-        let devices = try await store.read(for: sensor) { connection in try queries.devices(limit: limit + 1, after: cursor, on: connection) }
+        let devices = try await store.read(for: sensor) { connection in
+            try queries.devices(limit: limit + 1, after: cursor, prefix: prefix, on: connection)
+        }
         var json = JSONWriter()
         json.beginObject()
         json.field("sensor", sensor.name)

@@ -75,7 +75,8 @@ public final class BatchWriter: @unchecked Sendable {
                 RETURNING \(returning)
             ),
             \(rollup(.minute, "minute_rollup")),
-            \(rollup(.hour, "hour_rollup"))
+            \(rollup(.hour, "hour_rollup")),
+            \(ReadingCounts.cte(sensor: tables.sensor.name))
             SELECT count(*) FROM inserted
             """
     }
@@ -116,6 +117,8 @@ public final class BatchWriter: @unchecked Sendable {
             if inserted > 0, let first = readings.times.min(), let last = readings.times.max() {
                 // Tells the query services' rollup caches which hours changed, at commit.
                 try RollupChanges.notify(sensor: sensor.name, hours: Micros.hour(of: first)...Micros.hour(of: last), on: connection)
+                // One notification per batch for the live streams: which devices, and how new.
+                try ReadingChanges.notify(.init(sensor: sensor.name, last: last, deviceIDs: Array(Set(ids.values)).sorted()), on: connection)
             }
             if !batch.deadLetters.isEmpty {
                 try DeadLetterWriter.write(batch.deadLetters, on: connection)
@@ -132,6 +135,7 @@ public final class BatchWriter: @unchecked Sendable {
         do {
             try connection.copyIn(directCopySQL, data: body)
             try directRollups.write(batch, ids: ids, on: connection)
+            try ReadingCounts.add(sensor: sensor.name, counts: Self.countsPerMinute(batch.readings.times), on: connection)
             try connection.execute("RELEASE SAVEPOINT direct_copy")
             return batch.readings.count
         } catch where error.isUniqueViolation {
@@ -141,6 +145,16 @@ public final class BatchWriter: @unchecked Sendable {
         try connection.copyIn(copySQL, data: body)
         let result = try connection.execute(moveSQL)
         return Int(result[0, 0] ?? "0") ?? 0
+    }
+
+    /// Readings per 1-minute bucket (µs since the epoch, floor), for `ReadingCounts`.
+    static func countsPerMinute(_ times: some Sequence<Int64>) -> [Int64: Int64] {
+        var counts: [Int64: Int64] = [:]
+        for time in times {
+            let minute = time >= 0 ? time / 60_000_000 : (time - 59_999_999) / 60_000_000
+            counts[minute * 60_000_000, default: 0] += 1
+        }
+        return counts
     }
 
     private func copyBody(_ batch: IngestBatch, ids: [String: Int32]) -> [UInt8] {

@@ -14,12 +14,14 @@ public struct ReadingQueries: Sendable {
     static func micros(_ column: String) -> String { "(extract(epoch from \(column)) * 1000000)::int8" }
     static func timestamp(_ parameter: String) -> String { "(timestamptz 'epoch' + \(parameter)::int8 * interval '1 microsecond')" }
 
-    /// Devices ordered by id string, after `cursor` (exclusive).
-    public func devices(limit: Int, after cursor: String?, on connection: PGConnection) throws(PGError) -> [StoredDevice] {
+    /// Devices ordered by id string, after `cursor` (exclusive), whose id starts with `prefix` if given.
+    public func devices(limit: Int, after cursor: String?, prefix: String? = nil, on connection: PGConnection) throws(PGError) -> [StoredDevice] {
+        // LIKE's own characters (device ids may hold `_`) are escaped; the (sensor, device) key serves the range.
+        let pattern = prefix.map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "_", with: "\\_").replacingOccurrences(of: "%", with: "\\%") + "%" }
         let result = try connection.query("""
             SELECT id, device, \(Self.micros("first_seen")), \(Self.micros("last_seen")) FROM devices
-            WHERE sensor = $1 AND ($2::text IS NULL OR device > $2) ORDER BY device LIMIT $3
-            """, [sensor.name, cursor, String(limit)])
+            WHERE sensor = $1 AND ($2::text IS NULL OR device > $2) AND ($4::text IS NULL OR device LIKE $4) ORDER BY device LIMIT $3
+            """, [sensor.name, cursor, String(limit), pattern])
         return result.rows.map { row in
             StoredDevice(id: Int32(row[0]!)!, device: row[1]!, firstSeen: Int64(row[2]!)!, lastSeen: Int64(row[3]!)!)
         }

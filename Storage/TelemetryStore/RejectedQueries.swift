@@ -1,9 +1,10 @@
 import Postgres
 
 public enum RejectedQueries {
-    /// Dead letters in `[from, to)`, newest last, after the `(receivedAt, id)` cursor.
+    /// Dead letters in `[from, to)`, newest last, after the `(receivedAt, id)` cursor; `reason`: only
+    /// those whose reason starts with it (a code such as `truncated`).
     public static func list(
-        sensor: String?, from: Int64, to: Int64, after cursor: (Int64, Int64)?, limit: Int, on connection: PGConnection
+        sensor: String?, reason: String? = nil, from: Int64, to: Int64, after cursor: (Int64, Int64)?, limit: Int, on connection: PGConnection
     ) throws(PGError) -> [StoredRejection] {
         let result = try connection.query("""
             SELECT id, sensor, topic, \(ReadingQueries.micros("received_at")), reason, encode(payload, 'base64')
@@ -11,8 +12,9 @@ public enum RejectedQueries {
             WHERE ($1::text IS NULL OR sensor = $1)
               AND received_at >= \(ReadingQueries.timestamp("$2")) AND received_at < \(ReadingQueries.timestamp("$3"))
               AND ($4::int8 IS NULL OR (received_at, id) > (\(ReadingQueries.timestamp("$4")), $5::int8))
+              AND ($7::text IS NULL OR starts_with(reason, $7))
             ORDER BY received_at, id LIMIT $6
-            """, [sensor, String(from), String(to), cursor.map { String($0.0) }, cursor.map { String($0.1) }, String(limit)])
+            """, [sensor, String(from), String(to), cursor.map { String($0.0) }, cursor.map { String($0.1) }, String(limit), reason])
         return result.rows.map { row in
             StoredRejection(
                 id: Int64(row[0]!)!, sensor: row[1], topic: row[2]!, receivedAt: Int64(row[3]!)!, reason: row[4]!,

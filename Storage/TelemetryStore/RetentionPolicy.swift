@@ -56,6 +56,7 @@ public enum RetentionPolicy {
             }
             if resolution == .minute { outcome.deletedRollup1m = deleted } else { outcome.deletedRollup1h = deleted }
         }
+        try ReadingCounts.prune(sensor: sensor.name, now: now, on: connection)
         return outcome
     }
 

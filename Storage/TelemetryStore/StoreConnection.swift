@@ -80,8 +80,8 @@ extension RetentionPolicy {
 }
 
 extension ReadingQueries {
-    public func devices(limit: Int, after cursor: String?, on connection: StoreConnection) throws(StoreError) -> [StoredDevice] {
-        try StoreError.wrap { () throws(PGError) in try devices(limit: limit, after: cursor, on: connection.pg) }
+    public func devices(limit: Int, after cursor: String?, prefix: String? = nil, on connection: StoreConnection) throws(StoreError) -> [StoredDevice] {
+        try StoreError.wrap { () throws(PGError) in try devices(limit: limit, after: cursor, prefix: prefix, on: connection.pg) }
     }
 
     public func deviceNames(on connection: StoreConnection) throws(StoreError) -> [Int32: String] {
@@ -117,9 +117,11 @@ extension ReadingQueries {
 
 extension RejectedQueries {
     public static func list(
-        sensor: String?, from: Int64, to: Int64, after cursor: (Int64, Int64)?, limit: Int, on connection: StoreConnection
+        sensor: String?, reason: String? = nil, from: Int64, to: Int64, after cursor: (Int64, Int64)?, limit: Int, on connection: StoreConnection
     ) throws(StoreError) -> [StoredRejection] {
-        try StoreError.wrap { () throws(PGError) in try list(sensor: sensor, from: from, to: to, after: cursor, limit: limit, on: connection.pg) }
+        try StoreError.wrap { () throws(PGError) in
+            try list(sensor: sensor, reason: reason, from: from, to: to, after: cursor, limit: limit, on: connection.pg)
+        }
     }
 }
 

@@ -85,6 +85,9 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
         ("/v1/rejected?limit=100000", "limit"),
         ("/v1/rejected?from=2026-01-01", "from"),
         ("/v1/rejected?cursor=" + Cursor.encode(["x", "y"]), "cursor"),
+        ("/v1/rejected?reason=" + String(repeating: "r", count: 65), "reason"),
+        ("/v1/sensors/temperature/devices?prefix=bad%20prefix", "prefix"),
+        ("/v1/sensors/temperature/devices/bad%20device/stream", "device"),
     ]
 
     @Test(arguments: badRequests) func badParameterIs400NamingIt(uri: String, parameter: String) async throws {
@@ -98,7 +101,7 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
 
     @Test(arguments: [
         "/v1/sensors/thermometer/aggregates", "/v1/sensors/thermometer/devices", "/v1/sensors/thermometer/devices/dev-1/latest",
-        "/v1/sensors/thermometer/devices/dev-1/readings", "/v1/rejected?sensor=thermometer",
+        "/v1/sensors/thermometer/devices/dev-1/readings", "/v1/rejected?sensor=thermometer", "/v1/sensors/thermometer/devices/dev-1/stream",
     ])
     func unknownSensorIs404(uri: String) async throws {
         try await Application(router: RouterFixture.router()).test(.router) { client in

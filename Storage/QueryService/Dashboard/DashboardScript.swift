@@ -1,0 +1,119 @@
+/// The dashboard's core: the token, API calls, the live stream and the hash router.
+enum DashboardScript {
+    static let js = #"""
+    "use strict";
+    const App = (() => {
+      const tokenKey = "telemetry.token";
+      let leaving = [];
+      let catalogCache = null;
+
+      class Unauthorized extends Error {}
+
+      const token = () => sessionStorage.getItem(tokenKey);
+      const authHeaders = () => ({ Authorization: "Bearer " + token() });
+
+      async function api(path) {
+        const response = await fetch(path, { headers: authHeaders() });
+        if (response.status === 401) throw new Unauthorized("refused");
+        const body = await response.json().catch(() => null);
+        if (!response.ok) throw new Error(body && body.error ? body.error.message : `HTTP ${response.status}`);
+        return body;
+      }
+
+      async function catalog() {
+        if (!catalogCache) catalogCache = (await api("/v1/sensors")).sensors;
+        return catalogCache;
+      }
+
+      // Server-Sent Events read with fetch, so the token travels in the header and never in a URL.
+      // Reconnects after 2 s when the stream ends (the server drops a client that falls behind).
+      function stream(path, onEvent, onState) {
+        const controller = new AbortController();
+        const decoder = new TextDecoder();
+        (async () => {
+          while (!controller.signal.aborted) {
+            try {
+              const response = await fetch(path, { headers: { ...authHeaders(), Accept: "text/event-stream" }, signal: controller.signal });
+              if (response.status === 401) { signOut("Your token was refused."); return; }
+              if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+              onState(true);
+              const reader = response.body.getReader();
+              let buffer = "";
+              for (;;) {
+                const { value, done } = await reader.read();
+                if (done) break;
+                buffer += decoder.decode(value, { stream: true });
+                let end;
+                while ((end = buffer.indexOf("\n\n")) >= 0) {
+                  const block = buffer.slice(0, end);
+                  buffer = buffer.slice(end + 2);
+                  let event = "message", data = "";
+                  for (const line of block.split("\n")) {
+                    if (line.startsWith("event:")) event = line.slice(6).trim();
+                    else if (line.startsWith("data:")) data += line.slice(5).trim();
+                  }
+                  if (data) onEvent(event, JSON.parse(data));
+                }
+              }
+            } catch (error) {
+              if (controller.signal.aborted) return;
+            }
+            onState(false);
+            await new Promise(resolve => setTimeout(resolve, 2000));
+          }
+        })();
+        return () => controller.abort();
+      }
+
+      // What the current view started (timers, streams) is stopped when it is left.
+      const onLeave = stop => leaving.push(stop);
+      function leave() { for (const stop of leaving.splice(0)) stop(); }
+
+      function failed(error) {
+        if (error instanceof Unauthorized) { signOut("Your token was refused."); return; }
+        Views.problem(error.message || String(error));
+      }
+
+      function route() {
+        leave();
+        if (!token()) { Views.signin(); return; }
+        document.getElementById("nav").hidden = false;
+        document.getElementById("sign-out").hidden = false;
+        const [path, query] = location.hash.slice(1).split("?");
+        const params = new URLSearchParams(query || "");
+        const parts = (path || "").split("/").filter(Boolean).map(decodeURIComponent);
+        let render;
+        if (parts[0] === "sensor" && parts[1]) render = () => Views.sensor(parts[1], params);
+        else if (parts[0] === "device" && parts[2]) render = () => Views.device(parts[1], parts[2], params);
+        else if (parts[0] === "rejected") render = () => Views.rejected(params);
+        else render = () => Views.overview();
+        render().catch(failed);
+      }
+
+      async function signIn(value) {
+        if (!value) { Views.signin("Enter a token."); return; }
+        sessionStorage.setItem(tokenKey, value);
+        catalogCache = null;
+        try {
+          await catalog();
+          route();
+        } catch (error) {
+          sessionStorage.removeItem(tokenKey);
+          Views.signin(error instanceof Unauthorized ? "That token was refused." : `The query service did not answer: ${error.message}`);
+        }
+      }
+
+      function signOut(message) {
+        leave();
+        sessionStorage.removeItem(tokenKey);
+        catalogCache = null;
+        Views.signin(message);
+      }
+
+      document.getElementById("sign-out").addEventListener("click", () => signOut());
+      window.addEventListener("hashchange", route);
+      return { api, catalog, stream, onLeave, route, signIn, signOut, Unauthorized };
+    })();
+    App.route();
+    """#
+}

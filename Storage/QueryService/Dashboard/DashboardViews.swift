@@ -1,0 +1,182 @@
+/// The dashboard's views: sign-in, overview, a sensor type's devices, one device, dead letters.
+enum DashboardViews {
+    static let js = #"""
+    "use strict";
+    // Builds an element; text is always set as text, never parsed as HTML.
+    function h(tag, attrs, ...children) {
+      const e = document.createElement(tag);
+      for (const [k, v] of Object.entries(attrs || {})) {
+        if (v === undefined || v === null || v === false) continue;
+        if (k.startsWith("on")) e.addEventListener(k.slice(2), v); else e.setAttribute(k, v === true ? "" : v);
+      }
+      for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
+      return e;
+    }
+
+    const Views = (() => {
+      const show = (...nodes) => document.getElementById("view").replaceChildren(...nodes.flat().filter(n => n !== null));
+      const enc = encodeURIComponent;
+      const number = n => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US"));
+      const value = v => (v === undefined || v === null ? "–" : String(Math.round(v * 1000) / 1000));
+      const bytes = n => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
+      const ms = iso => Date.parse(iso.slice(0, 23) + "Z");
+      const shortTime = iso => iso.slice(0, 19).replace("T", " ");
+      const table = (id, heads, rows) => h("div", { class: "card" }, h("table", { id },
+        h("thead", {}, h("tr", {}, heads.map(([text, cls]) => h("th", { class: cls }, text)))), h("tbody", {}, rows)));
+      function every(period, body) {
+        const timer = setInterval(() => body().catch(() => {}), period);
+        App.onLeave(() => clearInterval(timer));
+      }
+
+      function signin(message) {
+        document.getElementById("nav").hidden = true;
+        document.getElementById("sign-out").hidden = true;
+        const input = h("input", { type: "password", id: "token", autocomplete: "off", placeholder: "API token", "aria-label": "API token" });
+        show(h("form", { class: "card signin", id: "signin", onsubmit: e => { e.preventDefault(); App.signIn(input.value.trim()); } },
+          h("h1", {}, "Sign in"),
+          h("p", { class: "muted" }, "Paste one of the query service's API tokens (TELEMETRY_API_TOKENS; scripts/run-local.sh keeps one in .local/api-token). It is kept in this browser tab only."),
+          input,
+          message ? h("p", { class: "error", id: "signin-error", role: "alert" }, message) : null,
+          h("button", { class: "primary", type: "submit", id: "signin-submit" }, "Sign in")));
+        input.focus();
+      }
+
+      function problem(message) {
+        show(h("h1", {}, "Something went wrong"), h("p", { class: "error", id: "problem" }, message), h("p", {}, h("a", { href: "#/" }, "Back to the overview")));
+      }
+
+      async function overview() {
+        const data = await App.api("/v1/overview");
+        const sensors = data.sensors.map(s => h("tr", { "data-sensor": s.sensor },
+          h("td", {}, h("a", { href: `#/sensor/${enc(s.sensor)}` }, s.sensor)),
+          h("td", { class: "num devices" }, number(s.devices)),
+          h("td", { class: "num hour" }, number(s.readings_last_hour)),
+          h("td", { class: "num minute" }, number(s.readings_last_minute)),
+          h("td", { class: "num rejected" }, h("a", { href: `#/rejected?sensor=${enc(s.sensor)}` }, number(s.rejected_last_hour)))));
+        const services = data.services.map(s => h("tr", { "data-service": s.service },
+          h("td", {}, s.service), h("td", {}, h("span", { class: `badge ${s.up ? "up" : "down"}` }, s.up ? "up" : "down")),
+          h("td", { class: "num" }, value(s.committed_readings_per_second)), h("td", { class: "num hide-narrow" }, value(s.received_per_second)),
+          h("td", { class: "num" }, number(s.queue_depth)), h("td", { class: "num" }, bytes(s.journal_bytes)),
+          h("td", { class: "hide-narrow muted" }, `${s.host} pid ${s.pid}`), h("td", { class: "hide-narrow muted" }, shortTime(s.updated_at))));
+        show(h("h1", {}, "Overview"),
+          table("sensors", [["Sensor type"], ["Devices", "num"], ["Readings, last hour", "num"], ["last minute", "num"], ["Dead letters, last hour", "num"]], sensors),
+          h("p", { class: "muted" }, `Dead letters of no sensor type in the last hour: ${number(data.unrouted_rejected_last_hour)}. Live streams open: ${number(data.streams)}. As of ${shortTime(data.time)} UTC.`),
+          h("h2", {}, "Ingest services"),
+          services.length ? table("services", [["Service"], ["State"], ["Readings/s", "num"], ["Messages/s", "num hide-narrow"], ["Queue", "num"], ["Journal", "num"], ["Where", "hide-narrow"], ["Reported", "hide-narrow"]], services)
+            : h("p", { class: "muted", id: "no-services" }, "No ingest service has reported yet."));
+        if (!App.overviewTimer) { App.overviewTimer = true; every(5000, async () => { await overview(); }); App.onLeave(() => { App.overviewTimer = false; }); }
+      }
+
+      async function sensor(name, params) {
+        const type = (await App.catalog()).find(s => s.name === name);
+        if (!type) throw new Error(`There is no sensor type ${name}.`);
+        const prefix = params.get("prefix") || "", cursor = params.get("cursor");
+        const query = new URLSearchParams({ limit: "20" });
+        if (prefix) query.set("prefix", prefix);
+        if (cursor) query.set("cursor", cursor);
+        const page = await App.api(`/v1/sensors/${enc(name)}/devices?${query}`);
+        const latest = await Promise.all(page.devices.map(d =>
+          App.api(`/v1/sensors/${enc(name)}/devices/${enc(d.device)}/latest`).then(r => r.reading, () => null)));
+        const search = h("input", { type: "search", id: "device-search", value: prefix, placeholder: "device id starts with…", "aria-label": "Search devices" });
+        const rows = page.devices.map((d, i) => h("tr", { "data-device": d.device },
+          h("td", {}, h("a", { href: `#/device/${enc(name)}/${enc(d.device)}` }, d.device)),
+          h("td", { class: "muted" }, shortTime(d.last_seen)),
+          type.fields.map(f => h("td", { class: "num" }, value(latest[i] ? latest[i][f.name] : null)))));
+        const pager = h("div", { class: "pager" },
+          cursor ? h("a", { href: `#/sensor/${enc(name)}?prefix=${enc(prefix)}` }, "First page") : null,
+          page.next ? h("a", { id: "next-page", href: `#/sensor/${enc(name)}?prefix=${enc(prefix)}&cursor=${enc(page.next)}` }, "Next page") : null);
+        show(h("h1", {}, `${name}: devices`),
+          h("form", { class: "inline", onsubmit: e => { e.preventDefault(); location.hash = `#/sensor/${enc(name)}?prefix=${enc(search.value.trim())}`; } },
+            search, h("button", { type: "submit" }, "Search")),
+          rows.length ? table("devices", [["Device"], ["Last seen (UTC)"], type.fields.map(f => [`${f.name} (${f.unit})`, "num"])], rows)
+            : h("p", { class: "muted" }, "No device matches."),
+          pager);
+      }
+
+      // Range → [span, bucket, bucket in ms]: a few hundred points each.
+      const ranges = { "1h": [3600e3, "10s", 10e3], "24h": [86400e3, "5m", 300e3], "7d": [7 * 86400e3, "30m", 1800e3], "30d": [30 * 86400e3, "2h", 7200e3] };
+
+      async function device(sensorName, deviceName, params) {
+        const type = (await App.catalog()).find(s => s.name === sensorName);
+        if (!type) throw new Error(`There is no sensor type ${sensorName}.`);
+        const range = ranges[params.get("range")] ? params.get("range") : "1h";
+        const [span, bucket, bucketMs] = ranges[range];
+        const to = Date.now(), from = to - span;
+        const base = `/v1/sensors/${enc(sensorName)}`, path = `${base}/devices/${enc(deviceName)}`;
+        const [aggregates, raw] = await Promise.all([
+          App.api(`${base}/aggregates?device=${enc(deviceName)}&bucket=${bucket}&fn=count,avg,min,max&from=${from}&to=${to}`),
+          App.api(`${path}/readings?from=${to - 3600e3}&order=desc&limit=500`)]);
+        const charts = type.fields.map(f => {
+          const series = aggregates.series.find(s => s.field === f.name);
+          const points = (series ? series.points : []).map(p => ({ start: ms(p.time), t: ms(p.time) + bucketMs / 2, count: p.count, avg: p.avg, min: p.min, max: p.max }));
+          const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+          svg.setAttribute("class", "chart");
+          Object.assign(svg.dataset, { field: f.name, bucket, from: String(from), to: String(to) });
+          return { field: f, points, svg, to };
+        });
+        const redraw = c => Chart.draw(c.svg, c.points, from, c.to);
+        charts.forEach(redraw);
+        const rowOf = r => h("tr", { "data-time": r.time }, h("td", {}, shortTime(r.time)), h("td", { class: "num hide-narrow" }, r.seq ?? "–"),
+          type.fields.map(f => h("td", { class: "num" }, value(r[f.name]))));
+        const body = h("tbody", {}, raw.readings.map(rowOf));
+        const live = h("span", { id: "live", class: "live off", "data-state": "off" }, "○ connecting");
+        show(h("h1", {}, `${sensorName} / ${deviceName} `, live),
+          h("div", { class: "ranges" }, Object.keys(ranges).map(r =>
+            h("button", { type: "button", "aria-pressed": String(r === range), "data-range": r, onclick: () => { location.hash = `#/device/${enc(sensorName)}/${enc(deviceName)}?range=${r}`; } }, r))),
+          charts.map(c => h("div", { class: "card" }, h("h2", {}, `${c.field.name} (${c.field.unit}): average, min–max band, ${bucket} buckets`), c.svg)),
+          h("h2", {}, "Readings of the last hour, newest first"),
+          h("div", { class: "card" }, h("table", { id: "raw" },
+            h("thead", {}, h("tr", {}, h("th", {}, "Time (UTC)"), h("th", { class: "num hide-narrow" }, "Seq"), type.fields.map(f => h("th", { class: "num" }, `${f.name} (${f.unit})`)))),
+            body)));
+        App.onLeave(App.stream(`${path}/stream`, (event, reading) => {
+          if (event !== "reading") return;
+          const at = ms(reading.time);
+          body.prepend(rowOf(reading));
+          for (const c of charts) {
+            const v = reading[c.field.name];
+            if (v === undefined || v === null || at < from) continue;
+            Chart.extend(c.points, at, v, bucketMs);
+            c.to = Math.max(c.to, at + bucketMs);
+            redraw(c);
+          }
+        }, on => {
+          live.className = `live ${on ? "on" : "off"}`;
+          live.dataset.state = on ? "on" : "off";
+          live.textContent = on ? "● live" : "○ reconnecting";
+        }));
+      }
+
+      const windows = { "10m": 600e3, "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3 };
+
+      async function rejected(params) {
+        const sensors = (await App.catalog()).map(s => s.name);
+        const sensor = params.get("sensor") || "", reason = params.get("reason") || "";
+        const window = windows[params.get("window")] ? params.get("window") : "1h";
+        const from = Number(params.get("from")) || Date.now() - windows[window];
+        const cursor = params.get("cursor");
+        const query = new URLSearchParams({ limit: "100", from: String(from) });
+        if (sensor) query.set("sensor", sensor);
+        if (reason) query.set("reason", reason);
+        if (cursor) query.set("cursor", cursor);
+        const page = await App.api(`/v1/rejected?${query}`);
+        const sensorSelect = h("select", { id: "filter-sensor", "aria-label": "Sensor type" }, h("option", { value: "" }, "every sensor type"),
+          sensors.map(s => h("option", { value: s, selected: s === sensor }, s)));
+        const reasonInput = h("input", { id: "filter-reason", value: reason, placeholder: "reason starts with… (e.g. truncated)", "aria-label": "Reason" });
+        const windowSelect = h("select", { id: "filter-window", "aria-label": "Since" }, Object.keys(windows).map(w => h("option", { value: w, selected: w === window }, `last ${w}`)));
+        const filters = () => `sensor=${enc(sensorSelect.value)}&reason=${enc(reasonInput.value.trim())}&window=${windowSelect.value}`;
+        const hex = b64 => { const s = atob(b64); let out = ""; for (let i = 0; i < s.length; i++) out += s.charCodeAt(i).toString(16).padStart(2, "0") + (i % 2 ? " " : ""); return out.trim(); };
+        const rows = page.rejected.map(r => h("tr", { "data-id": String(r.id) },
+          h("td", { class: "muted" }, shortTime(r.received_at)), h("td", {}, r.sensor ?? "–"), h("td", {}, r.topic),
+          h("td", { class: "reason" }, r.reason), h("td", { class: "hex" }, hex(r.payload))));
+        show(h("h1", {}, "Dead letters"),
+          h("form", { class: "inline", onsubmit: e => { e.preventDefault(); location.hash = `#/rejected?${filters()}`; } },
+            sensorSelect, reasonInput, windowSelect, h("button", { type: "submit", id: "filter-apply" }, "Filter")),
+          rows.length ? table("rejected", [["Received (UTC)"], ["Sensor"], ["Topic"], ["Reason"], ["Payload (hex)"]], rows)
+            : h("p", { class: "muted", id: "no-rejected" }, "No dead letters match."),
+          h("div", { class: "pager" }, page.next ? h("a", { id: "next-page", href: `#/rejected?${filters()}&from=${from}&cursor=${enc(page.next)}` }, "Next page (newer)") : null));
+      }
+
+      return { signin, problem, overview, sensor, device, rejected };
+    })();
+    """#
+}

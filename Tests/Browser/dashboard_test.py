@@ -1,0 +1,237 @@
+"""The dashboard in a real browser (Debian's chromium and chromium-driver, driven by Selenium) against
+the real platform that DashboardBrowserTests started. Every wait is on a condition with a deadline; any
+JavaScript console error fails the run; screenshots go to $SCREENSHOTS. Exit 0 when every check held.
+
+Environment: DASHBOARD_URL, DASHBOARD_TOKEN, MQTT_HOST, MQTT_PORT, SENSORS (comma list, catalog order),
+SCREENSHOTS, CHROMEDRIVER (default /usr/bin/chromedriver), CHROMIUM (default /usr/bin/chromium).
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+URL = os.environ["DASHBOARD_URL"].rstrip("/")
+TOKEN = os.environ["DASHBOARD_TOKEN"]
+SENSORS = os.environ["SENSORS"].split(",")
+SHOTS = os.environ.get("SCREENSHOTS", ".local/screenshots")
+os.makedirs(SHOTS, exist_ok=True)
+
+
+def log(text):
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def api(path):
+    request = urllib.request.Request(URL + path, headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def publish(topic, payload):
+    subprocess.run(["mosquitto_pub", "-h", os.environ["MQTT_HOST"], "-p", os.environ["MQTT_PORT"], "-q", "1",
+                    "-t", topic, "-s"], input=payload, check=True, timeout=10)
+
+
+def tm_frame(seq, micros, values):
+    """A float32 tm frame of one sample (wire-formats.md), built here apart from the platform's encoder."""
+    header = struct.pack("<2sBBBBHIQ", b"TM", 1, 0, len(values), 0, 1, seq, micros)
+    return header + struct.pack("<I", 0) + b"".join(struct.pack("<f", v) for v in values)
+
+
+def make_driver(width, height):
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"]:
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+    return webdriver.Chrome(service=service, options=options)
+
+
+class Run:
+    def __init__(self):
+        self.driver = make_driver(1280, 800)
+        self.failures = []
+
+    def wait(self, what, condition, timeout=15):
+        """Polls `condition` (a function of the driver) until it is truthy; a failure names `what`."""
+        try:
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.05,
+                                 ignored_exceptions=[StaleElementReferenceException]).until(condition)
+        except TimeoutException:
+            self.shot("failed-" + what.replace(" ", "-")[:40])
+            raise AssertionError(f"timed out after {timeout} s waiting for: {what}")
+
+    def shot(self, name):
+        path = os.path.join(SHOTS, f"{name}-{self.driver.get_window_size()['width']}px.png")
+        self.driver.save_screenshot(path)
+        log(f"screenshot {path}")
+
+    def console_errors(self, allow_401=False):
+        """Fails on every SEVERE browser log entry (JavaScript errors, failed loads), but a refused sign-in's 401."""
+        for entry in self.driver.get_log("browser"):
+            if entry["level"] != "SEVERE":
+                continue
+            if allow_401 and "401" in entry["message"] and entry.get("source") == "network":
+                continue
+            raise AssertionError(f"console error: {entry['message']}")
+
+    def texts(self, css):
+        return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, css)]
+
+    def go(self, fragment):
+        self.driver.get(f"{URL}/#{fragment}")
+
+    # -- the checks ---------------------------------------------------------------------------------
+
+    def sign_in_refused_then_accepted(self):
+        self.go("/")
+        self.wait("the sign-in form", lambda d: d.find_element(By.ID, "token").is_displayed())
+        self.console_errors()
+        self.shot("signin")
+        self.driver.find_element(By.ID, "token").send_keys("not-the-token")
+        self.driver.find_element(By.ID, "signin-submit").click()
+        self.wait("the refusal", lambda d: "refused" in d.find_element(By.ID, "signin-error").text)
+        assert not self.driver.find_element(By.ID, "nav").is_displayed(), "navigation shown without a token"
+        self.shot("signin-refused")
+        self.console_errors(allow_401=True)
+        field = self.driver.find_element(By.ID, "token")
+        field.clear()
+        field.send_keys(TOKEN)
+        self.driver.find_element(By.ID, "signin-submit").click()
+        self.wait("the overview after sign-in", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sensors tbody tr")) > 0)
+        assert self.driver.execute_script("return sessionStorage.getItem('telemetry.token')") == TOKEN
+
+    def overview_matches_the_api(self):
+        self.go("/")
+
+        def page_equals_api(driver):
+            rows = {}
+            for row in driver.find_elements(By.CSS_SELECTOR, "#sensors tbody tr"):
+                cells = [row.find_element(By.CSS_SELECTOR, f"td.{c}").text.replace(",", "") for c in ("devices", "hour", "minute", "rejected")]
+                rows[row.get_attribute("data-sensor")] = [int(c) for c in cells]
+            expected = {s["sensor"]: [s["devices"], s["readings_last_hour"], s["readings_last_minute"], s["rejected_last_hour"]]
+                        for s in api("/v1/overview")["sensors"]}
+            return rows if list(rows) == SENSORS and rows == expected else None
+
+        rows = self.wait("the overview's six sensor types with the API's counts", page_equals_api)
+        for sensor in SENSORS:
+            listed = len(api(f"/v1/sensors/{sensor}/devices?limit=10000")["devices"])
+            assert rows[sensor][0] == listed, f"{sensor}: {rows[sensor][0]} devices shown, the devices API lists {listed}"
+            assert rows[sensor][1] > 0, f"{sensor}: no readings in the last hour"
+        self.wait("six ingest services, up", lambda d: len([t for t in self.texts("#services tbody tr .badge") if t == "up"]) == len(SENSORS), timeout=20)
+        self.shot("overview")
+        self.console_errors()
+        log(f"overview: {rows}")
+
+    def devices_search_and_page(self, sensor):
+        self.go(f"/sensor/{sensor}")
+        self.wait("the device list", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#devices tbody tr")) > 0)
+        devices = [r.get_attribute("data-device") for r in self.driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr")]
+        assert devices == sorted(devices), "devices not in id order"
+        prefix = devices[-1][:-1]
+        search = self.driver.find_element(By.ID, "device-search")
+        search.clear()
+        search.send_keys(prefix + "\n")
+        self.wait("search results", lambda d: all(r.get_attribute("data-device").startswith(prefix)
+                                                  for r in d.find_elements(By.CSS_SELECTOR, "#devices tbody tr"))
+                  and "prefix=" in d.current_url)
+        self.shot("devices")
+        self.console_errors()
+        return devices[0]
+
+    def chart_points_equal_the_api(self, sensor, device, range_name):
+        self.go(f"/device/{sensor}/{device}?range={range_name}")
+        svgs = self.wait(f"charts for {range_name}", lambda d: [s for s in d.find_elements(By.CSS_SELECTOR, "svg.chart[data-points]")
+                                                                if s.get_attribute("data-to")] or None)
+        for svg in svgs:
+            field, bucket = svg.get_attribute("data-field"), svg.get_attribute("data-bucket")
+            start, end = svg.get_attribute("data-from"), svg.get_attribute("data-to")
+            answer = api(f"/v1/sensors/{sensor}/aggregates?device={device}&bucket={bucket}&fn=count,avg,min,max&from={start}&to={end}&field={field}")
+            expected = sum(len(s["points"]) for s in answer["series"])
+            shown = int(svg.get_attribute("data-points"))
+            vertices = len(svg.find_element(By.CSS_SELECTOR, "polyline.avg").get_attribute("points").split()) if expected else 0
+            assert shown == expected == vertices, f"{field} over {range_name} @ {bucket}: chart has {shown} points ({vertices} vertices), the API {expected}"
+            assert expected > 0, f"{field}: no points over {range_name}"
+        self.shot(f"device-{range_name}")
+        self.console_errors()
+
+    def live_reading_within_two_seconds(self, sensor, device):
+        self.go(f"/device/{sensor}/{device}?range=1h")
+        self.wait("the live stream", lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "on")
+        value = 42.25
+        published = time.monotonic()
+        publish(f"telemetry/{sensor}/{device}", tm_frame(991, int(time.time() * 1e6), [value]))
+        self.wait("the published reading in the live table", lambda d: "42.25" in d.find_element(By.CSS_SELECTOR, "#raw tbody tr").text, timeout=2)
+        latency = time.monotonic() - published
+        points = int(self.driver.find_element(By.CSS_SELECTOR, "svg.chart").get_attribute("data-points"))
+        log(f"live reading shown {latency * 1000:.0f} ms after publishing (chart now {points} points)")
+        self.shot("device-live")
+        self.console_errors()
+
+    def dead_letter_appears(self, sensor):
+        topic = f"telemetry/{sensor}/browser-bad"
+        publish(topic, b"\x54\x4d\x01\x00\x01")
+        self.go(f"/rejected?sensor={sensor}")
+
+        def shown(driver):
+            rows = [r for r in driver.find_elements(By.CSS_SELECTOR, "#rejected tbody tr") if topic in r.text]
+            if not rows:
+                driver.find_element(By.ID, "filter-apply").click()  # the view does not refresh by itself
+            return rows
+
+        row = self.wait("the dead letter in its view", shown)[0]
+        assert "544d 0100 01" in row.find_element(By.CSS_SELECTOR, "td.hex").text, row.text
+        reason = row.find_element(By.CSS_SELECTOR, "td.reason").text.split(":")[0]
+        field = self.driver.find_element(By.ID, "filter-reason")
+        field.clear()
+        field.send_keys(reason)
+        self.driver.find_element(By.ID, "filter-apply").click()
+        self.wait("rows of that reason only", lambda d: "reason=" in d.current_url and all(
+            t.startswith(reason) for t in self.texts("#rejected tbody td.reason")) and self.texts("#rejected tbody td.reason"))
+        self.shot("rejected")
+        self.console_errors()
+
+    def phone_width(self, sensor, device):
+        self.driver.set_window_size(390, 844)
+        for fragment, ready in [("/", "#sensors tbody tr"), (f"/device/{sensor}/{device}", "svg.chart[data-points]")]:
+            self.go(fragment)
+            self.wait(f"{fragment} at phone width", lambda d: d.find_elements(By.CSS_SELECTOR, ready))
+            overflow = self.driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{fragment} is {overflow} px wider than a phone's screen"
+            self.shot("phone-" + ("overview" if fragment == "/" else "device"))
+        self.console_errors()
+
+
+def main():
+    run = Run()
+    try:
+        run.sign_in_refused_then_accepted()
+        run.overview_matches_the_api()
+        temperature = os.environ["LIVE_SENSOR"]
+        device = run.devices_search_and_page(temperature)
+        for range_name in ["1h", "24h", "7d", "30d"]:
+            run.chart_points_equal_the_api(temperature, device, range_name)
+        run.live_reading_within_two_seconds(temperature, device)
+        run.dead_letter_appears(temperature)
+        run.phone_width(temperature, device)
+        log("every browser check held")
+        return 0
+    except AssertionError as failure:
+        log(f"FAILED: {failure}")
+        return 1
+    finally:
+        run.driver.quit()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
