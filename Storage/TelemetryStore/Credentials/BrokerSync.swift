@@ -127,11 +127,13 @@ public final class BrokerSync: @unchecked Sendable {
         logger.info("broker files written: \(devices.count) devices, \(services.count) services; \(probe == nil ? "broker signalled" : "taken by the broker") \(String(format: "%.3f", Date().timeIntervalSince(started))) s after the change")
     }
 
-    /// Waits until the broker takes this write's probe login, signalling again every `resignal` seconds
-    /// (a SIGHUP lost in a reload), for at most `limit`.
-    private func confirm(_ probe: Probe, password: String, resignal: TimeInterval = 3, limit: TimeInterval = 120) throws {
+    /// Waits until the broker takes this write's probe login, signalling again after 3 s, then after twice
+    /// as long each time (a SIGHUP lost in a reload; a long reload is not restarted over and over), for at
+    /// most `limit`.
+    private func confirm(_ probe: Probe, password: String, limit: TimeInterval = 600) throws {
         let started = Date()
         var signalled = started
+        var resignal: TimeInterval = 3
         while !probe(Self.probeUser, password) {
             guard !isStopped else { return }
             let now = Date()
@@ -142,6 +144,7 @@ public final class BrokerSync: @unchecked Sendable {
                 logger.notice("broker sync: the broker has not taken the files after \(String(format: "%.1f", now.timeIntervalSince(started))) s; signalling again")
                 try signalBroker()
                 signalled = now
+                resignal *= 2
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
