@@ -1,6 +1,8 @@
 /// RFC 3339 in and out, in microseconds since the epoch, without Foundation's formatters: the REST API's
 /// times, and times in `json` payloads.
 public enum TimeText {
+    private static let perDay: Int64 = 86_400_000_000
+
     /// `2026-01-01T00:00:00.000000Z`
     public static func format(_ micros: Int64) -> String {
         var bytes: [UInt8] = []
@@ -11,17 +13,17 @@ public enum TimeText {
 
     /// Appends `2026-01-01T00:00:00.000000Z` (no quotes) as bytes, without building strings.
     public static func write(_ micros: Int64, into bytes: inout [UInt8]) {
-        let day = Micros.day(of: micros)
+        let day = micros >= 0 ? micros / perDay : (micros - perDay + 1) / perDay  // floor, for times before 1970
         var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes ≥ 27
         withUnsafeMutableBytes(of: &text) { buffer in
             let out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
             if putDate(day, at: out) {
-                putTimeOfDay(micros - day * Micros.perDay, at: out + 10)
+                putTimeOfDay(micros - day * perDay, at: out + 10)
                 bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<27]))
             } else {
                 // Outside 4-digit years: the general path (sign or more digits).
                 bytes.append(contentsOf: Array(CivilDate(daysSinceEpoch: day).iso.utf8))
-                putTimeOfDay(micros - day * Micros.perDay, at: out)
+                putTimeOfDay(micros - day * perDay, at: out)
                 bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<17]))
             }
         }
