@@ -48,7 +48,8 @@ import Testing
         // A catalog source by its topic pattern: the message came from that firmware's topic.
         var source: Int?
         if let topic = expectation["source"] as? String {
-            source = try #require(sensor.sources.firstIndex { $0.topic == topic }, "\(sensor.name) has no source \(topic)")
+            source = sensor.sources.firstIndex { $0.topic == topic }
+            #expect(source != nil, "\(sensor.name) has no source \(topic)")
         }
 
         var batch = ReadingBatch(fieldCount: sensor.fields.count)

@@ -15,7 +15,7 @@ import Testing
         ("   ", .malformedJSON),
         (#"[{"celsius":1},]"#, .malformedJSON),
         (#"[{"celsius":1}"#, .malformedJSON),
-        (String(repeating: #"{"a":"#, 40) + "1" + String(repeating: "}", 40), .malformedJSON),
+        (String(repeating: #"{"a":"#, count: 40) + "1" + String(repeating: "}", count: 40), .malformedJSON),
         (#""celsius""#, .badShape),
         ("null", .badShape),
         (#"[{"celsius":1}, 2]"#, .badShape),
