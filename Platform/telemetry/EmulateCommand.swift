@@ -16,13 +16,13 @@ struct EmulateCommand: AsyncParsableCommand {
             Always stops by itself: after --count messages, or after --duration.
             """)
 
-    @Option(name: .long, help: "Sensor type to emulate; repeat for several, or 'all'.")
-    var sensor: [String] = ["temperature"]
+    @Option(name: .long, help: "Sensor type to emulate (default temperature); repeat for several, or 'all'. With --profile: the catalog's names for what the firmware measures, in its order (default temperature humidity pressure, as many as it measures).")
+    var sensor: [String] = []
 
     @Option(name: .long, help: "Payload format: tm, lpp, senml-json, senml-cbor, json, text, mixed (devices take turns), or sensor=format (repeatable).")
     var format: [String] = []
 
-    @Option(name: .long, help: "Publish as this firmware does, on its topic (tasmota, shelly, esphome); the sensor types are the profile's, --sensor and --format are not used.")
+    @Option(name: .long, help: "Publish as this firmware does, on its topic (tasmota, shelly, esphome); the sensor types are those it measures (see --sensor); --format is not used.")
     var profile: String?
 
     @Option(name: .long, help: "Devices per sensor type.")
@@ -98,7 +98,10 @@ struct EmulateCommand: AsyncParsableCommand {
         }
         var sensors: [SensorType] = []
         var profileTopic: String?
-        for name in profile?.sensorNames ?? [] {
+        if let profile, !sensor.isEmpty, sensor.count != profile.sensorNames.count {
+            throw ValidationError("--profile \(profile.rawValue) measures \(profile.sensorNames.joined(separator: ", ")): give as many --sensor names")
+        }
+        for name in profile.map({ sensor.isEmpty ? $0.sensorNames : sensor }) ?? [] {
             // The catalog must take the firmware's topic (one pattern) for each sensor type the profile feeds.
             let wanted = profile!.defaultTopic
             guard let type = catalog[name], let source = profile!.source(of: type), profileTopic == nil || profileTopic == source.topic else {
@@ -107,7 +110,7 @@ struct EmulateCommand: AsyncParsableCommand {
             profileTopic = source.topic
             sensors.append(type)
         }
-        for name in sensor where profile == nil {
+        for name in sensor.isEmpty ? ["temperature"] : sensor where profile == nil {
             if name == "all" { sensors = catalog.sensors; break }
             guard let type = catalog[name] else {
                 throw ValidationError("unknown sensor type '\(name)' (catalog: \(catalog.sensors.map(\.name).joined(separator: ", ")))")

@@ -144,10 +144,11 @@ struct DeviceSourcesTests {
         let running = try Ingesting(["temperature", "humidity", "pressure"])
         let (servers, catalog, database, ingest) = (running.servers, running.catalog, running.database, running.ingest)
         defer { ingest.stop() }
-        let run = try EmulatorRun(servers: servers, database: database, catalog: catalog, sensors: [], devices: 5, samples: 1, rate: 100,
-                                  duration: 2, extra: ["--profile", profile])
-        #expect(run.process.waitForExit(timeout: .seconds(120)) == 0, "\(run.output)")
         let fed = ["tasmota": ["temperature", "humidity", "pressure"], "shelly": ["temperature", "humidity"], "esphome": ["temperature"]][profile]!
+        // The test catalog's names for what the firmware measures, in the profile's order.
+        let run = try EmulatorRun(servers: servers, database: database, catalog: catalog, sensors: fed.map { catalog.sensor($0).name },
+                                  devices: 5, samples: 1, rate: 100, duration: 2, extra: ["--profile", profile])
+        #expect(run.process.waitForExit(timeout: .seconds(120)) == 0, "\(run.output)")
         #expect(run.verifyRows.count == fed.count, "\(run.output)")
         for sensor in fed {
             let row = run.verifyRow(catalog.sensor(sensor).name)
