@@ -69,7 +69,7 @@ struct TasmotaSensorMessage: Codable {
         return total + batch.count
     }
     let sensorData = sensorMessages.map { Data($0) }
-    let tasmotaBaseline = measure("JSONDecoder, the same tasmota msgs", bytes: sensorBytes) {
+    let tasmotaBaseline = measure("JSONDecoder, the same json tasmota msgs", bytes: sensorBytes) {
         var total = 0
         for message in sensorData { total += try! decoder.decode(TasmotaSensorMessage.self, from: message).BME280.Temperature.isNaN ? 0 : 1 }
         return total

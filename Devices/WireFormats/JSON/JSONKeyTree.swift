@@ -9,15 +9,22 @@ struct JSONKeyTree: Sendable {
         case time
     }
 
-    struct Node: Sendable {
-        var keys: [[UInt8]] = []
-        var children: [Int] = []
-        var leaf: Leaf?
+    /// One key from a node to a child, its bytes in `keyBytes`. Plain values in flat arrays, so a lookup
+    /// touches no reference counts.
+    struct Edge: Sendable {
+        var parent: Int
+        var keyStart: Int
+        var keyCount: Int
+        var child: Int
     }
 
     static let root = 0
     static let timeKeys = ["ts", "time", "timestamp"]
-    private(set) var nodes = [Node()]
+    private(set) var edges: [Edge] = []
+    private(set) var keyBytes: [UInt8] = []
+    /// Per node (0 is the root): what it carries, and whether it has children.
+    private(set) var leaves: [Leaf?] = [nil]
+    private(set) var parents: [Bool] = [false]
     /// Fields whose JSON strings may hold numbers (`"21.5"`).
     let acceptsStrings: [Bool]
     /// Whether a top-level `values` object (ThingsBoard's `{"ts": ..., "values": {...}}`) is read as the reading.
@@ -48,13 +55,15 @@ struct JSONKeyTree: Sendable {
             if let next = child(of: node, key: key) {
                 node = next
             } else {
-                nodes.append(Node())
-                nodes[node].keys.append(key)
-                nodes[node].children.append(nodes.count - 1)
-                node = nodes.count - 1
+                edges.append(Edge(parent: node, keyStart: keyBytes.count, keyCount: key.count, child: leaves.count))
+                keyBytes += key
+                parents[node] = true
+                leaves.append(nil)
+                parents.append(false)
+                node = leaves.count - 1
             }
         }
-        if nodes[node].leaf == nil { nodes[node].leaf = leaf }  // the first mapping of a path keeps it
+        if leaves[node] == nil { leaves[node] = leaf }  // the first mapping of a path keeps it
     }
 
     private func child(of node: Int, key: [UInt8]) -> Int? {
@@ -63,13 +72,17 @@ struct JSONKeyTree: Sendable {
 
     @inline(__always)
     func child(of node: Int, key: UnsafeRawBufferPointer) -> Int? {
-        let entry = nodes[node]
-        for (position, candidate) in entry.keys.enumerated() where candidate.count == key.count {
-            if candidate.withUnsafeBytes({ $0.elementsEqual(key) }) { return entry.children[position] }
+        guard parents[node] else { return nil }
+        return keyBytes.withUnsafeBufferPointer { bytes in
+            for edge in edges where edge.parent == node && edge.keyCount == key.count {
+                var index = 0
+                while index < key.count, bytes[edge.keyStart + index] == key[index] { index += 1 }
+                if index == key.count { return edge.child }
+            }
+            return nil
         }
-        return nil
     }
 
-    func hasChildren(_ node: Int) -> Bool { !nodes[node].children.isEmpty }
-    func leaf(_ node: Int) -> Leaf? { nodes[node].leaf }
+    func hasChildren(_ node: Int) -> Bool { parents[node] }
+    func leaf(_ node: Int) -> Leaf? { leaves[node] }
 }
