@@ -23,7 +23,8 @@ struct BrokerSyncCommand: AsyncParsableCommand {
         let logger = Logger(label: "telemetry-broker-sync")
         let services = BrokerFiles.serviceAccounts(catalog: catalog, passwordHash: try PasswordHash(password: password).description)
         let paths = BrokerSync.Paths(passwordFile: platform.brokerPasswordFile, aclFile: platform.brokerACLFile, brokerPIDFile: platform.brokerPIDFile)
-        let sync = BrokerSync(url: platform.databaseURL, paths: paths, services: services, logger: logger)
+        let sync = BrokerSync(
+            url: platform.databaseURL, paths: paths, services: services, sources: BrokerFiles.sourcePatterns(catalog: catalog), logger: logger)
         try await ServiceGroup(configuration: .init(
             services: [.init(service: BrokerSyncService(sync: sync))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }

@@ -25,13 +25,18 @@ public final class BrokerSync: @unchecked Sendable {
     let url: String
     let paths: Paths
     let services: [BrokerFiles.ServiceAccount]
+    /// The catalog's source topic patterns per sensor type (`BrokerFiles.sourcePatterns`).
+    let sources: [String: [String]]
     let logger: Logger
     let settle: TimeInterval
     private let state = NSCondition()
     private var stopped = false
     private var reloads = 0
 
-    public init(url: String, paths: Paths, services: [BrokerFiles.ServiceAccount], logger: Logger, settle: TimeInterval = 0.05) {
+    public init(
+        url: String, paths: Paths, services: [BrokerFiles.ServiceAccount], sources: [String: [String]] = [:], logger: Logger, settle: TimeInterval = 0.05
+    ) {
+        self.sources = sources
         self.url = url
         self.paths = paths
         self.services = services
@@ -95,7 +100,7 @@ public final class BrokerSync: @unchecked Sendable {
         let started = Date()
         let devices = try DeviceCredentials.all(on: connection)
         do {
-            try BrokerFiles(devices: devices, services: services).write(passwordFile: paths.passwordFile, aclFile: paths.aclFile)
+            try BrokerFiles(devices: devices, services: services, sources: sources).write(passwordFile: paths.passwordFile, aclFile: paths.aclFile)
             try signalBroker()
         } catch {
             // The table is right; the files are not: the next change or restart tries again.
