@@ -54,23 +54,16 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
     }
 
     /// What one object carries: a value (and the rank of the path it came from) per field, and a time.
+    /// Fixed-size vectors (a catalog type has at most 16 fields), so a message allocates nothing here.
     struct Reading {
-        var values: [Double]
-        var ranks: [Int]
+        static let noRank = Int32.max
+        var values = SIMD16<Double>(repeating: ReadingBatch.missing)
+        var ranks = SIMD16<Int32>(repeating: noRank)
         var time: Int64?
 
-        init(fieldCount: Int) {
-            values = Array(repeating: ReadingBatch.missing, count: fieldCount)
-            ranks = Array(repeating: Int.max, count: fieldCount)
-        }
+        init(fieldCount: Int) { precondition(fieldCount <= 16) }
 
-        mutating func reset() {
-            for index in values.indices {
-                values[index] = ReadingBatch.missing
-                ranks[index] = Int.max
-            }
-            time = nil
-        }
+        mutating func reset() { self = Reading(fieldCount: 0) }
     }
 
     /// Reads an object's members after its `{`, through its `}`; `node` is where its keys sit in the tree.
@@ -124,8 +117,9 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
             default:
                 throw DecodeError(.badValue, "\(fieldNames[index]) is not a number")
             }
+            let rank = Int32(clamping: rank)
             if rank < reading.ranks[index] {
-                if reading.ranks[index] != Int.max { skipped += 1 }
+                if reading.ranks[index] != Reading.noRank { skipped += 1 }
                 reading.values[index] = value
                 reading.ranks[index] = rank
             } else if rank == reading.ranks[index] {
@@ -164,7 +158,8 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
             }
             row = batch.appendRow(time: time, seq: ReadingBatch.noSeq)
         }
-        for (index, value) in reading.values.enumerated() where !value.isNaN {
+        for index in 0..<fieldNames.count where !reading.values[index].isNaN {
+            let value = reading.values[index]
             guard batch.values[index][row].isNaN else {
                 throw DecodeError(.duplicateField, "\(fieldNames[index]) appears twice at one time in a json message")
             }
