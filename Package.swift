@@ -98,6 +98,8 @@ let package = Package(
         .executableTarget(name: "FuzzLPP", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzLPP", swiftSettings: strict),
         .executableTarget(name: "FuzzSenMLJSON", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzSenMLJSON", swiftSettings: strict),
         .executableTarget(name: "FuzzSenMLCBOR", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzSenMLCBOR", swiftSettings: strict),
+        .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzJSON", swiftSettings: strict),
+        .executableTarget(name: "FuzzText", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzText", swiftSettings: strict),
         .executableTarget(
             name: "EndToEndBenchmark", dependencies: ["CMosquitto", "MQTT", "Postgres", "SensorModel", "TelemetryStore"],
             path: "Benchmarks/EndToEndBenchmark", exclude: [], swiftSettings: strict),

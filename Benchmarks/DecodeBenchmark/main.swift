@@ -160,6 +160,8 @@ if let json = results["senml-json power 10-reading packs"] {
     print("hand-written senml-json decode vs JSONSerialization parse alone: \(String(format: "%.1f", json.bytesPerSecond / serialization.bytesPerSecond))x")
 }
 
+runJSONCases()
+
 // CRC-32C alone, over 64 KiB.
 let crcInput = [UInt8](repeating: 0xA5, count: 65_536)
 _ = measure("crc32c 64 KiB", bytes: 16 * crcInput.count) {

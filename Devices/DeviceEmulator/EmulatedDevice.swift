@@ -10,7 +10,12 @@ public final class EmulatedDevice: @unchecked Sendable {
     public let sensor: SensorType
     public let format: PayloadFormat
     public let topic: String
+    /// The firmware imitated, if any: then one message feeds each of `feeds`.
+    public let profile: DeviceProfile?
+    /// The sensor types whose tables each of this device's readings lands in.
+    public let feeds: [SensorType]
     private var signal: SignalModel
+    private var profileSignals: [SignalModel] = []
     private var random: SplitMix64
     private var seq: UInt32 = 0
     private var nextTime: Int64 = 0
@@ -18,12 +23,27 @@ public final class EmulatedDevice: @unchecked Sendable {
     private var values: [Double]
     private let encoder: any PayloadEncoder
 
-    init(index: Int, name: String, sensor: SensorType, format: PayloadFormat, seed: UInt64) {
+    /// A device imitating `profile` on the topic `pattern` (`{device}` its name), feeding `feeds` (the
+    /// profile's sensor types, in its order).
+    convenience init(index: Int, name: String, profile: DeviceProfile, pattern: String, feeds: [SensorType], seed: UInt64) {
+        self.init(index: index, name: name, sensor: feeds[0], format: feeds[0].format, seed: seed, profile: (profile, pattern), feeds: feeds)
+    }
+
+    init(index: Int, name: String, sensor: SensorType, format: PayloadFormat, seed: UInt64,
+         profile: (DeviceProfile, pattern: String)? = nil, feeds: [SensorType]? = nil) {
         self.index = index
         self.name = name
         self.sensor = sensor
         self.format = format
-        self.topic = format == sensor.format ? "telemetry/\(sensor.name)/\(name)" : "telemetry/\(sensor.name)/\(name)/\(format.rawValue)"
+        self.profile = profile?.0
+        let feeds = feeds ?? [sensor]
+        self.feeds = feeds
+        if let profile {
+            self.topic = profile.pattern.replacingOccurrences(of: TopicPattern.deviceLevel, with: name)
+            self.profileSignals = feeds.enumerated().map { SignalModel(sensor: $1, seed: seed &+ UInt64($0) &* 7919) }
+        } else {
+            self.topic = format == sensor.format ? "telemetry/\(sensor.name)/\(name)" : "telemetry/\(sensor.name)/\(name)/\(format.rawValue)"
+        }
         self.signal = SignalModel(sensor: sensor, seed: seed)
         self.random = SplitMix64(seed: seed ^ 0xA5A5_A5A5)
         self.batch = ReadingBatch(fieldCount: sensor.fields.count)
@@ -38,6 +58,21 @@ public final class EmulatedDevice: @unchecked Sendable {
     func nextMessage(samples requested: Int, spacing requestedSpacing: Int64) -> (payload: [UInt8], readings: Int) {
         var samples = requested, spacing = requestedSpacing
         var time = max(Self.nowMicros(), nextTime)
+        if let profile {
+            // One reading per message, as the firmware sends; Shelly's time has 10 ms steps.
+            if profile.carriesTime { time = (time + 9_999) / 10_000 * 10_000 }
+            nextTime = time + (profile.carriesTime ? 10_000 : 1)
+            let values = feeds.indices.map { index -> [Double] in
+                var values = Array(repeating: 0.0, count: feeds[index].fields.count)
+                profileSignals[index].next(at: time, into: &values)
+                return values
+            }
+            defer { seq &+= 1 }
+            return (profile.payload(values: values, time: time, device: name), 1)
+        }
+        if format == .text {
+            samples = 1  // one number per message, at the receive time
+        }
         if format == .lpp {
             // LPP carries one reading per payload and whole seconds: keep a device's times distinct.
             samples = 1
@@ -58,6 +93,8 @@ public final class EmulatedDevice: @unchecked Sendable {
 
     /// A message the platform must reject: a frame with a broken header, or truncated.
     func malformedMessage() -> [UInt8] {
+        if let profile { return profile.malformed(device: name) }
+        if format == .text { return Array("n/a".utf8) }
         var frame = nextMessage(samples: 1, spacing: 1).payload
         // A truncated payload breaks every format; a zeroed first byte breaks a tm frame's magic.
         if format == .tm, random.nextUnit() < 0.5 {

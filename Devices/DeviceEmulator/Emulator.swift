@@ -36,9 +36,18 @@ public final class Emulator: @unchecked Sendable {
         self.url = url
         var devices: [EmulatedDevice] = []
         var index = 0
-        for sensor in options.sensors {
+        if let profile = options.profile {
             for number in 0..<options.devices {
-                let format = options.mixedFormats ? PayloadFormat.allCases[number % PayloadFormat.allCases.count]
+                devices.append(EmulatedDevice(
+                    index: number, name: "\(options.devicePrefix)-\(profile.rawValue)-\(String(number).leftPadded(4))", profile: profile,
+                    pattern: options.profileTopic, feeds: options.sensors, seed: options.seed &* 1_000_003 &+ UInt64(number)))
+            }
+        }
+        for sensor in options.sensors where options.profile == nil {
+            // Not text: it has no time of its own, so a redelivery after a crash would be a second reading.
+            let mixed = PayloadFormat.allCases.filter { $0 != .text }
+            for number in 0..<options.devices {
+                let format = options.mixedFormats ? mixed[number % mixed.count]
                     : options.formats[sensor.name] ?? sensor.format
                 let name = "\(options.devicePrefix)-\(sensor.name)-\(String(number).leftPadded(4))"
                 devices.append(EmulatedDevice(

@@ -5,10 +5,14 @@ public struct EmulatorOptions: Sendable {
     public var sensors: [SensorType]
     /// Format per sensor type name; missing means the sensor type's default.
     public var formats: [String: PayloadFormat] = [:]
-    /// Devices take the formats in turn (tm, lpp, senml-json, senml-cbor) instead of one per sensor type.
+    /// Devices take the formats in turn (every format but `text`) instead of one per sensor type.
     public var mixedFormats = false
-    /// Devices per sensor type.
+    /// Devices per sensor type (with a profile: devices in all, each feeding every one of `sensors`).
     public var devices: Int = 10
+    /// Imitate this firmware (its topic and payload) instead of publishing to `telemetry/...`.
+    public var profile: DeviceProfile?
+    /// With a profile: the catalog's topic pattern for it (`DeviceProfile.source(of:)`).
+    public var profileTopic: String = ""
     /// Readings (samples) per message.
     public var samples: Int = 1
     /// Messages per second over the whole fleet.

@@ -23,7 +23,7 @@ public struct Verifier: Sendable {
     /// Polls until every acknowledged reading is stored or `timeout` passes, then reports.
     public func verify(report: EmulatorReport, devices: [EmulatedDevice], timeout: Duration) throws -> [Line] {
         var connections: [String: StoreConnection] = [:]
-        for url in Set(devices.map { placement.url(for: $0.sensor.name) }) { connections[url] = try StoreConnection(url: url) }
+        for url in Set(devices.flatMap { $0.feeds.map { placement.url(for: $0.name) } }) { connections[url] = try StoreConnection(url: url) }
         let deadline = Date().addingTimeInterval(timeout.seconds)
         var lines: [Line] = []
         while true {
@@ -35,12 +35,16 @@ public struct Verifier: Sendable {
 
     func count(report: EmulatorReport, devices: [EmulatedDevice], on connections: [String: StoreConnection]) throws -> [Line] {
         var lines: [Line] = []
-        let bySensor = Dictionary(grouping: devices, by: { $0.sensor.name })
+        // A device imitating firmware feeds several sensor types: one reading in each per message.
+        var bySensor: [String: (sensor: SensorType, devices: [EmulatedDevice])] = [:]
+        for device in devices {
+            for sensor in device.feeds { bySensor[sensor.name, default: (sensor, [])].devices.append(device) }
+        }
         for sensorName in bySensor.keys.sorted() {
-            let group = bySensor[sensorName]!
+            let (sensor, group) = bySensor[sensorName]!
             // Nil: no tables yet (no ingest service ever ran on this database), so nothing is stored.
             let connection = connections[placement.url(for: sensorName)]!
-            let counts = try ReadingQueries(sensor: group[0].sensor).deliveryCounts(devices: group.map(\.name), on: connection) ?? [:]
+            let counts = try ReadingQueries(sensor: sensor).deliveryCounts(devices: group.map(\.name), on: connection) ?? [:]
             var line = Line(sensor: sensorName, sent: 0, stored: 0, missing: 0, duplicated: 0)
             for device in group {
                 let acked = report.ackedReadingsPerDevice[device.name] ?? 0

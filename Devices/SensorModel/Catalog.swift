@@ -96,7 +96,11 @@ public struct Catalog: Sendable {
                     throw CatalogError(file: file, field: "\(where_).lpp.component", message: "an LPP component is 0...2")
                 }
             }
+            for (number, alias) in field.aliases.enumerated() where KeyPath.parse(alias) == nil {
+                throw CatalogError(file: file, field: "\(where_).aliases[\(number)]", message: KeyPath.problem(alias))
+            }
         }
+        try validateSources(sensor, file: file)
     }
 }
 

@@ -6,7 +6,7 @@ enum CatalogFile {
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw CatalogError(file: "", field: nil, message: "the file must hold one JSON object")
         }
-        try rejectUnknownKeys(object, allowed: ["name", "format", "fields", "retention", "description"], at: nil)
+        try rejectUnknownKeys(object, allowed: ["name", "format", "fields", "retention", "sources", "description"], at: nil)
         let name = try string(object, "name", at: nil)
         var format = PayloadFormat.tm
         if let raw = object["format"] {
@@ -24,7 +24,7 @@ enum CatalogFile {
             guard let entry = raw as? [String: Any] else {
                 throw CatalogError(file: "", field: at, message: "each field is an object")
             }
-            try rejectUnknownKeys(entry, allowed: ["name", "unit", "min", "max", "lpp", "description"], at: at)
+            try rejectUnknownKeys(entry, allowed: ["name", "unit", "min", "max", "lpp", "aliases", "strings", "description"], at: at)
             var lpp: LPPBinding?
             if let rawLPP = entry["lpp"] {
                 guard let binding = rawLPP as? [String: Any] else {
@@ -41,7 +41,9 @@ enum CatalogFile {
                 unit: try string(entry, "unit", at: at),
                 min: try number(entry, "min", at: at),
                 max: try number(entry, "max", at: at),
-                lpp: lpp))
+                lpp: lpp,
+                aliases: try strings(entry, "aliases", at: at) ?? [],
+                strings: try bool(entry, "strings", at: at) ?? false))
         }
         var retention = Retention()
         if let raw = object["retention"] {
@@ -53,7 +55,59 @@ enum CatalogFile {
             retention.rollup1m = try duration(entry, "rollup_1m")
             retention.rollup1h = try duration(entry, "rollup_1h")
         }
-        return SensorType(name: name, fields: fields, format: format, retention: retention)
+        var sources: [Source] = []
+        if let raw = object["sources"] {
+            guard let entries = raw as? [Any] else {
+                throw CatalogError(file: "", field: "sources", message: "must be an array of {\"topic\": ..., \"format\": ...}")
+            }
+            for (index, raw) in entries.enumerated() {
+                sources.append(try source(raw, at: "sources[\(index)]"))
+            }
+        }
+        return SensorType(name: name, fields: fields, format: format, retention: retention, sources: sources)
+    }
+
+    private static func source(_ raw: Any, at: String) throws -> Source {
+        guard let entry = raw as? [String: Any] else {
+            throw CatalogError(file: "", field: at, message: "each source is an object")
+        }
+        try rejectUnknownKeys(entry, allowed: ["topic", "format", "fields", "time", "field", "description"], at: at)
+        guard let text = entry["format"] as? String, let format = PayloadFormat(rawValue: text) else {
+            throw CatalogError(file: "", field: "\(at).format", message: "must be one of \(PayloadFormat.allCases.map(\.rawValue))")
+        }
+        var fields: [String: [String]] = [:]
+        if let raw = entry["fields"] {
+            guard let map = raw as? [String: Any] else {
+                throw CatalogError(file: "", field: "\(at).fields", message: "must map field names to key paths, e.g. {\"celsius\": [\"AM2301.Temperature\"]}")
+            }
+            for (name, _) in map {
+                fields[name] = try strings(map, name, at: "\(at).fields")
+            }
+        }
+        return Source(
+            topic: try string(entry, "topic", at: at), format: format, fields: fields,
+            time: try optionalString(entry, "time", at: at), field: try optionalString(entry, "field", at: at))
+    }
+
+    private static func optionalString(_ object: [String: Any], _ key: String, at: String?) throws -> String? {
+        guard object[key] != nil else { return nil }
+        return try string(object, key, at: at)
+    }
+
+    private static func strings(_ object: [String: Any], _ key: String, at: String?) throws -> [String]? {
+        guard let raw = object[key] else { return nil }
+        guard let list = raw as? [Any], let texts = list as? [String], list.allSatisfy({ $0 is String }) else {
+            throw CatalogError(file: "", field: path(at, key), message: "an array of strings is required")
+        }
+        return texts
+    }
+
+    private static func bool(_ object: [String: Any], _ key: String, at: String?) throws -> Bool? {
+        guard let raw = object[key] else { return nil }
+        guard let value = raw as? Bool else {
+            throw CatalogError(file: "", field: path(at, key), message: "true or false is required")
+        }
+        return value
     }
 
     private static func path(_ at: String?, _ key: String) -> String { at.map { "\($0).\(key)" } ?? key }

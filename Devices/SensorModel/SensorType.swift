@@ -5,12 +5,24 @@ public struct SensorType: Sendable, Hashable, Codable {
     /// The payload format used when a topic names none.
     public var format: PayloadFormat
     public var retention: Retention
+    /// Topics other than `telemetry/<sensor>/...` this sensor type also takes (firmware's own topics).
+    public var sources: [Source]
 
-    public init(name: String, fields: [Field], format: PayloadFormat = .tm, retention: Retention = .init()) {
+    public init(name: String, fields: [Field], format: PayloadFormat = .tm, retention: Retention = .init(), sources: [Source] = []) {
         self.name = name
         self.fields = fields
         self.format = format
         self.retention = retention
+        self.sources = sources
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        fields = try container.decode([Field].self, forKey: .fields)
+        format = try container.decodeIfPresent(PayloadFormat.self, forKey: .format) ?? .tm
+        retention = try container.decodeIfPresent(Retention.self, forKey: .retention) ?? .init()
+        sources = try container.decodeIfPresent([Source].self, forKey: .sources) ?? []
     }
 
     public func fieldIndex(named name: String) -> Int? {
@@ -29,13 +41,30 @@ public struct Field: Sendable, Hashable, Codable {
     public var max: Double
     /// Which Cayenne LPP type (and optionally channel) carries this field.
     public var lpp: LPPBinding?
+    /// Other JSON keys or key paths (`Temperature`, `AM2301.Temperature`) that carry this field in `json`.
+    public var aliases: [String]
+    /// In `json`, a number written as a JSON string (`"21.5"`) is taken only when this is set.
+    public var strings: Bool
 
-    public init(name: String, unit: String, min: Double, max: Double, lpp: LPPBinding? = nil) {
+    public init(name: String, unit: String, min: Double, max: Double, lpp: LPPBinding? = nil, aliases: [String] = [], strings: Bool = false) {
         self.name = name
         self.unit = unit
         self.min = min
         self.max = max
         self.lpp = lpp
+        self.aliases = aliases
+        self.strings = strings
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        unit = try container.decode(String.self, forKey: .unit)
+        min = try container.decode(Double.self, forKey: .min)
+        max = try container.decode(Double.self, forKey: .max)
+        lpp = try container.decodeIfPresent(LPPBinding.self, forKey: .lpp)
+        aliases = try container.decodeIfPresent([String].self, forKey: .aliases) ?? []
+        strings = try container.decodeIfPresent(Bool.self, forKey: .strings) ?? false
     }
 
     public func contains(_ value: Double) -> Bool { value >= min && value <= max }
@@ -61,6 +90,10 @@ public enum PayloadFormat: String, Sendable, Hashable, Codable, CaseIterable {
     case lpp
     case senmlJSON = "senml-json"
     case senmlCBOR = "senml-cbor"
+    /// Plain JSON as ThingsBoard documents it for device telemetry (flat object, ts + values, arrays).
+    case json
+    /// One number as text, at the receive time (ESPHome, Homie).
+    case text
 }
 
 /// How long rows are kept. Nil keeps them for ever.

@@ -30,7 +30,7 @@ public struct Topic: Sendable, Hashable {
         var format: PayloadFormat?
         if parts.count == 4 {
             guard let parsed = PayloadFormat(rawValue: String(parts[3])) else {
-                return .failure(TopicError(reason: "unknown format '\(parts[3].prefix(32))' (tm, lpp, senml-json, senml-cbor)"))
+                return .failure(TopicError(reason: "unknown format '\(parts[3].prefix(32))' (\(PayloadFormat.allCases.map(\.rawValue).joined(separator: ", ")))"))
             }
             format = parsed
         }

@@ -29,6 +29,12 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unknownField = Code(rawValue: "unknown_field")
         public static let duplicateField = Code(rawValue: "duplicate_field")
         public static let badUnit = Code(rawValue: "bad_unit")
+        /// `json` that is not an object or an array of objects.
+        public static let badShape = Code(rawValue: "bad_shape")
+        /// A `json` field whose value is not a number (or a numeric string where the catalog allows it).
+        public static let badValue = Code(rawValue: "bad_value")
+        /// `text` that is not one number.
+        public static let badText = Code(rawValue: "bad_text")
     }
 
     public var code: Code

@@ -8,6 +8,11 @@ public struct MessageDecoder: Sendable {
     private let lpp: LPPDecoder
     private let senmlJSON: SenMLJSONDecoder
     private let senmlCBOR: SenMLCBORDecoder
+    private let json: JSONTelemetryDecoder
+    private let text: TextDecoder
+    /// Per catalog source (same order as `sensor.sources`): json and text read with its paths and field.
+    private let sourceJSON: [JSONTelemetryDecoder?]
+    private let sourceText: [TextDecoder?]
     private let normalization: Normalization
 
     public init(sensor: SensorType) {
@@ -16,6 +21,10 @@ public struct MessageDecoder: Sendable {
         self.lpp = LPPDecoder(sensor: sensor)
         self.senmlJSON = SenMLJSONDecoder(sensor: sensor)
         self.senmlCBOR = SenMLCBORDecoder(sensor: sensor)
+        self.json = JSONTelemetryDecoder(sensor: sensor)
+        self.text = TextDecoder(sensor: sensor)
+        self.sourceJSON = sensor.sources.map { $0.format == .json ? JSONTelemetryDecoder(sensor: sensor, source: $0) : nil }
+        self.sourceText = sensor.sources.map { $0.format == .text ? TextDecoder(sensor: sensor, source: $0) : nil }
         self.normalization = Normalization(sensor: sensor)
     }
 
@@ -27,15 +36,18 @@ public struct MessageDecoder: Sendable {
         try decode(payload, format: format, receivedAt: receivedAt, into: &batch, skipped: &skipped)
     }
 
-    /// - Parameter skipped: incremented per LPP entry of a known type this sensor type does not map (for metrics).
+    /// - Parameter skipped: incremented per LPP entry of a known type, or json key, this sensor type does not map (for metrics).
+    /// - Parameter source: the index in `sensor.sources` of the source the message came from (its format
+    ///   then; `format` is ignored), nil for `telemetry/<sensor>/...` topics.
     public func decode(
-        _ payload: UnsafeRawBufferPointer, format: PayloadFormat?, receivedAt: Int64, into batch: inout ReadingBatch,
+        _ payload: UnsafeRawBufferPointer, format: PayloadFormat?, source: Int? = nil, receivedAt: Int64, into batch: inout ReadingBatch,
         skipped: inout Int
     ) throws(DecodeError) {
+        let chosen = source.map { sensor.sources[$0].format } ?? format
         let start = batch.count
         var skippedHere = 0
         do throws(DecodeError) {
-            switch format ?? sensor.format {
+            switch chosen ?? sensor.format {
             case .tm:
                 try tm.decode(payload, receivedAt: receivedAt, into: &batch)
                 return  // checked its ranges while decoding, and a frame always carries every field
@@ -45,6 +57,11 @@ public struct MessageDecoder: Sendable {
                 try senmlJSON.decode(payload, receivedAt: receivedAt, into: &batch)
             case .senmlCBOR:
                 try senmlCBOR.decode(payload, receivedAt: receivedAt, into: &batch)
+            case .json:
+                let decoder = source.flatMap { sourceJSON[$0] } ?? json
+                try decoder.decode(payload, receivedAt: receivedAt, into: &batch, skipped: &skippedHere)
+            case .text:
+                try (source.flatMap { sourceText[$0] } ?? text).decode(payload, receivedAt: receivedAt, into: &batch)
             }
             try normalization.check(batch, rows: start..<batch.count)
             skipped += skippedHere
@@ -60,12 +77,12 @@ public struct MessageDecoder: Sendable {
     }
 
     public func decode(
-        _ payload: [UInt8], format: PayloadFormat?, receivedAt: Int64, into batch: inout ReadingBatch, skipped: inout Int
+        _ payload: [UInt8], format: PayloadFormat?, source: Int? = nil, receivedAt: Int64, into batch: inout ReadingBatch, skipped: inout Int
     ) throws(DecodeError) {
         var result: Result<Void, DecodeError> = .success(())
         payload.withUnsafeBytes { buffer in
             do throws(DecodeError) {
-                try decode(buffer, format: format, receivedAt: receivedAt, into: &batch, skipped: &skipped)
+                try decode(buffer, format: format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skipped)
             } catch {
                 result = .failure(error)
             }
@@ -82,6 +99,8 @@ public enum Formats {
         case .lpp: LPPEncoder.self
         case .senmlJSON: SenMLJSONEncoder.self
         case .senmlCBOR: SenMLCBOREncoder.self
+        case .json: JSONTelemetryEncoder.self
+        case .text: TextEncoder.self
         }
     }
 }

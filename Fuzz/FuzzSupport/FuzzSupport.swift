@@ -4,9 +4,16 @@ import WireFormats
 
 /// Sensor types shaped like the catalog's, built in code so fuzz runs need no files.
 public let fuzzSensors: [SensorType] = [
-    SensorType(name: "temperature", fields: [Field(name: "celsius", unit: "Cel", min: -90, max: 150, lpp: LPPBinding(type: 103))]),
+    SensorType(
+        name: "temperature",
+        fields: [Field(name: "celsius", unit: "Cel", min: -90, max: 150, lpp: LPPBinding(type: 103), aliases: ["temperature", "Temperature"])],
+        sources: [
+            Source(topic: "tele/{device}/SENSOR", format: .json, fields: ["celsius": ["AM2301.Temperature", "DS18B20.Temperature"]]),
+            Source(topic: "{device}/events/rpc", format: .json, fields: ["celsius": [#"params."temperature:0".tC"#]], time: "params.ts"),
+            Source(topic: "{device}/sensor/temperature/state", format: .text),
+        ]),
     SensorType(name: "power", fields: [
-        Field(name: "voltage", unit: "V", min: 0, max: 1000, lpp: LPPBinding(type: 116)),
+        Field(name: "voltage", unit: "V", min: 0, max: 1000, lpp: LPPBinding(type: 116), strings: true),
         Field(name: "current", unit: "A", min: 0, max: 1000, lpp: LPPBinding(type: 117)),
         Field(name: "power", unit: "W", min: 0, max: 1_000_000, lpp: LPPBinding(type: 128)),
         Field(name: "energy", unit: "kWh", min: 0, max: 1e9, lpp: LPPBinding(type: 131)),
@@ -25,23 +32,30 @@ let decoders = fuzzSensors.map { MessageDecoder(sensor: $0) }
 public func fuzzDecode(_ start: UnsafePointer<UInt8>?, _ count: Int, format: PayloadFormat) {
     let payload = UnsafeRawBufferPointer(start: start, count: count)
     for decoder in decoders {
-        var batch = ReadingBatch(fieldCount: decoder.sensor.fields.count)
-        _ = batch.appendRow(time: 0, seq: 0)
-        do {
-            try decoder.decode(payload, format: format, receivedAt: 1_767_225_600_000_000, into: &batch)
-        } catch {
-            precondition(batch.count == 1, "a rejected message left rows behind")
-            continue
+        // The topic's format, then each source of that format (its own paths, time and field).
+        let sources: [Int?] = [nil] + decoder.sensor.sources.indices.filter { decoder.sensor.sources[$0].format == format }.map(Optional.some)
+        for source in sources { check(decoder, payload, format: format, source: source) }
+    }
+}
+
+private func check(_ decoder: MessageDecoder, _ payload: UnsafeRawBufferPointer, format: PayloadFormat, source: Int?) {
+    var batch = ReadingBatch(fieldCount: decoder.sensor.fields.count)
+    _ = batch.appendRow(time: 0, seq: 0)
+    var skipped = 0
+    do {
+        try decoder.decode(payload, format: format, source: source, receivedAt: 1_767_225_600_000_000, into: &batch, skipped: &skipped)
+    } catch {
+        precondition(batch.count == 1, "a rejected message left rows behind")
+        return
+    }
+    for row in 1..<batch.count {
+        var present = 0
+        for (index, field) in decoder.sensor.fields.enumerated() {
+            guard let value = batch.value(field: index, row: row) else { continue }
+            present += 1
+            precondition(value.isFinite && field.contains(value), "accepted \(value) for \(field.name)")
         }
-        for row in 1..<batch.count {
-            var present = 0
-            for (index, field) in decoder.sensor.fields.enumerated() {
-                guard let value = batch.value(field: index, row: row) else { continue }
-                present += 1
-                precondition(value.isFinite && field.contains(value), "accepted \(value) for \(field.name)")
-            }
-            precondition(present > 0, "accepted a reading without values")
-        }
+        precondition(present > 0, "accepted a reading without values")
     }
 }
 

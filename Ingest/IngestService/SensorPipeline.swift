@@ -193,12 +193,14 @@ public final class SensorPipeline: @unchecked Sendable {
         var batch = IngestBatch(fieldCount: sensor.fields.count, capacity: records.count)
         for record in records {
             switch route(record) {
-            case .success(let topic):
+            case .success(let route):
                 let start = batch.readings.count
                 do throws(DecodeError) {
                     var skipped = 0
-                    try decoder.decode(record.payload, format: topic.format, receivedAt: record.receivedAt, into: &batch.readings, skipped: &skipped)
-                    batch.closeSpan(device: topic.device, from: start)
+                    try decoder.decode(
+                        record.payload, format: route.format, source: route.source, receivedAt: record.receivedAt, into: &batch.readings,
+                        skipped: &skipped)
+                    batch.closeSpan(device: route.device, from: start)
                     if skipped > 0 && counting { metrics.skippedEntries.increment(by: skipped) }
                 } catch {
                     reject(record, code: error.code.rawValue, reason: error.description, into: &batch, counting: counting)
@@ -210,21 +212,13 @@ public final class SensorPipeline: @unchecked Sendable {
         return batch
     }
 
-    private func route(_ record: JournalRecord) -> Result<Topic, DecodeError> {
+    private func route(_ record: JournalRecord) -> Result<TopicRouting.Route, DecodeError> {
         if case .unrouted(let known) = role {
             // Journaled because no sensor type named it; a replay after the catalog gained it still dead-letters.
             return .failure(TopicRouting.unroutedRejection(of: record.topic, known: known)
                 ?? DecodeError(.unknownSensor, "its sensor type was not in the catalog when it arrived"))
         }
-        switch Topic.parse(record.topic) {
-        case .failure(let error):
-            return .failure(DecodeError(.badTopic, error.reason))
-        case .success(let topic):
-            guard topic.sensor == sensor.name else {
-                return .failure(DecodeError(.unknownSensor, "topic names sensor type '\(topic.sensor.prefix(64))', this service ingests '\(sensor.name)'"))
-            }
-            return .success(topic)
-        }
+        return TopicRouting.route(record.topic, for: sensor)
     }
 
     private func reject(_ record: JournalRecord, code: String, reason: String, into batch: inout IngestBatch, counting: Bool = true) {

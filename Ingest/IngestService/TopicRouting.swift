@@ -8,9 +8,44 @@ public enum TopicRouting {
     /// the catalog's filters for 3 and 4 levels — unchanged, so a persistent session subscribed by an earlier
     /// version gains no overlapping subscription — plus `telemetry/<sensor>` itself and 5 levels or more,
     /// which the pipeline dead-letters as `bad_topic`. `sharedGroup` puts each behind `$share/<group>/`.
+    /// Then one filter per catalog source (`{device}` as `+`); the catalog check keeps them apart from
+    /// each other, and outside `telemetry/`.
     public static func filters(for sensor: SensorType, sharedGroup: String? = nil) -> [String] {
         let filters = sensor.topicFilters + ["telemetry/\(sensor.name)", "telemetry/\(sensor.name)/+/+/+/#"]
+            + sensor.sources.compactMap { $0.pattern?.filter }
         return shared(filters, group: sharedGroup)
+    }
+
+    /// Where a message for `sensor` came from: its device, its format (nil: the sensor type's default) and
+    /// the catalog source it matched (nil for `telemetry/<sensor>/...`).
+    public struct Route: Sendable, Equatable {
+        public var device: String
+        public var format: PayloadFormat?
+        public var source: Int?
+    }
+
+    /// Routes a topic `sensor`'s service received, or says why it is dead-lettered (`bad_topic`, or
+    /// `unknown_sensor` for another sensor type's `telemetry/` topic).
+    public static func route(_ topic: String, for sensor: SensorType) -> Result<Route, DecodeError> {
+        if topic == "telemetry" || topic.hasPrefix("telemetry/") {
+            switch Topic.parse(topic) {
+            case .failure(let error):
+                return .failure(DecodeError(.badTopic, error.reason))
+            case .success(let parsed):
+                guard parsed.sensor == sensor.name else {
+                    return .failure(DecodeError(.unknownSensor, "topic names sensor type '\(parsed.sensor.prefix(64))', this service ingests '\(sensor.name)'"))
+                }
+                return .success(Route(device: parsed.device, format: parsed.format, source: nil))
+            }
+        }
+        for (index, source) in sensor.sources.enumerated() {
+            guard let pattern = source.pattern, let device = pattern.device(in: topic) else { continue }
+            guard Topic.isValidDevice(String(device)) else {
+                return .failure(DecodeError(.badTopic, "the {device} level of \(source.topic) is '\(device.prefix(64))': a device id is 1-64 characters of A-Z a-z 0-9 . _ -"))
+            }
+            return .success(Route(device: String(device), format: source.format, source: index))
+        }
+        return .failure(DecodeError(.badTopic, "no source of \(sensor.name) in the catalog matches this topic (a subscription left from an earlier catalog?)"))
     }
 
     /// The catch-all's (`telemetry-ingest --unrouted`) one filter: everything, including `telemetry` itself.

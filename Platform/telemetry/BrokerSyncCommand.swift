@@ -29,7 +29,9 @@ struct BrokerSyncCommand: AsyncParsableCommand {
         let services = BrokerFiles.serviceAccounts(catalog: catalog, passwordHash: try PasswordHash(password: password).description)
         let paths = BrokerSync.Paths(passwordFile: platform.brokerPasswordFile, aclFile: platform.brokerACLFile, brokerPIDFile: platform.brokerPIDFile)
         // The broker at mqtt_url confirms each write: a login that only this write's files allow.
-        let sync = BrokerSync(url: platform.databaseURL, paths: paths, services: services, logger: logger) { username, password in
+        let sync = BrokerSync(
+            url: platform.databaseURL, paths: paths, services: services, sources: BrokerFiles.sourcePatterns(catalog: catalog), logger: logger
+        ) { username, password in
             var url = broker
             url.username = username
             url.password = password

@@ -16,11 +16,14 @@ struct EmulateCommand: AsyncParsableCommand {
             Always stops by itself: after --count messages, or after --duration.
             """)
 
-    @Option(name: .long, help: "Sensor type to emulate; repeat for several, or 'all'.")
-    var sensor: [String] = ["temperature"]
+    @Option(name: .long, help: "Sensor type to emulate (default temperature); repeat for several, or 'all'. With --profile: the catalog's names for what the firmware measures, in its order (default temperature humidity pressure, as many as it measures).")
+    var sensor: [String] = []
 
-    @Option(name: .long, help: "Payload format: tm, lpp, senml-json, senml-cbor, mixed (devices take turns), or sensor=format (repeatable).")
+    @Option(name: .long, help: "Payload format: tm, lpp, senml-json, senml-cbor, json, text, mixed (devices take turns), or sensor=format (repeatable).")
     var format: [String] = []
+
+    @Option(name: .long, help: "Publish as this firmware does, on its topic (tasmota, shelly, esphome); the sensor types are those it measures (see --sensor); --format is not used.")
+    var profile: String?
 
     @Option(name: .long, help: "Devices per sensor type.")
     var devices: Int = 10
@@ -86,8 +89,28 @@ struct EmulateCommand: AsyncParsableCommand {
         let catalog = try loadOrExit { try Catalog.load(directory: settings.catalogDirectory) }
         var url = try loadOrExit { try MQTTURL(parsing: settings.mqttURL) }
         url.caFile = settings.mqttCAFile
+        var profile: DeviceProfile?
+        if let name = self.profile {
+            guard let parsed = DeviceProfile(rawValue: name) else {
+                throw ValidationError("unknown profile '\(name)' (\(DeviceProfile.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            profile = parsed
+        }
         var sensors: [SensorType] = []
-        for name in sensor {
+        var profileTopic: String?
+        if let profile, !sensor.isEmpty, sensor.count != profile.sensorNames.count {
+            throw ValidationError("--profile \(profile.rawValue) measures \(profile.sensorNames.joined(separator: ", ")): give as many --sensor names")
+        }
+        for name in profile.map({ sensor.isEmpty ? $0.sensorNames : sensor }) ?? [] {
+            // The catalog must take the firmware's topic (one pattern) for each sensor type the profile feeds.
+            let wanted = profile!.defaultTopic
+            guard let type = catalog[name], let source = profile!.source(of: type), profileTopic == nil || profileTopic == source.topic else {
+                throw ValidationError("--profile \(profile!.rawValue) feeds \(name), but the catalog's \(name) has no source \(profileTopic ?? wanted)")
+            }
+            profileTopic = source.topic
+            sensors.append(type)
+        }
+        for name in sensor.isEmpty ? ["temperature"] : sensor where profile == nil {
             if name == "all" { sensors = catalog.sensors; break }
             guard let type = catalog[name] else {
                 throw ValidationError("unknown sensor type '\(name)' (catalog: \(catalog.sensors.map(\.name).joined(separator: ", ")))")
@@ -99,13 +122,18 @@ struct EmulateCommand: AsyncParsableCommand {
             if entry == "mixed" { options.mixedFormats = true; continue }
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
             guard let parsed = PayloadFormat(rawValue: parts.last!) else {
-                throw ValidationError("unknown format '\(parts.last!)' (tm, lpp, senml-json, senml-cbor)")
+                throw ValidationError("unknown format '\(parts.last!)' (\(PayloadFormat.allCases.map(\.rawValue).joined(separator: ", ")), mixed)")
             }
             if parts.count == 2 { options.formats[parts[0]] = parsed } else { for type in sensors { options.formats[type.name] = parsed } }
         }
+        for type in sensors where (options.formats[type.name] == .text) && type.fields.count != 1 {
+            throw ValidationError("--format text carries one number; \(type.name) has \(type.fields.count) fields")
+        }
+        options.profile = profile
+        options.profileTopic = profileTopic ?? ""
         options.devices = devices
         options.samples = samples
-        options.rate = interval.map { Double(devices * sensors.count) / $0 } ?? rate
+        options.rate = interval.map { Double(emulatorDeviceCount(sensors)) / $0 } ?? rate
         options.qos = qos
         options.count = count
         options.duration = .milliseconds(Int64(duration * 1000))
@@ -147,7 +175,7 @@ struct EmulateCommand: AsyncParsableCommand {
         if failed { throw ExitCode(1) }
     }
 
-    private func emulatorDeviceCount(_ sensors: [SensorType]) -> Int { devices * sensors.count }
+    private func emulatorDeviceCount(_ sensors: [SensorType]) -> Int { self.profile == nil ? devices * sensors.count : devices }
 
     /// device,password per line (a header line `device,...` and blank lines are skipped).
     static func readCredentials(_ path: String) throws -> [String: String] {

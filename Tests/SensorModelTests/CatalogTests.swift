@@ -32,18 +32,9 @@ let repositoryCatalog = URL(fileURLWithPath: #filePath)
         (#"{"name": "ok", "fields": [{"name": "a", "unit": "V", "min": 0, "max": "one"}]}"#, "fields[0].max"),
     ])
     func badFileNamesFileAndField(json: String, field: String) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let file = folder.appendingPathComponent("bad.json")
-        try json.write(to: file, atomically: true, encoding: .utf8)
-        do {
-            _ = try Catalog.load(directory: folder.path)
-            Issue.record("a bad catalog file loaded")
-        } catch {
-            #expect(error.field == field)
-            #expect(error.description.contains(file.path))
-        }
+        let (file, error) = try loadingFails(json)
+        #expect(error?.field == field)
+        #expect(error?.description.contains(file) == true)
     }
 
     @Test func topicsParseStrictly() throws {

@@ -67,6 +67,33 @@ import Testing
         #expect(!files.acl.contains("pattern"), "no rule may apply to every client")
     }
 
+    /// Catalog sources: a device may publish to them under its own id, and the sensor type's service read them.
+    @Test func sourceTopicsAreWrittenUnderTheDevicesOwnIdAndReadByTheirService() throws {
+        let temperature = SensorType(
+            name: "temperature", fields: [Field(name: "celsius", unit: "Cel", min: -90, max: 150)],
+            sources: [Source(topic: "tele/{device}/SENSOR", format: .json), Source(topic: "{device}/sensor/temperature/state", format: .text)])
+        let humidity = SensorType(
+            name: "humidity", fields: [Field(name: "relative_humidity", unit: "%RH", min: 0, max: 100)],
+            sources: [Source(topic: "tele/{device}/SENSOR", format: .json)])
+        let catalog = try Catalog(sensors: [temperature, humidity])
+        let devices = [
+            DeviceCredential(device: "kitchen", sensors: nil, passwordHash: "$7$101$a$b", created: 0, rotated: 0),
+            DeviceCredential(device: "bath", sensors: ["humidity"], passwordHash: "$7$101$c$d", created: 0, rotated: 0),
+        ]
+        let files = BrokerFiles(
+            devices: devices, services: BrokerFiles.serviceAccounts(catalog: catalog, passwordHash: "$7$101$s$h"),
+            sources: BrokerFiles.sourcePatterns(catalog: catalog))
+        let rules = files.acl.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
+        #expect(rules == [
+            "user ingest-humidity", "topic read telemetry/humidity/#", "topic read tele/+/SENSOR",
+            "user ingest-temperature", "topic read telemetry/temperature/#", "topic read tele/+/SENSOR", "topic read +/sensor/temperature/state",
+            "user ingest-unrouted", "topic read telemetry/#",
+            "user kitchen", "topic write telemetry/+/kitchen", "topic write telemetry/+/kitchen/+",
+            "topic write tele/kitchen/SENSOR", "topic write kitchen/sensor/temperature/state",
+            "user bath", "topic write telemetry/humidity/bath", "topic write telemetry/humidity/bath/+", "topic write tele/bath/SENSOR",
+        ])
+    }
+
     @Test func credentialsAreCheckedAgainstTheGrammarAndTheCatalog() {
         #expect(throws: Never.self) { try DeviceCredentials.validate(device: "dev-1.a_b", sensors: ["humidity"], catalog: Self.catalog) }
         for (device, sensors, code) in [("bad id", nil, "invalid_device"), ("", nil, "invalid_device"), (String(repeating: "a", count: 65), nil, "invalid_device"),

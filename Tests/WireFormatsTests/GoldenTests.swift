@@ -18,7 +18,7 @@ import Testing
         for format in PayloadFormat.allCases {
             let folder = root.appendingPathComponent(format.rawValue)
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-            for name in names.sorted() where !name.hasSuffix(".expect.json") && (name.hasSuffix(".hex") || name.hasSuffix(".json")) {
+            for name in names.sorted() where !name.hasSuffix(".expect.json") && (name.hasSuffix(".hex") || name.hasSuffix(".json") || name.hasSuffix(".txt")) {
                 let stem = (name as NSString).deletingPathExtension
                 cases.append(Case(format: format, input: folder.appendingPathComponent(name),
                                   expect: folder.appendingPathComponent("\(stem).expect.json")))
@@ -45,11 +45,18 @@ import Testing
         let raw = try Data(contentsOf: testCase.input)
         let payload = testCase.input.pathExtension == "hex" ? bytes(hex: String(decoding: raw, as: UTF8.self)) : Array(raw)
         let receivedAt = (expectation["receivedAt"] as! NSNumber).int64Value
+        // A catalog source by its topic pattern: the message came from that firmware's topic.
+        var source: Int?
+        if let topic = expectation["source"] as? String {
+            source = sensor.sources.firstIndex { $0.topic == topic }
+            #expect(source != nil, "\(sensor.name) has no source \(topic)")
+        }
 
         var batch = ReadingBatch(fieldCount: sensor.fields.count)
         var skipped = 0
         do {
-            try MessageDecoder(sensor: sensor).decode(payload, format: testCase.format, receivedAt: receivedAt, into: &batch, skipped: &skipped)
+            try MessageDecoder(sensor: sensor).decode(
+                payload, format: testCase.format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skipped)
         } catch {
             #expect(error.code.rawValue == expectation["error"] as? String, "\(error)")
             #expect(batch.isEmpty)
@@ -66,16 +73,3 @@ import Testing
     }
 }
 
-extension MessageDecoder {
-    func decode(_ payload: [UInt8], format: PayloadFormat?, receivedAt: Int64, into batch: inout ReadingBatch, skipped: inout Int) throws(DecodeError) {
-        var result: Result<Void, DecodeError> = .success(())
-        payload.withUnsafeBytes { buffer in
-            do throws(DecodeError) {
-                try decode(buffer, format: format, receivedAt: receivedAt, into: &batch, skipped: &skipped)
-            } catch {
-                result = .failure(error)
-            }
-        }
-        try result.get()
-    }
-}

@@ -44,6 +44,9 @@ import Testing
         Case(name: "unknown LPP type", sensor: "temperature", format: .lpp, payload: [1, 0x67, 0, 0xD7, 2, 200, 0], code: .unknownLPPType),
         Case(name: "malformed CBOR", sensor: "temperature", format: .senmlCBOR, payload: [0x81, 0xA1, 0x00], code: .malformedCBOR),
         Case(name: "malformed JSON", sensor: "temperature", format: .senmlJSON, payload: Array(#"[{"n":"celsius" "v":1}]"#.utf8), code: .malformedJSON),
+        Case(name: "json not objects", sensor: "temperature", format: .json, payload: Array("[1]".utf8), code: .badShape),
+        Case(name: "json value not a number", sensor: "temperature", format: .json, payload: Array(#"{"celsius":[1]}"#.utf8), code: .badValue),
+        Case(name: "text not a number", sensor: "temperature", format: .text, payload: Array("warm".utf8), code: .badText),
     ]
 
     @Test(arguments: cases)

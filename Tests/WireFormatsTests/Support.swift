@@ -2,24 +2,17 @@ import Foundation
 import SensorModel
 @testable import WireFormats
 
-/// The repository's catalog (config/sensors), found from this file's path. Read here rather than with
-/// `Catalog.load`, which on Linux takes a JSON 0 or 1 for a Bool and rejects `"min": 0`.
+/// The repository's catalog (config/sensors), found from this file's path, decoded with `SensorType`'s
+/// Codable conformance (retention left out: it is not the decoders' business).
 let catalog: Catalog = {
     let folder = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("config/sensors")
     let names = try! FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
     let sensors = names.map { name -> SensorType in
-        let object = try! JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent(name))) as! [String: Any]
-        let fields = (object["fields"] as! [[String: Any]]).map { field -> Field in
-            let lpp = (field["lpp"] as? [String: Any]).map {
-                LPPBinding(type: ($0["type"] as! NSNumber).intValue, channel: ($0["channel"] as? NSNumber)?.intValue,
-                           component: ($0["component"] as? NSNumber)?.intValue)
-            }
-            return Field(name: field["name"] as! String, unit: field["unit"] as! String,
-                         min: (field["min"] as! NSNumber).doubleValue, max: (field["max"] as! NSNumber).doubleValue, lpp: lpp)
-        }
-        return SensorType(name: object["name"] as! String, fields: fields)
+        var object = try! JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent(name))) as! [String: Any]
+        object["retention"] = nil
+        return try! JSONDecoder().decode(SensorType.self, from: JSONSerialization.data(withJSONObject: object))
     }
     return try! Catalog(sensors: sensors)
 }()

@@ -12,7 +12,8 @@ struct JSONReader {
     static let maxDepth = 32
 
     let bytes: UnsafeRawBufferPointer
-    private(set) var offset = 0
+    /// Where reading continues; the json decoder peeks and steps over a `{` itself.
+    var offset = 0
 
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -42,6 +43,12 @@ struct JSONReader {
 
     /// An object key, read as a SenML label without copying when it holds no escapes.
     mutating func label() throws(DecodeError) -> SenMLLabel {
+        try withKey { SenMLLabel(json: $0) }
+    }
+
+    /// Reads an object key and hands its bytes to `body`: a slice of the input when the key holds no
+    /// escapes (the usual case, no copy), else the unescaped copy.
+    mutating func withKey<Result>(_ body: (UnsafeRawBufferPointer) -> Result) throws(DecodeError) -> Result {
         skipWhitespace()
         guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw malformed("expected a string key") }
         let start = offset + 1
@@ -49,10 +56,10 @@ struct JSONReader {
         while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
         if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
             offset = end + 1
-            return SenMLLabel(json: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+            return body(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
         }
         let key = try string()
-        return key.withUnsafeBytes { SenMLLabel(json: $0) }
+        return key.withUnsafeBytes(body)
     }
 
     /// Reads one value; arrays and objects inside are skipped and returned as `.other`.

@@ -35,6 +35,8 @@ public final class BrokerSync: @unchecked Sendable {
     let url: String
     let paths: Paths
     let services: [BrokerFiles.ServiceAccount]
+    /// The catalog's source topic patterns per sensor type (`BrokerFiles.sourcePatterns`).
+    let sources: [String: [String]]
     let logger: Logger
     let settle: TimeInterval
     let probe: Probe?
@@ -42,7 +44,11 @@ public final class BrokerSync: @unchecked Sendable {
     private var stopped = false
     private var reloads = 0
 
-    public init(url: String, paths: Paths, services: [BrokerFiles.ServiceAccount], logger: Logger, settle: TimeInterval = 0.05, probe: Probe? = nil) {
+    public init(
+        url: String, paths: Paths, services: [BrokerFiles.ServiceAccount], sources: [String: [String]] = [:], logger: Logger,
+        settle: TimeInterval = 0.05, probe: Probe? = nil
+    ) {
+        self.sources = sources
         self.url = url
         self.probe = probe
         self.paths = paths
@@ -112,7 +118,7 @@ public final class BrokerSync: @unchecked Sendable {
             if probe != nil {
                 accounts.append(.init(username: Self.probeUser, passwordHash: try PasswordHash(password: probePassword).description, reads: []))
             }
-            try BrokerFiles(devices: devices, services: accounts).write(passwordFile: paths.passwordFile, aclFile: paths.aclFile)
+            try BrokerFiles(devices: devices, services: accounts, sources: sources).write(passwordFile: paths.passwordFile, aclFile: paths.aclFile)
             try signalBroker()
             if let probe { try confirm(probe, password: probePassword) }
         } catch {

@@ -44,8 +44,11 @@ struct TestSetupError: Error, CustomStringConvertible {
 struct TestCatalog {
     let directory: String
     let catalog: Catalog
+    /// What source topics are put under: `<suffix>/`.
+    var topicPrefix: String { "\(URL(fileURLWithPath: directory).lastPathComponent.dropFirst("catalog-".count))/" }
 
-    /// Copies the given default sensor types, each renamed `<name>_<suffix>`.
+    /// Copies the given default sensor types, each renamed `<name>_<suffix>`, their source topics put
+    /// under `<suffix>/` (`<suffix>/tele/{device}/SENSOR`) so that tests never receive each other's.
     static func make(from names: [String]) throws -> TestCatalog {
         let suffix = String(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(8))
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -56,6 +59,9 @@ struct TestCatalog {
             let data = try Data(contentsOf: source.appendingPathComponent("\(name).json"))
             var object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
             object["name"] = "\(name)_\(suffix)"
+            if let sources = object["sources"] as? [[String: Any]] {
+                object["sources"] = sources.map { source in source.merging(["topic": "\(suffix)/\(source["topic"]!)"]) { $1 } }
+            }
             try JSONSerialization.data(withJSONObject: object).write(to: directory.appendingPathComponent("\(name)_\(suffix).json"))
         }
         return TestCatalog(directory: directory.path, catalog: try Catalog.load(directory: directory.path))

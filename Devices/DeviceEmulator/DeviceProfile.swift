@@ -1,0 +1,69 @@
+import SensorModel
+import WireFormats
+
+/// Off-the-shelf firmware the emulator imitates: its default topic and payload, so that the default
+/// catalog's sources can be load-tested and verified end to end.
+public enum DeviceProfile: String, Sendable, CaseIterable {
+    /// Tasmota with a BME280: `tele/<topic>/SENSOR`, temperature, humidity and pressure in one message.
+    case tasmota
+    /// Shelly Plus H&T (Gen2): `NotifyStatus` on `<shelly-id>/events/rpc` with temperature and humidity.
+    case shelly
+    /// ESPHome: the temperature sensor's state as text on `<node>/sensor/temperature/state`.
+    case esphome
+
+    /// The sensor types one message feeds, by catalog name.
+    public var sensorNames: [String] {
+        switch self {
+        case .tasmota: ["temperature", "humidity", "pressure"]
+        case .shelly: ["temperature", "humidity"]
+        case .esphome: ["temperature"]
+        }
+    }
+
+    /// The firmware's default topic as a catalog pattern.
+    public var defaultTopic: String {
+        switch self {
+        case .tasmota: "tele/{device}/SENSOR"
+        case .shelly: "{device}/events/rpc"
+        case .esphome: "{device}/sensor/temperature/state"
+        }
+    }
+
+    /// The catalog source of `sensor` this firmware publishes to: its default topic, or that topic under
+    /// a prefix of levels (a firmware's configurable topic prefix, e.g. `home/tele/{device}/SENSOR`).
+    public func source(of sensor: SensorType) -> Source? {
+        sensor.sources.first { $0.topic == defaultTopic || $0.topic.hasSuffix("/" + defaultTopic) }
+    }
+
+    /// Whether the message carries its time (Shelly's `params.ts`, to 10 ms); else the platform takes the receive time.
+    var carriesTime: Bool { self == .shelly }
+
+    /// The message for one reading: `values[sensor][field]`, in `sensorNames` order; `time` in µs.
+    func payload(values: [[Double]], time: Int64, device: String) -> [UInt8] {
+        func decimals(_ value: Double, _ places: Double) -> String { "\((value * places).rounded() / places)" }
+        switch self {
+        case .tasmota:
+            let (temperature, humidity, pressure) = (values[0][0], values[1][0], values[2][0])
+            let local = TimeText.format(time / 1_000_000 * 1_000_000).prefix(19)  // Tasmota's local time, no zone
+            return Array(("{\"Time\":\"\(local)\",\"BME280\":{\"Temperature\":\(decimals(temperature, 10)),\"Humidity\":\(decimals(humidity, 10)),"
+                + "\"DewPoint\":10.0,\"Pressure\":\(decimals(pressure, 10))},\"PressureUnit\":\"hPa\",\"TempUnit\":\"C\"}").utf8)
+        case .shelly:
+            let (temperature, humidity) = (values[0][0], values[1][0])
+            let seconds = "\(time / 1_000_000).\(String(time / 10_000 % 100).leftPadded(2))"
+            return Array(("{\"src\":\"\(device)\",\"dst\":\"\(device)/events\",\"method\":\"NotifyStatus\",\"params\":{\"ts\":\(seconds),"
+                + "\"temperature:0\":{\"id\":0,\"tC\":\(decimals(temperature, 10)),\"tF\":\(decimals(temperature * 1.8 + 32, 10))},"
+                + "\"humidity:0\":{\"id\":0,\"rh\":\(decimals(humidity, 10))}}}").utf8)
+        case .esphome:
+            return Array(decimals(values[0][0], 10).utf8)
+        }
+    }
+
+    /// A message the platform must dead-letter, the way a broken device would send it.
+    func malformed(device: String) -> [UInt8] {
+        switch self {
+        case .tasmota: Array("{\"Time\":\"2026-01-01T00:00:00\",\"BME280\":{\"Temperature\":".utf8)
+        case .shelly: Array("{\"src\":\"\(device)\",\"method\":\"NotifyStatus\",\"params\":{\"ts\":1767225600,\"temperature:0\":{\"tC\":\"warm\"}}}".utf8)
+        case .esphome: Array("unavailable".utf8)
+        }
+    }
+}

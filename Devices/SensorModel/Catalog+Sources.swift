@@ -1,0 +1,51 @@
+extension Catalog {
+    /// A sensor type's sources: each a pattern with one `{device}`, paths that parse and name its fields,
+    /// and no two patterns matching one topic (its service would receive that message twice).
+    static func validateSources(_ sensor: SensorType, file: String) throws(CatalogError) {
+        for (index, source) in sensor.sources.enumerated() {
+            let at = "sources[\(index)]"
+            if let problem = TopicPattern.problem(source.topic) {
+                throw CatalogError(file: file, field: "\(at).topic", message: "'\(source.topic)': \(problem)")
+            }
+            switch source.format {
+            case .json:
+                for name in source.fields.keys.sorted() {
+                    guard sensor.fieldIndex(named: name) != nil else {
+                        throw CatalogError(file: file, field: "\(at).fields.\(name)", message: "\(sensor.name) has no field '\(name)' (fields: \(sensor.fields.map(\.name).joined(separator: ", ")))")
+                    }
+                    for (number, path) in source.fields[name]!.enumerated() where KeyPath.parse(path) == nil {
+                        throw CatalogError(file: file, field: "\(at).fields.\(name)[\(number)]", message: KeyPath.problem(path))
+                    }
+                }
+                if let time = source.time, KeyPath.parse(time) == nil {
+                    throw CatalogError(file: file, field: "\(at).time", message: KeyPath.problem(time))
+                }
+            case .text:
+                if let name = source.field {
+                    guard sensor.fieldIndex(named: name) != nil else {
+                        throw CatalogError(file: file, field: "\(at).field", message: "\(sensor.name) has no field '\(name)'")
+                    }
+                } else if sensor.fields.count != 1 {
+                    throw CatalogError(file: file, field: "\(at).field", message: "text carries one number: name the field it is for")
+                }
+            default:
+                break
+            }
+            if source.format != .json && (!source.fields.isEmpty || source.time != nil) {
+                throw CatalogError(file: file, field: "\(at).fields", message: "key paths (fields, time) are for the json format")
+            }
+            if source.format != .text && source.field != nil {
+                throw CatalogError(file: file, field: "\(at).field", message: "field is for the text format; json takes fields")
+            }
+            for earlier in 0..<index where TopicFilters.overlap(sensor.sources[earlier].pattern!.filter, source.pattern!.filter) {
+                throw CatalogError(file: file, field: "\(at).topic", message: "'\(source.topic)' and sources[\(earlier)] '\(sensor.sources[earlier].topic)' match the same topics: \(sensor.name)'s service would receive such a message twice")
+            }
+        }
+    }
+}
+
+extension KeyPath {
+    static func problem(_ text: String) -> String {
+        "'\(text)' is not a key path (keys joined by '.', a key holding '.' in double quotes: params.\"temperature:0\".tC; at most 16 keys)"
+    }
+}

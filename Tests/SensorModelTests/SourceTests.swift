@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+@testable import SensorModel
+
+/// Catalog sources: checked at load (each failure names the file, the key and why), and matched strictly.
+@Suite struct SourceTests {
+    static let field = #"{"name": "celsius", "unit": "Cel", "min": -90, "max": 150}"#
+
+    static func file(sources: String, fields: String = SourceTests.field) -> String {
+        #"{"name": "temperature", "fields": [\#(fields)], "sources": \#(sources)}"#
+    }
+
+    @Test(arguments: [
+        (file(sources: #"[{"topic": "tele/SENSOR", "format": "json"}]"#), "sources[0].topic", "no {device}"),
+        (file(sources: #"[{"topic": "tele/{device}/{device}", "format": "json"}]"#), "sources[0].topic", "more than once"),
+        (file(sources: #"[{"topic": "tele/+/{device}", "format": "json"}]"#), "sources[0].topic", "may not hold"),
+        (file(sources: #"[{"topic": "tele/{device}/#", "format": "json"}]"#), "sources[0].topic", "may not hold"),
+        (file(sources: #"[{"topic": "tele//{device}", "format": "json"}]"#), "sources[0].topic", "empty level"),
+        (file(sources: #"[{"topic": "telemetry/{device}/x", "format": "json"}]"#), "sources[0].topic", "telemetry/"),
+        (file(sources: #"[{"topic": "tele/{device}", "format": "xml"}]"#), "sources[0].format", "must be one of"),
+        (file(sources: #"[{"topic": "tele/{device}", "format": "json", "fields": {"celsus": ["a"]}}]"#), "sources[0].fields.celsus", "no field 'celsus'"),
+        (file(sources: #"[{"topic": "tele/{device}", "format": "json", "fields": {"celsius": ["a..b"]}}]"#), "sources[0].fields.celsius[0]", "not a key path"),
+        (file(sources: #"[{"topic": "tele/{device}", "format": "json", "fields": {"celsius": "a.b"}}]"#), "sources[0].fields.celsius", "array of strings"),
+        (file(sources: #"[{"topic": "tele/{device}", "format": "json", "time": "a.\"b"}]"#), "sources[0].time", "not a key path"),
+        (file(sources: #"[{"topic": "tele/{device}", "format": "text", "field": "kelvin"}]"#), "sources[0].field", "no field 'kelvin'"),
+        (file(sources: #"[{"topic": "tele/{device}", "format": "tm", "fields": {"celsius": ["a"]}}]"#), "sources[0].fields", "for the json format"),
+        (file(sources: #"[{"topic": "tele/{device}", "format": "json", "colour": 1}]"#), "sources[0].colour", "unknown key"),
+        (file(sources: #"[{"topic": "tele/{device}/SENSOR", "format": "json"}, {"topic": "tele/x/{device}", "format": "json"}]"#),
+         "sources[1].topic", "twice"),
+        (file(sources: #"[{"topic": "{device}/events/rpc", "format": "json"}, {"topic": "{device}/events/rpc", "format": "text"}]"#),
+         "sources[1].topic", "twice"),
+        (file(sources: "[]", fields: #"{"name": "celsius", "unit": "Cel", "min": -90, "max": 150, "aliases": ["a."]}"#), "fields[0].aliases[0]", "not a key path"),
+        (file(sources: "[]", fields: #"{"name": "celsius", "unit": "Cel", "min": -90, "max": 150, "strings": "yes"}"#), "fields[0].strings", "true or false"),
+    ])
+    func badSourceStopsLoadingNamingFileKeyAndReason(json: String, field: String, reason: String) throws {
+        let (file, error) = try loadingFails(json)
+        #expect(error?.field == field, "\(String(describing: error))")
+        #expect(error?.description.contains(file) == true)
+        #expect(error?.message.contains(reason) == true, "\(String(describing: error))")
+    }
+
+    @Test func defaultCatalogTakesTheThreeFirmwares() throws {
+        let catalog = try Catalog.load(directory: repositoryCatalog)
+        let temperature = try #require(catalog["temperature"])
+        #expect(temperature.sources.map(\.topic) == ["tele/{device}/SENSOR", "{device}/events/rpc", "{device}/sensor/temperature/state"])
+        #expect(temperature.sources.map(\.format) == [.json, .json, .text])
+        #expect(temperature.sources[1].fields["celsius"] == [#"params."temperature:0".tC"#])
+        #expect(catalog["humidity"]?.sources.map(\.topic) == ["tele/{device}/SENSOR", "{device}/events/rpc"])
+        #expect(catalog["pressure"]?.sources.map(\.topic) == ["tele/{device}/SENSOR"])
+        #expect(temperature.fields[0].aliases == ["temperature", "Temperature"])
+    }
+
+    @Test func keyPathsSplitAtDotsOutsideQuotes() {
+        #expect(KeyPath.parse("AM2301.Temperature") == ["AM2301", "Temperature"])
+        #expect(KeyPath.parse(#"params."temperature:0".tC"#) == ["params", "temperature:0", "tC"])
+        #expect(KeyPath.parse(#""a.b""#) == ["a.b"])
+        #expect(KeyPath.parse("celsius") == ["celsius"])
+        for bad in ["", ".", "a.", ".a", "a..b", #""a"b"#, #"a"b""#, #""a"#, Array(repeating: "a", count: 17).joined(separator: ".")] {
+            #expect(KeyPath.parse(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func patternsMatchWholeLevelsAndTakeTheDevice() throws {
+        let tasmota = try #require(TopicPattern("tele/{device}/SENSOR"))
+        #expect(tasmota.filter == "tele/+/SENSOR")
+        #expect(tasmota.device(in: "tele/kitchen/SENSOR") == "kitchen")
+        #expect(tasmota.device(in: "tele/kitchen/STATE") == nil)
+        #expect(tasmota.device(in: "tele/kitchen/SENSOR/x") == nil)
+        #expect(tasmota.device(in: "tele/kitchen") == nil)
+        #expect(tasmota.device(in: "tele//SENSOR") == "")
+        let shelly = try #require(TopicPattern("{device}/events/rpc"))
+        #expect(shelly.device(in: "shellyplusht-08b61fcb7f3c/events/rpc") == "shellyplusht-08b61fcb7f3c")
+    }
+
+    @Test func filtersOverlapWhenSomeTopicMatchesBoth() {
+        #expect(TopicFilters.overlap("tele/+/SENSOR", "tele/x/+"))
+        #expect(TopicFilters.overlap("+/events/rpc", "+/events/rpc"))
+        #expect(TopicFilters.overlap("a/#", "a"))
+        #expect(TopicFilters.overlap("a/#", "a/b/c"))
+        #expect(!TopicFilters.overlap("tele/+/SENSOR", "tele/+/STATE"))
+        #expect(!TopicFilters.overlap("+/sensor/temperature/state", "+/events/rpc"))
+        #expect(!TopicFilters.overlap("a/+", "a/+/c"))
+    }
+}
+
+/// Loads a catalog folder holding `json` as its one file: the file's path, and the error that stopped
+/// loading (nil, and an issue recorded, when it loaded).
+func loadingFails(_ json: String) throws -> (file: String, error: CatalogError?) {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let file = folder.appendingPathComponent("sensor.json")
+    try json.write(to: file, atomically: true, encoding: .utf8)
+    do {
+        _ = try Catalog.load(directory: folder.path)
+        Issue.record("a bad catalog file loaded: \(json)")
+        return (file.path, nil)
+    } catch {
+        return (file.path, error)
+    }
+}
