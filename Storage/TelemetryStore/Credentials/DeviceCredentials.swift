@@ -75,7 +75,7 @@ public enum DeviceCredentials {
                     RETURNING device, array_to_string(sensors, ','), password_hash,
                               (extract(epoch FROM created) * 1000000)::int8, (extract(epoch FROM rotated) * 1000000)::int8, xmax = 0
                     """, [arrayLiteral(devices.map(\.device)), arrayLiteral(sensors), arrayLiteral(hashes)])
-                try pg.query("SELECT pg_notify($1, 'changed')", [channel])
+                try notifyChanged(pg)
                 return result
             }
         }
@@ -130,10 +130,15 @@ public enum DeviceCredentials {
         try StoreError.wrap { () throws(PGError) in
             try connection.pg.transaction { (pg) throws(PGError) -> Bool in
                 let deleted = try pg.query("DELETE FROM device_credentials WHERE device = $1 RETURNING device", [device]).count == 1
-                if deleted { try pg.query("SELECT pg_notify($1, 'changed')", [channel]) }
+                if deleted { try notifyChanged(pg) }
                 return deleted
             }
         }
+    }
+
+    /// Tells broker-sync, at this transaction's commit (never for a rollback), that the credentials changed.
+    private static func notifyChanged(_ pg: PGConnection) throws(PGError) {
+        try pg.query("SELECT pg_notify($1, 'changed')", [channel])
     }
 
     /// Credentials in device order after `cursor` (a device id), at most `limit`.

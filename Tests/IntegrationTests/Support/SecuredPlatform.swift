@@ -92,13 +92,7 @@ final class SecuredPlatform: @unchecked Sendable {
         var url = MQTTURL(host: "127.0.0.1", port: Int32(port), username: username, password: password, tls: true, caFile: caFile)
         url.certificateFile = certificate?.0
         url.keyFile = certificate?.1
-        let client = try MQTTClient(url: url, options: .init(clientID: "test-tls-\(UUID().uuidString.prefix(6))"))
-        try client.start()
-        guard client.waitUntilReady(timeout: .seconds(3)) else {
-            client.stop()
-            return nil
-        }
-        return client
+        return try open(url)
     }
 
     func stop() {
@@ -137,8 +131,14 @@ final class SecuredPlatform: @unchecked Sendable {
     /// A client of the secured broker; nil when the broker refused it (or did not answer) within `timeout`.
     func connect(_ username: String?, _ password: String?, port: Int? = nil, subscriptions: [String] = [], timeout: Duration = .seconds(3),
                  onMessage: (@Sendable (MQTTMessage) -> Void)? = nil) throws -> MQTTClient? {
-        let url = MQTTURL(host: "127.0.0.1", port: Int32(port ?? broker.port), username: username, password: password)
-        let client = try MQTTClient(url: url, options: .init(clientID: "test-\(username ?? "anonymous")-\(UUID().uuidString.prefix(6))",
+        try open(MQTTURL(host: "127.0.0.1", port: Int32(port ?? broker.port), username: username, password: password),
+                 subscriptions: subscriptions, timeout: timeout, onMessage: onMessage)
+    }
+
+    /// Connects to `url`; nil (the client stopped again) when not connected and subscribed within `timeout`.
+    private func open(_ url: MQTTURL, subscriptions: [String] = [], timeout: Duration = .seconds(3),
+                      onMessage: (@Sendable (MQTTMessage) -> Void)? = nil) throws -> MQTTClient? {
+        let client = try MQTTClient(url: url, options: .init(clientID: "test-\(url.username ?? "anonymous")-\(UUID().uuidString.prefix(6))",
                                                               subscriptions: subscriptions), onMessage: onMessage)
         try client.start()
         guard client.waitUntilReady(timeout: timeout) else {
