@@ -135,13 +135,14 @@ final class SecuredPlatform: @unchecked Sendable {
                  subscriptions: subscriptions, timeout: timeout, onMessage: onMessage)
     }
 
-    /// Connects to `url`; nil (the client stopped again) when not connected and subscribed within `timeout`.
+    /// Connects to `url`; nil (the client stopped again) when it could not connect, or was not connected and
+    /// subscribed within `timeout`.
     private func open(_ url: MQTTURL, subscriptions: [String] = [], timeout: Duration = .seconds(3),
                       onMessage: (@Sendable (MQTTMessage) -> Void)? = nil) throws -> MQTTClient? {
         let client = try MQTTClient(url: url, options: .init(clientID: "test-\(url.username ?? "anonymous")-\(UUID().uuidString.prefix(6))",
                                                               subscriptions: subscriptions), onMessage: onMessage)
-        try client.start()
-        guard client.waitUntilReady(timeout: timeout) else {
+        // A TLS handshake that fails can fail inside start() (libmosquitto connects there): not connected either.
+        guard (try? client.start()) != nil, client.waitUntilReady(timeout: timeout) else {
             client.stop()
             return nil
         }
