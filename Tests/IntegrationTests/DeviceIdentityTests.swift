@@ -47,6 +47,18 @@ struct DeviceIdentityTests {
         #expect(try platform.storedCount(temperature, device: "dev-b") == 0, "dev-a published as dev-b")
         #expect(try platform.storedCount(humidity, device: "dev-b") == 0, "dev-b published as a sensor type it is not allowed")
 
+        // A service account reads; it writes nothing, not even under its own name (the devices' ACL patterns would allow that).
+        let service = try await offThePool { try platform.connectOnceSynced("ingest-\(temperature)", SecuredPlatform.servicePassword) }
+        defer { service.stop() }
+        _ = try service.publish(topic: "telemetry/\(temperature)/ingest-\(temperature)", payload: Self.frame(seq: 7), qos: 1)
+        _ = try service.publish(topic: "telemetry/\(temperature)/dev-a", payload: Self.frame(seq: 8), qos: 1)
+        #expect(try eventually { service.inflight == 0 })
+        _ = try a.publish(topic: "telemetry/\(temperature)/dev-a", payload: Self.frame(seq: 9), qos: 1)
+        let afterService = try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-a")) == 3 } }
+        #expect(afterService, "dev-a's reading after the service's publishes was not stored")
+        #expect(try platform.storedCount(temperature, device: "ingest-\(temperature)") == 0, "a service account published under its own name")
+        #expect(try platform.storedCount(temperature, device: "dev-a") == 3, "a service account published as dev-a")
+
         // A device subscribing to everything receives nothing of another device's.
         let received = Atomic<Int>(0)
         let spy = try await offThePool {
@@ -171,6 +183,31 @@ struct DeviceIdentityTests {
         platform.sync.stop()
         try await offThePool { try platform.connectOnceSynced("dev-r", password) }.stop()
         #expect(try platform.refuses("dev-r", "not-the-password"))
+    }
+
+    /// The broker keeps its files while PostgreSQL is down, and broker-sync listens again once it is back.
+    @Test func credentialsSurviveARestartOfPostgreSQL() async throws {
+        let postgres = try PrivatePostgres()
+        defer { withExtendedLifetime(postgres) {} }
+        let platform = try SecuredPlatform(sensors: ["temperature"], databaseURL: postgres.url)
+        defer { platform.stop() }
+        let kept = try await platform.issue("dev-kept"), revoked = try await platform.issue("dev-revoked")
+        try await offThePool { try platform.connectOnceSynced("dev-kept", kept) }.stop()
+        try await offThePool { try platform.connectOnceSynced("dev-revoked", revoked) }.stop()
+
+        try postgres.stop()
+        try await offThePool { try platform.connectOnceSynced("dev-kept", kept) }.stop()
+        try postgres.start()
+
+        // Changes made after the restart reach the broker: a new device connects, a revoked one is refused.
+        let queryBack = try await offThePool { try eventually(timeout: .seconds(30)) { httpStatus("http://127.0.0.1:\(platform.queryPort)/readyz") == 200 } }
+        #expect(queryBack, "the query service did not reconnect to PostgreSQL")
+        let added = try await platform.issue("dev-added")
+        #expect(try await platform.call("DELETE", "/v1/devices/dev-revoked/credentials").0 == 204)
+        try await offThePool { try platform.connectOnceSynced("dev-added", added) }.stop()
+        let refused = try await offThePool { try eventually(timeout: .seconds(5)) { try platform.refuses("dev-revoked", revoked) } }
+        #expect(refused, "a device revoked after PostgreSQL's restart could still connect; broker-sync: \(platform.sync.output.suffix(1500))")
+        try await offThePool { try platform.connectOnceSynced("dev-kept", kept) }.stop()
     }
 }
 

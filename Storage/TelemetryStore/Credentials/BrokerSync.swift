@@ -35,7 +35,7 @@ public final class BrokerSync: @unchecked Sendable {
     let url: String
     let paths: Paths
     let services: [BrokerFiles.ServiceAccount]
-    /// The catalog's source topic patterns per sensor type (`BrokerFiles.sourcePatterns`).
+    /// Every sensor type with its source topic patterns (`BrokerFiles.sourcePatterns`).
     let sources: [String: [String]]
     let logger: Logger
     let settle: TimeInterval
@@ -45,7 +45,7 @@ public final class BrokerSync: @unchecked Sendable {
     private var reloads = 0
 
     public init(
-        url: String, paths: Paths, services: [BrokerFiles.ServiceAccount], sources: [String: [String]] = [:], logger: Logger,
+        url: String, paths: Paths, services: [BrokerFiles.ServiceAccount], sources: [String: [String]], logger: Logger,
         settle: TimeInterval = 0.05, probe: Probe? = nil
     ) {
         self.sources = sources

@@ -47,6 +47,9 @@ public enum DeviceCredentials {
         guard Topic.isValidDevice(device) else {
             throw CredentialError(code: "invalid_device", message: "must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
         }
+        guard !BrokerFiles.isReserved(device: device) else {
+            throw CredentialError(code: "invalid_device", message: "'ingest-…' and '\(BrokerSync.probeUser)' are the platform's own broker accounts")
+        }
         if let sensors {
             guard !sensors.isEmpty else { throw CredentialError(code: "invalid_sensors", message: "must name at least one sensor type, or be left out for all") }
             for sensor in sensors where catalog[sensor] == nil {

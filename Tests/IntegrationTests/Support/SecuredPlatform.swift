@@ -27,10 +27,11 @@ final class SecuredPlatform: @unchecked Sendable {
     let tlsPort: Int?
     let certificatePort: Int?
 
-    init(sensors: [String], tls: Bool = false) throws {
+    /// - Parameter databaseURL: a database of the test's own (a `PrivatePostgres` it restarts); else a new one on the shared server.
+    init(sensors: [String], tls: Bool = false, databaseURL: String? = nil) throws {
         servers = try TestServers.require()
         catalog = try TestCatalog.make(from: sensors)
-        database = try servers.makeDatabase()
+        database = try databaseURL ?? servers.makeDatabase()
         files = FileManager.default.temporaryDirectory.appendingPathComponent("broker-files-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
         let brokerPort = try freePort()
