@@ -3,14 +3,14 @@
 # and a mosquitto that takes no anonymous client and reads the files broker-sync keeps; then 10,000 and
 # 100,000 devices provisioned, the time until the broker takes them, and a revocation with BENCH_CONNECTED
 # (2,000) devices connected: how long until the broker drops it, and the broker CPU of that reload.
-# Prints a Markdown table on stdout; progress on stderr. Knobs: BENCH_FLEETS ("10000,100000"), BENCH_CONNECTED.
+# Prints a Markdown table on stdout; progress on stderr. Knobs: BENCH_FLEETS ("10000,100000"), BENCH_CONNECTED,
+# BENCH_RESTRICTED_EVERY (10: every 10th device is allowed one sensor type only; 0: none).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 ensure_packages
-read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
-for product in telemetry EndToEndBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}" >&2; done
-bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
+build_bench telemetry EndToEndBenchmark
+bin=$BENCH_BIN
 
 work=$(mktemp -d /tmp/telemetry-credentials.XXXXXX)
 sync_pid=

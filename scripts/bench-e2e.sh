@@ -18,12 +18,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 ensure_packages
-read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
 
 # The ingest service is the `telemetry ingest` subcommand.
 ingest_command="telemetry ingest"
-for product in telemetry EndToEndBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}" >&2; done
-bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
+build_bench telemetry EndToEndBenchmark
+bin=$BENCH_BIN
 
 work=$(mktemp -d /tmp/telemetry-bench.XXXXXX)
 start_bench_servers "$work"

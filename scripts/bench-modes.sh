@@ -16,11 +16,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 ensure_packages
-read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
 
-# Build output to stderr: stdout is the report.
-for product in telemetry EndToEndBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}" >&2; done
-bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
+build_bench telemetry EndToEndBenchmark
+bin=$BENCH_BIN
 
 work=$(mktemp -d /tmp/telemetry-modes.XXXXXX)
 start_bench_servers "$work"

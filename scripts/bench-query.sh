@@ -14,12 +14,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 ensure_packages
-read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
 dir=${BENCH_DIR:-.local/bench-query}
 mkdir -p "$dir"
 
-swift build -c release --product QueryBenchmark "${swift_flags[@]}"
-bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")/QueryBenchmark
+build_bench QueryBenchmark
+bin=$BENCH_BIN/QueryBenchmark
 
 url=$(start_postgres "$dir/pgdata" "$(free_port)")
 log "load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -11,6 +11,7 @@
 #                                   MOSQUITTO_EXTRA_CONF, if set); sets MQTT_URL,
 #                                   MOSQUITTO_CONF, MOSQUITTO_PID and prints the URL on stdout
 #   stop_mosquitto DIR              stop that broker
+#   build_bench PRODUCT...        release builds for a benchmark; BENCH_BIN is where they are
 #   start_bench_servers DIR         for a benchmark: PostgreSQL (with commit timestamps, for publish→commit
 #                                   latency) and mosquitto under DIR on free ports, both stopped and removed
 #                                   when the calling script exits
@@ -375,6 +376,16 @@ stop_mosquitto() {
     done
     rm -f -- "$pidfile"
     return 0
+}
+
+# build_bench PRODUCT...: release builds of the products with TELEMETRY_SWIFT_FLAGS (default "--scratch-path
+# .build-bench", so a benchmark build never shares .build with other work); sets BENCH_BIN to their folder.
+# Build output goes to stderr: a benchmark's stdout is its report.
+build_bench() {
+    local flags product
+    read -r -a flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
+    for product in "$@"; do swift build -c release --product "$product" "${flags[@]}" >&2 || return 1; done
+    BENCH_BIN=$(swift build -c release --show-bin-path "${flags[@]}")
 }
 
 start_bench_servers() {

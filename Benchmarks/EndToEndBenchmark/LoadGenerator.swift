@@ -43,6 +43,9 @@ struct LoadSpec {
     var window = 500
     /// Each field's value in the first sample (later samples add 0.1 each); nil: 21.5 + the field's index.
     var values: [Float]? = nil
+    /// Device id → password: each connection then logs in as its one device (connections = devices), as a
+    /// fleet does when the broker checks credentials and ACLs; nil: `mqtt`'s user name, if any, for all.
+    var passwords: [String: String]? = nil
 }
 
 struct LoadReport {
@@ -184,7 +187,21 @@ final class PublisherConnection: @unchecked Sendable {
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
         mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
         mosquitto_max_inflight_messages_set(handle, UInt32(spec.window))
-        if let username = spec.mqtt.username { mosquitto_username_pw_set(handle, username, spec.mqtt.password) }
+        if let passwords = spec.passwords {
+            let device = "\(spec.devicePrefix)-\(String(format: "%04ld", devices[0]))"
+            guard devices.count == 1, let password = passwords[device] else {
+                throw BenchError("with passwords every connection is one device: \(devices.count) devices on connection \(number), password for \(device): \(passwords[device] != nil)")
+            }
+            mosquitto_username_pw_set(handle, device, password)
+        } else if let username = spec.mqtt.username {
+            mosquitto_username_pw_set(handle, username, spec.mqtt.password)
+        }
+        if spec.mqtt.tls {
+            // Verifies the broker's certificate against the CA, as a device does.
+            guard mosquitto_tls_set(handle, spec.mqtt.caFile, spec.mqtt.caFile == nil ? "/etc/ssl/certs" : nil, nil, nil, nil) == MOSQ_ERR_SUCCESS.rawValue else {
+                throw BenchError("TLS setup failed (CA file \(spec.mqtt.caFile ?? "none"))")
+            }
+        }
         mosquitto_connect_callback_set(handle) { _, userdata, rc in
             let connection = Unmanaged<PublisherConnection>.fromOpaque(userdata!).takeUnretainedValue()
             if rc == 0 { connection.connected = true } else { connection.failure = "connection refused (\(rc))" }

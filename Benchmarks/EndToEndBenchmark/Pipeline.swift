@@ -102,6 +102,20 @@ struct CPUWatch {
     }
 }
 
+/// A new, empty database `name` on the server of `adminURL`; returns its URL.
+func freshDatabase(_ name: String, admin adminURL: String) throws -> String {
+    let admin = try PGConnection(url: adminURL)
+    try admin.execute("DROP DATABASE IF EXISTS \(name)")
+    try admin.execute("CREATE DATABASE \(name)")
+    return adminURL[..<adminURL.lastIndex(of: "/")!] + "/" + name
+}
+
+/// The postmaster's pid: the first line of <data directory>/postmaster.pid.
+func pidOfPostmaster(dataDirectory: String?) -> Int32? {
+    dataDirectory.flatMap { try? String(contentsOfFile: $0 + "/postmaster.pid", encoding: .utf8) }
+        .flatMap { $0.split(separator: "\n").first.flatMap { Int32($0) } }
+}
+
 // MARK: what PostgreSQL stored
 
 /// Waits until the last message of every load generator connection is stored (the ingest service writes

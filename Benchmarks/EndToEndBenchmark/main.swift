@@ -11,9 +11,20 @@ import TelemetryStore
 
 // `EndToEndBenchmark modes`: microservices against the monolith (scripts/bench-modes.sh).
 // `EndToEndBenchmark credentials`: device identity at fleet sizes (scripts/bench-credentials.sh).
+// `EndToEndBenchmark security`: the data path with device identity on and off (scripts/bench-security.sh).
 if CommandLine.arguments.dropFirst().first == "credentials" {
     do { try CredentialsBenchmark().run() } catch {
         FileHandle.standardError.write(Data("credentials benchmark failed: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
+if CommandLine.arguments.dropFirst().first == "security" {
+    do {
+        var benchmark = try SecurityBenchmark()
+        try benchmark.run()
+    } catch {
+        FileHandle.standardError.write(Data("security benchmark failed: \(error)\n".utf8))
         exit(1)
     }
     exit(0)
@@ -52,21 +63,14 @@ let catalog = try Catalog.load(directory: catalogPath)
 let sensor = catalog["temperature"]!
 let tables = SensorTables(sensor)
 let mosquittoPID = environment["BENCH_MOSQUITTO_PID"].flatMap { Int32($0) }
-// The postmaster's pid: the first line of <datadir>/postmaster.pid.
-let postmasterPID = environment["BENCH_PG_DATA"].flatMap { try? String(contentsOfFile: $0 + "/postmaster.pid", encoding: .utf8) }
-    .flatMap { $0.split(separator: "\n").first.flatMap { Int32($0) } }
+let postmasterPID = pidOfPostmaster(dataDirectory: environment["BENCH_PG_DATA"])
 
 func log(_ text: String) {
     FileHandle.standardError.write(Data("[bench \(ISO8601DateFormatter().string(from: Date()))] \(text)\n".utf8))
 }
 if mosquittoPID == nil || postmasterPID == nil { log("BENCH_MOSQUITTO_PID or BENCH_PG_DATA missing: broker or PostgreSQL CPU reads as 0") }
 
-func makeDatabase(_ name: String) throws -> String {
-    let admin = try PGConnection(url: adminURL)
-    try admin.execute("DROP DATABASE IF EXISTS \(name)")
-    try admin.execute("CREATE DATABASE \(name)")
-    return adminURL[..<adminURL.lastIndex(of: "/")!] + "/" + name
-}
+func makeDatabase(_ name: String) throws -> String { try freshDatabase(name, admin: adminURL) }
 
 func startIngest(database: String, tag: String) throws -> BenchProcess {
     let logFile = "\(logDirectory)/ingest-\(tag).log"

@@ -38,6 +38,7 @@ struct DeviceIdentityTests {
         _ = try a.publish(topic: "telemetry/\(temperature)/dev-b", payload: Self.frame(seq: 2), qos: 1)
         _ = try a.publish(topic: "telemetry/\(temperature)/dev-a/tm", payload: Self.frame(seq: 3), qos: 1)
         _ = try b.publish(topic: "telemetry/\(humidity)/dev-b", payload: Self.frame(seq: 4), qos: 1)
+        _ = try b.publish(topic: "telemetry/\(humidity)/dev-b/tm", payload: Self.frame(seq: 10), qos: 1)
         #expect(try eventually { b.inflight == 0 })
         _ = try a.publish(topic: "telemetry/\(humidity)/dev-a", payload: Self.frame(seq: 5), qos: 1)
         let stored = try await offThePool {
@@ -51,6 +52,7 @@ struct DeviceIdentityTests {
         let service = try await offThePool { try platform.connectOnceSynced("ingest-\(temperature)", SecuredPlatform.servicePassword) }
         defer { service.stop() }
         _ = try service.publish(topic: "telemetry/\(temperature)/ingest-\(temperature)", payload: Self.frame(seq: 7), qos: 1)
+        _ = try service.publish(topic: "telemetry/\(temperature)/ingest-\(temperature)/tm", payload: Self.frame(seq: 11), qos: 1)
         _ = try service.publish(topic: "telemetry/\(temperature)/dev-a", payload: Self.frame(seq: 8), qos: 1)
         #expect(try eventually { service.inflight == 0 })
         _ = try a.publish(topic: "telemetry/\(temperature)/dev-a", payload: Self.frame(seq: 9), qos: 1)

@@ -61,11 +61,11 @@ import Testing
         let rules = files.acl.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
         #expect(rules == [
             "pattern write telemetry/+/%u", "pattern write telemetry/+/%u/+",
-            "user ingest-humidity", "topic deny telemetry/+/ingest-humidity", "topic deny telemetry/+/ingest-humidity/+", "topic read telemetry/humidity/#",
-            "user ingest-temperature", "topic deny telemetry/+/ingest-temperature", "topic deny telemetry/+/ingest-temperature/+",
+            "user ingest-humidity", "topic deny telemetry/+/ingest-humidity/#", "topic read telemetry/humidity/#",
+            "user ingest-temperature", "topic deny telemetry/+/ingest-temperature/#",
             "topic read telemetry/temperature/#",
-            "user ingest-unrouted", "topic deny telemetry/+/ingest-unrouted", "topic deny telemetry/+/ingest-unrouted/+", "topic read telemetry/#",
-            "user dev-2", "topic deny telemetry/temperature/dev-2", "topic deny telemetry/temperature/dev-2/+",
+            "user ingest-unrouted", "topic deny telemetry/+/ingest-unrouted/#", "topic read telemetry/#",
+            "user dev-2", "topic deny telemetry/temperature/dev-2/#",
         ])
         #expect(!rules.contains { $0.hasPrefix("pattern") && !$0.hasPrefix("pattern write") }, "a pattern applies to every client: write only")
     }
@@ -107,16 +107,16 @@ import Testing
         let rules = files.acl.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
         #expect(rules == [
             "pattern write telemetry/+/%u", "pattern write telemetry/+/%u/+", "pattern write tele/%u/SENSOR", "pattern write %u/sensor/temperature/state",
-            "user ingest-humidity", "topic deny telemetry/+/ingest-humidity", "topic deny telemetry/+/ingest-humidity/+",
+            "user ingest-humidity", "topic deny telemetry/+/ingest-humidity/#",
             "topic deny tele/ingest-humidity/SENSOR", "topic deny ingest-humidity/sensor/temperature/state",
             "topic read telemetry/humidity/#", "topic read tele/+/SENSOR",
-            "user ingest-temperature", "topic deny telemetry/+/ingest-temperature", "topic deny telemetry/+/ingest-temperature/+",
+            "user ingest-temperature", "topic deny telemetry/+/ingest-temperature/#",
             "topic deny tele/ingest-temperature/SENSOR", "topic deny ingest-temperature/sensor/temperature/state",
             "topic read telemetry/temperature/#", "topic read tele/+/SENSOR", "topic read +/sensor/temperature/state",
-            "user ingest-unrouted", "topic deny telemetry/+/ingest-unrouted", "topic deny telemetry/+/ingest-unrouted/+",
+            "user ingest-unrouted", "topic deny telemetry/+/ingest-unrouted/#",
             "topic deny tele/ingest-unrouted/SENSOR", "topic deny ingest-unrouted/sensor/temperature/state", "topic read telemetry/#",
             // Only humidity: not temperature's topics, nor the source only temperature maps; Tasmota's feeds humidity too.
-            "user bath", "topic deny telemetry/temperature/bath", "topic deny telemetry/temperature/bath/+", "topic deny bath/sensor/temperature/state",
+            "user bath", "topic deny telemetry/temperature/bath/#", "topic deny bath/sensor/temperature/state",
         ])
     }
 

@@ -12,6 +12,8 @@ struct CredentialsBenchmark {
     let brokerPID: Int32?
     let fleets: [Int]
     let connected: Int
+    /// Every how manyth device is allowed one sensor type only (0: none): those are the ACL's `user` blocks.
+    let restrictedEvery: Int
 
     init() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -24,6 +26,7 @@ struct CredentialsBenchmark {
             .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         fleets = (environment["BENCH_FLEETS"] ?? "10000,100000").split(separator: ",").compactMap { Int($0) }
         connected = Int(environment["BENCH_CONNECTED"] ?? "") ?? 2000
+        restrictedEvery = Int(environment["BENCH_RESTRICTED_EVERY"] ?? "") ?? 10
     }
 
     struct Result {
@@ -54,7 +57,9 @@ struct CredentialsBenchmark {
             let started = Date()
             var issued: [IssuedCredential] = []
             for batch in stride(from: 0, to: devices, by: 10_000) {
-                let names = (batch..<min(devices, batch + 10_000)).map { (device: String(format: "fleet-%06d", $0), sensors: [String]?.none) }
+                let names = (batch..<min(devices, batch + 10_000)).map {
+                    (device: String(format: "fleet-%06d", $0), sensors: restrictedEvery > 0 && $0 % restrictedEvery == 1 ? ["temperature"] : [String]?.none)
+                }
                 issued += try DeviceCredentials.issue(names, on: connection)
             }
             let provisioned = Date().timeIntervalSince(started)
@@ -96,6 +101,8 @@ struct CredentialsBenchmark {
         let machine = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
             .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         print("Credentials benchmark, \(ISO8601DateFormatter().string(from: Date())), \(ProcessInfo.processInfo.activeProcessorCount) cores (\(machine)); mosquitto 2.0.11, password_file + acl_file, PBKDF2-SHA512 × 101")
+        print("")
+        print("Every \(restrictedEvery == 0 ? "no" : "\(restrictedEvery)th") device is allowed one sensor type only (an ACL `user` block each); the others every type (the ACL's `pattern` lines).")
         print("")
         print("| devices | provisioned in | accepted by the broker after | ACL file | connected | revoked device dropped after | broker CPU for that reload |")
         print("|---:|---:|---:|---:|---:|---:|---:|")

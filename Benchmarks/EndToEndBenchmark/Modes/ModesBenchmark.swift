@@ -42,8 +42,7 @@ struct ModesBenchmark {
         catalog = try Catalog.load(directory: catalogPath)
         logDirectory = environment["BENCH_LOG_DIR"] ?? "/tmp"
         mosquittoPID = environment["BENCH_MOSQUITTO_PID"].flatMap { Int32($0) }
-        postmasterPID = environment["BENCH_PG_DATA"].flatMap { try? String(contentsOfFile: $0 + "/postmaster.pid", encoding: .utf8) }
-            .flatMap { $0.split(separator: "\n").first.flatMap { Int32($0) } }
+        postmasterPID = pidOfPostmaster(dataDirectory: environment["BENCH_PG_DATA"])
         seconds = number("BENCH_SECONDS", 30)
         maxSteps = Int(number("BENCH_MAX_STEPS", 7))
         startShare = number("BENCH_START_SHARE", 0.6)
@@ -58,12 +57,7 @@ struct ModesBenchmark {
         FileHandle.standardError.write(Data("[modes \(ISO8601DateFormatter().string(from: Date()))] \(text)\n".utf8))
     }
 
-    private func makeDatabase(_ name: String) throws -> String {
-        let admin = try PGConnection(url: adminURL)
-        try admin.execute("DROP DATABASE IF EXISTS \(name)")
-        try admin.execute("CREATE DATABASE \(name)")
-        return adminURL[..<adminURL.lastIndex(of: "/")!] + "/" + name
-    }
+    private func makeDatabase(_ name: String) throws -> String { try freshDatabase(name, admin: adminURL) }
 
     /// A platform of `parts` on a database of its own, run through `body`, then stopped.
     private func withPlatform<T>(_ label: String, parts: [PartSpec], load: MixedLoad? = nil, _ body: (ModeRunner) throws -> T) throws -> T {
