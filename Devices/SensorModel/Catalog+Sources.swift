@@ -44,6 +44,23 @@ extension Catalog {
     }
 }
 
+extension Catalog {
+    /// Sensor types may share a source topic, but two patterns that match one topic must take the device id
+    /// from the same level: the broker lets a device write each pattern with its own id there, so otherwise
+    /// what it publishes under one pattern would be read as another device's by the other.
+    static func validateDeviceLevels(_ sensors: [SensorType]) throws(CatalogError) {
+        let sources = sensors.flatMap { sensor in sensor.sources.enumerated().map { (sensor: sensor.name, index: $0.offset, pattern: $0.element.pattern!) } }
+        for (position, source) in sources.enumerated() {
+            for earlier in sources[..<position]
+            where earlier.pattern.deviceIndex != source.pattern.deviceIndex && TopicFilters.overlap(earlier.pattern.filter, source.pattern.filter) {
+                throw CatalogError(
+                    file: source.sensor, field: "sources[\(source.index)].topic",
+                    message: "'\(source.pattern.levels.joined(separator: "/"))' and \(earlier.sensor)'s '\(earlier.pattern.levels.joined(separator: "/"))' match the same topics with {device} at different levels: a device could publish as another")
+            }
+        }
+    }
+}
+
 extension KeyPath {
     static func problem(_ text: String) -> String {
         "'\(text)' is not a key path (keys joined by '.', a key holding '.' in double quotes: params.\"temperature:0\".tC; at most 16 keys)"

@@ -12,6 +12,7 @@ public struct Catalog: Sendable {
                 throw CatalogError(file: sensor.name, field: "name", message: "sensor type '\(sensor.name)' is defined twice")
             }
         }
+        try Self.validateDeviceLevels(sensors)
         self.sensors = sensors.sorted { $0.name < $1.name }
     }
 

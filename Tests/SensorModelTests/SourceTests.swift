@@ -50,6 +50,22 @@ import Testing
         #expect(temperature.fields[0].aliases == ["temperature", "Temperature"])
     }
 
+    /// The broker lets a device write each pattern with its own id in the `{device}` level: two sensor types'
+    /// patterns that match one topic must take the id from the same level, or one device could write as another.
+    @Test func sensorTypesSharingATopicTakeTheDeviceFromTheSameLevel() throws {
+        func sensor(_ name: String, _ topic: String) -> SensorType {
+            SensorType(name: name, fields: [Field(name: "celsius", unit: "Cel", min: -90, max: 150)], sources: [Source(topic: topic, format: .json)])
+        }
+        #expect(throws: Never.self) { try Catalog(sensors: [sensor("a", "tele/{device}/SENSOR"), sensor("b", "tele/{device}/SENSOR")]) }
+        #expect(throws: Never.self) { try Catalog(sensors: [sensor("a", "tele/{device}/SENSOR"), sensor("b", "{device}/events/rpc")]) }
+        #expect {
+            try Catalog(sensors: [sensor("a", "{device}/x/SENSOR"), sensor("b", "tele/{device}/SENSOR")])
+        } throws: { error in
+            let error = error as? CatalogError
+            return error?.file == "b" && error?.field == "sources[0].topic" && error?.message.contains("a device could publish as another") == true
+        }
+    }
+
     @Test func keyPathsSplitAtDotsOutsideQuotes() {
         #expect(KeyPath.parse("AM2301.Temperature") == ["AM2301", "Temperature"])
         #expect(KeyPath.parse(#"params."temperature:0".tC"#) == ["params", "temperature:0", "tC"])

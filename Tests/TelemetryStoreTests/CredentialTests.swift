@@ -82,7 +82,7 @@ import Testing
     }
 
     @Test func theServiceAccountsNamesAreNotDeviceIds() {
-        for device in ["ingest-temperature", "ingest-unrouted", "ingest-x", BrokerSync.probeUser] {
+        for device in ["ingest-temperature", "ingest-unrouted", "ingest-x", BrokerSync.probeUser, "telemetry"] {
             #expect { try DeviceCredentials.validate(device: device, sensors: nil, catalog: Self.catalog) } throws: { ($0 as? CredentialError)?.code == "invalid_device" }
         }
         #expect(throws: Never.self) { try DeviceCredentials.validate(device: "ingest", sensors: nil, catalog: Self.catalog) }

@@ -102,13 +102,14 @@ struct CredentialsBenchmark {
             .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         print("Credentials benchmark, \(ISO8601DateFormatter().string(from: Date())), \(ProcessInfo.processInfo.activeProcessorCount) cores (\(machine)); mosquitto 2.0.11, password_file + acl_file, PBKDF2-SHA512 × 101")
         print("")
-        print("Every \(restrictedEvery == 0 ? "no" : "\(restrictedEvery)th") device is allowed one sensor type only (an ACL `user` block each); the others every type (the ACL's `pattern` lines).")
+        print(restrictedEvery == 0 ? "Every device is allowed every sensor type (the ACL's `pattern` lines)."
+              : "Every \(restrictedEvery)th device is allowed one sensor type only (an ACL `user` block each); the others every type (the ACL's `pattern` lines).")
         print("")
         print("| devices | provisioned in | accepted by the broker after | ACL file | connected | revoked device dropped after | broker CPU for that reload |")
         print("|---:|---:|---:|---:|---:|---:|---:|")
         for r in results {
-            print(String(format: "| %d | %.2f s | %.2f s | %.1f MB | %d (in %.1f s) | %.3f s | %.2f s |", r.devices, r.provisionSeconds, r.acceptedAfter,
-                         Double(r.fileBytes) / 1e6, r.connected, r.connectSeconds, r.revokedAfter, r.reloadBrokerCPU))
+            print(String(format: "| %d | %.2f s | %.2f s | %.0f kB | %d (in %.1f s) | %.3f s | %.2f s |", r.devices, r.provisionSeconds, r.acceptedAfter,
+                         Double(r.fileBytes) / 1e3, r.connected, r.connectSeconds, r.revokedAfter, r.reloadBrokerCPU))
         }
     }
 }

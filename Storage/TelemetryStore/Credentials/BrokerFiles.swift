@@ -38,9 +38,10 @@ public struct BrokerFiles: Sendable, Equatable {
         Dictionary(uniqueKeysWithValues: catalog.sensors.map { ($0.name, $0.sources.map(\.topic)) })
     }
 
-    /// Whether a device id is taken by the platform's own broker accounts (services, broker-sync's probe).
+    /// Whether a device id is taken by the platform's own broker accounts (services, broker-sync's probe),
+    /// or is `telemetry`: a source pattern that starts with `{device}` would then let it write `telemetry/…`.
     public static func isReserved(device: String) -> Bool {
-        device.hasPrefix("ingest-") || device == BrokerSync.probeUser
+        device.hasPrefix("ingest-") || device == BrokerSync.probeUser || device == "telemetry"
     }
 
     /// - Parameter sources: `sourcePatterns(catalog:)`: every sensor type (a restricted device is denied

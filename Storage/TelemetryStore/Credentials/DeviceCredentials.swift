@@ -48,7 +48,7 @@ public enum DeviceCredentials {
             throw CredentialError(code: "invalid_device", message: "must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
         }
         guard !BrokerFiles.isReserved(device: device) else {
-            throw CredentialError(code: "invalid_device", message: "'ingest-…' and '\(BrokerSync.probeUser)' are the platform's own broker accounts")
+            throw CredentialError(code: "invalid_device", message: "'ingest-…', '\(BrokerSync.probeUser)' and 'telemetry' are reserved for the platform's own broker accounts and topics")
         }
         if let sensors {
             guard !sensors.isEmpty else { throw CredentialError(code: "invalid_sensors", message: "must name at least one sensor type, or be left out for all") }
