@@ -178,12 +178,20 @@ struct DeviceIdentityTests {
     @Test func credentialsSurviveRestartsOfTheBrokerAndTheServices() async throws {
         let platform = try SecuredPlatform(sensors: ["temperature"])
         defer { platform.stop() }
+        let temperature = platform.sensor("temperature")
         let password = try await platform.issue("dev-r")
         try await offThePool { try platform.connectOnceSynced("dev-r", password) }.stop()
         platform.broker.stopGracefully()
         try platform.broker.start()
-        platform.sync.stop()
-        try await offThePool { try platform.connectOnceSynced("dev-r", password) }.stop()
+        try platform.restartSync()
+        try platform.restartIngest()
+
+        // After all three: the same password lets the device in, what it publishes is stored, a wrong one is refused.
+        let device = try await offThePool { try platform.connectOnceSynced("dev-r", password) }
+        defer { device.stop() }
+        _ = try device.publish(topic: "telemetry/\(temperature)/dev-r", payload: Self.frame(seq: 1), qos: 1)
+        let stored = try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-r")) == 1 } }
+        #expect(stored, "dev-r's reading after the restarts was not stored: \(platform.ingest.output.suffix(1500))")
         #expect(try platform.refuses("dev-r", "not-the-password"))
     }
 

@@ -18,8 +18,10 @@ final class SecuredPlatform: @unchecked Sendable {
     let database: String
     let files: String
     let broker: PrivateBroker
-    let sync: ServiceProcess
-    let ingest: ServiceProcess
+    private(set) var sync: ServiceProcess
+    private(set) var ingest: ServiceProcess
+    private let syncEnvironment: [String: String]
+    private let journal: String
     let query: ServiceProcess
     let queryPort: Int
     /// With `tls`: a listener with TLS (password login), and one where a client certificate signed by the
@@ -35,7 +37,7 @@ final class SecuredPlatform: @unchecked Sendable {
         files = FileManager.default.temporaryDirectory.appendingPathComponent("broker-files-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
         let brokerPort = try freePort()
-        let syncEnvironment = [
+        syncEnvironment = [
             "TELEMETRY_MQTT_URL": "mqtt://127.0.0.1:\(brokerPort)", "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword,
             "TELEMETRY_BROKER_PASSWORD_FILE": files + "/passwords", "TELEMETRY_BROKER_ACL_FILE": files + "/acl",
             "TELEMETRY_BROKER_PID_FILE": files + "/mosquitto.pid",
@@ -60,10 +62,8 @@ final class SecuredPlatform: @unchecked Sendable {
             certificatePort = nil
         }
         broker = try PrivateBroker(port: brokerPort, extraConfig: config)
-        ingest = try servers.startIngest(
-            sensors: catalog.catalog.sensors.map(\.name), catalog: catalog, database: database,
-            extra: ["TELEMETRY_MQTT_URL": broker.url, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword])
-        guard try ingest.waitUntilReady() else { throw TestSetupError(message: "ingest did not subscribe on its service account: \(ingest.output)") }
+        journal = files + "/journal"
+        ingest = try Self.startIngest(servers: servers, catalog: catalog, database: database, broker: broker, journal: journal)
         queryPort = try freePort()
         query = try ServiceProcess(
             "telemetry", arguments: ["query", "--port", String(queryPort)],
@@ -74,6 +74,26 @@ final class SecuredPlatform: @unchecked Sendable {
         guard try eventually(timeout: .seconds(60), { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !query.isRunning }), query.isRunning else {
             throw TestSetupError(message: "query service did not start: \(query.output)")
         }
+    }
+
+    private static func startIngest(servers: TestServers, catalog: TestCatalog, database: String, broker: PrivateBroker, journal: String) throws -> ServiceProcess {
+        let ingest = try servers.startIngest(
+            sensors: catalog.catalog.sensors.map(\.name), catalog: catalog, database: database, journal: journal,
+            extra: ["TELEMETRY_MQTT_URL": broker.url, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword])
+        guard try ingest.waitUntilReady() else { throw TestSetupError(message: "ingest did not subscribe on its service account: \(ingest.output)") }
+        return ingest
+    }
+
+    /// A new broker-sync process (it writes the files from the table again at start).
+    func restartSync() throws {
+        _ = sync.stop()
+        sync = try ServiceProcess("telemetry", arguments: ["broker-sync"], environment: syncEnvironment, servers: servers)
+    }
+
+    /// A new ingest process on the same journal and service account; returns once it is subscribed again.
+    func restartIngest() throws {
+        _ = ingest.stop()
+        ingest = try Self.startIngest(servers: servers, catalog: catalog, database: database, broker: broker, journal: journal)
     }
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
