@@ -4,7 +4,8 @@
 # 100,000 devices provisioned, the time until the broker takes them, and a revocation with BENCH_CONNECTED
 # (2,000) devices connected: how long until the broker drops it, and the broker CPU of that reload.
 # Prints a Markdown table on stdout; progress on stderr. Knobs: BENCH_FLEETS ("10000,100000"), BENCH_CONNECTED,
-# BENCH_RESTRICTED_EVERY (10: every 10th device is allowed one sensor type only; 0: none).
+# BENCH_RESTRICTED_EVERY (10: every 10th device is allowed one sensor type only; 0: none), BENCH_REST (1: each fleet
+# provisioned by one POST /v1/devices/credentials to a `telemetry query`; 0: through the library).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -13,9 +14,10 @@ build_bench telemetry EndToEndBenchmark
 bin=$BENCH_BIN
 
 work=$(mktemp -d /tmp/telemetry-credentials.XXXXXX)
-sync_pid=
+sync_pid= query_pid=
 cleanup() {
     set +e
+    [ -n "$query_pid" ] && kill "$query_pid" 2>/dev/null && wait "$query_pid" 2>/dev/null
     [ -n "$sync_pid" ] && kill "$sync_pid" 2>/dev/null && wait "$sync_pid" 2>/dev/null
     stop_mosquitto "$work/mosquitto" >/dev/null 2>&1
     stop_postgres "$work/pgdata" >/dev/null 2>&1
@@ -38,7 +40,17 @@ MOSQUITTO_EXTRA_CONF="allow_anonymous false
 password_file $work/broker/passwords
 acl_file $work/broker/acl" MOSQUITTO_PROBE_ARGS="-u ingest-unrouted -P $password" \
     start_mosquitto "$work/mosquitto" "$mqtt_port" >/dev/null
+# The query service provisions each fleet in one POST /v1/devices/credentials (BENCH_REST=0: the library instead).
+query_url=
+if [ "${BENCH_REST:-1}" != 0 ]; then
+    admin_token=bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n') http_port=$(free_port)
+    TELEMETRY_ADMIN_TOKENS=$admin_token TELEMETRY_API_TOKENS=$admin_token-read TELEMETRY_HTTP_HOST=127.0.0.1 TELEMETRY_HTTP_PORT=$http_port \
+        "$bin/telemetry" query >"$work/query.log" 2>&1 &
+    query_pid=$!
+    query_url=http://127.0.0.1:$http_port
+    until curl -fs "$query_url/readyz" >/dev/null; do kill -0 "$query_pid" || { cat "$work/query.log" >&2; exit 1; }; sleep 0.1; done
+fi
 log "logs in $work; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-BENCH_DATABASE_URL=$PG_URL BENCH_MQTT_PORT=$MOSQUITTO_PORT BENCH_MOSQUITTO_PID_FILE=$work/mosquitto/mosquitto.pid \
+BENCH_QUERY_URL=$query_url BENCH_ADMIN_TOKEN=${admin_token:-} BENCH_DATABASE_URL=$PG_URL BENCH_MQTT_PORT=$MOSQUITTO_PORT BENCH_MOSQUITTO_PID_FILE=$work/mosquitto/mosquitto.pid \
     BENCH_ACL_FILE=$work/broker/acl "$bin/EndToEndBenchmark" credentials
 log "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Postgres
 import TelemetryStore
 
@@ -14,6 +17,8 @@ struct CredentialsBenchmark {
     let connected: Int
     /// Every how manyth device is allowed one sensor type only (0: none): those are the ACL's `user` blocks.
     let restrictedEvery: Int
+    /// `telemetry query` and an admin token: then each fleet is provisioned by one `POST /v1/devices/credentials`.
+    let rest: (url: String, token: String)?
 
     init() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -27,6 +32,7 @@ struct CredentialsBenchmark {
         fleets = (environment["BENCH_FLEETS"] ?? "10000,100000").split(separator: ",").compactMap { Int($0) }
         connected = Int(environment["BENCH_CONNECTED"] ?? "") ?? 2000
         restrictedEvery = Int(environment["BENCH_RESTRICTED_EVERY"] ?? "") ?? 10
+        rest = environment["BENCH_QUERY_URL"].flatMap { url in url.isEmpty ? nil : environment["BENCH_ADMIN_TOKEN"].map { (url, $0) } }
     }
 
     struct Result {
@@ -46,6 +52,32 @@ struct CredentialsBenchmark {
         return true
     }
 
+    /// One `POST /v1/devices/credentials` with every device: what an operator's provisioning call costs.
+    static func provision(_ devices: [(device: String, sensors: [String]?)], rest: (url: String, token: String)) throws -> [(device: String, password: String)] {
+        let entries: [[String: Any]] = devices.map { entry in entry.sensors.map { ["device": entry.device, "sensors": $0] } ?? ["device": entry.device] }
+        var request = URLRequest(url: URL(string: rest.url + "/v1/devices/credentials")!)
+        request.httpMethod = "POST"
+        request.timeoutInterval = 600
+        request.setValue("Bearer \(rest.token)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["devices": entries])
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var answer: (Data?, Int?)
+        URLSession.shared.dataTask(with: request) { data, response, _ in
+            answer = (data, (response as? HTTPURLResponse)?.statusCode)
+            done.signal()
+        }.resume()
+        done.wait()
+        guard answer.1 == 200, let data = answer.0,
+              let credentials = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["credentials"] as? [[String: Any]] else {
+            throw BenchError("POST /v1/devices/credentials: \(answer.1.map(String.init) ?? "no answer") \(answer.0.map { String(decoding: $0.prefix(300), as: UTF8.self) } ?? "")")
+        }
+        return credentials.compactMap { entry in
+            guard let device = entry["device"] as? String, let password = entry["password"] as? String else { return nil }
+            return (device, password)
+        }
+    }
+
     func log(_ text: String) { FileHandle.standardError.write(Data("[credentials] \(text)\n".utf8)) }
 
     func run() throws {
@@ -55,16 +87,20 @@ struct CredentialsBenchmark {
         // Fleets grow (10,000 then 100,000): the larger one re-issues the smaller one's devices as rotations.
         for devices in fleets {
             let started = Date()
-            var issued: [IssuedCredential] = []
-            for batch in stride(from: 0, to: devices, by: 10_000) {
-                let names = (batch..<min(devices, batch + 10_000)).map {
-                    (device: String(format: "fleet-%06d", $0), sensors: restrictedEvery > 0 && $0 % restrictedEvery == 1 ? ["temperature"] : [String]?.none)
+            let names = (0..<devices).map {
+                (device: String(format: "fleet-%06d", $0), sensors: restrictedEvery > 0 && $0 % restrictedEvery == 1 ? ["temperature"] : [String]?.none)
+            }
+            var issued: [(device: String, password: String)] = []
+            if let rest {
+                issued = try Self.provision(names, rest: rest)
+            } else {
+                for batch in stride(from: 0, to: devices, by: 10_000) {
+                    issued += try DeviceCredentials.issue(Array(names[batch..<min(devices, batch + 10_000)]), on: connection).map { ($0.credential.device, $0.password) }
                 }
-                issued += try DeviceCredentials.issue(names, on: connection)
             }
             let provisioned = Date().timeIntervalSince(started)
             let last = issued[issued.count - 1]
-            while !Self.accepts(port: port, username: last.credential.device, password: last.password) {
+            while !Self.accepts(port: port, username: last.device, password: last.password) {
                 guard Date().timeIntervalSince(started) < 600 else { throw BenchError("the broker did not take \(devices) devices within 600 s") }
                 Thread.sleep(forTimeInterval: 0.02)
             }
@@ -75,8 +111,8 @@ struct CredentialsBenchmark {
             let connectStart = Date()
             var held: [RawConnection] = []
             for credential in issued.prefix(holding) {
-                guard let open = try RawConnection.open(port: port, username: credential.credential.device, password: credential.password) else {
-                    throw BenchError("\(credential.credential.device) refused")
+                guard let open = try RawConnection.open(port: port, username: credential.device, password: credential.password) else {
+                    throw BenchError("\(credential.device) refused")
                 }
                 held.append(open)
             }
@@ -84,7 +120,7 @@ struct CredentialsBenchmark {
             let victim = held[0]
             let cpuBefore = brokerPID.map { processCPU($0) } ?? 0
             let revokeStart = Date()
-            _ = try DeviceCredentials.revoke(device: issued[0].credential.device, on: connection)
+            _ = try DeviceCredentials.revoke(device: issued[0].device, on: connection)
             guard victim.waitUntilClosed(timeout: 30) else { throw BenchError("the revoked device was still connected after 30 s") }
             let revoked = Date().timeIntervalSince(revokeStart)
             Thread.sleep(forTimeInterval: 1)  // the reload's CPU is spent by now; the rest of the fleet idles
@@ -100,7 +136,8 @@ struct CredentialsBenchmark {
         }
         let machine = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
             .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-        print("Credentials benchmark, \(ISO8601DateFormatter().string(from: Date())), \(ProcessInfo.processInfo.activeProcessorCount) cores (\(machine)); mosquitto 2.0.11, password_file + acl_file, PBKDF2-SHA512 × 101")
+        print("Credentials benchmark, \(ISO8601DateFormatter().string(from: Date())), \(ProcessInfo.processInfo.activeProcessorCount) cores (\(machine)); mosquitto 2.0.11, password_file + acl_file, PBKDF2-SHA512 × 101; "
+              + (rest == nil ? "provisioned through the library (DeviceCredentials.issue, 10,000 per call)" : "provisioned by one POST /v1/devices/credentials per fleet (telemetry query)"))
         print("")
         print(restrictedEvery == 0 ? "Every device is allowed every sensor type (the ACL's `pattern` lines)."
               : "Every \(restrictedEvery)th device is allowed one sensor type only (an ACL `user` block each); the others every type (the ACL's `pattern` lines).")
