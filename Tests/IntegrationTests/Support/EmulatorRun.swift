@@ -6,11 +6,12 @@ import Postgres
 final class EmulatorRun: @unchecked Sendable {
     let process: ServiceProcess
 
-    /// - Parameters: rate in messages per second over all devices; duration in seconds.
+    /// - Parameters: rate in messages per second over all devices; duration in seconds; prefix: the device
+    ///   ids' (`<prefix>-<sensor>-0000`), random when nil.
     init(servers: TestServers, mqttURL: String? = nil, database: String, catalog: TestCatalog, sensors: [String],
          devices: Int = 20, samples: Int = 4, rate: Int, duration: Double, verifyTimeout: Int = 90, extra: [String] = [],
-         environment: [String: String] = [:]) throws {
-        let prefix = "emu" + UUID().uuidString.lowercased().prefix(6)
+         environment: [String: String] = [:], prefix: String? = nil) throws {
+        let prefix = prefix ?? "emu" + UUID().uuidString.lowercased().prefix(6)
         process = try ServiceProcess(
             "telemetry",
             arguments: ["emulate"] + sensors.flatMap { ["--sensor", $0] } + [
