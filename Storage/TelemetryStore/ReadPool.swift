@@ -3,7 +3,8 @@ import Postgres
 
 /// The query service's read connections: `size` threads of its own (libpq blocks), each the only owner
 /// of one connection, taking work from a queue. Work that waits longer than `acquireTimeout` for a
-/// thread fails as "busy" (the caller answers 503) instead of piling up.
+/// thread fails as "busy" (the caller answers 503) instead of piling up, and so does work that finds
+/// `maxQueued` jobs already waiting: a flood of requests holds a bounded queue, not all of memory.
 ///
 /// An idle connection does not know that its server restarted until it is used: work that fails on a
 /// reused connection because the connection failed runs once more on a new one, so the first requests
@@ -14,11 +15,11 @@ public final class ReadPool: @unchecked Sendable {
     public let acquireTimeout: TimeInterval
     private let queue: WorkQueue
 
-    public init(url: String, size: Int = 4, acquireTimeout: TimeInterval = 2) {
+    public init(url: String, size: Int = 4, acquireTimeout: TimeInterval = 2, maxQueued: Int = 1024) {
         self.url = url
         self.size = size
         self.acquireTimeout = acquireTimeout
-        queue = WorkQueue()
+        queue = WorkQueue(capacity: maxQueued)
         for index in 0..<size {
             let thread = Thread { [queue] in Self.work(queue: queue, url: url, acquireTimeout: acquireTimeout) }
             thread.name = "read-pool-\(index)"
@@ -30,7 +31,7 @@ public final class ReadPool: @unchecked Sendable {
 
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (StoreConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            queue.put(Job(enqueued: Date()) { offered in
+            let job = Job(enqueued: Date()) { offered in
                 let connection: PGConnection
                 switch offered {
                 case .success(let open): connection = open
@@ -45,7 +46,10 @@ public final class ReadPool: @unchecked Sendable {
                 } catch {
                     return { continuation.resume(throwing: error) }
                 }
-            })
+            }
+            if !queue.put(job) {
+                job.run(.failure(PGError(sqlState: "53300", message: "\(queue.capacity) requests already wait for a read connection")))?()
+            }
         }
     }
 
@@ -93,15 +97,21 @@ public final class ReadPool: @unchecked Sendable {
 
     /// Jobs waiting for a worker. Closed when the pool goes: the workers finish and their connections close.
     final class WorkQueue: @unchecked Sendable {
+        let capacity: Int
         private let condition = NSCondition()
         private var jobs: [Job] = []
         private var head = 0
         private var closed = false
 
-        func put(_ job: Job) {
+        init(capacity: Int) { self.capacity = capacity }
+
+        /// False when `capacity` jobs already wait: the caller fails this one.
+        func put(_ job: Job) -> Bool {
             condition.withLock {
+                guard jobs.count - head < capacity else { return false }
                 jobs.append(job)
                 condition.signal()
+                return true
             }
         }
 
