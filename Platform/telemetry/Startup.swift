@@ -5,7 +5,8 @@ import Metrics
 import Prometheus
 import Settings
 
-/// What every subcommand does first: read the settings (a wrong one exits 2 with one line naming it),
+/// What every subcommand does first: read the settings (a wrong one exits 2 with one line naming it; a
+/// `TELEMETRY_*` variable that is no setting gets a warning),
 /// then set up logging at the configured level and Prometheus metrics.
 enum Startup {
     static func settings<T>(
@@ -13,6 +14,10 @@ enum Startup {
     ) async throws -> (PlatformSettings, T) {
         do {
             let platform = try await PlatformSettings.load(environment: environment)
+            for (variable, closest) in PlatformSettings.unknownVariables(in: environment) {
+                let hint = closest.map { " (did you mean \($0)?)" } ?? ""
+                FileHandle.standardError.write(Data("telemetry \(command): warning: \(variable) is not a setting\(hint); ignored\n".utf8))
+            }
             return (platform, try build(platform))
         } catch {
             FileHandle.standardError.write(Data("telemetry \(command): \(error)\n".utf8))

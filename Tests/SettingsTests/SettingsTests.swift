@@ -88,3 +88,15 @@ struct SettingsTests {
         }
     }
 }
+
+/// A misspelt variable is not read, so it must not pass unnoticed.
+@Suite struct UnknownVariableTests {
+    @Test func variablesThatAreNoSettingAreNamedWithTheClosestSetting() {
+        let unknown = PlatformSettings.unknownVariables(in: [
+            "TELEMETRY_MQTT_ULR": "x", "TELEMETRY_MQTT_URL": "x", "TELEMETRY_COLOUR": "x", "TELEMETRY_TEST_MODE": "all",
+            "TELEMETRY_CONFIG": "x", "TELEMETRY_SWIFT_FLAGS": "x", "PATH": "x",
+        ])
+        #expect(unknown.map(\.variable) == ["TELEMETRY_COLOUR", "TELEMETRY_MQTT_ULR"])
+        #expect(unknown.map(\.closest) == [nil, "TELEMETRY_MQTT_URL"])
+    }
+}
