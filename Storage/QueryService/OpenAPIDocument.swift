@@ -61,7 +61,7 @@ enum OpenAPIDocument {
                 - $ref: "#/components/parameters/to"
                 - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000, default: 1000}}
                 - $ref: "#/components/parameters/cursor"
-                - {name: order, in: query, schema: {type: string, enum: [asc, desc], default: asc}}
+                - $ref: "#/components/parameters/order"
               responses:
                 "200": {description: A page of readings, content: {application/json: {schema: {$ref: "#/components/schemas/ReadingPage"}}}}
                 "400": {$ref: "#/components/responses/BadRequest"}
@@ -122,7 +122,7 @@ enum OpenAPIDocument {
                 "503": {$ref: "#/components/responses/Unavailable"}
           /v1/rejected:
             get:
-              summary: The dead-letter store, oldest first, paged
+              summary: The dead-letter store by receive time, oldest first (order=desc newest first), paged
               operationId: listRejected
               parameters:
                 - {name: sensor, in: query, schema: {type: string}}
@@ -131,6 +131,7 @@ enum OpenAPIDocument {
                 - $ref: "#/components/parameters/to"
                 - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000, default: 100}}
                 - $ref: "#/components/parameters/cursor"
+                - $ref: "#/components/parameters/order"
               responses:
                 "200": {description: A page of dead letters, content: {application/json: {schema: {$ref: "#/components/schemas/RejectedPage"}}}}
                 "400": {$ref: "#/components/responses/BadRequest"}
@@ -273,6 +274,7 @@ enum OpenAPIDocument {
             from: {name: from, in: query, description: "Start (inclusive), RFC 3339 or epoch milliseconds", schema: {type: string}}
             to: {name: to, in: query, description: "End (exclusive), RFC 3339 or epoch milliseconds", schema: {type: string}}
             cursor: {name: cursor, in: query, description: The opaque next value of the previous page, schema: {type: string}}
+            order: {name: order, in: query, description: "asc: oldest first; desc: newest first (send the same order with a page's cursor)", schema: {type: string, enum: [asc, desc], default: asc}}
           responses:
             BadRequest: {description: "A bad parameter (the message names it)", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
             Unauthorized: {description: No or wrong bearer token, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}

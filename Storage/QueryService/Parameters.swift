@@ -31,6 +31,15 @@ struct Parameters {
         return value
     }
 
+    /// `order=asc` (the default) or `order=desc`; a cursor continues in the order it was made in.
+    func ascending() throws -> Bool {
+        switch string("order") ?? "asc" {
+        case "asc": return true
+        case "desc": return false
+        default: throw APIError.invalid("order", "must be asc or desc")
+        }
+    }
+
     func range() throws -> (from: Int64, to: Int64) {
         let to = try time("to", default: Self.maxTime)
         let from = try time("from", default: 0)

@@ -10,6 +10,7 @@ enum RejectedRoutes {
         if let reason, reason.isEmpty || reason.count > 64 { throw APIError.invalid("reason", "must be 1-64 characters (the start of a reason, e.g. truncated)") }
         let (from, to) = try parameters.range()
         let limit = try parameters.limit(default: 100, max: 10_000)
+        let ascending = try parameters.ascending()
         // (receive time, id, database): ids count per database, so with several the database's index
         // (in `placement.urls`) orders rows of one microsecond and is part of the cursor.
         let cursor = try parameters.string("cursor").map { text -> (Int64, Int64, Int) in
@@ -23,14 +24,20 @@ enum RejectedRoutes {
         var rows: [(row: StoredRejection, database: Int)] = []
         for url in urls {
             let index = store.placement.urls.firstIndex(of: url)!
-            // Past the cursor: in a database before the cursor's, rows of the cursor's microsecond are done.
+            // Past the cursor: the id bound is Int64.max in a database before the cursor's, -1 in one after
+            // it. As the databases' order turns with the times', that is right both ways: ascending, the
+            // former's rows of the cursor's microsecond are done and the latter's to come; descending, the reverse.
             let after = cursor.map { ($0.0, index < $0.2 ? Int64.max : index > $0.2 ? -1 : $0.1) }
             let found = try await store.read(at: url) { connection in
-                try RejectedQueries.list(sensor: sensor, reason: reason, from: from, to: to, after: after, limit: limit + 1, on: connection)
+                try RejectedQueries.list(
+                    sensor: sensor, reason: reason, from: from, to: to, after: after, ascending: ascending, limit: limit + 1, on: connection)
             }
             rows += found.map { ($0, index) }
         }
-        rows.sort { ($0.row.receivedAt, $0.database, $0.row.id) < ($1.row.receivedAt, $1.database, $1.row.id) }
+        rows.sort {
+            let (a, b) = (($0.row.receivedAt, $0.database, $0.row.id), ($1.row.receivedAt, $1.database, $1.row.id))
+            return ascending ? a < b : a > b
+        }
         var json = JSONWriter(capacity: 64 + rows.count * 200)
         json.beginObject()
         json.key("rejected")

@@ -90,8 +90,7 @@ enum SensorRoutes {
         let device = try parameters.device(context.parameters.get("device") ?? "")
         let (from, to) = try parameters.range()
         let limit = try parameters.limit(default: 1000, max: 10_000)
-        let order = parameters.string("order") ?? "asc"
-        guard order == "asc" || order == "desc" else { throw APIError.invalid("order", "must be asc or desc") }
+        let ascending = try parameters.ascending()
         let cursor = try parameters.string("cursor").map { text -> Int64 in
             guard let value = Int64(try Cursor.decode(text, parts: 1)[0]) else { throw APIError.invalid("cursor", "is not a cursor this API returned") }
             return value
@@ -100,7 +99,7 @@ enum SensorRoutes {
         let readings: [StoredReading]? = try await store.read(for: sensor) { connection in
             guard let stored = try queries.device(named: device, on: connection) else { return nil }
             return try queries.readings(
-                deviceID: stored.id, from: from, to: to, after: cursor, ascending: order == "asc", limit: limit + 1, on: connection)
+                deviceID: stored.id, from: from, to: to, after: cursor, ascending: ascending, limit: limit + 1, on: connection)
         }
         guard let readings else { throw APIError.notFound("unknown device '\(device)' for \(sensor.name)") }
         var json = JSONWriter(capacity: 64 + readings.count * 80)

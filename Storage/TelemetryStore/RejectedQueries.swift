@@ -1,19 +1,22 @@
 import Postgres
 
 public enum RejectedQueries {
-    /// Dead letters in `[from, to)`, newest last, after the `(receivedAt, id)` cursor; `reason`: only
-    /// those whose reason starts with it (a code such as `truncated`).
+    /// Dead letters in `[from, to)` by `(receivedAt, id)`, oldest first when `ascending` else newest
+    /// first, past the cursor in that order; `reason`: only those whose reason starts with it (a code
+    /// such as `truncated`).
     public static func list(
-        sensor: String?, reason: String? = nil, from: Int64, to: Int64, after cursor: (Int64, Int64)?, limit: Int, on connection: PGConnection
+        sensor: String?, reason: String? = nil, from: Int64, to: Int64, after cursor: (Int64, Int64)?, ascending: Bool = true, limit: Int,
+        on connection: PGConnection
     ) throws(PGError) -> [StoredRejection] {
+        let (past, direction) = ascending ? (">", "ASC") : ("<", "DESC")
         let result = try connection.query("""
             SELECT id, sensor, topic, \(ReadingQueries.micros("received_at")), reason, encode(payload, 'base64')
             FROM rejected
             WHERE ($1::text IS NULL OR sensor = $1)
               AND received_at >= \(ReadingQueries.timestamp("$2")) AND received_at < \(ReadingQueries.timestamp("$3"))
-              AND ($4::int8 IS NULL OR (received_at, id) > (\(ReadingQueries.timestamp("$4")), $5::int8))
+              AND ($4::int8 IS NULL OR (received_at, id) \(past) (\(ReadingQueries.timestamp("$4")), $5::int8))
               AND ($7::text IS NULL OR starts_with(reason, $7))
-            ORDER BY received_at, id LIMIT $6
+            ORDER BY received_at \(direction), id \(direction) LIMIT $6
             """, [sensor, String(from), String(to), cursor.map { String($0.0) }, cursor.map { String($0.1) }, String(limit), reason])
         return result.rows.map { row in
             StoredRejection(

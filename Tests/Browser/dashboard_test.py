@@ -178,18 +178,24 @@ class Run:
         self.shot("device-live")
         self.console_errors()
 
-    def dead_letter_appears(self, sensor):
-        topic = f"telemetry/{sensor}/browser-bad"
-        publish(topic, b"\x54\x4d\x01\x00\x01")
+    def dead_letters_appear_newest_first(self, sensor):
+        first, second = f"telemetry/{sensor}/browser-bad-first", f"telemetry/{sensor}/browser-bad-second"
+        stored = lambda topic: lambda d: any(r["topic"] == topic for r in api(f"/v1/rejected?sensor={sensor}")["rejected"])
+        # The first is stored before the second is sent, so the second is received later: the view must
+        # list it above the first. Both are stored before the view opens (it does not refresh by itself).
+        publish(first, b"\x54\x4d\x01\x00\x01")
+        self.wait("the first dead letter in the API", stored(first))
+        publish(second, b"\x54\x4d\x01\x00\x01")
+        self.wait("the second dead letter in the API", stored(second))
         self.go(f"/rejected?sensor={sensor}")
 
-        def shown(driver):
-            rows = [r for r in driver.find_elements(By.CSS_SELECTOR, "#rejected tbody tr") if topic in r.text]
-            if not rows:
-                driver.find_element(By.ID, "filter-apply").click()  # the view does not refresh by itself
-            return rows
+        def both_shown(driver):
+            topics = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#rejected tbody tr td:nth-child(3)")]
+            return topics if first in topics and second in topics else None
 
-        row = self.wait("the dead letter in its view", shown)[0]
+        topics = self.wait("both dead letters in their view", both_shown)
+        assert topics.index(second) < topics.index(first), f"the second dead letter is not above the first: {topics}"
+        row = self.driver.find_elements(By.CSS_SELECTOR, "#rejected tbody tr")[topics.index(second)]
         assert "544d 0100 01" in row.find_element(By.CSS_SELECTOR, "td.hex").text, row.text
         reason = row.find_element(By.CSS_SELECTOR, "td.reason").text.split(":")[0]
         field = self.driver.find_element(By.ID, "filter-reason")
@@ -222,7 +228,7 @@ def main():
         for range_name in ["1h", "24h", "7d", "30d"]:
             run.chart_points_equal_the_api(temperature, device, range_name)
         run.live_reading_within_two_seconds(temperature, device)
-        run.dead_letter_appears(temperature)
+        run.dead_letters_appear_newest_first(temperature)
         run.phone_width(temperature, device)
         log("every browser check held")
         return 0

@@ -71,13 +71,19 @@ struct SensorDatabasesTests {
         }
         let ownLetters = try await get("/v1/rejected?sensor=\(power)&from=0&to=4102444800000")["rejected"] as? [[String: Any]]
         #expect(ownLetters?.map { $0["topic"] as? String } == ["telemetry/\(power)/bad-p"])
-        var topics: [String] = []
-        var cursor: String?
-        repeat {
-            let page = try await get("/v1/rejected?from=0&to=4102444800000&limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""))
-            topics += (page["rejected"] as? [[String: Any]] ?? []).compactMap { $0["topic"] as? String }
-            cursor = page["next"] as? String
-        } while cursor != nil && topics.count < 10
-        #expect(Set(topics) == ["telemetry/\(temperature)/bad-t", "telemetry/\(power)/bad-p"] && topics.count == 2, "\(topics)")
+        // One a page, so the cursor crosses from one database to the other, oldest first and newest first.
+        func pagedTopics(order: String) async throws -> [String] {
+            var topics: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await get("/v1/rejected?from=0&to=4102444800000&limit=1&order=\(order)" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                topics += (page["rejected"] as? [[String: Any]] ?? []).compactMap { $0["topic"] as? String }
+                cursor = page["next"] as? String
+            } while cursor != nil && topics.count < 10
+            return topics
+        }
+        let oldestFirst = try await pagedTopics(order: "asc")
+        #expect(Set(oldestFirst) == ["telemetry/\(temperature)/bad-t", "telemetry/\(power)/bad-p"] && oldestFirst.count == 2, "\(oldestFirst)")
+        #expect(try await pagedTopics(order: "desc") == oldestFirst.reversed())
     }
 }

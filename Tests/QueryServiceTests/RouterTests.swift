@@ -86,6 +86,7 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
         ("/v1/rejected?from=2026-01-01", "from"),
         ("/v1/rejected?cursor=" + Cursor.encode(["x", "y"]), "cursor"),
         ("/v1/rejected?reason=" + String(repeating: "r", count: 65), "reason"),
+        ("/v1/rejected?order=newest", "order"),
         ("/v1/sensors/temperature/devices?prefix=bad%20prefix", "prefix"),
         ("/v1/sensors/temperature/devices/bad%20device/stream", "device"),
     ]

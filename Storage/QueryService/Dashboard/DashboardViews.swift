@@ -154,7 +154,8 @@ enum DashboardViews {
         const window = windows[params.get("window")] ? params.get("window") : "1h";
         const from = Number(params.get("from")) || Date.now() - windows[window];
         const cursor = params.get("cursor");
-        const query = new URLSearchParams({ limit: "100", from: String(from) });
+        // Newest first: who opens this view is looking for what just went wrong.
+        const query = new URLSearchParams({ limit: "100", from: String(from), order: "desc" });
         if (sensor) query.set("sensor", sensor);
         if (reason) query.set("reason", reason);
         if (cursor) query.set("cursor", cursor);
@@ -173,7 +174,7 @@ enum DashboardViews {
             sensorSelect, reasonInput, windowSelect, h("button", { type: "submit", id: "filter-apply" }, "Filter")),
           rows.length ? table("rejected", [["Received (UTC)"], ["Sensor"], ["Topic"], ["Reason"], ["Payload (hex)"]], rows)
             : h("p", { class: "muted", id: "no-rejected" }, "No dead letters match."),
-          h("div", { class: "pager" }, page.next ? h("a", { id: "next-page", href: `#/rejected?${filters()}&from=${from}&cursor=${enc(page.next)}` }, "Next page (newer)") : null));
+          h("div", { class: "pager" }, page.next ? h("a", { id: "next-page", href: `#/rejected?${filters()}&from=${from}&cursor=${enc(page.next)}` }, "Next page (older)") : null));
       }
 
       return { signin, problem, overview, sensor, device, rejected };
