@@ -2,16 +2,21 @@
 # The dashboard's benchmark (Benchmarks/DashboardBenchmark): a throwaway PostgreSQL and mosquitto on free
 # loopback ports, `telemetry ingest` for every sensor type and `telemetry query`, all release builds; the
 # benchmark seeds BENCH_DEVICES devices, times the overview's API calls, publish → live stream latency
-# under BENCH_LOAD msg/s, and what BENCH_STREAMS idle streams cost the query process. Markdown on stdout.
+# under BENCH_LOAD msg/s at a socket client and in headless Chromium's live view (Selenium in
+# .local/browser-venv, as for the tests; Tests/Browser/live_latency.py), and what BENCH_STREAMS idle
+# streams cost the query process. Markdown on stdout.
 #
-#   scripts/bench-dashboard.sh                 defaults: 10,000 devices, 1,000 streams, 200 msg/s
+#   scripts/bench-dashboard.sh                 defaults: 10,000 devices, 1,000 streams, 200 msg/s,
+#                                              50 msg/s × 500 readings to the browser's device
 #
-# Knobs: BENCH_DEVICES, BENCH_STREAMS, BENCH_LOAD, BENCH_PROBES, BENCH_ITERATIONS; TELEMETRY_SWIFT_FLAGS
-# (default "--scratch-path .build-bench"). Logs stay in the printed folder.
+# Knobs: BENCH_DEVICES, BENCH_STREAMS, BENCH_LOAD, BENCH_PROBES, BENCH_ITERATIONS, BENCH_BROWSER_RATE,
+# BENCH_BROWSER_READINGS; TELEMETRY_SWIFT_FLAGS (default "--scratch-path .build-bench"). Logs stay in the
+# printed folder. However it ends, nothing it started keeps running (the browser is swept by the benchmark).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 ensure_packages
+ensure_browser_venv
 read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
 for product in telemetry DashboardBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}"; done
 bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
@@ -27,6 +32,8 @@ cleanup() {
     rm -rf -- "$(_pg_real_dir "$work/pgdata")" "$work/mosquitto" "$work/journal"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 start_postgres "$work/pgdata" "$(free_port)" >/dev/null
 start_mosquitto "$work/mosquitto" "$(free_port)" >/dev/null
 ulimit -n 8192  # a thousand streams are a thousand sockets on each side
@@ -44,7 +51,12 @@ until curl -sf "http://127.0.0.1:$http_port/readyz" >/dev/null; do
     sleep 0.2
 done
 log "logs in $work; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# In the background so that a signal reaches the cleanup at once (bash waits out a foreground child).
 "$bin/DashboardBenchmark" --port "$http_port" --token "$token" --database "$PG_URL" --mqtt "$MQTT_URL" --query-pid "$query_pid" \
     --catalog "$PWD/config/sensors" --devices "${BENCH_DEVICES:-10000}" --streams "${BENCH_STREAMS:-1000}" --load "${BENCH_LOAD:-200}" \
-    --probes "${BENCH_PROBES:-200}" --iterations "${BENCH_ITERATIONS:-100}"
+    --probes "${BENCH_PROBES:-200}" --iterations "${BENCH_ITERATIONS:-100}" \
+    --python "$BROWSER_PYTHON" --browser-script "$PWD/Tests/Browser/live_latency.py" \
+    --browser-rate "${BENCH_BROWSER_RATE:-50}" --browser-readings "${BENCH_BROWSER_READINGS:-500}" &
+pids+=($!)
+wait $!
 log "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

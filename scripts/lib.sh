@@ -65,6 +65,20 @@ ensure_packages() {
     [ $rc -eq 0 ] || die "apt-get failed ($rc) installing: ${missing[*]}"
 }
 
+# Selenium for the dashboard's browser test and benchmark, from PyPI into a venv of our own (Debian's
+# python3, no prompts); sets BROWSER_PYTHON to its python. A failed install only says so: what needs
+# it then fails with its own message.
+ensure_browser_venv() {
+    local venv=$REPO_ROOT/.local/browser-venv
+    if ! "$venv/bin/python" -c 'import selenium' 2>/dev/null; then
+        log "installing Selenium into $venv"
+        rm -rf "$venv"
+        /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check 'selenium>=4.15,<5' </dev/null >&2 ||
+            log "could not install Selenium (the browser test and benchmark will fail)"
+    fi
+    BROWSER_PYTHON=$venv/bin/python
+}
+
 # Exit 0 when a server could bind 127.0.0.1:PORT (with SO_REUSEADDR, as servers do).
 port_is_free() {
     local port=$1

@@ -40,15 +40,8 @@ QUIET_SUITES='IntegrationTests\.(DashboardBrowserTests|RollupCacheTests)/'
 # The suites that start the platform through TestServers.startIngest: run both ways.
 MONOLITH_SUITES='IntegrationTests\.(EndToEndTests|RejectionEndToEndTests|DeliveryTests|DeliveryChecksTests|DeadLetterTests|SensorDatabasesTests)/'
 
-# Selenium for the browser tests, from PyPI into a venv of our own (Debian's python3, no prompts).
-browser_venv=.local/browser-venv
-if ! "$browser_venv/bin/python" -c 'import selenium' 2>/dev/null; then
-    log "installing Selenium into $browser_venv"
-    rm -rf "$browser_venv"
-    /usr/bin/python3 -m venv "$browser_venv" && "$browser_venv/bin/pip" install -q --disable-pip-version-check 'selenium>=4.15,<5' </dev/null >&2 ||
-        { log "could not install Selenium (browser tests will fail)"; }
-fi
-export TELEMETRY_TEST_PYTHON=$PWD/$browser_venv/bin/python
+ensure_browser_venv
+export TELEMETRY_TEST_PYTHON=$BROWSER_PYTHON
 
 read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:-}"
 

@@ -1,9 +1,11 @@
 // The dashboard's figures against a running platform (scripts/bench-dashboard.sh starts it): the
-// overview's API calls with --devices devices, publish → live stream latency under a modest load, and
-// what --streams idle streams cost the query process (memory, database connections).
+// overview's API calls with --devices devices, publish → live stream latency under a modest load at a
+// socket client and (with --python, a Python with Selenium) in headless Chromium's live view, and what
+// --streams idle streams cost the query process (memory, database connections).
 //
 //   DashboardBenchmark --port P --token T --database URL --mqtt URL --query-pid PID --catalog DIR
 //                      [--devices 10000] [--iterations 100] [--probes 200] [--load 200] [--streams 1000]
+//                      [--python PY [--browser-script Tests/Browser/live_latency.py] [--browser-rate 50] [--browser-readings 500]]
 import Foundation
 import MQTT
 import Postgres
@@ -35,6 +37,8 @@ let iterations = Int(option("iterations", "100")!)!
 let probes = Int(option("probes", "200")!)!
 let load = Int(option("load", "200")!)!
 let streamCount = Int(option("streams", "1000")!)!
+let browserRate = Int(option("browser-rate", "50")!)!
+let browserReadings = Int(option("browser-readings", "500")!)!
 let catalog = try Catalog.load(directory: catalogDirectory)
 let mqtt = try MQTTURL(parsing: mqttText)
 
@@ -165,19 +169,24 @@ Thread {
     }
 }.start()
 nonisolated(unsafe) var loadStopped = false
+nonisolated(unsafe) var loadPublished = 0
 let loadSensor = catalog.sensors.first { $0.name != probeSensor.name } ?? probeSensor
+let loadStarted = ContinuousClock.now
+let loadDone = DispatchSemaphore(value: 0)
 Thread {
     let loadValues = [Float](repeating: Float((loadSensor.fields[0].min + loadSensor.fields[0].max) / 2), count: loadSensor.fields.count)
     var index = 0
-    let start = ContinuousClock.now
     while !sentAt.withLock({ loadStopped }) {
-        let due = start + .microseconds(Int64(index) * 1_000_000 / Int64(max(load, 1)))
+        let due = loadStarted + .microseconds(Int64(index) * 1_000_000 / Int64(max(load, 1)))
         if ContinuousClock.now < due { Thread.sleep(forTimeInterval: 0.001); continue }
         let device = String(format: "bench-load-%03d", index % 100)
-        _ = try? publisher.publish(topic: "telemetry/\(loadSensor.name)/\(device)",
-                                   payload: frame(seq: UInt32(index), time: Int64(Date().timeIntervalSince1970 * 1_000_000), values: loadValues), qos: 1)
+        if (try? publisher.publish(topic: "telemetry/\(loadSensor.name)/\(device)",
+                                   payload: frame(seq: UInt32(index), time: Int64(Date().timeIntervalSince1970 * 1_000_000), values: loadValues), qos: 1)) != nil {
+            sentAt.withLock { loadPublished += 1 }
+        }
         index += 1
     }
+    loadDone.signal()
 }.start()
 Thread.sleep(forTimeInterval: 2)  // the load reaches its rate
 for seq in 1...probes {
@@ -188,9 +197,23 @@ for seq in 1...probes {
 }
 let lastDeadline = ContinuousClock.now + .seconds(10)
 while sentAt.withLock({ !sent.isEmpty }) && ContinuousClock.now < lastDeadline { _ = received.wait(timeout: .now() + 0.1) }
-sentAt.withLock { loadStopped = true }
 let missing = sentAt.withLock { sent.count }
 let measured = sentAt.withLock { latencies }
+
+// MARK: publish → browser: a real Chromium's live view of the probe device, the load still running
+
+let inBrowser = try option("python").map { python in
+    try BrowserLatency.measure(
+        python: python, script: option("browser-script") ?? "Tests/Browser/live_latency.py", url: "http://127.0.0.1:\(port)", token: token,
+        sensor: probeSensor.name, device: probeDevice, rate: browserRate, count: browserReadings
+    ) { seq, time in
+        _ = try publisher.publish(
+            topic: "telemetry/\(probeSensor.name)/\(probeDevice)", payload: frame(seq: seq, time: time, values: probeValues), qos: 1)
+    }
+}
+sentAt.withLock { loadStopped = true }
+loadDone.wait()
+let loadAchieved = Double(sentAt.withLock { loadPublished }) / ((ContinuousClock.now - loadStarted) / .seconds(1))
 
 // MARK: the report
 
@@ -200,9 +223,13 @@ print("""
     | overview screen's API calls (GET /v1/sensors + GET /v1/overview), \(counted) devices | \(String(format: "%.2f", percentile(totals, 0.5))) ms | \(String(format: "%.2f", percentile(totals, 0.99))) ms | \(totals.count) |
     | GET /v1/overview alone | \(String(format: "%.2f", percentile(overviewTimes, 0.5))) ms | \(String(format: "%.2f", percentile(overviewTimes, 0.99))) ms | \(overviewTimes.count) |
     | publish → SSE client, probe every 50 ms, \(load) msg/s of load | \(String(format: "%.1f", percentile(measured, 0.5))) ms | \(String(format: "%.1f", percentile(measured, 0.99))) ms | \(measured.count) (max \(String(format: "%.1f", measured.max() ?? .nan)) ms, \(missing) missing) |
+    \(inBrowser?.tableRows(load: load) ?? "| publish → browser: not measured (no --python) | | | |")
 
     \(streamCount) idle streams: opened in \(openedIn); the query process held \(heldOpen) streams, RSS \(rssBefore / 1024) MiB before, \
     \(rssOpen / 1024) MiB with them (\(String(format: "%.1f", Double(rssOpen - rssBefore) / Double(max(streamCount, 1)))) KiB each), \
     \(rssAfter / 1024) MiB after they closed (\(heldAfter) held); database connections \(connectionsBefore) before, \(connectionsOpen) with them.
+
+    Load generator: \(load) msg/s requested to 100 other devices, \(String(format: "%.1f", loadAchieved)) msg/s achieved over the socket and \
+    browser runs\(inBrowser.map { "; the browser's device \($0.requestedRate) msg/s requested, \(String(format: "%.1f", $0.achievedRate)) achieved" } ?? "").
     """)
 exit(0)

@@ -3,7 +3,7 @@ the real platform that DashboardBrowserTests started. Every wait is on a conditi
 JavaScript console error fails the run; screenshots go to $SCREENSHOTS. Exit 0 when every check held.
 
 Environment: DASHBOARD_URL, DASHBOARD_TOKEN, MQTT_HOST, MQTT_PORT, SENSORS (comma list, catalog order),
-SCREENSHOTS, CHROMEDRIVER (default /usr/bin/chromedriver), CHROMIUM (default /usr/bin/chromium).
+SCREENSHOTS, and chromium.py's CHROMEDRIVER and CHROMIUM.
 """
 import json
 import os
@@ -13,11 +13,11 @@ import sys
 import time
 import urllib.request
 
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+from chromium import chromium
 
 URL = os.environ["DASHBOARD_URL"].rstrip("/")
 TOKEN = os.environ["DASHBOARD_TOKEN"]
@@ -47,20 +47,9 @@ def tm_frame(seq, micros, values):
     return header + struct.pack("<I", 0) + b"".join(struct.pack("<f", v) for v in values)
 
 
-def make_driver(width, height):
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"]:
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
-    return webdriver.Chrome(service=service, options=options)
-
-
 class Run:
-    def __init__(self):
-        self.driver = make_driver(1280, 800)
-        self.failures = []
+    def __init__(self, driver):
+        self.driver = driver
 
     def wait(self, what, condition, timeout=15):
         """Polls `condition` (a function of the driver) until it is truthy; a failure names `what`."""
@@ -151,8 +140,9 @@ class Run:
 
     def chart_points_equal_the_api(self, sensor, device, range_name):
         self.go(f"/device/{sensor}/{device}?range={range_name}")
-        svgs = self.wait(f"charts for {range_name}", lambda d: [s for s in d.find_elements(By.CSS_SELECTOR, "svg.chart[data-points]")
-                                                                if s.get_attribute("data-to")] or None)
+        # The range's own bucket: until the new view is drawn the previous range's charts are still there.
+        bucket = {"1h": "10s", "24h": "5m", "7d": "30m", "30d": "2h"}[range_name]
+        svgs = self.wait(f"charts for {range_name}", lambda d: d.find_elements(By.CSS_SELECTOR, f"svg.chart[data-points][data-to][data-bucket='{bucket}']"))
         for svg in svgs:
             field, bucket = svg.get_attribute("data-field"), svg.get_attribute("data-bucket")
             start, end = svg.get_attribute("data-from"), svg.get_attribute("data-to")
@@ -219,24 +209,23 @@ class Run:
 
 
 def main():
-    run = Run()
-    try:
-        run.sign_in_refused_then_accepted()
-        run.overview_matches_the_api()
-        temperature = os.environ["LIVE_SENSOR"]
-        device = run.devices_search_and_page(temperature)
-        for range_name in ["1h", "24h", "7d", "30d"]:
-            run.chart_points_equal_the_api(temperature, device, range_name)
-        run.live_reading_within_two_seconds(temperature, device)
-        run.dead_letters_appear_newest_first(temperature)
-        run.phone_width(temperature, device)
-        log("every browser check held")
-        return 0
-    except AssertionError as failure:
-        log(f"FAILED: {failure}")
-        return 1
-    finally:
-        run.driver.quit()
+    with chromium(1280, 800) as driver:
+        run = Run(driver)
+        try:
+            run.sign_in_refused_then_accepted()
+            run.overview_matches_the_api()
+            temperature = os.environ["LIVE_SENSOR"]
+            device = run.devices_search_and_page(temperature)
+            for range_name in ["1h", "24h", "7d", "30d"]:
+                run.chart_points_equal_the_api(temperature, device, range_name)
+            run.live_reading_within_two_seconds(temperature, device)
+            run.dead_letters_appear_newest_first(temperature)
+            run.phone_width(temperature, device)
+            log("every browser check held")
+            return 0
+        except AssertionError as failure:
+            log(f"FAILED: {failure}")
+            return 1
 
 
 if __name__ == "__main__":

@@ -52,12 +52,21 @@ struct DashboardBrowserTests {
         browser.standardError = handle
         browser.standardInput = FileHandle.nullDevice
         try browser.run()
-        let finished = try await offThePool { () -> Bool in
-            let deadline = ContinuousClock.now + .seconds(240)
-            while browser.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            return !browser.isRunning
+        // However the run ends, nothing of it stays: the script makes a process group of its own (its pid),
+        // which chromedriver and Chromium join; whatever of it is left when the script is gone is killed.
+        defer { kill(-browser.processIdentifier, SIGKILL) }
+        func exited(within seconds: Int) async throws -> Bool {
+            try await offThePool {
+                let deadline = ContinuousClock.now + .seconds(seconds)
+                while browser.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+                return !browser.isRunning
+            }
         }
-        if !finished { browser.terminate() }
+        let finished = try await exited(within: 240)
+        if !finished {
+            browser.terminate()  // SIGTERM: the script quits the browser on its way out
+            if try await !exited(within: 15) { kill(-browser.processIdentifier, SIGKILL) }
+        }
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         print(output)
         #expect(finished && browser.terminationStatus == 0, "browser checks failed:\n\(output.suffix(4000))\nquery log:\n\(query.output.suffix(1500))")
