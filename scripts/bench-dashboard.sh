@@ -17,9 +17,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 ensure_packages
 ensure_browser_venv
-read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
-for product in telemetry DashboardBenchmark; do swift build -c release --product "$product" "${swift_flags[@]}"; done
-bin=$(swift build -c release --show-bin-path "${swift_flags[@]}")
+build_bench telemetry DashboardBenchmark
+bin=$BENCH_BIN
 
 work=$(mktemp -d /tmp/telemetry-bench-dashboard.XXXXXX)
 pids=()

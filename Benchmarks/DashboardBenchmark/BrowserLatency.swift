@@ -1,13 +1,14 @@
 import Foundation
 
 /// Publish → browser latency in headless Chromium: Tests/Browser/live_latency.py opens a device's live
-/// view and notes when each reading's row enters the page (and the animation frame after it); this side
+/// view and notes when each reading's row enters the page (and the frame that paints it); this side
 /// publishes the readings at a steady rate, each stamped with its publish time (the same machine's clock).
 struct BrowserLatency {
     let requestedRate: Int
     let achievedRate: Double
     let published: Int
-    /// Milliseconds from publish to the row in the DOM, and to the frame after it, per reading received.
+    /// Milliseconds from publish to the row in the DOM, and to the start of the frame that paints it, per
+    /// reading received.
     let inDOM: [Double], framed: [Double]
 
     static func measure(
@@ -60,24 +61,24 @@ struct BrowserLatency {
         }
         input.fileHandleForWriting.write(Data("collect \(count)\n".utf8))
         guard let answer = lines.next(), let object = try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any],
-              let rows = object["rows"] as? [[Double]] else {
+              let rows = object["rows"] as? [[Any]] else {
             throw Failure("the browser gave no measurements (its lines are above)")
         }
-        let mine = rows.filter { $0.count == 3 && times.contains(Int64($0[0])) }
+        // [reading time µs, DOM ms, frame ms or null (no frame yet)] of the readings published here.
+        let mine = rows.filter { row in row.count == 3 && (row[0] as? Double).map { times.contains(Int64($0)) } == true }
         let seconds = first.map { (lastAt - $0) / .seconds(1) } ?? 0
         return BrowserLatency(
             requestedRate: rate, achievedRate: seconds > 0 ? Double(count - 1) / seconds : .nan, published: count,
-            inDOM: mine.map { $0[1] }, framed: mine.map { $0[2] })
+            inDOM: mine.compactMap { $0[1] as? Double }, framed: mine.compactMap { $0[2] as? Double })
     }
 
     func tableRows(load: Int) -> String {
-        let received = "\(inDOM.count) of \(published)"
         func row(_ what: String, _ values: [Double]) -> String {
             "| publish → \(what), \(requestedRate) msg/s to the watched device, \(load) msg/s of load | "
                 + "\(String(format: "%.1f", percentile(values, 0.5))) ms | \(String(format: "%.1f", percentile(values, 0.99))) ms | "
-                + "\(received) (max \(String(format: "%.1f", values.max() ?? .nan)) ms) |"
+                + "\(values.count) of \(published) (max \(String(format: "%.1f", values.max() ?? .nan)) ms) |"
         }
-        return row("row in Chromium's live table (DOM)", inDOM) + "\n" + row("the frame after it (Chromium)", framed)
+        return row("row in Chromium's live table (DOM)", inDOM) + "\n" + row("the frame that paints it starts (Chromium)", framed)
     }
 }
 

@@ -1,14 +1,14 @@
 """The page side of DashboardBenchmark's publish → browser latency: a headless Chromium opens one device's
 live view, and a MutationObserver (added here through Selenium; the page itself has no hook) notes, for
 each row the live stream adds to the readings table, the wall-clock time it entered the DOM and the
-time of the animation frame after it, minus the reading's time. The benchmark stamps each reading with
+start of the animation frame that paints it, minus the reading's time. The benchmark stamps each reading with
 its publish time on this machine's clock, so both differences are publish → browser.
 
     DASHBOARD_URL=http://127.0.0.1:8080 DASHBOARD_TOKEN=... live_latency.py SENSOR DEVICE
 
 Talks to the benchmark in lines: prints `ready` once the view's stream is live and the observer watches;
 then reads `collect N`, waits (at most 15 s) until N rows were seen, prints one JSON line
-`{"rows": [[reading time µs, DOM ms, frame ms], ...]}` and quits. End of input (the benchmark went away)
+`{"rows": [[reading time µs, DOM ms, frame ms or null], ...]}` and quits. End of input (the benchmark went away)
 quits the browser too.
 """
 import json
@@ -27,15 +27,14 @@ window.liveLatency = [];
 const now = () => performance.timeOrigin + performance.now();
 new MutationObserver(records => {
   const inDOM = now();
-  const rows = records.flatMap(r => [...r.addedNodes]).filter(n => n.dataset && n.dataset.time);
-  requestAnimationFrame(() => {
-    const framed = now();
-    for (const row of rows) {
-      const iso = row.dataset.time;  // 2026-01-01T00:00:00.123456Z
-      const micros = Date.parse(iso.slice(0, 23) + "Z") * 1000 + Number(iso.slice(23, 26));
-      window.liveLatency.push([micros, inDOM - micros / 1000, framed - micros / 1000]);
-    }
+  const entries = records.flatMap(r => [...r.addedNodes]).filter(n => n.dataset && n.dataset.time).map(row => {
+    const iso = row.dataset.time;  // 2026-01-01T00:00:00.123456Z
+    const micros = Date.parse(iso.slice(0, 23) + "Z") * 1000 + Number(iso.slice(23, 26));
+    return [micros, inDOM - micros / 1000, null];
   });
+  window.liveLatency.push(...entries);
+  // The frame that paints the rows starts with this callback.
+  requestAnimationFrame(() => { const framed = now(); for (const entry of entries) entry[2] = framed - entry[0] / 1000; });
 }).observe(document.querySelector("#raw tbody"), { childList: true });
 """
 
