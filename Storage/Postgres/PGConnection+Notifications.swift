@@ -32,4 +32,14 @@ extension PGConnection {
         let ready = poll(&descriptors, wake >= 0 ? 2 : 1, Int32(timeout * 1000))
         return ready > 0 && descriptors[0].revents != 0
     }
+
+    /// The notifications that have come, waiting at most `timeout` seconds for some (or until `wake` is
+    /// readable) when none has. Ones libpq already read off the socket during an earlier query on this
+    /// connection count: waiting on the socket alone would sleep through them until the next one came.
+    public func nextNotifications(timeout: Double, orReadable wake: Int32 = -1) throws(PGError) -> [PGNotification] {
+        let queued = try notifications()
+        guard queued.isEmpty else { return queued }
+        _ = try waitForInput(timeout: timeout, orReadable: wake)
+        return try notifications()
+    }
 }

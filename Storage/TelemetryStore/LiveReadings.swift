@@ -132,8 +132,8 @@ public final class LiveReadings: @unchecked Sendable {
                 }
             }
             guard let current = connection else { return true }
-            _ = try current.waitForInput(timeout: 1)
-            for notification in try current.notifications() where notification.channel == ReadingChanges.channel {
+            // Notifications that came while the last fetch's queries ran count, not only ones still on the socket.
+            for notification in try current.nextNotifications(timeout: 1) where notification.channel == ReadingChanges.channel {
                 guard let change = ReadingChanges.parse(notification.payload) else { continue }
                 try fetch(change, on: current)
             }

@@ -271,9 +271,8 @@ public final class RollupCache: @unchecked Sendable {
                     state.broadcast()
                 }
             } else {
-                _ = try current.waitForInput(timeout: 0.5, orReadable: wake.read)
+                let notifications = try current.nextNotifications(timeout: 0.5, orReadable: wake.read)
                 drainWake()
-                let notifications = try current.notifications()
                 if !notifications.isEmpty { state.withLock { handleLocked(notifications) } }
             }
         } catch {

@@ -92,10 +92,8 @@ public final class BrokerSync: @unchecked Sendable {
                 try sync(on: connection)
                 backoff = 0.1
                 while !isStopped {
-                    let changed = try StoreError.wrap { () throws(PGError) -> Bool in
-                        guard try connection.pg.waitForInput(timeout: 0.5) else { return false }
-                        return !(try connection.pg.notifications()).isEmpty
-                    }
+                    // A change notified while the last sync's queries ran is already in libpq's hands.
+                    let changed = try StoreError.wrap { () throws(PGError) -> Bool in !(try connection.pg.nextNotifications(timeout: 0.5)).isEmpty }
                     guard changed else { continue }
                     Thread.sleep(forTimeInterval: settle)
                     _ = try StoreError.wrap { () throws(PGError) in try connection.pg.notifications() }
