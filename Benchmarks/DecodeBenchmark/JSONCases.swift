@@ -16,6 +16,15 @@ struct ThingsBoardReading: Codable {
     var values: Values
 }
 
+/// ThingsBoard's flat shape with a time at the top: `{"ts": ms, "voltage": ..., ...}`.
+struct FlatPowerReading: Codable {
+    var ts: Int64
+    var voltage: Double?
+    var current: Double?
+    var power: Double?
+    var energy: Double?
+}
+
 struct TasmotaSensorMessage: Codable {
     struct Reading: Codable {
         var Temperature: Double
@@ -29,22 +38,42 @@ struct TasmotaSensorMessage: Codable {
     var TempUnit: String
 }
 
-@MainActor func runJSONCases() {
-    print("")
-    // ThingsBoard's {"ts": ms, "values": {...}}, ten per message (an array), power's four fields.
-    let packs = readings(power, frames: 2_000, samples: 10)
-    let messages = encodeAll(packs, with: JSONTelemetryEncoder(sensor: power))
+/// Measures our decoder (`ours` decodes every message once and returns the readings) and JSONDecoder
+/// into `T` (`readings` counts what one decoded message holds) over the same messages; returns the pair.
+@MainActor func compare<T: Decodable>(
+    _ name: String, _ messages: [[UInt8]], as type: T.Type, readings: (T) -> Int, ours: () -> Int
+) -> (name: String, ours: Result, baseline: Result) {
     let bytes = messages.reduce(0) { $0 + $1.count }
-    results["json power 10-reading msgs"] = measure("json power 10-reading msgs", bytes: bytes) {
-        decodeAll(messages, sensor: power, format: .json)
-    }
+    let result = measure(name, bytes: bytes, ours)
     let data = messages.map { Data($0) }
     let decoder = JSONDecoder()
-    let baseline = measure("JSONDecoder, the same json msgs", bytes: bytes) {
+    let baseline = measure("JSONDecoder \(name)", bytes: bytes) {
         var total = 0
-        for message in data { total += try! decoder.decode([ThingsBoardReading].self, from: message).count }
+        for message in data { total += readings(try! decoder.decode(T.self, from: message)) }
         return total
     }
+    return (name, result, baseline)
+}
+
+@MainActor func runJSONCases() {
+    print("")
+    var pairs: [(name: String, ours: Result, baseline: Result)] = []
+    // ThingsBoard's {"ts": ms, "values": {...}}, ten per message (an array), power's four fields.
+    let packs = readings(power, frames: 2_000, samples: 10)
+    let arrays = encodeAll(packs, with: JSONTelemetryEncoder(sensor: power))
+    pairs.append(compare("json power 10-reading msgs", arrays, as: [ThingsBoardReading].self, readings: \.count) {
+        decodeAll(arrays, sensor: power, format: .json)
+    })
+    // One reading a message, as most devices publish: {"ts": ms, "values": {...}}, and the flat shape.
+    let single = readings(power, frames: 20_000, samples: 1)
+    let objects = encodeAll(single, with: JSONTelemetryEncoder(sensor: power))
+    pairs.append(compare("json power 1-reading {ts, values}", objects, as: ThingsBoardReading.self, readings: { _ in 1 }) {
+        decodeAll(objects, sensor: power, format: .json)
+    })
+    let flat = encodeAll(single, with: JSONTelemetryEncoder(sensor: power, shape: .flat))
+    pairs.append(compare("json power 1-reading flat", flat, as: FlatPowerReading.self, readings: { _ in 1 }) {
+        decodeAll(flat, sensor: power, format: .json)
+    })
     // Tasmota's tele/<topic>/SENSOR with a BME280, through the default catalog's source paths.
     let tasmota = SensorType(
         name: "temperature", fields: temperature.fields,
@@ -53,29 +82,10 @@ struct TasmotaSensorMessage: Codable {
         Array(("{\"Time\":\"2026-01-01T00:00:00\",\"BME280\":{\"Temperature\":\(Double(index % 400) / 10),\"Humidity\":42.6,"
             + "\"DewPoint\":10.6,\"Pressure\":1013.2},\"PressureUnit\":\"hPa\",\"TempUnit\":\"C\"}").utf8)
     }
-    let sensorBytes = sensorMessages.reduce(0) { $0 + $1.count }
-    let messageDecoder = MessageDecoder(sensor: tasmota)
-    results["json tasmota BME280 (source paths)"] = measure("json tasmota BME280 (source paths)", bytes: sensorBytes) {
-        var batch = ReadingBatch(fieldCount: 1, reservingCapacity: 8192)
-        var total = 0
-        var skipped = 0
-        for message in sensorMessages {
-            try! messageDecoder.decode(message, format: nil, source: 0, receivedAt: start2026, into: &batch, skipped: &skipped)
-            if batch.count > 4096 {
-                total += batch.count
-                batch.removeAll()
-            }
-        }
-        return total + batch.count
-    }
-    let sensorData = sensorMessages.map { Data($0) }
-    let tasmotaBaseline = measure("JSONDecoder, the same json tasmota msgs", bytes: sensorBytes) {
-        var total = 0
-        for message in sensorData { total += try! decoder.decode(TasmotaSensorMessage.self, from: message).BME280.Temperature.isNaN ? 0 : 1 }
-        return total
-    }
-    for (name, base) in [("json power 10-reading msgs", baseline), ("json tasmota BME280 (source paths)", tasmotaBaseline)] {
-        guard let result = results[name] else { continue }
-        print("\(name.padding(toLength: 46, withPad: " ", startingAt: 0)) \(String(format: "%6.1f", result.bytesPerSecond / base.bytesPerSecond))x JSONDecoder on the same bytes")
+    pairs.append(compare("json tasmota BME280 (source paths)", sensorMessages, as: TasmotaSensorMessage.self, readings: { _ in 1 }) {
+        decodeAll(sensorMessages, sensor: tasmota, format: .json, source: 0)
+    })
+    for (name, ours, baseline) in pairs where !ours.bytesPerSecond.isNaN {
+        print("\(name.padding(toLength: 46, withPad: " ", startingAt: 0)) \(String(format: "%6.1f", ours.readingsPerSecond / baseline.readingsPerSecond))x JSONDecoder readings/s, \(String(format: "%6.1f", ours.bytesPerSecond / baseline.bytesPerSecond))x MB/s")
     }
 }

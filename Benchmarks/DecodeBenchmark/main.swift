@@ -64,13 +64,15 @@ func measure(_ name: String, bytes: Int, _ body: () -> Int) -> Result {
     return result
 }
 
-func decodeAll(_ payloads: [[UInt8]], sensor: SensorType, format: PayloadFormat) -> Int {
+/// `source`: the index of the catalog source the messages come from (its format and paths then).
+func decodeAll(_ payloads: [[UInt8]], sensor: SensorType, format: PayloadFormat, source: Int? = nil) -> Int {
     let decoder = MessageDecoder(sensor: sensor)
     var batch = ReadingBatch(fieldCount: sensor.fields.count, reservingCapacity: 8192)
     var total = 0
+    var skipped = 0
     for payload in payloads {
         do {
-            try decoder.decode(payload, format: format, receivedAt: start2026, into: &batch)
+            try decoder.decode(payload, format: format, source: source, receivedAt: start2026, into: &batch, skipped: &skipped)
         } catch {
             fatalError("benchmark payload rejected: \(error)")
         }

@@ -86,7 +86,8 @@ enum CatalogFile {
         }
         return Source(
             topic: try string(entry, "topic", at: at), format: format, fields: fields,
-            time: try optionalString(entry, "time", at: at), field: try optionalString(entry, "field", at: at))
+            time: try optionalString(entry, "time", at: at), field: try optionalString(entry, "field", at: at),
+            description: try optionalString(entry, "description", at: at))
     }
 
     private static func optionalString(_ object: [String: Any], _ key: String, at: String?) throws -> String? {

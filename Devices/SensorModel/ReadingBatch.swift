@@ -88,6 +88,33 @@ public struct ReadingBatch: Sendable {
         storage.times[row] = time
     }
 
+    /// One pass over `field`'s values in `rows`: the first row whose value is present and outside
+    /// `minimum...maximum` (±infinity is, for finite bounds), and whether any is missing (NaN). The range
+    /// check every decoded message gets, without a call or a reference count per value.
+    public func scan(field: Int, rows: Range<Int>, minimum: Double, maximum: Double) -> (outside: Int?, missing: Bool) {
+        precondition(field >= 0 && field < fieldCount && rows.lowerBound >= 0 && rows.upperBound <= storage.count)
+        let column = storage.column(field)
+        var missing = false
+        for row in rows {
+            let value = column[row]
+            if value >= minimum && value <= maximum { continue }
+            if value.isNaN {
+                missing = true
+                continue
+            }
+            return (row, missing)
+        }
+        return (nil, missing)
+    }
+
+    /// The first of `rows` whose time is `time`: how a decoder finds the row a reading of the same
+    /// message at the same time merges into.
+    public func firstRow(at time: Int64, in rows: Range<Int>) -> Int? {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= storage.count)
+        for row in rows where storage.times[row] == time { return row }
+        return nil
+    }
+
     public func value(field: Int, row: Int) -> Double? {
         let value = values[field][row]
         return value.isNaN ? nil : value

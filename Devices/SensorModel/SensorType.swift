@@ -29,6 +29,13 @@ public struct SensorType: Sendable, Hashable, Codable {
         fields.firstIndex { $0.name == name }
     }
 
+    /// The field a `text` number is for: the one named (a source's `field`), else the only field; nil
+    /// when the sensor type has several and none is named.
+    public func textField(named name: String?) -> Int? {
+        guard let name else { return fields.count == 1 ? 0 : nil }
+        return fieldIndex(named: name)
+    }
+
     /// Topic filters an ingest service subscribes to.
     public var topicFilters: [String] { ["telemetry/\(name)/+", "telemetry/\(name)/+/+"] }
 }
@@ -68,6 +75,9 @@ public struct Field: Sendable, Hashable, Codable {
     }
 
     public func contains(_ value: Double) -> Bool { value >= min && value <= max }
+
+    /// The `json` keys (or key paths) that carry this field on `telemetry/<sensor>/<device>/json`: its name, then its aliases.
+    public var keyPaths: [String] { [name] + aliases }
 }
 
 public struct LPPBinding: Sendable, Hashable, Codable {

@@ -11,13 +11,19 @@ public struct Source: Sendable, Hashable, Codable {
     public var time: String?
     /// `text`: the field the number is for (default: the sensor type's only field).
     public var field: String?
+    /// For people: which firmware publishes there, and how (shown by `GET /v1/sensors`).
+    public var description: String?
 
-    public init(topic: String, format: PayloadFormat, fields: [String: [String]] = [:], time: String? = nil, field: String? = nil) {
+    public init(
+        topic: String, format: PayloadFormat, fields: [String: [String]] = [:], time: String? = nil, field: String? = nil,
+        description: String? = nil
+    ) {
         self.topic = topic
         self.format = format
         self.fields = fields
         self.time = time
         self.field = field
+        self.description = description
     }
 
     public init(from decoder: any Decoder) throws {
@@ -27,9 +33,15 @@ public struct Source: Sendable, Hashable, Codable {
         fields = try container.decodeIfPresent([String: [String]].self, forKey: .fields) ?? [:]
         time = try container.decodeIfPresent(String.self, forKey: .time)
         field = try container.decodeIfPresent(String.self, forKey: .field)
+        description = try container.decodeIfPresent(String.self, forKey: .description)
     }
 
     public var pattern: TopicPattern? { TopicPattern(topic) }
+
+    /// `json`: the key paths `field` is read at, in order: the source's own, else the field's name and aliases.
+    public func keyPaths(for field: Field) -> [String] {
+        fields[field.name] ?? field.keyPaths
+    }
 }
 
 /// A source topic parsed into levels; `{device}` is the one wildcard, and it must fill a whole level.

@@ -16,20 +16,10 @@ struct Normalization: Sendable {
         guard !rows.isEmpty else { throw DecodeError(.noFields, "the message carries no readings") }
         var sawMissing = false
         for field in 0..<minimums.count {
-            let minimum = minimums[field]
-            let maximum = maximums[field]
-            try batch.values[field].withUnsafeBufferPointer { column throws(DecodeError) in
-                for row in rows {
-                    let value = column[row]
-                    // Catalog bounds are finite, so this also catches ±infinity; NaN (missing) fails both tests.
-                    if value >= minimum && value <= maximum { continue }
-                    if value.isNaN {
-                        sawMissing = true
-                        continue
-                    }
-                    throw error(field: field, value: value)
-                }
-            }
+            // Catalog bounds are finite, so this also catches ±infinity; NaN (missing) is counted apart.
+            let (outside, missing) = batch.scan(field: field, rows: rows, minimum: minimums[field], maximum: maximums[field])
+            if let outside { throw error(field: field, value: batch.values[field][outside]) }
+            sawMissing = sawMissing || missing
         }
         guard sawMissing else { return }
         for row in rows where (0..<minimums.count).allSatisfy({ batch.values[$0][row].isNaN }) {

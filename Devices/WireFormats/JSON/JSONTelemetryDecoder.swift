@@ -35,7 +35,7 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
             guard !reader.consume(UInt8(ascii: "]")) else { throw DecodeError(.noFields, "the json array is empty") }
             repeat {
                 guard reader.consume(UInt8(ascii: "{")) else {
-                    _ = try reader.item()  // malformed JSON says so first
+                    try reader.skipValue()  // malformed JSON says so first
                     throw DecodeError(.badShape, "json telemetry arrays hold objects only")
                 }
                 reading.reset()
@@ -46,7 +46,7 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
         } else {
             reader.skipWhitespace()
             if reader.isAtEnd { throw reader.malformed("is empty") }
-            _ = try reader.item()  // malformed JSON says so first
+            try reader.skipValue()  // malformed JSON says so first
             throw DecodeError(.badShape, "json telemetry is an object or an array of objects, not a bare value")
         }
         reader.skipWhitespace()
@@ -72,8 +72,9 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
     ) throws(DecodeError) {
         guard depth < JSONReader.maxDepth else { throw reader.malformed("nests deeper than \(JSONReader.maxDepth)") }
         if reader.consume(UInt8(ascii: "}")) { return }
+        let valuesMayFollow = node == JSONKeyTree.root && depth == 1 && tree.readsValues
         repeat {
-            let (child, isValues) = try reader.keyNode(in: tree, at: node)
+            let (child, isValues) = try reader.keyNode(in: tree, at: node, valuesMayFollow: valuesMayFollow)
             try reader.expect(UInt8(ascii: ":"))
             reader.skipWhitespace()
             let opensObject = reader.offset < reader.bytes.count && reader.bytes[reader.offset] == UInt8(ascii: "{")
@@ -82,11 +83,11 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
                 try readObject(&reader, at: child, depth: depth + 1, into: &reading, skipped: &skipped)
             } else if let child, let leaf = tree.leaf(child) {
                 try readLeaf(&reader, leaf, into: &reading, skipped: &skipped)
-            } else if isValues && node == JSONKeyTree.root && depth == 1 && opensObject && tree.readsValues {
+            } else if isValues && opensObject {
                 reader.offset += 1
                 try readObject(&reader, at: JSONKeyTree.root, depth: depth + 1, into: &reading, skipped: &skipped)
             } else {
-                _ = try reader.item(depth: depth)
+                try reader.skipValue(depth: depth)
                 skipped += 1
             }
         } while reader.consume(UInt8(ascii: ","))
@@ -147,23 +148,22 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
     /// Appends the reading, or merges it into the row of this message at the same time.
     private func add(_ reading: Reading, receivedAt: Int64, firstRow: Int, into batch: inout ReadingBatch) throws(DecodeError) {
         let time = reading.time ?? receivedAt
-        var row = batch.count
-        for candidate in firstRow..<batch.count where batch.times[candidate] == time {
-            row = candidate
-            break
-        }
-        if row == batch.count {
-            guard batch.count - firstRow < Self.maxReadings else {
-                throw DecodeError(.sampleCount, "a json message carries at most \(Self.maxReadings) readings")
+        if let row = batch.firstRow(at: time, in: firstRow..<batch.count) {
+            for index in 0..<fieldNames.count where !reading.values[index].isNaN {
+                guard batch.values[index][row].isNaN else {
+                    throw DecodeError(.duplicateField, "\(fieldNames[index]) appears twice at one time in a json message")
+                }
+                batch.set(field: index, row: row, reading.values[index])
             }
-            row = batch.appendRow(time: time, seq: ReadingBatch.noSeq)
+            return
         }
-        for index in 0..<fieldNames.count where !reading.values[index].isNaN {
-            let value = reading.values[index]
-            guard batch.values[index][row].isNaN else {
-                throw DecodeError(.duplicateField, "\(fieldNames[index]) appears twice at one time in a json message")
-            }
-            batch.set(field: index, row: row, value)
+        guard batch.count - firstRow < Self.maxReadings else {
+            throw DecodeError(.sampleCount, "a json message carries at most \(Self.maxReadings) readings")
         }
+        // A new row: written in place, every field at once (the missing ones NaN, as the batch keeps them).
+        let slots = batch.reserveRows(1)
+        slots.times.pointee = time
+        for index in 0..<fieldNames.count { slots[index].pointee = reading.values[index] }
+        batch.commitRows(1, seq: ReadingBatch.noSeq)
     }
 }

@@ -12,11 +12,7 @@ public struct TextDecoder: PayloadDecoder {
 
     public init(sensor: SensorType, source: Source?) {
         sensorName = sensor.name
-        if let name = source?.field {
-            field = sensor.fieldIndex(named: name)
-        } else {
-            field = sensor.fields.count == 1 ? 0 : nil
-        }
+        field = sensor.textField(named: source?.field)
     }
 
     public func decode(_ payload: UnsafeRawBufferPointer, receivedAt: Int64, into batch: inout ReadingBatch) throws(DecodeError) {
