@@ -20,7 +20,7 @@ enum OpenAPIDocument {
               summary: The sensor catalog
               operationId: listSensors
               responses:
-                "200": {description: "Each sensor type with its fields, topic filter and formats", content: {application/json: {schema: {$ref: "#/components/schemas/Catalog"}}}}
+                "200": {description: "Each sensor type with its fields, topic filter, formats and sources (firmware topics it also takes)", content: {application/json: {schema: {$ref: "#/components/schemas/Catalog"}}}}
                 "401": {$ref: "#/components/responses/Unauthorized"}
           /v1/sensors/{sensor}/devices:
             get:
@@ -301,6 +301,24 @@ enum OpenAPIDocument {
                       default_format: {type: string}
                       formats: {type: array, items: {type: string}}
                       fields: {type: array, items: {type: object, properties: {name: {type: string}, unit: {type: string}, min: {type: number}, max: {type: number}}}}
+                      sources: {type: array, items: {$ref: "#/components/schemas/Source"}}
+            Source:
+              type: object
+              description: >-
+                A topic pattern other than telemetry/<sensor>/<device> that the sensor type also takes, as
+                off-the-shelf firmware publishes it (Tasmota, Shelly, ESPHome)
+              required: [topic, format]
+              properties:
+                topic: {type: string, description: "MQTT topic levels with one {device} level, the device id", examples: ["tele/{device}/SENSOR"]}
+                format: {type: string, description: The payload format on this topic, enum: [tm, lpp, senml-json, senml-cbor, json, text]}
+                description: {type: [string, "null"], description: Which firmware publishes there}
+                fields:
+                  type: object
+                  description: "json only: per field of the sensor type, the key paths it is read at, tried in order (a key holding . in double quotes)"
+                  additionalProperties: {type: array, items: {type: string}}
+                  examples: [{celsius: ["AM2301.Temperature", "BME280.Temperature"]}]
+                time: {type: [string, "null"], description: "json only: the key path of the reading's time; null: a top-level ts, time or timestamp, else the receive time"}
+                field: {type: [string, "null"], description: "text only: the field the number is for"}
             DevicePage:
               type: object
               properties:

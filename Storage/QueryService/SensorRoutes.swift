@@ -28,6 +28,7 @@ enum SensorRoutes {
                 json.endObject()
             }
             json.endArray()
+            writeSources(sensor, into: &json)
             json.endObject()
         }
         json.endArray()

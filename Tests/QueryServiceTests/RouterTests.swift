@@ -120,6 +120,33 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
             #expect(Set(sensors.compactMap { $0["name"] as? String }) == Set(RouterFixture.catalog.sensors.map(\.name)))
         }
     }
+
+    /// The default catalog's firmware topics are listed with what a device must match: pattern, format,
+    /// key paths (json) or field (text).
+    @Test func catalogListsEachSensorTypesSources() async throws {
+        let body = try await Application(router: RouterFixture.router()).test(.router) { client in try await get(client, "/v1/sensors").body }
+        let sensors = try #require((try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["sensors"] as? [[String: Any]])
+        func sources(_ name: String) throws -> [[String: Any]] {
+            let sensor = try #require(sensors.first { $0["name"] as? String == name })
+            return try #require(sensor["sources"] as? [[String: Any]], "\(name): \(sensor)")
+        }
+        let temperature = try sources("temperature")
+        #expect(temperature.map { $0["topic"] as? String } == ["tele/{device}/SENSOR", "{device}/events/rpc", "{device}/sensor/temperature/state"])
+        #expect(temperature.map { $0["format"] as? String } == ["json", "json", "text"])
+        let tasmota = try #require(temperature[0]["fields"] as? [String: [String]])
+        #expect(tasmota == ["celsius": ["AM2301.Temperature", "BME280.Temperature", "SHT3X.Temperature", "DS18B20.Temperature"]])
+        #expect(temperature[0]["time"] is NSNull)
+        #expect((temperature[0]["description"] as? String)?.hasPrefix("Tasmota") == true)
+        #expect(temperature[1]["fields"] as? [String: [String]] == ["celsius": [#"params."temperature:0".tC"#]])
+        #expect(temperature[1]["time"] as? String == "params.ts")
+        #expect(temperature[2]["field"] as? String == "celsius" && temperature[2]["fields"] == nil)
+        #expect(try sources("humidity").map { $0["topic"] as? String } == ["tele/{device}/SENSOR", "{device}/events/rpc"])
+        #expect(try sources("pressure").first?["fields"] as? [String: [String]] == ["pressure": ["BME280.Pressure", "BMP280.Pressure"]])
+        // A sensor type without sources says so with an empty list, not a missing key.
+        for sensor in sensors where RouterFixture.catalog[sensor["name"] as? String ?? ""]?.sources.isEmpty == true {
+            #expect((sensor["sources"] as? [Any])?.isEmpty == true, "\(sensor)")
+        }
+    }
 }
 
 @Suite struct AuthAndAvailabilityTests {
@@ -202,6 +229,35 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
         #expect(served.count >= 10)
         #expect(documented == served, "only served: \(served.subtracting(documented)), only documented: \(documented.subtracting(served))")
         #expect(yaml.hasPrefix("openapi: 3.1.0\n"))
+    }
+
+    /// The lines of the schema `name` under `components: schemas:`, up to the next schema.
+    static func schema(_ name: String, in yaml: String) -> [Substring] {
+        let lines = yaml.split(separator: "\n")
+        guard let start = lines.firstIndex(of: "    \(name):") else { return [] }
+        let rest = lines[(start + 1)...]
+        return Array(rest.prefix { $0.hasPrefix("      ") })
+    }
+
+    /// Every key `/v1/sensors` serves for a sensor type and for each of its sources is a property of
+    /// the `Catalog` or `Source` schema, and the formats a source may name are the ones this build reads.
+    @Test func catalogSchemaDocumentsEveryKeyServed() async throws {
+        let router = RouterFixture.router()
+        let (yaml, body) = try await Application(router: router).test(.router) { client in
+            (try await get(client, "/openapi.yaml").body, try await get(client, "/v1/sensors").body)
+        }
+        let sensors = try #require((try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["sensors"] as? [[String: Any]])
+        let catalog = Self.schema("Catalog", in: yaml)
+        let source = Self.schema("Source", in: yaml)
+        func documents(_ lines: [Substring], _ key: String) -> Bool {
+            lines.contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("\(key):") }
+        }
+        let sourceKeys = Set(sensors.flatMap { ($0["sources"] as? [[String: Any]] ?? []).flatMap(\.keys) })
+        #expect(sourceKeys.isSuperset(of: ["topic", "format", "description", "fields", "time", "field"]))
+        for key in Set(sensors.flatMap(\.keys)) { #expect(documents(catalog, key), "Catalog does not document '\(key)'") }
+        for key in sourceKeys { #expect(documents(source, key), "Source does not document '\(key)'") }
+        let formats = PayloadFormat.allCases.map(\.rawValue).joined(separator: ", ")
+        #expect(source.contains { $0.contains("enum: [\(formats)]") }, "Source.format's enum is not [\(formats)]")
     }
 }
 

@@ -1,0 +1,37 @@
+import SensorModel
+
+extension SensorRoutes {
+    /// A sensor type's catalog `sources`: the topics off-the-shelf firmware publishes to that it also
+    /// takes, each with what a device (or whoever configures it) must match: the pattern, the format and
+    /// where the values sit in the payload.
+    static func writeSources(_ sensor: SensorType, into json: inout JSONWriter) {
+        json.key("sources")
+        json.beginArray()
+        for source in sensor.sources {
+            json.beginObject()
+            json.field("topic", source.topic)
+            json.field("format", source.format.rawValue)
+            json.field("description", source.description)
+            switch source.format {
+            case .json:
+                // Every field, as the decoder reads it: the source's key paths, else the field's name and aliases.
+                json.key("fields")
+                json.beginObject()
+                for field in sensor.fields {
+                    json.key(field.name)
+                    json.beginArray()
+                    for path in source.keyPaths(for: field) { json.string(path) }
+                    json.endArray()
+                }
+                json.endObject()
+                json.field("time", source.time)
+            case .text:
+                json.field("field", sensor.textField(named: source.field).map { sensor.fields[$0].name })
+            default:
+                break
+            }
+            json.endObject()
+        }
+        json.endArray()
+    }
+}
