@@ -39,6 +39,17 @@ import Testing
         (#"{"time":"2026-01-01T24:00:00Z","celsius":1}"#, .badTime),
         (#"{"time":"2026-01-01T00:00:00.Z","celsius":1}"#, .badTime),
         (#"{"time":"2026-01-01T00:00:00+0100","celsius":1}"#, .badTime),
+        // Values the sensor type does not map are skipped, but checked as strictly as the rest.
+        (#"{"celsius":1,"note":"a long note, then \q"}"#, .malformedJSON),
+        (#"{"celsius":1,"note":"\u12"}"#, .malformedJSON),
+        (#"{"celsius":1,"note":"\ud800 alone"}"#, .malformedJSON),
+        ("{\"celsius\":1,\"note\":\"a control \u{01} byte\"}", .malformedJSON),
+        (#"{"celsius":1,"note":"never closed}"#, .malformedJSON),
+        (#"{"celsius":1,"x":[1,tru]}"#, .malformedJSON),
+        (#"{"celsius":1,"x":{"a" 1}}"#, .malformedJSON),
+        (#"{"celsius":1,"x":{"a\x":1}}"#, .malformedJSON),
+        (#"{"celsius":1,"x":-}"#, .malformedJSON),
+        (#"{"celsius":1,"x":1.e5}"#, .malformedJSON),
     ])
     func jsonRejections(json: String, code: DecodeError.Code) {
         #expect(rejection(Array(json.utf8), sensor: sensor("temperature"), format: .json) == code, "\(json)")
@@ -54,6 +65,8 @@ import Testing
         (#" { "values" : { "Temperature" : 21.5 } , "ts" : 1767225600000 } "#, newYear2026),
         (#"{"cel\u0073ius":21.5}"#, newYear2026),
         (#"{"celsius":21.5,"extra":{"deep":[1,{"x":null}]}}"#, newYear2026),
+        (#"{"note":"eight or more bytes with \"quotes\", a \\ and \u00e9 in it","celsius":21.5}"#, newYear2026),
+        (#"{"a long key holding \"quotes\"":"x","celsius":21.5,"k":"\ud83d\ude00"}"#, newYear2026),
     ])
     func jsonAccepts(json: String, time: Int64) throws {
         let batch = try decode(Array(json.utf8), sensor: sensor("temperature"), format: .json)
