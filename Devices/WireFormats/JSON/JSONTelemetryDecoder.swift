@@ -5,17 +5,27 @@ import SensorModel
 /// time path) sets the time, else the receive time. Keys map to fields by name, alias or source path;
 /// keys that map nothing are skipped and counted. Readings of one message at one time are merged.
 public struct JSONTelemetryDecoder: PayloadDecoder {
-    let tree: JSONKeyTree
-    let sensorName: String
-    let fieldNames: [String]
+    /// What the decoder reads, behind one reference: `MessageDecoder` takes a source's decoder out of an
+    /// array for every message, and that copy then costs one retain instead of one per array.
+    final class Tables: Sendable {
+        let tree: JSONKeyTree
+        let sensorName: String
+        let fieldNames: [String]
+
+        init(tree: JSONKeyTree, sensorName: String, fieldNames: [String]) {
+            self.tree = tree
+            self.sensorName = sensorName
+            self.fieldNames = fieldNames
+        }
+    }
+
+    let tables: Tables
     static let maxReadings = 4096
 
     public init(sensor: SensorType) { self.init(sensor: sensor, source: nil) }
 
     public init(sensor: SensorType, source: Source?) {
-        tree = JSONKeyTree(sensor: sensor, source: source)
-        sensorName = sensor.name
-        fieldNames = sensor.fields.map(\.name)
+        tables = Tables(tree: JSONKeyTree(sensor: sensor, source: source), sensorName: sensor.name, fieldNames: sensor.fields.map(\.name))
     }
 
     public func decode(_ payload: UnsafeRawBufferPointer, receivedAt: Int64, into batch: inout ReadingBatch) throws(DecodeError) {
@@ -26,7 +36,7 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
     /// - Parameter skipped: incremented per key that maps to none of the sensor type's fields.
     public func decode(_ payload: UnsafeRawBufferPointer, receivedAt: Int64, into batch: inout ReadingBatch, skipped: inout Int) throws(DecodeError) {
         var reader = JSONReader(payload)
-        var reading = Reading(fieldCount: fieldNames.count)
+        var reading = Reading(fieldCount: tables.fieldNames.count)
         let firstRow = batch.count
         if reader.consume(UInt8(ascii: "{")) {
             try readObject(&reader, into: &reading, skipped: &skipped)
@@ -72,16 +82,16 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
     ) throws(DecodeError) {
         guard depth < JSONReader.maxDepth else { throw reader.malformed("nests deeper than \(JSONReader.maxDepth)") }
         if reader.consume(UInt8(ascii: "}")) { return }
-        let valuesMayFollow = node == JSONKeyTree.root && depth == 1 && tree.readsValues
+        let valuesMayFollow = node == JSONKeyTree.root && depth == 1 && tables.tree.readsValues
         repeat {
-            let (child, isValues) = try reader.keyNode(in: tree, at: node, valuesMayFollow: valuesMayFollow)
+            let (child, isValues) = try reader.keyNode(in: tables.tree, at: node, valuesMayFollow: valuesMayFollow)
             try reader.expect(UInt8(ascii: ":"))
             reader.skipWhitespace()
             let opensObject = reader.offset < reader.bytes.count && reader.bytes[reader.offset] == UInt8(ascii: "{")
-            if let child, opensObject, tree.hasChildren(child) {
+            if let child, opensObject, tables.tree.hasChildren(child) {
                 reader.offset += 1
                 try readObject(&reader, at: child, depth: depth + 1, into: &reading, skipped: &skipped)
-            } else if let child, let leaf = tree.leaf(child) {
+            } else if let child, let leaf = tables.tree.leaf(child) {
                 try readLeaf(&reader, leaf, into: &reading, skipped: &skipped)
             } else if isValues && opensObject {
                 reader.offset += 1
@@ -109,14 +119,14 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
             switch item {
             case .number(let number):
                 value = number
-            case .text(let text) where tree.acceptsStrings[index]:
-                value = try Self.number(in: text, field: fieldNames[index])
+            case .text(let text) where tables.tree.acceptsStrings[index]:
+                value = try Self.number(in: text, field: tables.fieldNames[index])
             case .text:
-                throw DecodeError(.badValue, "\(fieldNames[index]) is a JSON string; \(sensorName)'s catalog takes numbers only there (set \"strings\": true)")
+                throw DecodeError(.badValue, "\(tables.fieldNames[index]) is a JSON string; \(tables.sensorName)'s catalog takes numbers only there (set \"strings\": true)")
             case .other where reader.bytes[reader.offset - 1] == UInt8(ascii: "l"):
                 return  // `null` (the only `.other` ending in "l"): not carried, as firmware says of a failed sensor
             default:
-                throw DecodeError(.badValue, "\(fieldNames[index]) is not a number")
+                throw DecodeError(.badValue, "\(tables.fieldNames[index]) is not a number")
             }
             let rank = Int32(clamping: rank)
             if rank < reading.ranks[index] {
@@ -124,7 +134,7 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
                 reading.values[index] = value
                 reading.ranks[index] = rank
             } else if rank == reading.ranks[index] {
-                throw DecodeError(.duplicateField, "\(fieldNames[index]) appears twice in one json reading")
+                throw DecodeError(.duplicateField, "\(tables.fieldNames[index]) appears twice in one json reading")
             } else {
                 skipped += 1
             }
@@ -149,9 +159,9 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
     private func add(_ reading: Reading, receivedAt: Int64, firstRow: Int, into batch: inout ReadingBatch) throws(DecodeError) {
         let time = reading.time ?? receivedAt
         if let row = batch.firstRow(at: time, in: firstRow..<batch.count) {
-            for index in 0..<fieldNames.count where !reading.values[index].isNaN {
+            for index in 0..<tables.fieldNames.count where !reading.values[index].isNaN {
                 guard batch.values[index][row].isNaN else {
-                    throw DecodeError(.duplicateField, "\(fieldNames[index]) appears twice at one time in a json message")
+                    throw DecodeError(.duplicateField, "\(tables.fieldNames[index]) appears twice at one time in a json message")
                 }
                 batch.set(field: index, row: row, reading.values[index])
             }
@@ -163,7 +173,7 @@ public struct JSONTelemetryDecoder: PayloadDecoder {
         // A new row: written in place, every field at once (the missing ones NaN, as the batch keeps them).
         let slots = batch.reserveRows(1)
         slots.times.pointee = time
-        for index in 0..<fieldNames.count { slots[index].pointee = reading.values[index] }
+        for index in 0..<tables.fieldNames.count { slots[index].pointee = reading.values[index] }
         batch.commitRows(1, seq: ReadingBatch.noSeq)
     }
 }
