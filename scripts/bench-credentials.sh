@@ -21,25 +21,16 @@ cleanup() {
     [ -n "$sync_pid" ] && kill "$sync_pid" 2>/dev/null && wait "$sync_pid" 2>/dev/null
     stop_mosquitto "$work/mosquitto" >/dev/null 2>&1
     stop_postgres "$work/pgdata" >/dev/null 2>&1
-    rm -rf -- "$(_pg_real_dir "$work/pgdata")" "$work/mosquitto"
+    rm -rf -- "$(_pg_real_dir "$work/pgdata")" "$work/mosquitto" "$work/broker"
 }
 trap cleanup EXIT
 start_postgres "$work/pgdata" "$(free_port)" >/dev/null
 password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-mkdir -p "$work/broker" "$work/mosquitto"
-export TELEMETRY_DATABASE_URL=$PG_URL TELEMETRY_CATALOG=$PWD/config/sensors TELEMETRY_SERVICE_PASSWORD=$password \
-    TELEMETRY_BROKER_PASSWORD_FILE=$work/broker/passwords TELEMETRY_BROKER_ACL_FILE=$work/broker/acl \
-    TELEMETRY_BROKER_PID_FILE=$work/mosquitto/mosquitto.pid TELEMETRY_LOG_LEVEL=notice
-mqtt_port=$(free_port)
-TELEMETRY_MQTT_URL=mqtt://127.0.0.1:$mqtt_port "$bin/telemetry" broker-sync >"$work/broker-sync.log" 2>&1 &
-sync_pid=$!
-until [ -s "$work/broker/acl" ]; do kill -0 "$sync_pid" || { cat "$work/broker-sync.log" >&2; exit 1; }; sleep 0.1; done
+export TELEMETRY_DATABASE_URL=$PG_URL TELEMETRY_CATALOG=$PWD/config/sensors  # the query service's
 # Thousands of connected devices: the broker needs the descriptors.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-MOSQUITTO_EXTRA_CONF="allow_anonymous false
-password_file $work/broker/passwords
-acl_file $work/broker/acl" MOSQUITTO_PROBE_ARGS="-u ingest-unrouted -P $password" \
-    start_mosquitto "$work/mosquitto" "$mqtt_port" >/dev/null
+start_secured_broker "$work" "$(free_port)" "$bin" "$password"
+sync_pid=$SYNC_PID
 # The query service provisions each fleet in one POST /v1/devices/credentials (BENCH_REST=0: the library instead).
 query_url=
 if [ "${BENCH_REST:-1}" != 0 ]; then

@@ -31,25 +31,15 @@ stop_secured() {
 }
 trap stop_secured EXIT
 
-# The secured broker: broker-sync writes its files first (mosquitto does not start without them).
+# The secured broker, with a TLS listener for the devices.
 scripts/make-tls.sh "$work/tls" >&2
 password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-mkdir -p "$work/secured/broker" "$work/secured/mosquitto"
 secured_port=$(free_port) tls_port=$(free_port)
-TELEMETRY_DATABASE_URL=$PG_URL TELEMETRY_CATALOG=$PWD/config/sensors TELEMETRY_SERVICE_PASSWORD=$password \
-    TELEMETRY_BROKER_PASSWORD_FILE=$work/secured/broker/passwords TELEMETRY_BROKER_ACL_FILE=$work/secured/broker/acl \
-    TELEMETRY_BROKER_PID_FILE=$work/secured/mosquitto/mosquitto.pid TELEMETRY_LOG_LEVEL=notice \
-    TELEMETRY_MQTT_URL=mqtt://127.0.0.1:$secured_port "$bin/telemetry" broker-sync >"$work/broker-sync.log" 2>&1 &
-sync_pid=$!
-until [ -s "$work/secured/broker/acl" ]; do kill -0 "$sync_pid" || { cat "$work/broker-sync.log" >&2; exit 1; }; sleep 0.1; done
-MOSQUITTO_EXTRA_CONF="allow_anonymous false
-password_file $work/secured/broker/passwords
-acl_file $work/secured/broker/acl
-listener $tls_port 127.0.0.1
+MOSQUITTO_EXTRA_CONF="listener $tls_port 127.0.0.1
 cafile $work/tls/ca.crt
 certfile $work/tls/server.crt
-keyfile $work/tls/server.key" MOSQUITTO_PROBE_ARGS="-u ingest-unrouted -P $password" \
-    start_mosquitto "$work/secured/mosquitto" "$secured_port" >/dev/null
+keyfile $work/tls/server.key" start_secured_broker "$work/secured" "$secured_port" "$bin" "$password"
+sync_pid=$SYNC_PID
 
 BENCH_DATABASE_URL=$PG_URL BENCH_BIN_DIR=$bin BENCH_LOG_DIR=$work BENCH_PG_DATA=$PG_DATA \
     BENCH_OPEN_MQTT_URL=$open_url BENCH_OPEN_MOSQUITTO_PID=$open_pid \

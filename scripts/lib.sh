@@ -12,6 +12,7 @@
 #                                   MOSQUITTO_CONF, MOSQUITTO_PID and prints the URL on stdout
 #   stop_mosquitto DIR              stop that broker
 #   build_bench PRODUCT...        release builds for a benchmark; BENCH_BIN is where they are
+#   start_secured_broker DIR PORT BIN PASSWORD   broker-sync and a mosquitto that reads its files (benchmarks)
 #   start_bench_servers DIR         for a benchmark: PostgreSQL (with commit timestamps, for publish→commit
 #                                   latency) and mosquitto under DIR on free ports, both stopped and removed
 #                                   when the calling script exits
@@ -400,6 +401,30 @@ build_bench() {
     read -r -a flags <<<"${TELEMETRY_SWIFT_FLAGS:---scratch-path .build-bench}"
     for product in "$@"; do swift build -c release --product "$product" "${flags[@]}" >&2 || return 1; done
     BENCH_BIN=$(swift build -c release --show-bin-path "${flags[@]}")
+}
+
+# start_secured_broker DIR PORT BIN PASSWORD: for a benchmark, `$BIN/telemetry broker-sync` against PG_URL
+# keeping DIR/broker/{passwords,acl}, then mosquitto under DIR/mosquitto on PORT reading them (no anonymous
+# client; MOSQUITTO_EXTRA_CONF lines, e.g. a TLS listener, added after). PASSWORD is the services' account
+# password. Sets SYNC_PID (the caller stops it) and MQTT_URL/MOSQUITTO_PID as start_mosquitto does.
+start_secured_broker() {
+    local dir=$1 port=$2 bin=$3 password=$4
+    mkdir -p "$dir/broker" "$dir/mosquitto"
+    # broker-sync first: mosquitto does not start without the password file it writes.
+    TELEMETRY_DATABASE_URL=$PG_URL TELEMETRY_CATALOG=$REPO_ROOT/config/sensors TELEMETRY_SERVICE_PASSWORD=$password \
+        TELEMETRY_BROKER_PASSWORD_FILE=$dir/broker/passwords TELEMETRY_BROKER_ACL_FILE=$dir/broker/acl \
+        TELEMETRY_BROKER_PID_FILE=$dir/mosquitto/mosquitto.pid TELEMETRY_LOG_LEVEL=notice \
+        TELEMETRY_MQTT_URL=mqtt://127.0.0.1:$port "$bin/telemetry" broker-sync >"$dir/broker-sync.log" 2>&1 &
+    SYNC_PID=$!
+    until [ -s "$dir/broker/acl" ]; do
+        kill -0 "$SYNC_PID" 2>/dev/null || { cat "$dir/broker-sync.log" >&2; die "broker-sync exited"; return 1; }
+        sleep 0.1
+    done
+    MOSQUITTO_EXTRA_CONF="allow_anonymous false
+password_file $dir/broker/passwords
+acl_file $dir/broker/acl${MOSQUITTO_EXTRA_CONF:+
+$MOSQUITTO_EXTRA_CONF}" MOSQUITTO_PROBE_ARGS="-u ingest-unrouted -P $password" \
+        start_mosquitto "$dir/mosquitto" "$port" >/dev/null
 }
 
 start_bench_servers() {

@@ -50,8 +50,9 @@ public struct BrokerFiles: Sendable, Equatable {
         let sensors = sources.keys.sorted()
         // What a device may write, `{device}` standing for its id; a deny takes both in one line (`/#` matches
         // its parent level too): fewer lines per `user` block are what mosquitto's load time grows with.
-        let deviceTopics = ["telemetry/+/{device}", "telemetry/+/{device}/+"] + Set(sources.values.joined()).sorted()
-        let deniedTopics = ["telemetry/+/{device}/#"] + Set(sources.values.joined()).sorted()
+        let sourceTopics = Set(sources.values.joined()).sorted()
+        let deviceTopics = ["telemetry/+/{device}", "telemetry/+/{device}/+"] + sourceTopics
+        let deniedTopics = ["telemetry/+/{device}/#"] + sourceTopics
         func named(_ topic: String, _ name: String) -> String { topic.replacingOccurrences(of: TopicPattern.deviceLevel, with: name) }
 
         // The password file holds only user:hash lines (mosquitto_passwd writes no comments either).
