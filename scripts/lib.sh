@@ -56,9 +56,11 @@ ensure_packages() {
         printf '#!/bin/sh\nexit 101\n' | _as_root tee "$policy" >/dev/null && _as_root chmod 755 "$policy" && added_policy=1
     fi
     local rc=0
-    _as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null >&2 || rc=$?
+    # Another apt (a second checkout's script, unattended upgrades) may hold the lock: wait for it.
+    local lock=(-o DPkg::Lock::Timeout=900)
+    _as_root env DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" update -q </dev/null >&2 || rc=$?
     if [ $rc -eq 0 ]; then
-        _as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        _as_root env DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" install -y -q --no-install-recommends \
             -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
             "${missing[@]}" </dev/null >&2 || rc=$?
     fi

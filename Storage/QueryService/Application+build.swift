@@ -41,7 +41,8 @@ public func buildRouter(
 ) -> Router<BasicRequestContext> {
     let router = Router()
     router.add(middleware: MetricsMiddleware(factory: PrometheusMetricsFactory(registry: registry)))
-    router.add(middleware: BearerAuth(readTokens: tokens, adminTokens: adminTokens))
+    // Open: the health checks, and the dashboard's page and assets (they carry no data; the page asks
+    // for a token itself). Everything else sits in a group whose BearerAuth follows the matched route.
     router.get("/healthz") { _, _ in Response.json(#"{"status":"ok"}"#) }
     router.get("/readyz") { _, _ in
         guard await store.isReady(), await alsoReady?() ?? true else {
@@ -49,16 +50,17 @@ public func buildRouter(
         }
         return Response.json(#"{"status":"ready"}"#)
     }
+    let reader = router.group().add(middleware: BearerAuth(.read, readTokens: tokens, adminTokens: adminTokens))
     let cacheMetrics = store.rollupCaches.isEmpty ? nil : RollupCacheMetrics(caches: store.rollupCaches, factory: PrometheusMetricsFactory(registry: registry))
-    router.get("/metrics") { _, _ in
+    reader.get("/metrics") { _, _ in
         cacheMetrics?.update()
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                  body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
     }
-    router.get("/openapi.yaml") { _, _ in
+    reader.get("/openapi.yaml") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
     }
-    let v1 = router.group("v1")
+    let v1 = reader.group("v1")
     v1.get("sensors") { _, _ in SensorRoutes.catalog(store.catalog) }
     v1.get("sensors/:sensor/devices") { request, context in try await SensorRoutes.devices(request, context, store) }
     v1.get("sensors/:sensor/devices/:device/latest") { request, context in try await SensorRoutes.latest(request, context, store) }
@@ -66,12 +68,14 @@ public func buildRouter(
     v1.get("sensors/:sensor/aggregates") { request, context in try await AggregateRoutes.aggregates(request, context, store) }
     v1.get("sensors/:sensor/devices/:device/stream") { request, context in try await StreamRoutes.stream(request, context, store) }
     v1.get("rejected") { request, _ in try await RejectedRoutes.list(request, store) }
-    v1.put("devices/:device/credentials") { request, context in try await DeviceCredentialRoutes.put(request, context, store) }
-    v1.get("devices/:device/credentials") { _, context in try await DeviceCredentialRoutes.get(context, store) }
-    v1.delete("devices/:device/credentials") { _, context in try await DeviceCredentialRoutes.delete(context, store) }
-    v1.post("devices/credentials") { request, _ in try await DeviceCredentialRoutes.provision(request, store) }
-    v1.get("devices/credentials") { request, _ in try await DeviceCredentialRoutes.list(request, store) }
     v1.get("overview") { _, _ in try await OverviewRoutes.overview(store, now: Int64(Date().timeIntervalSince1970 * 1_000_000)) }
+    // Device credentials: admin tokens only.
+    let admin = router.group("v1/devices").add(middleware: BearerAuth(.admin, readTokens: tokens, adminTokens: adminTokens))
+    admin.put(":device/credentials") { request, context in try await DeviceCredentialRoutes.put(request, context, store) }
+    admin.get(":device/credentials") { _, context in try await DeviceCredentialRoutes.get(context, store) }
+    admin.delete(":device/credentials") { _, context in try await DeviceCredentialRoutes.delete(context, store) }
+    admin.post("credentials") { request, _ in try await DeviceCredentialRoutes.provision(request, store) }
+    admin.get("credentials") { request, _ in try await DeviceCredentialRoutes.list(request, store) }
     DashboardRoutes.add(to: router)
     return router
 }

@@ -32,9 +32,12 @@ struct RouterFixture {
         return Int(UInt16(bigEndian: address.sin_port))
     }()
 
-    static func router(tokens: [String] = [], registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) -> Router<BasicRequestContext> {
+    static func router(
+        tokens: [String] = [], adminTokens: [String] = [], registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+    ) -> Router<BasicRequestContext> {
         let pool = ReadPool(url: "postgresql://postgres@127.0.0.1:\(closedPort)/telemetry", size: 2)
-        return buildRouter(store: QueryStore(catalog: catalog, pool: pool, logger: Logger(label: "test")), tokens: tokens, registry: registry)
+        return buildRouter(
+            store: QueryStore(catalog: catalog, pool: pool, logger: Logger(label: "test")), tokens: tokens, adminTokens: adminTokens, registry: registry)
     }
 }
 
@@ -152,7 +155,7 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
 @Suite struct AuthAndAvailabilityTests {
     @Test func tokenIsRequiredWhenConfigured() async throws {
         try await Application(router: RouterFixture.router(tokens: ["s3cret"])).test(.router) { client in
-            for uri in ["/v1/sensors", "/metrics", "/openapi.yaml", "/v1/sensors/temperature/aggregates?bucket=bad", "/nowhere"] {
+            for uri in ["/v1/sensors", "/metrics", "/openapi.yaml", "/v1/sensors/temperature/aggregates?bucket=bad"] {
                 let missing = try await get(client, uri)
                 #expect(missing.status == .unauthorized, "\(uri)")
                 #expect(missing.body.contains(#""code":"unauthorized""#))
@@ -167,9 +170,41 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
             }
             let status = try await client.execute(uri: "/v1/sensors", method: .get, headers: [.authorization: "Bearer S3CRET"]) { $0.status }
             #expect(status == .unauthorized)
+            // No route: nothing to protect, and nothing served.
+            #expect(try await get(client, "/nowhere").status == .notFound)
             #expect(try await get(client, "/healthz").status == .ok)
             // Open, and honest: the database is away.
             #expect(try await get(client, "/readyz").status == .serviceUnavailable)
+        }
+    }
+
+    /// Every spelling of an admin route's path that reaches a handler is checked as that route: a read
+    /// token gets 403 and no token 401 whatever the path looks like (404 where nothing is routed).
+    /// Over a real socket, so the raw path is what the server parses.
+    @Test(arguments: ["PUT", "GET", "DELETE", "POST"])
+    func adminRoutesFollowTheMatchedRoute(method: String) async throws {
+        let paths = [
+            "/v1/devices/x/credentials", "//v1/devices/x/credentials", "/v1//devices/x/credentials", "/v1/devices//x/credentials",
+            "/v1/devices/x/credentials/", "/v1/devices/x/credentials//", "//v1//devices//x//credentials//", "/v1/./devices/x/credentials",
+            "/./v1/devices/x/credentials", "/v1/devices/x/./credentials", "/v1/devices%2Fx/credentials", "/v1%2Fdevices%2Fx%2Fcredentials",
+            "/V1/devices/x/credentials", "/v1/DEVICES/x/CREDENTIALS", "/v1/devices/credentials", "//v1/devices/credentials",
+            "/v1/devices/credentials/", "/v1/devices/credentials//", "/v1/devices/./credentials", "/v1/x/../devices/x/credentials",
+            "/v1/devices/x/credentials?x=1", "/v1/devices/x/credentials;x", "/v1/devices/x/credentials%00",
+        ]
+        let router = RouterFixture.router(tokens: ["reader"], adminTokens: ["admin"])
+        try await Application(router: router).test(.live) { client in
+            var routed = 0
+            for path in paths {
+                let request = HTTPRequest.Method(method)!
+                let body = ByteBuffer(string: #"{"devices":[{"device":"x"}]}"#)
+                let asReader = try await client.execute(uri: path, method: request, headers: [.authorization: "Bearer reader"], body: body) { $0.status }
+                #expect(asReader == .forbidden || asReader == .notFound, "\(method) \(path) with a read token: \(asReader)")
+                let anonymous = try await client.execute(uri: path, method: request, body: body) { $0.status }
+                #expect(anonymous == .unauthorized || anonymous == .notFound, "\(method) \(path) without a token: \(anonymous)")
+                if asReader == .forbidden { routed += 1 }
+            }
+            // The variants do reach the routes (else this test would prove nothing): the plain path and `//v1/...` at least.
+            #expect(routed >= 2, "\(method): \(routed) variants routed")
         }
     }
 
