@@ -54,6 +54,34 @@ public final class Journal: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
+    /// Files holding damaged parts of segments found by `recover` (not a torn tail): for the log.
+    public private(set) var damagedRegions: [String] = []
+
+    /// The records of one segment in order, and the byte ranges that hold none: after a damaged record,
+    /// reading resumes at the next offset where a whole record with a later sequence number checks out.
+    static func scan(_ bytes: UnsafeRawBufferPointer, after lastSeq: UInt64) -> (records: [JournalRecord], damaged: [Range<Int>]) {
+        var records: [JournalRecord] = []
+        var damaged: [Range<Int>] = []
+        var offset = 0
+        var last = lastSeq
+        while offset < bytes.count {
+            if let (record, next) = JournalRecord.decode(bytes, at: offset), record.seq > last {
+                records.append(record)
+                last = record.seq
+                offset = next
+                continue
+            }
+            var resume = offset + 1
+            while resume < bytes.count {
+                if let (record, _) = JournalRecord.decode(bytes, at: resume), record.seq > last { break }
+                resume += 1
+            }
+            damaged.append(offset..<resume)
+            offset = resume
+        }
+        return (records, damaged)
+    }
+
     /// Reads every record left by earlier runs, oldest first, and opens a new segment after them.
     /// Call once, before the first `append`.
     public func recover() throws -> [JournalRecord] {
@@ -62,23 +90,24 @@ public final class Journal: @unchecked Sendable {
         var records: [JournalRecord] = []
         var segments: [Segment] = []
         var nextSeq: UInt64 = 1
-        for name in names {
+        for (index, name) in names.enumerated() {
             let path = directory + "/" + name
             guard let data = FileManager.default.contents(atPath: path) else { continue }
-            var found: [JournalRecord] = []
-            var validEnd = 0
-            data.withUnsafeBytes { bytes in
-                var offset = 0
-                while let (record, next) = JournalRecord.decode(bytes, at: offset) {
-                    found.append(record)
-                    offset = next
+            let (found, damaged) = data.withUnsafeBytes { bytes in Self.scan(bytes, after: nextSeq - 1) }
+            var validEnd = data.count
+            for range in damaged {
+                if range.upperBound == data.count && index == names.count - 1 {
+                    // A torn tail from a crash mid-write: that message was never acknowledged.
+                    validEnd = range.lowerBound
+                } else {
+                    // Damage inside the file (a bad disk, a stray write): keep the bytes beside the journal
+                    // for a person to look at; the records after it are replayed.
+                    let copy = directory + "/damaged-\(name)-\(range.lowerBound).bin"
+                    FileManager.default.createFile(atPath: copy, contents: data.subdata(in: range))
+                    damagedRegions.append(copy)
                 }
-                validEnd = offset
             }
-            if validEnd < data.count {
-                // A torn tail from a crash mid-write: that message was never acknowledged.
-                truncate(path, validEnd)
-            }
+            if validEnd < data.count { truncate(path, validEnd) }
             guard let first = found.first, let last = found.last else {
                 unlink(path)
                 continue

@@ -49,6 +49,31 @@ struct JournalTests {
         journal.close()
     }
 
+    /// Only a tail can be torn by a crash: a damaged record inside a segment loses that record alone
+    /// (its bytes kept beside the journal), not every acknowledged message after it.
+    @Test func damageInsideASegmentLosesOnlyTheDamagedRecord() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let journal = try Journal(directory: directory, sync: .never)
+        _ = try journal.recover()
+        for n in 1...5 { _ = try journal.append(topic: "t\(n)", payload: Array(repeating: UInt8(n), count: 40), receivedAt: Int64(n)) }
+        let path = directory + "/" + segments(directory).last!
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        let frame = bytes.count / 5
+        bytes[frame + 30] ^= 0xFF  // inside record 2's payload: its CRC fails
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let reopened = try Journal(directory: directory, sync: .never)
+        let replayed = try reopened.recover()
+        #expect(replayed.map(\.seq) == [1, 3, 4, 5])
+        #expect(replayed.map(\.topic) == ["t1", "t3", "t4", "t5"])
+        #expect(reopened.damagedRegions.count == 1)
+        let kept = try #require(reopened.damagedRegions.first.flatMap { FileManager.default.contents(atPath: $0) })
+        #expect(kept.count == frame)
+        #expect(try reopened.append(topic: "t6", payload: [], receivedAt: 6) == 6)
+        reopened.close()
+        journal.close()
+    }
+
     @Test func committedSegmentsAreDeletedAndOnlyTheRestReplays() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
