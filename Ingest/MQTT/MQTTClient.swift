@@ -107,8 +107,9 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_publish_callback_set(handle) { _, userdata, mid in
             MQTTClient.from(userdata).handlePublished(mid)
         }
-        mosquitto_subscribe_callback_set(handle) { _, userdata, _, _, _ in
-            MQTTClient.from(userdata).handleSubscribed()
+        mosquitto_subscribe_callback_set(handle) { _, userdata, mid, count, granted in
+            let codes = granted.map { Array(UnsafeBufferPointer(start: $0, count: Int(count))) } ?? []
+            MQTTClient.from(userdata).handleSubscribed(mid: mid, granted: codes)
         }
     }
 
@@ -214,23 +215,41 @@ public final class MQTTClient: @unchecked Sendable {
         if options.subscriptions.isEmpty {
             signal()
         } else {
-            var mid: Int32 = 0
+            subscriptionMIDs = [:]
+            refused = []
             for filter in options.subscriptions {
+                var mid: Int32 = 0
                 mosquitto_subscribe(handle, &mid, filter, options.subscriptionQoS)
+                subscriptionMIDs[mid] = filter
             }
         }
         onConnectionChange?(true, "connected to \(url)")
     }
 
+    // Only the network thread touches these (connect and SUBACK callbacks).
     private var pendingSubscriptions = 0
+    private var subscriptionMIDs: [Int32: String] = [:]
+    private var refused: [String] = []
 
-    private func handleSubscribed() {
-        pendingSubscriptions += 1
-        if pendingSubscriptions >= options.subscriptions.count {
-            pendingSubscriptions = 0
-            state.withLock { $0.subscribed = true }
-            signal()
+    /// A SUBACK. A filter the broker refused (0x80, e.g. its ACL) or granted below the QoS asked for
+    /// leaves the client not ready: it would otherwise look subscribed while nothing (or nothing
+    /// acknowledged) arrives. It stays so until the next connect subscribes again.
+    private func handleSubscribed(mid: Int32, granted: [Int32]) {
+        let filter = subscriptionMIDs[mid] ?? "?"
+        if granted.contains(where: { $0 == 0x80 || $0 < options.subscriptionQoS }) {
+            refused.append("\(filter) (\(granted.map { $0 == 0x80 ? "refused" : "QoS \($0)" }.joined(separator: ", ")))")
         }
+        pendingSubscriptions += 1
+        guard pendingSubscriptions >= options.subscriptions.count else { return }
+        pendingSubscriptions = 0
+        if refused.isEmpty {
+            state.withLock { $0.subscribed = true }
+        } else {
+            let reason = "the broker refused the subscription to \(refused.joined(separator: ", "))"
+            state.withLock { $0.lastError = reason }
+            onConnectionChange?(false, reason)
+        }
+        signal()
     }
 
     private func handleDisconnect(_ rc: Int32) {
