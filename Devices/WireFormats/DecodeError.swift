@@ -35,6 +35,9 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let badValue = Code(rawValue: "bad_value")
         /// `text` that is not one number.
         public static let badText = Code(rawValue: "bad_text")
+        /// A reading dated outside the window accepted around its receive time (`reading_max_age_days`,
+        /// `reading_max_ahead_seconds`).
+        public static let timeOutOfWindow = Code(rawValue: "time_out_of_window")
     }
 
     public var code: Code

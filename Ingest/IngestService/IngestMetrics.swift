@@ -12,6 +12,9 @@ struct IngestMetrics: Sendable {
     let skippedEntries: Counter
     let queueDepth: Gauge
     let journalBytes: Gauge
+    /// 1 while the pipeline is stalled (`StallWatch`), else 0.
+    let stalled: Gauge
+    let quarantined: Counter
     let commitLatency: Timer
     /// The same numbers, readable: what the service reports to `ingest_status` (`StatusReporter`).
     let totals = PipelineTotals()
@@ -27,6 +30,8 @@ struct IngestMetrics: Sendable {
         skippedEntries = Counter(label: "telemetry_ingest_skipped_entries_total", dimensions: dimensions)
         queueDepth = Gauge(label: "telemetry_ingest_queue_depth", dimensions: dimensions)
         journalBytes = Gauge(label: "telemetry_ingest_journal_bytes", dimensions: dimensions)
+        stalled = Gauge(label: "telemetry_ingest_stalled", dimensions: dimensions)
+        quarantined = Counter(label: "telemetry_ingest_quarantined_messages_total", dimensions: dimensions)
         commitLatency = Timer(label: "telemetry_ingest_commit_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
     }
 

@@ -19,11 +19,11 @@ public struct IngestService: Service {
         running = Running(health: Self.databases(settings).map { ReadPool(url: $0, size: 1, acquireTimeout: 2) })
     }
 
-    /// Ready: every pipeline is subscribed and every database it writes to answers (a round trip on a
+    /// Ready: every pipeline is subscribed and not stalled, and every database it writes to answers (a round trip on a
     /// connection of its own, so a probe never waits behind a batch).
     public func isReady() async -> Bool {
         let pipelines = running.pipelines.withLock { $0 }
-        guard !pipelines.isEmpty, pipelines.allSatisfy(\.isSubscribed) else { return false }
+        guard !pipelines.isEmpty, pipelines.allSatisfy({ $0.isSubscribed && $0.stallReason == nil }) else { return false }
         for pool in running.health {
             guard (try? await pool.withConnection({ connection in try connection.ping() })) != nil else { return false }
         }

@@ -26,6 +26,12 @@ public struct IngestSettings: Sendable {
     /// persistence file, so what is published after a broker restart and before the service reconnects is
     /// lost (plain subscriptions are restored and queued). Opt in with the `shared_subscription` setting.
     public var sharedSubscription: Bool
+    /// A batch held this long without leaving the journal makes its pipeline stalled (`StallWatch`).
+    public var stallAfter: Duration
+    /// Reading times accepted, relative to the receive time (`ReadingTimeWindow`); max age nil: the
+    /// sensor type's raw retention, or `ReadingTimeWindow.defaultMaxAge`.
+    public var readingMaxAge: Duration?
+    public var readingMaxAhead: Duration
     /// Serve `/healthz`, `/readyz` and `/metrics` here (0: any free port); nil: no endpoint.
     public var metricsPort: Int?
     public var metricsHost: String
@@ -37,8 +43,12 @@ public struct IngestSettings: Sendable {
         mqtt: MQTTURL, databaseURL: String, sensorDatabaseURLs: [String: String] = [:], catalog: Catalog, sensors: [SensorType], unrouted: Bool = false, instance: String = "0",
         journalDirectory: String, journalSync: Journal.Sync = .interval(.milliseconds(200)), batchMessages: Int = 2000,
         queueMessages: Int = 20000, queueBytes: Int = 32 << 20, sharedSubscription: Bool = false, metricsPort: Int? = nil,
-        metricsHost: String = "127.0.0.1", servicePassword: String? = nil
+        metricsHost: String = "127.0.0.1", servicePassword: String? = nil, stallAfter: Duration = .seconds(30), readingMaxAge: Duration? = nil,
+        readingMaxAhead: Duration = .seconds(300)
     ) {
+        self.stallAfter = stallAfter
+        self.readingMaxAge = readingMaxAge
+        self.readingMaxAhead = readingMaxAhead
         self.mqtt = mqtt
         self.placement = DatabasePlacement(defaultURL: databaseURL, bySensor: sensorDatabaseURLs)
         self.catalog = catalog
@@ -97,6 +107,7 @@ public struct IngestSettings: Sendable {
             instance: instance ?? settings.instance, journalDirectory: settings.journalDirectory, journalSync: sync,
             batchMessages: settings.batchMessages, queueMessages: settings.queueMessages, queueBytes: settings.queueBytes,
             sharedSubscription: settings.sharedSubscription, metricsPort: settings.metricsPort, metricsHost: settings.metricsHost,
-            servicePassword: settings.servicePassword)
+            servicePassword: settings.servicePassword, stallAfter: .seconds(settings.stallSeconds),
+            readingMaxAge: settings.readingMaxAgeDays.map { .seconds($0 * 86_400) }, readingMaxAhead: .seconds(settings.readingMaxAheadSeconds))
     }
 }

@@ -48,6 +48,14 @@ public final class SensorPipeline: @unchecked Sendable {
     static let shutdownGrace: Duration = .seconds(5)
     private let stopRequested = Mutex<ContinuousClock.Instant?>(nil)
     private let reasons = RejectionLog()
+    /// Where a message goes that can be neither stored nor dead-lettered (`quarantineAfterTries`).
+    let quarantine: Quarantine
+    let stall: StallWatch
+    let timeWindow: ReadingTimeWindow
+    /// Tries of a dead letter, and of a write the server keeps refusing with a transient error, before
+    /// the message is quarantined (or the batch split): bounded, so no message holds a sensor type.
+    static let quarantineAfterTries = 3
+    static let serverRetries = 8
 
     public convenience init(sensor: SensorType, settings: IngestSettings, logger: Logger) throws {
         try self.init(role: .sensor, name: sensor.name, sensor: sensor, settings: settings, logger: logger)
@@ -72,6 +80,9 @@ public final class SensorPipeline: @unchecked Sendable {
         case .unrouted: subscriptions = TopicRouting.unroutedFilters(sharedGroup: group)
         }
         self.journal = try Journal(directory: settings.journalDirectory + "/" + clientID, sync: settings.journalSync)
+        self.quarantine = Quarantine(directory: journal.directory)
+        self.stall = StallWatch(limit: settings.stallAfter)
+        self.timeWindow = ReadingTimeWindow(maxAge: settings.readingMaxAge ?? sensor.retention.raw ?? ReadingTimeWindow.defaultMaxAge, maxAhead: settings.readingMaxAhead)
         self.queue = MessageQueue(maxMessages: settings.queueMessages, maxBytes: settings.queueBytes)
         self.decoder = MessageDecoder(sensor: sensor)
         self.metrics = IngestMetrics(sensor: name)
@@ -86,6 +97,9 @@ public final class SensorPipeline: @unchecked Sendable {
         let leftover = try journal.recover()
         if !leftover.isEmpty {
             logger.info("replaying \(leftover.count) journaled messages from an earlier run")
+        }
+        for copy in journal.damagedRegions {
+            logger.error("the journal had a damaged part (not a torn tail); its bytes are in \(copy), the records after it are replayed")
         }
         let thread = Thread { [self] in
             writerLoop(connection: connection)
@@ -118,6 +132,12 @@ public final class SensorPipeline: @unchecked Sendable {
 
     /// Connected to the broker with its subscriptions made.
     public var isSubscribed: Bool { client?.isReady ?? false }
+
+    /// Nil while the pipeline's head advances; else why it has not for `stall_seconds` while work waits.
+    public var stallReason: String? { stall.stallReason }
+
+    /// Messages received and not yet out of the journal: queued, and taken by the writer.
+    var pendingMessages: Int { queue.depth + stall.heldMessages }
 
     /// True for the catch-all (`--unrouted`).
     public var isUnrouted: Bool {
@@ -164,12 +184,13 @@ public final class SensorPipeline: @unchecked Sendable {
         let writer = BatchWriter(connection: connection, sensor: sensor)
         while true {
             let records = queue.take(max: settings.batchMessages, timeout: 0.5)
-            metrics.queueDepth.record(queue.depth)
-            metrics.totals.queueDepth.store(Int64(queue.depth), ordering: .relaxed)
             if records.isEmpty {
+                recordDepth()
                 if queue.isClosedAndEmpty { break }
                 continue
             }
+            stall.took(records.count)
+            recordDepth()
             let batch = assemble(records)
             guard store(batch, records: records, writer: writer) else {
                 // Stopping with PostgreSQL away: unblock the callback; the journal keeps the rest.
@@ -178,6 +199,7 @@ public final class SensorPipeline: @unchecked Sendable {
                 break
             }
             journal.commit(upTo: records.last!.seq)
+            stall.advanced()
             metrics.journalBytes.record(journal.bytesOnDisk)
             metrics.totals.journalBytes.store(Int64(journal.bytesOnDisk), ordering: .relaxed)
         }
@@ -200,9 +222,11 @@ public final class SensorPipeline: @unchecked Sendable {
                     try decoder.decode(
                         record.payload, format: route.format, source: route.source, receivedAt: record.receivedAt, into: &batch.readings,
                         skipped: &skipped)
+                    try timeWindow.check(batch.readings, rows: start..<batch.readings.count, receivedAt: record.receivedAt)
                     batch.closeSpan(device: route.device, from: start)
                     if skipped > 0 && counting { metrics.skippedEntries.increment(by: skipped) }
                 } catch {
+                    batch.readings.truncate(to: start)
                     reject(record, code: error.code.rawValue, reason: error.description, into: &batch, counting: counting)
                 }
             case .failure(let error):
@@ -268,18 +292,19 @@ public final class SensorPipeline: @unchecked Sendable {
                     letter = IngestBatch(fieldCount: sensor.fields.count)
                     reject(record, code: "storage", reason: "storage: \(error)", into: &letter)
                 }
-                guard deadLetterRetrying(letter, topic: record.topic, writer: writer) else { return false }
+                guard deadLetterRetrying(letter, record: record, writer: writer) else { return false }
             }
         }
         return true
     }
 
-    /// Writes one message's dead letter. Until that succeeds the message stays journaled: a failing
-    /// dead-letter write is retried (capped backoff) for as long as it fails, and false means stopping
-    /// cut it short (the journal replays the message at the next start).
-    private func deadLetterRetrying(_ letter: IngestBatch, topic: String, writer: BatchWriter) -> Bool {
+    /// Writes one message's dead letter, trying `quarantineAfterTries` times; then the message goes to
+    /// the quarantine file beside the journal and the pipeline moves on. False means stopping cut it
+    /// short (the journal replays the message at the next start).
+    private func deadLetterRetrying(_ letter: IngestBatch, record: JournalRecord, writer: BatchWriter) -> Bool {
         var delay = 0.05
-        while true {
+        var lastError: StoreError?
+        for _ in 0..<Self.quarantineAfterTries {
             switch writeRetrying(letter, writer: writer) {
             case nil:
                 return false
@@ -287,38 +312,74 @@ public final class SensorPipeline: @unchecked Sendable {
                 return true
             case .failure(let error):
                 if pastShutdownGrace { return false }
+                lastError = error
                 metrics.retries.increment()
-                logger.critical("cannot dead-letter a message on \(topic), keeping it journaled and retrying in \(Int(delay * 1000)) ms: \(error)")
+                stall.failed("cannot dead-letter a message on \(record.topic): \(error)")
+                logger.error("cannot dead-letter a message on \(record.topic), trying again in \(Int(delay * 1000)) ms: \(error)")
                 Thread.sleep(forTimeInterval: delay)
-                delay = min(delay * 2, stopping.load(ordering: .relaxed) ? 0.5 : 5)
+                delay = min(delay * 4, 1)
+            }
+        }
+        let reason = "neither stored nor dead-lettered: \(letter.deadLetters.first?.reason ?? "storage"); dead letter: \(lastError.map(String.init(describing:)) ?? "?")"
+        while true {
+            do {
+                try quarantine.put(record, reason: reason)
+                metrics.quarantined.increment()
+                logger.critical("quarantined a message on \(record.topic) in \(quarantine.path) and moved on: \(reason)")
+                return true
+            } catch {
+                // The disk that holds the journal: nothing can be acknowledged without it either.
+                if pastShutdownGrace { return false }
+                stall.failed("cannot quarantine: \(error)")
+                logger.critical("cannot quarantine a message on \(record.topic), retrying in 1 s: \(error)")
+                Thread.sleep(forTimeInterval: 1)
             }
         }
     }
 
     /// One write, retried through transient errors: the outcome with the successful attempt's duration,
     /// the permanent error, or nil when stopping and PostgreSQL stayed unavailable past `shutdownGrace`.
+    /// An unreachable server is waited for as long as it takes; a transient error from a server that
+    /// answered (out of resources, serialization) counts as permanent after `serverRetries` tries.
     private func writeRetrying(_ batch: IngestBatch, writer: BatchWriter) -> Result<(WriteOutcome, Int64), StoreError>? {
         var delay = 0.05
+        var answeredTries = 0
         while true {
             let started = DispatchTime.now().uptimeNanoseconds
             do throws(StoreError) {
                 try writer.reconnectIfNeeded()
                 let outcome = try writer.write(batch)
                 return .success((outcome, Int64(DispatchTime.now().uptimeNanoseconds - started)))
-            } catch where error.isTransient {
+            } catch where error.isTransient && (error.isConnectionFailure || answeredTries < Self.serverRetries) {
                 if pastShutdownGrace { return nil }
+                if !error.isConnectionFailure { answeredTries += 1 }
                 metrics.retries.increment()
-                metrics.queueDepth.record(queue.depth)
-                metrics.totals.queueDepth.store(Int64(queue.depth), ordering: .relaxed)
+                recordDepth()
                 metrics.journalBytes.record(journal.bytesOnDisk)
                 metrics.totals.journalBytes.store(Int64(journal.bytesOnDisk), ordering: .relaxed)
+                stall.failed("PostgreSQL: \(error)")
+                reportStall()
                 logger.warning("PostgreSQL unavailable, retrying in \(Int(delay * 1000)) ms: \(error)")
                 Thread.sleep(forTimeInterval: delay)
                 delay = min(delay * 2, stopping.load(ordering: .relaxed) ? 0.5 : 5)
             } catch {
+                stall.failed("PostgreSQL: \(error)")
+                reportStall()
                 return .failure(error)
             }
         }
+    }
+
+    private func recordDepth() {
+        let depth = pendingMessages
+        metrics.queueDepth.record(depth)
+        metrics.totals.queueDepth.store(Int64(depth), ordering: .relaxed)
+    }
+
+    /// Once per stall, the log says why (`StatusReporter` keeps the metric and `ingest_status` current).
+    private func reportStall() {
+        guard stall.shouldReport(), let reason = stall.stallReason else { return }
+        logger.error("stalled, not ready: \(reason)")
     }
 
     private var pastShutdownGrace: Bool {

@@ -30,6 +30,7 @@ struct StatusReporter {
             var statuses: [(IngestStatus, String)] = []
             for (pipeline, url) in pipelines {
                 var status = status(of: pipeline, stopped: false)
+                pipeline.metrics.stalled.record(status.stalled == nil ? 0 : 1)
                 if let last = previous[pipeline.clientID] {
                     let seconds = max(Double((now - last.at).components.seconds) + Double((now - last.at).components.attoseconds) / 1e18, 0.001)
                     status.receivedPerSecond = Double(status.receivedTotal - last.received) / seconds
@@ -63,11 +64,13 @@ struct StatusReporter {
 
     private func status(of pipeline: SensorPipeline, stopped: Bool) -> IngestStatus {
         let totals = pipeline.metrics.totals
-        return IngestStatus(
+        var status = IngestStatus(
             service: pipeline.clientID, sensor: pipeline.name, host: host, pid: pid, metricsURL: metricsURL,
             subscribed: pipeline.isSubscribed, receivedTotal: totals.received.load(ordering: .relaxed),
             committedReadingsTotal: totals.committedReadings.load(ordering: .relaxed), rejectedTotal: totals.rejected.load(ordering: .relaxed),
             queueDepth: totals.queueDepth.load(ordering: .relaxed), journalBytes: totals.journalBytes.load(ordering: .relaxed),
             receivedPerSecond: 0, committedReadingsPerSecond: 0, stopped: stopped)
+        status.stalled = stopped ? nil : pipeline.stallReason
+        return status
     }
 }

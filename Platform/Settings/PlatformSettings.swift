@@ -26,6 +26,9 @@ public struct PlatformSettings: Sendable {
     public var queueBytes: Int
     public var instance: String
     public var sharedSubscription: Bool
+    public var stallSeconds: Int
+    public var readingMaxAgeDays: Int?
+    public var readingMaxAheadSeconds: Int
     public var metricsPort: Int?
     public var metricsHost: String
     /// The password of the services' broker accounts (`ingest-<sensor>`, `ingest-unrouted`); nil: none.
@@ -85,6 +88,9 @@ public struct PlatformSettings: Sendable {
             throw SettingsError(setting: reader.source("instance"), message: "must be letters, digits and -, got '\(instance)'")
         }
         sharedSubscription = try reader.bool("shared_subscription")
+        stallSeconds = try reader.integer("stall_seconds", in: 1...86_400)
+        readingMaxAgeDays = try reader.optionalInteger("reading_max_age_days", in: 1...36_500)
+        readingMaxAheadSeconds = try reader.integer("reading_max_ahead_seconds", in: 0...31_536_000)
         metricsPort = try reader.optionalInteger("metrics_port", in: 0...65535)
         metricsHost = try reader.string("metrics_host")
         servicePassword = try reader.optionalString("service_password")

@@ -45,11 +45,18 @@ public struct PGBinaryCopy: Sendable {
         appendBigEndian(unixMicros - Self.postgresEpochOffset)
     }
 
+    /// PostgreSQL's text cannot hold NUL (the COPY fails: "invalid byte sequence for encoding UTF8: 0x00"),
+    /// and text from a device may carry one: each becomes U+FFFD. A Swift string is valid UTF-8 already.
     public mutating func appendText(_ value: String) {
-        let utf8 = Array(value.utf8)
+        var utf8 = Array(value.utf8)
+        if utf8.contains(0) {
+            utf8 = utf8.flatMap { $0 == 0 ? Self.replacementCharacter : [$0] }
+        }
         appendBigEndian(Int32(utf8.count))
         bytes += utf8
     }
+
+    static let replacementCharacter: [UInt8] = [0xEF, 0xBF, 0xBD]
 
     public mutating func appendBytes(_ value: [UInt8]) {
         appendBigEndian(Int32(value.count))

@@ -16,6 +16,14 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
         return state == "40001" || state == "40P01" || state == "55P03"
     }
 
+    /// The server is out of reach or going away (no SQLSTATE, class 08, or 57P01-57P03): retried for as
+    /// long as it lasts. Other transient errors come from a server that answered, and are retried a bounded
+    /// number of times (one message must not hold a pipeline for ever).
+    public var isConnectionFailure: Bool {
+        guard let state = sqlState else { return true }
+        return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
+    }
+
     public var isUniqueViolation: Bool { sqlState == "23505" }
 
     public var description: String {

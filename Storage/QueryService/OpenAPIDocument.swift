@@ -394,7 +394,8 @@ enum OpenAPIDocument {
                     properties:
                       service: {type: string}
                       sensor: {type: string}
-                      up: {type: boolean}
+                      up: {type: boolean, description: Reporting, subscribed, not stopped and not stalled}
+                      stalled: {type: [string, "null"], description: "Why the service's queue has not advanced for stall_seconds (retries, PostgreSQL away); null while it moves"}
                       host: {type: string}
                       pid: {type: integer}
                       metrics_url: {type: [string, "null"]}

@@ -44,6 +44,7 @@ enum OverviewRoutes {
             json.field("service", status.service)
             json.field("sensor", status.sensor)
             json.key("up"); json.bool(status.isUp)
+            json.field("stalled", status.stalled)
             json.field("host", status.host)
             json.field("pid", integer: Int64(status.pid))
             json.field("metrics_url", status.metricsURL)

@@ -94,8 +94,10 @@ public final class BatchWriter: @unchecked Sendable {
     func writeBatch(_ batch: IngestBatch) throws(PGError) -> WriteOutcome {
         do {
             return try writeOnce(batch)
-        } catch where error.sqlState == "23514" && error.message.contains("no partition") {
-            // Retention (maybe in another process) dropped a day this writer had made: make it again.
+        } catch where error.sqlState == "23514" {
+            // A check violation here is a row with no partition (the readings tables have no CHECK of their
+            // own): retention, maybe in another process, dropped a day this writer had made. Make it again;
+            // a second failure is permanent. By SQLSTATE, not the message, which a server may translate.
             partitions.forget()
             return try writeOnce(batch)
         }

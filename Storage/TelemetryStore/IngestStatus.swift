@@ -25,6 +25,8 @@ public struct IngestStatus: Sendable, Equatable {
     public var ageSeconds: Double = 0
     /// Written by a service that stopped on purpose.
     public var stopped = false
+    /// Why the service's queue has not advanced (`stall_seconds`), or nil while it moves.
+    public var stalled: String?
 
     public init(
         service: String, sensor: String, host: String, pid: Int, metricsURL: String?, subscribed: Bool, receivedTotal: Int64,
@@ -50,8 +52,8 @@ public struct IngestStatus: Sendable, Equatable {
     /// How often services write; a row older than three intervals means the service is gone.
     public static let interval: Double = 5
 
-    /// Up: written recently, subscribed, and not stopped.
-    public var isUp: Bool { !stopped && subscribed && ageSeconds <= 3 * Self.interval }
+    /// Up: written recently, subscribed, not stopped and not stalled.
+    public var isUp: Bool { !stopped && stalled == nil && subscribed && ageSeconds <= 3 * Self.interval }
 
     static let table = """
         CREATE TABLE IF NOT EXISTS ingest_status (
@@ -59,22 +61,26 @@ public struct IngestStatus: Sendable, Equatable {
             subscribed bool NOT NULL, stopped bool NOT NULL, received_total int8 NOT NULL, committed_readings_total int8 NOT NULL,
             rejected_total int8 NOT NULL, queue_depth int8 NOT NULL, journal_bytes int8 NOT NULL,
             received_per_second float8 NOT NULL, committed_readings_per_second float8 NOT NULL, updated_at timestamptz NOT NULL
-        )
+        );
+        ALTER TABLE ingest_status ADD COLUMN IF NOT EXISTS stalled text
         """
 
     public static func write(_ statuses: [IngestStatus], on connection: StoreConnection) throws(StoreError) {
         try StoreError.wrap { () throws(PGError) in
             for status in statuses {
                 _ = try connection.pg.query("""
-                    INSERT INTO ingest_status VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now())
+                    INSERT INTO ingest_status (service, sensor, host, pid, metrics_url, subscribed, stopped, received_total,
+                        committed_readings_total, rejected_total, queue_depth, journal_bytes, received_per_second,
+                        committed_readings_per_second, updated_at, stalled)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now(), $15)
                     ON CONFLICT (service) DO UPDATE SET sensor = $2, host = $3, pid = $4, metrics_url = $5, subscribed = $6, stopped = $7,
                         received_total = $8, committed_readings_total = $9, rejected_total = $10, queue_depth = $11, journal_bytes = $12,
-                        received_per_second = $13, committed_readings_per_second = $14, updated_at = now()
+                        received_per_second = $13, committed_readings_per_second = $14, updated_at = now(), stalled = $15
                     """, [
                         status.service, status.sensor, status.host, String(status.pid), status.metricsURL, String(status.subscribed),
                         String(status.stopped), String(status.receivedTotal), String(status.committedReadingsTotal), String(status.rejectedTotal),
                         String(status.queueDepth), String(status.journalBytes), String(status.receivedPerSecond),
-                        String(status.committedReadingsPerSecond),
+                        String(status.committedReadingsPerSecond), status.stalled,
                     ])
             }
         }
@@ -86,7 +92,7 @@ public struct IngestStatus: Sendable, Equatable {
             let result = try connection.pg.query("""
                 SELECT service, sensor, host, pid, metrics_url, subscribed, stopped, received_total, committed_readings_total,
                        rejected_total, queue_depth, journal_bytes, received_per_second, committed_readings_per_second,
-                       \(ReadingQueries.micros("updated_at")), extract(epoch from now() - updated_at)::float8
+                       \(ReadingQueries.micros("updated_at")), extract(epoch from now() - updated_at)::float8, stalled
                 FROM ingest_status ORDER BY service
                 """)
             return result.rows.map { row in
@@ -97,6 +103,7 @@ public struct IngestStatus: Sendable, Equatable {
                     committedReadingsPerSecond: Double(row[13]!) ?? 0, stopped: row[6] == "t")
                 status.updatedAt = Int64(row[14]!) ?? 0
                 status.ageSeconds = Double(row[15]!) ?? 0
+                status.stalled = row[16]
                 return status
             }
         }

@@ -30,11 +30,14 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The connection failed, or the server is shutting down, overloaded or in a retryable conflict.
     public var isTransient: Bool
+    /// The server is out of reach or shutting down (`PGError.isConnectionFailure`).
+    public var isConnectionFailure: Bool
 
     init(_ error: PGError) {
         sqlState = error.sqlState
         message = error.message
         isTransient = error.isTransient
+        isConnectionFailure = error.isConnectionFailure
     }
 
     /// A failure of this module's own, not of PostgreSQL's (never transient).
@@ -42,6 +45,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         sqlState = nil
         self.message = message
         isTransient = false
+        isConnectionFailure = false
     }
 
     public var description: String { sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message }

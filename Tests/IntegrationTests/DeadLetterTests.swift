@@ -4,52 +4,57 @@ import SensorModel
 @testable import TelemetryStore
 import Testing
 
-/// A message leaves the journal only stored or dead-lettered: a dead letter that cannot be written is
-/// retried, not dropped; and a dead letter written again (a replay after a crash) is stored once.
+/// A message leaves the journal only stored, dead-lettered or quarantined: a dead letter that cannot be
+/// written is tried a bounded number of times, then its message goes to the quarantine file beside the
+/// journal (raw bytes kept) and the pipeline moves on; a dead letter written again is stored once.
 @Suite(.timeLimit(.minutes(3)))
 struct DeadLetterTests {
-    @Test func aDeadLetterThatCannotBeWrittenIsRetriedUntilItIsStored() throws {
+    @Test func aDeadLetterThatCannotBeWrittenIsQuarantinedAndThePipelineMovesOn() throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
         let database = try servers.makeDatabase()
         let connection = try PGConnection(url: database)
         try Schema.migrate(connection, catalog: catalog.catalog)
-        // 42.5 °C decodes but cannot be stored (a permanent error), and while `hold` has a row the dead
-        // letter for it cannot be written either (another permanent error, SQLSTATE P0001).
+        // 42.5 °C decodes but cannot be stored (a permanent error), and its dead letter cannot be written
+        // either (another permanent error, SQLSTATE P0001): nothing in the database can take it.
         try connection.execute("""
             ALTER TABLE "\(sensor)" ADD CONSTRAINT no_42_5 CHECK (celsius <> 42.5);
-            CREATE TABLE hold (reason text);
-            INSERT INTO hold VALUES ('dead letters refused');
-            CREATE FUNCTION refuse_while_held() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                IF EXISTS (SELECT 1 FROM hold) THEN RAISE EXCEPTION 'dead letters refused for the test'; END IF;
+                IF NEW.topic LIKE '%/poison' THEN RAISE EXCEPTION 'dead letters refused for the test'; END IF;
                 RETURN NEW;
             END $$;
-            CREATE TRIGGER refuse BEFORE INSERT ON rejected FOR EACH ROW EXECUTE FUNCTION refuse_while_held();
+            CREATE TRIGGER refuse BEFORE INSERT ON rejected FOR EACH ROW EXECUTE FUNCTION refuse_poison();
             """)
-        let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database)
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString.prefix(8))").path
+        let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database, journal: journal)
         defer { ingest.stop() }
         #expect(try ingest.waitUntilReady())
         let publisher = try TestPublisher(url: servers.mqtt)
-        let base: Int64 = 1_767_225_600_000_000
-        try publisher.publish("telemetry/\(sensor)/poison", HandFrame.float64(seq: 1, base: base, samples: [(0, [42.5])]))
-        try publisher.flush()
-        // The service keeps trying: its retry counter climbs while nothing reaches `rejected`.
-        let metrics = ingest.metricsURL
-        #expect(try eventually { (Self.counter("telemetry_ingest_write_retries_total", at: metrics) ?? 0) >= 3 }, "\(ingest.output.suffix(1500))")
-        #expect(try connection.query("SELECT count(*) FROM rejected")[0, 0] == "0")
-        // Once the dead letter can be written, it is: the message was never dropped.
-        try connection.execute("DELETE FROM hold")
-        #expect(try eventually(timeout: .seconds(30)) {
-            (try? connection.query("SELECT count(*) FROM rejected WHERE topic = 'telemetry/\(sensor)/poison'"))?[0, 0] == "1"
-        }, "\(ingest.output.suffix(1500))")
-        let reason = try connection.query("SELECT reason FROM rejected")[0, 0] ?? ""
-        #expect(reason.contains("23514"), "\(reason)")
-        // And the pipeline goes on: a good reading after it is stored.
+        let base = Int64(Date().timeIntervalSince1970) * 1_000_000
+        let poison = HandFrame.float64(seq: 1, base: base, samples: [(0, [42.5])])
+        try publisher.publish("telemetry/\(sensor)/poison", poison)
+        // Behind it, good readings: stored, not held behind the poison for ever.
         try publisher.publish("telemetry/\(sensor)/good", HandFrame.float64(seq: 2, base: base + 1, samples: [(0, [20])]))
         try publisher.flush()
-        #expect(try eventually { (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1" })
+        #expect(try eventually { (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1" }, "\(ingest.output.suffix(1500))")
+        #expect(try eventually { (Self.counter("telemetry_ingest_quarantined_messages_total", at: ingest.metricsURL) ?? 0) == 1 })
+        #expect(try connection.query("SELECT count(*) FROM rejected")[0, 0] == "0")
+        // The quarantine holds the message's own bytes, its topic and why.
+        // ingest-<sensor>-<instance>/ (the monolith's instance name differs)
+        let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: journal).first { $0.hasPrefix("ingest-\(sensor)-") })
+        let file = "\(journal)/\(folder)/quarantine.jsonl"
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1)
+        let entry = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(entry["topic"] as? String == "telemetry/\(sensor)/poison")
+        #expect((entry["payload_base64"] as? String).flatMap { Data(base64Encoded: $0) }.map(Array.init) == poison)
+        let reason = entry["reason"] as? String ?? ""
+        #expect(reason.contains("23514") && reason.contains("P0001"), "\(reason)")
+        // It left the journal: nothing is replayed at the next start, and the service is ready.
+        #expect(try eventually { (Self.counter("telemetry_ingest_queue_depth", at: ingest.metricsURL) ?? 1) == 0 })
+        #expect(try ingest.waitUntilReady())
     }
 
     @Test func aDeadLetterWrittenTwiceIsStoredOnce() throws {

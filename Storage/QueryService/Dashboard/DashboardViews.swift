@@ -54,7 +54,9 @@ enum DashboardViews {
           h("td", { class: "num minute" }, number(s.readings_last_minute)),
           h("td", { class: "num rejected" }, h("a", { href: `#/rejected?sensor=${enc(s.sensor)}` }, number(s.rejected_last_hour)))));
         const services = data.services.map(s => h("tr", { "data-service": s.service },
-          h("td", {}, s.service), h("td", {}, h("span", { class: `badge ${s.up ? "up" : "down"}` }, s.up ? "up" : "down")),
+          h("td", {}, s.service), h("td", {}, s.stalled
+            ? h("span", { class: "badge down stalled", title: s.stalled }, "stalled")
+            : h("span", { class: `badge ${s.up ? "up" : "down"}` }, s.up ? "up" : "down")),
           h("td", { class: "num" }, value(s.committed_readings_per_second)), h("td", { class: "num hide-narrow" }, value(s.received_per_second)),
           h("td", { class: "num" }, number(s.queue_depth)), h("td", { class: "num" }, bytes(s.journal_bytes)),
           h("td", { class: "hide-narrow muted" }, `${s.host} pid ${s.pid}`), h("td", { class: "hide-narrow muted" }, shortTime(s.updated_at))));

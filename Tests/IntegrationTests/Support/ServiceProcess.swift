@@ -25,6 +25,9 @@ final class ServiceProcess: @unchecked Sendable {
         var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TELEMETRY_") }
         merged["TELEMETRY_CONFIG"] = "/dev/null/none"
         merged.removeValue(forKey: "TELEMETRY_CONFIG")
+        // Many tests publish fixed dates (January 2026) that the sensor types' 30-day window would
+        // dead-letter as too old; the window has tests of its own that set it.
+        merged["TELEMETRY_READING_MAX_AGE_DAYS"] = "36500"
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
         process.standardOutput = log
