@@ -15,7 +15,8 @@ enum RejectedRoutes {
         // (in `placement.urls`) orders rows of one microsecond and is part of the cursor.
         let cursor = try parameters.string("cursor").map { text -> (Int64, Int64, Int) in
             let parts = try Cursor.decode(text, parts: store.placement.urls.count > 1 ? 3 : 2)
-            guard let time = Int64(parts[0]), let id = Int64(parts[1]), let database = parts.count > 2 ? Int(parts[2]) : 0 else {
+            let time = try Parameters.cursorTime(parts[0])
+            guard let id = Int64(parts[1]), let database = parts.count > 2 ? Int(parts[2]) : 0 else {
                 throw APIError.invalid("cursor", "is not a cursor this API returned")
             }
             return (time, id, database)
