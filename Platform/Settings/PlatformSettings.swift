@@ -106,6 +106,15 @@ public struct PlatformSettings: Sendable {
         text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") || text.contains("=")
     }
 
+    /// `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8 written as one (not a name that starts with "127."):
+    /// where a service may serve without tokens.
+    public static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127" else { return false }
+        return parts.allSatisfy { part in !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && UInt8(part) != nil }
+    }
+
     /// Letters, digits and `-`: what an instance name (in a client id and a folder name) may hold.
     public static func isInstanceByte(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)

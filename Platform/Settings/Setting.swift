@@ -33,7 +33,7 @@ extension PlatformSettings {
         Setting(key: "instance", documentation: "ingest: replica name (letters, digits, -) in the MQTT client id and journal", defaultText: "0"),
         Setting(key: "shared_subscription", documentation: "ingest: subscribe through `$share/ingest-<sensor>/...` (see Delivery)", defaultText: "false"),
         Setting(key: "metrics_port", documentation: "ingest: serve Prometheus text on GET /metrics here (0: a free port)", defaultText: "none"),
-        Setting(key: "metrics_host", documentation: "ingest: address of the metrics endpoint", defaultText: "127.0.0.1"),
+        Setting(key: "metrics_host", documentation: "ingest: address of the metrics endpoint (not loopback: api_tokens required, and /metrics needs one)", defaultText: "127.0.0.1"),
         Setting(key: "service_password", documentation: "ingest and broker-sync: the password of the services' broker accounts (`ingest-<sensor>`, `ingest-unrouted`)", defaultText: "none"),
         Setting(key: "broker_password_file", documentation: "broker-sync: mosquitto's `password_file`, kept equal to the device credentials", defaultText: ".local/broker/passwords"),
         Setting(key: "broker_acl_file", documentation: "broker-sync: mosquitto's `acl_file`, kept the same way", defaultText: ".local/broker/acl"),

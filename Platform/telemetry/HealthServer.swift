@@ -1,14 +1,17 @@
 import Hummingbird
 import Logging
 import Prometheus
+import QueryService
 
 /// An ingest process's own HTTP port: `/healthz` (the process runs), `/readyz` (subscribed and the
-/// database answers) and `/metrics` (Prometheus text). Port 0 binds a free port; the bound address is logged.
+/// database answers) and `/metrics` (Prometheus text), which needs one of `tokens` when there are any, as
+/// the query service's routes do. Port 0 binds a free port; the bound address is logged.
 enum HealthServer {
     static func make(
-        host: String, port: Int, ready: @escaping @Sendable () async -> Bool, registry: PrometheusCollectorRegistry, logger: Logger
+        host: String, port: Int, tokens: [String], ready: @escaping @Sendable () async -> Bool, registry: PrometheusCollectorRegistry, logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
+        router.add(middleware: bearerTokenAuth(tokens: tokens))
         router.get("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
         router.get("/readyz") { _, _ in
             await ready() ? Self.json(#"{"status":"ready"}"#) : Self.json(#"{"status":"not ready"}"#, status: .serviceUnavailable)

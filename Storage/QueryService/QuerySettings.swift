@@ -36,7 +36,7 @@ public struct QuerySettings: Sendable {
 
     /// From the platform's settings; refuses to serve without tokens on anything but loopback.
     public init(platform settings: PlatformSettings) throws {
-        if settings.apiTokens.isEmpty && settings.adminTokens.isEmpty && !Self.isLoopback(settings.httpHost) {
+        if settings.apiTokens.isEmpty && settings.adminTokens.isEmpty && !PlatformSettings.isLoopback(settings.httpHost) {
             throw SettingsError(
                 setting: settings.source("api_tokens"),
                 message: "no API tokens set: the query service serves without auth only on a loopback address, not on \(settings.httpHost)")
@@ -50,13 +50,5 @@ public struct QuerySettings: Sendable {
             adminTokens: settings.adminTokens,
             catalog: catalog, readPoolSize: settings.readPoolSize,
             rollupCacheMB: settings.rollupCacheMB, retentionInterval: .seconds(settings.retentionIntervalSeconds))
-    }
-
-    /// `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8 written as one (not a name that starts with "127.").
-    public static func isLoopback(_ host: String) -> Bool {
-        if host == "localhost" || host == "::1" { return true }
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "127" else { return false }
-        return parts.allSatisfy { part in !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && UInt8(part) != nil }
     }
 }
