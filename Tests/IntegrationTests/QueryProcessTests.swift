@@ -256,6 +256,32 @@ struct QueryProcessTests {
         #expect(reply?.text.contains("21.5") == true)
         #expect(try await query.exitStatus(within: .seconds(10)) == 0, "\(query.process.output.suffix(1500))")
     }
+
+    /// An open live stream must not hold the shutdown up (it did, until a supervisor's SIGKILL 30 s later):
+    /// SIGTERM ends the stream and the process exits 0 within seconds, the query service and the monolith alike.
+    @Test(arguments: ["query", "all"])
+    func sigtermWithALiveStreamOpenExitsWithinSeconds(command: String) async throws {
+        let setup = try Deployment.make(device: "dev-1")
+        let instance = "stream\(UUID().uuidString.prefix(6).lowercased())"
+        let monolith = command == "all" ? [
+            "TELEMETRY_MQTT_URL": setup.servers.mqttURL, "TELEMETRY_INSTANCE": instance,
+            "TELEMETRY_JOURNAL_DIR": FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(instance)").path,
+        ] : [:]
+        let service = try await setup.startReady(setup.environment(monolith), command: command)
+        defer {
+            service.stop()
+            // The monolith's catch-all has a persistent session on telemetry/#: end it, or the broker queues for it.
+            if command == "all" { UnroutedTopicsTests.endSession(clientID: "ingest-unrouted-\(instance)", servers: setup.servers) }
+        }
+        let stream = try StreamClient(port: setup.port, path: "/v1/sensors/\(setup.sensor.name)/devices/dev-1/stream")
+        #expect(try await offThePool { stream.read(until: "retry:", timeout: .seconds(10)) }, "the stream did not open: \(stream.received)")
+        service.process.signal(SIGTERM)
+        let status = try await service.exitStatus(within: .seconds(5))
+        #expect(status == 0, "exit status \(status.map(String.init) ?? "none within 5 s of SIGTERM"): \(service.process.output.suffix(1500))")
+        // Ended as a response ends (the last chunk), not cut off.
+        #expect(try await offThePool { stream.read(until: "\r\n0\r\n\r\n", timeout: .seconds(1)) }, "\(stream.received.suffix(300))")
+    }
+
 }
 
 // MARK: - helpers
@@ -307,14 +333,18 @@ private struct Deployment {
         ["TELEMETRY_DATABASE_URL": database, "TELEMETRY_HTTP_PORT": String(port), "TELEMETRY_CATALOG": catalog.directory].merging(extra) { $1 }
     }
 
-    /// Starts it, expected on `port` (default: this deployment's).
-    func start(_ environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil, port: Int? = nil) throws -> QueryRun {
-        try QueryRun(servers, port: port ?? self.port, environment: environment, arguments: arguments, workingDirectory: workingDirectory)
+    /// Starts it (`command`: `query`, or `all` for the monolith), expected on `port` (default: this deployment's).
+    func start(
+        _ environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil, port: Int? = nil, command: String = "query"
+    ) throws -> QueryRun {
+        try QueryRun(servers, port: port ?? self.port, environment: environment, arguments: arguments, workingDirectory: workingDirectory, command: command)
     }
 
     /// Starts it and waits for /readyz.
-    func startReady(_ environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil, port: Int? = nil) async throws -> QueryRun {
-        let query = try start(environment, arguments: arguments, workingDirectory: workingDirectory, port: port)
+    func startReady(
+        _ environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil, port: Int? = nil, command: String = "query"
+    ) async throws -> QueryRun {
+        let query = try start(environment, arguments: arguments, workingDirectory: workingDirectory, port: port, command: command)
         try await query.waitUntilReady()
         return query
     }
@@ -367,10 +397,12 @@ private final class QueryRun: Sendable {
     let process: ServiceProcess
     let port: Int
 
-    init(_ servers: TestServers, port: Int, environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil) throws {
+    init(
+        _ servers: TestServers, port: Int, environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil, command: String = "query"
+    ) throws {
         self.port = port
         process = try ServiceProcess(
-            "telemetry", arguments: ["query"] + arguments, environment: environment, servers: servers,
+            "telemetry", arguments: [command] + arguments, environment: environment, servers: servers,
             workingDirectory: try workingDirectory ?? makeDirectory())
     }
 
