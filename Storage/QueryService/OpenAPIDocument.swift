@@ -123,6 +123,9 @@ enum OpenAPIDocument {
           /v1/rejected:
             get:
               summary: The dead-letter store by receive time, oldest first (order=desc newest first), paged
+              description: >-
+                A page holds at most `limit` dead letters and stops at about 1 MiB of JSON (at least one dead letter),
+                whatever the limit; `next` continues it.
               operationId: listRejected
               parameters:
                 - {name: sensor, in: query, schema: {type: string}}

@@ -3,6 +3,10 @@ import Hummingbird
 import TelemetryStore
 
 enum RejectedRoutes {
+    /// A page stops at about this many bytes of JSON (`RejectedQueries.pageBytes`; always at least one dead
+    /// letter), whatever the limit: payloads may be up to the broker's packet size each.
+    static let pageBudget = 1 << 20
+
     static func list(_ request: Request, _ store: QueryStore) async throws -> Response {
         let parameters = Parameters(request)
         let sensor = try parameters.string("sensor").map { try store.sensor($0).name }
@@ -31,7 +35,8 @@ enum RejectedRoutes {
             let after = cursor.map { ($0.0, index < $0.2 ? Int64.max : index > $0.2 ? -1 : $0.1) }
             let found = try await store.read(at: url) { connection in
                 try RejectedQueries.list(
-                    sensor: sensor, reason: reason, from: from, to: to, after: after, ascending: ascending, limit: limit + 1, on: connection)
+                    sensor: sensor, reason: reason, from: from, to: to, after: after, ascending: ascending, limit: limit + 1, maxBytes: Self.pageBudget,
+                    on: connection)
             }
             rows += found.map { ($0, index) }
         }
@@ -39,11 +44,20 @@ enum RejectedRoutes {
             let (a, b) = (($0.row.receivedAt, $0.database, $0.row.id), ($1.row.receivedAt, $1.database, $1.row.id))
             return ascending ? a < b : a > b
         }
-        var json = JSONWriter(capacity: 64 + rows.count * 200)
+        // Rows in order while they fit the limit and the budget; stopping at the first that does not keeps
+        // the page a prefix of the order, so the cursor of its last row continues it in every database.
+        var written = 0, bytes = 0
+        for (row, _) in rows {
+            let size = RejectedQueries.pageBytes(row)
+            guard written < limit, written == 0 || bytes + size <= pageBudget else { break }
+            written += 1
+            bytes += size
+        }
+        var json = JSONWriter(capacity: 64 + bytes)
         json.beginObject()
         json.key("rejected")
         json.beginArray()
-        for (row, _) in rows.prefix(limit) {
+        for (row, _) in rows.prefix(written) {
             json.beginObject()
             json.field("id", integer: row.id)
             json.field("sensor", row.sensor)
@@ -54,7 +68,7 @@ enum RejectedRoutes {
             json.endObject()
         }
         json.endArray()
-        let last = rows.count > limit ? rows[limit - 1] : nil
+        let last = written < rows.count ? rows[written - 1] : nil
         let next = last.map { last in
             [String(last.row.receivedAt), String(last.row.id)] + (store.placement.urls.count > 1 ? [String(last.database)] : [])
         }

@@ -118,10 +118,10 @@ extension ReadingQueries {
 extension RejectedQueries {
     public static func list(
         sensor: String?, reason: String? = nil, from: Int64, to: Int64, after cursor: (Int64, Int64)?, ascending: Bool = true, limit: Int,
-        on connection: StoreConnection
+        maxBytes: Int = .max, on connection: StoreConnection
     ) throws(StoreError) -> [StoredRejection] {
         try StoreError.wrap { () throws(PGError) in
-            try list(sensor: sensor, reason: reason, from: from, to: to, after: cursor, ascending: ascending, limit: limit, on: connection.pg)
+            try list(sensor: sensor, reason: reason, from: from, to: to, after: cursor, ascending: ascending, limit: limit, maxBytes: maxBytes, on: connection.pg)
         }
     }
 }

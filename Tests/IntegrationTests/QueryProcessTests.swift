@@ -282,6 +282,45 @@ struct QueryProcessTests {
         #expect(try await offThePool { stream.read(until: "\r\n0\r\n\r\n", timeout: .seconds(1)) }, "\(stream.received.suffix(300))")
     }
 
+    // MARK: dead letters
+
+    /// A page of dead letters stops at its byte budget (about 1 MiB of JSON) and gives the cursor to go on:
+    /// before, `limit=10000` answered the whole table in one piece (13 MB in the issue) and the service kept
+    /// the memory. Following the cursors yields every dead letter once, in order.
+    @Test func aPageOfDeadLettersStopsAtItsByteBudgetAndTheCursorGoesOn() async throws {
+        let setup = try Deployment.make()
+        let connection = try PGConnection(url: setup.database)
+        try Schema.migrate(connection, catalog: setup.catalog.catalog)
+        // 300 dead letters of 100 kB each (30 MB), of 300 devices, a second apart.
+        try connection.execute("""
+            INSERT INTO rejected (sensor, topic, received_at, reason, payload)
+            SELECT NULL, 'telemetry/nosuch/big-' || n, timestamptz 'epoch' + (\(Deployment.readingTime) + n * 1000000) * interval '1 microsecond',
+                   'unknown_sensor', decode(repeat(lpad(to_hex(n % 256), 2, '0'), 100000), 'hex')
+            FROM generate_series(1, 300) n
+            """)
+        let query = try await setup.startReady(setup.environment())
+        defer { query.stop() }
+        let pid = query.process.process.processIdentifier
+        let before = residentKiB(pid: pid) ?? 0
+        var topics: [String] = []
+        var cursor: String?
+        var largest = 0, pages = 0
+        repeat {
+            let reply = try #require(await query.get("/v1/rejected?limit=10000" + (cursor.map { "&cursor=\($0)" } ?? ""), timeout: 30))
+            try #require(reply.status == 200, "\(reply.status) \(reply.text.prefix(300))")
+            largest = max(largest, reply.body.count)
+            let page = try JSONSerialization.jsonObject(with: reply.body) as? [String: Any] ?? [:]
+            topics += (page["rejected"] as? [[String: Any]] ?? []).compactMap { $0["topic"] as? String }
+            cursor = page["next"] as? String
+            pages += 1
+        } while cursor != nil && pages < 400
+        let after = residentKiB(pid: pid) ?? 0
+        print("dead-letter pages: \(pages), largest \(largest) bytes; query service RSS \(before) KiB before, \(after) KiB after")
+        #expect(topics == (1...300).map { "telemetry/nosuch/big-\($0)" }, "\(topics.count) dead letters over \(pages) pages")
+        #expect(largest <= (1 << 20) + 140_000, "a page of \(largest) bytes")
+        #expect(after - before < 24 * 1024, "the service grew from \(before) to \(after) KiB")
+    }
+
 }
 
 // MARK: - helpers
