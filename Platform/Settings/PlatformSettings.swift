@@ -19,6 +19,8 @@ public struct PlatformSettings: Sendable {
     public var readPoolSize: Int
     public var rollupCacheMB: Int
     public var retentionIntervalSeconds: Int
+    public var deadLetterRetentionDays: Int
+    public var deadLetterQuotaPerHour: Int
     public var journalDirectory: String
     public var journalFsync: String
     public var batchMessages: Int
@@ -75,6 +77,8 @@ public struct PlatformSettings: Sendable {
         readPoolSize = try reader.integer("read_pool_size", in: 1...64)
         rollupCacheMB = try reader.integer("rollup_cache_mb", in: 0...1_048_576)
         retentionIntervalSeconds = try reader.integer("retention_interval_seconds", in: 1...604_800)
+        deadLetterRetentionDays = try reader.integer("dead_letter_retention_days", in: 1...36_500)
+        deadLetterQuotaPerHour = try reader.integer("dead_letter_quota_per_hour", in: 1...100_000_000)
         journalDirectory = try reader.string("journal_dir")
         journalFsync = try reader.string("journal_fsync")
         batchMessages = try reader.integer("batch_messages", in: 1...100_000)

@@ -25,6 +25,8 @@ extension PlatformSettings {
         Setting(key: "read_pool_size", documentation: "query service: database connections for reads, 1...64", defaultText: "4"),
         Setting(key: "rollup_cache_mb", documentation: "query service: memory for the 1-hour rollup cache in MiB, 0 turns it off", defaultText: "256"),
         Setting(key: "retention_interval_seconds", documentation: "query service: how often the retention policy runs", defaultText: "3600"),
+        Setting(key: "dead_letter_retention_days", documentation: "query service: retention deletes dead letters (and their quota counts) older than this, 1...36500", defaultText: "30"),
+        Setting(key: "dead_letter_quota_per_hour", documentation: "dead letters kept per device and hour; more are counted, not stored (`GET /v1/rejected/over-quota`); the query service applies it", defaultText: "1000"),
         Setting(key: "journal_dir", documentation: "ingest: the journal's folder (one subfolder per client id)", defaultText: ".local/journal"),
         Setting(key: "journal_fsync", documentation: "ingest: `never`, `interval` (200 ms), `<N>ms` or `always`", defaultText: "interval"),
         Setting(key: "batch_messages", documentation: "ingest: messages per database transaction at most", defaultText: "2000"),

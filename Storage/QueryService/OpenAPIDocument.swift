@@ -141,6 +141,22 @@ enum OpenAPIDocument {
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {$ref: "#/components/responses/NotFound"}
                 "503": {$ref: "#/components/responses/Unavailable"}
+          /v1/rejected/over-quota:
+            get:
+              summary: The hours in which a device had more dead letters than its quota (dead_letter_quota_per_hour), newest first
+              description: >-
+                The device is read from the topic (its third level under telemetry/); a topic outside telemetry/ counts as its
+                own source. Past the quota a device's dead letters of that hour are counted as refused, not stored.
+              operationId: listOverQuota
+              parameters:
+                - $ref: "#/components/parameters/from"
+                - $ref: "#/components/parameters/to"
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+              responses:
+                "200": {description: Sources over their quota, content: {application/json: {schema: {$ref: "#/components/schemas/OverQuota"}}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "503": {$ref: "#/components/responses/Unavailable"}
           /v1/devices/{device}/credentials:
             put:
               summary: Creates (201) or rotates (200) a device's credential; the only response that holds its password
@@ -425,6 +441,18 @@ enum OpenAPIDocument {
                       reason: {type: string}
                       payload: {type: string, contentEncoding: base64}
                 next: {type: [string, "null"]}
+            OverQuota:
+              type: object
+              properties:
+                over_quota:
+                  type: array
+                  items:
+                    type: object
+                    properties:
+                      source: {type: string, description: the device id, or the topic when it is outside telemetry/}
+                      hour: {$ref: "#/components/schemas/Time"}
+                      kept: {type: integer}
+                      refused: {type: integer}
             Credential:
               type: object
               properties:

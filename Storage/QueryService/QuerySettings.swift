@@ -15,12 +15,13 @@ public struct QuerySettings: Sendable {
     public var readPoolSize: Int
     /// Memory for the rollup cache in MiB; 0 turns it off.
     public var rollupCacheMB: Int
-    /// How often the retention policy runs.
+    /// How often the retention policy runs, and the age and quota limits it applies besides the catalog's.
     public var retentionInterval: Duration
+    public var retentionLimits: RetentionSchedule.Limits
 
     public init(
         databaseURL: String, sensorDatabaseURLs: [String: String] = [:], host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], adminTokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4,
-        rollupCacheMB: Int = 256, retentionInterval: Duration = .seconds(3600)
+        rollupCacheMB: Int = 256, retentionInterval: Duration = .seconds(3600), retentionLimits: RetentionSchedule.Limits = .init()
     ) {
         self.databaseURL = databaseURL
         self.sensorDatabaseURLs = sensorDatabaseURLs
@@ -32,6 +33,7 @@ public struct QuerySettings: Sendable {
         self.readPoolSize = readPoolSize
         self.rollupCacheMB = rollupCacheMB
         self.retentionInterval = retentionInterval
+        self.retentionLimits = retentionLimits
     }
 
     /// From the platform's settings; refuses to serve without tokens on anything but loopback.
@@ -49,6 +51,7 @@ public struct QuerySettings: Sendable {
             databaseURL: settings.databaseURL, sensorDatabaseURLs: settings.sensorDatabaseURLs, host: settings.httpHost, port: settings.httpPort, tokens: settings.apiTokens,
             adminTokens: settings.adminTokens,
             catalog: catalog, readPoolSize: settings.readPoolSize,
-            rollupCacheMB: settings.rollupCacheMB, retentionInterval: .seconds(settings.retentionIntervalSeconds))
+            rollupCacheMB: settings.rollupCacheMB, retentionInterval: .seconds(settings.retentionIntervalSeconds),
+            retentionLimits: .init(deadLetterAge: .seconds(settings.deadLetterRetentionDays * 86_400), deadLetterQuotaPerHour: settings.deadLetterQuotaPerHour))
     }
 }

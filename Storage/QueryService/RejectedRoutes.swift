@@ -76,4 +76,39 @@ enum RejectedRoutes {
         json.endObject()
         return .json(json)
     }
+
+    /// `GET /v1/rejected/over-quota`: the hours in which a device (or a topic outside `telemetry/`) had more
+    /// dead letters than its quota, with how many were kept and how many refused; newest hour first, summed
+    /// over the databases.
+    static func overQuota(_ request: Request, _ store: QueryStore) async throws -> Response {
+        let parameters = Parameters(request)
+        let (from, to) = try parameters.range()
+        let limit = try parameters.limit(default: 100, max: 1000)
+        var merged: [String: DeadLetterQuota.Count] = [:]
+        for url in store.placement.urls {
+            for count in try await store.read(at: url, { connection in try DeadLetterQuota.overQuota(from: from, to: to, limit: limit, on: connection) }) {
+                let key = "\(count.hour) \(count.source)"
+                guard var total = merged[key] else { merged[key] = count; continue }
+                total.kept += count.kept
+                total.refused += count.refused
+                merged[key] = total
+            }
+        }
+        let counts = merged.values.sorted { ($0.hour, $0.refused, $1.source) > ($1.hour, $1.refused, $0.source) }.prefix(limit)
+        var json = JSONWriter(capacity: 64 + counts.count * 120)
+        json.beginObject()
+        json.key("over_quota")
+        json.beginArray()
+        for count in counts {
+            json.beginObject()
+            json.field("source", count.source)
+            json.field("hour", TimeText.format(count.hour))
+            json.field("kept", integer: count.kept)
+            json.field("refused", integer: count.refused)
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        return .json(json)
+    }
 }

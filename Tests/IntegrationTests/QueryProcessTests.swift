@@ -321,6 +321,61 @@ struct QueryProcessTests {
         #expect(after - before < 24 * 1024, "the service grew from \(before) to \(after) KiB")
     }
 
+    /// Dead letters, the status rows of ingest services gone for a week and the per-minute reading counts are
+    /// pruned by age at every retention pass, even when no sensor type has a retention setting (before: never).
+    @Test func retentionPrunesDeadLettersGoneServicesAndReadingCounts() async throws {
+        let setup = try Deployment.make()
+        try setRetention(nil, of: setup.sensor.name, in: setup.catalog.directory)
+        let connection = try PGConnection(url: setup.database)
+        try Schema.migrate(connection, catalog: setup.catalog.catalog)
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        func daysAgo(_ days: Int64) -> String { "timestamptz 'epoch' + \(now - days * Micros.perDay) * interval '1 microsecond'" }
+        try connection.execute("""
+            INSERT INTO rejected (sensor, topic, received_at, reason, payload) VALUES
+                (NULL, 'telemetry/x/old', \(daysAgo(11)), 'unknown_sensor', '\\x01'), (NULL, 'telemetry/x/new', \(daysAgo(9)), 'unknown_sensor', '\\x02');
+            INSERT INTO ingest_status VALUES ('ingest-gone-0', 'gone', 'h', 1, NULL, true, true, 0, 0, 0, 0, 0, 0, 0, \(daysAgo(8))),
+                ('ingest-idle-0', 'idle', 'h', 1, NULL, true, true, 0, 0, 0, 0, 0, 0, 0, \(daysAgo(6)));
+            INSERT INTO reading_counts VALUES ('\(setup.sensor.name)', \(daysAgo(2)), 0, 5), ('\(setup.sensor.name)', now(), 0, 7), ('retired', \(daysAgo(2)), 0, 3);
+            """)
+        let query = try await setup.startReady(setup.environment(["TELEMETRY_DEAD_LETTER_RETENTION_DAYS": "10"]))
+        defer { query.stop() }
+        func column(_ sql: String) -> [String] { ((try? connection.query(sql))?.rows ?? []).compactMap { $0[0] } }
+        let pruned = try await within(.seconds(30)) {
+            column("SELECT topic FROM rejected") == ["telemetry/x/new"] && column("SELECT service FROM ingest_status") == ["ingest-idle-0"]
+                && column("SELECT readings::text FROM reading_counts") == ["7"]
+        }
+        #expect(pruned, """
+            dead letters \(column("SELECT topic FROM rejected")), services \(column("SELECT service FROM ingest_status")), \
+            counts \(column("SELECT readings::text FROM reading_counts")): \(query.process.output.suffix(1500))
+            """)
+    }
+
+    /// One device cannot fill the dead-letter store: past `dead_letter_quota_per_hour` its dead letters of that
+    /// hour are counted, not kept, whatever topic they come on (the device is read from the topic), and the
+    /// count is served at /v1/rejected/over-quota. Another device's dead letters are kept.
+    @Test func aDeviceOverItsDeadLetterQuotaIsCountedNotStored() async throws {
+        let setup = try Deployment.make()
+        let query = try await setup.startReady(setup.environment(["TELEMETRY_DEAD_LETTER_QUOTA_PER_HOUR": "5"]))
+        defer { query.stop() }
+        let connection = try PGConnection(url: setup.database)
+        let applied = try await within(.seconds(30)) { (try? connection.query("SELECT per_hour FROM dead_letter_quota"))?[0, 0] == "5" }
+        #expect(applied, "the quota was not applied: \(query.process.output.suffix(1500))")
+        let sensor = setup.sensor.name
+        let hour = Deployment.readingTime / 3_600_000_000 * 3_600_000_000
+        let flood = ["telemetry/\(sensor)/flood", "telemetry/\(sensor)/flood/json", "telemetry/nosuch/flood"]
+        var batch = IngestBatch(fieldCount: 1)
+        batch.deadLetters = (0..<9).map { DeadLetter(sensor: sensor, topic: flood[$0 % 3], receivedAt: hour + Int64($0), reason: "truncated", payload: [UInt8($0)]) }
+            + (0..<2).map { DeadLetter(sensor: sensor, topic: "telemetry/\(sensor)/calm", receivedAt: hour + Int64($0), reason: "truncated", payload: [1]) }
+        _ = try BatchWriter(connection: connection, sensor: setup.sensor).write(batch)
+        #expect(try connection.query("SELECT count(*) FROM rejected WHERE topic LIKE '%/flood%'")[0, 0] == "5")
+        #expect(try connection.query("SELECT count(*) FROM rejected WHERE topic LIKE '%/calm'")[0, 0] == "2")
+        let reply = try #require(await query.get("/v1/rejected/over-quota?from=0"))
+        #expect(reply.status == 200, "\(reply.status) \(reply.text.prefix(300))")
+        let rows = (try JSONSerialization.jsonObject(with: reply.body) as? [String: Any])?["over_quota"] as? [[String: Any]] ?? []
+        #expect(rows.count == 1, "\(reply.text)")
+        #expect(rows.first?["source"] as? String == "flood" && rows.first?["kept"] as? Int == 5 && rows.first?["refused"] as? Int == 4, "\(reply.text)")
+        #expect(rows.first?["hour"] as? String == TimeText.format(hour), "\(reply.text)")
+    }
 }
 
 // MARK: - helpers
