@@ -302,21 +302,29 @@ struct QueryProcessTests {
         defer { query.stop() }
         let pid = query.process.process.processIdentifier
         let before = residentKiB(pid: pid) ?? 0
-        var topics: [String] = []
-        var cursor: String?
         var largest = 0, pages = 0
-        repeat {
-            let reply = try #require(await query.get("/v1/rejected?limit=10000" + (cursor.map { "&cursor=\($0)" } ?? ""), timeout: 30))
-            try #require(reply.status == 200, "\(reply.status) \(reply.text.prefix(300))")
-            largest = max(largest, reply.body.count)
-            let page = try JSONSerialization.jsonObject(with: reply.body) as? [String: Any] ?? [:]
-            topics += (page["rejected"] as? [[String: Any]] ?? []).compactMap { $0["topic"] as? String }
-            cursor = page["next"] as? String
-            pages += 1
-        } while cursor != nil && pages < 400
+        // Every dead letter's topic, page after page in `order`.
+        func pageThrough(_ order: String) async throws -> [String] {
+            var topics: [String] = []
+            var cursor: String?
+            repeat {
+                let path = "/v1/rejected?limit=10000&order=\(order)" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let reply = try #require(await query.get(path, timeout: 30))
+                try #require(reply.status == 200, "\(reply.status) \(reply.text.prefix(300))")
+                largest = max(largest, reply.body.count)
+                let page = try JSONSerialization.jsonObject(with: reply.body) as? [String: Any] ?? [:]
+                topics += (page["rejected"] as? [[String: Any]] ?? []).compactMap { $0["topic"] as? String }
+                cursor = page["next"] as? String
+                pages += 1
+            } while cursor != nil && pages < 400
+            return topics
+        }
+        let ascending = try await pageThrough("asc")
         let after = residentKiB(pid: pid) ?? 0
         print("dead-letter pages: \(pages), largest \(largest) bytes; query service RSS \(before) KiB before, \(after) KiB after")
-        #expect(topics == (1...300).map { "telemetry/nosuch/big-\($0)" }, "\(topics.count) dead letters over \(pages) pages")
+        let all = (1...300).map { "telemetry/nosuch/big-\($0)" }
+        #expect(ascending == all, "\(ascending.count) dead letters over \(pages) pages")
+        #expect(try await pageThrough("desc") == all.reversed())
         #expect(largest <= (1 << 20) + 140_000, "a page of \(largest) bytes")
         #expect(after - before < 24 * 1024, "the service grew from \(before) to \(after) KiB")
     }
