@@ -42,7 +42,12 @@ public enum DeadLetterQuota {
             UPDATE dead_letter_counts SET kept = kept - 1, refused = refused + 1 WHERE source = letter_source AND hour = letter_hour;
             RETURN NULL;
         END $$;
-        CREATE OR REPLACE TRIGGER dead_letter_quota BEFORE INSERT ON rejected FOR EACH ROW EXECUTE FUNCTION dead_letter_quota()
+        -- Made once: replacing it at every migration (each retention pass) would lock out the writers each time.
+        DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'dead_letter_quota' AND tgrelid = 'rejected'::regclass) THEN
+                CREATE TRIGGER dead_letter_quota BEFORE INSERT ON rejected FOR EACH ROW EXECUTE FUNCTION dead_letter_quota();
+            END IF;
+        END $$
         """
 
     /// Sets the quota for every writer of this database.
