@@ -35,6 +35,9 @@ public struct IngestSettings: Sendable {
     /// Serve `/healthz`, `/readyz` and `/metrics` here (0: any free port); nil: no endpoint.
     public var metricsPort: Int?
     public var metricsHost: String
+    /// Bearer tokens `/metrics` takes (`api_tokens` and `admin_tokens`); none: it is open, which is allowed
+    /// on loopback only, as for the query service.
+    public var metricsTokens: [String]
     /// With it, each pipeline connects to the broker as its own service account (`ingest-<sensor>`,
     /// `ingest-unrouted`: read only, README "Device identity") instead of the URL's user.
     public var servicePassword: String?
@@ -43,8 +46,8 @@ public struct IngestSettings: Sendable {
         mqtt: MQTTURL, databaseURL: String, sensorDatabaseURLs: [String: String] = [:], catalog: Catalog, sensors: [SensorType], unrouted: Bool = false, instance: String = "0",
         journalDirectory: String, journalSync: Journal.Sync = .interval(.milliseconds(200)), batchMessages: Int = 2000,
         queueMessages: Int = 20000, queueBytes: Int = 32 << 20, sharedSubscription: Bool = false, metricsPort: Int? = nil,
-        metricsHost: String = "127.0.0.1", servicePassword: String? = nil, stallAfter: Duration = .seconds(30), readingMaxAge: Duration? = nil,
-        readingMaxAhead: Duration = .seconds(300)
+        metricsHost: String = "127.0.0.1", metricsTokens: [String] = [], servicePassword: String? = nil, stallAfter: Duration = .seconds(30),
+        readingMaxAge: Duration? = nil, readingMaxAhead: Duration = .seconds(300)
     ) {
         self.stallAfter = stallAfter
         self.readingMaxAge = readingMaxAge
@@ -63,6 +66,7 @@ public struct IngestSettings: Sendable {
         self.sharedSubscription = sharedSubscription
         self.metricsPort = metricsPort
         self.metricsHost = metricsHost
+        self.metricsTokens = metricsTokens
         self.servicePassword = servicePassword
     }
 
@@ -99,6 +103,12 @@ public struct IngestSettings: Sendable {
         for name in settings.sensorDatabaseURLs.keys.sorted() where catalog[name] == nil {
             throw SettingsError(setting: settings.source("sensor_database_urls"), message: "names '\(name)', which is not a sensor type of the catalog")
         }
+        let tokens = settings.apiTokens + settings.adminTokens
+        if settings.metricsPort != nil && tokens.isEmpty && !PlatformSettings.isLoopback(settings.metricsHost) {
+            throw SettingsError(
+                setting: settings.source("api_tokens"),
+                message: "no API tokens set: the metrics endpoint serves without auth only on a loopback address, not on \(settings.metricsHost)")
+        }
         guard let sync = Journal.Sync(setting: settings.journalFsync) else {
             throw SettingsError(setting: settings.source("journal_fsync"), message: "must be never, interval, <N>ms or always, got '\(settings.journalFsync)'")
         }
@@ -107,7 +117,7 @@ public struct IngestSettings: Sendable {
             instance: instance ?? settings.instance, journalDirectory: settings.journalDirectory, journalSync: sync,
             batchMessages: settings.batchMessages, queueMessages: settings.queueMessages, queueBytes: settings.queueBytes,
             sharedSubscription: settings.sharedSubscription, metricsPort: settings.metricsPort, metricsHost: settings.metricsHost,
-            servicePassword: settings.servicePassword, stallAfter: .seconds(settings.stallSeconds),
+            metricsTokens: tokens, servicePassword: settings.servicePassword, stallAfter: .seconds(settings.stallSeconds),
             readingMaxAge: settings.readingMaxAgeDays.map { .seconds($0 * 86_400) }, readingMaxAhead: .seconds(settings.readingMaxAheadSeconds))
     }
 }

@@ -19,6 +19,8 @@ public struct PlatformSettings: Sendable {
     public var readPoolSize: Int
     public var rollupCacheMB: Int
     public var retentionIntervalSeconds: Int
+    public var deadLetterRetentionDays: Int
+    public var deadLetterQuotaPerHour: Int
     public var journalDirectory: String
     public var journalFsync: String
     public var batchMessages: Int
@@ -78,6 +80,8 @@ public struct PlatformSettings: Sendable {
         readPoolSize = try reader.integer("read_pool_size", in: 1...64)
         rollupCacheMB = try reader.integer("rollup_cache_mb", in: 0...1_048_576)
         retentionIntervalSeconds = try reader.integer("retention_interval_seconds", in: 1...604_800)
+        deadLetterRetentionDays = try reader.integer("dead_letter_retention_days", in: 1...36_500)
+        deadLetterQuotaPerHour = try reader.integer("dead_letter_quota_per_hour", in: 1...100_000_000)
         journalDirectory = try reader.string("journal_dir")
         journalFsync = try reader.string("journal_fsync")
         batchMessages = try reader.integer("batch_messages", in: 1...100_000)
@@ -110,6 +114,15 @@ public struct PlatformSettings: Sendable {
     /// A libpq URL, or a key=value connection string.
     static func isDatabaseURL(_ text: String) -> Bool {
         text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") || text.contains("=")
+    }
+
+    /// `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8 written as one (not a name that starts with "127."):
+    /// where a service may serve without tokens.
+    public static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127" else { return false }
+        return parts.allSatisfy { part in !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && UInt8(part) != nil }
     }
 
     /// Letters, digits and `-`: what an instance name (in a client id and a folder name) may hold.

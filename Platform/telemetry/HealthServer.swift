@@ -1,19 +1,22 @@
 import Hummingbird
 import Logging
 import Prometheus
+import QueryService
 
 /// An ingest process's own HTTP port: `/healthz` (the process runs), `/readyz` (subscribed and the
-/// database answers) and `/metrics` (Prometheus text). Port 0 binds a free port; the bound address is logged.
+/// database answers) and `/metrics` (Prometheus text), which needs one of `tokens` when there are any, as
+/// the query service's routes do. Port 0 binds a free port; the bound address is logged.
 enum HealthServer {
     static func make(
-        host: String, port: Int, ready: @escaping @Sendable () async -> Bool, registry: PrometheusCollectorRegistry, logger: Logger
+        host: String, port: Int, tokens: [String], ready: @escaping @Sendable () async -> Bool, registry: PrometheusCollectorRegistry, logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
         router.get("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
         router.get("/readyz") { _, _ in
             await ready() ? Self.json(#"{"status":"ready"}"#) : Self.json(#"{"status":"not ready"}"#, status: .serviceUnavailable)
         }
-        router.get("/metrics") { _, _ in
+        // Only /metrics needs a token: the group's middleware runs for the route matched, whatever the path's spelling.
+        router.group().add(middleware: bearerTokenAuth(tokens: tokens)).get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }

@@ -43,7 +43,8 @@ struct IngestCommand: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: ingest)]
         if let port = settings.metricsPort {
             services.append(.init(service: HealthServer.make(
-                host: settings.metricsHost, port: port, ready: { await ingest.isReady() }, registry: registry, logger: logger)))
+                host: settings.metricsHost, port: port, tokens: settings.metricsTokens, ready: { await ingest.isReady() }, registry: registry,
+                logger: logger)))
         }
         try await ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }

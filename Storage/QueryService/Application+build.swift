@@ -21,7 +21,7 @@ public func buildApplication(
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "telemetry-query"),
         services: [
             StorePreparation(store: store),
-            RetentionSchedule(placement: placement, catalog: settings.catalog, interval: settings.retentionInterval, logger: logger),
+            RetentionSchedule(placement: placement, catalog: settings.catalog, interval: settings.retentionInterval, limits: settings.retentionLimits, logger: logger),
         ],
         logger: logger)
 }
@@ -68,6 +68,7 @@ public func buildRouter(
     v1.get("sensors/:sensor/aggregates") { request, context in try await AggregateRoutes.aggregates(request, context, store) }
     v1.get("sensors/:sensor/devices/:device/stream") { request, context in try await StreamRoutes.stream(request, context, store) }
     v1.get("rejected") { request, _ in try await RejectedRoutes.list(request, store) }
+    v1.get("rejected/over-quota") { request, _ in try await RejectedRoutes.overQuota(request, store) }
     v1.get("overview") { _, _ in try await OverviewRoutes.overview(store, now: Int64(Date().timeIntervalSince1970 * 1_000_000)) }
     // Device credentials: admin tokens only.
     let admin = router.group("v1/devices").add(middleware: BearerAuth(.admin, readTokens: tokens, adminTokens: adminTokens))

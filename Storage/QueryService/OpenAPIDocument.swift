@@ -123,6 +123,9 @@ enum OpenAPIDocument {
           /v1/rejected:
             get:
               summary: The dead-letter store by receive time, oldest first (order=desc newest first), paged
+              description: >-
+                A page holds at most `limit` dead letters and stops at about 1 MiB of JSON (at least one dead letter),
+                whatever the limit; `next` continues it.
               operationId: listRejected
               parameters:
                 - {name: sensor, in: query, schema: {type: string}}
@@ -137,6 +140,22 @@ enum OpenAPIDocument {
                 "400": {$ref: "#/components/responses/BadRequest"}
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {$ref: "#/components/responses/NotFound"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+          /v1/rejected/over-quota:
+            get:
+              summary: The hours in which a device had more dead letters than its quota (dead_letter_quota_per_hour), newest first
+              description: >-
+                The device is read from the topic (its third level under telemetry/); a topic outside telemetry/ counts as its
+                own source. Past the quota a device's dead letters of that hour are counted as refused, not stored.
+              operationId: listOverQuota
+              parameters:
+                - $ref: "#/components/parameters/from"
+                - $ref: "#/components/parameters/to"
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+              responses:
+                "200": {description: Sources over their quota, content: {application/json: {schema: {$ref: "#/components/schemas/OverQuota"}}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
                 "503": {$ref: "#/components/responses/Unavailable"}
           /v1/devices/{device}/credentials:
             put:
@@ -423,6 +442,18 @@ enum OpenAPIDocument {
                       reason: {type: string}
                       payload: {type: string, contentEncoding: base64}
                 next: {type: [string, "null"]}
+            OverQuota:
+              type: object
+              properties:
+                over_quota:
+                  type: array
+                  items:
+                    type: object
+                    properties:
+                      source: {type: string, description: the device id, or the topic when it is outside telemetry/}
+                      hour: {$ref: "#/components/schemas/Time"}
+                      kept: {type: integer}
+                      refused: {type: integer}
             Credential:
               type: object
               properties:

@@ -23,6 +23,14 @@ struct Parameters {
         return value
     }
 
+    /// A time carried in a cursor: one the API could have put there (1970...9999), else the cursor is not its own.
+    static func cursorTime(_ text: String) throws -> Int64 {
+        guard let value = Int64(text), (0...maxTime).contains(value) else {
+            throw APIError.invalid("cursor", "is not a cursor this API returned (its time is outside 1970...9999)")
+        }
+        return value
+    }
+
     func limit(default fallback: Int, max: Int) throws -> Int {
         guard let text = string("limit") else { return fallback }
         guard let value = Int(text), (1...max).contains(value) else {

@@ -15,12 +15,13 @@ public struct QuerySettings: Sendable {
     public var readPoolSize: Int
     /// Memory for the rollup cache in MiB; 0 turns it off.
     public var rollupCacheMB: Int
-    /// How often the retention policy runs.
+    /// How often the retention policy runs, and the age and quota limits it applies besides the catalog's.
     public var retentionInterval: Duration
+    public var retentionLimits: RetentionSchedule.Limits
 
     public init(
         databaseURL: String, sensorDatabaseURLs: [String: String] = [:], host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], adminTokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4,
-        rollupCacheMB: Int = 256, retentionInterval: Duration = .seconds(3600)
+        rollupCacheMB: Int = 256, retentionInterval: Duration = .seconds(3600), retentionLimits: RetentionSchedule.Limits = .init()
     ) {
         self.databaseURL = databaseURL
         self.sensorDatabaseURLs = sensorDatabaseURLs
@@ -32,11 +33,12 @@ public struct QuerySettings: Sendable {
         self.readPoolSize = readPoolSize
         self.rollupCacheMB = rollupCacheMB
         self.retentionInterval = retentionInterval
+        self.retentionLimits = retentionLimits
     }
 
     /// From the platform's settings; refuses to serve without tokens on anything but loopback.
     public init(platform settings: PlatformSettings) throws {
-        if settings.apiTokens.isEmpty && settings.adminTokens.isEmpty && !Self.isLoopback(settings.httpHost) {
+        if settings.apiTokens.isEmpty && settings.adminTokens.isEmpty && !PlatformSettings.isLoopback(settings.httpHost) {
             throw SettingsError(
                 setting: settings.source("api_tokens"),
                 message: "no API tokens set: the query service serves without auth only on a loopback address, not on \(settings.httpHost)")
@@ -49,14 +51,7 @@ public struct QuerySettings: Sendable {
             databaseURL: settings.databaseURL, sensorDatabaseURLs: settings.sensorDatabaseURLs, host: settings.httpHost, port: settings.httpPort, tokens: settings.apiTokens,
             adminTokens: settings.adminTokens,
             catalog: catalog, readPoolSize: settings.readPoolSize,
-            rollupCacheMB: settings.rollupCacheMB, retentionInterval: .seconds(settings.retentionIntervalSeconds))
-    }
-
-    /// `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8 written as one (not a name that starts with "127.").
-    public static func isLoopback(_ host: String) -> Bool {
-        if host == "localhost" || host == "::1" { return true }
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "127" else { return false }
-        return parts.allSatisfy { part in !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && UInt8(part) != nil }
+            rollupCacheMB: settings.rollupCacheMB, retentionInterval: .seconds(settings.retentionIntervalSeconds),
+            retentionLimits: .init(deadLetterAge: .seconds(settings.deadLetterRetentionDays * 86_400), deadLetterQuotaPerHour: settings.deadLetterQuotaPerHour))
     }
 }

@@ -92,10 +92,7 @@ enum SensorRoutes {
         let (from, to) = try parameters.range()
         let limit = try parameters.limit(default: 1000, max: 10_000)
         let ascending = try parameters.ascending()
-        let cursor = try parameters.string("cursor").map { text -> Int64 in
-            guard let value = Int64(try Cursor.decode(text, parts: 1)[0]) else { throw APIError.invalid("cursor", "is not a cursor this API returned") }
-            return value
-        }
+        let cursor = try parameters.string("cursor").map { try Parameters.cursorTime(try Cursor.decode($0, parts: 1)[0]) }
         let queries = ReadingQueries(sensor: sensor)
         let readings: [StoredReading]? = try await store.read(for: sensor) { connection in
             guard let stored = try queries.device(named: device, on: connection) else { return nil }

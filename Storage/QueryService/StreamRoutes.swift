@@ -1,4 +1,5 @@
 import Hummingbird
+import ServiceLifecycle
 import TelemetryStore
 
 /// `GET /v1/sensors/{sensor}/devices/{device}/stream`: Server-Sent Events, one `reading` event per
@@ -23,18 +24,23 @@ enum StreamRoutes {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { live.unsubscribe(id) }
             try await writer.write(ByteBuffer(string: "retry: 2000\n: stream of \(sensor.name)/\(device)\n\n"))
-            for await event in events {
-                switch event {
-                case .heartbeat:
-                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                case .reading(let reading):
-                    var json = JSONWriter(capacity: 160)
-                    SensorRoutes.write(reading, sensor: sensor, into: &json)
-                    var buffer = ByteBuffer(string: "event: reading\nid: \(reading.time)\ndata: ")
-                    buffer.writeBytes(json.bytes)
-                    buffer.writeString("\n\n")
-                    try await writer.write(buffer)
+            // The server stops only once every response has ended: a graceful shutdown (SIGTERM) ends the stream.
+            try await withGracefulShutdownHandler {
+                for await event in events {
+                    switch event {
+                    case .heartbeat:
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    case .reading(let reading):
+                        var json = JSONWriter(capacity: 160)
+                        SensorRoutes.write(reading, sensor: sensor, into: &json)
+                        var buffer = ByteBuffer(string: "event: reading\nid: \(reading.time)\ndata: ")
+                        buffer.writeBytes(json.bytes)
+                        buffer.writeString("\n\n")
+                        try await writer.write(buffer)
+                    }
                 }
+            } onGracefulShutdown: {
+                live.unsubscribe(id)
             }
             try await writer.finish(nil)
         })

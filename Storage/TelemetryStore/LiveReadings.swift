@@ -143,27 +143,42 @@ public final class LiveReadings: @unchecked Sendable {
         return true
     }
 
-    /// Reads and sends the readings `change` may have brought to watched devices.
+    /// Rows one round of `fetch` reads at most (beside a floor per device, below).
+    static let roundRows = 10_000
+    static let minimumRowsPerDevice = 100
+
+    /// Reads and sends the readings `change` may have brought to watched devices. Each device is read from
+    /// its own cursor with a share of the round's rows, and rounds repeat for the devices that filled their
+    /// share: one device's backlog neither hides the others' readings nor waits for the next notification.
     private func fetch(_ change: ReadingChanges.Change, on connection: PGConnection) throws(PGError) {
         guard let sensor = sensors[change.sensor] else { return }
-        let named = change.deviceIDs.map(Set.init)
-        let cursors: [Int32: Int64] = lock.withLock {
-            var cursors: [Int32: Int64] = [:]
-            for (key, watch) in watches where key.sensor == change.sensor && named?.contains(key.deviceID) != false {
-                cursors[key.deviceID] = watch.cursor
+        var named = change.deviceIDs.map(Set.init)
+        while true {
+            let cursors: [Int32: Int64] = lock.withLock {
+                var cursors: [Int32: Int64] = [:]
+                for (key, watch) in watches where key.sensor == change.sensor && named?.contains(key.deviceID) != false {
+                    cursors[key.deviceID] = watch.cursor
+                }
+                return cursors
             }
-            return cursors
+            guard !cursors.isEmpty else { return }
+            let share = max(Self.minimumRowsPerDevice, Self.roundRows / cursors.count)
+            let rows = try ReadingQueries(sensor: sensor).readings(after: cursors, through: change.last, limit: share, on: connection)
+            var byDevice: [Int32: [StoredReading]] = [:]
+            for (deviceID, reading) in rows { byDevice[deviceID, default: []].append(reading) }
+            deliver(advance(change.sensor, byDevice))
+            let more = byDevice.filter { $0.value.count == share }.keys
+            guard !more.isEmpty else { return }
+            named = Set(more)
         }
-        guard let oldest = cursors.values.min() else { return }
-        let rows = try ReadingQueries(sensor: sensor).readings(
-            deviceIDs: Array(cursors.keys), after: oldest, through: change.last, limit: 10_000, on: connection)
-        var byDevice: [Int32: [StoredReading]] = [:]
-        for (deviceID, reading) in rows where reading.time > cursors[deviceID]! { byDevice[deviceID, default: []].append(reading) }
-        guard !byDevice.isEmpty else { return }
-        let targets: [(UInt64, AsyncStream<Event>.Continuation, [Event])] = lock.withLock {
+    }
+
+    /// Moves the watches' cursors past `byDevice`'s readings; returns what goes to whom.
+    private func advance(_ sensor: String, _ byDevice: [Int32: [StoredReading]]) -> [(UInt64, AsyncStream<Event>.Continuation, [Event])] {
+        lock.withLock {
             var targets: [(UInt64, AsyncStream<Event>.Continuation, [Event])] = []
             for (deviceID, readings) in byDevice {
-                let key = Key(sensor: change.sensor, deviceID: deviceID)
+                let key = Key(sensor: sensor, deviceID: deviceID)
                 guard var watch = watches[key] else { continue }
                 let fresh = readings.filter { $0.time > watch.cursor }
                 guard let newest = fresh.last?.time else { continue }
@@ -173,7 +188,6 @@ public final class LiveReadings: @unchecked Sendable {
             }
             return targets
         }
-        deliver(targets)
     }
 
     /// Yields outside the lock; a subscriber whose buffer is full is dropped.
@@ -191,14 +205,22 @@ public final class LiveReadings: @unchecked Sendable {
 }
 
 extension ReadingQueries {
-    /// Readings of `deviceIDs` with time in `(after, through]`, oldest first, with their device ids.
-    func readings(deviceIDs: [Int32], after: Int64, through: Int64, limit: Int, on connection: PGConnection) throws(PGError) -> [(Int32, StoredReading)] {
-        let columns = (["device_id", "\(Self.micros("time"))", "seq"] + tables.fieldColumns).joined(separator: ", ")
+    /// Per device, its readings with time in `(cursor, through]`, oldest first, at most `limit` of each.
+    func readings(after cursors: [Int32: Int64], through: Int64, limit: Int, on connection: PGConnection) throws(PGError) -> [(Int32, StoredReading)] {
+        let ids = Array(cursors.keys)
+        let columns = (["r.device_id", "\(Self.micros("r.time"))", "r.seq"] + tables.fieldColumns.map { "r.\($0)" }).joined(separator: ", ")
         let result = try connection.query("""
-            SELECT \(columns) FROM \(tables.readings)
-            WHERE device_id = ANY($1::int4[]) AND time > \(Self.timestamp("$2")) AND time <= \(Self.timestamp("$3"))
-            ORDER BY time LIMIT $4
-            """, ["{" + deviceIDs.map(String.init).joined(separator: ",") + "}", String(after), String(min(through, 253_402_300_799_999_999)), String(limit)])
+            SELECT \(columns) FROM unnest($1::int4[], $2::int8[]) AS w(id, after)
+            CROSS JOIN LATERAL (
+                SELECT * FROM \(tables.readings)
+                WHERE device_id = w.id AND time > \(Self.timestamp("w.after")) AND time <= \(Self.timestamp("$3"))
+                ORDER BY time LIMIT $4
+            ) r
+            ORDER BY r.device_id, r.time
+            """, [
+                "{" + ids.map(String.init).joined(separator: ",") + "}", "{" + ids.map { String(cursors[$0]!) }.joined(separator: ",") + "}",
+                String(min(through, 253_402_300_799_999_999)), String(limit),
+            ])
         return result.rows.map { row in (Int32(row[0]!)!, Self.reading(Array(row[1...]))) }
     }
 }

@@ -81,9 +81,9 @@ enum ReadingCounts {
         """
     }
 
-    /// Counts older than a day are of no use to anyone (the overview looks back one hour).
-    static func prune(sensor: String, now: Int64, on connection: PGConnection) throws(PGError) {
-        _ = try connection.query(
-            "DELETE FROM reading_counts WHERE sensor = $1 AND bucket < \(ReadingQueries.timestamp("$2"))", [sensor, String(now - Micros.perDay)])
+    /// Counts older than a day are of no use to anyone (the overview looks back one hour), whichever sensor
+    /// type they are of (one taken out of the catalog too).
+    static func prune(now: Int64, on connection: PGConnection) throws(PGError) {
+        _ = try connection.query("DELETE FROM reading_counts WHERE bucket < \(ReadingQueries.timestamp("$1"))", [String(now - Micros.perDay)])
     }
 }

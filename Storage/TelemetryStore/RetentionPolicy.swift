@@ -56,8 +56,46 @@ public enum RetentionPolicy {
             }
             if resolution == .minute { outcome.deletedRollup1m = deleted } else { outcome.deletedRollup1h = deleted }
         }
-        try ReadingCounts.prune(sensor: sensor.name, now: now, on: connection)
         return outcome
+    }
+
+    /// What `prune` removed.
+    public struct Pruned: Sendable, Equatable {
+        public var deadLetters = 0
+        public var goneServices = 0
+
+        public var isEmpty: Bool { deadLetters == 0 && goneServices == 0 }
+    }
+
+    /// A service whose `ingest_status` row has not been written for this long is gone for good: the row goes.
+    static let goneServiceAge = 7 * Micros.perDay
+
+    /// The tables every database has, whatever the catalog says: dead letters (and their quota counts) older
+    /// than `deadLetterAge`, the status rows of services gone for a week, reading counts older than a day.
+    /// Dead letters go in slices, each a statement of its own, so a large backlog never holds locks for long.
+    public static func prune(now: Int64, deadLetterAge: Duration, on connection: PGConnection) throws(PGError) -> Pruned {
+        var pruned = Pruned()
+        let cutoff = String(now - micros(deadLetterAge))
+        let slice = 10_000
+        while true {
+            let result = try connection.query("""
+                WITH gone AS (
+                    DELETE FROM rejected WHERE id IN (
+                        SELECT id FROM rejected WHERE received_at < \(ReadingQueries.timestamp("$1")) ORDER BY received_at LIMIT \(slice))
+                    RETURNING 1)
+                SELECT count(*) FROM gone
+                """, [cutoff])
+            let deleted = Int(result[0, 0] ?? "0") ?? 0
+            pruned.deadLetters += deleted
+            if deleted < slice { break }
+        }
+        _ = try connection.query("DELETE FROM dead_letter_counts WHERE hour < \(ReadingQueries.timestamp("$1"))", [cutoff])
+        let services = try connection.query(
+            "WITH gone AS (DELETE FROM ingest_status WHERE updated_at < \(ReadingQueries.timestamp("$1")) RETURNING 1) SELECT count(*) FROM gone",
+            [String(now - goneServiceAge)])
+        pruned.goneServices = Int(services[0, 0] ?? "0") ?? 0
+        try ReadingCounts.prune(now: now, on: connection)
+        return pruned
     }
 
     /// The daily partitions attached to the readings table, by day number, oldest first. Tables not named

@@ -18,6 +18,7 @@ public enum Schema {
             try connection.execute(DeviceCredentials.table)
             try connection.execute(ReadingCounts.table)
             try connection.execute(IngestStatus.table)
+            try connection.execute(DeadLetterQuota.schema)
             for sensor in sensors {
                 try connection.execute(statements(for: sensor).joined(separator: ";\n"))
             }

@@ -81,6 +81,20 @@ extension RetentionPolicy {
     public static func apply(sensor: SensorType, now: Int64, on connection: StoreConnection) throws(StoreError) -> Outcome {
         try StoreError.wrap { () throws(PGError) in try apply(sensor: sensor, now: now, on: connection.pg) }
     }
+
+    public static func prune(now: Int64, deadLetterAge: Duration, on connection: StoreConnection) throws(StoreError) -> Pruned {
+        try StoreError.wrap { () throws(PGError) in try prune(now: now, deadLetterAge: deadLetterAge, on: connection.pg) }
+    }
+}
+
+extension DeadLetterQuota {
+    public static func set(perHour: Int, on connection: StoreConnection) throws(StoreError) {
+        try StoreError.wrap { () throws(PGError) in try set(perHour: perHour, on: connection.pg) }
+    }
+
+    public static func overQuota(from: Int64, to: Int64, limit: Int, on connection: StoreConnection) throws(StoreError) -> [Count] {
+        try StoreError.wrap { () throws(PGError) in try overQuota(from: from, to: to, limit: limit, on: connection.pg) }
+    }
 }
 
 extension ReadingQueries {
@@ -122,10 +136,10 @@ extension ReadingQueries {
 extension RejectedQueries {
     public static func list(
         sensor: String?, reason: String? = nil, from: Int64, to: Int64, after cursor: (Int64, Int64)?, ascending: Bool = true, limit: Int,
-        on connection: StoreConnection
+        maxBytes: Int = .max, on connection: StoreConnection
     ) throws(StoreError) -> [StoredRejection] {
         try StoreError.wrap { () throws(PGError) in
-            try list(sensor: sensor, reason: reason, from: from, to: to, after: cursor, ascending: ascending, limit: limit, on: connection.pg)
+            try list(sensor: sensor, reason: reason, from: from, to: to, after: cursor, ascending: ascending, limit: limit, maxBytes: maxBytes, on: connection.pg)
         }
     }
 }

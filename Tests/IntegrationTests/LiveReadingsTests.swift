@@ -110,6 +110,34 @@ struct LiveReadingsTests {
         #expect(buffered <= 4)
     }
 
+    /// One watched device far behind (a backlog it uploads with old times) must not hold up the others of
+    /// the same batch: before, one query from the oldest cursor with a row limit read only the lagging
+    /// device's rows, and the others waited for a later notification (with none, for ever).
+    @Test func aLaggingDeviceDoesNotStarveTheOthers() async throws {
+        let backlog = 12_000
+        let lagStart = Self.base - 20_000_000_000
+        _ = try write(devices: ["lagging"], count: 1, start: lagStart)
+        _ = try write(devices: ["prompt"], count: 1)
+        let live = LiveReadings(url: database, sensors: [sensor], capacity: backlog + 10)
+        defer { live.stop() }
+        let (_, lagging) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("lagging"), after: lagStart)
+        let (_, prompt) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("prompt"), after: Self.base)
+        // One batch, one notification: the lagging device's backlog, older than the prompt device's new reading.
+        var batch = IngestBatch(fieldCount: sensor.fields.count)
+        for index in 1...backlog {
+            batch.readings.set(field: 0, row: batch.readings.appendRow(time: lagStart + Int64(index) * 1_000_000, seq: Int64(index)), 230)
+        }
+        batch.closeSpan(device: "lagging", from: 0)
+        batch.readings.set(field: 0, row: batch.readings.appendRow(time: Self.base + 1_000_000, seq: 1), 231)
+        batch.closeSpan(device: "prompt", from: backlog)
+        _ = try writer.write(batch)
+        let promptGot = await Self.next(1, of: prompt).compactMap { event -> StoredReading? in if case .reading(let reading) = event { reading } else { nil } }
+        #expect(promptGot.map(\.time) == [Self.base + 1_000_000] && promptGot.first?.values.first == 231,
+                "the prompt device's reading did not come: \(promptGot)")
+        let laggingGot = await Self.next(backlog, of: lagging, timeout: .seconds(20))
+        #expect(laggingGot.count == backlog, "the lagging device got \(laggingGot.count) of its \(backlog) readings")
+    }
+
     @Test func readingCountsEqualTheRowsStoredOnBothPaths() throws {
         _ = try write(devices: ["c-1", "c-2"], count: 90)
         // Half of these are already stored: the staging path, counting only the rows it inserts.

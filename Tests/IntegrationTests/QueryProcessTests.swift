@@ -256,6 +256,134 @@ struct QueryProcessTests {
         #expect(reply?.text.contains("21.5") == true)
         #expect(try await query.exitStatus(within: .seconds(10)) == 0, "\(query.process.output.suffix(1500))")
     }
+
+    /// An open live stream must not hold the shutdown up (it did, until a supervisor's SIGKILL 30 s later):
+    /// SIGTERM ends the stream and the process exits 0 within seconds, the query service and the monolith alike.
+    @Test(arguments: ["query", "all"])
+    func sigtermWithALiveStreamOpenExitsWithinSeconds(command: String) async throws {
+        let setup = try Deployment.make(device: "dev-1")
+        let instance = "stream\(UUID().uuidString.prefix(6).lowercased())"
+        let monolith = command == "all" ? [
+            "TELEMETRY_MQTT_URL": setup.servers.mqttURL, "TELEMETRY_INSTANCE": instance,
+            "TELEMETRY_JOURNAL_DIR": FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(instance)").path,
+        ] : [:]
+        let service = try await setup.startReady(setup.environment(monolith), command: command)
+        defer {
+            service.stop()
+            // The monolith's catch-all has a persistent session on telemetry/#: end it, or the broker queues for it.
+            if command == "all" { UnroutedTopicsTests.endSession(clientID: "ingest-unrouted-\(instance)", servers: setup.servers) }
+        }
+        let stream = try StreamClient(port: setup.port, path: "/v1/sensors/\(setup.sensor.name)/devices/dev-1/stream")
+        #expect(try await offThePool { stream.read(until: "retry:", timeout: .seconds(10)) }, "the stream did not open: \(stream.received)")
+        service.process.signal(SIGTERM)
+        let status = try await service.exitStatus(within: .seconds(5))
+        #expect(status == 0, "exit status \(status.map(String.init) ?? "none within 5 s of SIGTERM"): \(service.process.output.suffix(1500))")
+        // Ended as a response ends (the last chunk), not cut off.
+        #expect(try await offThePool { stream.read(until: "\r\n0\r\n\r\n", timeout: .seconds(1)) }, "\(stream.received.suffix(300))")
+    }
+
+    // MARK: dead letters
+
+    /// A page of dead letters stops at its byte budget (about 1 MiB of JSON) and gives the cursor to go on:
+    /// before, `limit=10000` answered the whole table in one piece (13 MB in the issue) and the service kept
+    /// the memory. Following the cursors yields every dead letter once, in order.
+    @Test func aPageOfDeadLettersStopsAtItsByteBudgetAndTheCursorGoesOn() async throws {
+        let setup = try Deployment.make()
+        let connection = try PGConnection(url: setup.database)
+        try Schema.migrate(connection, catalog: setup.catalog.catalog)
+        // 300 dead letters of 100 kB each (30 MB), of 300 devices, a second apart.
+        try connection.execute("""
+            INSERT INTO rejected (sensor, topic, received_at, reason, payload)
+            SELECT NULL, 'telemetry/nosuch/big-' || n, timestamptz 'epoch' + (\(Deployment.readingTime) + n * 1000000) * interval '1 microsecond',
+                   'unknown_sensor', decode(repeat(lpad(to_hex(n % 256), 2, '0'), 100000), 'hex')
+            FROM generate_series(1, 300) n
+            """)
+        let query = try await setup.startReady(setup.environment())
+        defer { query.stop() }
+        let pid = query.process.process.processIdentifier
+        let before = residentKiB(pid: pid) ?? 0
+        var largest = 0, pages = 0
+        // Every dead letter's topic, page after page in `order`.
+        func pageThrough(_ order: String) async throws -> [String] {
+            var topics: [String] = []
+            var cursor: String?
+            repeat {
+                let path = "/v1/rejected?limit=10000&order=\(order)" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let reply = try #require(await query.get(path, timeout: 30))
+                try #require(reply.status == 200, "\(reply.status) \(reply.text.prefix(300))")
+                largest = max(largest, reply.body.count)
+                let page = try JSONSerialization.jsonObject(with: reply.body) as? [String: Any] ?? [:]
+                topics += (page["rejected"] as? [[String: Any]] ?? []).compactMap { $0["topic"] as? String }
+                cursor = page["next"] as? String
+                pages += 1
+            } while cursor != nil && pages < 400
+            return topics
+        }
+        let ascending = try await pageThrough("asc")
+        let after = residentKiB(pid: pid) ?? 0
+        print("dead-letter pages: \(pages), largest \(largest) bytes; query service RSS \(before) KiB before, \(after) KiB after")
+        let all = (1...300).map { "telemetry/nosuch/big-\($0)" }
+        #expect(ascending == all, "\(ascending.count) dead letters over \(pages) pages")
+        #expect(try await pageThrough("desc") == all.reversed())
+        #expect(largest <= (1 << 20) + 140_000, "a page of \(largest) bytes")
+        #expect(after - before < 24 * 1024, "the service grew from \(before) to \(after) KiB")
+    }
+
+    /// Dead letters, the status rows of ingest services gone for a week and the per-minute reading counts are
+    /// pruned by age at every retention pass, even when no sensor type has a retention setting (before: never).
+    @Test func retentionPrunesDeadLettersGoneServicesAndReadingCounts() async throws {
+        let setup = try Deployment.make()
+        try setRetention(nil, of: setup.sensor.name, in: setup.catalog.directory)
+        let connection = try PGConnection(url: setup.database)
+        try Schema.migrate(connection, catalog: setup.catalog.catalog)
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        func daysAgo(_ days: Int64) -> String { "timestamptz 'epoch' + \(now - days * Micros.perDay) * interval '1 microsecond'" }
+        try connection.execute("""
+            INSERT INTO rejected (sensor, topic, received_at, reason, payload) VALUES
+                (NULL, 'telemetry/x/old', \(daysAgo(11)), 'unknown_sensor', '\\x01'), (NULL, 'telemetry/x/new', \(daysAgo(9)), 'unknown_sensor', '\\x02');
+            INSERT INTO ingest_status VALUES ('ingest-gone-0', 'gone', 'h', 1, NULL, true, true, 0, 0, 0, 0, 0, 0, 0, \(daysAgo(8))),
+                ('ingest-idle-0', 'idle', 'h', 1, NULL, true, true, 0, 0, 0, 0, 0, 0, 0, \(daysAgo(6)));
+            INSERT INTO reading_counts VALUES ('\(setup.sensor.name)', \(daysAgo(2)), 0, 5), ('\(setup.sensor.name)', now(), 0, 7), ('retired', \(daysAgo(2)), 0, 3);
+            """)
+        let query = try await setup.startReady(setup.environment(["TELEMETRY_DEAD_LETTER_RETENTION_DAYS": "10"]))
+        defer { query.stop() }
+        func column(_ sql: String) -> [String] { ((try? connection.query(sql))?.rows ?? []).compactMap { $0[0] } }
+        let pruned = try await within(.seconds(30)) {
+            column("SELECT topic FROM rejected") == ["telemetry/x/new"] && column("SELECT service FROM ingest_status") == ["ingest-idle-0"]
+                && column("SELECT readings::text FROM reading_counts") == ["7"]
+        }
+        #expect(pruned, """
+            dead letters \(column("SELECT topic FROM rejected")), services \(column("SELECT service FROM ingest_status")), \
+            counts \(column("SELECT readings::text FROM reading_counts")): \(query.process.output.suffix(1500))
+            """)
+    }
+
+    /// One device cannot fill the dead-letter store: past `dead_letter_quota_per_hour` its dead letters of that
+    /// hour are counted, not kept, whatever topic they come on (the device is read from the topic), and the
+    /// count is served at /v1/rejected/over-quota. Another device's dead letters are kept.
+    @Test func aDeviceOverItsDeadLetterQuotaIsCountedNotStored() async throws {
+        let setup = try Deployment.make()
+        let query = try await setup.startReady(setup.environment(["TELEMETRY_DEAD_LETTER_QUOTA_PER_HOUR": "5"]))
+        defer { query.stop() }
+        let connection = try PGConnection(url: setup.database)
+        let applied = try await within(.seconds(30)) { (try? connection.query("SELECT per_hour FROM dead_letter_quota"))?[0, 0] == "5" }
+        #expect(applied, "the quota was not applied: \(query.process.output.suffix(1500))")
+        let sensor = setup.sensor.name
+        let hour = Deployment.readingTime / 3_600_000_000 * 3_600_000_000
+        let flood = ["telemetry/\(sensor)/flood", "telemetry/\(sensor)/flood/json", "telemetry/nosuch/flood"]
+        var batch = IngestBatch(fieldCount: 1)
+        batch.deadLetters = (0..<9).map { DeadLetter(sensor: sensor, topic: flood[$0 % 3], receivedAt: hour + Int64($0), reason: "truncated", payload: [UInt8($0)]) }
+            + (0..<2).map { DeadLetter(sensor: sensor, topic: "telemetry/\(sensor)/calm", receivedAt: hour + Int64($0), reason: "truncated", payload: [1]) }
+        _ = try BatchWriter(connection: connection, sensor: setup.sensor).write(batch)
+        #expect(try connection.query("SELECT count(*) FROM rejected WHERE topic LIKE '%/flood%'")[0, 0] == "5")
+        #expect(try connection.query("SELECT count(*) FROM rejected WHERE topic LIKE '%/calm'")[0, 0] == "2")
+        let reply = try #require(await query.get("/v1/rejected/over-quota?from=0"))
+        #expect(reply.status == 200, "\(reply.status) \(reply.text.prefix(300))")
+        let rows = (try JSONSerialization.jsonObject(with: reply.body) as? [String: Any])?["over_quota"] as? [[String: Any]] ?? []
+        #expect(rows.count == 1, "\(reply.text)")
+        #expect(rows.first?["source"] as? String == "flood" && rows.first?["kept"] as? Int == 5 && rows.first?["refused"] as? Int == 4, "\(reply.text)")
+        #expect(rows.first?["hour"] as? String == TimeText.format(hour), "\(reply.text)")
+    }
 }
 
 // MARK: - helpers
@@ -307,14 +435,18 @@ private struct Deployment {
         ["TELEMETRY_DATABASE_URL": database, "TELEMETRY_HTTP_PORT": String(port), "TELEMETRY_CATALOG": catalog.directory].merging(extra) { $1 }
     }
 
-    /// Starts it, expected on `port` (default: this deployment's).
-    func start(_ environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil, port: Int? = nil) throws -> QueryRun {
-        try QueryRun(servers, port: port ?? self.port, environment: environment, arguments: arguments, workingDirectory: workingDirectory)
+    /// Starts it (`command`: `query`, or `all` for the monolith), expected on `port` (default: this deployment's).
+    func start(
+        _ environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil, port: Int? = nil, command: String = "query"
+    ) throws -> QueryRun {
+        try QueryRun(servers, port: port ?? self.port, environment: environment, arguments: arguments, workingDirectory: workingDirectory, command: command)
     }
 
     /// Starts it and waits for /readyz.
-    func startReady(_ environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil, port: Int? = nil) async throws -> QueryRun {
-        let query = try start(environment, arguments: arguments, workingDirectory: workingDirectory, port: port)
+    func startReady(
+        _ environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil, port: Int? = nil, command: String = "query"
+    ) async throws -> QueryRun {
+        let query = try start(environment, arguments: arguments, workingDirectory: workingDirectory, port: port, command: command)
         try await query.waitUntilReady()
         return query
     }
@@ -367,10 +499,12 @@ private final class QueryRun: Sendable {
     let process: ServiceProcess
     let port: Int
 
-    init(_ servers: TestServers, port: Int, environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil) throws {
+    init(
+        _ servers: TestServers, port: Int, environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil, command: String = "query"
+    ) throws {
         self.port = port
         process = try ServiceProcess(
-            "telemetry", arguments: ["query"] + arguments, environment: environment, servers: servers,
+            "telemetry", arguments: [command] + arguments, environment: environment, servers: servers,
             workingDirectory: try workingDirectory ?? makeDirectory())
     }
 
@@ -491,6 +625,6 @@ private func writeReadings(of sensor: SensorType, days: [Int64], on connection: 
 }
 
 /// This machine's IPv4 addresses other than loopback (where a service bound to 127.0.0.1 must not answer).
-private func nonLoopbackAddresses() -> [String] {
+func nonLoopbackAddresses() -> [String] {
     Host.current().addresses.filter { $0.contains(".") && !$0.contains(":") && !$0.hasPrefix("127.") }
 }

@@ -78,6 +78,9 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
         ("/v1/sensors/temperature/devices/dev-1/readings?order=up", "order"),
         ("/v1/sensors/temperature/devices/dev-1/readings?cursor=%25%25%25", "cursor"),
         ("/v1/sensors/temperature/devices/dev-1/readings?cursor=" + Cursor.encode(["not-a-time"]), "cursor"),
+        // Times no reading can have: PostgreSQL cannot even compute them (it answered 503 before).
+        ("/v1/sensors/temperature/devices/dev-1/readings?cursor=" + Cursor.encode([String(Int64.max)]), "cursor"),
+        ("/v1/sensors/temperature/devices/dev-1/readings?cursor=" + Cursor.encode([String(Int64.min)]), "cursor"),
         ("/v1/sensors/temperature/devices/dev-1/readings?from=1.5", "from"),
         ("/v1/sensors/temperature/devices/dev-1/readings?to=-1", "to"),
         ("/v1/sensors/temperature/devices/bad%20device/readings", "device"),
@@ -88,6 +91,8 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
         ("/v1/rejected?limit=100000", "limit"),
         ("/v1/rejected?from=2026-01-01", "from"),
         ("/v1/rejected?cursor=" + Cursor.encode(["x", "y"]), "cursor"),
+        ("/v1/rejected?cursor=" + Cursor.encode([String(Int64.max), "1"]), "cursor"),
+        ("/v1/rejected?cursor=" + Cursor.encode(["-9000000000000000000", "1"]), "cursor"),
         ("/v1/rejected?reason=" + String(repeating: "r", count: 65), "reason"),
         ("/v1/rejected?order=newest", "order"),
         ("/v1/sensors/temperature/devices?prefix=bad%20prefix", "prefix"),

@@ -189,16 +189,24 @@ func freePort() throws -> Int {
 
 /// True when something accepts a TCP connection on 127.0.0.1:port.
 func acceptsConnections(port: Int) -> Bool {
+    guard let fd = connectLoopback(port: port) else { return false }
+    close(fd)
+    return true
+}
+
+/// A socket connected to 127.0.0.1:port (the caller closes it), or nil when nothing accepts.
+func connectLoopback(port: Int) -> Int32? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
+    guard fd >= 0 else { return nil }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     address.sin_port = UInt16(port).bigEndian
-    return withUnsafePointer(to: &address) { pointer in
+    let connected = withUnsafePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
+    if !connected { close(fd) }
+    return connected ? fd : nil
 }
 
 /// Resident set size of a process in KiB (VmRSS in /proc/<pid>/status); nil once it is gone.
