@@ -15,6 +15,8 @@ struct IngestMetrics: Sendable {
     /// 1 while the pipeline is stalled (`StallWatch`), else 0.
     let stalled: Gauge
     let quarantined: Counter
+    /// Messages the broker sent again after a reconnect that were journaled already (`RedeliveryFilter`).
+    let redeliveries: Counter
     let commitLatency: Timer
     /// The same numbers, readable: what the service reports to `ingest_status` (`StatusReporter`).
     let totals = PipelineTotals()
@@ -32,6 +34,7 @@ struct IngestMetrics: Sendable {
         journalBytes = Gauge(label: "telemetry_ingest_journal_bytes", dimensions: dimensions)
         stalled = Gauge(label: "telemetry_ingest_stalled", dimensions: dimensions)
         quarantined = Counter(label: "telemetry_ingest_quarantined_messages_total", dimensions: dimensions)
+        redeliveries = Counter(label: "telemetry_ingest_redelivered_messages_skipped_total", dimensions: dimensions)
         commitLatency = Timer(label: "telemetry_ingest_commit_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
     }
 

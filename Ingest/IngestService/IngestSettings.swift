@@ -28,6 +28,7 @@ public struct IngestSettings: Sendable {
     public var sharedSubscription: Bool
     /// A batch held this long without leaving the journal makes its pipeline stalled (`StallWatch`).
     public var stallAfter: Duration
+    public var mqttKeepAliveSeconds: Int
     /// Reading times accepted, relative to the receive time (`ReadingTimeWindow`); max age nil: the
     /// sensor type's raw retention, or `ReadingTimeWindow.defaultMaxAge`.
     public var readingMaxAge: Duration?
@@ -47,8 +48,9 @@ public struct IngestSettings: Sendable {
         journalDirectory: String, journalSync: Journal.Sync = .interval(.milliseconds(200)), batchMessages: Int = 2000,
         queueMessages: Int = 20000, queueBytes: Int = 32 << 20, sharedSubscription: Bool = false, metricsPort: Int? = nil,
         metricsHost: String = "127.0.0.1", metricsTokens: [String] = [], servicePassword: String? = nil, stallAfter: Duration = .seconds(30),
-        readingMaxAge: Duration? = nil, readingMaxAhead: Duration = .seconds(300)
+        readingMaxAge: Duration? = nil, readingMaxAhead: Duration = .seconds(300), mqttKeepAliveSeconds: Int = 30
     ) {
+        self.mqttKeepAliveSeconds = mqttKeepAliveSeconds
         self.stallAfter = stallAfter
         self.readingMaxAge = readingMaxAge
         self.readingMaxAhead = readingMaxAhead
@@ -118,6 +120,7 @@ public struct IngestSettings: Sendable {
             batchMessages: settings.batchMessages, queueMessages: settings.queueMessages, queueBytes: settings.queueBytes,
             sharedSubscription: settings.sharedSubscription, metricsPort: settings.metricsPort, metricsHost: settings.metricsHost,
             metricsTokens: tokens, servicePassword: settings.servicePassword, stallAfter: .seconds(settings.stallSeconds),
-            readingMaxAge: settings.readingMaxAgeDays.map { .seconds($0 * 86_400) }, readingMaxAhead: .seconds(settings.readingMaxAheadSeconds))
+            readingMaxAge: settings.readingMaxAgeDays.map { .seconds($0 * 86_400) }, readingMaxAhead: .seconds(settings.readingMaxAheadSeconds),
+            mqttKeepAliveSeconds: settings.mqttKeepAliveSeconds)
     }
 }

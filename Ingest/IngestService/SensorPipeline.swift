@@ -52,6 +52,7 @@ public final class SensorPipeline: @unchecked Sendable {
     let quarantine: Quarantine
     let stall: StallWatch
     let timeWindow: ReadingTimeWindow
+    private let redeliveries = RedeliveryFilter()
     /// Tries of a dead letter, and of a write the server keeps refusing with a transient error, before
     /// the message is quarantined (or the batch split): bounded, so no message holds a sensor type.
     static let quarantineAfterTries = 3
@@ -110,7 +111,8 @@ public final class SensorPipeline: @unchecked Sendable {
         thread.start()
         for record in leftover { queue.put(record) }
 
-        let options = MQTTClient.Options(clientID: clientID, cleanSession: false, subscriptions: subscriptions, subscriptionQoS: 1)
+        let options = MQTTClient.Options(
+            clientID: clientID, cleanSession: false, keepAliveSeconds: Int32(settings.mqttKeepAliveSeconds), subscriptions: subscriptions, subscriptionQoS: 1)
         let logger = self.logger
         var url = settings.mqtt
         if let password = settings.servicePassword {
@@ -149,6 +151,10 @@ public final class SensorPipeline: @unchecked Sendable {
     private func receive(_ message: MQTTMessage) {
         if case .unrouted(let known) = role, TopicRouting.unroutedRejection(of: message.topic, known: known) == nil {
             return  // its sensor type's service has it
+        }
+        if message.qos > 0, redeliveries.isRedelivery(mid: message.mid, connection: message.connection, topic: message.topic, payload: message.payload) {
+            metrics.redeliveries.increment()
+            return  // journaled when it first came; acknowledging it now is what the broker waits for
         }
         let now = Self.nowMicros()
         metrics.received.increment()

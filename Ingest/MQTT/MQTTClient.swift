@@ -7,6 +7,10 @@ public struct MQTTMessage: Sendable {
     public var payload: [UInt8]
     public var qos: Int32
     public var retain: Bool
+    /// The packet id the broker gave it (QoS 1): a redelivery after a reconnect keeps it.
+    public var mid: Int32 = 0
+    /// Which connection of this client it arrived on (1 for the first, counting reconnects).
+    public var connection: UInt64 = 0
 }
 
 /// A libmosquitto client on its threaded loop. Callbacks run on the library's network thread: a QoS 1
@@ -212,6 +216,7 @@ public final class MQTTClient: @unchecked Sendable {
             return
         }
         state.withLock { $0.connected = true; $0.subscribed = false }
+        connections += 1
         if options.subscriptions.isEmpty {
             signal()
         } else {
@@ -226,7 +231,8 @@ public final class MQTTClient: @unchecked Sendable {
         onConnectionChange?(true, "connected to \(url)")
     }
 
-    // Only the network thread touches these (connect and SUBACK callbacks).
+    // Only the network thread touches these (connect, message and SUBACK callbacks).
+    private var connections: UInt64 = 0
     private var pendingSubscriptions = 0
     private var subscriptionMIDs: [Int32: String] = [:]
     private var refused: [String] = []
@@ -268,7 +274,7 @@ public final class MQTTClient: @unchecked Sendable {
         } else {
             payload = []
         }
-        onMessage(MQTTMessage(topic: topic, payload: payload, qos: message.qos, retain: message.retain))
+        onMessage(MQTTMessage(topic: topic, payload: payload, qos: message.qos, retain: message.retain, mid: message.mid, connection: connections))
     }
 
     private func handlePublished(_ mid: Int32) {

@@ -28,6 +28,7 @@ public struct PlatformSettings: Sendable {
     public var queueBytes: Int
     public var instance: String
     public var sharedSubscription: Bool
+    public var mqttKeepAliveSeconds: Int
     public var stallSeconds: Int
     public var readingMaxAgeDays: Int?
     public var readingMaxAheadSeconds: Int
@@ -92,6 +93,7 @@ public struct PlatformSettings: Sendable {
             throw SettingsError(setting: reader.source("instance"), message: "must be letters, digits and -, got '\(instance)'")
         }
         sharedSubscription = try reader.bool("shared_subscription")
+        mqttKeepAliveSeconds = try reader.integer("mqtt_keepalive_seconds", in: 5...65_535)
         stallSeconds = try reader.integer("stall_seconds", in: 1...86_400)
         readingMaxAgeDays = try reader.optionalInteger("reading_max_age_days", in: 1...36_500)
         readingMaxAheadSeconds = try reader.integer("reading_max_ahead_seconds", in: 0...31_536_000)

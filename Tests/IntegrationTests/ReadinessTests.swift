@@ -1,4 +1,6 @@
 import Foundation
+import MQTT
+import Synchronization
 import Postgres
 import Testing
 
@@ -31,5 +33,48 @@ struct ReadinessTests {
         #expect(try connection.query("SELECT subscribed FROM ingest_status WHERE sensor = $1", [sensor])[0, 0] == "f")
         #expect(httpStatus("http://127.0.0.1:\(ingest.healthPort ?? 0)/readyz") == 503)
         #expect(httpStatus("http://127.0.0.1:\(ingest.healthPort ?? 0)/healthz") == 200)
+    }
+}
+
+/// A PostgreSQL outage longer than the MQTT keepalive: the message callback blocks on the full queue,
+/// the broker drops the silent client and, on its return, sends again what was in flight. What was
+/// journaled already is recognised, not stored twice, even for payloads without a time of their own.
+@Suite(.timeLimit(.minutes(3)))
+struct KeepaliveOutageTests {
+    @Test func redeliveriesAfterTheBrokerDroppedTheServiceAreNotStoredTwice() throws {
+        let servers = try TestServers.require()
+        let catalog = try TestCatalog.make(from: ["temperature"])
+        let sensor = catalog.sensor("temperature").name
+        let postgres = try PrivatePostgres()
+        let broker = try PrivateBroker(extraConfig: ["sys_interval 1"])
+        let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: postgres.url, extra: [
+            "TELEMETRY_MQTT_URL": broker.url, "TELEMETRY_MQTT_KEEPALIVE_SECONDS": "5", "TELEMETRY_QUEUE_MESSAGES": "2", "TELEMETRY_BATCH_MESSAGES": "1",
+        ])
+        defer { ingest.stop() }
+        #expect(try ingest.waitUntilReady())
+        // The broker's count of persistent sessions whose client is away: the service's, once dropped.
+        let away = Mutex<String?>(nil)
+        let watcher = try MQTTClient(
+            url: MQTTURL(parsing: broker.url), options: .init(clientID: "watch-\(UUID().uuidString.prefix(8))", subscriptions: ["$SYS/broker/clients/disconnected"]),
+            onMessage: { message in away.withLock { $0 = String(decoding: message.payload, as: UTF8.self) } })
+        try watcher.start()
+        defer { watcher.stop() }
+        try postgres.stop()
+        let publisher = try TestPublisher(url: MQTTURL(parsing: broker.url))
+        let count = 30
+        for n in 1...count { try publisher.publish("telemetry/\(sensor)/plain/text", Array("\(n).5".utf8)) }
+        try publisher.flush()
+        #expect(try eventually(timeout: .seconds(60)) { away.withLock { $0 } == "1" }, "the broker never dropped the blocked service")
+        try postgres.start()
+        let connection = try PGConnection(url: postgres.url)
+        #expect(try eventually(timeout: .seconds(60)) {
+            (DeadLetterTests.counter("telemetry_ingest_queue_depth", at: ingest.metricsURL) ?? 1) == 0
+                && (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "\(count)"
+        }, "\(ingest.output.suffix(2000))")
+        // Whatever else is still on its way: drained, then counted once more.
+        #expect(try eventually { away.withLock { $0 } == "0" })
+        #expect(try eventually { (DeadLetterTests.counter("telemetry_ingest_queue_depth", at: ingest.metricsURL) ?? 1) == 0 })
+        #expect(try connection.query("SELECT count(*), count(DISTINCT celsius) FROM \"\(sensor)\"").rows.first == ["\(count)", "\(count)"])
+        #expect((DeadLetterTests.counter("telemetry_ingest_redelivered_messages_skipped_total", at: ingest.metricsURL) ?? 0) > 0)
     }
 }
