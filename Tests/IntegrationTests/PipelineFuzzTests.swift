@@ -60,6 +60,7 @@ struct PipelineFuzzTests {
         #expect(received == committed, "received \(received), out of the journal \(committed); \(replay)")
         let rejected = Int(try connection.query("SELECT count(*) FROM rejected")[0, 0] ?? "0") ?? 0
         #expect(rejected > published / 10, "only \(rejected) dead letters of \(published) mostly broken messages; \(replay)")
+        print("fuzz: seed \(seed), \(published) messages published, \(rejected) dead-lettered, every one handled")
     }
 }
 
