@@ -29,7 +29,7 @@ struct DevicesCommand: AsyncParsableCommand {
     }
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Creates a device's credential (or rotates the one it has) and prints its password.")
+        static let configuration = CommandConfiguration(abstract: "Creates a device's credential and prints its password; refuses a device that has one (rotate it).")
         @Argument(help: "The device id (its MQTT username).") var device: String
         @Option(name: .long, help: "A sensor type it may publish as; repeat for several (default: all).") var sensor: [String] = []
 
@@ -37,7 +37,11 @@ struct DevicesCommand: AsyncParsableCommand {
             let (catalog, connection) = try await DevicesCommand.open("add")
             let sensors = sensor.isEmpty ? nil : sensor
             try DevicesCommand.check(device, sensors, catalog)
-            let issued = try DeviceCredentials.issue(device: device, sensors: sensors, on: connection)
+            guard try DeviceCredentials.get(device: device, on: connection) == nil else {
+                throw ValidationError("device \(device) already has a credential; `telemetry devices rotate \(device)` gives it a new password")
+            }
+            // Not rotating: one added meanwhile is refused too, never silently given a new password.
+            let issued = try DeviceCredentials.issue(device: device, sensors: SensorRights(sensors), rotating: false, on: connection)
             print("\(device),\(issued.password)")
         }
     }
@@ -48,10 +52,10 @@ struct DevicesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (_, connection) = try await DevicesCommand.open("rotate")
-            guard let current = try DeviceCredentials.get(device: device, on: connection) else {
+            guard try DeviceCredentials.get(device: device, on: connection) != nil else {
                 throw ValidationError("device \(device) has no credential (add it first)")
             }
-            print("\(device),\(try DeviceCredentials.issue(device: device, sensors: current.sensors, on: connection).password)")
+            print("\(device),\(try DeviceCredentials.issue(device: device, sensors: .unchanged, on: connection).password)")
         }
     }
 
@@ -81,19 +85,20 @@ struct DevicesCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Provisions every device of a CSV file (device[,sensor;sensor...] per line), all or nothing; prints device,password lines.")
+            abstract: "Provisions every device of a CSV file (device[,sensor;sensor...] per line), all or nothing; prints device,password lines.",
+            discussion: "A device that has a credential gets a new password; without sensor types on its line it keeps its own.")
         @Argument(help: "The CSV file ('-' for standard input).") var file: String
 
         func run() async throws {
             let (catalog, connection) = try await DevicesCommand.open("import")
             let text = file == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : try String(contentsOfFile: file, encoding: .utf8)
-            var entries: [(device: String, sensors: [String]?)] = []
+            var entries: [(device: String, sensors: SensorRights)] = []
             for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
                 let fields = line.split(separator: ",", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard let device = fields.first, !device.isEmpty, !(number == 0 && device == "device") else { continue }
                 let sensors = fields.count > 1 && !fields[1].isEmpty ? fields[1].split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) } : nil
                 try DevicesCommand.check(device, sensors, catalog, what: "line \(number + 1): device")
-                entries.append((device, sensors))
+                entries.append((device, sensors.map(SensorRights.only) ?? .unchanged))
             }
             guard entries.count <= DeviceCredentials.maxBatch else { throw ValidationError("at most \(DeviceCredentials.maxBatch) devices per import") }
             for issued in try DeviceCredentials.issue(entries, on: connection) { print("\(issued.credential.device),\(issued.password)") }

@@ -109,7 +109,7 @@ struct DeviceIdentityTests {
         let (created, first, _) = try await platform.call("PUT", "/v1/devices/dev-1/credentials", body: "{\"sensors\": [\"\(temperature)\"]}")
         #expect(created == 201 && (first["password"] as? String)?.count == 32, "\(first)")
         let (rotated, second, _) = try await platform.call("PUT", "/v1/devices/dev-1/credentials")
-        #expect(rotated == 200 && second["password"] as? String != first["password"] as? String && second["sensors"] is NSNull)
+        #expect(rotated == 200 && second["password"] as? String != first["password"] as? String && second["sensors"] as? [String] == [temperature])
         let (got, shown, text) = try await platform.call("GET", "/v1/devices/dev-1/credentials")
         #expect(got == 200 && shown["password"] == nil && !text.contains("password") && shown["username"] as? String == "dev-1", "\(text)")
         let (provisioned, batch, _) = try await platform.call(

@@ -129,6 +129,6 @@ import Testing
     }
 
     @Test func arrayLiteralsQuoteEveryElement() {
-        #expect(DeviceCredentials.arrayLiteral(["a", "b\"c", "d\\e", ""]) == #"{"a","b\"c","d\\e",""}"#)
+        #expect(DeviceCredentials.arrayLiteral(["a", "b\"c", "d\\e", "", nil]) == #"{"a","b\"c","d\\e","",NULL}"#)
     }
 }

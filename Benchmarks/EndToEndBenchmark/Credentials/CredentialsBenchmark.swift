@@ -53,8 +53,8 @@ struct CredentialsBenchmark {
     }
 
     /// One `POST /v1/devices/credentials` with every device: what an operator's provisioning call costs.
-    static func provision(_ devices: [(device: String, sensors: [String]?)], rest: (url: String, token: String)) throws -> [(device: String, password: String)] {
-        let entries: [[String: Any]] = devices.map { entry in entry.sensors.map { ["device": entry.device, "sensors": $0] } ?? ["device": entry.device] }
+    static func provision(_ devices: [(device: String, sensors: SensorRights)], rest: (url: String, token: String)) throws -> [(device: String, password: String)] {
+        let entries: [[String: Any]] = devices.map { entry in ["device": entry.device, "sensors": entry.sensors.list ?? NSNull()] }
         var request = URLRequest(url: URL(string: rest.url + "/v1/devices/credentials")!)
         request.httpMethod = "POST"
         request.timeoutInterval = 600
@@ -88,7 +88,7 @@ struct CredentialsBenchmark {
         for devices in fleets {
             let started = Date()
             let names = (0..<devices).map {
-                (device: String(format: "fleet-%06d", $0), sensors: restrictedEvery > 0 && $0 % restrictedEvery == 1 ? ["temperature"] : [String]?.none)
+                (device: String(format: "fleet-%06d", $0), sensors: restrictedEvery > 0 && $0 % restrictedEvery == 1 ? SensorRights.only(["temperature"]) : .all)
             }
             var issued: [(device: String, password: String)] = []
             if let rest {
