@@ -35,4 +35,36 @@ struct DeviceRightsTests {
         #expect(try await platform.call("GET", "/v1/devices/dev-k/credentials").1["rotated"] as? String == before, "devices add rotated the password")
         try await offThePool { try platform.connectOnceSynced("dev-k", password) }.stop()
     }
+
+    /// Tasmota's `tele/<id>/SENSOR` feeds temperature, humidity and pressure alike: a device allowed only
+    /// temperature must not write humidity or pressure through it.
+    @Test func aRestrictionHoldsOnFirmwareSourceTopics() async throws {
+        let platform = try SecuredPlatform(sensors: ["temperature", "humidity", "pressure"])
+        defer { platform.stop() }
+        let temperature = platform.sensor("temperature"), humidity = platform.sensor("humidity"), pressure = platform.sensor("pressure")
+        let prefix = platform.catalog.topicPrefix
+        let bme = #"{"Time":"2026-01-01T12:00:00","BME280":{"Temperature":24.1,"Humidity":42.6,"DewPoint":10.6,"Pressure":1013.2},"PressureUnit":"hPa","TempUnit":"C"}"#
+        let restricted = try await platform.issue("dev-only-t", sensors: [temperature])
+        let everything = try await platform.issue("dev-all")
+        let device = try await offThePool { try platform.connectOnceSynced("dev-only-t", restricted) }
+        defer { device.stop() }
+        let other = try await offThePool { try platform.connectOnceSynced("dev-all", everything) }
+        defer { other.stop() }
+
+        _ = try device.publish(topic: "\(prefix)tele/dev-only-t/SENSOR", payload: Array(bme.utf8), qos: 1)
+        #expect(try eventually { device.inflight == 0 })
+        // After the broker has routed the restricted device's message, another device's through the same
+        // services: once that is stored, the first would have been too.
+        _ = try other.publish(topic: "\(prefix)tele/dev-all/SENSOR", payload: Array(bme.utf8), qos: 1)
+        let stored = try await offThePool {
+            try eventually { [humidity, pressure, temperature].allSatisfy { (try? platform.storedCount($0, device: "dev-all")) == 1 } }
+        }
+        #expect(stored, "dev-all's Tasmota message was not stored: \(platform.ingest.output.suffix(1500))")
+        #expect(try platform.storedCount(humidity, device: "dev-only-t") == 0, "a device allowed only temperature stored humidity")
+        #expect(try platform.storedCount(pressure, device: "dev-only-t") == 0, "a device allowed only temperature stored pressure")
+
+        // Its own type's topic still works.
+        _ = try device.publish(topic: "telemetry/\(temperature)/dev-only-t", payload: DeviceIdentityTests.frame(seq: 1), qos: 1)
+        #expect(try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-only-t")) ?? 0 >= 1 } })
+    }
 }

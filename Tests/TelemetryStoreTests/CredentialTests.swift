@@ -115,8 +115,8 @@ import Testing
             "topic read telemetry/temperature/#", "topic read tele/+/SENSOR", "topic read +/sensor/temperature/state",
             "user ingest-unrouted", "topic deny telemetry/+/ingest-unrouted/#",
             "topic deny tele/ingest-unrouted/SENSOR", "topic deny ingest-unrouted/sensor/temperature/state", "topic read telemetry/#",
-            // Only humidity: not temperature's topics, nor the source only temperature maps; Tasmota's feeds humidity too.
-            "user bath", "topic deny telemetry/temperature/bath/#", "topic deny bath/sensor/temperature/state",
+            // Only humidity: not temperature's topics, nor any source that feeds temperature (Tasmota's feeds both).
+            "user bath", "topic deny telemetry/temperature/bath/#", "topic deny tele/bath/SENSOR", "topic deny bath/sensor/temperature/state",
         ])
     }
 

@@ -45,7 +45,8 @@ public struct BrokerFiles: Sendable, Equatable {
     }
 
     /// - Parameter sources: `sourcePatterns(catalog:)`: every sensor type (a restricted device is denied
-    ///   the others) and the topics devices with firmware of their own publish to.
+    ///   the others, and every source topic that feeds one of them) and the topics devices with firmware
+    ///   of their own publish to.
     public init(devices: [DeviceCredential], services: [ServiceAccount], sources: [String: [String]]) {
         let sensors = sources.keys.sorted()
         // What a device may write, `{device}` standing for its id; a deny takes both in one line (`/#` matches
@@ -68,15 +69,18 @@ public struct BrokerFiles: Sendable, Equatable {
             for topic in deniedTopics { acl += "topic deny \(named(topic, service.username))\n" }
             for filter in service.reads { acl += "topic read \(filter)\n" }
         }
-        acl += "# Devices allowed only some sensor types: denied the others, and the source topics none of theirs maps.\n"
+        // A source topic feeds every sensor type that maps it (Tasmota's SENSOR: temperature, humidity and
+        // pressure alike), and the broker cannot split a message: only a device allowed all of them may write it.
+        var typesBySource: [String: Set<String>] = [:]
+        for (sensor, topics) in sources { for topic in topics { typesBySource[topic, default: []].insert(sensor) } }
+        acl += "# Devices allowed only some sensor types: denied the others, and each source topic that feeds one of those.\n"
         for device in devices {
             passwords += "\(device.device):\(device.passwordHash)\n"
             guard let allowed = device.sensors.map(Set.init) else { continue }
             let denied = sensors.filter { !allowed.contains($0) }
             guard !denied.isEmpty else { continue }
-            let reachable = Set(allowed.flatMap { sources[$0] ?? [] })
             acl += "user \(device.device)\n"
-            for topic in denied.map({ "telemetry/\($0)/{device}/#" }) + Set(denied.flatMap { sources[$0] ?? [] }).subtracting(reachable).sorted() {
+            for topic in denied.map({ "telemetry/\($0)/{device}/#" }) + sourceTopics.filter({ !typesBySource[$0, default: []].isSubset(of: allowed) }) {
                 acl += "topic deny \(named(topic, device.device))\n"
             }
         }
