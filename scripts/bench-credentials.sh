@@ -42,6 +42,6 @@ if [ "${BENCH_REST:-1}" != 0 ]; then
     until curl -fs "$query_url/readyz" >/dev/null; do kill -0 "$query_pid" || { cat "$work/query.log" >&2; exit 1; }; sleep 0.1; done
 fi
 log "logs in $work; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-BENCH_QUERY_URL=$query_url BENCH_ADMIN_TOKEN=${admin_token:-} BENCH_DATABASE_URL=$PG_URL BENCH_MQTT_PORT=$MOSQUITTO_PORT BENCH_MOSQUITTO_PID_FILE=$work/mosquitto/mosquitto.pid \
+BENCH_QUERY_URL=$query_url BENCH_ADMIN_TOKEN=${admin_token:-} BENCH_DATABASE_URL=$PG_URL BENCH_MQTT_PORT=$DEVICE_PORT BENCH_MOSQUITTO_PID_FILE=$work/mosquitto/mosquitto.pid \
     BENCH_ACL_FILE=$work/broker/acl "$bin/EndToEndBenchmark" credentials
 log "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

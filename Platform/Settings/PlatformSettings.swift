@@ -32,6 +32,8 @@ public struct PlatformSettings: Sendable {
     public var servicePassword: String?
     public var brokerPasswordFile: String
     public var brokerACLFile: String
+    public var brokerServicePasswordFile: String
+    public var brokerServiceACLFile: String
     public var brokerPIDFile: String
     /// Where each value that was set came from (`TELEMETRY_HTTP_PORT`, `config/telemetry.json: http_port`),
     /// for error messages of later checks.
@@ -93,6 +95,8 @@ public struct PlatformSettings: Sendable {
         }
         brokerPasswordFile = try reader.string("broker_password_file")
         brokerACLFile = try reader.string("broker_acl_file")
+        brokerServicePasswordFile = try reader.string("broker_service_password_file")
+        brokerServiceACLFile = try reader.string("broker_service_acl_file")
         brokerPIDFile = try reader.string("broker_pid_file")
         sources = reader.sources
         keysRead = reader.keysRead

@@ -32,11 +32,13 @@ extension PlatformSettings {
         Setting(key: "queue_bytes", documentation: "ingest: the same bound in payload bytes", defaultText: "33554432"),
         Setting(key: "instance", documentation: "ingest: replica name (letters, digits, -) in the MQTT client id and journal", defaultText: "0"),
         Setting(key: "shared_subscription", documentation: "ingest: subscribe through `$share/ingest-<sensor>/...` (see Delivery)", defaultText: "false"),
-        Setting(key: "metrics_port", documentation: "ingest: serve Prometheus text on GET /metrics here (0: a free port)", defaultText: "none"),
-        Setting(key: "metrics_host", documentation: "ingest: address of the metrics endpoint", defaultText: "127.0.0.1"),
+        Setting(key: "metrics_port", documentation: "ingest and broker-sync: serve /healthz, /readyz and Prometheus text on GET /metrics here (0: a free port)", defaultText: "none"),
+        Setting(key: "metrics_host", documentation: "ingest and broker-sync: address of that endpoint", defaultText: "127.0.0.1"),
         Setting(key: "service_password", documentation: "ingest and broker-sync: the password of the services' broker accounts (`ingest-<sensor>`, `ingest-unrouted`)", defaultText: "none"),
-        Setting(key: "broker_password_file", documentation: "broker-sync: mosquitto's `password_file`, kept equal to the device credentials", defaultText: ".local/broker/passwords"),
-        Setting(key: "broker_acl_file", documentation: "broker-sync: mosquitto's `acl_file`, kept the same way", defaultText: ".local/broker/acl"),
+        Setting(key: "broker_password_file", documentation: "broker-sync: the devices' listeners' `password_file`, kept equal to the device credentials", defaultText: ".local/broker/passwords"),
+        Setting(key: "broker_acl_file", documentation: "broker-sync: the devices' listeners' `acl_file`, kept the same way", defaultText: ".local/broker/acl"),
+        Setting(key: "broker_service_password_file", documentation: "broker-sync: the services' listener's `password_file` (the service accounts)", defaultText: ".local/broker/service-passwords"),
+        Setting(key: "broker_service_acl_file", documentation: "broker-sync: the services' listener's `acl_file`", defaultText: ".local/broker/service-acl"),
         Setting(key: "broker_pid_file", documentation: "broker-sync: mosquitto's `pid_file` (SIGHUP after each write)", defaultText: ".local/broker/mosquitto.pid"),
     ]
 }

@@ -2,8 +2,8 @@ import Hummingbird
 import Logging
 import Prometheus
 
-/// An ingest process's own HTTP port: `/healthz` (the process runs), `/readyz` (subscribed and the
-/// database answers) and `/metrics` (Prometheus text). Port 0 binds a free port; the bound address is logged.
+/// An ingest or broker-sync process's own HTTP port: `/healthz` (the process runs), `/readyz` (ingest:
+/// subscribed and the database answers; broker-sync: the broker has the credentials) and `/metrics` (Prometheus text). Port 0 binds a free port; the bound address is logged.
 enum HealthServer {
     static func make(
         host: String, port: Int, ready: @escaping @Sendable () async -> Bool, registry: PrometheusCollectorRegistry, logger: Logger
