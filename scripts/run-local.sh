@@ -192,6 +192,8 @@ export TELEMETRY_JOURNAL_DIR=$state/journal
 export TELEMETRY_BROKER_PASSWORD_FILE=$state/broker/passwords TELEMETRY_BROKER_ACL_FILE=$state/broker/acl
 export TELEMETRY_BROKER_SERVICE_PASSWORD_FILE=$state/broker/service-passwords TELEMETRY_BROKER_SERVICE_ACL_FILE=$state/broker/service-acl
 export TELEMETRY_BROKER_PID_FILE=$state/mosquitto/mosquitto.pid
+# The certificate listener's CRL, signed with the local CA that issues devices' certificates.
+export TELEMETRY_BROKER_CRL_FILE=$state/broker/crl.pem TELEMETRY_DEVICE_CA_FILE=$tls/ca.crt TELEMETRY_DEVICE_CA_KEY_FILE=$tls/ca.key
 mkdir -p "$state/broker"
 rm -f "$TELEMETRY_BROKER_SERVICE_ACL_FILE"
 
@@ -219,7 +221,8 @@ listener $mqtts_cert_port
 $certificates
 $devices_conf
 require_certificate true
-use_identity_as_username true" \
+use_identity_as_username true
+crlfile $TELEMETRY_BROKER_CRL_FILE" \
     MOSQUITTO_PROBE_ARGS="-u ingest-unrouted -P $TELEMETRY_SERVICE_PASSWORD" \
     start_mosquitto "$state/mosquitto" "$mqtt_port" >/dev/null
 export TELEMETRY_MQTT_URL=$MQTT_URL

@@ -35,6 +35,10 @@ public struct PlatformSettings: Sendable {
     public var brokerServicePasswordFile: String
     public var brokerServiceACLFile: String
     public var brokerPIDFile: String
+    /// The certificate listener's CRL; nil: none.
+    public var brokerCRLFile: String?
+    public var deviceCAFile: String
+    public var deviceCAKeyFile: String
     /// Where each value that was set came from (`TELEMETRY_HTTP_PORT`, `config/telemetry.json: http_port`),
     /// for error messages of later checks.
     public var sources: [String: String]
@@ -98,6 +102,9 @@ public struct PlatformSettings: Sendable {
         brokerServicePasswordFile = try reader.string("broker_service_password_file")
         brokerServiceACLFile = try reader.string("broker_service_acl_file")
         brokerPIDFile = try reader.string("broker_pid_file")
+        brokerCRLFile = try reader.optionalString("broker_crl_file")
+        deviceCAFile = try reader.string("device_ca_file")
+        deviceCAKeyFile = try reader.string("device_ca_key_file")
         sources = reader.sources
         keysRead = reader.keysRead
     }

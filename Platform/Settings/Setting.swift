@@ -39,6 +39,9 @@ extension PlatformSettings {
         Setting(key: "broker_acl_file", documentation: "broker-sync: the devices' listeners' `acl_file`, kept the same way", defaultText: ".local/broker/acl"),
         Setting(key: "broker_service_password_file", documentation: "broker-sync: the services' listener's `password_file` (the service accounts)", defaultText: ".local/broker/service-passwords"),
         Setting(key: "broker_service_acl_file", documentation: "broker-sync: the services' listener's `acl_file`", defaultText: ".local/broker/service-acl"),
+        Setting(key: "broker_crl_file", documentation: "broker-sync: the certificate listener's `crlfile`, the revoked device certificates (none: no certificate listener)", defaultText: "none"),
+        Setting(key: "device_ca_file", documentation: "broker-sync: the CA certificate that issues devices' certificates and signs the CRL", defaultText: ".local/tls/ca.crt"),
+        Setting(key: "device_ca_key_file", documentation: "broker-sync: that CA's private key", defaultText: ".local/tls/ca.key"),
         Setting(key: "broker_pid_file", documentation: "broker-sync: mosquitto's `pid_file` (SIGHUP after each write)", defaultText: ".local/broker/mosquitto.pid"),
     ]
 }

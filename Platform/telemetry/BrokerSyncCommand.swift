@@ -29,15 +29,16 @@ struct BrokerSyncCommand: AsyncParsableCommand {
         let services = BrokerFiles.serviceAccounts(catalog: catalog, passwordHash: try PasswordHash(password: password).description)
         let paths = BrokerSync.Paths(
             passwordFile: platform.brokerPasswordFile, aclFile: platform.brokerACLFile, servicePasswordFile: platform.brokerServicePasswordFile,
-            serviceACLFile: platform.brokerServiceACLFile, brokerPIDFile: platform.brokerPIDFile)
+            serviceACLFile: platform.brokerServiceACLFile, brokerPIDFile: platform.brokerPIDFile,
+            revocationList: platform.brokerCRLFile.map { RevocationList(file: $0, caCertificate: platform.deviceCAFile, caKey: platform.deviceCAKeyFile) })
         // The broker at mqtt_url confirms each write: a login that only this write's files allow.
         let sync = BrokerSync(
             url: platform.databaseURL, paths: paths, services: services, sources: BrokerFiles.sourcePatterns(catalog: catalog), logger: logger
-        ) { username, password in
+        ) { username, password, clientID in
             var url = broker
             url.username = username
             url.password = password
-            guard let client = try? MQTTClient(url: url, options: .init(clientID: "\(username)-\(getpid())")) else { return false }
+            guard let client = try? MQTTClient(url: url, options: .init(clientID: clientID)) else { return false }
             defer { client.stop() }
             guard (try? client.start()) != nil else { return false }
             return client.waitUntilReady(timeout: .milliseconds(500))

@@ -108,7 +108,10 @@ struct DevicesCommand: AsyncParsableCommand {
     struct Cert: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Issues a client certificate with CN = the device id from a CA (openssl), for the broker's certificate listener.",
-            discussion: "Writes <out>/<device>.key (the private key, mode 600) and <out>/<device>.crt; prints their paths.")
+            discussion: """
+                Only for a device that has a credential; revoking the credential revokes its certificates (broker-sync puts them \
+                in the listener's CRL). Writes <out>/<device>.key (the private key, mode 600) and <out>/<device>.crt; prints their paths.
+                """)
         @Argument(help: "The device id (the certificate's CN, its MQTT username on a use_identity_as_username listener).") var device: String
         @Option(name: .long, help: "The CA certificate.") var caCert = ".local/tls/ca.crt"
         @Option(name: .long, help: "The CA's private key.") var caKey = ".local/tls/ca.key"
@@ -120,31 +123,33 @@ struct DevicesCommand: AsyncParsableCommand {
             guard days > 0 else { throw ValidationError("--days must be positive") }
         }
 
-        func run() throws {
+        func run() async throws {
+            let (_, connection) = try await DevicesCommand.open("cert")
+            guard try DeviceCredentials.get(device: device, on: connection) != nil else {
+                throw ValidationError("device \(device) has no credential: `telemetry devices add \(device)` first (a certificate is revoked with it)")
+            }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let key = "\(out)/\(device).key", request = "\(out)/\(device).csr", certificate = "\(out)/\(device).crt"
             let extensions = "\(out)/\(device).ext"
             try "extendedKeyUsage = clientAuth\n".write(toFile: extensions, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(atPath: request); try? FileManager.default.removeItem(atPath: extensions) }
-            try Self.openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-                              "-subj", "/CN=\(device)", "-out", request])
-            chmod(key, 0o600)
-            try Self.openssl(["x509", "-req", "-in", request, "-CA", caCert, "-CAkey", caKey, "-CAcreateserial", "-CAserial", "\(out)/ca.srl",
-                              "-days", String(days), "-sha256", "-extfile", extensions, "-out", certificate])
+            do {
+                try OpenSSL.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                                 "-subj", "/CN=\(device)", "-out", request])
+                chmod(key, 0o600)
+                try OpenSSL.run(["x509", "-req", "-in", request, "-CA", caCert, "-CAkey", caKey, "-CAcreateserial", "-CAserial", "\(out)/ca.srl",
+                                 "-days", String(days), "-sha256", "-extfile", extensions, "-out", certificate])
+                // openssl prints `serial=<hex>`: the certificate's entry in the CRL once it is revoked.
+                let serial = try OpenSSL.run(["x509", "-in", certificate, "-noout", "-serial"])
+                    .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
+                try DeviceCertificates.record(serial: serial, device: device, days: days, on: connection)
+            } catch let error as CredentialError {
+                throw ValidationError(error.message)
+            } catch let error as StoreError {
+                try? FileManager.default.removeItem(atPath: certificate)
+                throw ValidationError("\(error)")
+            }
             print("\(key)\n\(certificate)")
-        }
-
-        static func openssl(_ arguments: [String]) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            process.arguments = arguments
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            do { try process.run() } catch { throw ValidationError("cannot run /usr/bin/openssl (apt install openssl): \(error)") }
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw ValidationError("openssl \(arguments[0]) failed: \(message)") }
         }
     }
 }

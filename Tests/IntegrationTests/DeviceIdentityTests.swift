@@ -246,8 +246,8 @@ struct DeviceTLSTests {
 
         // Mutual TLS: the certificate's CN is the device; it publishes as itself only.
         _ = try await platform.issue("dev-m")
-        try SecuredPlatform.run([platform.servers.binDirectory + "/telemetry", "devices", "cert", "dev-m", "--ca-cert", ca,
-                                 "--ca-key", platform.files + "/ca.key", "--out", platform.files + "/devices"])
+        let issued = try await offThePool { try platform.issueCertificate("dev-m") }
+        try #require(issued.status == 0, "\(issued.output)")
         let certificate = (platform.files + "/devices/dev-m.crt", platform.files + "/devices/dev-m.key")
         #expect(try platform.connectTLS(port: certificatePort, caFile: ca) == nil, "the certificate listener took a client without a certificate")
         let byCertificate = try await offThePool {

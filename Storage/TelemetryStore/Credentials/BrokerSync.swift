@@ -14,9 +14,16 @@ import SensorModel
 /// never reached the broker. So with a `probe`, each write carries a login of its own (`probeUser` with a
 /// new password, allowed nothing by the ACL) and the sync waits until the broker accepts it, signalling
 /// again while it does not: a change is done when the broker has it, and no SIGHUP lands in a reload.
+///
+/// Certificates: with a `revocationList`, each write also signs the CRL of the certificate listener. A
+/// reload does not end a TLS session whose certificate was revoked, so once the broker has the files the
+/// probe account connects with the client id of each device whose certificate was revoked since the last
+/// write (a device's client id is its id on the devices' listeners): the broker closes the device's
+/// connection, and the CRL refuses it when it comes back.
 public final class BrokerSync: @unchecked Sendable {
-    /// "Does the broker accept this user name and password now?" (the caller's MQTT client).
-    public typealias Probe = @Sendable (_ username: String, _ password: String) -> Bool
+    /// "Does the broker accept this user name and password, with this client id, now?" (the caller's MQTT
+    /// client, on the services' listener; it disconnects again at once).
+    public typealias Probe = @Sendable (_ username: String, _ password: String, _ clientID: String) -> Bool
     public static let probeUser = "broker-sync-probe"
 
     public struct Paths: Sendable {
@@ -28,13 +35,17 @@ public final class BrokerSync: @unchecked Sendable {
         public var serviceACLFile: String
         /// mosquitto's `pid_file`: where the SIGHUP goes.
         public var brokerPIDFile: String
+        /// The certificate listener's `crlfile`; nil: no certificate listener.
+        public var revocationList: RevocationList?
 
-        public init(passwordFile: String, aclFile: String, servicePasswordFile: String, serviceACLFile: String, brokerPIDFile: String) {
+        public init(passwordFile: String, aclFile: String, servicePasswordFile: String, serviceACLFile: String, brokerPIDFile: String,
+                    revocationList: RevocationList? = nil) {
             self.passwordFile = passwordFile
             self.aclFile = aclFile
             self.servicePasswordFile = servicePasswordFile
             self.serviceACLFile = serviceACLFile
             self.brokerPIDFile = brokerPIDFile
+            self.revocationList = revocationList
         }
     }
 
@@ -49,6 +60,9 @@ public final class BrokerSync: @unchecked Sendable {
     private let state = NSLock()
     private var stopped = false
     private var ready = false
+    /// The revoked certificates whose devices' sessions were closed (nil before the first write: then
+    /// only those revoked in the last hour, while broker-sync may have been away, are closed).
+    private var closed: Set<String>?
 
     public init(
         url: String, paths: Paths, services: [BrokerFiles.ServiceAccount], sources: [String: [String]], logger: Logger,
@@ -134,12 +148,17 @@ public final class BrokerSync: @unchecked Sendable {
     private func sync(on connection: StoreConnection, reportFailure: Bool) throws(StoreError) -> Bool {
         let started = Date()
         let devices = try DeviceCredentials.all(on: connection)
+        let revoked = paths.revocationList == nil ? [] : try DeviceCertificates.revoked(on: connection)
+        let probePassword: String
         do {
             var accounts = services
-            let probePassword = try PasswordHash.randomPassword()
+            probePassword = try PasswordHash.randomPassword()
             if probe != nil {
                 accounts.append(.init(username: Self.probeUser, passwordHash: try PasswordHash(password: probePassword).description, reads: []))
             }
+            // The CRL first: the broker does not start without it, and the services' ACL, written last, is
+            // what scripts wait for before they start it.
+            try paths.revocationList?.write(revoked)
             try BrokerFiles(devices: devices, services: accounts, sources: sources).write(to: paths)
             try signalBroker()
             if let probe { try confirm(probe, password: probePassword) }
@@ -148,9 +167,24 @@ public final class BrokerSync: @unchecked Sendable {
             if reportFailure { logger.error("broker sync: \(error); trying again") }
             return false
         }
+        if let probe { disconnectRevoked(revoked, devices: devices, probe: probe, password: probePassword) }
         setReady(true)
-        logger.info("broker files written: \(devices.count) devices, \(services.count) services; \(probe == nil ? "broker signalled" : "taken by the broker") \(String(format: "%.3f", Date().timeIntervalSince(started))) s after the change")
+        logger.info("broker files written: \(devices.count) devices, \(services.count) services, \(revoked.count) revoked certificates; \(probe == nil ? "broker signalled" : "taken by the broker") \(String(format: "%.3f", Date().timeIntervalSince(started))) s after the change")
         return true
+    }
+
+    /// Closes the live sessions of devices whose certificates were revoked since the last write and that
+    /// have no credential now: the probe account takes over each one's client id, and leaves.
+    private func disconnectRevoked(_ revoked: [DeviceCertificates.Revoked], devices: [DeviceCredential], probe: Probe, password: String) {
+        let current = Set(devices.map(\.device))
+        let hourAgo = Int64((Date().timeIntervalSince1970 - 3600) * 1_000_000)
+        let due = revoked.filter { certificate in
+            !current.contains(certificate.device) && (closed.map { !$0.contains(certificate.serial) } ?? (certificate.revokedMicros > hourAgo))
+        }
+        closed = Set(revoked.map(\.serial))
+        for device in Set(due.map(\.device)).sorted() where !probe(Self.probeUser, password, device) {
+            logger.warning("broker sync: could not close \(device)'s session (its certificate was revoked)")
+        }
     }
 
     /// Waits until the broker takes this write's probe login, signalling again after 3 s, then after twice
@@ -160,7 +194,8 @@ public final class BrokerSync: @unchecked Sendable {
         let started = Date()
         var signalled = started
         var resignal: TimeInterval = 3
-        while !probe(Self.probeUser, password) {
+        let clientID = "\(Self.probeUser)-\(getpid())"
+        while !probe(Self.probeUser, password, clientID) {
             guard !isStopped else { return }
             let now = Date()
             guard now.timeIntervalSince(started) < limit else {

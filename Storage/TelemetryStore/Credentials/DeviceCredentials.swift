@@ -52,9 +52,12 @@ public enum DeviceCredentials {
         )
         """
 
-    /// Makes the table if it is missing (the services' migration makes it too).
+    /// Makes the tables if they are missing (the services' migration makes them too).
     public static func prepare(on connection: StoreConnection) throws(StoreError) {
-        try StoreError.wrap { () throws(PGError) in _ = try connection.pg.execute(table) }
+        try StoreError.wrap { () throws(PGError) in
+            _ = try connection.pg.execute(table)
+            _ = try connection.pg.execute(DeviceCertificates.table)
+        }
     }
 
     /// Checks a device id and its sensor types against the topic grammar and the catalog.
@@ -151,12 +154,15 @@ public enum DeviceCredentials {
         return rows.count == 0 ? nil : credential(rows, 0)
     }
 
-    /// Revokes (deletes) a device's credential; false when it had none.
+    /// Revokes (deletes) a device's credential, and its client certificates with it; false when it had none.
     public static func revoke(device: String, on connection: StoreConnection) throws(StoreError) -> Bool {
         try StoreError.wrap { () throws(PGError) in
             try connection.pg.transaction { (pg) throws(PGError) -> Bool in
                 let deleted = try pg.query("DELETE FROM device_credentials WHERE device = $1 RETURNING device", [device]).count == 1
-                if deleted { try notifyChanged(pg) }
+                if deleted {
+                    try DeviceCertificates.revoke(device: device, pg)
+                    try notifyChanged(pg)
+                }
                 return deleted
             }
         }

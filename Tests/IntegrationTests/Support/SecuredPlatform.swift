@@ -44,13 +44,18 @@ final class SecuredPlatform: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
         let brokerPort = try freePort()
         syncHealthPort = try freePort()
-        syncEnvironment = [
+        // With TLS, the CA first: broker-sync signs the certificate listener's CRL with it.
+        if tls { try Self.run(["/bin/bash", Self.repository + "/scripts/make-tls.sh", files]) }
+        let certificateFiles = tls
+            ? ["TELEMETRY_BROKER_CRL_FILE": files + "/crl.pem", "TELEMETRY_DEVICE_CA_FILE": files + "/ca.crt", "TELEMETRY_DEVICE_CA_KEY_FILE": files + "/ca.key"]
+            : [:]
+        syncEnvironment = certificateFiles.merging([
             "TELEMETRY_METRICS_PORT": String(syncHealthPort),
             "TELEMETRY_MQTT_URL": "mqtt://127.0.0.1:\(brokerPort)", "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword,
             "TELEMETRY_BROKER_PASSWORD_FILE": files + "/passwords", "TELEMETRY_BROKER_ACL_FILE": files + "/acl",
             "TELEMETRY_BROKER_SERVICE_PASSWORD_FILE": files + "/service-passwords", "TELEMETRY_BROKER_SERVICE_ACL_FILE": files + "/service-acl",
             "TELEMETRY_BROKER_PID_FILE": files + "/mosquitto.pid",
-        ]
+        ]) { $1 }
         sync = try ServiceProcess("telemetry", arguments: ["broker-sync"], environment: syncEnvironment, servers: servers)
         // mosquitto does not start without its password file: broker-sync writes it first.
         let files = self.files, sync = self.sync
@@ -63,11 +68,11 @@ final class SecuredPlatform: @unchecked Sendable {
         var config = ["per_listener_settings true", "allow_anonymous false", "password_file \(files)/service-passwords", "acl_file \(files)/service-acl",
                       "pid_file \(files)/mosquitto.pid", "listener \(devicePort) 127.0.0.1"] + devices
         if tls {
-            try Self.run(["/bin/bash", Self.repository + "/scripts/make-tls.sh", files])
             let (tlsPort, certificatePort) = (try freePort(), try freePort())
             let certificates = ["cafile \(files)/ca.crt", "certfile \(files)/server.crt", "keyfile \(files)/server.key"]
             config += ["listener \(tlsPort) 127.0.0.1"] + certificates + devices
-                + ["listener \(certificatePort) 127.0.0.1"] + certificates + devices + ["require_certificate true", "use_identity_as_username true"]
+                + ["listener \(certificatePort) 127.0.0.1"] + certificates + devices
+                + ["require_certificate true", "use_identity_as_username true", "crlfile \(files)/crl.pem"]
             self.tlsPort = tlsPort
             self.certificatePort = certificatePort
         } else {
@@ -119,6 +124,15 @@ final class SecuredPlatform: @unchecked Sendable {
         guard ChildProcess.wait(pid, timeout: .seconds(60)) == 0 else {
             throw TestSetupError(message: "\(command.joined(separator: " ")) failed: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
         }
+    }
+
+    /// `telemetry devices cert <device>` from the CA in `files`, into `files/devices`: its exit status
+    /// (nil: it did not end within 30 s) and output.
+    func issueCertificate(_ device: String) throws -> (status: Int32?, output: String) {
+        let command = try ServiceProcess(
+            "telemetry", arguments: ["devices", "cert", device, "--ca-cert", files + "/ca.crt", "--ca-key", files + "/ca.key", "--out", files + "/devices"],
+            environment: ["TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory], servers: servers)
+        return (command.waitForExit(timeout: .seconds(30)), command.output)
     }
 
     /// A client over TLS on `port`, trusting `caFile`, with a password or a certificate; nil when refused.
