@@ -60,9 +60,8 @@ public final class BrokerSync: @unchecked Sendable {
     private let state = NSLock()
     private var stopped = false
     private var ready = false
-    /// The revoked certificates whose devices' sessions were closed (nil before the first write: then
-    /// only those revoked in the last hour, while broker-sync may have been away, are closed).
-    private var closed: Set<String>?
+    /// The revoked certificates whose devices' sessions were closed.
+    private var closed = Set<String>()
 
     public init(
         url: String, paths: Paths, services: [BrokerFiles.ServiceAccount], sources: [String: [String]], logger: Logger,
@@ -174,14 +173,15 @@ public final class BrokerSync: @unchecked Sendable {
     }
 
     /// Closes the live sessions of devices whose certificates were revoked since the last write and that
-    /// have no credential now: the probe account takes over each one's client id, and leaves.
+    /// have no credential now: the probe account takes over each one's client id, and leaves (a
+    /// connection each: a mass revocation of many certificates at once takes as many).
     private func disconnectRevoked(_ revoked: [DeviceCertificates.Revoked], devices: [DeviceCredential], probe: Probe, password: String) {
         let current = Set(devices.map(\.device))
         let hourAgo = Int64((Date().timeIntervalSince1970 - 3600) * 1_000_000)
-        let due = revoked.filter { certificate in
-            !current.contains(certificate.device) && (closed.map { !$0.contains(certificate.serial) } ?? (certificate.revokedMicros > hourAgo))
-        }
-        closed = Set(revoked.map(\.serial))
+        // Those of the last hour only: revoked while broker-sync was away (a restart), not every one the CRL
+        // lists (a session of a certificate revoked earlier was closed then, or by a broker restart since).
+        let due = revoked.filter { !current.contains($0.device) && !closed.contains($0.serial) && $0.revokedMicros > hourAgo }
+        closed = Set(due.map(\.serial)).union(closed.intersection(revoked.map(\.serial)))
         for device in Set(due.map(\.device)).sorted() where !probe(Self.probeUser, password, device) {
             logger.warning("broker sync: could not close \(device)'s session (its certificate was revoked)")
         }
