@@ -2,7 +2,8 @@
 # The credentials benchmark (EndToEndBenchmark credentials): a throwaway PostgreSQL, `telemetry broker-sync`
 # and a mosquitto that takes no anonymous client and reads the files broker-sync keeps; then 10,000 and
 # 100,000 devices provisioned, the time until the broker takes them, and a revocation with BENCH_CONNECTED
-# (2,000) devices connected: how long until the broker drops it, and the broker CPU of that reload.
+# (2,000) devices connected: how long until the broker drops it, and the broker CPU of that reload; then the same
+# for a device connected with a client certificate, BENCH_REVOKED_CERTIFICATES (10,000) revoked ones already in the CRL.
 # Prints a Markdown table on stdout; progress on stderr. Knobs: BENCH_FLEETS ("10000,100000"), BENCH_CONNECTED,
 # BENCH_RESTRICTED_EVERY (10: every 10th device is allowed one sensor type only; 0: none), BENCH_REST (1: each fleet
 # provisioned by one POST /v1/devices/credentials to a `telemetry query`; 0: through the library).
@@ -21,7 +22,7 @@ cleanup() {
     [ -n "$sync_pid" ] && kill "$sync_pid" 2>/dev/null && wait "$sync_pid" 2>/dev/null
     stop_mosquitto "$work/mosquitto" >/dev/null 2>&1
     stop_postgres "$work/pgdata" >/dev/null 2>&1
-    rm -rf -- "$(_pg_real_dir "$work/pgdata")" "$work/mosquitto" "$work/broker"
+    rm -rf -- "$(_pg_real_dir "$work/pgdata")" "$work/mosquitto" "$work/broker" "$work/tls"
 }
 trap cleanup EXIT
 start_postgres "$work/pgdata" "$(free_port)" >/dev/null
@@ -29,7 +30,17 @@ password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 export TELEMETRY_DATABASE_URL=$PG_URL TELEMETRY_CATALOG=$PWD/config/sensors  # the query service's
 # Thousands of connected devices: the broker needs the descriptors.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-start_secured_broker "$work" "$(free_port)" "$bin" "$password"
+# A certificate listener too, with the CRL broker-sync signs with the benchmark's own CA.
+scripts/make-tls.sh "$work/tls" >&2
+cert_port=$(free_port)
+export TELEMETRY_BROKER_CRL_FILE=$work/broker/crl.pem TELEMETRY_DEVICE_CA_FILE=$work/tls/ca.crt TELEMETRY_DEVICE_CA_KEY_FILE=$work/tls/ca.key
+MOSQUITTO_EXTRA_CONF="listener $cert_port 127.0.0.1
+cafile $work/tls/ca.crt
+certfile $work/tls/server.crt
+keyfile $work/tls/server.key
+require_certificate true
+use_identity_as_username true
+crlfile $TELEMETRY_BROKER_CRL_FILE" start_secured_broker "$work" "$(free_port)" "$bin" "$password"
 sync_pid=$SYNC_PID
 # The query service provisions each fleet in one POST /v1/devices/credentials (BENCH_REST=0: the library instead).
 query_url=
@@ -42,6 +53,7 @@ if [ "${BENCH_REST:-1}" != 0 ]; then
     until curl -fs "$query_url/readyz" >/dev/null; do kill -0 "$query_pid" || { cat "$work/query.log" >&2; exit 1; }; sleep 0.1; done
 fi
 log "logs in $work; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-BENCH_QUERY_URL=$query_url BENCH_ADMIN_TOKEN=${admin_token:-} BENCH_DATABASE_URL=$PG_URL BENCH_MQTT_PORT=$MOSQUITTO_PORT BENCH_MOSQUITTO_PID_FILE=$work/mosquitto/mosquitto.pid \
-    BENCH_ACL_FILE=$work/broker/acl "$bin/EndToEndBenchmark" credentials
+BENCH_QUERY_URL=$query_url BENCH_ADMIN_TOKEN=${admin_token:-} BENCH_DATABASE_URL=$PG_URL BENCH_MQTT_PORT=$DEVICE_PORT BENCH_MOSQUITTO_PID_FILE=$work/mosquitto/mosquitto.pid \
+    BENCH_ACL_FILE=$work/broker/acl BENCH_TELEMETRY=$bin/telemetry BENCH_CA_DIR=$work/tls BENCH_CERT_PORT=$cert_port \
+    BENCH_CRL_FILE=$TELEMETRY_BROKER_CRL_FILE "$bin/EndToEndBenchmark" credentials
 log "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -43,7 +43,7 @@ sync_pid=$SYNC_PID
 
 BENCH_DATABASE_URL=$PG_URL BENCH_BIN_DIR=$bin BENCH_LOG_DIR=$work BENCH_PG_DATA=$PG_DATA \
     BENCH_OPEN_MQTT_URL=$open_url BENCH_OPEN_MOSQUITTO_PID=$open_pid \
-    BENCH_SECURED_MQTT_URL=mqtt://127.0.0.1:$secured_port BENCH_SECURED_DEVICE_URL=mqtts://127.0.0.1:$tls_port \
+    BENCH_SECURED_MQTT_URL=mqtt://127.0.0.1:$secured_port BENCH_SECURED_DEVICE_URL=mqtts://127.0.0.1:$tls_port BENCH_SECURED_DEVICE_PORT=$DEVICE_PORT \
     BENCH_CA_FILE=$work/tls/ca.crt BENCH_SECURED_MOSQUITTO_PID=$(cat "$work/secured/mosquitto/mosquitto.pid") \
     BENCH_SERVICE_PASSWORD=$password "$bin/EndToEndBenchmark" security
 log "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -12,6 +12,7 @@
 #                                   MOSQUITTO_CONF, MOSQUITTO_PID and prints the URL on stdout
 #   stop_mosquitto DIR              stop that broker
 #   build_bench PRODUCT...        release builds for a benchmark; BENCH_BIN is where they are
+#   secured_service_conf DIR, secured_device_conf DIR   the broker's per-listener security lines (broker-sync's files in DIR)
 #   start_secured_broker DIR PORT BIN PASSWORD   broker-sync and a mosquitto that reads its files (benchmarks)
 #   start_bench_servers DIR         for a benchmark: PostgreSQL (with commit timestamps, for publish→commit
 #                                   latency) and mosquitto under DIR on free ports, both stopped and removed
@@ -405,27 +406,43 @@ build_bench() {
     BENCH_BIN=$(swift build -c release --show-bin-path "${flags[@]}")
 }
 
+# The broker's security settings as scripts/run-local.sh runs it (README, "Device identity"): settings per
+# listener; the services' listener takes only the service accounts (broker-sync's files under DIR), and each
+# devices' listener only devices, whose client id is their username (so they can take no other's session).
+# Print the lines that go right after the services' listener's, and after each devices' listener's.
+secured_service_conf() {
+    printf 'per_listener_settings true\nallow_anonymous false\npassword_file %s\nacl_file %s\n' "$1/service-passwords" "$1/service-acl"
+}
+secured_device_conf() {
+    printf 'allow_anonymous false\npassword_file %s\nacl_file %s\nuse_username_as_clientid true\n' "$1/passwords" "$1/acl"
+}
+
 # start_secured_broker DIR PORT BIN PASSWORD: for a benchmark, `$BIN/telemetry broker-sync` against PG_URL
-# keeping DIR/broker/{passwords,acl}, then mosquitto under DIR/mosquitto on PORT reading them (no anonymous
-# client; MOSQUITTO_EXTRA_CONF lines, e.g. a TLS listener, added after). PASSWORD is the services' account
-# password. Sets SYNC_PID (the caller stops it) and MQTT_URL/MOSQUITTO_PID as start_mosquitto does.
+# keeping the files in DIR/broker, then mosquitto under DIR/mosquitto reading them: the services' listener on
+# PORT, a plaintext devices' listener on loopback (DEVICE_PORT), and the devices' listener MOSQUITTO_EXTRA_CONF
+# may define (one, e.g. TLS: the devices' settings are added after it). PASSWORD is the services' account
+# password. Sets SYNC_PID (the caller stops it), DEVICE_PORT and MQTT_URL/MOSQUITTO_PID as start_mosquitto does.
 start_secured_broker() {
     local dir=$1 port=$2 bin=$3 password=$4
     mkdir -p "$dir/broker" "$dir/mosquitto"
-    # broker-sync first: mosquitto does not start without the password file it writes.
+    # broker-sync first: mosquitto does not start without the password files it writes (the services' ACL last).
     TELEMETRY_DATABASE_URL=$PG_URL TELEMETRY_CATALOG=$REPO_ROOT/config/sensors TELEMETRY_SERVICE_PASSWORD=$password \
         TELEMETRY_BROKER_PASSWORD_FILE=$dir/broker/passwords TELEMETRY_BROKER_ACL_FILE=$dir/broker/acl \
+        TELEMETRY_BROKER_SERVICE_PASSWORD_FILE=$dir/broker/service-passwords TELEMETRY_BROKER_SERVICE_ACL_FILE=$dir/broker/service-acl \
         TELEMETRY_BROKER_PID_FILE=$dir/mosquitto/mosquitto.pid TELEMETRY_LOG_LEVEL=notice \
         TELEMETRY_MQTT_URL=mqtt://127.0.0.1:$port "$bin/telemetry" broker-sync >"$dir/broker-sync.log" 2>&1 &
     SYNC_PID=$!
-    until [ -s "$dir/broker/acl" ]; do
+    until [ -s "$dir/broker/service-acl" ]; do
         kill -0 "$SYNC_PID" 2>/dev/null || { cat "$dir/broker-sync.log" >&2; die "broker-sync exited"; return 1; }
         sleep 0.1
     done
-    MOSQUITTO_EXTRA_CONF="allow_anonymous false
-password_file $dir/broker/passwords
-acl_file $dir/broker/acl${MOSQUITTO_EXTRA_CONF:+
-$MOSQUITTO_EXTRA_CONF}" MOSQUITTO_PROBE_ARGS="-u ingest-unrouted -P $password" \
+    DEVICE_PORT=$(free_port)
+    local devices; devices=$(secured_device_conf "$dir/broker")
+    MOSQUITTO_EXTRA_CONF="$(secured_service_conf "$dir/broker")
+listener $DEVICE_PORT 127.0.0.1
+$devices${MOSQUITTO_EXTRA_CONF:+
+$MOSQUITTO_EXTRA_CONF
+$devices}" MOSQUITTO_PROBE_ARGS="-u ingest-unrouted -P $password" \
         start_mosquitto "$dir/mosquitto" "$port" >/dev/null
 }
 

@@ -127,6 +127,15 @@ launch() {
     log "started $name (pid $pid, log .local/logs/$name.log)"
 }
 
+# Waits (60 s at most) until a service's /readyz answers 200.
+wait_ready() {
+    local url=$1 what=$2 deadline=$((SECONDS + 60))
+    until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+        if [ $SECONDS -ge $deadline ]; then log "warning: $what not ready after 60 s ($url)"; return 0; fi
+        sleep 0.2
+    done
+}
+
 # One instance per work tree: a second one would fight over the ports and the data directory.
 if owner=$(cat "$run/run-local.pid" 2>/dev/null) && [ "$(proc_id "${owner%% *}" || true)" = "$owner" ]; then
     trap - EXIT
@@ -181,30 +190,39 @@ export TELEMETRY_HTTP_PORT=$http_port
 export TELEMETRY_CATALOG=$PWD/config/sensors
 export TELEMETRY_JOURNAL_DIR=$state/journal
 export TELEMETRY_BROKER_PASSWORD_FILE=$state/broker/passwords TELEMETRY_BROKER_ACL_FILE=$state/broker/acl
+export TELEMETRY_BROKER_SERVICE_PASSWORD_FILE=$state/broker/service-passwords TELEMETRY_BROKER_SERVICE_ACL_FILE=$state/broker/service-acl
 export TELEMETRY_BROKER_PID_FILE=$state/mosquitto/mosquitto.pid
+# The certificate listener's CRL, signed with the local CA that issues devices' certificates.
+export TELEMETRY_BROKER_CRL_FILE=$state/broker/crl.pem TELEMETRY_DEVICE_CA_FILE=$tls/ca.crt TELEMETRY_DEVICE_CA_KEY_FILE=$tls/ca.key
 mkdir -p "$state/broker"
-rm -f "$TELEMETRY_BROKER_ACL_FILE"
+rm -f "$TELEMETRY_BROKER_SERVICE_ACL_FILE"
 
-# broker-sync first: mosquitto does not start without the password file it writes. It confirms each
-# write through the services' listener (a login only that write allows).
-TELEMETRY_MQTT_URL=mqtt://127.0.0.1:$mqtt_port launch broker-sync "$bin/telemetry" broker-sync
+# broker-sync first: mosquitto does not start without the password files it writes (the services' ACL last).
+# It confirms each write through the services' listener (a login only that write allows), and its /readyz
+# says when the broker has every credential issued so far.
+sync_health=$(free_port)
+TELEMETRY_MQTT_URL=mqtt://127.0.0.1:$mqtt_port TELEMETRY_METRICS_PORT=$sync_health launch broker-sync "$bin/telemetry" broker-sync
 deadline=$((SECONDS + 60))
-until [ -s "$TELEMETRY_BROKER_ACL_FILE" ]; do
+until [ -s "$TELEMETRY_BROKER_SERVICE_ACL_FILE" ]; do
     [ $SECONDS -lt $deadline ] || { die "broker-sync wrote no broker files (.local/logs/broker-sync.log)"; exit 1; }
     sleep 0.2
 done
+# Settings per listener: the services' loopback listener takes only the service accounts, the devices' TLS
+# listeners only devices, each with its username as client id (README, "Device identity").
 certificates="cafile $tls/ca.crt
 certfile $tls/server.crt
 keyfile $tls/server.key"
-MOSQUITTO_EXTRA_CONF="allow_anonymous false
-password_file $TELEMETRY_BROKER_PASSWORD_FILE
-acl_file $TELEMETRY_BROKER_ACL_FILE
+devices_conf=$(secured_device_conf "$state/broker")
+MOSQUITTO_EXTRA_CONF="$(secured_service_conf "$state/broker")
 listener $mqtts_port
 $certificates
+$devices_conf
 listener $mqtts_cert_port
 $certificates
+$devices_conf
 require_certificate true
-use_identity_as_username true" \
+use_identity_as_username true
+crlfile $TELEMETRY_BROKER_CRL_FILE" \
     MOSQUITTO_PROBE_ARGS="-u ingest-unrouted -P $TELEMETRY_SERVICE_PASSWORD" \
     start_mosquitto "$state/mosquitto" "$mqtt_port" >/dev/null
 export TELEMETRY_MQTT_URL=$MQTT_URL
@@ -224,15 +242,10 @@ done
 launch query "$bin/telemetry" query
 
 # Every service ready (subscribed, database answering) before the load starts.
-wait_ready() {
-    local url=$1 what=$2 deadline=$((SECONDS + 60))
-    until curl -fsS -o /dev/null "$url" 2>/dev/null; do
-        if [ $SECONDS -ge $deadline ]; then log "warning: $what not ready after 60 s ($url)"; return 0; fi
-        sleep 0.2
-    done
-}
 for i in "${!health_ports[@]}"; do wait_ready "http://127.0.0.1:${health_ports[$i]}/readyz" "ingest service $i"; done
 wait_ready "http://127.0.0.1:$http_port/readyz" "the query service"
+# Ready means a credential issued now works: the broker has taken broker-sync's files.
+wait_ready "http://127.0.0.1:$sync_health/readyz" "broker-sync"
 
 if [ -z "${RUN_LOCAL_NO_EMULATOR:-}" ]; then
     # The emulator's fleet gets credentials (rotated at every start), and each device connects as itself over TLS.

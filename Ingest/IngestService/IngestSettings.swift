@@ -105,12 +105,7 @@ public struct IngestSettings: Sendable {
         for name in settings.sensorDatabaseURLs.keys.sorted() where catalog[name] == nil {
             throw SettingsError(setting: settings.source("sensor_database_urls"), message: "names '\(name)', which is not a sensor type of the catalog")
         }
-        let tokens = settings.apiTokens + settings.adminTokens
-        if settings.metricsPort != nil && tokens.isEmpty && !PlatformSettings.isLoopback(settings.metricsHost) {
-            throw SettingsError(
-                setting: settings.source("api_tokens"),
-                message: "no API tokens set: the metrics endpoint serves without auth only on a loopback address, not on \(settings.metricsHost)")
-        }
+        let tokens = try settings.metricsTokens()
         guard let sync = Journal.Sync(setting: settings.journalFsync) else {
             throw SettingsError(setting: settings.source("journal_fsync"), message: "must be never, interval, <N>ms or always, got '\(settings.journalFsync)'")
         }

@@ -38,7 +38,13 @@ public struct PlatformSettings: Sendable {
     public var servicePassword: String?
     public var brokerPasswordFile: String
     public var brokerACLFile: String
+    public var brokerServicePasswordFile: String
+    public var brokerServiceACLFile: String
     public var brokerPIDFile: String
+    /// The certificate listener's CRL; nil: none.
+    public var brokerCRLFile: String?
+    public var deviceCAFile: String
+    public var deviceCAKeyFile: String
     /// Where each value that was set came from (`TELEMETRY_HTTP_PORT`, `config/telemetry.json: http_port`),
     /// for error messages of later checks.
     public var sources: [String: String]
@@ -105,7 +111,12 @@ public struct PlatformSettings: Sendable {
         }
         brokerPasswordFile = try reader.string("broker_password_file")
         brokerACLFile = try reader.string("broker_acl_file")
+        brokerServicePasswordFile = try reader.string("broker_service_password_file")
+        brokerServiceACLFile = try reader.string("broker_service_acl_file")
         brokerPIDFile = try reader.string("broker_pid_file")
+        brokerCRLFile = try reader.optionalString("broker_crl_file")
+        deviceCAFile = try reader.string("device_ca_file")
+        deviceCAKeyFile = try reader.string("device_ca_key_file")
         sources = reader.sources
         keysRead = reader.keysRead
     }
@@ -120,6 +131,17 @@ public struct PlatformSettings: Sendable {
 
     /// `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8 written as one (not a name that starts with "127."):
     /// where a service may serve without tokens.
+    /// The bearer tokens an ingest or broker-sync metrics endpoint takes (`api_tokens` and `admin_tokens`);
+    /// none is allowed only on a loopback address.
+    public func metricsTokens() throws(SettingsError) -> [String] {
+        let tokens = apiTokens + adminTokens
+        if metricsPort != nil && tokens.isEmpty && !Self.isLoopback(metricsHost) {
+            throw SettingsError(
+                setting: source("api_tokens"), message: "no API tokens set: the metrics endpoint serves without auth only on a loopback address, not on \(metricsHost)")
+        }
+        return tokens
+    }
+
     public static func isLoopback(_ host: String) -> Bool {
         if host == "localhost" || host == "::1" { return true }
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)

@@ -24,24 +24,32 @@ struct BrokerSyncCommand: AsyncParsableCommand {
             broker.caFile = platform.mqttCAFile
             return (try Catalog.load(directory: platform.catalogDirectory), password, broker)
         }
-        _ = Startup.bootstrap(level: platform.logLevel)
+        let registry = Startup.bootstrap(level: platform.logLevel)
         let logger = Logger(label: "telemetry-broker-sync")
         let services = BrokerFiles.serviceAccounts(catalog: catalog, passwordHash: try PasswordHash(password: password).description)
-        let paths = BrokerSync.Paths(passwordFile: platform.brokerPasswordFile, aclFile: platform.brokerACLFile, brokerPIDFile: platform.brokerPIDFile)
+        let paths = BrokerSync.Paths(
+            passwordFile: platform.brokerPasswordFile, aclFile: platform.brokerACLFile, servicePasswordFile: platform.brokerServicePasswordFile,
+            serviceACLFile: platform.brokerServiceACLFile, brokerPIDFile: platform.brokerPIDFile,
+            revocationList: platform.brokerCRLFile.map { RevocationList(file: $0, caCertificate: platform.deviceCAFile, caKey: platform.deviceCAKeyFile) })
         // The broker at mqtt_url confirms each write: a login that only this write's files allow.
         let sync = BrokerSync(
             url: platform.databaseURL, paths: paths, services: services, sources: BrokerFiles.sourcePatterns(catalog: catalog), logger: logger
-        ) { username, password in
+        ) { username, password, clientID in
             var url = broker
             url.username = username
             url.password = password
-            guard let client = try? MQTTClient(url: url, options: .init(clientID: "\(username)-\(getpid())")) else { return false }
+            guard let client = try? MQTTClient(url: url, options: .init(clientID: clientID)) else { return false }
             defer { client.stop() }
             guard (try? client.start()) != nil else { return false }
             return client.waitUntilReady(timeout: .milliseconds(500))
         }
-        try await ServiceGroup(configuration: .init(
-            services: [.init(service: BrokerSyncService(sync: sync))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        var group: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: BrokerSyncService(sync: sync))]
+        // /readyz: the broker has the credentials as of the last change (scripts/run-local.sh waits for it).
+        if let port = platform.metricsPort {
+            group.append(.init(service: HealthServer.make(
+                host: platform.metricsHost, port: port, tokens: try platform.metricsTokens(), ready: { sync.isReady }, registry: registry, logger: logger)))
+        }
+        try await ServiceGroup(configuration: .init(services: group, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }
 }
 

@@ -29,7 +29,7 @@ struct DevicesCommand: AsyncParsableCommand {
     }
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Creates a device's credential (or rotates the one it has) and prints its password.")
+        static let configuration = CommandConfiguration(abstract: "Creates a device's credential and prints its password; refuses a device that has one (rotate it).")
         @Argument(help: "The device id (its MQTT username).") var device: String
         @Option(name: .long, help: "A sensor type it may publish as; repeat for several (default: all).") var sensor: [String] = []
 
@@ -37,7 +37,11 @@ struct DevicesCommand: AsyncParsableCommand {
             let (catalog, connection) = try await DevicesCommand.open("add")
             let sensors = sensor.isEmpty ? nil : sensor
             try DevicesCommand.check(device, sensors, catalog)
-            let issued = try DeviceCredentials.issue(device: device, sensors: sensors, on: connection)
+            guard try DeviceCredentials.get(device: device, on: connection) == nil else {
+                throw ValidationError("device \(device) already has a credential; `telemetry devices rotate \(device)` gives it a new password")
+            }
+            // Not rotating: one added meanwhile is refused too, never silently given a new password.
+            let issued = try DeviceCredentials.issue(device: device, sensors: SensorRights(sensors), rotating: false, on: connection)
             print("\(device),\(issued.password)")
         }
     }
@@ -48,10 +52,10 @@ struct DevicesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (_, connection) = try await DevicesCommand.open("rotate")
-            guard let current = try DeviceCredentials.get(device: device, on: connection) else {
+            guard try DeviceCredentials.get(device: device, on: connection) != nil else {
                 throw ValidationError("device \(device) has no credential (add it first)")
             }
-            print("\(device),\(try DeviceCredentials.issue(device: device, sensors: current.sensors, on: connection).password)")
+            print("\(device),\(try DeviceCredentials.issue(device: device, sensors: .unchanged, on: connection).password)")
         }
     }
 
@@ -81,19 +85,20 @@ struct DevicesCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Provisions every device of a CSV file (device[,sensor;sensor...] per line), all or nothing; prints device,password lines.")
+            abstract: "Provisions every device of a CSV file (device[,sensor;sensor...] per line), all or nothing; prints device,password lines.",
+            discussion: "A device that has a credential gets a new password; without sensor types on its line it keeps its own.")
         @Argument(help: "The CSV file ('-' for standard input).") var file: String
 
         func run() async throws {
             let (catalog, connection) = try await DevicesCommand.open("import")
             let text = file == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : try String(contentsOfFile: file, encoding: .utf8)
-            var entries: [(device: String, sensors: [String]?)] = []
+            var entries: [(device: String, sensors: SensorRights)] = []
             for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
                 let fields = line.split(separator: ",", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard let device = fields.first, !device.isEmpty, !(number == 0 && device == "device") else { continue }
                 let sensors = fields.count > 1 && !fields[1].isEmpty ? fields[1].split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) } : nil
                 try DevicesCommand.check(device, sensors, catalog, what: "line \(number + 1): device")
-                entries.append((device, sensors))
+                entries.append((device, sensors.map(SensorRights.only) ?? .unchanged))
             }
             guard entries.count <= DeviceCredentials.maxBatch else { throw ValidationError("at most \(DeviceCredentials.maxBatch) devices per import") }
             for issued in try DeviceCredentials.issue(entries, on: connection) { print("\(issued.credential.device),\(issued.password)") }
@@ -103,7 +108,10 @@ struct DevicesCommand: AsyncParsableCommand {
     struct Cert: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Issues a client certificate with CN = the device id from a CA (openssl), for the broker's certificate listener.",
-            discussion: "Writes <out>/<device>.key (the private key, mode 600) and <out>/<device>.crt; prints their paths.")
+            discussion: """
+                Only for a device that has a credential; revoking the credential revokes its certificates (broker-sync puts them \
+                in the listener's CRL). Writes <out>/<device>.key (the private key, mode 600) and <out>/<device>.crt; prints their paths.
+                """)
         @Argument(help: "The device id (the certificate's CN, its MQTT username on a use_identity_as_username listener).") var device: String
         @Option(name: .long, help: "The CA certificate.") var caCert = ".local/tls/ca.crt"
         @Option(name: .long, help: "The CA's private key.") var caKey = ".local/tls/ca.key"
@@ -115,31 +123,33 @@ struct DevicesCommand: AsyncParsableCommand {
             guard days > 0 else { throw ValidationError("--days must be positive") }
         }
 
-        func run() throws {
+        func run() async throws {
+            let (_, connection) = try await DevicesCommand.open("cert")
+            guard try DeviceCredentials.get(device: device, on: connection) != nil else {
+                throw ValidationError("device \(device) has no credential: `telemetry devices add \(device)` first (a certificate is revoked with it)")
+            }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let key = "\(out)/\(device).key", request = "\(out)/\(device).csr", certificate = "\(out)/\(device).crt"
             let extensions = "\(out)/\(device).ext"
             try "extendedKeyUsage = clientAuth\n".write(toFile: extensions, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(atPath: request); try? FileManager.default.removeItem(atPath: extensions) }
-            try Self.openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-                              "-subj", "/CN=\(device)", "-out", request])
-            chmod(key, 0o600)
-            try Self.openssl(["x509", "-req", "-in", request, "-CA", caCert, "-CAkey", caKey, "-CAcreateserial", "-CAserial", "\(out)/ca.srl",
-                              "-days", String(days), "-sha256", "-extfile", extensions, "-out", certificate])
+            do {
+                try OpenSSL.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                                 "-subj", "/CN=\(device)", "-out", request])
+                chmod(key, 0o600)
+                try OpenSSL.run(["x509", "-req", "-in", request, "-CA", caCert, "-CAkey", caKey, "-CAcreateserial", "-CAserial", "\(out)/ca.srl",
+                                 "-days", String(days), "-sha256", "-extfile", extensions, "-out", certificate])
+                // openssl prints `serial=<hex>`: the certificate's entry in the CRL once it is revoked.
+                let serial = try OpenSSL.run(["x509", "-in", certificate, "-noout", "-serial"])
+                    .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
+                try DeviceCertificates.record(serial: serial, device: device, days: days, on: connection)
+            } catch let error as CredentialError {
+                throw ValidationError(error.message)
+            } catch let error as StoreError {
+                try? FileManager.default.removeItem(atPath: certificate)
+                throw ValidationError("\(error)")
+            }
             print("\(key)\n\(certificate)")
-        }
-
-        static func openssl(_ arguments: [String]) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            process.arguments = arguments
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            do { try process.run() } catch { throw ValidationError("cannot run /usr/bin/openssl (apt install openssl): \(error)") }
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw ValidationError("openssl \(arguments[0]) failed: \(message)") }
         }
     }
 }

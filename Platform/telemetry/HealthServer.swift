@@ -3,9 +3,10 @@ import Logging
 import Prometheus
 import QueryService
 
-/// An ingest process's own HTTP port: `/healthz` (the process runs), `/readyz` (subscribed and the
-/// database answers) and `/metrics` (Prometheus text), which needs one of `tokens` when there are any, as
-/// the query service's routes do. Port 0 binds a free port; the bound address is logged.
+/// An ingest or broker-sync process's own HTTP port: `/healthz` (the process runs), `/readyz` (ingest:
+/// subscribed and the database answers; broker-sync: the broker has the credentials) and `/metrics`
+/// (Prometheus text), which needs one of `tokens` when there are any, as the query service's routes do.
+/// Port 0 binds a free port; the bound address is logged.
 enum HealthServer {
     static func make(
         host: String, port: Int, tokens: [String], ready: @escaping @Sendable () async -> Bool, registry: PrometheusCollectorRegistry, logger: Logger

@@ -11,8 +11,8 @@ enum DeviceCredentialRoutes {
     static func put(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
         let device = try deviceParameter(context)
         let body = try await jsonBody(request, allowEmpty: true)
-        let sensors = try sensorList(body?["sensors"], field: "sensors", store)
-        try validate(device: device, sensors: sensors, field: "device", sensorsField: "sensors", store)
+        let sensors = try sensorRights(body, field: "sensors", store)
+        try validate(device: device, sensors: sensors.list, field: "device", sensorsField: "sensors", store)
         let issued = try await store.read { connection in try DeviceCredentials.issue(device: device, sensors: sensors, on: connection) }
         var json = JSONWriter()
         write(issued.credential, password: issued.password, into: &json)
@@ -45,15 +45,15 @@ enum DeviceCredentialRoutes {
         guard !list.isEmpty, list.count <= DeviceCredentials.maxBatch else {
             throw APIError.invalid("devices", "must hold 1 to \(DeviceCredentials.maxBatch) entries, not \(list.count)")
         }
-        var entries: [(device: String, sensors: [String]?)] = []
+        var entries: [(device: String, sensors: SensorRights)] = []
         var seen = Set<String>()
         for (index, item) in list.enumerated() {
             let field = "devices[\(index)]"
             guard let entry = item as? [String: Any], let device = entry["device"] as? String else {
                 throw APIError.invalid("\(field).device", "is missing or not a string")
             }
-            let sensors = try sensorList(entry["sensors"], field: "\(field).sensors", store)
-            try validate(device: device, sensors: sensors, field: "\(field).device", sensorsField: "\(field).sensors", store)
+            let sensors = try sensorRights(entry, field: "\(field).sensors", store)
+            try validate(device: device, sensors: sensors.list, field: "\(field).device", sensorsField: "\(field).sensors", store)
             guard seen.insert(device).inserted else { throw APIError.invalid("\(field).device", "\(device) is listed twice") }
             entries.append((device, sensors))
         }
@@ -123,11 +123,13 @@ enum DeviceCredentialRoutes {
         }
     }
 
-    /// A JSON list of sensor type names, or nil (absent: every sensor type).
-    private static func sensorList(_ value: Any?, field: String, _ store: QueryStore) throws -> [String]? {
-        guard let value, !(value is NSNull) else { return nil }
+    /// An object's `sensors`: a list of sensor type names, null for every type, absent for what the device
+    /// has (a rotation keeps a device's rights; a new device gets every type).
+    private static func sensorRights(_ object: [String: Any]?, field: String, _ store: QueryStore) throws -> SensorRights {
+        guard let value = object?["sensors"] else { return .unchanged }
+        if value is NSNull { return .all }
         guard let names = value as? [Any], names.allSatisfy({ $0 is String }) else { throw APIError.invalid(field, "must be a list of sensor type names") }
-        return names.map { $0 as! String }
+        return .only(names.map { $0 as! String })
     }
 
     /// The body as a JSON object; nil when empty and that is allowed.

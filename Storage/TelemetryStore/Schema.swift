@@ -16,6 +16,7 @@ public enum Schema {
             try connection.query("SELECT pg_advisory_xact_lock($1)", [String(migrationLock)])
             try connection.execute(commonTables)
             try connection.execute(DeviceCredentials.table)
+            try connection.execute(DeviceCertificates.table)
             try connection.execute(ReadingCounts.table)
             try connection.execute(IngestStatus.table)
             try connection.execute(DeadLetterQuota.schema)

@@ -49,7 +49,7 @@ struct DeviceIdentityTests {
         #expect(try platform.storedCount(humidity, device: "dev-b") == 0, "dev-b published as a sensor type it is not allowed")
 
         // A service account reads; it writes nothing, not even under its own name (the devices' ACL patterns would allow that).
-        let service = try await offThePool { try platform.connectOnceSynced("ingest-\(temperature)", SecuredPlatform.servicePassword) }
+        let service = try await offThePool { try platform.connectOnceSynced("ingest-\(temperature)", SecuredPlatform.servicePassword, port: platform.broker.port) }
         defer { service.stop() }
         _ = try service.publish(topic: "telemetry/\(temperature)/ingest-\(temperature)", payload: Self.frame(seq: 7), qos: 1)
         _ = try service.publish(topic: "telemetry/\(temperature)/ingest-\(temperature)/tm", payload: Self.frame(seq: 11), qos: 1)
@@ -109,7 +109,7 @@ struct DeviceIdentityTests {
         let (created, first, _) = try await platform.call("PUT", "/v1/devices/dev-1/credentials", body: "{\"sensors\": [\"\(temperature)\"]}")
         #expect(created == 201 && (first["password"] as? String)?.count == 32, "\(first)")
         let (rotated, second, _) = try await platform.call("PUT", "/v1/devices/dev-1/credentials")
-        #expect(rotated == 200 && second["password"] as? String != first["password"] as? String && second["sensors"] is NSNull)
+        #expect(rotated == 200 && second["password"] as? String != first["password"] as? String && second["sensors"] as? [String] == [temperature])
         let (got, shown, text) = try await platform.call("GET", "/v1/devices/dev-1/credentials")
         #expect(got == 200 && shown["password"] == nil && !text.contains("password") && shown["username"] as? String == "dev-1", "\(text)")
         let (provisioned, batch, _) = try await platform.call(
@@ -145,7 +145,7 @@ struct DeviceIdentityTests {
         let lastOfFleet = fleet.split(separator: "\n").last!.split(separator: ",").map(String.init)
         try await offThePool { try platform.connectOnceSynced(lastOfFleet[0], lastOfFleet[1]) }.stop()
         let emulator = try EmulatorRun(
-            servers: platform.servers, mqttURL: platform.broker.url, database: platform.database, catalog: platform.catalog, sensors: [temperature],
+            servers: platform.servers, mqttURL: "mqtt://127.0.0.1:\(platform.devicePort)", database: platform.database, catalog: platform.catalog, sensors: [temperature],
             devices: 3, samples: 1, rate: 60, duration: 8, extra: ["--credentials", csv], prefix: prefix)
         defer { _ = emulator.process.stop() }
         try await offThePool { try emulator.waitForAcked(30) }
@@ -246,8 +246,8 @@ struct DeviceTLSTests {
 
         // Mutual TLS: the certificate's CN is the device; it publishes as itself only.
         _ = try await platform.issue("dev-m")
-        try SecuredPlatform.run([platform.servers.binDirectory + "/telemetry", "devices", "cert", "dev-m", "--ca-cert", ca,
-                                 "--ca-key", platform.files + "/ca.key", "--out", platform.files + "/devices"])
+        let issued = try await offThePool { try platform.issueCertificate("dev-m") }
+        try #require(issued.status == 0, "\(issued.output)")
         let certificate = (platform.files + "/devices/dev-m.crt", platform.files + "/devices/dev-m.key")
         #expect(try platform.connectTLS(port: certificatePort, caFile: ca) == nil, "the certificate listener took a client without a certificate")
         let byCertificate = try await offThePool {
@@ -288,7 +288,7 @@ struct DeviceProvisioningTests {
         // broker-sync writes them and reloads the broker: the last one in is the sign that all are.
         _ = try await offThePool { try platform.connectOnceSynced(last.0, last.1) }.stop()
         let synced = ContinuousClock.now - started
-        let port = platform.broker.port
+        let port = platform.devicePort
         let refused = try await offThePool {
             try credentials.filter { try RawMQTTConnect.returnCode(port: port, clientID: "fleet-check-\($0.0)", username: $0.0, password: $0.1) != 0 }
         }

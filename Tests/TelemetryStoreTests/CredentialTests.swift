@@ -50,22 +50,17 @@ import Testing
         let files = BrokerFiles(
             devices: devices, services: BrokerFiles.serviceAccounts(catalog: Self.catalog, passwordHash: "$7$101$s$h"),
             sources: BrokerFiles.sourcePatterns(catalog: Self.catalog))
-        #expect(files.passwords == """
-            ingest-humidity:$7$101$s$h
-            ingest-temperature:$7$101$s$h
-            ingest-unrouted:$7$101$s$h
-            dev-1:$7$101$a$b
-            dev-2:$7$101$c$d
-
-            """)
+        // Devices and services log in on listeners of their own: each listener's files hold only its accounts.
+        #expect(files.passwords == "dev-1:$7$101$a$b\ndev-2:$7$101$c$d\n")
+        #expect(files.servicePasswords == "ingest-humidity:$7$101$s$h\ningest-temperature:$7$101$s$h\ningest-unrouted:$7$101$s$h\n")
         let rules = files.acl.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
         #expect(rules == [
             "pattern write telemetry/+/%u", "pattern write telemetry/+/%u/+",
-            "user ingest-humidity", "topic deny telemetry/+/ingest-humidity/#", "topic read telemetry/humidity/#",
-            "user ingest-temperature", "topic deny telemetry/+/ingest-temperature/#",
-            "topic read telemetry/temperature/#",
-            "user ingest-unrouted", "topic deny telemetry/+/ingest-unrouted/#", "topic read telemetry/#",
             "user dev-2", "topic deny telemetry/temperature/dev-2/#",
+        ])
+        #expect(files.serviceACL.split(separator: "\n").filter { !$0.hasPrefix("#") } == [
+            "user ingest-humidity", "topic read telemetry/humidity/#", "user ingest-temperature", "topic read telemetry/temperature/#",
+            "user ingest-unrouted", "topic read telemetry/#",
         ])
         #expect(!rules.contains { $0.hasPrefix("pattern") && !$0.hasPrefix("pattern write") }, "a pattern applies to every client: write only")
     }
@@ -107,16 +102,13 @@ import Testing
         let rules = files.acl.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
         #expect(rules == [
             "pattern write telemetry/+/%u", "pattern write telemetry/+/%u/+", "pattern write tele/%u/SENSOR", "pattern write %u/sensor/temperature/state",
-            "user ingest-humidity", "topic deny telemetry/+/ingest-humidity/#",
-            "topic deny tele/ingest-humidity/SENSOR", "topic deny ingest-humidity/sensor/temperature/state",
-            "topic read telemetry/humidity/#", "topic read tele/+/SENSOR",
-            "user ingest-temperature", "topic deny telemetry/+/ingest-temperature/#",
-            "topic deny tele/ingest-temperature/SENSOR", "topic deny ingest-temperature/sensor/temperature/state",
-            "topic read telemetry/temperature/#", "topic read tele/+/SENSOR", "topic read +/sensor/temperature/state",
-            "user ingest-unrouted", "topic deny telemetry/+/ingest-unrouted/#",
-            "topic deny tele/ingest-unrouted/SENSOR", "topic deny ingest-unrouted/sensor/temperature/state", "topic read telemetry/#",
-            // Only humidity: not temperature's topics, nor the source only temperature maps; Tasmota's feeds humidity too.
-            "user bath", "topic deny telemetry/temperature/bath/#", "topic deny bath/sensor/temperature/state",
+            // Only humidity: not temperature's topics, nor any source that feeds temperature (Tasmota's feeds both).
+            "user bath", "topic deny telemetry/temperature/bath/#", "topic deny tele/bath/SENSOR", "topic deny bath/sensor/temperature/state",
+        ])
+        #expect(files.serviceACL.split(separator: "\n").filter { !$0.hasPrefix("#") } == [
+            "user ingest-humidity", "topic read telemetry/humidity/#", "topic read tele/+/SENSOR",
+            "user ingest-temperature", "topic read telemetry/temperature/#", "topic read tele/+/SENSOR", "topic read +/sensor/temperature/state",
+            "user ingest-unrouted", "topic read telemetry/#",
         ])
     }
 
@@ -129,6 +121,6 @@ import Testing
     }
 
     @Test func arrayLiteralsQuoteEveryElement() {
-        #expect(DeviceCredentials.arrayLiteral(["a", "b\"c", "d\\e", ""]) == #"{"a","b\"c","d\\e",""}"#)
+        #expect(DeviceCredentials.arrayLiteral(["a", "b\"c", "d\\e", "", nil]) == #"{"a","b\"c","d\\e","",NULL}"#)
     }
 }

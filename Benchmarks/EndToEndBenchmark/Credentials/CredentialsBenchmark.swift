@@ -19,6 +19,8 @@ struct CredentialsBenchmark {
     let restrictedEvery: Int
     /// `telemetry query` and an admin token: then each fleet is provisioned by one `POST /v1/devices/credentials`.
     let rest: (url: String, token: String)?
+    /// The certificate listener's revocation, when the script started one.
+    let certificates: CertificateRevocationCost?
 
     init() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -33,6 +35,7 @@ struct CredentialsBenchmark {
         connected = Int(environment["BENCH_CONNECTED"] ?? "") ?? 2000
         restrictedEvery = Int(environment["BENCH_RESTRICTED_EVERY"] ?? "") ?? 10
         rest = environment["BENCH_QUERY_URL"].flatMap { url in url.isEmpty ? nil : environment["BENCH_ADMIN_TOKEN"].map { (url, $0) } }
+        certificates = CertificateRevocationCost(environment: environment)
     }
 
     struct Result {
@@ -44,6 +47,7 @@ struct CredentialsBenchmark {
         var revokedAfter: Double
         var reloadBrokerCPU: Double
         var fileBytes: Int
+        var certificate: CertificateRevocationCost.Result?
     }
 
     static func accepts(port: Int, username: String, password: String) -> Bool {
@@ -53,8 +57,8 @@ struct CredentialsBenchmark {
     }
 
     /// One `POST /v1/devices/credentials` with every device: what an operator's provisioning call costs.
-    static func provision(_ devices: [(device: String, sensors: [String]?)], rest: (url: String, token: String)) throws -> [(device: String, password: String)] {
-        let entries: [[String: Any]] = devices.map { entry in entry.sensors.map { ["device": entry.device, "sensors": $0] } ?? ["device": entry.device] }
+    static func provision(_ devices: [(device: String, sensors: SensorRights)], rest: (url: String, token: String)) throws -> [(device: String, password: String)] {
+        let entries: [[String: Any]] = devices.map { entry in ["device": entry.device, "sensors": entry.sensors.list ?? NSNull()] }
         var request = URLRequest(url: URL(string: rest.url + "/v1/devices/credentials")!)
         request.httpMethod = "POST"
         request.timeoutInterval = 600
@@ -83,12 +87,13 @@ struct CredentialsBenchmark {
     func run() throws {
         let connection = try StoreConnection(url: databaseURL)
         try DeviceCredentials.prepare(on: connection)
+        try certificates?.prepare(databaseURL: databaseURL)
         var results: [Result] = []
         // Fleets grow (10,000 then 100,000): the larger one re-issues the smaller one's devices as rotations.
         for devices in fleets {
             let started = Date()
             let names = (0..<devices).map {
-                (device: String(format: "fleet-%06d", $0), sensors: restrictedEvery > 0 && $0 % restrictedEvery == 1 ? ["temperature"] : [String]?.none)
+                (device: String(format: "fleet-%06d", $0), sensors: restrictedEvery > 0 && $0 % restrictedEvery == 1 ? SensorRights.only(["temperature"]) : .all)
             }
             var issued: [(device: String, password: String)] = []
             if let rest {
@@ -131,8 +136,18 @@ struct CredentialsBenchmark {
             log(String(format: "%d connected in %.2f s; revoked one: dropped after %.3f s, broker CPU %.2f s; %d of the other %d still connected",
                        holding, connectSeconds, revoked, cpu, stillUp, holding - 1))
             guard stillUp == holding - 1 else { throw BenchError("the reload dropped devices that were not revoked") }
+            // The same with a certificate, the rest of the fleet still connected (the certificate's session takes
+            // over the password session of its device: one client id per device).
+            let certificateDevice = issued[1].device
+            let certificate = try certificates?.measure(device: certificateDevice, databaseURL: databaseURL, brokerPID: brokerPID) {
+                _ = try DeviceCredentials.revoke(device: certificateDevice, on: connection)
+            }
+            if let certificate {
+                log(String(format: "a certificate revoked: dropped after %.3f s, broker CPU %.2f s, CRL %d bytes",
+                           certificate.droppedAfter, certificate.reloadBrokerCPU, certificate.crlBytes))
+            }
             results.append(Result(devices: devices, provisionSeconds: provisioned, acceptedAfter: accepted, connected: holding,
-                                  connectSeconds: connectSeconds, revokedAfter: revoked, reloadBrokerCPU: cpu, fileBytes: bytes))
+                                  connectSeconds: connectSeconds, revokedAfter: revoked, reloadBrokerCPU: cpu, fileBytes: bytes, certificate: certificate))
         }
         let machine = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
             .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
@@ -142,11 +157,16 @@ struct CredentialsBenchmark {
         print(restrictedEvery == 0 ? "Every device is allowed every sensor type (the ACL's `pattern` lines)."
               : "Every \(restrictedEvery)th device is allowed one sensor type only (an ACL `user` block each); the others every type (the ACL's `pattern` lines).")
         print("")
-        print("| devices | provisioned in | accepted by the broker after | ACL file | connected | revoked device dropped after | broker CPU for that reload |")
-        print("|---:|---:|---:|---:|---:|---:|---:|")
+        if let certificates {
+            print("A certificate device: its credential revoked with the fleet connected and \(certificates.revoked) revoked certificates already in the CRL.")
+            print("")
+        }
+        print("| devices | provisioned in | accepted by the broker after | ACL file | connected | revoked device dropped after | broker CPU for that reload | revoked certificate dropped after | broker CPU for that reload | CRL |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in results {
-            print(String(format: "| %d | %.2f s | %.2f s | %.0f kB | %d (in %.1f s) | %.3f s | %.2f s |", r.devices, r.provisionSeconds, r.acceptedAfter,
-                         Double(r.fileBytes) / 1e3, r.connected, r.connectSeconds, r.revokedAfter, r.reloadBrokerCPU))
+            let certificate = r.certificate.map { String(format: "%.3f s | %.2f s | %.0f kB", $0.droppedAfter, $0.reloadBrokerCPU, Double($0.crlBytes) / 1e3) } ?? "- | - | -"
+            print(String(format: "| %d | %.2f s | %.2f s | %.0f kB | %d (in %.1f s) | %.3f s | %.2f s | ", r.devices, r.provisionSeconds, r.acceptedAfter,
+                         Double(r.fileBytes) / 1e3, r.connected, r.connectSeconds, r.revokedAfter, r.reloadBrokerCPU) + certificate + " |")
         }
     }
 }

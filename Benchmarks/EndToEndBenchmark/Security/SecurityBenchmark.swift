@@ -46,6 +46,8 @@ struct SecurityBenchmark {
     let frames: [Int]
     let unpacedMessages: [Int: Int]
     let servicePassword: String
+    /// The secured broker's plaintext devices' listener: where provisioning checks that the broker took the credentials.
+    let plainDevicePort: Int
     var open: Broker
     var secured: Broker
 
@@ -69,6 +71,8 @@ struct SecurityBenchmark {
             return parts.count == 2 ? (parts[0], parts[1]) : nil
         }) { $1 }
         servicePassword = try setting("BENCH_SERVICE_PASSWORD")
+        guard let plainDevicePort = Int(try setting("BENCH_SECURED_DEVICE_PORT")) else { throw BenchError("BENCH_SECURED_DEVICE_PORT is not a port") }
+        self.plainDevicePort = plainDevicePort
         let openURL = try MQTTURL(parsing: try setting("BENCH_OPEN_MQTT_URL"))
         open = Broker(label: "open", devices: openURL, service: openURL, pid: environment["BENCH_OPEN_MOSQUITTO_PID"].flatMap { Int32($0) })
         var deviceURL = try MQTTURL(parsing: try setting("BENCH_SECURED_DEVICE_URL"))
@@ -89,12 +93,12 @@ struct SecurityBenchmark {
     mutating func provision() throws {
         let connection = try StoreConnection(url: adminURL)
         try DeviceCredentials.prepare(on: connection)
-        let names = (0..<devices).map { (device: "\(devicePrefix)-\(String(format: "%04ld", $0))", sensors: [String]?.none) }
+        let names = (0..<devices).map { (device: "\(devicePrefix)-\(String(format: "%04ld", $0))", sensors: SensorRights.all) }
         let issued = try DeviceCredentials.issue(names, on: connection)
         secured.passwords = Dictionary(uniqueKeysWithValues: issued.map { ($0.credential.device, $0.password) })
         let last = issued[issued.count - 1]
         let deadline = Date().addingTimeInterval(60)
-        while !CredentialsBenchmark.accepts(port: Int(secured.service.port), username: last.credential.device, password: last.password) {
+        while !CredentialsBenchmark.accepts(port: plainDevicePort, username: last.credential.device, password: last.password) {
             guard Date() < deadline else { throw BenchError("the secured broker did not take the devices' credentials within 60 s") }
             Thread.sleep(forTimeInterval: 0.05)
         }

@@ -1,17 +1,19 @@
 import Foundation
 import SensorModel
 
-/// mosquitto's `password_file` and `acl_file` as the platform's credentials make them: every device may
-/// publish only under its own id (and only as its allowed sensor types), each ingest service may only
-/// read its sensor type's topics, the catch-all every `telemetry/` topic, and nobody else reads or writes.
-/// mosquitto 2.0 re-reads both files on SIGHUP and disconnects connected clients that no longer pass.
+/// mosquitto's `password_file`s and `acl_file`s as the platform's credentials make them, one pair for the
+/// devices' listeners and one for the services' (mosquitto with `per_listener_settings true`): a device may
+/// publish only under its own id (and only as its allowed sensor types) and logs in only where devices do;
+/// each ingest service may only read its sensor type's topics, the catch-all every `telemetry/` topic, and
+/// logs in only on the services' listener, which takes no device: a device can neither take a service's
+/// session (its client id) nor use a service's password where devices connect. mosquitto 2.0 re-reads every
+/// listener's files on SIGHUP and disconnects connected clients that no longer pass.
 ///
 /// Devices get their rights from `pattern` lines (`%u` is the MQTT username, which is the device id), not
 /// from a `user` block each: mosquitto 2.0.11 looks a `user` block up by walking every block read so far,
 /// for each line, so a block per device made 100,000 devices take 261 s to load (10,000: 1.3 s). Only what
 /// the patterns must not grant gets a block: the sensor types a restricted device is not allowed (`topic
-/// deny`, which mosquitto checks before anything else), and the service accounts' own names (a pattern
-/// would let `ingest-temperature` write `telemetry/temperature/ingest-temperature`).
+/// deny`, which mosquitto checks before anything else).
 public struct BrokerFiles: Sendable, Equatable {
     /// A platform service's broker account: read only.
     public struct ServiceAccount: Sendable, Equatable {
@@ -20,8 +22,12 @@ public struct BrokerFiles: Sendable, Equatable {
         public var reads: [String]
     }
 
+    /// The devices' listeners' files.
     public var passwords: String
     public var acl: String
+    /// The services' listener's files.
+    public var servicePasswords: String
+    public var serviceACL: String
 
     /// The service accounts of a catalog: `ingest-<sensor>` reads `telemetry/<sensor>/#` and its catalog
     /// sources' topics, `ingest-unrouted` reads `telemetry/#`, all with the one service password's hash.
@@ -38,56 +44,65 @@ public struct BrokerFiles: Sendable, Equatable {
         Dictionary(uniqueKeysWithValues: catalog.sensors.map { ($0.name, $0.sources.map(\.topic)) })
     }
 
-    /// Whether a device id is taken by the platform's own broker accounts (services, broker-sync's probe),
-    /// or is `telemetry`: a source pattern that starts with `{device}` would then let it write `telemetry/…`.
+    /// Whether a device id is taken by the platform's own broker accounts and their client ids (services,
+    /// broker-sync's probe: a device's client id is its id, and mosquitto's client ids are one namespace
+    /// across listeners), or is `telemetry`: a source pattern that starts with `{device}` would then let it
+    /// write `telemetry/…`.
     public static func isReserved(device: String) -> Bool {
-        device.hasPrefix("ingest-") || device == BrokerSync.probeUser || device == "telemetry"
+        device.hasPrefix("ingest-") || device.hasPrefix(BrokerSync.probeUser) || device == "telemetry"
     }
 
     /// - Parameter sources: `sourcePatterns(catalog:)`: every sensor type (a restricted device is denied
-    ///   the others) and the topics devices with firmware of their own publish to.
+    ///   the others, and every source topic that feeds one of them) and the topics devices with firmware
+    ///   of their own publish to.
     public init(devices: [DeviceCredential], services: [ServiceAccount], sources: [String: [String]]) {
         let sensors = sources.keys.sorted()
-        // What a device may write, `{device}` standing for its id; a deny takes both in one line (`/#` matches
-        // its parent level too): fewer lines per `user` block are what mosquitto's load time grows with.
         let sourceTopics = Set(sources.values.joined()).sorted()
-        let deviceTopics = ["telemetry/+/{device}", "telemetry/+/{device}/+"] + sourceTopics
-        let deniedTopics = ["telemetry/+/{device}/#"] + sourceTopics
         func named(_ topic: String, _ name: String) -> String { topic.replacingOccurrences(of: TopicPattern.deviceLevel, with: name) }
 
-        // The password file holds only user:hash lines (mosquitto_passwd writes no comments either).
+        // The password files hold only user:hash lines (mosquitto_passwd writes no comments either).
+        var servicePasswords = ""
+        var serviceACL = "# Generated by `telemetry broker-sync`; edits are overwritten. Platform services: read only.\n"
+        for service in services {
+            servicePasswords += "\(service.username):\(service.passwordHash)\n"
+            guard !service.reads.isEmpty else { continue }
+            serviceACL += "user \(service.username)\n"
+            for filter in service.reads { serviceACL += "topic read \(filter)\n" }
+        }
         var passwords = ""
         var acl = "# Generated by `telemetry broker-sync` from PostgreSQL's device_credentials; edits are overwritten.\n"
-        passwords.reserveCapacity(120 * (devices.count + services.count))
+        passwords.reserveCapacity(120 * devices.count)
         acl += "# Devices: publish under their own id (%u, the MQTT username) only, and read nothing.\n"
-        for topic in deviceTopics { acl += "pattern write \(named(topic, "%u"))\n" }
-        acl += "# Platform services: read only (denied what the patterns would let them write under their own names).\n"
-        for service in services {
-            passwords += "\(service.username):\(service.passwordHash)\n"
-            acl += "user \(service.username)\n"
-            for topic in deniedTopics { acl += "topic deny \(named(topic, service.username))\n" }
-            for filter in service.reads { acl += "topic read \(filter)\n" }
-        }
-        acl += "# Devices allowed only some sensor types: denied the others, and the source topics none of theirs maps.\n"
+        for topic in ["telemetry/+/{device}", "telemetry/+/{device}/+"] + sourceTopics { acl += "pattern write \(named(topic, "%u"))\n" }
+        // A source topic feeds every sensor type that maps it (Tasmota's SENSOR: temperature, humidity and
+        // pressure alike), and the broker cannot split a message: only a device allowed all of them may write it.
+        var typesBySource: [String: Set<String>] = [:]
+        for (sensor, topics) in sources { for topic in topics { typesBySource[topic, default: []].insert(sensor) } }
+        acl += "# Devices allowed only some sensor types: denied the others (a deny takes both levels in one line: `/#`\n"
+        acl += "# matches its parent too), and each source topic that feeds one of those.\n"
         for device in devices {
             passwords += "\(device.device):\(device.passwordHash)\n"
             guard let allowed = device.sensors.map(Set.init) else { continue }
             let denied = sensors.filter { !allowed.contains($0) }
             guard !denied.isEmpty else { continue }
-            let reachable = Set(allowed.flatMap { sources[$0] ?? [] })
             acl += "user \(device.device)\n"
-            for topic in denied.map({ "telemetry/\($0)/{device}/#" }) + Set(denied.flatMap { sources[$0] ?? [] }).subtracting(reachable).sorted() {
+            for topic in denied.map({ "telemetry/\($0)/{device}/#" }) + sourceTopics.filter({ !typesBySource[$0, default: []].isSubset(of: allowed) }) {
                 acl += "topic deny \(named(topic, device.device))\n"
             }
         }
         self.passwords = passwords
         self.acl = acl
+        self.servicePasswords = servicePasswords
+        self.serviceACL = serviceACL
     }
-    /// Writes both files, each through a temporary file renamed over the old one, so the broker never
+
+    /// Writes every file, each through a temporary file renamed over the old one, so the broker never
     /// reads half a file.
-    public func write(passwordFile: String, aclFile: String) throws {
-        try Self.replace(passwordFile, with: passwords)
-        try Self.replace(aclFile, with: acl)
+    public func write(to paths: BrokerSync.Paths) throws {
+        try Self.replace(paths.passwordFile, with: passwords)
+        try Self.replace(paths.aclFile, with: acl)
+        try Self.replace(paths.servicePasswordFile, with: servicePasswords)
+        try Self.replace(paths.serviceACLFile, with: serviceACL)
     }
 
     static func replace(_ path: String, with text: String) throws {

@@ -14,21 +14,38 @@ import SensorModel
 /// never reached the broker. So with a `probe`, each write carries a login of its own (`probeUser` with a
 /// new password, allowed nothing by the ACL) and the sync waits until the broker accepts it, signalling
 /// again while it does not: a change is done when the broker has it, and no SIGHUP lands in a reload.
+///
+/// Certificates: with a `revocationList`, each write also signs the CRL of the certificate listener. A
+/// reload does not end a TLS session whose certificate was revoked, so once the broker has the files the
+/// probe account connects with the client id of each device whose certificate was revoked since the last
+/// write (a device's client id is its id on the devices' listeners): the broker closes the device's
+/// connection, and the CRL refuses it when it comes back.
 public final class BrokerSync: @unchecked Sendable {
-    /// "Does the broker accept this user name and password now?" (the caller's MQTT client).
-    public typealias Probe = @Sendable (_ username: String, _ password: String) -> Bool
+    /// "Does the broker accept this user name and password, with this client id, now?" (the caller's MQTT
+    /// client, on the services' listener; it disconnects again at once).
+    public typealias Probe = @Sendable (_ username: String, _ password: String, _ clientID: String) -> Bool
     public static let probeUser = "broker-sync-probe"
 
     public struct Paths: Sendable {
+        /// The devices' listeners' `password_file` and `acl_file`.
         public var passwordFile: String
         public var aclFile: String
+        /// The services' listener's.
+        public var servicePasswordFile: String
+        public var serviceACLFile: String
         /// mosquitto's `pid_file`: where the SIGHUP goes.
         public var brokerPIDFile: String
+        /// The certificate listener's `crlfile`; nil: no certificate listener.
+        public var revocationList: RevocationList?
 
-        public init(passwordFile: String, aclFile: String, brokerPIDFile: String) {
+        public init(passwordFile: String, aclFile: String, servicePasswordFile: String, serviceACLFile: String, brokerPIDFile: String,
+                    revocationList: RevocationList? = nil) {
             self.passwordFile = passwordFile
             self.aclFile = aclFile
+            self.servicePasswordFile = servicePasswordFile
+            self.serviceACLFile = serviceACLFile
             self.brokerPIDFile = brokerPIDFile
+            self.revocationList = revocationList
         }
     }
 
@@ -40,9 +57,11 @@ public final class BrokerSync: @unchecked Sendable {
     let logger: Logger
     let settle: TimeInterval
     let probe: Probe?
-    private let state = NSCondition()
+    private let state = NSLock()
     private var stopped = false
-    private var reloads = 0
+    private var ready = false
+    /// The revoked certificates whose devices' sessions were closed.
+    private var closed = Set<String>()
 
     public init(
         url: String, paths: Paths, services: [BrokerFiles.ServiceAccount], sources: [String: [String]], logger: Logger,
@@ -57,17 +76,11 @@ public final class BrokerSync: @unchecked Sendable {
         self.settle = settle
     }
 
-    /// How many times the files were written and the broker told (0 until the first write).
-    public var reloadCount: Int { state.withLock { reloads } }
+    /// Whether the broker has taken the files as of the last change notified: a credential issued before
+    /// that works (a `/readyz` for `scripts/run-local.sh`, which says ready only then).
+    public var isReady: Bool { state.withLock { ready } }
 
-    /// Waits until the files were written at least `count` times; false at the deadline.
-    public func waitForReloads(_ count: Int, timeout: TimeInterval) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        return state.withLock {
-            while reloads < count { if !state.wait(until: deadline) { return false } }
-            return true
-        }
-    }
+    private func setReady(_ value: Bool) { state.withLock { ready = value } }
 
     public func start() {
         let thread = Thread { [self] in run() }
@@ -88,18 +101,10 @@ public final class BrokerSync: @unchecked Sendable {
                 try StoreError.wrap { () throws(PGError) in
                     _ = try connection.pg.execute("LISTEN \(DeviceCredentials.channel)")
                 }
-                // Changes may have been missed while not listening: write everything now.
-                try sync(on: connection)
                 backoff = 0.1
-                while !isStopped {
-                    // A change notified while the last sync's queries ran is already in libpq's hands.
-                    let changed = try StoreError.wrap { () throws(PGError) -> Bool in !(try connection.pg.nextNotifications(timeout: 0.5)).isEmpty }
-                    guard changed else { continue }
-                    Thread.sleep(forTimeInterval: settle)
-                    _ = try StoreError.wrap { () throws(PGError) in try connection.pg.notifications() }
-                    try sync(on: connection)
-                }
+                try follow(connection)
             } catch {
+                setReady(false)
                 logger.warning("broker sync: \(error); retrying in \(backoff) s")
                 Thread.sleep(forTimeInterval: backoff)
                 backoff = min(backoff * 2, 5)
@@ -107,28 +112,79 @@ public final class BrokerSync: @unchecked Sendable {
         }
     }
 
-    private func sync(on connection: StoreConnection) throws(StoreError) {
+    /// Writes the files now (changes may have been missed while not listening), then after every change.
+    /// A write the broker did not take (no broker yet: it starts after broker-sync; or it did not reload) is
+    /// tried again within 2 s, not only at the next change: until then a credential just issued would be
+    /// refused, and broker-sync is not ready.
+    private func follow(_ connection: StoreConnection) throws(StoreError) {
+        var due: Date? = Date()
+        var failures = 0
+        while !isStopped {
+            if let time = due, time <= Date() {
+                // This write covers every change notified so far.
+                _ = try StoreError.wrap { () throws(PGError) in try connection.pg.notifications() }
+                if try sync(on: connection, reportFailure: failures % 30 == 0) {
+                    due = nil
+                    failures = 0
+                } else {
+                    failures += 1
+                    due = Date().addingTimeInterval(min(0.1 * Double(1 << min(failures - 1, 5)), 2))
+                }
+                continue
+            }
+            // A change notified while the last sync's queries ran is already in libpq's hands.
+            let timeout = due.map { max(0, $0.timeIntervalSinceNow) } ?? 0.5
+            let changed = try StoreError.wrap { () throws(PGError) -> Bool in !(try connection.pg.nextNotifications(timeout: timeout)).isEmpty }
+            if changed {
+                // Changes within `settle` are written together.
+                setReady(false)
+                due = min(due ?? .distantFuture, Date().addingTimeInterval(settle))
+            }
+        }
+    }
+
+    /// Writes the files and has the broker take them; false when it did not (logged when `reportFailure`).
+    private func sync(on connection: StoreConnection, reportFailure: Bool) throws(StoreError) -> Bool {
         let started = Date()
         let devices = try DeviceCredentials.all(on: connection)
+        let revoked = paths.revocationList == nil ? [] : try DeviceCertificates.revoked(on: connection)
+        let probePassword: String
         do {
             var accounts = services
-            let probePassword = try PasswordHash.randomPassword()
+            probePassword = try PasswordHash.randomPassword()
             if probe != nil {
                 accounts.append(.init(username: Self.probeUser, passwordHash: try PasswordHash(password: probePassword).description, reads: []))
             }
-            try BrokerFiles(devices: devices, services: accounts, sources: sources).write(passwordFile: paths.passwordFile, aclFile: paths.aclFile)
+            // The CRL first: the broker does not start without it, and the services' ACL, written last, is
+            // what scripts wait for before they start it.
+            try paths.revocationList?.write(revoked)
+            try BrokerFiles(devices: devices, services: accounts, sources: sources).write(to: paths)
             try signalBroker()
             if let probe { try confirm(probe, password: probePassword) }
         } catch {
-            // The table is right; the files are not, or the broker has not taken them: the next change or restart tries again.
-            logger.error("broker sync: \(error)")
-            return
+            // The table is right; the files are not, or the broker has not taken them: tried again shortly.
+            if reportFailure { logger.error("broker sync: \(error); trying again") }
+            return false
         }
-        state.withLock {
-            reloads += 1
-            state.broadcast()
+        if let probe { disconnectRevoked(revoked, devices: devices, probe: probe, password: probePassword) }
+        setReady(true)
+        logger.info("broker files written: \(devices.count) devices, \(services.count) services, \(revoked.count) revoked certificates; \(probe == nil ? "broker signalled" : "taken by the broker") \(String(format: "%.3f", Date().timeIntervalSince(started))) s after the change")
+        return true
+    }
+
+    /// Closes the live sessions of devices whose certificates were revoked since the last write and that
+    /// have no credential now: the probe account takes over each one's client id, and leaves (a
+    /// connection each: a mass revocation of many certificates at once takes as many).
+    private func disconnectRevoked(_ revoked: [DeviceCertificates.Revoked], devices: [DeviceCredential], probe: Probe, password: String) {
+        let current = Set(devices.map(\.device))
+        let hourAgo = Int64((Date().timeIntervalSince1970 - 3600) * 1_000_000)
+        // Those of the last hour only: revoked while broker-sync was away (a restart), not every one the CRL
+        // lists (a session of a certificate revoked earlier was closed then, or by a broker restart since).
+        let due = revoked.filter { !current.contains($0.device) && !closed.contains($0.serial) && $0.revokedMicros > hourAgo }
+        closed = Set(due.map(\.serial)).union(closed.intersection(revoked.map(\.serial)))
+        for device in Set(due.map(\.device)).sorted() where !probe(Self.probeUser, password, device) {
+            logger.warning("broker sync: could not close \(device)'s session (its certificate was revoked)")
         }
-        logger.info("broker files written: \(devices.count) devices, \(services.count) services; \(probe == nil ? "broker signalled" : "taken by the broker") \(String(format: "%.3f", Date().timeIntervalSince(started))) s after the change")
     }
 
     /// Waits until the broker takes this write's probe login, signalling again after 3 s, then after twice
@@ -138,7 +194,8 @@ public final class BrokerSync: @unchecked Sendable {
         let started = Date()
         var signalled = started
         var resignal: TimeInterval = 3
-        while !probe(Self.probeUser, password) {
+        let clientID = "\(Self.probeUser)-\(getpid())"
+        while !probe(Self.probeUser, password, clientID) {
             guard !isStopped else { return }
             let now = Date()
             guard now.timeIntervalSince(started) < limit else {

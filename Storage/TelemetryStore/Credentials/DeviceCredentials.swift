@@ -21,6 +21,21 @@ public struct IssuedCredential: Sendable {
     public var created: Bool
 }
 
+/// What a credential request says of a device's sensor types.
+public enum SensorRights: Sendable, Equatable {
+    /// Every sensor type of the catalog, also those added later (NULL in the table).
+    case all
+    case only([String])
+    /// As the device has them (a rotation keeps its rights); every type for a new device.
+    case unchanged
+
+    /// A list as the API and the command line take it: nil for every type.
+    public init(_ sensors: [String]?) { self = sensors.map(Self.only) ?? .all }
+
+    /// The list to validate; nil when no list is given.
+    public var list: [String]? { if case .only(let sensors) = self { sensors } else { nil } }
+}
+
 /// Device credentials in PostgreSQL (`device_credentials`). Every change NOTIFYs `channel` in its own
 /// transaction, so the broker's files (BrokerSync) follow at commit, never for a rollback.
 public enum DeviceCredentials {
@@ -37,9 +52,12 @@ public enum DeviceCredentials {
         )
         """
 
-    /// Makes the table if it is missing (the services' migration makes it too).
+    /// Makes the tables if they are missing (the services' migration makes them too).
     public static func prepare(on connection: StoreConnection) throws(StoreError) {
-        try StoreError.wrap { () throws(PGError) in _ = try connection.pg.execute(table) }
+        try StoreError.wrap { () throws(PGError) in
+            _ = try connection.pg.execute(table)
+            _ = try connection.pg.execute(DeviceCertificates.table)
+        }
     }
 
     /// Checks a device id and its sensor types against the topic grammar and the catalog.
@@ -48,7 +66,7 @@ public enum DeviceCredentials {
             throw CredentialError(code: "invalid_device", message: "must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
         }
         guard !BrokerFiles.isReserved(device: device) else {
-            throw CredentialError(code: "invalid_device", message: "'ingest-…', '\(BrokerSync.probeUser)' and 'telemetry' are reserved for the platform's own broker accounts and topics")
+            throw CredentialError(code: "invalid_device", message: "'ingest-…', '\(BrokerSync.probeUser)…' and 'telemetry' are reserved for the platform's own broker accounts and topics")
         }
         if let sensors {
             guard !sensors.isEmpty else { throw CredentialError(code: "invalid_sensors", message: "must name at least one sensor type, or be left out for all") }
@@ -59,26 +77,34 @@ public enum DeviceCredentials {
     }
 
     /// Creates or rotates one device's credential; returns it with its new password.
-    public static func issue(device: String, sensors: [String]?, on connection: StoreConnection) throws(StoreError) -> IssuedCredential {
-        try issue([(device, sensors)], on: connection)[0]
+    public static func issue(device: String, sensors: SensorRights, rotating: Bool = true, on connection: StoreConnection) throws(StoreError) -> IssuedCredential {
+        try issue([(device, sensors)], rotating: rotating, on: connection)[0]
     }
 
     /// Creates or rotates many at once, all or nothing (one statement, one transaction, one notification).
-    public static func issue(_ devices: [(device: String, sensors: [String]?)], on connection: StoreConnection) throws(StoreError) -> [IssuedCredential] {
+    /// - Parameter rotating: false refuses a device that already has a credential (nothing is changed).
+    public static func issue(_ devices: [(device: String, sensors: SensorRights)], rotating: Bool = true,
+                             on connection: StoreConnection) throws(StoreError) -> [IssuedCredential] {
         let (passwords, hashes) = try newPasswords(devices.count)
-        // Sensor lists travel as one text each ("" for all), split again in SQL.
-        let sensors = devices.map { $0.sensors?.joined(separator: ",") ?? "" }
+        // Sensor lists travel as one text each ("" for all, NULL for unchanged), split again in SQL.
+        let sensors: [String?] = devices.map {
+            switch $0.sensors {
+            case .all: ""
+            case .only(let list): list.joined(separator: ",")
+            case .unchanged: nil
+            }
+        }
         let rows = try StoreError.wrap { () throws(PGError) in
             try connection.pg.transaction { (pg) throws(PGError) -> PGResult in
                 let result = try pg.query("""
                     INSERT INTO device_credentials AS c (device, sensors, password_hash)
-                    SELECT d, CASE WHEN s = '' THEN NULL ELSE string_to_array(s, ',') END, h
-                    FROM unnest($1::text[], $2::text[], $3::text[]) AS input(d, s, h)
-                    ON CONFLICT (device) DO UPDATE SET sensors = excluded.sensors, password_hash = excluded.password_hash, rotated = now()
+                    SELECT d, CASE WHEN s IS NULL THEN old.sensors WHEN s = '' THEN NULL ELSE string_to_array(s, ',') END, h
+                    FROM unnest($1::text[], $2::text[], $3::text[]) AS input(d, s, h) LEFT JOIN device_credentials old ON old.device = input.d
+                    ON CONFLICT (device) DO \(rotating ? "UPDATE SET sensors = excluded.sensors, password_hash = excluded.password_hash, rotated = now()" : "NOTHING")
                     RETURNING device, array_to_string(sensors, ','), password_hash,
                               (extract(epoch FROM created) * 1000000)::int8, (extract(epoch FROM rotated) * 1000000)::int8, xmax = 0
                     """, [arrayLiteral(devices.map(\.device)), arrayLiteral(sensors), arrayLiteral(hashes)])
-                try notifyChanged(pg)
+                if result.count > 0 { try notifyChanged(pg) }
                 return result
             }
         }
@@ -89,7 +115,7 @@ public enum DeviceCredentials {
         }
         return try zip(devices, passwords).map { (entry, password) throws(StoreError) in
             guard let (credential, created) = byDevice[entry.device] else {
-                throw StoreError(refusal: "device \(entry.device) was not stored")
+                throw StoreError(refusal: rotating ? "device \(entry.device) was not stored" : "device \(entry.device) already has a credential")
             }
             return IssuedCredential(credential: credential, password: password, created: created)
         }
@@ -128,12 +154,15 @@ public enum DeviceCredentials {
         return rows.count == 0 ? nil : credential(rows, 0)
     }
 
-    /// Revokes (deletes) a device's credential; false when it had none.
+    /// Revokes (deletes) a device's credential, and its client certificates with it; false when it had none.
     public static func revoke(device: String, on connection: StoreConnection) throws(StoreError) -> Bool {
         try StoreError.wrap { () throws(PGError) in
             try connection.pg.transaction { (pg) throws(PGError) -> Bool in
                 let deleted = try pg.query("DELETE FROM device_credentials WHERE device = $1 RETURNING device", [device]).count == 1
-                if deleted { try notifyChanged(pg) }
+                if deleted {
+                    try DeviceCertificates.revoke(device: device, pg)
+                    try notifyChanged(pg)
+                }
                 return deleted
             }
         }
@@ -171,8 +200,10 @@ public enum DeviceCredentials {
     }
 
     /// A PostgreSQL array literal of texts, every element quoted (device ids and sensor names hold no
-    /// quotes or backslashes, and hashes none either; escaped anyway).
-    static func arrayLiteral(_ values: [String]) -> String {
-        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+    /// quotes or backslashes, and hashes none either; escaped anyway), nil as NULL.
+    static func arrayLiteral(_ values: [String?]) -> String {
+        "{" + values.map { value in
+            value.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" } ?? "NULL"
+        }.joined(separator: ",") + "}"
     }
 }

@@ -5,9 +5,11 @@ import FoundationNetworking
 import MQTT
 import Postgres
 
-/// The platform with device identity on: a private mosquitto that allows no anonymous client and checks
-/// the password and ACL files `telemetry broker-sync` keeps from PostgreSQL, `telemetry ingest` on its
-/// read-only service accounts, and `telemetry query` with a read token and an admin token.
+/// The platform with device identity on, as `scripts/run-local.sh` runs it: a private mosquitto that allows
+/// no anonymous client and checks the password and ACL files `telemetry broker-sync` keeps from PostgreSQL,
+/// per listener — the services' (`broker.port`) takes only the service accounts, the devices' (`devicePort`,
+/// plaintext on loopback here; TLS with `tls`) only devices, whose client id is their username —
+/// `telemetry ingest` on its read-only service accounts, and `telemetry query` with a read token and an admin token.
 final class SecuredPlatform: @unchecked Sendable {
     static let readToken = "read-token-1"
     static let adminToken = "admin-token-1"
@@ -24,6 +26,10 @@ final class SecuredPlatform: @unchecked Sendable {
     private let journal: String
     let query: ServiceProcess
     let queryPort: Int
+    /// The devices' plaintext listener.
+    let devicePort: Int
+    /// broker-sync's /readyz.
+    let syncHealthPort: Int
     /// With `tls`: a listener with TLS (password login), and one where a client certificate signed by the
     /// CA is the identity (its CN the username); the CA and the broker's certificate are in `files`.
     let tlsPort: Int?
@@ -37,24 +43,36 @@ final class SecuredPlatform: @unchecked Sendable {
         files = FileManager.default.temporaryDirectory.appendingPathComponent("broker-files-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
         let brokerPort = try freePort()
-        syncEnvironment = [
+        syncHealthPort = try freePort()
+        // With TLS, the CA first: broker-sync signs the certificate listener's CRL with it.
+        if tls { try Self.run(["/bin/bash", Self.repository + "/scripts/make-tls.sh", files]) }
+        let certificateFiles = tls
+            ? ["TELEMETRY_BROKER_CRL_FILE": files + "/crl.pem", "TELEMETRY_DEVICE_CA_FILE": files + "/ca.crt", "TELEMETRY_DEVICE_CA_KEY_FILE": files + "/ca.key"]
+            : [:]
+        syncEnvironment = certificateFiles.merging([
+            "TELEMETRY_METRICS_PORT": String(syncHealthPort),
             "TELEMETRY_MQTT_URL": "mqtt://127.0.0.1:\(brokerPort)", "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword,
             "TELEMETRY_BROKER_PASSWORD_FILE": files + "/passwords", "TELEMETRY_BROKER_ACL_FILE": files + "/acl",
+            "TELEMETRY_BROKER_SERVICE_PASSWORD_FILE": files + "/service-passwords", "TELEMETRY_BROKER_SERVICE_ACL_FILE": files + "/service-acl",
             "TELEMETRY_BROKER_PID_FILE": files + "/mosquitto.pid",
-        ]
+        ]) { $1 }
         sync = try ServiceProcess("telemetry", arguments: ["broker-sync"], environment: syncEnvironment, servers: servers)
         // mosquitto does not start without its password file: broker-sync writes it first.
         let files = self.files, sync = self.sync
-        guard try eventually(timeout: .seconds(30), { FileManager.default.fileExists(atPath: files + "/acl") || !sync.isRunning }), sync.isRunning else {
+        guard try eventually(timeout: .seconds(30), { FileManager.default.fileExists(atPath: files + "/service-acl") || !sync.isRunning }), sync.isRunning else {
             throw TestSetupError(message: "broker-sync wrote no files: \(sync.output)")
         }
-        var config = ["allow_anonymous false", "password_file \(files)/passwords", "acl_file \(files)/acl", "pid_file \(files)/mosquitto.pid"]
+        // The services' listener first (the test broker's own), then the devices'.
+        devicePort = try freePort()
+        let devices = ["allow_anonymous false", "password_file \(files)/passwords", "acl_file \(files)/acl", "use_username_as_clientid true"]
+        var config = ["per_listener_settings true", "allow_anonymous false", "password_file \(files)/service-passwords", "acl_file \(files)/service-acl",
+                      "pid_file \(files)/mosquitto.pid", "listener \(devicePort) 127.0.0.1"] + devices
         if tls {
-            try Self.run(["/bin/bash", Self.repository + "/scripts/make-tls.sh", files])
             let (tlsPort, certificatePort) = (try freePort(), try freePort())
             let certificates = ["cafile \(files)/ca.crt", "certfile \(files)/server.crt", "keyfile \(files)/server.key"]
-            config += ["listener \(tlsPort) 127.0.0.1"] + certificates
-                + ["listener \(certificatePort) 127.0.0.1"] + certificates + ["require_certificate true", "use_identity_as_username true"]
+            config += ["listener \(tlsPort) 127.0.0.1"] + certificates + devices
+                + ["listener \(certificatePort) 127.0.0.1"] + certificates + devices
+                + ["require_certificate true", "use_identity_as_username true", "crlfile \(files)/crl.pem"]
             self.tlsPort = tlsPort
             self.certificatePort = certificatePort
         } else {
@@ -108,6 +126,15 @@ final class SecuredPlatform: @unchecked Sendable {
         }
     }
 
+    /// `telemetry devices cert <device>` from the CA in `files`, into `files/devices`: its exit status
+    /// (nil: it did not end within 30 s) and output.
+    func issueCertificate(_ device: String) throws -> (status: Int32?, output: String) {
+        let command = try ServiceProcess(
+            "telemetry", arguments: ["devices", "cert", device, "--ca-cert", files + "/ca.crt", "--ca-key", files + "/ca.key", "--out", files + "/devices"],
+            environment: ["TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory], servers: servers)
+        return (command.waitForExit(timeout: .seconds(30)), command.output)
+    }
+
     /// A client over TLS on `port`, trusting `caFile`, with a password or a certificate; nil when refused.
     func connectTLS(port: Int, caFile: String, username: String? = nil, password: String? = nil, certificate: (String, String)? = nil) throws -> MQTTClient? {
         var url = MQTTURL(host: "127.0.0.1", port: Int32(port), username: username, password: password, tls: true, caFile: caFile)
@@ -149,18 +176,19 @@ final class SecuredPlatform: @unchecked Sendable {
         return password
     }
 
-    /// A client of the secured broker; nil when the broker refused it (or did not answer) within `timeout`.
-    func connect(_ username: String?, _ password: String?, port: Int? = nil, subscriptions: [String] = [], timeout: Duration = .seconds(3),
-                 onMessage: (@Sendable (MQTTMessage) -> Void)? = nil) throws -> MQTTClient? {
-        try open(MQTTURL(host: "127.0.0.1", port: Int32(port ?? broker.port), username: username, password: password),
-                 subscriptions: subscriptions, timeout: timeout, onMessage: onMessage)
+    /// A client of the secured broker (the devices' listener unless `port` says otherwise); nil when the broker
+    /// refused it (or did not answer) within `timeout`.
+    func connect(_ username: String?, _ password: String?, port: Int? = nil, clientID: String? = nil, subscriptions: [String] = [],
+                 timeout: Duration = .seconds(3), onMessage: (@Sendable (MQTTMessage) -> Void)? = nil) throws -> MQTTClient? {
+        try open(MQTTURL(host: "127.0.0.1", port: Int32(port ?? devicePort), username: username, password: password),
+                 clientID: clientID, subscriptions: subscriptions, timeout: timeout, onMessage: onMessage)
     }
 
     /// Connects to `url`; nil (the client stopped again) when it could not connect, or was not connected and
     /// subscribed within `timeout`.
-    private func open(_ url: MQTTURL, subscriptions: [String] = [], timeout: Duration = .seconds(3),
+    private func open(_ url: MQTTURL, clientID: String? = nil, subscriptions: [String] = [], timeout: Duration = .seconds(3),
                       onMessage: (@Sendable (MQTTMessage) -> Void)? = nil) throws -> MQTTClient? {
-        let client = try MQTTClient(url: url, options: .init(clientID: "test-\(url.username ?? "anonymous")-\(UUID().uuidString.prefix(6))",
+        let client = try MQTTClient(url: url, options: .init(clientID: clientID ?? "test-\(url.username ?? "anonymous")-\(UUID().uuidString.prefix(6))",
                                                               subscriptions: subscriptions), onMessage: onMessage)
         // A TLS handshake that fails can fail inside start() (libmosquitto connects there): not connected either.
         guard (try? client.start()) != nil, client.waitUntilReady(timeout: timeout) else {
@@ -178,11 +206,11 @@ final class SecuredPlatform: @unchecked Sendable {
     }
 
     /// Waits (5 s at most) until the broker takes the credential: broker-sync wrote it and reloaded mosquitto.
-    func connectOnceSynced(_ username: String, _ password: String, subscriptions: [String] = [],
+    func connectOnceSynced(_ username: String, _ password: String, port: Int? = nil, subscriptions: [String] = [],
                            onMessage: (@Sendable (MQTTMessage) -> Void)? = nil) throws -> MQTTClient {
         let deadline = ContinuousClock.now.advanced(by: .seconds(5))
         repeat {
-            if let client = try connect(username, password, subscriptions: subscriptions, timeout: .milliseconds(500), onMessage: onMessage) { return client }
+            if let client = try connect(username, password, port: port, subscriptions: subscriptions, timeout: .milliseconds(500), onMessage: onMessage) { return client }
         } while ContinuousClock.now < deadline
         throw TestSetupError(message: "\(username) could not connect within 5 s of getting its credential; broker-sync: \(sync.output.suffix(1500))")
     }

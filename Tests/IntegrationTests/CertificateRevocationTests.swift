@@ -1,0 +1,52 @@
+import Foundation
+import MQTT
+import Testing
+
+/// Client certificates follow the credential: none is issued to a device without one, and revoking it
+/// revokes the device's certificates (the listener's CRL): a live session ends within 5 s, as with a
+/// password, the certificate is refused from then on, also after the device is added again. README, "Device identity".
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct CertificateRevocationTests {
+    @Test func aRevokedDevicesCertificateIsCutOffAndRefusedAndNoneIsIssuedWithoutACredential() async throws {
+        let platform = try SecuredPlatform(sensors: ["temperature"], tls: true)
+        defer { platform.stop() }
+        let temperature = platform.sensor("temperature")
+        let certificatePort = try #require(platform.certificatePort)
+        let ca = platform.files + "/ca.crt"
+        let certificate = (platform.files + "/devices/dev-c.crt", platform.files + "/devices/dev-c.key")
+
+        // No credential, no certificate.
+        let refused = try await offThePool { try platform.issueCertificate("dev-c") }
+        #expect(refused.status != 0 && refused.output.contains("has no credential"), "a certificate was issued to a device without a credential: \(refused.output)")
+
+        let password = try await platform.issue("dev-c")
+        try await offThePool { try platform.connectOnceSynced("dev-c", password) }.stop()
+        let issued = try await offThePool { try platform.issueCertificate("dev-c") }
+        try #require(issued.status == 0, "\(issued.output)")
+        let drops = ClientIdentityTests.Drops()
+        var url = MQTTURL(host: "127.0.0.1", port: Int32(certificatePort), tls: true, caFile: ca)
+        url.certificateFile = certificate.0
+        url.keyFile = certificate.1
+        let client = try MQTTClient(url: url, options: .init(clientID: "dev-c"), onConnectionChange: { connected, _ in
+            if !connected { drops.count.add(1, ordering: .relaxed) }
+        })
+        defer { client.stop() }
+        try client.start()
+        #expect(client.waitUntilReady(timeout: .seconds(5)), "the device's certificate was refused")
+        _ = try client.publish(topic: "telemetry/\(temperature)/dev-c", payload: DeviceIdentityTests.frame(seq: 1), qos: 1)
+        #expect(try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-c")) == 1 } })
+
+        // Revoked while connected: dropped within 5 s, and its certificate refused from then on.
+        #expect(try await platform.call("DELETE", "/v1/devices/dev-c/credentials").0 == 204)
+        let dropped = try await offThePool { try eventually(timeout: .seconds(5), poll: .milliseconds(20)) { drops.any } }
+        #expect(dropped, "the revoked device's certificate session was still connected 5 s after its revocation: \(platform.sync.output.suffix(1000))")
+        #expect(try platform.connectTLS(port: certificatePort, caFile: ca, certificate: certificate) == nil, "a revoked certificate connected again")
+        _ = try client.publish(topic: "telemetry/\(temperature)/dev-c", payload: DeviceIdentityTests.frame(seq: 2), qos: 1)
+
+        // Added again with a password: that works, the old certificate stays refused.
+        let again = try await platform.issue("dev-c")
+        try await offThePool { try platform.connectOnceSynced("dev-c", again) }.stop()
+        #expect(try platform.connectTLS(port: certificatePort, caFile: ca, certificate: certificate) == nil, "a revoked certificate came back with its device")
+        #expect(try platform.storedCount(temperature, device: "dev-c") == 1, "a reading was stored after the revocation")
+    }
+}
