@@ -17,6 +17,8 @@ struct IngestMetrics: Sendable {
     let quarantined: Counter
     /// Messages the broker sent again after a reconnect that were journaled already (`RedeliveryFilter`).
     let redeliveries: Counter
+    /// Retained messages the broker sent at a (re)subscription, not stored again.
+    let retainedSkipped: Counter
     let commitLatency: Timer
     /// The same numbers, readable: what the service reports to `ingest_status` (`StatusReporter`).
     let totals = PipelineTotals()
@@ -35,6 +37,7 @@ struct IngestMetrics: Sendable {
         stalled = Gauge(label: "telemetry_ingest_stalled", dimensions: dimensions)
         quarantined = Counter(label: "telemetry_ingest_quarantined_messages_total", dimensions: dimensions)
         redeliveries = Counter(label: "telemetry_ingest_redelivered_messages_skipped_total", dimensions: dimensions)
+        retainedSkipped = Counter(label: "telemetry_ingest_retained_messages_skipped_total", dimensions: dimensions)
         commitLatency = Timer(label: "telemetry_ingest_commit_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
     }
 

@@ -152,6 +152,13 @@ public final class SensorPipeline: @unchecked Sendable {
         if case .unrouted(let known) = role, TopicRouting.unroutedRejection(of: message.topic, known: known) == nil {
             return  // its sensor type's service has it
         }
+        if message.retain {
+            // The broker sets the flag only on a retained message sent because a subscription was made
+            // (MQTT 3.1.1, 3.3.1.3): it was taken when it was published, or it is old news. Every
+            // resubscription would otherwise store it again, also after its device was revoked.
+            metrics.retainedSkipped.increment()
+            return
+        }
         if message.qos > 0, redeliveries.isRedelivery(mid: message.mid, connection: message.connection, topic: message.topic, payload: message.payload) {
             metrics.redeliveries.increment()
             return  // journaled when it first came; acknowledging it now is what the broker waits for

@@ -161,7 +161,7 @@ public final class MQTTClient: @unchecked Sendable {
     /// Publishes; with QoS 1 waits while `maxInflight` messages are unacknowledged (backpressure, not a queue).
     /// Returns the message id `onPublished` will report.
     @discardableResult
-    public func publish(topic: String, payload: [UInt8], qos: Int32, timeout: Duration = .seconds(30)) throws(MQTTError) -> Int32 {
+    public func publish(topic: String, payload: [UInt8], qos: Int32, retain: Bool = false, timeout: Duration = .seconds(30)) throws(MQTTError) -> Int32 {
         if qos > 0 {
             let deadline = Date().addingTimeInterval(timeout.seconds)
             condition.lock()
@@ -176,7 +176,7 @@ public final class MQTTClient: @unchecked Sendable {
         }
         var mid: Int32 = 0
         let rc = payload.withUnsafeBytes { buffer in
-            mosquitto_publish(handle, &mid, topic, Int32(buffer.count), buffer.baseAddress, qos, false)
+            mosquitto_publish(handle, &mid, topic, Int32(buffer.count), buffer.baseAddress, qos, retain)
         }
         // While disconnected the library keeps a QoS 1 message and sends it after reconnecting.
         let accepted = rc == MOSQ_ERR_SUCCESS.rawValue || (qos > 0 && rc == MOSQ_ERR_NO_CONN.rawValue && mid != 0)

@@ -108,6 +108,40 @@ struct PoisonMessageTests {
         #expect(lastSeen == "t")
     }
 
+    /// The broker sends a retained message again at every subscription (the services subscribe at every
+    /// connect): it is stored once, when it was published.
+    @Test func aRetainedReadingIsStoredOnceHoweverOftenTheServiceSubscribes() throws {
+        let servers = try TestServers.require()
+        let catalog = try TestCatalog.make(from: ["temperature"])
+        let sensor = catalog.sensor("temperature").name
+        let database = try servers.makeDatabase()
+        let connection = try PGConnection(url: database)
+        let journal = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString.prefix(8))").path
+        var ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database, journal: journal)
+        #expect(try ingest.waitUntilReady())
+        let publisher = try TestPublisher(url: servers.mqtt)
+        let topic = "telemetry/\(sensor)/kept/text"
+        try publisher.publish(topic, Array("18.5".utf8), retain: true)
+        defer { try? publisher.publish(topic, [], retain: true) }  // clears it at the broker
+        try publisher.flush()
+        let rows = "SELECT count(*) FROM \"\(sensor)\" r JOIN devices d ON d.id = r.device_id WHERE d.device = $1"
+        #expect(try eventually { (try? connection.query(rows, ["kept"]))?[0, 0] == "1" }, "\(ingest.output.suffix(1500))")
+        for _ in 0..<2 {
+            // Same client id and session: it subscribes again, and the broker sends the retained reading.
+            _ = ingest.stop()
+            ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database, journal: journal)
+            #expect(try ingest.waitUntilReady())
+            #expect(try eventually { (DeadLetterTests.counter("telemetry_ingest_retained_messages_skipped_total", at: ingest.metricsURL) ?? 0) >= 1 },
+                    "\(ingest.output.suffix(1500))")
+        }
+        // A reading after them is stored: everything before it was handled.
+        try publisher.publish("telemetry/\(sensor)/after/text", Array("19.5".utf8))
+        try publisher.flush()
+        #expect(try eventually { (try? connection.query(rows, ["after"]))?[0, 0] == "1" })
+        #expect(try connection.query(rows, ["kept"])[0, 0] == "1")
+        _ = ingest.stop()
+    }
+
     static func partitions(of table: String, _ connection: PGConnection) throws -> Set<String> {
         let rows = try connection.query("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = $1", [table]).rows
         return Set(rows.compactMap { $0[0] })

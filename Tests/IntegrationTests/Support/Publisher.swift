@@ -11,8 +11,8 @@ final class TestPublisher: @unchecked Sendable {
         guard client.waitUntilReady(timeout: .seconds(10)) else { throw TestSetupError(message: "cannot connect to the broker: \(client.lastError)") }
     }
 
-    func publish(_ topic: String, _ payload: [UInt8]) throws {
-        try client.publish(topic: topic, payload: payload, qos: 1)
+    func publish(_ topic: String, _ payload: [UInt8], retain: Bool = false) throws {
+        try client.publish(topic: topic, payload: payload, qos: 1, retain: retain)
     }
 
     /// Waits until the broker acknowledged everything published.
