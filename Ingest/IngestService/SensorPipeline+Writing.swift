@@ -20,7 +20,7 @@ extension SensorPipeline {
             metrics.duplicates.increment(by: outcome.duplicates)
             return true
         case .failure(let error):
-            logger.error("batch of \(records.count) messages failed permanently: \(error); isolating the cause")
+            logger.error("batch of \(records.count) messages failed permanently: \(LogText.escape(error.description)); isolating the cause")
             return storeOneByOne(records, writer: writer)
         }
     }
@@ -67,7 +67,7 @@ extension SensorPipeline {
                 lastError = error
                 metrics.retries.increment()
                 stall.failed("cannot dead-letter a message on \(record.topic): \(error)")
-                logger.error("cannot dead-letter a message on \(record.topic), trying again in \(Int(delay * 1000)) ms: \(error)")
+                logger.error("cannot dead-letter a message on \(LogText.escape(record.topic)), trying again in \(Int(delay * 1000)) ms: \(LogText.escape(error.description))")
                 Thread.sleep(forTimeInterval: delay)
                 delay = min(delay * 4, 1)
             }
@@ -77,13 +77,13 @@ extension SensorPipeline {
             do {
                 try quarantine.put(record, reason: reason)
                 metrics.quarantined.increment()
-                logger.critical("quarantined a message on \(record.topic) in \(quarantine.path) and moved on: \(reason)")
+                logger.critical("quarantined a message on \(LogText.escape(record.topic)) in \(quarantine.path) and moved on: \(LogText.escape(reason))")
                 return true
             } catch {
                 // The disk that holds the journal: nothing can be acknowledged without it either.
                 if pastShutdownGrace { return false }
                 stall.failed("cannot quarantine: \(error)")
-                logger.critical("cannot quarantine a message on \(record.topic), retrying in 1 s: \(error)")
+                logger.critical("cannot quarantine a message on \(LogText.escape(record.topic)), retrying in 1 s: \(error)")
                 Thread.sleep(forTimeInterval: 1)
             }
         }
@@ -111,7 +111,7 @@ extension SensorPipeline {
                 metrics.totals.journalBytes.store(Int64(journal.bytesOnDisk), ordering: .relaxed)
                 stall.failed("PostgreSQL: \(error)")
                 reportStall()
-                logger.warning("PostgreSQL unavailable, retrying in \(Int(delay * 1000)) ms: \(error)")
+                logger.warning("PostgreSQL unavailable, retrying in \(Int(delay * 1000)) ms: \(LogText.escape(error.description))")
                 Thread.sleep(forTimeInterval: delay)
                 delay = min(delay * 2, stopping.load(ordering: .relaxed) ? 0.5 : 5)
             } catch {
@@ -131,7 +131,7 @@ extension SensorPipeline {
     /// Once per stall, the log says why (`StatusReporter` keeps the metric and `ingest_status` current).
     func reportStall() {
         guard stall.shouldReport(), let reason = stall.stallReason else { return }
-        logger.error("stalled, not ready: \(reason)")
+        logger.error("stalled, not ready: \(LogText.escape(reason))")
     }
 
     var pastShutdownGrace: Bool {

@@ -261,7 +261,7 @@ public final class SensorPipeline: @unchecked Sendable {
     func reject(_ record: JournalRecord, code: String, reason: String, into batch: inout IngestBatch, counting: Bool = true) {
         if counting { metrics.rejected(reason: code) }
         if counting && reasons.shouldLog(code) {
-            logger.warning("rejected a message on \(record.topic): \(reason) (logged once per reason per minute)")
+            logger.warning("rejected a message on \(LogText.escape(record.topic)): \(LogText.escape(reason)) (logged once per reason per minute)")
         }
         batch.deadLetters.append(DeadLetter(sensor: isUnrouted ? nil : sensor.name, topic: record.topic, receivedAt: record.receivedAt, reason: reason, payload: record.payload))
     }

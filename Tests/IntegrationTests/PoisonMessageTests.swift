@@ -22,12 +22,19 @@ struct PoisonMessageTests {
         for (index, payload) in poison.enumerated() {
             try publisher.publish("telemetry/\(sensor)/nul-\(index)/text", payload)
         }
+        // A name that tries to start a log line of its own, with a terminal escape.
+        try publisher.publish("telemetry/\(sensor)/forger/senml-json", Array(#"[{"n":"x\nFORGED-LINE\u001b[31m","v":1}]"#.utf8))
         try publisher.publish("telemetry/\(sensor)/after/text", Array("19.25".utf8))
         try publisher.flush()
         #expect(try eventually { (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1" }, "\(ingest.output.suffix(2000))")
-        #expect(try eventually { (try? connection.query("SELECT count(*) FROM rejected"))?[0, 0] == "\(poison.count)" })
+        #expect(try eventually { (try? connection.query("SELECT count(*) FROM rejected"))?[0, 0] == "\(poison.count + 1)" })
+        // The log quotes them escaped: no NUL, no line a device wrote, no escape sequence.
+        let log = ingest.output
+        #expect(!log.contains("\0") && !log.contains("\u{1B}"))
+        #expect(!log.split(separator: "\n").contains { $0.hasPrefix("FORGED-LINE") }, "\(log.suffix(2000))")
+        #expect(log.contains("FORGED-LINE"), "the rejection was not logged at all: \(log.suffix(2000))")
         // Raw bytes kept exactly; the reason is valid text without NUL.
-        let rows = try connection.query("SELECT topic, encode(payload, 'hex'), reason FROM rejected ORDER BY topic").rows
+        let rows = try connection.query("SELECT topic, encode(payload, 'hex'), reason FROM rejected WHERE topic LIKE '%/text' ORDER BY topic").rows
         for (row, payload) in zip(rows, poison) {
             #expect(row[1] == payload.map { String(format: "%02x", $0) }.joined(), "\(row)")
             #expect(row[2]?.contains("\0") == false)
