@@ -54,7 +54,12 @@ final class MessageQueue: @unchecked Sendable {
         let taken = Array(items[head..<(head + n)])
         head += n
         for record in taken { bytes -= record.payload.count }
-        if head > 4096 && head * 2 > items.count {
+        // Taken records stay in `items` (and their payloads in memory) until compacted: do it whenever
+        // they are the larger part, so what is kept beyond the queue's bound is at most what it holds.
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head * 2 > items.count {
             items.removeFirst(head)
             head = 0
         }

@@ -12,6 +12,7 @@ enum Startup {
     static func settings<T>(
         _ command: String, environment: [String: String] = ProcessInfo.processInfo.environment, then build: (PlatformSettings) throws -> T
     ) async throws -> (PlatformSettings, T) {
+        tuneAllocator()
         do {
             let platform = try await PlatformSettings.load(environment: environment)
             for (variable, closest) in PlatformSettings.unknownVariables(in: environment) {
@@ -23,6 +24,17 @@ enum Startup {
             FileHandle.standardError.write(Data("telemetry \(command): \(error)\n".utf8))
             throw ExitCode(2)
         }
+    }
+
+    /// glibc's malloc raises its mmap threshold to the largest block freed (up to 32 MiB), after which
+    /// payload-sized buffers (up to the broker's 1 MiB) come from per-thread arenas and stay there: a
+    /// service that had handled a few hundred large messages kept ~250 MiB (LargePayloadMemoryTests). A
+    /// fixed threshold returns such buffers to the system when freed; fewer arenas bound the rest.
+    static func tuneAllocator() {
+        #if os(Linux)
+        _ = glibcMallopt(-3, 128 << 10)  // M_MMAP_THRESHOLD (malloc.h, which Swift's Glibc module leaves out)
+        _ = glibcMallopt(-8, 4)  // M_ARENA_MAX
+        #endif
     }
 
     /// Logging to stderr at `level`; metrics into the returned registry (what /metrics serves).
@@ -37,3 +49,8 @@ enum Startup {
         return registry
     }
 }
+
+#if os(Linux)
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif
