@@ -166,21 +166,22 @@ public final class BrokerSync: @unchecked Sendable {
             if reportFailure { logger.error("broker sync: \(error); trying again") }
             return false
         }
-        if let probe { disconnectRevoked(revoked, devices: devices, probe: probe, password: probePassword) }
+        if let probe { disconnectRevoked(revoked, probe: probe, password: probePassword) }
         setReady(true)
         logger.info("broker files written: \(devices.count) devices, \(services.count) services, \(revoked.count) revoked certificates; \(probe == nil ? "broker signalled" : "taken by the broker") \(String(format: "%.3f", Date().timeIntervalSince(started))) s after the change")
         return true
     }
 
-    /// Closes the live sessions of devices whose certificates were revoked since the last write and that
-    /// have no credential now: the probe account takes over each one's client id, and leaves (a
-    /// connection each: a mass revocation of many certificates at once takes as many).
-    private func disconnectRevoked(_ revoked: [DeviceCertificates.Revoked], devices: [DeviceCredential], probe: Probe, password: String) {
-        let current = Set(devices.map(\.device))
+    /// Closes the live sessions of devices whose certificates were revoked since the last write: the
+    /// probe account takes over each one's client id, and leaves (a connection each: a mass revocation of
+    /// many certificates at once takes as many). Also when the device has a credential again by now (revoked
+    /// and provisioned at once): the revoked certificate's session must end; a password session of the
+    /// device is cut once and reconnects.
+    private func disconnectRevoked(_ revoked: [DeviceCertificates.Revoked], probe: Probe, password: String) {
         let hourAgo = Int64((Date().timeIntervalSince1970 - 3600) * 1_000_000)
         // Those of the last hour only: revoked while broker-sync was away (a restart), not every one the CRL
         // lists (a session of a certificate revoked earlier was closed then, or by a broker restart since).
-        let due = revoked.filter { !current.contains($0.device) && !closed.contains($0.serial) && $0.revokedMicros > hourAgo }
+        let due = revoked.filter { !closed.contains($0.serial) && $0.revokedMicros > hourAgo }
         closed = Set(due.map(\.serial)).union(closed.intersection(revoked.map(\.serial)))
         for device in Set(due.map(\.device)).sorted() where !probe(Self.probeUser, password, device) {
             logger.warning("broker sync: could not close \(device)'s session (its certificate was revoked)")
