@@ -289,7 +289,7 @@ enum OpenAPIDocument {
             bearer: {type: http, scheme: bearer}
           parameters:
             sensor: {name: sensor, in: path, required: true, schema: {type: string}}
-            device: {name: device, in: path, required: true, schema: {type: string, pattern: "^[A-Za-z0-9._-]{1,64}$"}}
+            device: {name: device, in: path, required: true, description: "Not . nor ..", schema: {type: string, pattern: "^[A-Za-z0-9._-]{1,64}$"}}
             from: {name: from, in: query, description: "Start (inclusive), RFC 3339 or epoch milliseconds", schema: {type: string}}
             to: {name: to, in: query, description: "End (exclusive), RFC 3339 or epoch milliseconds", schema: {type: string}}
             cursor: {name: cursor, in: query, description: The opaque next value of the previous page, schema: {type: string}}

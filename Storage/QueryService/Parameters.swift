@@ -56,9 +56,7 @@ struct Parameters {
     }
 
     func device(_ text: String, name: String = "device") throws -> String {
-        guard Topic.isValidDevice(text) else {
-            throw APIError.invalid(name, "a device id is 1-64 characters of A-Z a-z 0-9 . _ -")
-        }
+        guard Topic.isValidDevice(text) else { throw APIError.invalid(name, "a device id is \(Topic.deviceRule)") }
         return text
     }
 }

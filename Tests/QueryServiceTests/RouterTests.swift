@@ -97,6 +97,11 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
         ("/v1/rejected?order=newest", "order"),
         ("/v1/sensors/temperature/devices?prefix=bad%20prefix", "prefix"),
         ("/v1/sensors/temperature/devices/bad%20device/stream", "device"),
+        // No URL can address a device named . or .. (a client or proxy resolves them away).
+        ("/v1/sensors/temperature/devices/./latest", "device"),
+        ("/v1/sensors/temperature/devices/../readings", "device"),
+        ("/v1/sensors/temperature/devices/%2E%2E/stream", "device"),
+        ("/v1/sensors/temperature/aggregates?device=..", "device"),
     ]
 
     @Test(arguments: badRequests) func badParameterIs400NamingIt(uri: String, parameter: String) async throws {
