@@ -9,7 +9,7 @@ enum DeviceCredentialRoutes {
     static let maxBody = 32 << 20
 
     static func put(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
-        let device = try deviceParameter(context)
+        let device = try Parameters.path("device", context)
         let body = try await jsonBody(request, allowEmpty: true)
         let sensors = try sensorRights(body, field: "sensors", store)
         try validate(device: device, sensors: sensors.list, field: "device", sensorsField: "sensors", store)
@@ -20,7 +20,7 @@ enum DeviceCredentialRoutes {
     }
 
     static func get(_ context: some RequestContext, _ store: QueryStore) async throws -> Response {
-        let device = try deviceParameter(context)
+        let device = try Parameters.path("device", context)
         guard let credential = try await store.read({ connection in try DeviceCredentials.get(device: device, on: connection) }) else {
             throw APIError.notFound("device \(device) has no credential")
         }
@@ -30,7 +30,7 @@ enum DeviceCredentialRoutes {
     }
 
     static func delete(_ context: some RequestContext, _ store: QueryStore) async throws -> Response {
-        let device = try deviceParameter(context)
+        let device = try Parameters.path("device", context)
         guard try await store.read({ connection in try DeviceCredentials.revoke(device: device, on: connection) }) else {
             throw APIError.notFound("device \(device) has no credential")
         }
@@ -108,11 +108,6 @@ enum DeviceCredentialRoutes {
         json.field("created", TimeText.format(credential.created))
         json.field("rotated", TimeText.format(credential.rotated))
         json.endObject()
-    }
-
-    private static func deviceParameter(_ context: some RequestContext) throws -> String {
-        guard let device = context.parameters.get("device") else { throw APIError.invalid("device", "is missing") }
-        return device
     }
 
     private static func validate(device: String, sensors: [String]?, field: String, sensorsField: String, _ store: QueryStore) throws {

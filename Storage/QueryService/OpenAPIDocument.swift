@@ -9,7 +9,8 @@ enum OpenAPIDocument {
           description: >-
             Stored IoT readings, time-bucketed aggregates and dead letters. Times in responses are RFC 3339 UTC
             with microseconds; time parameters accept RFC 3339 or integer epoch milliseconds. Every route except
-            /healthz and /readyz needs a bearer token when tokens are configured.
+            /healthz and /readyz needs a bearer token when tokens are configured. Path parameters are percent-decoded
+            once.
         servers:
           - url: /
         security:

@@ -59,6 +59,15 @@ struct Parameters {
         guard Topic.isValidDevice(text) else { throw APIError.invalid(name, "a device id is \(Topic.deviceRule)") }
         return text
     }
+
+    /// A path parameter, percent-decoded once: the router matches the path as sent, so `emu%2Dx` is the
+    /// device `emu-x`. Text that does not decode to UTF-8 is a 400 naming the parameter.
+    static func path(_ name: String, _ context: some RequestContext) throws -> String {
+        guard let text = context.parameters.get(name)?.removingPercentEncoding else {
+            throw APIError.invalid(name, "is not percent-encoded UTF-8")
+        }
+        return text
+    }
 }
 
 /// Cursors are opaque to clients: base64url of a small text the server can check.

@@ -97,6 +97,12 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
         ("/v1/rejected?order=newest", "order"),
         ("/v1/sensors/temperature/devices?prefix=bad%20prefix", "prefix"),
         ("/v1/sensors/temperature/devices/bad%20device/stream", "device"),
+        // Path parameters are decoded once: what they decode to is checked, and text that does not decode is refused.
+        ("/v1/sensors/temperature/devices/dev%252d1/latest", "device"),
+        ("/v1/sensors/temperature/devices/dev%2F1/readings", "device"),
+        ("/v1/sensors/temperature/devices/dev%E0/latest", "device"),
+        ("/v1/sensors/temperature/devices/dev%zz/stream", "device"),
+        ("/v1/sensors/temp%zzrature/devices/dev-1/latest", "sensor"),
         // No URL can address a device named . or .. (a client or proxy resolves them away).
         ("/v1/sensors/temperature/devices/./latest", "device"),
         ("/v1/sensors/temperature/devices/../readings", "device"),
