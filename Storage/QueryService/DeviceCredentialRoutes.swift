@@ -11,6 +11,7 @@ enum DeviceCredentialRoutes {
     static func put(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
         let device = try Parameters.path("device", context)
         let body = try await jsonBody(request, allowEmpty: true)
+        try onlyKnownKeys(body, ["sensors"])
         let sensors = try sensorRights(body, field: "sensors", store)
         try validate(device: device, sensors: sensors.list, field: "device", sensorsField: "sensors", store)
         let issued = try await store.read { connection in try DeviceCredentials.issue(device: device, sensors: sensors, on: connection) }
@@ -42,6 +43,7 @@ enum DeviceCredentialRoutes {
         guard let body = try await jsonBody(request, allowEmpty: false), let list = body["devices"] as? [Any] else {
             throw APIError.invalid("devices", "the body must be {\"devices\": [{\"device\": \"...\"}, ...]}")
         }
+        try onlyKnownKeys(body, ["devices"])
         guard !list.isEmpty, list.count <= DeviceCredentials.maxBatch else {
             throw APIError.invalid("devices", "must hold 1 to \(DeviceCredentials.maxBatch) entries, not \(list.count)")
         }
@@ -52,6 +54,7 @@ enum DeviceCredentialRoutes {
             guard let entry = item as? [String: Any], let device = entry["device"] as? String else {
                 throw APIError.invalid("\(field).device", "is missing or not a string")
             }
+            try onlyKnownKeys(entry, ["device", "sensors"], in: "\(field).")
             let sensors = try sensorRights(entry, field: "\(field).sensors", store)
             try validate(device: device, sensors: sensors.list, field: "\(field).device", sensorsField: "\(field).sensors", store)
             guard seen.insert(device).inserted else { throw APIError.invalid("\(field).device", "\(device) is listed twice") }
@@ -125,6 +128,12 @@ enum DeviceCredentialRoutes {
         if value is NSNull { return .all }
         guard let names = value as? [Any], names.allSatisfy({ $0 is String }) else { throw APIError.invalid(field, "must be a list of sensor type names") }
         return .only(names.map { $0 as! String })
+    }
+
+    /// A key the API does not take is refused, not ignored: `"password": "chosen"` must not look accepted.
+    private static func onlyKnownKeys(_ object: [String: Any]?, _ known: Set<String>, in prefix: String = "") throws {
+        guard let unknown = object?.keys.filter({ !known.contains($0) }).min() else { return }
+        throw APIError.invalid(prefix + unknown.prefix(64), "is not a field this body takes (\(known.sorted().joined(separator: ", ")))")
     }
 
     /// The body as a JSON object; nil when empty and that is allowed.

@@ -161,13 +161,15 @@ enum OpenAPIDocument {
           /v1/devices/{device}/credentials:
             put:
               summary: Creates (201) or rotates (200) a device's credential; the only response that holds its password
-              description: Admin tokens only. The broker takes it within seconds (telemetry broker-sync).
+              description: >-
+                Admin tokens only. The broker takes it within seconds (telemetry broker-sync). The ids ingest-…,
+                broker-sync-probe… and telemetry are reserved, in any case. A body key other than sensors is a 400.
               operationId: issueCredential
               parameters:
                 - $ref: "#/components/parameters/device"
               requestBody:
                 required: false
-                content: {application/json: {schema: {type: object, properties: {sensors: {type: array, items: {type: string}, description: "omitted: every sensor type"}}}}}
+                content: {application/json: {schema: {type: object, additionalProperties: false, properties: {sensors: {type: [array, "null"], uniqueItems: true, items: {type: string}, description: "null: every sensor type; omitted: a rotation keeps the device's, a new device gets every type"}}}}}
               responses:
                 "200": {description: Rotated, content: {application/json: {schema: {$ref: "#/components/schemas/IssuedCredential"}}}}
                 "201": {description: Created, content: {application/json: {schema: {$ref: "#/components/schemas/IssuedCredential"}}}}
@@ -208,8 +210,9 @@ enum OpenAPIDocument {
                     schema:
                       type: object
                       required: [devices]
+                      additionalProperties: false
                       properties:
-                        devices: {type: array, items: {type: object, required: [device], properties: {device: {type: string}, sensors: {type: array, items: {type: string}}}}}
+                        devices: {type: array, items: {type: object, required: [device], additionalProperties: false, properties: {device: {type: string}, sensors: {type: [array, "null"], uniqueItems: true, items: {type: string}}}}}
               responses:
                 "200":
                   description: Every device's password, once

@@ -5,7 +5,8 @@ import Testing
 @testable import QueryService
 
 /// What a tester sent that the validation of single parameters does not cover: percent-encoded path
-/// parameters. The fixture's database is away: a request that passes validation is a 503.
+/// parameters, admin bodies with keys or entries the API does not take. The fixture's database is away:
+/// a request that passes validation is a 503.
 @Suite struct RequestShapeTests {
     /// `%2d` is `-`: the device and sensor type a client percent-encoded are the ones it named.
     @Test(arguments: [
@@ -17,6 +18,34 @@ import Testing
         try await Application(router: RouterFixture.router()).test(.router) { client in
             let answer = try await get(client, uri)
             #expect(answer.status == .serviceUnavailable, "\(uri): \(answer.status) \(answer.body)")
+        }
+    }
+
+    /// (method, path, body, the field its 400 must name)
+    static let badAdminRequests: [(String, String, String, String)] = [
+        ("PUT", "/v1/devices/x/credentials", #"{"sensors":["temperature","temperature"]}"#, "sensors"),
+        ("PUT", "/v1/devices/x/credentials", #"{"password":"chosen"}"#, "password"),
+        ("PUT", "/v1/devices/x/credentials", #"{"sensors":null,"Sensors":["humidity"]}"#, "Sensors"),
+        ("PUT", "/v1/devices/./credentials", "", "device"),
+        ("PUT", "/v1/devices/%2E%2E/credentials", "", "device"),
+        ("PUT", "/v1/devices/INGEST-temperature/credentials", "", "device"),
+        ("PUT", "/v1/devices/Broker-Sync-Probe/credentials", "", "device"),
+        ("PUT", "/v1/devices/TELEMETRY/credentials", "", "device"),
+        ("POST", "/v1/devices/credentials", #"{"devices":[{"device":"x","sensors":["humidity","humidity"]}]}"#, "devices[0].sensors"),
+        ("POST", "/v1/devices/credentials", #"{"devices":[{"device":"x"},{"device":"y","password":"chosen"}]}"#, "devices[1].password"),
+        ("POST", "/v1/devices/credentials", #"{"devices":[{"device":"x"}],"rotate":false}"#, "rotate"),
+        ("POST", "/v1/devices/credentials", #"{"devices":[{"device":".."}]}"#, "devices[0].device"),
+        ("POST", "/v1/devices/credentials", #"{"devices":[{"device":"Ingest-unrouted"}]}"#, "devices[0].device"),
+    ]
+
+    @Test(arguments: badAdminRequests)
+    func adminBodiesAreCheckedWhole(method: String, path: String, body: String, field: String) async throws {
+        try await Application(router: RouterFixture.router()).test(.router) { client in
+            let answer = try await client.execute(uri: path, method: HTTPRequest.Method(method)!, body: ByteBuffer(string: body)) {
+                Answer(status: $0.status, body: String(buffer: $0.body))
+            }
+            #expect(answer.status == .badRequest, "\(method) \(path) \(body): \(answer.status) \(answer.body)")
+            #expect(answer.errorMessage.hasPrefix("\(field):"), "\(method) \(path) \(body): \(answer.errorMessage)")
         }
     }
 }

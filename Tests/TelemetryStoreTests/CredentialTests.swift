@@ -118,7 +118,8 @@ import Testing
         #expect(throws: Never.self) { try DeviceCredentials.validate(device: "dev-1.a_b", sensors: ["humidity"], catalog: Self.catalog) }
         for (device, sensors, code) in [("bad id", nil, "invalid_device"), ("", nil, "invalid_device"), (String(repeating: "a", count: 65), nil, "invalid_device"),
                                         (".", nil, "invalid_device"), ("..", nil, "invalid_device"),
-                                        ("dev-1", [], "invalid_sensors"), ("dev-1", ["nosuch"], "invalid_sensors")] as [(String, [String]?, String)] {
+                                        ("dev-1", [], "invalid_sensors"), ("dev-1", ["nosuch"], "invalid_sensors"),
+                                        ("dev-1", ["humidity", "temperature", "humidity"], "invalid_sensors")] as [(String, [String]?, String)] {
             #expect { try DeviceCredentials.validate(device: device, sensors: sensors, catalog: Self.catalog) } throws: { ($0 as? CredentialError)?.code == code }
         }
     }

@@ -70,8 +70,10 @@ public enum DeviceCredentials {
         }
         if let sensors {
             guard !sensors.isEmpty else { throw CredentialError(code: "invalid_sensors", message: "must name at least one sensor type, or be left out for all") }
-            for sensor in sensors where catalog[sensor] == nil {
-                throw CredentialError(code: "invalid_sensors", message: "unknown sensor type '\(sensor)'")
+            var seen = Set<String>()
+            for sensor in sensors {
+                guard catalog[sensor] != nil else { throw CredentialError(code: "invalid_sensors", message: "unknown sensor type '\(sensor)'") }
+                guard seen.insert(sensor).inserted else { throw CredentialError(code: "invalid_sensors", message: "lists '\(sensor)' twice") }
             }
         }
     }
