@@ -81,7 +81,7 @@ enum DeviceCredentialRoutes {
     static func list(_ request: Request, _ store: QueryStore) async throws -> Response {
         let parameters = Parameters(request)
         let limit = try parameters.limit(default: 1000, max: 10_000)
-        let cursor = try parameters.string("cursor").map { try Cursor.decode($0, parts: 1)[0] }
+        let cursor = try parameters.string("cursor").map { try parameters.deviceCursor(Cursor.decode($0, parts: 1)[0]) }
         let rows = try await store.read { connection in try DeviceCredentials.list(limit: limit + 1, after: cursor, on: connection) }
         var json = JSONWriter(capacity: 64 + rows.count * 160)
         json.beginObject()

@@ -130,7 +130,7 @@ enum OpenAPIDocument {
               operationId: listRejected
               parameters:
                 - {name: sensor, in: query, schema: {type: string}}
-                - {name: reason, in: query, description: "Only reasons that start with this (a code such as truncated)", schema: {type: string, maxLength: 64}}
+                - {name: reason, in: query, description: "Only reasons that start with this (a code such as truncated, or its start)", schema: {type: string, pattern: "^[a-z_]{1,64}$"}}
                 - $ref: "#/components/parameters/from"
                 - $ref: "#/components/parameters/to"
                 - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000, default: 100}}
@@ -147,7 +147,8 @@ enum OpenAPIDocument {
               summary: The hours in which a device had more dead letters than its quota (dead_letter_quota_per_hour), newest first
               description: >-
                 The device is read from the topic (its third level under telemetry/); a topic outside telemetry/ counts as its
-                own source. Past the quota a device's dead letters of that hour are counted as refused, not stored.
+                own source. Past the quota a device's dead letters of that hour are counted as refused, not stored. Not
+                paged: a cursor is a 400.
               operationId: listOverQuota
               parameters:
                 - $ref: "#/components/parameters/from"
@@ -296,7 +297,7 @@ enum OpenAPIDocument {
             device: {name: device, in: path, required: true, description: "Not . nor ..", schema: {type: string, pattern: "^[A-Za-z0-9._-]{1,64}$"}}
             from: {name: from, in: query, description: "Start (inclusive), RFC 3339 or epoch milliseconds", schema: {type: string}}
             to: {name: to, in: query, description: "End (exclusive), RFC 3339 or epoch milliseconds", schema: {type: string}}
-            cursor: {name: cursor, in: query, description: The opaque next value of the previous page, schema: {type: string}}
+            cursor: {name: cursor, in: query, description: "The opaque next value of the previous page; anything else is a 400", schema: {type: string, minLength: 1}}
             order: {name: order, in: query, description: "asc: oldest first; desc: newest first (send the same order with a page's cursor)", schema: {type: string, enum: [asc, desc], default: asc}}
           responses:
             BadRequest: {description: "A bad parameter (the message names it)", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}

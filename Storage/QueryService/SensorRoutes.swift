@@ -40,8 +40,7 @@ enum SensorRoutes {
         let sensor = try store.sensor(Parameters.path("sensor", context))
         let parameters = Parameters(request)
         let limit = try parameters.limit(default: 100, max: 10_000)
-        let cursor = try parameters.string("cursor").map { try Cursor.decode($0, parts: 1)[0] }
-        if let cursor { _ = try parameters.device(cursor, name: "cursor") }
+        let cursor = try parameters.string("cursor").map { try parameters.deviceCursor(Cursor.decode($0, parts: 1)[0]) }
         let prefix = try parameters.string("prefix").flatMap { $0.isEmpty ? nil : try parameters.device($0, name: "prefix") }
         let queries = ReadingQueries(sensor: sensor)
         let devices = try await store.read(for: sensor) { connection in

@@ -108,6 +108,19 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
         ("/v1/sensors/temperature/devices/../readings", "device"),
         ("/v1/sensors/temperature/devices/%2E%2E/stream", "device"),
         ("/v1/sensors/temperature/aggregates?device=..", "device"),
+        // Reasons filter by their code: NUL would cut the text PostgreSQL compares (matching everything).
+        ("/v1/rejected?reason=bad_magic%00zzz", "reason"),
+        ("/v1/rejected?reason=%00", "reason"),
+        ("/v1/rejected?reason=", "reason"),
+        ("/v1/rejected?reason=Truncated", "reason"),
+        // Every cursor that does not decode to one this API made is a 400 naming it.
+        ("/v1/rejected?cursor=", "cursor"),
+        ("/v1/sensors/temperature/devices?cursor=", "cursor"),
+        ("/v1/sensors/temperature/devices/dev-1/readings?cursor=", "cursor"),
+        ("/v1/devices/credentials?cursor=", "cursor"),
+        ("/v1/devices/credentials?cursor=junk", "cursor"),
+        ("/v1/devices/credentials?cursor=" + Cursor.encode(["bad device"]), "cursor"),
+        ("/v1/rejected/over-quota?cursor=junk", "cursor"),
     ]
 
     @Test(arguments: badRequests) func badParameterIs400NamingIt(uri: String, parameter: String) async throws {
