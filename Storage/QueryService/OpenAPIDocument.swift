@@ -10,7 +10,7 @@ enum OpenAPIDocument {
             Stored IoT readings, time-bucketed aggregates and dead letters. Times in responses are RFC 3339 UTC
             with microseconds; time parameters accept RFC 3339 or integer epoch milliseconds. Every route except
             /healthz and /readyz needs a bearer token when tokens are configured. Path parameters are percent-decoded
-            once.
+            once; a path or method no route serves is a 404 with an Error body.
         servers:
           - url: /
         security:
@@ -267,6 +267,12 @@ enum OpenAPIDocument {
               security: []
               responses:
                 "200": {description: Running, content: {application/json: {schema: {type: object}}}}
+            head:
+              summary: As GET, without the body (load balancers probe with HEAD)
+              operationId: healthHead
+              security: []
+              responses:
+                "200": {description: Running}
           /readyz:
             get:
               summary: 200 when the database answers, else 503
@@ -275,6 +281,13 @@ enum OpenAPIDocument {
               responses:
                 "200": {description: Ready, content: {application/json: {schema: {type: object}}}}
                 "503": {description: Database unavailable, content: {application/json: {schema: {type: object}}}}
+            head:
+              summary: As GET, without the body
+              operationId: readyHead
+              security: []
+              responses:
+                "200": {description: Ready}
+                "503": {description: Database unavailable}
           /metrics:
             get:
               summary: Prometheus metrics (requests and latency per route)

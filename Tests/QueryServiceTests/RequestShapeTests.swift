@@ -5,8 +5,8 @@ import Testing
 @testable import QueryService
 
 /// What a tester sent that the validation of single parameters does not cover: percent-encoded path
-/// parameters, admin bodies with keys or entries the API does not take. The fixture's database is away:
-/// a request that passes validation is a 503.
+/// parameters, admin bodies with keys or entries the API does not take, HEAD on the health checks and
+/// paths no route serves. The fixture's database is away: a request that passes validation is a 503.
 @Suite struct RequestShapeTests {
     /// `%2d` is `-`: the device and sensor type a client percent-encoded are the ones it named.
     @Test(arguments: [
@@ -46,6 +46,30 @@ import Testing
             }
             #expect(answer.status == .badRequest, "\(method) \(path) \(body): \(answer.status) \(answer.body)")
             #expect(answer.errorMessage.hasPrefix("\(field):"), "\(method) \(path) \(body): \(answer.errorMessage)")
+        }
+    }
+
+    /// Load balancers and uptime checks probe with HEAD.
+    @Test func healthChecksAnswerHead() async throws {
+        try await Application(router: RouterFixture.router(tokens: ["secret"])).test(.router) { client in
+            let health = try await client.execute(uri: "/healthz", method: .head) { ($0.status, $0.body.readableBytes) }
+            #expect(health.0 == .ok && health.1 == 0)
+            let ready = try await client.execute(uri: "/readyz", method: .head) { $0.status }
+            #expect(ready == .serviceUnavailable)
+        }
+    }
+
+    /// A path no route serves, or a method a path does not take, answers in the API's error shape; with
+    /// tokens configured it is still a 404, not a 401 (there is nothing to protect).
+    @Test(arguments: [("GET", "/nowhere"), ("GET", "/v1/nowhere"), ("DELETE", "/v1/sensors"), ("POST", "/healthz")])
+    func unroutedRequestsAnswerInTheErrorShape(method: String, path: String) async throws {
+        try await Application(router: RouterFixture.router(tokens: ["secret"])).test(.router) { client in
+            let answer = try await client.execute(uri: path, method: HTTPRequest.Method(method)!) { response in
+                (Answer(status: response.status, body: String(buffer: response.body)), response.headers[.contentType])
+            }
+            #expect(answer.0.status == .notFound, "\(method) \(path): \(answer.0.status)")
+            #expect(answer.0.body.contains(#""code":"not_found""#), "\(method) \(path): \(answer.0.body)")
+            #expect(answer.1 == "application/json")
         }
     }
 }
