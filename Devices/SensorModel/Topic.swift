@@ -25,7 +25,7 @@ public struct Topic: Sendable, Hashable {
         }
         let device = String(parts[2])
         guard isValidDevice(device) else {
-            return .failure(TopicError(reason: "device id must be 1-64 characters of A-Z a-z 0-9 . _ -"))
+            return .failure(TopicError(reason: "device id must be \(deviceRule)"))
         }
         var format: PayloadFormat?
         if parts.count == 4 {
@@ -37,9 +37,14 @@ public struct Topic: Sendable, Hashable {
         return .success(Topic(sensor: String(parts[1]), device: device, format: format))
     }
 
+    /// What `isValidDevice` takes, for messages.
+    public static let deviceRule = "1-64 characters of A-Z a-z 0-9 . _ -, not . or .."
+
+    /// `.` and `..` are refused: a URL cannot name them (clients and proxies resolve them away), so such a
+    /// device could publish but never be read, rotated or revoked over the API.
     public static func isValidDevice(_ device: String) -> Bool {
         let bytes = device.utf8
-        guard (1...64).contains(bytes.count) else { return false }
+        guard (1...64).contains(bytes.count), device != ".", device != ".." else { return false }
         return bytes.allSatisfy { byte in
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),

@@ -119,7 +119,7 @@ struct DevicesCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Days the certificate is valid.") var days = 825
 
         func validate() throws {
-            guard Topic.isValidDevice(device) else { throw ValidationError("device must be 1 to 64 characters of A-Z a-z 0-9 . _ -") }
+            guard Topic.isValidDevice(device) else { throw ValidationError("device must be \(Topic.deviceRule)") }
             guard days > 0 else { throw ValidationError("--days must be positive") }
         }
 

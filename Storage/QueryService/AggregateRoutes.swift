@@ -7,7 +7,7 @@ enum AggregateRoutes {
     static let maxBuckets: Int64 = 100_000
 
     static func aggregates(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
-        let sensor = try store.sensor(context.parameters.get("sensor"))
+        let sensor = try store.sensor(Parameters.path("sensor", context))
         let parameters = Parameters(request)
         let bucketText = parameters.string("bucket") ?? "1h"
         guard let bucketDuration = DurationText.parse(bucketText) else {

@@ -41,14 +41,20 @@ public func buildRouter(
 ) -> Router<BasicRequestContext> {
     let router = Router()
     router.add(middleware: MetricsMiddleware(factory: PrometheusMetricsFactory(registry: registry)))
+    router.add(middleware: NotFoundMiddleware())
     // Open: the health checks, and the dashboard's page and assets (they carry no data; the page asks
     // for a token itself). Everything else sits in a group whose BearerAuth follows the matched route.
-    router.get("/healthz") { _, _ in Response.json(#"{"status":"ok"}"#) }
-    router.get("/readyz") { _, _ in
+    // The health checks answer HEAD too: load balancers and uptime checks probe with it.
+    let health: @Sendable (Request, BasicRequestContext) async throws -> Response = { _, _ in Response.json(#"{"status":"ok"}"#) }
+    let readiness: @Sendable (Request, BasicRequestContext) async throws -> Response = { _, _ in
         guard await store.isReady(), await alsoReady?() ?? true else {
             return Response.json(#"{"status":"database unavailable"}"#, status: .serviceUnavailable)
         }
         return Response.json(#"{"status":"ready"}"#)
+    }
+    for (path, handler) in [("/healthz", health), ("/readyz", readiness)] {
+        router.get(RouterPath(path), use: handler)
+        router.head(RouterPath(path)) { request, context in try await handler(request, context).createHeadResponse() }
     }
     let reader = router.group().add(middleware: BearerAuth(.read, readTokens: tokens, adminTokens: adminTokens))
     let cacheMetrics = store.rollupCaches.isEmpty ? nil : RollupCacheMetrics(caches: store.rollupCaches, factory: PrometheusMetricsFactory(registry: registry))

@@ -9,8 +9,9 @@ enum DeviceCredentialRoutes {
     static let maxBody = 32 << 20
 
     static func put(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
-        let device = try deviceParameter(context)
+        let device = try Parameters.path("device", context)
         let body = try await jsonBody(request, allowEmpty: true)
+        try onlyKnownKeys(body, ["sensors"])
         let sensors = try sensorRights(body, field: "sensors", store)
         try validate(device: device, sensors: sensors.list, field: "device", sensorsField: "sensors", store)
         let issued = try await store.read { connection in try DeviceCredentials.issue(device: device, sensors: sensors, on: connection) }
@@ -20,7 +21,7 @@ enum DeviceCredentialRoutes {
     }
 
     static func get(_ context: some RequestContext, _ store: QueryStore) async throws -> Response {
-        let device = try deviceParameter(context)
+        let device = try Parameters.path("device", context)
         guard let credential = try await store.read({ connection in try DeviceCredentials.get(device: device, on: connection) }) else {
             throw APIError.notFound("device \(device) has no credential")
         }
@@ -30,7 +31,7 @@ enum DeviceCredentialRoutes {
     }
 
     static func delete(_ context: some RequestContext, _ store: QueryStore) async throws -> Response {
-        let device = try deviceParameter(context)
+        let device = try Parameters.path("device", context)
         guard try await store.read({ connection in try DeviceCredentials.revoke(device: device, on: connection) }) else {
             throw APIError.notFound("device \(device) has no credential")
         }
@@ -42,6 +43,7 @@ enum DeviceCredentialRoutes {
         guard let body = try await jsonBody(request, allowEmpty: false), let list = body["devices"] as? [Any] else {
             throw APIError.invalid("devices", "the body must be {\"devices\": [{\"device\": \"...\"}, ...]}")
         }
+        try onlyKnownKeys(body, ["devices"])
         guard !list.isEmpty, list.count <= DeviceCredentials.maxBatch else {
             throw APIError.invalid("devices", "must hold 1 to \(DeviceCredentials.maxBatch) entries, not \(list.count)")
         }
@@ -52,6 +54,7 @@ enum DeviceCredentialRoutes {
             guard let entry = item as? [String: Any], let device = entry["device"] as? String else {
                 throw APIError.invalid("\(field).device", "is missing or not a string")
             }
+            try onlyKnownKeys(entry, ["device", "sensors"], in: "\(field).")
             let sensors = try sensorRights(entry, field: "\(field).sensors", store)
             try validate(device: device, sensors: sensors.list, field: "\(field).device", sensorsField: "\(field).sensors", store)
             guard seen.insert(device).inserted else { throw APIError.invalid("\(field).device", "\(device) is listed twice") }
@@ -78,7 +81,7 @@ enum DeviceCredentialRoutes {
     static func list(_ request: Request, _ store: QueryStore) async throws -> Response {
         let parameters = Parameters(request)
         let limit = try parameters.limit(default: 1000, max: 10_000)
-        let cursor = try parameters.string("cursor").map { try Cursor.decode($0, parts: 1)[0] }
+        let cursor = try parameters.string("cursor").map { try parameters.deviceCursor(Cursor.decode($0, parts: 1)[0]) }
         let rows = try await store.read { connection in try DeviceCredentials.list(limit: limit + 1, after: cursor, on: connection) }
         var json = JSONWriter(capacity: 64 + rows.count * 160)
         json.beginObject()
@@ -110,11 +113,6 @@ enum DeviceCredentialRoutes {
         json.endObject()
     }
 
-    private static func deviceParameter(_ context: some RequestContext) throws -> String {
-        guard let device = context.parameters.get("device") else { throw APIError.invalid("device", "is missing") }
-        return device
-    }
-
     private static func validate(device: String, sensors: [String]?, field: String, sensorsField: String, _ store: QueryStore) throws {
         do {
             try DeviceCredentials.validate(device: device, sensors: sensors, catalog: store.catalog)
@@ -130,6 +128,12 @@ enum DeviceCredentialRoutes {
         if value is NSNull { return .all }
         guard let names = value as? [Any], names.allSatisfy({ $0 is String }) else { throw APIError.invalid(field, "must be a list of sensor type names") }
         return .only(names.map { $0 as! String })
+    }
+
+    /// A key the API does not take is refused, not ignored: `"password": "chosen"` must not look accepted.
+    private static func onlyKnownKeys(_ object: [String: Any]?, _ known: Set<String>, in prefix: String = "") throws {
+        guard let unknown = object?.keys.filter({ !known.contains($0) }).min() else { return }
+        throw APIError.invalid(prefix + unknown.prefix(64), "is not a field this body takes (\(known.sorted().joined(separator: ", ")))")
     }
 
     /// The body as a JSON object; nil when empty and that is allowed.

@@ -9,7 +9,8 @@ enum OpenAPIDocument {
           description: >-
             Stored IoT readings, time-bucketed aggregates and dead letters. Times in responses are RFC 3339 UTC
             with microseconds; time parameters accept RFC 3339 or integer epoch milliseconds. Every route except
-            /healthz and /readyz needs a bearer token when tokens are configured.
+            /healthz and /readyz needs a bearer token when tokens are configured. Path parameters are percent-decoded
+            once; a path or method no route serves is a 404 with an Error body.
         servers:
           - url: /
         security:
@@ -129,7 +130,7 @@ enum OpenAPIDocument {
               operationId: listRejected
               parameters:
                 - {name: sensor, in: query, schema: {type: string}}
-                - {name: reason, in: query, description: "Only reasons that start with this (a code such as truncated)", schema: {type: string, maxLength: 64}}
+                - {name: reason, in: query, description: "Only reasons that start with this (a code such as truncated, or its start)", schema: {type: string, pattern: "^[a-z_]{1,64}$"}}
                 - $ref: "#/components/parameters/from"
                 - $ref: "#/components/parameters/to"
                 - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000, default: 100}}
@@ -146,7 +147,8 @@ enum OpenAPIDocument {
               summary: The hours in which a device had more dead letters than its quota (dead_letter_quota_per_hour), newest first
               description: >-
                 The device is read from the topic (its third level under telemetry/); a topic outside telemetry/ counts as its
-                own source. Past the quota a device's dead letters of that hour are counted as refused, not stored.
+                own source. Past the quota a device's dead letters of that hour are counted as refused, not stored. Not
+                paged: a cursor is a 400.
               operationId: listOverQuota
               parameters:
                 - $ref: "#/components/parameters/from"
@@ -160,13 +162,15 @@ enum OpenAPIDocument {
           /v1/devices/{device}/credentials:
             put:
               summary: Creates (201) or rotates (200) a device's credential; the only response that holds its password
-              description: Admin tokens only. The broker takes it within seconds (telemetry broker-sync).
+              description: >-
+                Admin tokens only. The broker takes it within seconds (telemetry broker-sync). The ids ingest-…,
+                broker-sync-probe… and telemetry are reserved, in any case. A body key other than sensors is a 400.
               operationId: issueCredential
               parameters:
                 - $ref: "#/components/parameters/device"
               requestBody:
                 required: false
-                content: {application/json: {schema: {type: object, properties: {sensors: {type: array, items: {type: string}, description: "omitted: every sensor type"}}}}}
+                content: {application/json: {schema: {type: object, additionalProperties: false, properties: {sensors: {type: [array, "null"], uniqueItems: true, items: {type: string}, description: "null: every sensor type; omitted: a rotation keeps the device's, a new device gets every type"}}}}}
               responses:
                 "200": {description: Rotated, content: {application/json: {schema: {$ref: "#/components/schemas/IssuedCredential"}}}}
                 "201": {description: Created, content: {application/json: {schema: {$ref: "#/components/schemas/IssuedCredential"}}}}
@@ -207,8 +211,9 @@ enum OpenAPIDocument {
                     schema:
                       type: object
                       required: [devices]
+                      additionalProperties: false
                       properties:
-                        devices: {type: array, items: {type: object, required: [device], properties: {device: {type: string}, sensors: {type: array, items: {type: string}}}}}
+                        devices: {type: array, items: {type: object, required: [device], additionalProperties: false, properties: {device: {type: string}, sensors: {type: [array, "null"], uniqueItems: true, items: {type: string}}}}}
               responses:
                 "200":
                   description: Every device's password, once
@@ -262,6 +267,12 @@ enum OpenAPIDocument {
               security: []
               responses:
                 "200": {description: Running, content: {application/json: {schema: {type: object}}}}
+            head:
+              summary: As GET, without the body (load balancers probe with HEAD)
+              operationId: healthHead
+              security: []
+              responses:
+                "200": {description: Running}
           /readyz:
             get:
               summary: 200 when the database answers, else 503
@@ -270,6 +281,13 @@ enum OpenAPIDocument {
               responses:
                 "200": {description: Ready, content: {application/json: {schema: {type: object}}}}
                 "503": {description: Database unavailable, content: {application/json: {schema: {type: object}}}}
+            head:
+              summary: As GET, without the body
+              operationId: readyHead
+              security: []
+              responses:
+                "200": {description: Ready}
+                "503": {description: Database unavailable}
           /metrics:
             get:
               summary: Prometheus metrics (requests and latency per route)
@@ -289,10 +307,10 @@ enum OpenAPIDocument {
             bearer: {type: http, scheme: bearer}
           parameters:
             sensor: {name: sensor, in: path, required: true, schema: {type: string}}
-            device: {name: device, in: path, required: true, schema: {type: string, pattern: "^[A-Za-z0-9._-]{1,64}$"}}
+            device: {name: device, in: path, required: true, description: "Not . nor ..", schema: {type: string, pattern: "^[A-Za-z0-9._-]{1,64}$"}}
             from: {name: from, in: query, description: "Start (inclusive), RFC 3339 or epoch milliseconds", schema: {type: string}}
             to: {name: to, in: query, description: "End (exclusive), RFC 3339 or epoch milliseconds", schema: {type: string}}
-            cursor: {name: cursor, in: query, description: The opaque next value of the previous page, schema: {type: string}}
+            cursor: {name: cursor, in: query, description: "The opaque next value of the previous page; anything else is a 400", schema: {type: string, minLength: 1}}
             order: {name: order, in: query, description: "asc: oldest first; desc: newest first (send the same order with a page's cursor)", schema: {type: string, enum: [asc, desc], default: asc}}
           responses:
             BadRequest: {description: "A bad parameter (the message names it)", content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}

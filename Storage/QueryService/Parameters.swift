@@ -56,8 +56,34 @@ struct Parameters {
     }
 
     func device(_ text: String, name: String = "device") throws -> String {
-        guard Topic.isValidDevice(text) else {
-            throw APIError.invalid(name, "a device id is 1-64 characters of A-Z a-z 0-9 . _ -")
+        guard Topic.isValidDevice(text) else { throw APIError.invalid(name, "a device id is \(Topic.deviceRule)") }
+        return text
+    }
+
+    /// A device id carried in a cursor; `.` and `..` too, which were stored before ids were checked for them,
+    /// so a page that ends on one still continues.
+    func deviceCursor(_ text: String) throws -> String {
+        guard Topic.isValidDevice(text) || text == "." || text == ".." else {
+            throw APIError.invalid("cursor", "is not a cursor this API returned")
+        }
+        return text
+    }
+
+    /// Text matched against codes (a dead letter's reason starts with one): 1-64 of a-z and `_`, as the
+    /// codes are. Anything else matches none, and a NUL would cut the text PostgreSQL compares.
+    func code(_ name: String) throws -> String? {
+        guard let text = string(name) else { return nil }
+        guard (1...64).contains(text.utf8.count), text.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }) else {
+            throw APIError.invalid(name, "must be 1-64 characters of a-z and _ (a code or its start, e.g. truncated)")
+        }
+        return text
+    }
+
+    /// A path parameter, percent-decoded once: the router matches the path as sent, so `emu%2Dx` is the
+    /// device `emu-x`. Text that does not decode to UTF-8 is a 400 naming the parameter.
+    static func path(_ name: String, _ context: some RequestContext) throws -> String {
+        guard let text = context.parameters.get(name)?.removingPercentEncoding else {
+            throw APIError.invalid(name, "is not percent-encoded UTF-8")
         }
         return text
     }
@@ -73,7 +99,7 @@ enum Cursor {
     static func decode(_ text: String, parts count: Int) throws -> [String] {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        guard text.count <= 200, let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else {
+        guard !text.isEmpty, text.count <= 200, let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else {
             throw APIError.invalid("cursor", "is not a cursor this API returned")
         }
         let parts = decoded.split(separator: "|", omittingEmptySubsequences: false).map(String.init)

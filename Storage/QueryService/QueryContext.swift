@@ -57,9 +57,9 @@ public final class QueryStore: Sendable {
 
     func rollupCache(for sensor: SensorType) -> RollupCache? { caches[placement.url(for: sensor.name)] }
 
-    func sensor(_ name: String?) throws -> SensorType {
-        guard let name, let sensor = catalog[name] else {
-            throw APIError.notFound("unknown sensor type '\(name?.prefix(64) ?? "")'; GET /v1/sensors lists them")
+    func sensor(_ name: String) throws -> SensorType {
+        guard let sensor = catalog[name] else {
+            throw APIError.notFound("unknown sensor type '\(name.prefix(64))'; GET /v1/sensors lists them")
         }
         return sensor
     }

@@ -10,8 +10,7 @@ enum RejectedRoutes {
     static func list(_ request: Request, _ store: QueryStore) async throws -> Response {
         let parameters = Parameters(request)
         let sensor = try parameters.string("sensor").map { try store.sensor($0).name }
-        let reason = parameters.string("reason")
-        if let reason, reason.isEmpty || reason.count > 64 { throw APIError.invalid("reason", "must be 1-64 characters (the start of a reason, e.g. truncated)") }
+        let reason = try parameters.code("reason")
         let (from, to) = try parameters.range()
         let limit = try parameters.limit(default: 100, max: 10_000)
         let ascending = try parameters.ascending()
@@ -82,6 +81,8 @@ enum RejectedRoutes {
     /// over the databases.
     static func overQuota(_ request: Request, _ store: QueryStore) async throws -> Response {
         let parameters = Parameters(request)
+        // Not paged: a cursor here is none this API returned, and ignoring it would pass for a last page.
+        guard parameters.string("cursor") == nil else { throw APIError.invalid("cursor", "this list is not paged; narrow from and to instead") }
         let (from, to) = try parameters.range()
         let limit = try parameters.limit(default: 100, max: 1000)
         var merged: [String: DeadLetterQuota.Count] = [:]

@@ -37,11 +37,10 @@ enum SensorRoutes {
     }
 
     static func devices(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
-        let sensor = try store.sensor(context.parameters.get("sensor"))
+        let sensor = try store.sensor(Parameters.path("sensor", context))
         let parameters = Parameters(request)
         let limit = try parameters.limit(default: 100, max: 10_000)
-        let cursor = try parameters.string("cursor").map { try Cursor.decode($0, parts: 1)[0] }
-        if let cursor { _ = try parameters.device(cursor, name: "cursor") }
+        let cursor = try parameters.string("cursor").map { try parameters.deviceCursor(Cursor.decode($0, parts: 1)[0]) }
         let prefix = try parameters.string("prefix").flatMap { $0.isEmpty ? nil : try parameters.device($0, name: "prefix") }
         let queries = ReadingQueries(sensor: sensor)
         let devices = try await store.read(for: sensor) { connection in
@@ -66,8 +65,8 @@ enum SensorRoutes {
     }
 
     static func latest(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
-        let sensor = try store.sensor(context.parameters.get("sensor"))
-        let device = try Parameters(request).device(context.parameters.get("device") ?? "")
+        let sensor = try store.sensor(Parameters.path("sensor", context))
+        let device = try Parameters(request).device(Parameters.path("device", context))
         let queries = ReadingQueries(sensor: sensor)
         let reading: StoredReading? = try await store.read(for: sensor) { connection in
             guard let stored = try queries.device(named: device, on: connection) else { return nil }
@@ -86,9 +85,9 @@ enum SensorRoutes {
     }
 
     static func readings(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
-        let sensor = try store.sensor(context.parameters.get("sensor"))
+        let sensor = try store.sensor(Parameters.path("sensor", context))
         let parameters = Parameters(request)
-        let device = try parameters.device(context.parameters.get("device") ?? "")
+        let device = try parameters.device(Parameters.path("device", context))
         let (from, to) = try parameters.range()
         let limit = try parameters.limit(default: 1000, max: 10_000)
         let ascending = try parameters.ascending()

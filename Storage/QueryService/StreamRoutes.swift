@@ -8,8 +8,8 @@ import TelemetryStore
 /// dashboard reads it with `fetch`, so no token ever goes in a URL).
 enum StreamRoutes {
     static func stream(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
-        let sensor = try store.sensor(context.parameters.get("sensor"))
-        let device = try Parameters(request).device(context.parameters.get("device") ?? "")
+        let sensor = try store.sensor(Parameters.path("sensor", context))
+        let device = try Parameters(request).device(Parameters.path("device", context))
         let queries = ReadingQueries(sensor: sensor)
         // Starts after the newest reading stored now, so what the page loaded is not sent again.
         let found: (Int32, Int64)? = try await store.read(for: sensor) { connection in

@@ -100,6 +100,26 @@ class Run:
         self.wait("the overview after sign-in", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sensors tbody tr")) > 0)
         assert self.driver.execute_script("return sessionStorage.getItem('telemetry.token')") == TOKEN
 
+    def token_outside_latin1_is_refused(self):
+        """A header cannot carry such a character (fetch throws before sending): still a refusal, not "did not answer"."""
+        self.go("/")
+        self.wait("the sign-in form", lambda d: d.find_element(By.ID, "token").is_displayed())
+        field = self.driver.find_element(By.ID, "token")
+        field.clear()
+        field.send_keys("t\u20acken")
+        self.driver.find_element(By.ID, "signin-submit").click()
+        self.wait("the refusal of a token outside Latin-1",
+                  lambda d: d.find_element(By.ID, "signin-error").text == "That token was refused.")
+        self.console_errors()
+
+    def undecodable_fragment_shows_a_problem(self):
+        """`%E0` is no UTF-8: the page says so instead of staying blank."""
+        self.go("/sensor/%E0")
+        self.wait("the problem view of #/sensor/%E0", lambda d: d.find_elements(By.ID, "problem"))
+        self.go("/device/temperature/%E0%A4")
+        self.wait("the problem view of #/device/temperature/%E0%A4", lambda d: d.find_elements(By.ID, "problem"))
+        self.console_errors()
+
     def overview_matches_the_api(self):
         self.go("/")
 
@@ -212,7 +232,9 @@ def main():
     with chromium(1280, 800) as driver:
         run = Run(driver)
         try:
+            run.token_outside_latin1_is_refused()
             run.sign_in_refused_then_accepted()
+            run.undecodable_fragment_shows_a_problem()
             run.overview_matches_the_api()
             temperature = os.environ["LIVE_SENSOR"]
             device = run.devices_search_and_page(temperature)

@@ -34,7 +34,8 @@ struct SourceRoutingTests {
     }
 
     @Test(arguments: ["tele//SENSOR", "tele/bad device/SENSOR", "tele/\(String(repeating: "x", count: 65))/SENSOR", "tele/ü/SENSOR",
-                      "other/topic", "telemetry/temperature/dev-1/xml", "telemetry/temperature"])
+                      "other/topic", "telemetry/temperature/dev-1/xml", "telemetry/temperature",
+                      "tele/./SENSOR", "tele/../SENSOR", "telemetry/temperature/..", "telemetry/temperature/./json"])
     func aBadDeviceOrUnknownTopicIsBadTopic(topic: String) {
         guard case .failure(let error) = TopicRouting.route(topic, for: Self.temperature) else {
             Issue.record("routed \(topic)")

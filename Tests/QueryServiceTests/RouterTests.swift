@@ -97,6 +97,30 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
         ("/v1/rejected?order=newest", "order"),
         ("/v1/sensors/temperature/devices?prefix=bad%20prefix", "prefix"),
         ("/v1/sensors/temperature/devices/bad%20device/stream", "device"),
+        // Path parameters are decoded once: what they decode to is checked, and text that does not decode is refused.
+        ("/v1/sensors/temperature/devices/dev%252d1/latest", "device"),
+        ("/v1/sensors/temperature/devices/dev%2F1/readings", "device"),
+        ("/v1/sensors/temperature/devices/dev%E0/latest", "device"),
+        ("/v1/sensors/temperature/devices/dev%zz/stream", "device"),
+        ("/v1/sensors/temp%zzrature/devices/dev-1/latest", "sensor"),
+        // No URL can address a device named . or .. (a client or proxy resolves them away).
+        ("/v1/sensors/temperature/devices/./latest", "device"),
+        ("/v1/sensors/temperature/devices/../readings", "device"),
+        ("/v1/sensors/temperature/devices/%2E%2E/stream", "device"),
+        ("/v1/sensors/temperature/aggregates?device=..", "device"),
+        // Reasons filter by their code: NUL would cut the text PostgreSQL compares (matching everything).
+        ("/v1/rejected?reason=bad_magic%00zzz", "reason"),
+        ("/v1/rejected?reason=%00", "reason"),
+        ("/v1/rejected?reason=", "reason"),
+        ("/v1/rejected?reason=Truncated", "reason"),
+        // Every cursor that does not decode to one this API made is a 400 naming it.
+        ("/v1/rejected?cursor=", "cursor"),
+        ("/v1/sensors/temperature/devices?cursor=", "cursor"),
+        ("/v1/sensors/temperature/devices/dev-1/readings?cursor=", "cursor"),
+        ("/v1/devices/credentials?cursor=", "cursor"),
+        ("/v1/devices/credentials?cursor=junk", "cursor"),
+        ("/v1/devices/credentials?cursor=" + Cursor.encode(["bad device"]), "cursor"),
+        ("/v1/rejected/over-quota?cursor=junk", "cursor"),
     ]
 
     @Test(arguments: badRequests) func badParameterIs400NamingIt(uri: String, parameter: String) async throws {

@@ -40,8 +40,11 @@ let repositoryCatalog = URL(fileURLWithPath: #filePath)
     @Test func topicsParseStrictly() throws {
         #expect(try Topic.parse("telemetry/temperature/dev-1").get() == Topic(sensor: "temperature", device: "dev-1"))
         #expect(try Topic.parse("telemetry/power/m.2_x/lpp").get() == Topic(sensor: "power", device: "m.2_x", format: .lpp))
+        #expect(try Topic.parse("telemetry/power/.../lpp").get() == Topic(sensor: "power", device: "...", format: .lpp))
         for bad in ["telemetry/temperature", "telemetry/t/d/tm/extra", "other/t/d", "telemetry/t/d e", "telemetry/t/d/xml",
-                    "telemetry/t/" + String(repeating: "a", count: 65), "telemetry/t/"] {
+                    "telemetry/t/" + String(repeating: "a", count: 65), "telemetry/t/",
+                    // No URL can address a device named . or ..: a client resolves them away.
+                    "telemetry/t/.", "telemetry/t/..", "telemetry/t/../tm"] {
             #expect((try? Topic.parse(bad).get()) == nil, "\(bad)")
         }
     }

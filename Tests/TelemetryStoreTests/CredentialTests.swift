@@ -77,7 +77,9 @@ import Testing
     }
 
     @Test func theServiceAccountsNamesAreNotDeviceIds() {
-        for device in ["ingest-temperature", "ingest-unrouted", "ingest-x", BrokerSync.probeUser, "telemetry"] {
+        // Whatever the case: a reader (and some tools) would take INGEST-temperature for the service's account.
+        for device in ["ingest-temperature", "ingest-unrouted", "ingest-x", BrokerSync.probeUser, "telemetry",
+                       "INGEST-temperature", "Ingest-unrouted", BrokerSync.probeUser.uppercased() + "-1", "Telemetry"] {
             #expect { try DeviceCredentials.validate(device: device, sensors: nil, catalog: Self.catalog) } throws: { ($0 as? CredentialError)?.code == "invalid_device" }
         }
         #expect(throws: Never.self) { try DeviceCredentials.validate(device: "ingest", sensors: nil, catalog: Self.catalog) }
@@ -115,7 +117,9 @@ import Testing
     @Test func credentialsAreCheckedAgainstTheGrammarAndTheCatalog() {
         #expect(throws: Never.self) { try DeviceCredentials.validate(device: "dev-1.a_b", sensors: ["humidity"], catalog: Self.catalog) }
         for (device, sensors, code) in [("bad id", nil, "invalid_device"), ("", nil, "invalid_device"), (String(repeating: "a", count: 65), nil, "invalid_device"),
-                                        ("dev-1", [], "invalid_sensors"), ("dev-1", ["nosuch"], "invalid_sensors")] as [(String, [String]?, String)] {
+                                        (".", nil, "invalid_device"), ("..", nil, "invalid_device"),
+                                        ("dev-1", [], "invalid_sensors"), ("dev-1", ["nosuch"], "invalid_sensors"),
+                                        ("dev-1", ["humidity", "temperature", "humidity"], "invalid_sensors")] as [(String, [String]?, String)] {
             #expect { try DeviceCredentials.validate(device: device, sensors: sensors, catalog: Self.catalog) } throws: { ($0 as? CredentialError)?.code == code }
         }
     }

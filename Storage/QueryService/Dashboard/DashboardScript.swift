@@ -81,7 +81,12 @@ enum DashboardScript {
         document.getElementById("sign-out").hidden = false;
         const [path, query] = location.hash.slice(1).split("?");
         const params = new URLSearchParams(query || "");
-        const parts = (path || "").split("/").filter(Boolean).map(decodeURIComponent);
+        let parts;
+        // A fragment that is not percent-encoded UTF-8 (#/sensor/%E0) names nothing: say so, not a blank page.
+        try { parts = (path || "").split("/").filter(Boolean).map(decodeURIComponent); } catch (error) {
+          Views.problem(`No page at ${location.hash}: it is not valid percent-encoded UTF-8.`);
+          return;
+        }
         let render;
         if (parts[0] === "sensor" && parts[1]) render = () => Views.sensor(parts[1], params);
         else if (parts[0] === "device" && parts[2]) render = () => Views.device(parts[1], parts[2], params);
@@ -92,6 +97,9 @@ enum DashboardScript {
 
       async function signIn(value) {
         if (!value) { Views.signin("Enter a token."); return; }
+        // A header carries only Latin-1 without NUL, CR, LF: fetch would throw before asking the service,
+        // and a token no browser can send is refused as any other wrong token.
+        if (/[\0\r\n]|[^\0-\xff]/.test(value)) { Views.signin("That token was refused."); return; }
         sessionStorage.setItem(tokenKey, value);
         catalogCache = null;
         try {

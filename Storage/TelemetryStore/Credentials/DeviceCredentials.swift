@@ -63,15 +63,17 @@ public enum DeviceCredentials {
     /// Checks a device id and its sensor types against the topic grammar and the catalog.
     public static func validate(device: String, sensors: [String]?, catalog: Catalog) throws(CredentialError) {
         guard Topic.isValidDevice(device) else {
-            throw CredentialError(code: "invalid_device", message: "must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
+            throw CredentialError(code: "invalid_device", message: "must be \(Topic.deviceRule)")
         }
         guard !BrokerFiles.isReserved(device: device) else {
-            throw CredentialError(code: "invalid_device", message: "'ingest-…', '\(BrokerSync.probeUser)…' and 'telemetry' are reserved for the platform's own broker accounts and topics")
+            throw CredentialError(code: "invalid_device", message: "'ingest-…', '\(BrokerSync.probeUser)…' and 'telemetry', in any case, are reserved for the platform's own broker accounts and topics")
         }
         if let sensors {
             guard !sensors.isEmpty else { throw CredentialError(code: "invalid_sensors", message: "must name at least one sensor type, or be left out for all") }
-            for sensor in sensors where catalog[sensor] == nil {
-                throw CredentialError(code: "invalid_sensors", message: "unknown sensor type '\(sensor)'")
+            var seen = Set<String>()
+            for sensor in sensors {
+                guard catalog[sensor] != nil else { throw CredentialError(code: "invalid_sensors", message: "unknown sensor type '\(sensor)'") }
+                guard seen.insert(sensor).inserted else { throw CredentialError(code: "invalid_sensors", message: "lists '\(sensor)' twice") }
             }
         }
     }
