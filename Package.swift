@@ -20,69 +20,82 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
     ],
     targets: [
-        // Settings: the one layer that reads the platform's settings (file + environment).
+        // Core: settings, read by one layer (file + environment).
         .target(
             name: "Settings", dependencies: [.product(name: "Configuration", package: "swift-configuration")],
-            path: "Platform/Settings", swiftSettings: strict),
+            path: "Core/Settings", swiftSettings: strict),
 
-        // Devices: what a device is and says.
+        // Devices: what a device is and says (no I/O).
         .target(name: "SensorModel", path: "Devices/SensorModel", swiftSettings: strict),
         .target(name: "CCRC32C", path: "Devices/CCRC32C"),
         .target(name: "WireFormats", dependencies: ["SensorModel", "CCRC32C"], path: "Devices/WireFormats", swiftSettings: strict),
-        .target(
-            name: "DeviceEmulator",
-            dependencies: [
-                "SensorModel", "WireFormats", "MQTT", "TelemetryStore", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ],
-            path: "Devices/DeviceEmulator", swiftSettings: strict),
 
-        // Ingest: MQTT in, pipeline per sensor type.
+        // Drivers: thin Swift over the C clients (libmosquitto, libpq, libcrypto).
         .systemLibrary(
-            name: "CMosquitto", path: "Ingest/CMosquitto", pkgConfig: "libmosquitto",
+            name: "CMosquitto", path: "Drivers/CMosquitto", pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]),
         .target(
             name: "MQTT", dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")],
-            path: "Ingest/MQTT", swiftSettings: strict),
+            path: "Drivers/MQTT", swiftSettings: strict),
+        .systemLibrary(
+            name: "CLibPQ", path: "Drivers/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .target(name: "Postgres", dependencies: ["CLibPQ"], path: "Drivers/Postgres", swiftSettings: strict),
+        .systemLibrary(
+            name: "CLibCrypto", path: "Drivers/CLibCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+
+        // Storage: PostgreSQL as the platform uses it. Schema <- events <- (writer, reader) <- operations.
+        .target(name: "StorageCore", dependencies: ["Postgres", "SensorModel"], path: "Storage/StorageCore", swiftSettings: strict),
+        .target(name: "StorageEvents", dependencies: ["StorageCore", "Postgres"], path: "Storage/StorageEvents", swiftSettings: strict),
+        .target(
+            name: "StorageWriter", dependencies: ["StorageCore", "StorageEvents", "Postgres", "SensorModel"],
+            path: "Storage/StorageWriter", swiftSettings: strict),
+        .target(
+            name: "StorageReader",
+            dependencies: ["StorageCore", "StorageEvents", "Postgres", "SensorModel", .product(name: "Logging", package: "swift-log")],
+            path: "Storage/StorageReader", swiftSettings: strict),
+        .target(
+            name: "StorageOperations",
+            dependencies: ["StorageCore", "StorageEvents", "StorageWriter", "StorageReader", "Postgres", "SensorModel"],
+            path: "Storage/StorageOperations", swiftSettings: strict),
+
+        // Identity: device credentials and certificates, and the broker files that enforce them.
+        .target(
+            name: "DeviceIdentity",
+            dependencies: ["StorageCore", "Postgres", "CLibCrypto", "SensorModel", .product(name: "Logging", package: "swift-log")],
+            path: "Identity/DeviceIdentity", swiftSettings: strict),
+
+        // Ingest: MQTT in, one pipeline per sensor type, PostgreSQL out.
         .target(
             name: "IngestService",
             dependencies: [
-                "SensorModel", "WireFormats", "MQTT", "TelemetryStore", "Settings",
+                "SensorModel", "WireFormats", "MQTT", "StorageCore", "StorageWriter", "StorageOperations", "Settings",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Ingest/IngestService", swiftSettings: strict),
-        // Storage: PostgreSQL and the REST face of what is stored.
-        .systemLibrary(
-            name: "CLibPQ", path: "Storage/CLibPQ", pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"])]),
-        .target(name: "Postgres", dependencies: ["CLibPQ"], path: "Storage/Postgres", swiftSettings: strict),
-        // libcrypto for the PBKDF2 password hashes mosquitto verifies (device credentials).
-        .systemLibrary(
-            name: "CLibCrypto", path: "Storage/CLibCrypto", pkgConfig: "libcrypto",
-            providers: [.apt(["libssl-dev"])]),
-        .target(
-            name: "TelemetryStore",
-            dependencies: ["Postgres", "CLibCrypto", "SensorModel", .product(name: "Logging", package: "swift-log")],
-            path: "Storage/TelemetryStore", swiftSettings: strict),
+
+        // Query: the REST API and the dashboard.
         .target(
             name: "QueryService",
             dependencies: [
-                "TelemetryStore", "SensorModel", "Settings",
+                "StorageCore", "StorageReader", "StorageOperations", "DeviceIdentity", "SensorModel", "Settings",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            path: "Storage/QueryService", swiftSettings: strict),
+            path: "Query/QueryService", swiftSettings: strict),
 
-        // The one executable: a subcommand per service (wiring only).
+        // App: the one executable, a subcommand per service (wiring only).
         .executableTarget(
             name: "telemetry",
             dependencies: [
-                "IngestService", "QueryService", "DeviceEmulator", "Settings", "SensorModel", "MQTT", "TelemetryStore",
+                "IngestService", "QueryService", "DeviceEmulator", "DeviceIdentity", "Settings", "SensorModel", "MQTT",
+                "StorageCore", "StorageOperations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,48 +103,63 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Platform/telemetry", swiftSettings: strict),
+            path: "App/telemetry", swiftSettings: strict),
 
-        // Fuzzing and benchmarks of the wire-format decoders (scripts/fuzz.sh, Benchmarks/DecodeBenchmark).
-        .target(name: "FuzzSupport", dependencies: ["SensorModel", "WireFormats"], path: "Fuzz/FuzzSupport", swiftSettings: strict),
-        .executableTarget(name: "FuzzTM", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzTM", swiftSettings: strict),
-        .executableTarget(name: "FuzzLPP", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzLPP", swiftSettings: strict),
-        .executableTarget(name: "FuzzSenMLJSON", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzSenMLJSON", swiftSettings: strict),
-        .executableTarget(name: "FuzzSenMLCBOR", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzSenMLCBOR", swiftSettings: strict),
-        .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzJSON", swiftSettings: strict),
-        .executableTarget(name: "FuzzText", dependencies: ["FuzzSupport", "SensorModel"], path: "Fuzz/FuzzText", swiftSettings: strict),
+        // Tools: what runs against the platform — the emulator, fuzzers, benchmarks, test support.
+        .target(
+            name: "DeviceEmulator",
+            dependencies: [
+                "SensorModel", "WireFormats", "MQTT", "StorageCore", "StorageReader", "StorageOperations", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Tools/DeviceEmulator", swiftSettings: strict),
+        .target(name: "FuzzSupport", dependencies: ["SensorModel", "WireFormats"], path: "Tools/Fuzz/FuzzSupport", swiftSettings: strict),
+        .executableTarget(name: "FuzzTM", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzTM", swiftSettings: strict),
+        .executableTarget(name: "FuzzLPP", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzLPP", swiftSettings: strict),
+        .executableTarget(name: "FuzzSenMLJSON", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzSenMLJSON", swiftSettings: strict),
+        .executableTarget(name: "FuzzSenMLCBOR", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzSenMLCBOR", swiftSettings: strict),
+        .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzJSON", swiftSettings: strict),
+        .executableTarget(name: "FuzzText", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzText", swiftSettings: strict),
+        // Helpers shared by the integration tests and the benchmarks: free ports, HTTP polling, raw MQTT.
+        .target(name: "TestSupport", dependencies: [], path: "Tools/TestSupport", swiftSettings: strict),
         .executableTarget(
-            name: "EndToEndBenchmark", dependencies: ["CMosquitto", "MQTT", "Postgres", "SensorModel", "TelemetryStore"],
-            path: "Benchmarks/EndToEndBenchmark", exclude: [], swiftSettings: strict),
-        .executableTarget(name: "DecodeBenchmark", dependencies: ["SensorModel", "WireFormats"], path: "Benchmarks/DecodeBenchmark", swiftSettings: strict),
-        // Query latency over REST against a seeded PostgreSQL (scripts/bench-query.sh).
+            name: "EndToEndBenchmark",
+            dependencies: [
+                "CMosquitto", "MQTT", "Postgres", "SensorModel", "StorageCore", "StorageWriter", "DeviceIdentity", "TestSupport",
+            ],
+            path: "Tools/Benchmarks/EndToEndBenchmark", swiftSettings: strict),
+        .executableTarget(name: "DecodeBenchmark", dependencies: ["SensorModel", "WireFormats"], path: "Tools/Benchmarks/DecodeBenchmark", swiftSettings: strict),
         .executableTarget(
             name: "QueryBenchmark",
             dependencies: [
-                "QueryService", "TelemetryStore", "Postgres", "SensorModel",
+                "QueryService", "StorageCore", "StorageEvents", "StorageWriter", "StorageReader", "StorageOperations", "Postgres", "SensorModel", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            path: "Benchmarks/QueryBenchmark", swiftSettings: strict),
-
-        // The dashboard's figures against a running platform (scripts/bench-dashboard.sh).
+            path: "Tools/Benchmarks/QueryBenchmark", swiftSettings: strict),
         .executableTarget(
-            name: "DashboardBenchmark", dependencies: ["MQTT", "Postgres", "SensorModel", "TelemetryStore"],
-            path: "Benchmarks/DashboardBenchmark", swiftSettings: strict),
+            name: "DashboardBenchmark", dependencies: ["MQTT", "Postgres", "SensorModel", "StorageCore", "StorageWriter", "DeviceIdentity", "TestSupport"],
+            path: "Tools/Benchmarks/DashboardBenchmark", swiftSettings: strict),
 
         // Tests: one target per library, plus integration tests against real servers.
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], path: "Tests/SettingsTests"),
         .testTarget(name: "SensorModelTests", dependencies: ["SensorModel"], path: "Tests/SensorModelTests", resources: [.copy("Fixtures")]),
         .testTarget(name: "WireFormatsTests", dependencies: ["WireFormats", "SensorModel"], path: "Tests/WireFormatsTests", resources: [.copy("testcases")]),
-        .testTarget(name: "TelemetryStoreTests", dependencies: ["TelemetryStore", "SensorModel"], path: "Tests/TelemetryStoreTests"),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT"], path: "Tests/MQTTTests"),
+        .testTarget(name: "StorageCoreTests", dependencies: ["StorageCore", "Postgres"], path: "Tests/StorageCoreTests"),
+        .testTarget(name: "DeviceIdentityTests", dependencies: ["DeviceIdentity", "SensorModel"], path: "Tests/DeviceIdentityTests"),
         .testTarget(name: "QueryServiceTests", dependencies: [
-            "QueryService", "TelemetryStore", "Settings", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "QueryService", "StorageCore", "StorageReader", "DeviceIdentity", "Settings", "SensorModel",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "Tests/QueryServiceTests"),
-        .testTarget(name: "IngestServiceTests", dependencies: ["IngestService", "MQTT"], path: "Tests/IngestServiceTests"),
+        .testTarget(name: "IngestServiceTests", dependencies: ["IngestService", "MQTT", "SensorModel", "WireFormats"], path: "Tests/IngestServiceTests"),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "SensorModel", "WireFormats", "MQTT", "Postgres", "TelemetryStore", "IngestService", "QueryService", "DeviceEmulator",
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "SensorModel", "WireFormats", "MQTT", "Postgres", "StorageCore", "StorageEvents", "StorageWriter", "StorageReader",
+            "StorageOperations", "DeviceIdentity", "IngestService", "QueryService", "DeviceEmulator", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "Tests/IntegrationTests"),
     ]
 )

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The dashboard's benchmark (Benchmarks/DashboardBenchmark): a throwaway PostgreSQL and mosquitto on free
+# The dashboard's benchmark (Tools/Benchmarks/DashboardBenchmark): a throwaway PostgreSQL and mosquitto on free
 # loopback ports, `telemetry ingest` for every sensor type and `telemetry query`, all release builds; the
 # benchmark seeds BENCH_DEVICES devices, times the overview's API calls, publish → live stream latency
 # under BENCH_LOAD msg/s at a socket client and in headless Chromium's live view (Selenium in

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The end-to-end benchmark (Benchmarks/EndToEndBenchmark): starts a throwaway PostgreSQL (with commit
+# The end-to-end benchmark (Tools/Benchmarks/EndToEndBenchmark): starts a throwaway PostgreSQL (with commit
 # timestamps, for publish→commit latency) and mosquitto on free loopback ports, builds telemetry and
 # the benchmark in release mode, runs it and prints the tables (Markdown) on stdout; progress, one line per
 # run, goes to stderr.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The deploy modes benchmark (EndToEndBenchmark modes, Benchmarks/EndToEndBenchmark/Modes): microservices
+# The deploy modes benchmark (EndToEndBenchmark modes, Tools/Benchmarks/EndToEndBenchmark/Modes): microservices
 # (a `telemetry ingest` per sensor type, the catch-all, `telemetry query`) against the monolith (`telemetry
 # all`) on one machine, one broker, one PostgreSQL (with commit timestamps, for publish→commit latency)
 # and the same mixed load of every sensor type. Prints the tables (Markdown) on stdout; progress, one

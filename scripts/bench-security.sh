@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The security benchmark (EndToEndBenchmark security, Benchmarks/EndToEndBenchmark/Security): the same load
+# The security benchmark (EndToEndBenchmark security, Tools/Benchmarks/EndToEndBenchmark/Security): the same load
 # through two brokers on one machine, one PostgreSQL (with commit timestamps): one broker open (anonymous,
 # no ACL, plaintext), one secured as scripts/run-local.sh runs it (devices log in with their own passwords
 # over TLS, `telemetry broker-sync` keeps the password and ACL files, the ingest service reads on its service

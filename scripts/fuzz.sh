@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the wire-format fuzzers (libFuzzer + AddressSanitizer, release) and runs each for <seconds>.
 # Usage: scripts/fuzz.sh <seconds> [FuzzTM FuzzLPP FuzzSenMLJSON FuzzSenMLCBOR FuzzJSON FuzzText]
-# Corpora grow in Fuzz/corpus-<format>/ (seeded from the golden testcases); crashes land in Fuzz/artifacts/.
-# Replay a crash with a plain build: swift run FuzzTM Fuzz/artifacts/<file>
+# Corpora grow in Tools/Fuzz/corpus-<format>/ (seeded from the golden testcases); crashes land in Tools/Fuzz/artifacts/.
+# Replay a crash with a plain build: swift run FuzzTM Tools/Fuzz/artifacts/<file>
 set -euo pipefail
 seconds=${1:?usage: scripts/fuzz.sh <seconds> [fuzzer...]}
 shift
@@ -24,11 +24,11 @@ for fuzzer in "${fuzzers[@]}"; do
     swift build "${flags[@]}" --product "$fuzzer" >/dev/null
 done
 bin=$(swift build "${flags[@]}" --show-bin-path)
-mkdir -p Fuzz/artifacts
+mkdir -p Tools/Fuzz/artifacts
 
 for fuzzer in "${fuzzers[@]}"; do
     format=$(format_of "$fuzzer")
-    corpus=Fuzz/corpus-$format
+    corpus=Tools/Fuzz/corpus-$format
     mkdir -p "$corpus"
     for input in Tests/WireFormatsTests/testcases/"$format"/*; do
         name=$(basename "$input")
@@ -39,11 +39,11 @@ for fuzzer in "${fuzzers[@]}"; do
         esac
     done
     dict=()
-    [ -f "Fuzz/$format.dict" ] && dict=(-dict="Fuzz/$format.dict")
+    [ -f "Tools/Fuzz/$format.dict" ] && dict=(-dict="Tools/Fuzz/$format.dict")
     log=$(mktemp)
     set +e
     "$bin/$fuzzer" "$corpus" "${dict[@]}" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 \
-        -artifact_prefix="Fuzz/artifacts/$format-" >"$log" 2>&1
+        -artifact_prefix="Tools/Fuzz/artifacts/$format-" >"$log" 2>&1
     status=$?
     set -e
     runs=$(grep -o 'number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")

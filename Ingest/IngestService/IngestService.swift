@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import SensorModel
 import ServiceLifecycle
+import StorageCore
 import Synchronization
-import TelemetryStore
 
 /// The ingest process as a `Service`: waits for PostgreSQL, migrates the schema, runs one pipeline per
 /// sensor type (and the catch-all for unrouted topics when asked), keeps partitions made ahead, and on

@@ -2,7 +2,7 @@ import Foundation
 import MQTT
 import SensorModel
 import Settings
-import TelemetryStore
+import StorageCore
 
 /// Everything one ingest process needs, validated before anything starts.
 public struct IngestSettings: Sendable {

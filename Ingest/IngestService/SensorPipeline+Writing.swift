@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
-import TelemetryStore
+import StorageCore
+import StorageWriter
 
 /// The writer thread's side of `SensorPipeline`: writing a batch through retries, isolating the message
 /// a permanent error comes from, dead-lettering it, and quarantining what cannot be dead-lettered.

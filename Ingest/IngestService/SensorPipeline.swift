@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import MQTT
 import SensorModel
+import StorageCore
+import StorageWriter
 import Synchronization
-import TelemetryStore
 import WireFormats
 
 /// One sensor type's path: MQTT callback → journal → bounded queue → writer thread (decode, batch,

@@ -1,11 +1,12 @@
 import DeviceEmulator
 import Foundation
-import Synchronization
 import Hummingbird
 import HummingbirdTesting
 import Postgres
 import SensorModel
-import TelemetryStore
+import StorageCore
+import StorageWriter
+import Synchronization
 import Testing
 
 /// Aggregates over REST equal a SQL GROUP BY over the raw rows, for random data and random queries.

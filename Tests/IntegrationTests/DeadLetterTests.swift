@@ -1,8 +1,9 @@
 import Foundation
 import Postgres
 import SensorModel
-@testable import TelemetryStore
 import Testing
+@testable import StorageCore
+@testable import StorageWriter
 
 /// A message leaves the journal only stored, dead-lettered or quarantined: a dead letter that cannot be
 /// written is tried a bounded number of times, then its message goes to the quarantine file beside the

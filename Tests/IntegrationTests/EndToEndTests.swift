@@ -6,8 +6,9 @@ import Postgres
 import Prometheus
 import QueryService
 import SensorModel
+import StorageCore
+import StorageReader
 import Testing
-import TelemetryStore
 
 /// The platform end to end: a real broker, real PostgreSQL, the real ingest executable, and the REST API.
 @Suite(.timeLimit(.minutes(5)))

@@ -1,7 +1,11 @@
 import Foundation
 import Postgres
 import SensorModel
-import TelemetryStore
+import StorageCore
+import StorageEvents
+import StorageOperations
+import StorageReader
+import StorageWriter
 import Testing
 
 /// The live streams' source: one NOTIFY per batch from the writer, readings handed to subscribers

@@ -1,6 +1,5 @@
 import Foundation
 import Postgres
-@testable import TelemetryStore
 import Testing
 
 /// One device's bad message must not hold a sensor type: a NUL in a payload is dead-lettered (its bytes

@@ -4,7 +4,9 @@ import FoundationNetworking
 #endif
 import Postgres
 import SensorModel
-import TelemetryStore
+import StorageOperations
+import StorageCore
+import StorageWriter
 import Testing
 
 /// The real `telemetry query` process: where its settings come from (file, environment, options), what

@@ -3,8 +3,9 @@ import Hummingbird
 import HummingbirdTesting
 import Postgres
 import QueryService
-@testable import TelemetryStore
 import Testing
+@testable import StorageCore
+@testable import StorageWriter
 
 /// After PostgreSQL restarts, the query service answers the first requests instead of a 503: its idle
 /// pooled connections only learn of the restart when used, and that use is retried on a new connection.

@@ -4,7 +4,9 @@ import HummingbirdTesting
 import Postgres
 import QueryService
 import SensorModel
-import TelemetryStore
+import StorageCore
+import StorageOperations
+import StorageWriter
 import Testing
 
 /// Retention drops exactly the raw partitions whose whole day is older than the setting, deletes rollup

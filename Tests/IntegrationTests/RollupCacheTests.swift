@@ -6,8 +6,11 @@ import Postgres
 import Prometheus
 import QueryService
 import SensorModel
-@testable import TelemetryStore
 import Testing
+@testable import StorageCore
+@testable import StorageEvents
+@testable import StorageOperations
+@testable import StorageWriter
 
 /// The query service's rollup cache answers from memory and is never stale: a write committed before a
 /// request shows in its answer, also for days already cached, after retention, and after the cache's

@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import Hummingbird
+import StorageReader
+import Testing
 @testable import QueryService
-import TelemetryStore
 
 @Suite struct JSONWriterTests {
     @Test func escapesAndNestsValidJSON() throws {

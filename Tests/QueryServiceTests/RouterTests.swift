@@ -4,7 +4,7 @@ import HummingbirdTesting
 import Logging
 import Prometheus
 import SensorModel
-import TelemetryStore
+import StorageCore
 import Testing
 @testable import QueryService
 

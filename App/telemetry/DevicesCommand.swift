@@ -1,0 +1,156 @@
+import ArgumentParser
+import DeviceIdentity
+import Foundation
+import SensorModel
+import Settings
+import StorageCore
+
+/// `telemetry devices`: device credentials from the command line, straight in PostgreSQL (database_url),
+/// the same operations as the REST routes. Passwords are printed once, as `device,password`.
+struct DevicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices",
+        abstract: "Issues, rotates, revokes and lists device credentials.",
+        subcommands: [Add.self, Rotate.self, Revoke.self, List.self, Import.self, Cert.self])
+
+    /// The catalog and a connection with the credentials table in place.
+    static func open(_ command: String) async throws -> (Catalog, StoreConnection) {
+        let (_, (catalog, url)) = try await Startup.settings("devices \(command)") { platform in
+            (try Catalog.load(directory: platform.catalogDirectory), platform.databaseURL)
+        }
+        let connection = try StoreConnection(url: url)
+        try DeviceCredentials.prepare(on: connection)
+        return (catalog, connection)
+    }
+
+    static func check(_ device: String, _ sensors: [String]?, _ catalog: Catalog, what: String = "device") throws {
+        do { try DeviceCredentials.validate(device: device, sensors: sensors, catalog: catalog) } catch {
+            throw ValidationError("\(error.code == "invalid_sensors" ? "--sensor" : what) \(error.message)")
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Creates a device's credential and prints its password; refuses a device that has one (rotate it).")
+        @Argument(help: "The device id (its MQTT username).") var device: String
+        @Option(name: .long, help: "A sensor type it may publish as; repeat for several (default: all).") var sensor: [String] = []
+
+        func run() async throws {
+            let (catalog, connection) = try await DevicesCommand.open("add")
+            let sensors = sensor.isEmpty ? nil : sensor
+            try DevicesCommand.check(device, sensors, catalog)
+            guard try DeviceCredentials.get(device: device, on: connection) == nil else {
+                throw ValidationError("device \(device) already has a credential; `telemetry devices rotate \(device)` gives it a new password")
+            }
+            // Not rotating: one added meanwhile is refused too, never silently given a new password.
+            let issued = try DeviceCredentials.issue(device: device, sensors: SensorRights(sensors), rotating: false, on: connection)
+            print("\(device),\(issued.password)")
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Gives a device a new password (the old one stops working) and prints it.")
+        @Argument(help: "The device id.") var device: String
+
+        func run() async throws {
+            let (_, connection) = try await DevicesCommand.open("rotate")
+            guard try DeviceCredentials.get(device: device, on: connection) != nil else {
+                throw ValidationError("device \(device) has no credential (add it first)")
+            }
+            print("\(device),\(try DeviceCredentials.issue(device: device, sensors: .unchanged, on: connection).password)")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revokes a device's credential: it is disconnected and cannot connect again.")
+        @Argument(help: "The device id.") var device: String
+
+        func run() async throws {
+            let (_, connection) = try await DevicesCommand.open("revoke")
+            guard try DeviceCredentials.revoke(device: device, on: connection) else { throw ValidationError("device \(device) has no credential") }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lists the devices that have credentials (never a password).")
+
+        func run() async throws {
+            let (_, connection) = try await DevicesCommand.open("list")
+            var cursor: String?
+            repeat {
+                let page = try DeviceCredentials.list(limit: 10_000, after: cursor, on: connection)
+                for credential in page { print("\(credential.device)\t\(credential.sensors?.joined(separator: ",") ?? "all")") }
+                cursor = page.count == 10_000 ? page.last?.device : nil
+            } while cursor != nil
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Provisions every device of a CSV file (device[,sensor;sensor...] per line), all or nothing; prints device,password lines.",
+            discussion: "A device that has a credential gets a new password; without sensor types on its line it keeps its own.")
+        @Argument(help: "The CSV file ('-' for standard input).") var file: String
+
+        func run() async throws {
+            let (catalog, connection) = try await DevicesCommand.open("import")
+            let text = file == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : try String(contentsOfFile: file, encoding: .utf8)
+            var entries: [(device: String, sensors: SensorRights)] = []
+            for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+                let fields = line.split(separator: ",", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard let device = fields.first, !device.isEmpty, !(number == 0 && device == "device") else { continue }
+                let sensors = fields.count > 1 && !fields[1].isEmpty ? fields[1].split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) } : nil
+                try DevicesCommand.check(device, sensors, catalog, what: "line \(number + 1): device")
+                entries.append((device, sensors.map(SensorRights.only) ?? .unchanged))
+            }
+            guard entries.count <= DeviceCredentials.maxBatch else { throw ValidationError("at most \(DeviceCredentials.maxBatch) devices per import") }
+            for issued in try DeviceCredentials.issue(entries, on: connection) { print("\(issued.credential.device),\(issued.password)") }
+        }
+    }
+
+    struct Cert: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issues a client certificate with CN = the device id from a CA (openssl), for the broker's certificate listener.",
+            discussion: """
+                Only for a device that has a credential; revoking the credential revokes its certificates (broker-sync puts them \
+                in the listener's CRL). Writes <out>/<device>.key (the private key, mode 600) and <out>/<device>.crt; prints their paths.
+                """)
+        @Argument(help: "The device id (the certificate's CN, its MQTT username on a use_identity_as_username listener).") var device: String
+        @Option(name: .long, help: "The CA certificate.") var caCert = ".local/tls/ca.crt"
+        @Option(name: .long, help: "The CA's private key.") var caKey = ".local/tls/ca.key"
+        @Option(name: .long, help: "Where to write the key and the certificate.") var out = ".local/tls/devices"
+        @Option(name: .long, help: "Days the certificate is valid.") var days = 825
+
+        func validate() throws {
+            guard Topic.isValidDevice(device) else { throw ValidationError("device must be \(Topic.deviceRule)") }
+            guard days > 0 else { throw ValidationError("--days must be positive") }
+        }
+
+        func run() async throws {
+            let (_, connection) = try await DevicesCommand.open("cert")
+            guard try DeviceCredentials.get(device: device, on: connection) != nil else {
+                throw ValidationError("device \(device) has no credential: `telemetry devices add \(device)` first (a certificate is revoked with it)")
+            }
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let key = "\(out)/\(device).key", request = "\(out)/\(device).csr", certificate = "\(out)/\(device).crt"
+            let extensions = "\(out)/\(device).ext"
+            try "extendedKeyUsage = clientAuth\n".write(toFile: extensions, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: request); try? FileManager.default.removeItem(atPath: extensions) }
+            do {
+                try OpenSSL.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+                                 "-subj", "/CN=\(device)", "-out", request])
+                chmod(key, 0o600)
+                try OpenSSL.run(["x509", "-req", "-in", request, "-CA", caCert, "-CAkey", caKey, "-CAcreateserial", "-CAserial", "\(out)/ca.srl",
+                                 "-days", String(days), "-sha256", "-extfile", extensions, "-out", certificate])
+                // openssl prints `serial=<hex>`: the certificate's entry in the CRL once it is revoked.
+                let serial = try OpenSSL.run(["x509", "-in", certificate, "-noout", "-serial"])
+                    .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
+                try DeviceCertificates.record(serial: serial, device: device, days: days, on: connection)
+            } catch let error as CredentialError {
+                throw ValidationError(error.message)
+            } catch let error as StoreError {
+                try? FileManager.default.removeItem(atPath: certificate)
+                throw ValidationError("\(error)")
+            }
+            print("\(key)\n\(certificate)")
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Postgres
+import SensorModel
+
+/// Creates and updates the tables of a catalog. Idempotent, and safe when several services start at
+/// once: the whole migration runs under one transaction-scoped advisory lock.
+public enum Schema {
+    static let migrationLock: Int64 = 0x7465_6C65_6D65_7472  // "telemetr"
+
+    public static func migrate(_ connection: PGConnection, catalog: Catalog) throws(PGError) {
+        try migrate(connection, sensors: catalog.sensors)
+    }
+
+    /// The common tables (devices, dead letters) and those of `sensors` (the ones placed in this database).
+    static func migrate(_ connection: PGConnection, sensors: [SensorType]) throws(PGError) {
+        try connection.transaction { (connection) throws(PGError) in
+            try connection.query("SELECT pg_advisory_xact_lock($1)", [String(migrationLock)])
+            try connection.execute(commonTables)
+            try connection.execute(deviceCredentialsTable)
+            try connection.execute(deviceCertificatesTable)
+            try connection.execute(readingCountsTable)
+            try connection.execute(ingestStatusTable)
+            try connection.execute(deadLetterQuotaTables)
+            for sensor in sensors {
+                try connection.execute(statements(for: sensor).joined(separator: ";\n"))
+            }
+        }
+    }
+
+    static let commonTables = """
+        CREATE TABLE IF NOT EXISTS devices (
+            id serial PRIMARY KEY,
+            sensor text NOT NULL,
+            device text NOT NULL,
+            first_seen timestamptz NOT NULL,
+            last_seen timestamptz NOT NULL,
+            UNIQUE (sensor, device)
+        );
+        CREATE TABLE IF NOT EXISTS rejected (
+            id bigserial PRIMARY KEY,
+            sensor text,
+            topic text NOT NULL,
+            received_at timestamptz NOT NULL,
+            reason text NOT NULL,
+            payload bytea NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS rejected_received_at ON rejected (received_at, id);
+        CREATE INDEX IF NOT EXISTS rejected_sensor_received_at ON rejected (sensor, received_at, id);
+        -- A message's identity for one sensor type (several may take one topic): a dead letter replayed
+        -- from a journal adds nothing. Copies stored before
+        -- the key existed are removed once, when it is made.
+        DO $$ BEGIN
+            IF to_regclass('rejected_message_key') IS NULL THEN
+                DELETE FROM rejected a USING rejected b
+                WHERE a.id > b.id AND a.received_at = b.received_at AND a.topic = b.topic
+                  AND coalesce(a.sensor, '') = coalesce(b.sensor, '') AND a.payload = b.payload;
+                CREATE UNIQUE INDEX rejected_message_key ON rejected (received_at, topic, coalesce(sensor, ''), md5(payload));
+            END IF;
+        END $$
+        """
+
+    static func statements(for sensor: SensorType) -> [String] {
+        let tables = SensorTables(sensor)
+        var sql: [String] = []
+        let fieldDefinitions = tables.fieldColumns.map { "\($0) float8" }.joined(separator: ", ")
+        sql.append("""
+            CREATE TABLE IF NOT EXISTS \(tables.readings) (
+                device_id int4 NOT NULL, time timestamptz NOT NULL, seq int8, \(fieldDefinitions),
+                PRIMARY KEY (device_id, time)
+            ) PARTITION BY RANGE (time)
+            """)
+        // A field added to the catalog later becomes a column; old rows read it as missing.
+        for column in tables.fieldColumns {
+            sql.append("ALTER TABLE \(tables.readings) ADD COLUMN IF NOT EXISTS \(column) float8")
+        }
+        for resolution in RollupResolution.allCases {
+            let table = tables.rollup(resolution)
+            sql.append("""
+                CREATE TABLE IF NOT EXISTS \(table) (
+                    device_id int4 NOT NULL, bucket timestamptz NOT NULL,
+                    PRIMARY KEY (device_id, bucket)
+                )
+                """)
+            for field in sensor.fields {
+                sql.append("ALTER TABLE \(table) ADD COLUMN IF NOT EXISTS \(tables.column(field.name, "count")) int8 NOT NULL DEFAULT 0")
+                for part in ["sum", "min", "max"] {
+                    sql.append("ALTER TABLE \(table) ADD COLUMN IF NOT EXISTS \(tables.column(field.name, part)) float8")
+                }
+            }
+            let index = tables.quoted("\(sensor.name)_\(resolution == .minute ? "1m" : "1h")_bucket")
+            sql.append("CREATE INDEX IF NOT EXISTS \(index) ON \(table) (bucket)")
+            // Aggregates of a few devices read (device_id, bucket) ranges: a covering index answers them
+            // with an index-only scan instead of one heap page per row (rollup rows are written bucket by
+            // bucket, so one device's rows are scattered). Fields added later are read from the heap.
+            let cover = tables.quoted("\(sensor.name)_\(resolution == .minute ? "1m" : "1h")_device_bucket_cover")
+            let included = tables.rollupColumns(sensor.fields.map(\.name))
+            sql.append("CREATE INDEX IF NOT EXISTS \(cover) ON \(table) (device_id, bucket) INCLUDE (\(included.joined(separator: ", ")))")
+        }
+        return sql
+    }
+}
+
+// The services' entry point: the same work on a `StoreConnection`.
+extension Schema {
+    public static func migrate(_ connection: StoreConnection, catalog: Catalog) throws(StoreError) {
+        try StoreError.wrap { () throws(PGError) in try migrate(connection.pg, catalog: catalog) }
+    }
+
+    public static func migrate(_ connection: StoreConnection, sensors: [SensorType]) throws(StoreError) {
+        try StoreError.wrap { () throws(PGError) in try migrate(connection.pg, sensors: sensors) }
+    }
+}

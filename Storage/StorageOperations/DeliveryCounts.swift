@@ -1,0 +1,49 @@
+import Postgres
+import SensorModel
+import StorageCore
+import StorageReader
+
+/// What is stored for some devices of one sensor type, to check a load run against what the broker
+/// acknowledged (the emulator's verifier).
+public struct DeliveryCounts: Sendable, Equatable {
+    /// Reading rows.
+    public var stored = 0
+    /// Field values present in those rows.
+    public var presentValues = 0
+    /// Field values the 1-minute rollups count: more than `presentValues` means a reading was counted twice.
+    public var rolledUpValues = 0
+
+    public init() {}
+}
+
+extension ReadingQueries {
+    /// Per device name; nil when the sensor type's tables do not exist (no ingest service ran on this database).
+    func deliveryCounts(devices: [String], on connection: PGConnection) throws(PGError) -> [String: DeliveryCounts]? {
+        let exists = try connection.query("SELECT to_regclass($1) IS NOT NULL AND to_regclass('devices') IS NOT NULL", [tables.readings])
+        guard exists[0, 0] == "t" else { return nil }
+        let names = "{" + devices.map { "\"\($0)\"" }.joined(separator: ",") + "}"
+        let present = tables.fieldColumns.map { "count(r.\($0))" }.joined(separator: " + ")
+        let rolled = sensor.fields.map { "coalesce(sum(m.\(tables.column($0.name, "count"))), 0)" }.joined(separator: " + ")
+        let raw = try connection.query("""
+            SELECT d.device, count(r.time), \(present) FROM devices d LEFT JOIN \(tables.readings) r ON r.device_id = d.id
+            WHERE d.sensor = $1 AND d.device = ANY($2::text[]) GROUP BY d.device
+            """, [sensor.name, names])
+        let rollup = try connection.query("""
+            SELECT d.device, \(rolled) FROM devices d LEFT JOIN \(tables.rollup(.minute)) m ON m.device_id = d.id
+            WHERE d.sensor = $1 AND d.device = ANY($2::text[]) GROUP BY d.device
+            """, [sensor.name, names])
+        var counts: [String: DeliveryCounts] = [:]
+        for row in raw.rows {
+            counts[row[0]!, default: DeliveryCounts()].stored = Int(row[1]!) ?? 0
+            counts[row[0]!, default: DeliveryCounts()].presentValues = Int(row[2]!) ?? 0
+        }
+        for row in rollup.rows {
+            counts[row[0]!, default: DeliveryCounts()].rolledUpValues = Int(row[1]!) ?? 0
+        }
+        return counts
+    }
+
+    public func deliveryCounts(devices: [String], on connection: StoreConnection) throws(StoreError) -> [String: DeliveryCounts]? {
+        try StoreError.wrap { () throws(PGError) in try deliveryCounts(devices: devices, on: connection.pg) }
+    }
+}

@@ -1,0 +1,56 @@
+import Postgres
+import StorageCore
+import StorageReader
+
+/// One sensor type's line of the dashboard's overview.
+public struct SensorOverview: Sendable, Equatable {
+    public var sensor: String?
+    public var devices: Int64 = 0
+    /// Readings (rows, not field values) whose time falls in the current minute and the 59 before it.
+    public var readingsLastHour: Int64 = 0
+    /// Readings whose time falls in the current minute.
+    public var readingsLastMinute: Int64 = 0
+    /// Dead letters received in the last 60 minutes.
+    public var rejectedLastHour: Int64 = 0
+
+    public init(sensor: String?) { self.sensor = sensor }
+}
+
+/// The overview's counts: three small statements, none of them a scan of readings (devices is one row
+/// per device; `reading_counts` at most 60 × 8 rows per sensor type; dead letters by their time index).
+public enum OverviewQueries {
+    /// Per sensor type (nil: dead letters of no sensor type), from one database.
+    public static func counts(now: Int64, on connection: StoreConnection) throws(StoreError) -> [String?: SensorOverview] {
+        try StoreError.wrap { () throws(PGError) in
+            let pg = connection.pg
+            var lines: [String?: SensorOverview] = [:]
+            func update(_ sensor: String?, _ body: (inout SensorOverview) -> Void) {
+                var line = lines[sensor] ?? SensorOverview(sensor: sensor)
+                body(&line)
+                lines[sensor] = line
+            }
+            for row in try pg.execute("SELECT sensor, count(*) FROM devices GROUP BY sensor").rows {
+                update(row[0]) { $0.devices = Int64(row[1]!) ?? 0 }
+            }
+            let minute = now >= 0 ? now / 60_000_000 * 60_000_000 : 0
+            let counts = try pg.query("""
+                SELECT sensor, sum(readings), coalesce(sum(readings) FILTER (WHERE bucket >= \(SQLTime.timestamp("$2"))), 0)
+                FROM reading_counts WHERE bucket >= \(SQLTime.timestamp("$1")) AND bucket <= \(SQLTime.timestamp("$2"))
+                GROUP BY sensor
+                """, [String(minute - 59 * 60_000_000), String(minute)])
+            for row in counts.rows {
+                update(row[0]) {
+                    $0.readingsLastHour = Int64(row[1]!) ?? 0
+                    $0.readingsLastMinute = Int64(row[2]!) ?? 0
+                }
+            }
+            let rejected = try pg.query(
+                "SELECT sensor, count(*) FROM rejected WHERE received_at >= \(SQLTime.timestamp("$1")) GROUP BY sensor",
+                [String(now - 3_600_000_000)])
+            for row in rejected.rows {
+                update(row[0]) { $0.rejectedLastHour = Int64(row[1]!) ?? 0 }
+            }
+            return lines
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Postgres
+import SensorModel
+import StorageCore
+
+/// Time-bucketed aggregates. Whole rollup buckets inside `[from, to)` come from the 1-hour or 1-minute
+/// rollup (whichever divides the bucket); the partial edges come from raw rows. Both are partial
+/// aggregates (count, sum, min, max) merged in one statement, so the result equals a GROUP BY over raw rows.
+public struct AggregateQuery: Sendable {
+    public var from: Int64
+    public var to: Int64
+    public var bucket: Int64
+    public var fields: [Int]
+    public var deviceIDs: [Int32]?
+    public var groupByDevice: Bool
+
+    public init(from: Int64, to: Int64, bucket: Int64, fields: [Int], deviceIDs: [Int32]?, groupByDevice: Bool) {
+        self.from = from
+        self.to = to
+        self.bucket = bucket
+        self.fields = fields
+        self.deviceIDs = deviceIDs
+        self.groupByDevice = groupByDevice
+    }
+
+    var resolution: RollupResolution? {
+        if bucket % RollupResolution.hour.micros == 0 { return .hour }
+        if bucket % RollupResolution.minute.micros == 0 { return .minute }
+        return nil
+    }
+
+    /// The part of `[from, to)` that whole rollup buckets cover; empty when none.
+    func rollupRange(_ step: Int64) -> (Int64, Int64) {
+        let start = ceilDiv(from, step) * step
+        let end = floorDiv(to, step) * step
+        return start < end ? (start, end) : (to, to)
+    }
+}
+
+func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 { -floorDiv(-a, b) }
+
+extension ReadingQueries {
+    /// - Parameter cache: where whole days of 1-hour rollups may come from memory (see `RollupCache`).
+    public func aggregates(
+        _ query: AggregateQuery, deviceNames: [Int32: String], cache: RollupCache? = nil, on connection: PGConnection
+    ) throws(PGError) -> [AggregateSeries] {
+        if let cache, let hours = query.hourRollupHours, let rows = try cache.hourRollups(sensor: sensor, hours: hours, on: connection) {
+            return aggregates(fromHourRollups: rows, query, deviceNames: deviceNames)
+        }
+        let fields = query.fields.map { sensor.fields[$0].name }
+        let bin = "date_bin($5::int8 * interval '1 microsecond', %@, timestamptz 'epoch')"
+        let deviceFilter = "($6::int4[] IS NULL OR device_id = ANY($6::int4[]))"
+        let rawParts = fields.map { field in
+            let column = tables.quoted(field)
+            return "count(\(column)) AS \(tables.column(field, "c")), sum(\(column)) AS \(tables.column(field, "s")), min(\(column)) AS \(tables.column(field, "mn")), max(\(column)) AS \(tables.column(field, "mx"))"
+        }.joined(separator: ", ")
+        let key = query.groupByDevice ? "device_id" : "0::int4"
+        let ids = query.deviceIDs.map { "{" + $0.map(String.init).joined(separator: ",") + "}" }
+        if let sql = directRollupStatement(query, fields: fields, key: key) {
+            return try run(sql, [String(query.from), String(query.to), ids], query, fields: fields, deviceNames: deviceNames, on: connection)
+        }
+        var parts: [String] = []
+        let (rollupFrom, rollupTo): (Int64, Int64)
+        if let resolution = query.resolution {
+            (rollupFrom, rollupTo) = query.rollupRange(resolution.micros)
+            let rollupParts = fields.map { field in
+                "sum(\(tables.column(field, "count")))::int8 AS \(tables.column(field, "c")), sum(\(tables.column(field, "sum"))) AS \(tables.column(field, "s")), min(\(tables.column(field, "min"))) AS \(tables.column(field, "mn")), max(\(tables.column(field, "max"))) AS \(tables.column(field, "mx"))"
+            }.joined(separator: ", ")
+            parts.append("""
+                SELECT \(key) AS k, \(bin.replacingOccurrences(of: "%@", with: "bucket")) AS b, \(rollupParts)
+                FROM \(tables.rollup(resolution))
+                WHERE bucket >= \(Self.timestamp("$3")) AND bucket < \(Self.timestamp("$4")) AND \(deviceFilter)
+                GROUP BY 1, 2
+                """)
+        } else {
+            (rollupFrom, rollupTo) = (query.to, query.to)
+        }
+        // Raw edges only when the range is not made of whole rollup buckets.
+        if rollupFrom != query.from || rollupTo != query.to { parts.append("""
+            SELECT \(key) AS k, \(bin.replacingOccurrences(of: "%@", with: "time")) AS b, \(rawParts)
+            FROM \(tables.readings)
+            WHERE ((time >= \(Self.timestamp("$1")) AND time < \(Self.timestamp("$3"))) OR (time >= \(Self.timestamp("$4")) AND time < \(Self.timestamp("$2"))))
+              AND \(deviceFilter)
+            GROUP BY 1, 2
+            """) }
+        let merged = fields.map { field in
+            "sum(\(tables.column(field, "c")))::int8, sum(\(tables.column(field, "s"))), min(\(tables.column(field, "mn"))), max(\(tables.column(field, "mx")))"
+        }.joined(separator: ", ")
+        let sql = """
+            SELECT k, b, \(merged)
+            FROM (\(parts.joined(separator: "\nUNION ALL\n"))) AS parts
+            WHERE $1::int8 < $2::int8  -- always true (from < to); keeps $1 and $2 typed when there are no raw edges
+            GROUP BY k, b ORDER BY k, b
+            """
+        let parameters = [String(query.from), String(query.to), String(rollupFrom), String(rollupTo), String(query.bucket), ids]
+        return try run(sql, parameters, query, fields: fields, deviceNames: deviceNames, on: connection)
+    }
+
+    /// When the bucket is exactly a rollup's step, the range is made of whole buckets and no two devices
+    /// fold into one series, the answer is the rollup rows themselves: read them in whatever order the
+    /// scan gives, without raw rows, GROUP BY or ORDER BY (the 7 days × 1 h × all devices case).
+    func directRollupStatement(_ query: AggregateQuery, fields: [String], key: String) -> String? {
+        guard let resolution = query.resolution, query.bucket == resolution.micros,
+              query.rollupRange(resolution.micros) == (query.from, query.to),
+              query.groupByDevice || query.deviceIDs?.count == 1 else { return nil }
+        let columns = tables.rollupColumns(fields).joined(separator: ", ")
+        return """
+            SELECT \(key), bucket, \(columns)
+            FROM \(tables.rollup(resolution))
+            WHERE bucket >= \(Self.timestamp("$1")) AND bucket < \(Self.timestamp("$2"))
+              AND ($3::int4[] IS NULL OR device_id = ANY($3::int4[]))
+            """  // no ORDER BY: sorting 168k rows cost more than the scan; `run` groups and orders them
+    }
+
+    /// Runs a statement whose rows are (device key int4, bucket timestamptz, then count, sum, min, max per
+    /// field), in any order, and splits them into one series per key and field, ordered by key, points by
+    /// bucket. Reads the result in binary, in place: no text parsing and no strings per cell.
+    private func run(
+        _ sql: String, _ parameters: [String?], _ query: AggregateQuery, fields: [String], deviceNames: [Int32: String], on connection: PGConnection
+    ) throws(PGError) -> [AggregateSeries] {
+        try connection.withQuery(sql, parameters, binary: true) { (result) throws(PGError) -> [AggregateSeries] in
+            // Per key, one point array per field; keys in first-seen order, sorted at the end.
+            var slots: [Int64: Int] = [:]
+            var dense: [Int] = []
+            var keys: [Int64] = []
+            var points: [[[AggregatePoint]]] = []
+            var lastKey: Int64 = .min, lastSlot = -1
+            for row in 0..<result.rowCount {
+                let key = result.int64(row, 0) ?? .min
+                if key != lastKey || lastSlot < 0 {
+                    if key >= 0 && key < 1 << 20 {
+                        // Device ids are small serials: a flat table instead of hashing (rows may alternate keys).
+                        let at = Int(key)
+                        if at >= dense.count { dense.append(contentsOf: repeatElement(-1, count: Swift.max(at + 1, dense.count * 2) - dense.count)) }
+                        if dense[at] < 0 {
+                            dense[at] = keys.count
+                            keys.append(key)
+                            points.append(Array(repeating: [], count: fields.count))
+                        }
+                        lastSlot = dense[at]
+                    } else if let slot = slots[key] {
+                        lastSlot = slot
+                    } else {
+                        lastSlot = keys.count
+                        slots[key] = lastSlot
+                        keys.append(key)
+                        points.append(Array(repeating: [], count: fields.count))
+                    }
+                    lastKey = key
+                }
+                guard let time = result.unixMicros(row, 1) else { throw PGError(sqlState: nil, message: "aggregate row without a bucket") }
+                for index in fields.indices {
+                    let base = 2 + index * 4
+                    guard let count = result.int64(row, base), count > 0 else { continue }
+                    points[lastSlot][index].append(AggregatePoint(
+                        time: time, count: count, sum: result.double(row, base + 1)!, min: result.double(row, base + 2)!,
+                        max: result.double(row, base + 3)!))
+                }
+            }
+            var series: [AggregateSeries] = []
+            for slot in keys.indices.sorted(by: { keys[$0] < keys[$1] }) {
+                let key = keys[slot]
+                let device = query.groupByDevice && key != .min ? deviceNames[Int32(truncatingIfNeeded: key)] : nil
+                for index in fields.indices where !points[slot][index].isEmpty {
+                    var list = points[slot][index]
+                    points[slot][index] = []
+                    if !zip(list, list.dropFirst()).allSatisfy({ $0.time < $1.time }) { list.sort { $0.time < $1.time } }
+                    series.append(AggregateSeries(device: device, field: fields[index], points: list))
+                }
+            }
+            return series
+        }
+    }
+}

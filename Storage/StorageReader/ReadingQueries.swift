@@ -1,0 +1,121 @@
+import Postgres
+import SensorModel
+import StorageCore
+
+/// The read side: parameters only, never values in SQL text (table and column names come from the catalog).
+public struct ReadingQueries: Sendable {
+    public let sensor: SensorType
+    public let tables: SensorTables
+
+    public init(sensor: SensorType) {
+        self.sensor = sensor
+        self.tables = SensorTables(sensor)
+    }
+
+    static func micros(_ column: String) -> String { SQLTime.micros(column) }
+    static func timestamp(_ parameter: String) -> String { SQLTime.timestamp(parameter) }
+
+    /// Devices ordered by id string, after `cursor` (exclusive), whose id starts with `prefix` if given.
+    public func devices(limit: Int, after cursor: String?, prefix: String? = nil, on connection: PGConnection) throws(PGError) -> [StoredDevice] {
+        // LIKE's own characters (device ids may hold `_`) are escaped; the (sensor, device) key serves the range.
+        let pattern = prefix.map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "_", with: "\\_").replacingOccurrences(of: "%", with: "\\%") + "%" }
+        let result = try connection.query("""
+            SELECT id, device, \(Self.micros("first_seen")), \(Self.micros("last_seen")) FROM devices
+            WHERE sensor = $1 AND ($2::text IS NULL OR device > $2) AND ($4::text IS NULL OR device LIKE $4) ORDER BY device LIMIT $3
+            """, [sensor.name, cursor, String(limit), pattern])
+        return result.rows.map { row in
+            StoredDevice(id: Int32(row[0]!)!, device: row[1]!, firstSeen: Int64(row[2]!)!, lastSeen: Int64(row[3]!)!)
+        }
+    }
+
+    /// Id to name of every device of this sensor type (for aggregates grouped by device).
+    public func deviceNames(on connection: PGConnection) throws(PGError) -> [Int32: String] {
+        var names: [Int32: String] = [:]
+        for row in try connection.query("SELECT id, device FROM devices WHERE sensor = $1", [sensor.name]).rows {
+            names[Int32(row[0]!)!] = row[1]!
+        }
+        return names
+    }
+
+    public func device(named name: String, on connection: PGConnection) throws(PGError) -> StoredDevice? {
+        try devices(named: [name], on: connection).first
+    }
+
+    public func devices(named names: [String], on connection: PGConnection) throws(PGError) -> [StoredDevice] {
+        let result = try connection.query("""
+            SELECT id, device, \(Self.micros("first_seen")), \(Self.micros("last_seen")) FROM devices
+            WHERE sensor = $1 AND device = ANY($2::text[]) ORDER BY device
+            """, [sensor.name, Self.textArray(names)])
+        return result.rows.map { row in
+            StoredDevice(id: Int32(row[0]!)!, device: row[1]!, firstSeen: Int64(row[2]!)!, lastSeen: Int64(row[3]!)!)
+        }
+    }
+
+    /// Raw readings of one device in `[from, to)`, after the cursor time in the chosen order.
+    public func readings(
+        deviceID: Int32, from: Int64, to: Int64, after cursor: Int64?, ascending: Bool, limit: Int, on connection: PGConnection
+    ) throws(PGError) -> [StoredReading] {
+        let columns = (["\(Self.micros("time"))", "seq"] + tables.fieldColumns).joined(separator: ", ")
+        let cursorCondition = ascending ? "time > \(Self.timestamp("$5"))" : "time < \(Self.timestamp("$5"))"
+        let result = try connection.query("""
+            SELECT \(columns) FROM \(tables.readings)
+            WHERE device_id = $1 AND time >= \(Self.timestamp("$2")) AND time < \(Self.timestamp("$3"))
+              AND ($5::int8 IS NULL OR \(cursorCondition))
+            ORDER BY time \(ascending ? "ASC" : "DESC") LIMIT $4
+            """, [String(deviceID), String(from), String(to), String(limit), cursor.map(String.init)])
+        return result.rows.map(Self.reading)
+    }
+
+    public func latest(deviceID: Int32, on connection: PGConnection) throws(PGError) -> StoredReading? {
+        let columns = (["\(Self.micros("time"))", "seq"] + tables.fieldColumns).joined(separator: ", ")
+        let result = try connection.query(
+            "SELECT \(columns) FROM \(tables.readings) WHERE device_id = $1 ORDER BY time DESC LIMIT 1", [String(deviceID)])
+        return result.rows.first.map(Self.reading)
+    }
+
+    static func reading(_ row: [String?]) -> StoredReading {
+        StoredReading(time: Int64(row[0]!)!, seq: row[1].flatMap { Int64($0) }, values: row[2...].map { $0.flatMap(Double.init) })
+    }
+
+    static func textArray(_ values: [String]) -> String {
+        // Values are device ids (A-Z a-z 0-9 . _ -, checked by the caller); quoting guards the rest.
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+    }
+}
+
+// The services' entry point: the same work on a `StoreConnection`.
+extension ReadingQueries {
+    public func devices(limit: Int, after cursor: String?, prefix: String? = nil, on connection: StoreConnection) throws(StoreError) -> [StoredDevice] {
+        try StoreError.wrap { () throws(PGError) in try devices(limit: limit, after: cursor, prefix: prefix, on: connection.pg) }
+    }
+
+    public func deviceNames(on connection: StoreConnection) throws(StoreError) -> [Int32: String] {
+        try StoreError.wrap { () throws(PGError) in try deviceNames(on: connection.pg) }
+    }
+
+    public func device(named name: String, on connection: StoreConnection) throws(StoreError) -> StoredDevice? {
+        try StoreError.wrap { () throws(PGError) in try device(named: name, on: connection.pg) }
+    }
+
+    public func devices(named names: [String], on connection: StoreConnection) throws(StoreError) -> [StoredDevice] {
+        try StoreError.wrap { () throws(PGError) in try devices(named: names, on: connection.pg) }
+    }
+
+    public func readings(
+        deviceID: Int32, from: Int64, to: Int64, after cursor: Int64?, ascending: Bool, limit: Int, on connection: StoreConnection
+    ) throws(StoreError) -> [StoredReading] {
+        try StoreError.wrap { () throws(PGError) in
+            try readings(deviceID: deviceID, from: from, to: to, after: cursor, ascending: ascending, limit: limit, on: connection.pg)
+        }
+    }
+
+    public func latest(deviceID: Int32, on connection: StoreConnection) throws(StoreError) -> StoredReading? {
+        try StoreError.wrap { () throws(PGError) in try latest(deviceID: deviceID, on: connection.pg) }
+    }
+
+    public func aggregates(
+        _ query: AggregateQuery, deviceNames: [Int32: String], cache: RollupCache? = nil, on connection: StoreConnection
+    ) throws(StoreError) -> [AggregateSeries] {
+        try StoreError.wrap { () throws(PGError) in try aggregates(query, deviceNames: deviceNames, cache: cache, on: connection.pg) }
+    }
+}

@@ -1,0 +1,122 @@
+import Postgres
+import SensorModel
+import StorageCore
+
+/// The fast path's rollups: when a batch's binary COPY went straight into the readings table, every row
+/// of the batch was inserted, so its 1-minute and 1-hour partial aggregates are computed here and
+/// merged into the rollup tables (via a staging COPY, keys in sorted order so writers cannot deadlock).
+struct DirectRollups: Sendable {
+    let tables: SensorTables
+    private let stageSQL: [String]
+    private let copySQL: [String]
+    private let mergeSQL: [String]
+
+    init(tables: SensorTables) {
+        self.tables = tables
+        let fields = tables.sensor.fields.map(\.name)
+        let columns = (["device_id", "bucket"] + tables.rollupColumns(fields)).joined(separator: ", ")
+        var stage: [String] = [], copy: [String] = [], merge: [String] = []
+        for resolution in RollupResolution.allCases {
+            let target = tables.rollup(resolution)
+            let staging = tables.quoted("stage_\(tables.sensor.name)_\(resolution == .minute ? "1m" : "1h")")
+            stage.append("CREATE TEMP TABLE IF NOT EXISTS \(staging) (LIKE \(target)) ON COMMIT DELETE ROWS")
+            copy.append("COPY \(staging) (\(columns)) FROM STDIN (FORMAT binary)")
+            merge.append("""
+                INSERT INTO \(target) AS r (\(columns)) SELECT \(columns) FROM \(staging) ORDER BY device_id, bucket
+                ON CONFLICT (device_id, bucket) DO UPDATE SET \(BatchWriter.rollupMerge(tables: tables))
+                """)
+        }
+        stageSQL = stage
+        copySQL = copy
+        mergeSQL = merge
+    }
+
+    /// Folds every row of the batch into both rollups, inside the caller's transaction.
+    func write(_ batch: IngestBatch, ids: [String: Int32], on connection: PGConnection) throws(PGError) {
+        for (index, resolution) in RollupResolution.allCases.enumerated() {
+            var accumulator = Accumulator(fieldCount: batch.readings.fieldCount, step: resolution.micros)
+            for span in batch.spans {
+                let id = ids[span.device]!
+                for row in span.rows { accumulator.add(device: id, row: row, of: batch.readings) }
+            }
+            try connection.execute(stageSQL[index])
+            try connection.copyIn(copySQL[index], data: accumulator.copyBody())
+            try connection.execute(mergeSQL[index])
+        }
+    }
+
+    /// count, sum, min, max per field for each (device, bucket), present values only.
+    struct Accumulator {
+        struct Key: Hashable, Comparable {
+            var device: Int32
+            var bucket: Int64
+            static func < (a: Key, b: Key) -> Bool { (a.device, a.bucket) < (b.device, b.bucket) }
+        }
+
+        let fieldCount: Int
+        let step: Int64
+        private var slots: [Key: Int] = [:]
+        private var keys: [Key] = []
+        private var counts: [Int64] = []
+        private var sums: [Double] = []
+        private var minimums: [Double] = []
+        private var maximums: [Double] = []
+        private var lastKey: Key?
+        private var lastSlot = 0
+
+        init(fieldCount: Int, step: Int64) {
+            self.fieldCount = fieldCount
+            self.step = step
+        }
+
+        mutating func add(device: Int32, row: Int, of readings: ReadingBatch) {
+            let time = readings.times[row]
+            let key = Key(device: device, bucket: (time >= 0 ? time / step : (time - step + 1) / step) * step)
+            // Rows of a device arrive in runs, mostly within one bucket: skip the hash lookup for those.
+            let slot: Int
+            if key == lastKey {
+                slot = lastSlot
+            } else if let known = slots[key] {
+                slot = known
+            } else {
+                slot = keys.count
+                slots[key] = slot
+                keys.append(key)
+                counts += repeatElement(0, count: fieldCount)
+                sums += repeatElement(0, count: fieldCount)
+                minimums += repeatElement(.infinity, count: fieldCount)
+                maximums += repeatElement(-.infinity, count: fieldCount)
+            }
+            lastKey = key
+            lastSlot = slot
+            let base = slot * fieldCount
+            for field in 0..<fieldCount {
+                let value = readings.values[field][row]
+                if value.isNaN { continue }
+                counts[base + field] += 1
+                sums[base + field] += value
+                minimums[base + field] = min(minimums[base + field], value)
+                maximums[base + field] = max(maximums[base + field], value)
+            }
+        }
+
+        func copyBody() -> [UInt8] {
+            var copy = PGBinaryCopy(reservingCapacity: keys.count * (24 + fieldCount * 48))
+            for slot in keys.indices.sorted(by: { keys[$0] < keys[$1] }) {
+                copy.startRow(columns: 2 + 4 * fieldCount)
+                copy.appendInt32(keys[slot].device)
+                copy.appendTimestamp(unixMicros: keys[slot].bucket)
+                for field in 0..<fieldCount {
+                    let index = slot * fieldCount + field
+                    copy.appendInt64(counts[index])
+                    // A field with no present value in the bucket keeps NULL sum/min/max, as SQL aggregates do.
+                    let present = counts[index] > 0
+                    copy.appendFloat64OrNull(present ? sums[index] : .nan)
+                    copy.appendFloat64OrNull(present ? minimums[index] : .nan)
+                    copy.appendFloat64OrNull(present ? maximums[index] : .nan)
+                }
+            }
+            return copy.finish()
+        }
+    }
+}

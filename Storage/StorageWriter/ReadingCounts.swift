@@ -1,0 +1,42 @@
+import Postgres
+import StorageCore
+import StorageEvents
+
+/// Readings stored per sensor type and minute, kept by the writers in the same transaction as the
+/// readings (exactly the rows inserted), so the dashboard's "readings in the last hour" is a sum over
+/// at most 60 × `shards` rows instead of a scan of the hour's readings. Rows are spread over `shards`
+/// by the writing backend's pid, so concurrent writers of one sensor type do not wait on one row lock.
+package enum ReadingCounts {
+    static let shards = 8
+    static let upsertTail = "ON CONFLICT (sensor, bucket, shard) DO UPDATE SET readings = reading_counts.readings + excluded.readings"
+
+    /// Adds `counts` (readings per minute bucket, µs) for `sensor`, inside the caller's transaction.
+    static func add(sensor: String, counts: [Int64: Int64], on connection: PGConnection) throws(PGError) {
+        guard !counts.isEmpty else { return }
+        let buckets = counts.keys.sorted()
+        _ = try connection.query("""
+            INSERT INTO reading_counts (sensor, bucket, shard, readings)
+            SELECT $1, timestamptz 'epoch' + b * interval '1 microsecond', pg_backend_pid() % \(shards), n
+            FROM unnest($2::int8[], $3::int8[]) AS u(b, n) ORDER BY b
+            \(upsertTail)
+            """, [sensor, "{" + buckets.map(String.init).joined(separator: ",") + "}", "{" + buckets.map { String(counts[$0]!) }.joined(separator: ",") + "}"])
+    }
+
+    /// The staging path's counts: a CTE over the `inserted` rows of `BatchWriter.moveStatement`.
+    static func cte(sensor: String) -> String {
+        """
+        counted AS (
+            INSERT INTO reading_counts (sensor, bucket, shard, readings)
+            SELECT '\(sensor.replacingOccurrences(of: "'", with: "''"))', date_trunc('minute', time), pg_backend_pid() % \(shards), count(*)
+            FROM inserted GROUP BY 2 ORDER BY 2
+            \(upsertTail)
+        )
+        """
+    }
+
+    /// Counts older than a day are of no use to anyone (the overview looks back one hour), whichever sensor
+    /// type they are of (one taken out of the catalog too).
+    package static func prune(now: Int64, on connection: PGConnection) throws(PGError) {
+        _ = try connection.query("DELETE FROM reading_counts WHERE bucket < \(SQLTime.timestamp("$1"))", [String(now - Micros.perDay)])
+    }
+}

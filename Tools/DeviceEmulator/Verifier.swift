@@ -1,0 +1,63 @@
+import Foundation
+import SensorModel
+import StorageCore
+import StorageOperations
+import StorageReader
+
+/// Checks what an emulator run stored: per sensor type, acknowledged readings against rows in
+/// PostgreSQL, and rollup counts against raw counts (a reading counted twice shows up there).
+public struct Verifier: Sendable {
+    public struct Line: Sendable {
+        public var sensor: String
+        public var sent: Int
+        public var stored: Int
+        public var missing: Int
+        public var duplicated: Int
+    }
+
+    /// Where each sensor type's tables are.
+    public let placement: DatabasePlacement
+
+    public init(placement: DatabasePlacement) { self.placement = placement }
+
+    public init(databaseURL: String) { self.init(placement: DatabasePlacement(defaultURL: databaseURL)) }
+
+    /// Polls until every acknowledged reading is stored or `timeout` passes, then reports.
+    public func verify(report: EmulatorReport, devices: [EmulatedDevice], timeout: Duration) throws -> [Line] {
+        var connections: [String: StoreConnection] = [:]
+        for url in Set(devices.flatMap { $0.feeds.map { placement.url(for: $0.name) } }) { connections[url] = try StoreConnection(url: url) }
+        let deadline = Date().addingTimeInterval(timeout.seconds)
+        var lines: [Line] = []
+        while true {
+            lines = try count(report: report, devices: devices, on: connections)
+            if lines.allSatisfy({ $0.missing == 0 }) || Date() >= deadline { return lines }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+    }
+
+    func count(report: EmulatorReport, devices: [EmulatedDevice], on connections: [String: StoreConnection]) throws -> [Line] {
+        var lines: [Line] = []
+        // A device imitating firmware feeds several sensor types: one reading in each per message.
+        var bySensor: [String: (sensor: SensorType, devices: [EmulatedDevice])] = [:]
+        for device in devices {
+            for sensor in device.feeds { bySensor[sensor.name, default: (sensor, [])].devices.append(device) }
+        }
+        for sensorName in bySensor.keys.sorted() {
+            let (sensor, group) = bySensor[sensorName]!
+            // Nil: no tables yet (no ingest service ever ran on this database), so nothing is stored.
+            let connection = connections[placement.url(for: sensorName)]!
+            let counts = try ReadingQueries(sensor: sensor).deliveryCounts(devices: group.map(\.name), on: connection) ?? [:]
+            var line = Line(sensor: sensorName, sent: 0, stored: 0, missing: 0, duplicated: 0)
+            for device in group {
+                let acked = report.ackedReadingsPerDevice[device.name] ?? 0
+                let have = counts[device.name] ?? DeliveryCounts()
+                line.sent += acked
+                line.stored += have.stored
+                line.missing += max(0, acked - have.stored)
+                line.duplicated += max(0, have.rolledUpValues - have.presentValues)
+            }
+            lines.append(line)
+        }
+        return lines
+    }
+}
