@@ -57,6 +57,3 @@ public struct Topic: Sendable, Hashable {
     }
 }
 
-public struct TopicError: Error, Sendable, Equatable {
-    public var reason: String
-}

@@ -2,17 +2,6 @@ import CMosquitto
 import Foundation
 import Synchronization
 
-public struct MQTTMessage: Sendable {
-    public var topic: String
-    public var payload: [UInt8]
-    public var qos: Int32
-    public var retain: Bool
-    /// The packet id the broker gave it (QoS 1): a redelivery after a reconnect keeps it.
-    public var mid: Int32 = 0
-    /// Which connection of this client it arrived on (1 for the first, counting reconnects).
-    public var connection: UInt64 = 0
-}
-
 /// A libmosquitto client on its threaded loop. Callbacks run on the library's network thread: a QoS 1
 /// message's PUBACK leaves only after `onMessage` returns, so whatever `onMessage` persists before it
 /// returns is safe; blocking in it stops reading from the socket, which is how backpressure reaches the broker.

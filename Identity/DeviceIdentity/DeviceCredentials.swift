@@ -4,45 +4,11 @@ import SensorModel
 import StorageCore
 import Synchronization
 
-/// A device's credential as stored: never its password, only the hash.
-public struct DeviceCredential: Sendable, Equatable {
-    public var device: String
-    /// The sensor types it may publish as; nil for every one.
-    public var sensors: [String]?
-    public var passwordHash: String
-    public var created: Int64
-    public var rotated: Int64
-}
-
-/// A credential just made: the only place its password ever appears.
-public struct IssuedCredential: Sendable {
-    public var credential: DeviceCredential
-    public var password: String
-    /// False when an existing credential was rotated.
-    public var created: Bool
-}
-
-/// What a credential request says of a device's sensor types.
-public enum SensorRights: Sendable, Equatable {
-    /// Every sensor type of the catalog, also those added later (NULL in the table).
-    case all
-    case only([String])
-    /// As the device has them (a rotation keeps its rights); every type for a new device.
-    case unchanged
-
-    /// A list as the API and the command line take it: nil for every type.
-    public init(_ sensors: [String]?) { self = sensors.map(Self.only) ?? .all }
-
-    /// The list to validate; nil when no list is given.
-    public var list: [String]? { if case .only(let sensors) = self { sensors } else { nil } }
-}
-
 /// Device credentials in PostgreSQL (`device_credentials`). Every change NOTIFYs `channel` in its own
 /// transaction, so the broker's files (BrokerSync) follow at commit, never for a rollback.
 public enum DeviceCredentials {
     public static let channel = "telemetry_credentials"
     public static let maxBatch = 100_000
-
 
     /// Makes the tables if they are missing (the services' migration makes them too).
     public static func prepare(on connection: StoreConnection) throws(StoreError) {

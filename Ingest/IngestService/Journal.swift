@@ -251,11 +251,6 @@ public final class Journal: @unchecked Sendable {
     }
 }
 
-public struct JournalError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
-}
-
 extension String {
     func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self

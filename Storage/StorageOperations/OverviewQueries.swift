@@ -2,20 +2,6 @@ import Postgres
 import StorageCore
 import StorageReader
 
-/// One sensor type's line of the dashboard's overview.
-public struct SensorOverview: Sendable, Equatable {
-    public var sensor: String?
-    public var devices: Int64 = 0
-    /// Readings (rows, not field values) whose time falls in the current minute and the 59 before it.
-    public var readingsLastHour: Int64 = 0
-    /// Readings whose time falls in the current minute.
-    public var readingsLastMinute: Int64 = 0
-    /// Dead letters received in the last 60 minutes.
-    public var rejectedLastHour: Int64 = 0
-
-    public init(sensor: String?) { self.sensor = sensor }
-}
-
 /// The overview's counts: three small statements, none of them a scan of readings (devices is one row
 /// per device; `reading_counts` at most 60 × 8 rows per sensor type; dead letters by their time index).
 public enum OverviewQueries {

@@ -43,28 +43,6 @@ public enum RejectedQueries {
     static let sizeSQL = "(4 * ((octet_length(payload) + 2) / 3) + octet_length(topic) + octet_length(reason) + 128)::int8"
 }
 
-/// PostgreSQL's base64 output back to bytes (the API re-encodes; this keeps the store's type honest).
-enum Base64 {
-    static func decode(_ text: String) -> [UInt8]? {
-        var table = [Int16](repeating: -1, count: 256)
-        for (index, char) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() { table[Int(char)] = Int16(index) }
-        var out: [UInt8] = []
-        var buffer: UInt32 = 0
-        var bits = 0
-        for char in text.utf8 where char != UInt8(ascii: "=") {
-            let value = table[Int(char)]
-            guard value >= 0 else { return nil }
-            buffer = (buffer << 6) | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8((buffer >> UInt32(bits)) & 0xFF))
-            }
-        }
-        return out
-    }
-}
-
 // The services' entry point: the same work on a `StoreConnection`.
 extension RejectedQueries {
     public static func list(

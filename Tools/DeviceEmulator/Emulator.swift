@@ -212,26 +212,6 @@ public final class Emulator: @unchecked Sendable {
     }
 }
 
-public struct EmulatorSnapshot: Sendable {
-    public var elapsed: Double
-    public var sentMessages: Int
-    public var sentReadings: Int
-    public var ackedMessages: Int
-    public var inflight: Int
-}
-
-public struct EmulatorReport: Sendable {
-    public var elapsed: Double
-    public var sentMessages: Int
-    public var sentReadings: Int
-    public var malformed: Int
-    public var ackedMessages: Int
-    public var ackedReadings: Int
-    /// Publish-to-acknowledgement latency p50, p99, p99.9.
-    public var latencyMillis: (Double, Double, Double)
-    public var ackedReadingsPerDevice: [String: Int]
-}
-
 extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self

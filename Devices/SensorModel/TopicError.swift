@@ -1,0 +1,3 @@
+public struct TopicError: Error, Sendable, Equatable {
+    public var reason: String
+}

@@ -1,0 +1,3 @@
+public enum AggregateFunction: String, Sendable, CaseIterable {
+    case count, sum, avg, min, max
+}
