@@ -46,14 +46,20 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]),
 
         // Storage: PostgreSQL as the platform uses it. Schema <- events <- (writer, reader) <- operations.
-        .target(name: "StorageCore", dependencies: ["Postgres", "SensorModel"], path: "Storage/StorageCore", swiftSettings: strict),
+        .target(
+            name: "StorageCore",
+            dependencies: ["Postgres", "SensorModel", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Storage/StorageCore", swiftSettings: strict),
         .target(name: "StorageEvents", dependencies: ["StorageCore", "Postgres"], path: "Storage/StorageEvents", swiftSettings: strict),
         .target(
             name: "StorageWriter", dependencies: ["StorageCore", "StorageEvents", "Postgres", "SensorModel"],
             path: "Storage/StorageWriter", swiftSettings: strict),
         .target(
             name: "StorageReader",
-            dependencies: ["StorageCore", "StorageEvents", "Postgres", "SensorModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "StorageCore", "StorageEvents", "Postgres", "SensorModel", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Storage/StorageReader", swiftSettings: strict),
         .target(
             name: "StorageOperations",
@@ -121,7 +127,9 @@ let package = Package(
         .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzJSON", swiftSettings: strict),
         .executableTarget(name: "FuzzText", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzText", swiftSettings: strict),
         // Helpers shared by the integration tests and the benchmarks: free ports, HTTP polling, raw MQTT.
-        .target(name: "TestSupport", dependencies: [], path: "Tools/TestSupport", swiftSettings: strict),
+        .target(
+            name: "TestSupport", dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Tools/TestSupport", swiftSettings: strict),
         .executableTarget(
             name: "EndToEndBenchmark",
             dependencies: [
@@ -150,7 +158,7 @@ let package = Package(
         .testTarget(name: "StorageCoreTests", dependencies: ["StorageCore", "Postgres"], path: "Tests/StorageCoreTests"),
         .testTarget(name: "DeviceIdentityTests", dependencies: ["DeviceIdentity", "SensorModel"], path: "Tests/DeviceIdentityTests"),
         .testTarget(name: "QueryServiceTests", dependencies: [
-            "QueryService", "StorageCore", "StorageReader", "DeviceIdentity", "Settings", "SensorModel",
+            "QueryService", "StorageCore", "StorageReader", "DeviceIdentity", "Settings", "SensorModel", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "Tests/QueryServiceTests"),

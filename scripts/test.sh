@@ -66,6 +66,9 @@ trap cleanup EXIT
 trap 'status=130; exit 130' INT
 trap 'status=143; exit 143' TERM
 
+# Module imports follow the layers of docs/architecture.md (no build needed; fails fast).
+python3 scripts/check-layering.py || { log "a module imports one it must not (scripts/check-layering.py)"; exit 1; }
+
 # Build first: the servers need not idle through a long build, nor start for a build that fails.
 status=0
 [ -n "${TELEMETRY_TEST_SKIP_BUILD:-}" ] || swift build --build-tests "${swift_flags[@]}" || status=$?

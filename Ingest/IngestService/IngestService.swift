@@ -46,6 +46,16 @@ public struct IngestService: Service {
     }
 
     public func run() async throws {
+        // The health pools run for as long as this does: the final status row goes through them after shutdown.
+        try await Self.whileRunning(running.health[...]) { try await runPipelines() }
+    }
+
+    private static func whileRunning(_ pools: ArraySlice<ReadPool>, _ body: () async throws -> Void) async throws {
+        guard let pool = pools.first else { return try await body() }
+        try await pool.whileRunning { try await whileRunning(pools.dropFirst(), body) }
+    }
+
+    private func runPipelines() async throws {
         let settings = self.settings
         let logger = self.logger
         let placement = settings.placement

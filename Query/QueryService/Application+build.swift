@@ -21,7 +21,7 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "telemetry-query"),
-        services: [
+        services: store.services + [
             StorePreparation(store: store),
             RetentionSchedule(placement: placement, catalog: settings.catalog, interval: settings.retentionInterval, limits: settings.retentionLimits, logger: logger),
         ],

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SensorModel
+import ServiceLifecycle
 import StorageCore
 import StorageReader
 import Synchronization
@@ -43,6 +44,12 @@ public final class QueryStore: Sendable {
             (url, LiveReadings(url: url, sensors: placement.sensors(catalog.sensors, at: url)))
         })
         self.logger = logger
+    }
+
+    /// What runs beside the server, per database: the read pool, the rollup cache's listener, the live
+    /// streams' listener. Listed before the server so a graceful shutdown stops them after it.
+    public var services: [any Service] {
+        placement.urls.flatMap { url -> [any Service] in [pools[url]!] + (caches[url].map { [$0] } ?? []) + [live[url]!] }
     }
 
     func liveReadings(for sensor: SensorType) -> LiveReadings { live[placement.url(for: sensor.name)]! }

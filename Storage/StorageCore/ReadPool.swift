@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import ServiceLifecycle
 
 /// The query service's read connections: `size` threads of its own (libpq blocks), each the only owner
 /// of one connection, taking work from a queue. Work that waits longer than `acquireTimeout` for a
@@ -9,7 +10,7 @@ import Postgres
 /// An idle connection does not know that its server restarted until it is used: work that fails on a
 /// reused connection because the connection failed runs once more on a new one, so the first requests
 /// after a database restart are answered instead of getting a 503.
-public final class ReadPool: @unchecked Sendable {
+public final class ReadPool: Service, @unchecked Sendable {
     public let url: String
     public let size: Int
     public let acquireTimeout: TimeInterval
@@ -20,11 +21,25 @@ public final class ReadPool: @unchecked Sendable {
         self.size = size
         self.acquireTimeout = acquireTimeout
         queue = WorkQueue(capacity: maxQueued)
+    }
+
+    /// Runs the pool's threads until a graceful shutdown (or cancellation). Work that comes before waits
+    /// for them (`acquireTimeout` counts from when it came); work after is refused at once (`57P03`).
+    public func run() async throws {
+        try await whileRunning { try? await gracefulShutdown() }
+    }
+
+    /// Runs the pool's threads while `body` runs: for a service that owns its pool and needs it until
+    /// its own shutdown is done (a graceful shutdown would otherwise stop the pool first).
+    public func whileRunning<T>(_ body: () async throws -> T) async rethrows -> T {
+        guard queue.open() else { return try await body() }
         for index in 0..<size {
-            let thread = Thread { [queue] in Self.work(queue: queue, url: url, acquireTimeout: acquireTimeout) }
+            let thread = Thread { [queue, url, acquireTimeout] in Self.work(queue: queue, url: url, acquireTimeout: acquireTimeout) }
             thread.name = "read-pool-\(index)"
             thread.start()
         }
+        defer { queue.close() }
+        return try await body()
     }
 
     deinit { queue.close() }
@@ -47,8 +62,12 @@ public final class ReadPool: @unchecked Sendable {
                     return { continuation.resume(throwing: error) }
                 }
             }
-            if !queue.put(job) {
+            switch queue.put(job) {
+            case .taken: break
+            case .full:
                 job.run(.failure(PGError(sqlState: "53300", message: "\(queue.capacity) requests already wait for a read connection")))?()
+            case .notRunning:
+                job.run(.failure(PGError(sqlState: "57P03", message: "the read pool of \(url) has stopped")))?()
             }
         }
     }
@@ -95,30 +114,43 @@ public final class ReadPool: @unchecked Sendable {
         return connection
     }
 
-    /// Jobs waiting for a worker. Closed when the pool goes: the workers finish and their connections close.
+    /// Jobs waiting for a worker. Opened when the pool runs (jobs may come before); closed when it
+    /// stops: the workers finish and their connections close.
     final class WorkQueue: @unchecked Sendable {
+        enum State { case notStarted, open, closed }
+        enum Put { case taken, full, notRunning }
         let capacity: Int
         private let condition = NSCondition()
         private var jobs: [Job] = []
         private var head = 0
-        private var closed = false
+        private var state = State.notStarted
 
         init(capacity: Int) { self.capacity = capacity }
 
-        /// False when `capacity` jobs already wait: the caller fails this one.
-        func put(_ job: Job) -> Bool {
+        /// False when it was opened before: a pool runs once.
+        func open() -> Bool {
             condition.withLock {
-                guard jobs.count - head < capacity else { return false }
+                guard state == .notStarted else { return false }
+                state = .open
+                return true
+            }
+        }
+
+        /// `.full` when `capacity` jobs already wait: the caller fails this one.
+        func put(_ job: Job) -> Put {
+            condition.withLock {
+                guard state != .closed else { return .notRunning }
+                guard jobs.count - head < capacity else { return .full }
                 jobs.append(job)
                 condition.signal()
-                return true
+                return .taken
             }
         }
 
         func take() -> Job? {
             condition.lock()
             defer { condition.unlock() }
-            while head == jobs.count && !closed { condition.wait() }
+            while head == jobs.count && state != .closed { condition.wait() }
             guard head < jobs.count else { return nil }
             let job = jobs[head]
             head += 1
@@ -131,7 +163,7 @@ public final class ReadPool: @unchecked Sendable {
 
         func close() {
             condition.withLock {
-                closed = true
+                state = .closed
                 condition.broadcast()
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import SensorModel
+import ServiceLifecycle
 import StorageCore
 import StorageEvents
 
@@ -12,7 +13,7 @@ import StorageEvents
 /// Each subscriber has a bounded buffer (`capacity` events): a client that does not keep up is dropped
 /// (its stream ends; the dashboard reconnects) instead of growing it. A subscriber that goes away ends
 /// its stream, which removes it. Streams cost no database connection each: one per database in all.
-public final class LiveReadings: @unchecked Sendable {
+public final class LiveReadings: Service, @unchecked Sendable {
     public enum Event: Sendable, Equatable {
         case reading(StoredReading)
         /// Every `heartbeat` seconds, so a vanished client is noticed at the next write.
@@ -58,18 +59,15 @@ public final class LiveReadings: @unchecked Sendable {
     public func subscribe(sensor: String, deviceID: Int32, after cursor: Int64) -> (id: UInt64, events: AsyncStream<Event>) {
         let (events, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(capacity))
         let key = Key(sensor: sensor, deviceID: deviceID)
-        let (id, start): (UInt64, Bool) = lock.withLock {
+        let id: UInt64 = lock.withLock {
             nextID += 1
             var watch = watches[key] ?? Watch(cursor: cursor)
             watch.subscribers[nextID] = continuation
             watches[key] = watch
             keysByID[nextID] = key
-            let start = !started && !stopped
-            started = true
-            return (nextID, start)
+            return nextID
         }
         continuation.onTermination = { [weak self] _ in self?.unsubscribe(id) }
-        if start { startListener() }
         return (id, events)
     }
 
@@ -96,6 +94,18 @@ public final class LiveReadings: @unchecked Sendable {
     }
 
     // MARK: - The listener thread
+
+    /// Runs the listener until a graceful shutdown (or cancellation), then ends every stream. Streams
+    /// opened before it runs get their readings once it does.
+    public func run() async throws {
+        let start: Bool = lock.withLock {
+            defer { started = true }
+            return !started && !stopped
+        }
+        if start { startListener() }
+        try? await gracefulShutdown()
+        stop()
+    }
 
     private func startListener() {
         let thread = Thread { [weak self] in

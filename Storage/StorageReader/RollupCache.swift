@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import SensorModel
+import ServiceLifecycle
 import StorageCore
 import StorageEvents
 
@@ -13,7 +14,7 @@ import StorageEvents
 /// handled. Hours read while a change to them was arriving are used once and not kept. Live ingest
 /// therefore costs a re-read of the hours it writes (the current one), not of the whole range. Without
 /// a working listener the cache answers nothing and queries read PostgreSQL.
-public final class RollupCache: @unchecked Sendable {
+public final class RollupCache: Service, @unchecked Sendable {
     /// One hour bucket of one sensor type's 1-hour rollups: a row per device that reported in it, in
     /// no particular order. NaN for a field's sum/min/max where its count is 0.
     public struct Hour: Sendable {
@@ -112,7 +113,6 @@ public final class RollupCache: @unchecked Sendable {
     /// first: from memory where it holds them, else read with `connection` (and kept). Nil when the
     /// cache can't vouch for being current.
     public func hourRollups(sensor: SensorType, hours: ClosedRange<Int64>, on connection: PGConnection) throws(PGError) -> [Hour]? {
-        startIfNeeded()
         guard sync() else { return nil }
         var found: [Hour?] = []
         var missing: [ClosedRange<Int64>] = []
@@ -190,7 +190,15 @@ public final class RollupCache: @unchecked Sendable {
 
     // MARK: - The listener
 
-    private func startIfNeeded() {
+    /// Runs the listener until a graceful shutdown (or cancellation); lookups wait a moment for it to
+    /// listen, then answer nil (the caller reads PostgreSQL).
+    public func run() async throws {
+        start()
+        try? await gracefulShutdown()
+        stop()
+    }
+
+    private func start() {
         let start: Bool = state.withLock {
             if started || stopped { return false }
             started = true

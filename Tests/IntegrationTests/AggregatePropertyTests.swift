@@ -59,7 +59,7 @@ struct AggregatePropertyTests {
         let buckets = ["7s", "1m", "5m", "1h", "90m", "1d", "15m", "2h"]
         let functions = ["count", "sum", "avg", "min", "max"]
         let querySeed = random.next()
-        try await Application(router: app.router).test(.router) { client in
+        try await app.application.test(.router) { client in
             var random = SplitMix64(seed: querySeed)
             var compared = 0
             for caseNumber in 0..<150 {

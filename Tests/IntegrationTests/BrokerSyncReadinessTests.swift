@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// broker-sync says ready only while the broker has every credential issued so far, and a write the broker

@@ -1,5 +1,6 @@
 import Foundation
 import SensorModel
+import TestSupport
 import Testing
 
 /// The dashboard in Chromium (Tests/Browser/dashboard_test.py, Selenium) against the real platform: one
@@ -22,7 +23,7 @@ struct DashboardBrowserTests {
         #expect(try await offThePool { try ingest.waitUntilReady() }, "ingest not ready: \(ingest.output.suffix(2000))")
 
         let token = "browser-" + UUID().uuidString.prefix(8)
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         let query = try ServiceProcess("telemetry", arguments: ["query"], environment: [
             "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory, "TELEMETRY_HTTP_HOST": "127.0.0.1",
             "TELEMETRY_HTTP_PORT": String(port), "TELEMETRY_API_TOKENS": token,

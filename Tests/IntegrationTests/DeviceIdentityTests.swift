@@ -2,6 +2,7 @@ import Foundation
 import MQTT
 import Postgres
 import Synchronization
+import TestSupport
 import Testing
 
 /// Device identity against the real mosquitto: credentials issued over REST reach the broker through

@@ -43,7 +43,7 @@ struct EndToEndTests {
 
         let app = try QueryApp(database: database, catalog: catalog)
         let expectedReadings = expected
-        try await Application(router: app.router).test(.router) { client in
+        try await app.application.test(.router) { client in
             for (device, readings) in expectedReadings {
                 let path = "/v1/sensors/\(temperature.name)/devices/\(device)/readings?limit=10000"
                 var body: [String: Any] = [:]
@@ -180,4 +180,8 @@ struct QueryApp {
             rollupCache: RollupCache(url: database, capacityBytes: 64 << 20), logger: Logger(label: "test"))
         router = buildRouter(store: store, tokens: tokens, registry: PrometheusCollectorRegistry())
     }
+
+    /// The router in an application that runs the store's services (read pool, cache and stream
+    /// listeners) like the service does.
+    var application: some ApplicationProtocol { Application(router: router, services: store.services) }
 }

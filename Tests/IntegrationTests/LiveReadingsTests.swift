@@ -6,6 +6,7 @@ import StorageEvents
 import StorageOperations
 import StorageReader
 import StorageWriter
+import TestSupport
 import Testing
 
 /// The live streams' source: one NOTIFY per batch from the writer, readings handed to subscribers
@@ -84,34 +85,36 @@ struct LiveReadingsTests {
     @Test func aCommittedReadingReachesItsSubscriberOnly() async throws {
         _ = try write(devices: ["live-1", "live-2"], count: 1)
         let live = LiveReadings(url: database, sensors: [sensor])
-        defer { live.stop() }
-        let (_, events) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("live-1"), after: Self.base)
-        // The listener connects on the first subscription; a batch written before it listens is caught up.
-        _ = try write(devices: ["live-1", "live-2"], count: 3, start: Self.base + 10_000_000)
-        let got = await Self.next(3, of: events)
-        let readings = got.compactMap { event -> StoredReading? in if case .reading(let reading) = event { reading } else { nil } }
-        #expect(readings.map(\.time) == (0..<3).map { Self.base + 10_000_000 + Int64($0) * 1_000_000 })
-        #expect(readings.map(\.seq) == [0, 1, 2])
-        #expect(readings.map { $0.values[0] } == [230, 231, 232])
-        #expect(live.statistics.subscribers == 1)
+        try await withRunning([live]) {
+            let (_, events) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("live-1"), after: Self.base)
+            // A batch written before the listener listens is caught up.
+            _ = try write(devices: ["live-1", "live-2"], count: 3, start: Self.base + 10_000_000)
+            let got = await Self.next(3, of: events)
+            let readings = got.compactMap { event -> StoredReading? in if case .reading(let reading) = event { reading } else { nil } }
+            #expect(readings.map(\.time) == (0..<3).map { Self.base + 10_000_000 + Int64($0) * 1_000_000 })
+            #expect(readings.map(\.seq) == [0, 1, 2])
+            #expect(readings.map { $0.values[0] } == [230, 231, 232])
+            #expect(live.statistics.subscribers == 1)
+        }
     }
 
     @Test func aClientThatFallsBehindIsDroppedAndOneThatLeavesIsRemoved() async throws {
         _ = try write(devices: ["slow"], count: 1)
         let live = LiveReadings(url: database, sensors: [sensor], capacity: 4)
-        defer { live.stop() }
-        let (_, slow) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("slow"), after: Self.base)
-        let (leaving, _) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("slow"), after: Self.base)
-        live.unsubscribe(leaving)
-        #expect(live.statistics.subscribers == 1)
-        // Ten readings, nobody reading: the buffer of four fills and the stream is ended, not grown.
-        _ = try write(devices: ["slow"], count: 10, start: Self.base + 20_000_000)
-        let deadline = ContinuousClock.now + .seconds(5)
-        while live.statistics.dropped == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(live.statistics.subscribers == 0 && live.statistics.dropped == 1)
-        var buffered = 0
-        for await event in slow where event != .heartbeat { buffered += 1 }
-        #expect(buffered <= 4)
+        try await withRunning([live]) {
+            let (_, slow) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("slow"), after: Self.base)
+            let (leaving, _) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("slow"), after: Self.base)
+            live.unsubscribe(leaving)
+            #expect(live.statistics.subscribers == 1)
+            // Ten readings, nobody reading: the buffer of four fills and the stream is ended, not grown.
+            _ = try write(devices: ["slow"], count: 10, start: Self.base + 20_000_000)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while live.statistics.dropped == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(live.statistics.subscribers == 0 && live.statistics.dropped == 1)
+            var buffered = 0
+            for await event in slow where event != .heartbeat { buffered += 1 }
+            #expect(buffered <= 4)
+        }
     }
 
     /// One watched device far behind (a backlog it uploads with old times) must not hold up the others of
@@ -123,23 +126,24 @@ struct LiveReadingsTests {
         _ = try write(devices: ["lagging"], count: 1, start: lagStart)
         _ = try write(devices: ["prompt"], count: 1)
         let live = LiveReadings(url: database, sensors: [sensor], capacity: backlog + 10)
-        defer { live.stop() }
-        let (_, lagging) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("lagging"), after: lagStart)
-        let (_, prompt) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("prompt"), after: Self.base)
-        // One batch, one notification: the lagging device's backlog, older than the prompt device's new reading.
-        var batch = IngestBatch(fieldCount: sensor.fields.count)
-        for index in 1...backlog {
-            batch.readings.set(field: 0, row: batch.readings.appendRow(time: lagStart + Int64(index) * 1_000_000, seq: Int64(index)), 230)
+        try await withRunning([live]) {
+            let (_, lagging) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("lagging"), after: lagStart)
+            let (_, prompt) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("prompt"), after: Self.base)
+            // One batch, one notification: the lagging device's backlog, older than the prompt device's new reading.
+            var batch = IngestBatch(fieldCount: sensor.fields.count)
+            for index in 1...backlog {
+                batch.readings.set(field: 0, row: batch.readings.appendRow(time: lagStart + Int64(index) * 1_000_000, seq: Int64(index)), 230)
+            }
+            batch.closeSpan(device: "lagging", from: 0)
+            batch.readings.set(field: 0, row: batch.readings.appendRow(time: Self.base + 1_000_000, seq: 1), 231)
+            batch.closeSpan(device: "prompt", from: backlog)
+            _ = try writer.write(batch)
+            let promptGot = await Self.next(1, of: prompt).compactMap { event -> StoredReading? in if case .reading(let reading) = event { reading } else { nil } }
+            #expect(promptGot.map(\.time) == [Self.base + 1_000_000] && promptGot.first?.values.first == 231,
+                    "the prompt device's reading did not come: \(promptGot)")
+            let laggingGot = await Self.next(backlog, of: lagging, timeout: .seconds(20))
+            #expect(laggingGot.count == backlog, "the lagging device got \(laggingGot.count) of its \(backlog) readings")
         }
-        batch.closeSpan(device: "lagging", from: 0)
-        batch.readings.set(field: 0, row: batch.readings.appendRow(time: Self.base + 1_000_000, seq: 1), 231)
-        batch.closeSpan(device: "prompt", from: backlog)
-        _ = try writer.write(batch)
-        let promptGot = await Self.next(1, of: prompt).compactMap { event -> StoredReading? in if case .reading(let reading) = event { reading } else { nil } }
-        #expect(promptGot.map(\.time) == [Self.base + 1_000_000] && promptGot.first?.values.first == 231,
-                "the prompt device's reading did not come: \(promptGot)")
-        let laggingGot = await Self.next(backlog, of: lagging, timeout: .seconds(20))
-        #expect(laggingGot.count == backlog, "the lagging device got \(laggingGot.count) of its \(backlog) readings")
     }
 
     @Test func readingCountsEqualTheRowsStoredOnBothPaths() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -15,7 +16,7 @@ struct MonolithTests {
         let names = ["temperature", "humidity", "pressure", "accelerometer", "location", "power"]
         let catalog = try TestCatalog.make(from: names)
         let database = try servers.makeDatabase()
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         let instance = "mono\(UUID().uuidString.prefix(6).lowercased())"
         let monolith = try ServiceProcess(
             "telemetry", arguments: ["all", "--port", String(port)],

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import TestSupport
 import Testing
 
 /// One device's bad message must not hold a sensor type: a NUL in a payload is dead-lettered (its bytes

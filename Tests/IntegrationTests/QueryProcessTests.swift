@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -58,7 +59,7 @@ struct QueryProcessTests {
 
     @Test func hostAndPortOptionsBeatTheEnvironment() async throws {
         let setup = try Deployment.make()
-        let optionPort = try freePort()
+        let optionPort = try freeLoopbackPort()
         // Without tokens 0.0.0.0 would be refused: --host must be what puts it back on loopback.
         let query = try await setup.startReady(
             setup.environment(["TELEMETRY_HTTP_HOST": "0.0.0.0"]), arguments: ["--host", "127.0.0.1", "--port", String(optionPort)], port: optionPort)
@@ -159,7 +160,7 @@ struct QueryProcessTests {
     /// What the other tests wait on means something: /readyz is 503 while the database does not answer.
     @Test func readyzIsUnavailableWhileTheDatabaseDoesNotAnswer() async throws {
         let setup = try Deployment.make()
-        let query = try setup.start(setup.environment(["TELEMETRY_DATABASE_URL": "postgresql://postgres@127.0.0.1:\(try freePort())/telemetry"]))
+        let query = try setup.start(setup.environment(["TELEMETRY_DATABASE_URL": "postgresql://postgres@127.0.0.1:\(try freeLoopbackPort())/telemetry"]))
         defer { query.stop() }
         #expect(try await within(.seconds(30)) {
             guard query.process.isRunning else { return true }
@@ -407,7 +408,7 @@ private struct Deployment {
         self.catalog = catalog
         sensor = catalog.catalog.sensors[0]
         self.database = database
-        port = try freePort()
+        port = try freeLoopbackPort()
     }
 
     static func make(device: String? = nil) throws -> Deployment {

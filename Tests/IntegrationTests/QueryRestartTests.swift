@@ -29,7 +29,7 @@ struct QueryRestartTests {
             "/v1/sensors/\(sensor.name)/devices",
         ]
         let pool = app.store.pool
-        try await Application(router: app.router).test(.router) { client in
+        try await app.application.test(.router) { client in
             #expect(try await client.execute(uri: uris[0], method: .get) { $0.status } == .ok)
             // Every pooled connection is opened (two at once, each held a moment) and left idle.
             async let first: Void = pool.withConnection { connection in try connection.ping(); Thread.sleep(forTimeInterval: 0.5) }

@@ -1,7 +1,8 @@
 import Foundation
 import MQTT
-import Synchronization
 import Postgres
+import Synchronization
+import TestSupport
 import Testing
 
 /// `/readyz` says ready only when data can flow: a subscription the broker refuses is not "subscribed".

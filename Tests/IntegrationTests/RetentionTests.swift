@@ -65,7 +65,7 @@ struct RetentionTests {
         // dropped days (the 1h rollup is kept for ever here).
         let app = try QueryApp(database: database, catalog: testCatalog)
         let name = sensor.name
-        try await Application(router: app.router).test(.router) { client in
+        try await app.application.test(.router) { client in
             let from = days[0] * Micros.perDay / 1000, to = (today + 1) * Micros.perDay / 1000
             let readings = try await client.execute(
                 uri: "/v1/sensors/\(name)/devices/dev-a/readings?from=\(from)&to=\(to)", method: .get) {

@@ -35,7 +35,7 @@ struct RollupCacheTests {
         _ = try writer.write(Self.batch(devices: ["dev-a", "dev-b", "dev-c"], from: Self.day0 * Micros.perDay, hours: 48, value: 10))
         let from = Self.day0 * Micros.perDay, to = (Self.day0 + 3) * Micros.perDay
 
-        try await Application(router: app.router).test(.router) { client in
+        try await app.application.test(.router) { client in
             func check(_ label: String, bucket: String = "1h") async throws {
                 for groupBy in [true, false] {
                     let uri = "/v1/sensors/\(sensor.name)/aggregates?bucket=\(bucket)&from=\(from / 1000)&to=\(to / 1000)&fn=count,sum,min,max"
@@ -121,7 +121,7 @@ struct RollupCacheTests {
         defer { cache.stop() }
         let from = Self.day0 * Micros.perDay, to = (Self.day0 + 1) * Micros.perDay
         let uri = "/v1/sensors/\(sensor.name)/aggregates?bucket=1h&from=\(from / 1000)&to=\(to / 1000)&fn=count,min,max&group_by=device"
-        try await Application(router: app.router).test(.router) { client in
+        try await app.application.test(.router) { client in
             let warm = try await client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
             #expect(warm.0 == .ok && cache.statistics.misses == 24)
             let listener = try #require(try connection.query("""

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -51,7 +52,7 @@ struct SensorDatabasesTests {
         })
 
         // The query service routes by sensor type, and lists dead letters from both databases, paged.
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         let query = try ServiceProcess(
             "telemetry", arguments: ["query", "--port", String(port)],
             environment: ["TELEMETRY_DATABASE_URL": main, "TELEMETRY_CATALOG": catalog.directory].merging(placement) { $1 }, servers: servers)

@@ -8,7 +8,7 @@ import Testing
 /// browser run only our own code, while every API route behind them still needs the token.
 @Suite struct DashboardRouteTests {
     @Test func pageAndAssetsNeedNoTokenAndAllowOnlyOurOwnCode() async throws {
-        try await Application(router: RouterFixture.router(tokens: ["secret"])).test(.router) { client in
+        try await RouterFixture.application(tokens: ["secret"]).test(.router) { client in
             let (status, type, policy, html) = try await client.execute(uri: "/", method: .get) { response in
                 (response.status, response.headers[.contentType], response.headers[DashboardRoutes.securityPolicy], String(buffer: response.body))
             }
@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func theDataBehindTheDashboardStillNeedsTheToken() async throws {
-        try await Application(router: RouterFixture.router(tokens: ["secret"])).test(.router) { client in
+        try await RouterFixture.application(tokens: ["secret"]).test(.router) { client in
             for uri in ["/v1/overview", "/v1/sensors/temperature/devices/dev-1/stream", "/v1/sensors?x=/ui/"] {
                 let status = try await get(client, uri).status
                 #expect(status == .unauthorized, "\(uri)")

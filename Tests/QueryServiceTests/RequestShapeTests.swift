@@ -15,7 +15,7 @@ import Testing
         "/v1/sensors/temp%65rature/devices", "/v1/sensors/temp%65rature/aggregates", "/v1/devices/emu%2dx/credentials",
     ])
     func percentEncodedPathParametersAreDecoded(uri: String) async throws {
-        try await Application(router: RouterFixture.router()).test(.router) { client in
+        try await RouterFixture.application().test(.router) { client in
             let answer = try await get(client, uri)
             #expect(answer.status == .serviceUnavailable, "\(uri): \(answer.status) \(answer.body)")
         }
@@ -40,7 +40,7 @@ import Testing
 
     @Test(arguments: badAdminRequests)
     func adminBodiesAreCheckedWhole(method: String, path: String, body: String, field: String) async throws {
-        try await Application(router: RouterFixture.router()).test(.router) { client in
+        try await RouterFixture.application().test(.router) { client in
             let answer = try await client.execute(uri: path, method: HTTPRequest.Method(method)!, body: ByteBuffer(string: body)) {
                 Answer(status: $0.status, body: String(buffer: $0.body))
             }
@@ -51,7 +51,7 @@ import Testing
 
     /// Load balancers and uptime checks probe with HEAD.
     @Test func healthChecksAnswerHead() async throws {
-        try await Application(router: RouterFixture.router(tokens: ["secret"])).test(.router) { client in
+        try await RouterFixture.application(tokens: ["secret"]).test(.router) { client in
             let health = try await client.execute(uri: "/healthz", method: .head) { ($0.status, $0.body.readableBytes) }
             #expect(health.0 == .ok && health.1 == 0)
             let ready = try await client.execute(uri: "/readyz", method: .head) { $0.status }
@@ -63,7 +63,7 @@ import Testing
     /// tokens configured it is still a 404, not a 401 (there is nothing to protect).
     @Test(arguments: [("GET", "/nowhere"), ("GET", "/v1/nowhere"), ("DELETE", "/v1/sensors"), ("POST", "/healthz")])
     func unroutedRequestsAnswerInTheErrorShape(method: String, path: String) async throws {
-        try await Application(router: RouterFixture.router(tokens: ["secret"])).test(.router) { client in
+        try await RouterFixture.application(tokens: ["secret"]).test(.router) { client in
             let answer = try await client.execute(uri: path, method: HTTPRequest.Method(method)!) { response in
                 (Answer(status: response.status, body: String(buffer: response.body)), response.headers[.contentType])
             }

@@ -5,6 +5,7 @@ import Logging
 import Prometheus
 import SensorModel
 import StorageCore
+import TestSupport
 import Testing
 @testable import QueryService
 
@@ -18,26 +19,25 @@ struct RouterFixture {
     }()
 
     /// A port nothing listens on: bound once, then closed.
-    static let closedPort: Int = {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        close(fd)
-        return Int(UInt16(bigEndian: address.sin_port))
-    }()
+    static let closedPort: Int = try! freeLoopbackPort()
 
+    /// The router in an application that runs the store's services (its read pool) like the service does.
+    static func application(
+        tokens: [String] = [], adminTokens: [String] = [], registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+    ) -> some ApplicationProtocol {
+        let store = store()
+        return Application(router: buildRouter(store: store, tokens: tokens, adminTokens: adminTokens, registry: registry), services: store.services)
+    }
+
+    /// The router alone, its read pool not running: for what is answered before any database work.
     static func router(
         tokens: [String] = [], adminTokens: [String] = [], registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
     ) -> Router<BasicRequestContext> {
-        let pool = ReadPool(url: "postgresql://postgres@127.0.0.1:\(closedPort)/telemetry", size: 2)
-        return buildRouter(
-            store: QueryStore(catalog: catalog, pool: pool, logger: Logger(label: "test")), tokens: tokens, adminTokens: adminTokens, registry: registry)
+        buildRouter(store: store(), tokens: tokens, adminTokens: adminTokens, registry: registry)
+    }
+
+    static func store() -> QueryStore {
+        QueryStore(catalog: catalog, pool: ReadPool(url: "postgresql://postgres@127.0.0.1:\(closedPort)/telemetry", size: 2), logger: Logger(label: "test"))
     }
 }
 
@@ -124,7 +124,7 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
     ]
 
     @Test(arguments: badRequests) func badParameterIs400NamingIt(uri: String, parameter: String) async throws {
-        try await Application(router: RouterFixture.router()).test(.router) { client in
+        try await RouterFixture.application().test(.router) { client in
             let answer = try await get(client, uri)
             #expect(answer.status == .badRequest, "\(uri): \(answer.status) \(answer.body)")
             #expect(answer.errorMessage.hasPrefix("\(parameter):"), "\(uri): \(answer.errorMessage)")
@@ -137,7 +137,7 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
         "/v1/sensors/thermometer/devices/dev-1/readings", "/v1/rejected?sensor=thermometer", "/v1/sensors/thermometer/devices/dev-1/stream",
     ])
     func unknownSensorIs404(uri: String) async throws {
-        try await Application(router: RouterFixture.router()).test(.router) { client in
+        try await RouterFixture.application().test(.router) { client in
             let answer = try await get(client, uri)
             #expect(answer.status == .notFound, "\(uri): \(answer.body)")
             #expect(answer.errorMessage.contains("thermometer"))
@@ -145,7 +145,7 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
     }
 
     @Test func catalogNeedsNoDatabase() async throws {
-        try await Application(router: RouterFixture.router()).test(.router) { client in
+        try await RouterFixture.application().test(.router) { client in
             let answer = try await get(client, "/v1/sensors")
             #expect(answer.status == .ok)
             let sensors = try #require((try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])?["sensors"] as? [[String: Any]])
@@ -156,7 +156,7 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
     /// The default catalog's firmware topics are listed with what a device must match: pattern, format,
     /// key paths (json) or field (text).
     @Test func catalogListsEachSensorTypesSources() async throws {
-        let body = try await Application(router: RouterFixture.router()).test(.router) { client in try await get(client, "/v1/sensors").body }
+        let body = try await RouterFixture.application().test(.router) { client in try await get(client, "/v1/sensors").body }
         let sensors = try #require((try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["sensors"] as? [[String: Any]])
         func sources(_ name: String) throws -> [[String: Any]] {
             let sensor = try #require(sensors.first { $0["name"] as? String == name })
@@ -183,7 +183,7 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
 
 @Suite struct AuthAndAvailabilityTests {
     @Test func tokenIsRequiredWhenConfigured() async throws {
-        try await Application(router: RouterFixture.router(tokens: ["s3cret"])).test(.router) { client in
+        try await RouterFixture.application(tokens: ["s3cret"]).test(.router) { client in
             for uri in ["/v1/sensors", "/metrics", "/openapi.yaml", "/v1/sensors/temperature/aggregates?bucket=bad"] {
                 let missing = try await get(client, uri)
                 #expect(missing.status == .unauthorized, "\(uri)")
@@ -238,7 +238,7 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
     }
 
     @Test func databaseAwayIs503Quickly() async throws {
-        try await Application(router: RouterFixture.router()).test(.router) { client in
+        try await RouterFixture.application().test(.router) { client in
             for uri in ["/v1/sensors/temperature/devices", "/v1/sensors/temperature/devices/dev-1/latest",
                         "/v1/sensors/power/aggregates?group_by=device", "/v1/rejected", "/readyz"] {
                 let start = ContinuousClock.now
@@ -255,7 +255,7 @@ func get(_ client: some TestClientProtocol, _ uri: String, token: String? = nil)
 
     @Test func metricsCountRequestsPerRoute() async throws {
         let registry = PrometheusCollectorRegistry()
-        try await Application(router: RouterFixture.router(registry: registry)).test(.router) { client in
+        try await RouterFixture.application(registry: registry).test(.router) { client in
             _ = try await get(client, "/v1/sensors")
             _ = try await get(client, "/v1/sensors")
             _ = try await get(client, "/v1/sensors/temperature/aggregates?bucket=bad")

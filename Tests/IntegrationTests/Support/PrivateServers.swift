@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import TestSupport
 
 /// Servers of one test's own, for tests that stop or restart them: the shared ones that scripts/test.sh
 /// starts stay up for every other test running at the same time. Built from what scripts/test.sh
@@ -22,7 +23,7 @@ final class PrivateBroker: @unchecked Sendable {
             throw TestSetupError(message: TestServers.howToRun + " (TELEMETRY_TEST_MOSQUITTO_CONF, TELEMETRY_TEST_MOSQUITTO_BIN)")
         }
         self.binary = binary
-        self.port = try port ?? freePort()
+        self.port = try port ?? freeLoopbackPort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("broker-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let own = ["listener", "port", "bind_address", "persistence_location", "pid_file", "log_dest"]
@@ -76,7 +77,7 @@ final class PrivatePostgres: @unchecked Sendable {
             throw TestSetupError(message: TestServers.howToRun + " (TELEMETRY_TEST_PG_CTL)")
         }
         pgCtl = command.split(separator: " ").map(String.init)
-        port = try freePort()
+        port = try freeLoopbackPort()
         // Under /tmp: the postgres OS user (when the tests run as root) creates and owns it.
         dataDirectory = "/tmp/telemetry-test-pg-\(UUID().uuidString.prefix(8))"
         try run(["initdb", "-D", dataDirectory, "-s", "-o", "-U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8"])
@@ -168,45 +169,6 @@ enum ChildProcess {
             if let fd = Int32(name), fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         }
     }
-}
-
-/// A TCP port nothing listens on right now (the kernel's pick).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestSetupError(message: "socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw TestSetupError(message: "bind() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-/// True when something accepts a TCP connection on 127.0.0.1:port.
-func acceptsConnections(port: Int) -> Bool {
-    guard let fd = connectLoopback(port: port) else { return false }
-    close(fd)
-    return true
-}
-
-/// A socket connected to 127.0.0.1:port (the caller closes it), or nil when nothing accepts.
-func connectLoopback(port: Int) -> Int32? {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return nil }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    let connected = withUnsafePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-    }
-    if !connected { close(fd) }
-    return connected ? fd : nil
 }
 
 /// Resident set size of a process in KiB (VmRSS in /proc/<pid>/status); nil once it is gone.

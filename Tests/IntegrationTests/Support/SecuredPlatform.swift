@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -42,8 +43,8 @@ final class SecuredPlatform: @unchecked Sendable {
         database = try databaseURL ?? servers.makeDatabase()
         files = FileManager.default.temporaryDirectory.appendingPathComponent("broker-files-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
-        let brokerPort = try freePort()
-        syncHealthPort = try freePort()
+        let brokerPort = try freeLoopbackPort()
+        syncHealthPort = try freeLoopbackPort()
         // With TLS, the CA first: broker-sync signs the certificate listener's CRL with it.
         if tls { try Self.run(["/bin/bash", Self.repository + "/scripts/make-tls.sh", files]) }
         let certificateFiles = tls
@@ -63,12 +64,12 @@ final class SecuredPlatform: @unchecked Sendable {
             throw TestSetupError(message: "broker-sync wrote no files: \(sync.output)")
         }
         // The services' listener first (the test broker's own), then the devices'.
-        devicePort = try freePort()
+        devicePort = try freeLoopbackPort()
         let devices = ["allow_anonymous false", "password_file \(files)/passwords", "acl_file \(files)/acl", "use_username_as_clientid true"]
         var config = ["per_listener_settings true", "allow_anonymous false", "password_file \(files)/service-passwords", "acl_file \(files)/service-acl",
                       "pid_file \(files)/mosquitto.pid", "listener \(devicePort) 127.0.0.1"] + devices
         if tls {
-            let (tlsPort, certificatePort) = (try freePort(), try freePort())
+            let (tlsPort, certificatePort) = (try freeLoopbackPort(), try freeLoopbackPort())
             let certificates = ["cafile \(files)/ca.crt", "certfile \(files)/server.crt", "keyfile \(files)/server.key"]
             config += ["listener \(tlsPort) 127.0.0.1"] + certificates + devices
                 + ["listener \(certificatePort) 127.0.0.1"] + certificates + devices
@@ -82,7 +83,7 @@ final class SecuredPlatform: @unchecked Sendable {
         broker = try PrivateBroker(port: brokerPort, extraConfig: config)
         journal = files + "/journal"
         ingest = try Self.startIngest(servers: servers, catalog: catalog, database: database, broker: broker, journal: journal)
-        queryPort = try freePort()
+        queryPort = try freeLoopbackPort()
         query = try ServiceProcess(
             "telemetry", arguments: ["query", "--port", String(queryPort)],
             environment: ["TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory,

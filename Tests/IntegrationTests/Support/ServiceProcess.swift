@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -90,7 +91,7 @@ extension TestServers {
             "TELEMETRY_MQTT_URL": mqttURL, "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory,
             "TELEMETRY_JOURNAL_DIR": journal ?? FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString.prefix(8))").path,
         ]
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         for (key, value) in extra { environment[key] = value }
         switch PlatformMode.current {
         case .services:
@@ -126,17 +127,3 @@ extension ServiceProcess {
     var metricsURL: String { "http://127.0.0.1:\(healthPort ?? 0)/metrics" }
 }
 
-/// The status of a GET, nil when nothing answers (blocking; a second at most).
-func httpStatus(_ url: String) -> Int? {
-    guard let url = URL(string: url) else { return nil }
-    var request = URLRequest(url: url)
-    request.timeoutInterval = 1
-    let done = DispatchSemaphore(value: 0)
-    nonisolated(unsafe) var status: Int?
-    URLSession.shared.dataTask(with: request) { _, response, _ in
-        status = (response as? HTTPURLResponse)?.statusCode
-        done.signal()
-    }.resume()
-    _ = done.wait(timeout: .now() + 2)
-    return status
-}

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A Server-Sent Events client on a plain socket: sends one GET and keeps the connection open, as a
 /// browser's stream does, reading what arrives (URLSession would buffer the never-ending body).
@@ -8,7 +9,7 @@ final class StreamClient: @unchecked Sendable {
 
     /// Connects and sends the request; throws when nothing accepts on `port`.
     init(port: Int, path: String, token: String? = nil) throws {
-        guard let fd = connectLoopback(port: port) else { throw TestSetupError(message: "nothing accepts on port \(port)") }
+        let fd = try connectLoopback(port: port)
         self.fd = fd
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

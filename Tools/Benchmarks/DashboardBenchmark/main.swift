@@ -11,6 +11,7 @@ import MQTT
 import Postgres
 import SensorModel
 import StorageWriter
+import TestSupport
 
 func option(_ name: String, _ fallback: String? = nil) -> String? {
     let arguments = CommandLine.arguments
@@ -70,13 +71,13 @@ if known < devices {
 
 // MARK: the overview's API calls (what the overview screen requests: the catalog at sign-in, then the overview)
 
-let client = try Connection(port: port)
+let client = try LoopbackHTTPConnection(port: port)
 var totals: [Double] = [], overviewTimes: [Double] = []
 for round in 0..<(iterations + 5) {
     let start = ContinuousClock.now
-    let catalogAnswer = try client.get("/v1/sensors", token: token)
+    let catalogAnswer = try client.getText("/v1/sensors", token: token)
     let middle = ContinuousClock.now
-    let overview = try client.get("/v1/overview", token: token)
+    let overview = try client.getText("/v1/overview", token: token)
     let end = ContinuousClock.now
     guard catalogAnswer.status == 200, overview.status == 200 else { log("overview: HTTP \(overview.status) \(overview.body)"); exit(1) }
     if round >= 5 {  // warm-up rounds left out
@@ -84,7 +85,7 @@ for round in 0..<(iterations + 5) {
         overviewTimes.append(ms(end - middle))
     }
 }
-let overviewBody = try client.get("/v1/overview", token: token).body
+let overviewBody = try client.getText("/v1/overview", token: token).body
 let counted = overviewBody.components(separatedBy: "\"devices\":").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }.reduce(0, +)
 
 // MARK: what idle streams cost the query process
@@ -100,19 +101,19 @@ func databaseConnections() throws -> Int {
 }
 
 func openStreams() throws -> Int {
-    let body = try client.get("/v1/overview", token: token).body
+    let body = try client.getText("/v1/overview", token: token).body
     guard let range = body.range(of: "\"streams\":") else { return -1 }
     return Int(body[range.upperBound...].prefix { $0.isNumber }) ?? -1
 }
 
 let rssBefore = rssKiB(), connectionsBefore = try databaseConnections()
 let streamsStarted = ContinuousClock.now
-var streams: [Connection] = []
+var streams: [LoopbackHTTPConnection] = []
 let watched = catalog.sensors[0]
 let watchedDevices = stride(from: 0, to: devices, by: catalog.sensors.count).map { String(format: "bench-%05d", $0) }
 for index in 0..<streamCount {
-    let stream = try Connection(port: port)
-    try stream.send(Connection.request("/v1/sensors/\(watched.name)/devices/\(watchedDevices[index % watchedDevices.count])/stream", token: token))
+    let stream = try LoopbackHTTPConnection(port: port)
+    try stream.send(LoopbackHTTPConnection.request("/v1/sensors/\(watched.name)/devices/\(watchedDevices[index % watchedDevices.count])/stream", token: token))
     streams.append(stream)
 }
 for stream in streams {
@@ -148,11 +149,11 @@ let probeSensor = catalog.sensors.first { $0.fields.count == 1 } ?? catalog.sens
 let probeValues = [Float](repeating: Float((probeSensor.fields[0].min + probeSensor.fields[0].max) / 2), count: probeSensor.fields.count)
 _ = try publisher.publish(topic: "telemetry/\(probeSensor.name)/\(probeDevice)", payload: frame(seq: 0, time: now, values: probeValues), qos: 1)
 let probeDeadline = ContinuousClock.now + .seconds(30)
-while try client.get("/v1/sensors/\(probeSensor.name)/devices/\(probeDevice)/latest", token: token).status != 200 && ContinuousClock.now < probeDeadline {
+while try client.getText("/v1/sensors/\(probeSensor.name)/devices/\(probeDevice)/latest", token: token).status != 200 && ContinuousClock.now < probeDeadline {
     Thread.sleep(forTimeInterval: 0.05)
 }
-let probeStream = try Connection(port: port)
-try probeStream.send(Connection.request("/v1/sensors/\(probeSensor.name)/devices/\(probeDevice)/stream", token: token))
+let probeStream = try LoopbackHTTPConnection(port: port)
+try probeStream.send(LoopbackHTTPConnection.request("/v1/sensors/\(probeSensor.name)/devices/\(probeDevice)/stream", token: token))
 guard try probeStream.head().0 == 200 else { log("probe stream refused"); exit(1) }
 
 let sentAt = NSLock()

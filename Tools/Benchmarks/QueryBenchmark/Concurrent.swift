@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 
 /// One GET of `path` on each client at once: every client on its own thread, all released together.
 /// Returns each request's time (ms, from its own send to the last byte of its response) and the round's
 /// wall time (ms, from the release until the last response).
-func concurrentRound(_ clients: [HTTPClient], path: String) throws -> ([Double], Double) {
+func concurrentRound(_ clients: [LoopbackHTTPConnection], path: String) throws -> ([Double], Double) {
     let gate = NSCondition()
     nonisolated(unsafe) var open = false
     let results = NSLock()

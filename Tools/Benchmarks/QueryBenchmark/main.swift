@@ -12,6 +12,7 @@ import QueryService
 import SensorModel
 import StorageCore
 import StorageEvents
+import TestSupport
 
 func option(_ name: String, _ fallback: String?) -> String? {
     let arguments = CommandLine.arguments
@@ -41,9 +42,9 @@ let catalog = try Catalog(sensors: [temperature])
 let settings = QuerySettings(databaseURL: databaseURL, host: "127.0.0.1", port: port, tokens: [], catalog: catalog, readPoolSize: 4)
 let app = buildApplication(settings: settings, registry: PrometheusCollectorRegistry(), logger: Logger(label: "bench"))
 Task.detached { try await app.runService() }  // off the main actor: the measuring below blocks it
-var client: HTTPClient?
+var client: LoopbackHTTPConnection?
 for _ in 0..<100 where client == nil {
-    client = try? HTTPClient(port: port)
+    client = try? LoopbackHTTPConnection(port: port)
     if client == nil { Thread.sleep(forTimeInterval: 0.05) }
 }
 guard let client else { log("the query service did not start on port \(port)"); exit(1) }
@@ -119,7 +120,7 @@ let weekPath = "\(sensorPath)/aggregates?bucket=1h&from=\(weekFrom)&to=\(dayTo)&
 var concurrentSummary: String?
 let concurrentName = "API 7 days @ 1h, all devices, group_by=device, \(concurrency) at once (per request)"
 if wanted(concurrentName) {
-    let clients = try (0..<concurrency).map { _ in try HTTPClient(port: port) }
+    let clients = try (0..<concurrency).map { _ in try LoopbackHTTPConnection(port: port) }
     let rounds = max(5, iterations / 2)
     var perRequest: [Double] = []
     var walls: [Double] = []
@@ -144,9 +145,9 @@ uncachedSettings.port = uncachedPort
 uncachedSettings.rollupCacheMB = 0
 let uncachedApp = buildApplication(settings: uncachedSettings, registry: PrometheusCollectorRegistry(), logger: Logger(label: "bench"))
 Task.detached { try await uncachedApp.runService() }
-var uncachedClient: HTTPClient?
+var uncachedClient: LoopbackHTTPConnection?
 for _ in 0..<100 where uncachedClient == nil {
-    uncachedClient = try? HTTPClient(port: uncachedPort)
+    uncachedClient = try? LoopbackHTTPConnection(port: uncachedPort)
     if uncachedClient == nil { Thread.sleep(forTimeInterval: 0.05) }
 }
 guard let uncachedClient else { log("the uncached query service did not start on port \(uncachedPort)"); exit(1) }

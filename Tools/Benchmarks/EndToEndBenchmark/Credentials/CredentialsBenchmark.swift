@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -172,76 +173,3 @@ struct CredentialsBenchmark {
     }
 }
 
-/// A device's MQTT 3.1.1 connection on a plain socket (CONNECT, CONNACK), held open without a client
-/// library, so thousands can be connected at once; the broker closing it is what a revocation looks like.
-final class RawConnection {
-    let fd: Int32
-    private(set) var isClosed = false
-
-    private init(fd: Int32) { self.fd = fd }
-
-    /// Connected and accepted, nil when the broker refused (any CONNACK code but 0).
-    static func open(port: Int, username: String, password: String) throws -> RawConnection? {
-        var payload: [UInt8] = []
-        for text in [username, username, password] {  // client id = user name: one session per device
-            let bytes = Array(text.utf8)
-            payload += [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)] + bytes
-        }
-        let variable: [UInt8] = [0x00, 0x04, 0x4D, 0x51, 0x54, 0x54, 0x04, 0xC2, 0x02, 0x58]  // MQTT 4, user+password+clean, keep-alive 600 s
-        let length = variable.count + payload.count
-        var packet: [UInt8] = [0x10]
-        var remaining = length
-        repeat {
-            packet.append(UInt8(remaining % 128) | (remaining >= 128 ? 0x80 : 0))
-            remaining /= 128
-        } while remaining > 0
-        packet += variable + payload
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BenchError("socket() failed: \(String(cString: strerror(errno)))") }
-        let connection = RawConnection(fd: fd)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let reached = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard reached, write(fd, packet, packet.count) == packet.count else {
-            connection.close()
-            throw BenchError("cannot reach the broker on \(port)")
-        }
-        var answer = [UInt8](repeating: 0, count: 4)
-        var got = 0
-        while got < 4 {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 5000) > 0 else { break }
-            let count = answer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, 4 - got) }
-            guard count > 0 else { break }
-            got += count
-        }
-        guard got == 4, answer[0] == 0x20, answer[3] == 0 else {
-            connection.close()
-            return nil
-        }
-        return connection
-    }
-
-    /// Waits until the broker closes the connection (read returns 0); false at the deadline.
-    func waitUntilClosed(timeout: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while Date() < deadline {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&poller, 1, 50) > 0 {
-                if read(fd, &buffer, buffer.count) <= 0 { isClosed = true; return true }
-            }
-        }
-        return false
-    }
-
-    func close() {
-        guard !isClosed else { return }
-        isClosed = true
-        Glibc.close(fd)
-    }
-}

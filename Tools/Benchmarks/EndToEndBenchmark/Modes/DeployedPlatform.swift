@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -152,34 +153,3 @@ final class DeployedPlatform {
     }
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on now.
-func freeLoopbackPort() throws -> Int {
-    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard socket >= 0 else { throw BenchError("socket() failed") }
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
-    }
-    guard bound else { throw BenchError("no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-/// The status of a GET, nil when nothing answers within a second.
-func httpStatus(_ url: String) -> Int? {
-    guard let url = URL(string: url) else { return nil }
-    var request = URLRequest(url: url)
-    request.timeoutInterval = 1
-    let done = DispatchSemaphore(value: 0)
-    nonisolated(unsafe) var status: Int?
-    URLSession.shared.dataTask(with: request) { _, response, _ in
-        status = (response as? HTTPURLResponse)?.statusCode
-        done.signal()
-    }.resume()
-    _ = done.wait(timeout: .now() + 2)
-    return status
-}

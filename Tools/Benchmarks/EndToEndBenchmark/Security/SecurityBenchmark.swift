@@ -4,6 +4,7 @@ import MQTT
 import Postgres
 import SensorModel
 import StorageCore
+import TestSupport
 
 /// `EndToEndBenchmark security` (scripts/bench-security.sh): what device identity costs on the data path.
 /// The same load through an open broker (anonymous, no ACL, plaintext) and a secured one (each device logs
