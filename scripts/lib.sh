@@ -406,7 +406,7 @@ build_bench() {
     BENCH_BIN=$(swift build -c release --show-bin-path "${flags[@]}")
 }
 
-# The broker's security settings as scripts/run-local.sh runs it (README, "Device identity"): settings per
+# The broker's security settings as scripts/run-local.sh runs it (docs/identity.md): settings per
 # listener; the services' listener takes only the service accounts (broker-sync's files under DIR), and each
 # devices' listener only devices, whose client id is their username (so they can take no other's session).
 # Print the lines that go right after the services' listener's, and after each devices' listener's.

@@ -4,27 +4,31 @@
 # the query service, broker-sync and one emulator per sensor type. Secure by default: the broker takes
 # no anonymous client; devices connect over TLS (a local CA in .local/tls/) with credentials the platform
 # issued (the emulator's fleet is provisioned at start); plaintext only on loopback, for the services'
-# own read-only accounts. README, "Device identity".
+# own read-only accounts. docs/identity.md.
 #
 #   scripts/run-local.sh          Ctrl-C (or SIGTERM) stops everything it started
 #
 # State lives in .local/ (git-ignored): pgdata/ (PostgreSQL, port 5433 or a free one), mosquitto/
 # (broker persistence, port 1883 or a free one), journal/ (the ingest journals), logs/<name>.log
 # (one per process, plus postgres.log and mosquitto.log in .local/), run/ (pids).
+# Once everything is ready it writes .local/env: `source .local/env` in another shell sets API, TOKEN,
+# ADMIN_TOKEN, MQTTS_PORT, MQTTS_CERT_PORT, CA_FILE (and the settings and PATH for `telemetry devices`), the
+# names every example in README.md and docs/ uses, with the ports this run really took.
 #
 # Knobs (environment): RUN_LOCAL_PG_PORT (5433), RUN_LOCAL_MQTT_PORT (1883, loopback, the services),
 # RUN_LOCAL_MQTTS_PORT (8883, TLS, devices), RUN_LOCAL_MQTTS_CERT_PORT (8884, TLS with client certificates),
 # RUN_LOCAL_HTTP_PORT (8080), RUN_LOCAL_DEVICES (emulated devices per sensor type, 20),
 # RUN_LOCAL_EMULATOR_ARGS ("--rate 10 --duration 86400"), RUN_LOCAL_NO_EMULATOR=1,
 # TELEMETRY_SWIFT_FLAGS (extra flags for swift build), TELEMETRY_BIN_DIR (use the executables there
-# instead of building).
+# instead of building), RUN_LOCAL_STATE (the state folder instead of .local; scripts/check-docs.sh runs a
+# throwaway platform this way).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-state=$PWD/.local
+state=${RUN_LOCAL_STATE:-$PWD/.local}
 logs=$state/logs
 run=$state/run
 mkdir -p "$logs" "$run" "$state/journal"
@@ -100,7 +104,7 @@ cleanup() {
         stop_pids "${ing[@]}"
         stop_pids "${rest[@]}"
     fi
-    rm -f "$run"/*.pid
+    rm -f "$run"/*.pid "$state/env"
     stop_postgres "$state/pgdata"
     stop_mosquitto "$state/mosquitto"
     log "everything stopped; state kept in $state"
@@ -143,6 +147,7 @@ if owner=$(cat "$run/run-local.pid" 2>/dev/null) && [ "$(proc_id "${owner%% *}" 
     exit 1
 fi
 proc_id $$ >"$run/run-local.pid"
+rm -f "$state/env"   # an earlier run's ports: written again once this run is ready
 
 ensure_packages
 stop_leftovers
@@ -208,7 +213,7 @@ until [ -s "$TELEMETRY_BROKER_SERVICE_ACL_FILE" ]; do
     sleep 0.2
 done
 # Settings per listener: the services' loopback listener takes only the service accounts, the devices' TLS
-# listeners only devices, each with its username as client id (README, "Device identity").
+# listeners only devices, each with its username as client id (docs/identity.md).
 certificates="cafile $tls/ca.crt
 certfile $tls/server.crt
 keyfile $tls/server.key"
@@ -266,6 +271,22 @@ fi
 api=http://127.0.0.1:$http_port
 auth="Authorization: Bearer $TELEMETRY_API_TOKENS"
 admin="Authorization: Bearer $TELEMETRY_ADMIN_TOKENS"
+# What the examples in README.md and docs/ read (`source .local/env`): this run's ports and tokens, and
+# for `telemetry devices` its database, catalog and executable. Written last, when all is ready, so a
+# script may wait for the file.
+{
+    echo "# Written by scripts/run-local.sh (pid $$) once the platform was ready; \`source\` it to reach that platform."
+    printf 'export API=%q\n' "$api"
+    printf 'export TOKEN=%q\n' "$TELEMETRY_API_TOKENS"
+    printf 'export ADMIN_TOKEN=%q\n' "$TELEMETRY_ADMIN_TOKENS"
+    printf 'export MQTTS_PORT=%q\n' "$mqtts_port"
+    printf 'export MQTTS_CERT_PORT=%q\n' "$mqtts_cert_port"
+    printf 'export CA_FILE=%q\n' "$tls/ca.crt"
+    printf 'export TELEMETRY_DATABASE_URL=%q\n' "$PG_URL"
+    printf 'export TELEMETRY_CATALOG=%q\n' "$TELEMETRY_CATALOG"
+    printf 'export PATH=%q:"$PATH"\n' "$(cd "$bin" && pwd)"
+} >"$state/env.new"
+mv "$state/env.new" "$state/env"
 cat <<EOF
 
 Telemetry platform is running (Ctrl-C stops everything):
@@ -277,6 +298,7 @@ Telemetry platform is running (Ctrl-C stops everything):
   REST        $api   read token .local/api-token, admin token .local/admin-token
   dashboard   $api/   (sign in with the read token in .local/api-token)
   logs        .local/logs/*.log, .local/postgres.log, .local/mosquitto.log
+  examples    source $state/env   (in another shell: API, TOKEN, ADMIN_TOKEN, MQTTS_PORT, CA_FILE; README.md)
 
 Try:
   curl -H '$auth' '$api/v1/sensors'

@@ -8,7 +8,7 @@ import ServiceLifecycle
 import Settings
 
 /// `telemetry broker-sync`: runs beside mosquitto and keeps its password and ACL files equal to the
-/// device credentials in PostgreSQL, sending it SIGHUP after each change (README, "Device identity").
+/// device credentials in PostgreSQL, sending it SIGHUP after each change (docs/identity.md).
 struct BrokerSyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "broker-sync",

@@ -11,7 +11,7 @@ struct IngestCommand: AsyncParsableCommand {
         abstract: "Subscribes to sensor types' MQTT topics and stores their readings in PostgreSQL.",
         discussion: """
             Serves /healthz, /readyz (subscribed and the database answers) and /metrics on metrics_port
-            (TELEMETRY_METRICS_PORT; 0 picks a free port, logged) when it is set. See README, "Delivery".
+            (TELEMETRY_METRICS_PORT; 0 picks a free port, logged) when it is set. See docs/delivery.md.
             """)
 
     @Option(name: .long, help: "A sensor type from the catalog; repeat for several in one process.")

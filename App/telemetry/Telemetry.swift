@@ -8,8 +8,9 @@ struct Telemetry: AsyncParsableCommand {
         abstract: "IoT telemetry over MQTT into PostgreSQL: ingest, query, emulate, or all of it in one process.",
         discussion: """
             Settings come from config/telemetry.json (or the file TELEMETRY_CONFIG names), each overridable by its
-            TELEMETRY_* environment variable; README, "Settings", lists them all. SIGTERM or SIGINT: stop taking
-            work, finish what was received, exit 0.
+            TELEMETRY_* environment variable; `telemetry settings` (docs/settings.md) lists them all. SIGTERM or
+            SIGINT: stop taking work, finish what was received, exit 0.
             """,
-        subcommands: [IngestCommand.self, QueryCommand.self, EmulateCommand.self, AllCommand.self, DevicesCommand.self, BrokerSyncCommand.self])
+        subcommands: [IngestCommand.self, QueryCommand.self, EmulateCommand.self, AllCommand.self, DevicesCommand.self, BrokerSyncCommand.self,
+            SettingsCommand.self])
 }

@@ -1,6 +1,6 @@
 /// One documented setting: its file key (the variable is `TELEMETRY_` + the key upper-cased), what it
-/// does, and its default as text. `PlatformSettings.all` lists every one; the README's settings table
-/// is checked against it.
+/// does, and its default as text. `PlatformSettings.all` lists every one; docs/settings.md is generated
+/// from it (`PlatformSettings.markdownPage`).
 public struct Setting: Sendable, Hashable {
     public var key: String
     public var documentation: String
@@ -10,7 +10,7 @@ public struct Setting: Sendable, Hashable {
 }
 
 extension PlatformSettings {
-    /// Every setting the platform reads, in the README's order.
+    /// Every setting the platform reads, in docs/settings.md's order.
     public static let all: [Setting] = [
         Setting(key: "mqtt_url", documentation: "the broker: `mqtt://[user:pass@]host:port`, or `mqtts://...` for TLS", defaultText: "mqtt://127.0.0.1:1883"),
         Setting(key: "mqtt_ca_file", documentation: "the CA certificate that verifies the broker on `mqtts://` (none: the system's CAs)", defaultText: "none"),

@@ -13,7 +13,7 @@ public struct IngestSettings: Sendable {
     public var catalog: Catalog
     public var sensors: [SensorType]
     /// Also run the catch-all (`--unrouted`): subscribes to `telemetry/#` and dead-letters what no sensor
-    /// type of the catalog names. Every message reaches it once more; see README, "What is dead-lettered".
+    /// type of the catalog names. Every message reaches it once more; see docs/formats.md, "The catch-all for unknown sensor types".
     public var unrouted: Bool
     public var instance: String
     public var journalDirectory: String
@@ -40,7 +40,7 @@ public struct IngestSettings: Sendable {
     /// on loopback only, as for the query service.
     public var metricsTokens: [String]
     /// With it, each pipeline connects to the broker as its own service account (`ingest-<sensor>`,
-    /// `ingest-unrouted`: read only, README "Device identity") instead of the URL's user.
+    /// `ingest-unrouted`: read only, docs/identity.md) instead of the URL's user.
     public var servicePassword: String?
 
     public init(

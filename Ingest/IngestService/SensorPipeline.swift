@@ -8,7 +8,7 @@ import Synchronization
 import WireFormats
 
 /// One sensor type's path: MQTT callback → journal → bounded queue → writer thread (decode, batch,
-/// write with retries) → journal commit. See architecture.md, "Delivery".
+/// write with retries) → journal commit. See docs/architecture.md, "Delivery".
 /// The catch-all (`telemetry-ingest --unrouted`) is the same path with another role: it takes every
 /// `telemetry` topic, acknowledges without journaling those of a sensor type in the catalog, and
 /// dead-letters the rest.

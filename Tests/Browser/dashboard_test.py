@@ -42,7 +42,7 @@ def publish(topic, payload):
 
 
 def tm_frame(seq, micros, values):
-    """A float32 tm frame of one sample (wire-formats.md), built here apart from the platform's encoder."""
+    """A float32 tm frame of one sample (docs/wire-formats.md), built here apart from the platform's encoder."""
     header = struct.pack("<2sBBBBHIQ", b"TM", 1, 0, len(values), 0, 1, seq, micros)
     return header + struct.pack("<I", 0) + b"".join(struct.pack("<f", v) for v in values)
 

@@ -4,7 +4,7 @@ import Testing
 
 /// broker-sync says ready only while the broker has every credential issued so far, and a write the broker
 /// did not take is tried again without waiting for another change: a credential issued while the broker
-/// could not be told works once broker-sync is ready, at the device's first try. README, "Device identity".
+/// could not be told works once broker-sync is ready, at the device's first try. docs/identity.md.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct BrokerSyncReadinessTests {
     @Test func brokerSyncIsReadyOnlyOnceTheBrokerHasTheCredentials() async throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// Client certificates follow the credential: none is issued to a device without one, and revoking it
 /// revokes the device's certificates (the listener's CRL): a live session ends within 5 s, as with a
-/// password, the certificate is refused from then on, also after the device is added again. README, "Device identity".
+/// password, the certificate is refused from then on, also after the device is added again. docs/identity.md.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct CertificateRevocationTests {
     @Test func aRevokedDevicesCertificateIsCutOffAndRefusedAndNoneIsIssuedWithoutACredential() async throws {

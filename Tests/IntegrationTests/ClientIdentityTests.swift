@@ -5,7 +5,7 @@ import Testing
 
 /// Client ids are bound to identity: on the devices' listeners a device's client id is its username, so it
 /// can neither take a service's persistent session nor knock another device off; service accounts log in
-/// only on the services' listener, which takes no device. README, "Device identity".
+/// only on the services' listener, which takes no device. docs/identity.md.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct ClientIdentityTests {
     /// How many times a client lost its connection.

@@ -2,7 +2,7 @@ import Foundation
 import Postgres
 import Testing
 
-/// "Nothing acknowledged is ever lost" (architecture.md, Delivery), against the real servers with the
+/// "Nothing acknowledged is ever lost" (docs/architecture.md, Delivery), against the real servers with the
 /// real `telemetry ingest` and `telemetry emulate`. The emulator publishes QoS 1, counts the
 /// broker's acknowledgements per device, and `--verify` compares them with the stored rows and the
 /// rollup counts (exit 1 on anything missing or counted twice). Each test prints a `verdict:` line.

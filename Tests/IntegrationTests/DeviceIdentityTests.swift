@@ -7,7 +7,7 @@ import Testing
 
 /// Device identity against the real mosquitto: credentials issued over REST reach the broker through
 /// `telemetry broker-sync`, the broker refuses whom it should, a device publishes only under its own id,
-/// and a revocation disconnects a live session. README, "Device identity".
+/// and a revocation disconnects a live session. docs/identity.md.
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct DeviceIdentityTests {
     static let frame = HandFrame.float64(seq: 1, base: 1_767_225_600_000_000, samples: [(0, [21.5])])

@@ -3,7 +3,7 @@ import MQTT
 import Testing
 
 /// A device's sensor types hold: a rotation keeps them, adding a device that exists changes nothing, and a
-/// restricted device writes no other type through any topic, firmware sources included. README, "Device identity".
+/// restricted device writes no other type through any topic, firmware sources included. docs/identity.md.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct DeviceRightsTests {
     @Test func aRotationKeepsTheSensorTypesAndAddingAnExistingDeviceIsRefused() async throws {

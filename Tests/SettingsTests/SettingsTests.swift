@@ -16,10 +16,10 @@ struct SettingsTests {
         return try await PlatformSettings.load(environment: environment)
     }
 
-    /// The README's settings table, by key.
+    /// The settings table of docs/settings.md, by key.
     static func documentedKeys() throws -> [String] {
         let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../README.md").standardized, encoding: .utf8)
+            .appendingPathComponent("../../docs/settings.md").standardized, encoding: .utf8)
         return readme.split(separator: "\n").compactMap { line in
             line.firstMatch(of: /^\| `([a-z_0-9]+)` \| `TELEMETRY_[A-Z_0-9]+` \|/).map { String($0.1) }
         }
@@ -27,7 +27,7 @@ struct SettingsTests {
 
     @Test func everyDocumentedSettingIsReadAndNoOtherIs() async throws {
         let documented = try Self.documentedKeys()
-        #expect(documented == PlatformSettings.all.map(\.key), "README's settings table and PlatformSettings.all differ")
+        #expect(documented == PlatformSettings.all.map(\.key), "docs/settings.md's table and PlatformSettings.all differ")
         let settings = try await Self.load([:])
         #expect(settings.keysRead == Set(documented))
     }

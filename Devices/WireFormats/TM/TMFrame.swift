@@ -1,4 +1,4 @@
-/// Layout constants of the native `tm` frame, version 1 (wire-formats.md).
+/// Layout constants of the native `tm` frame, version 1 (docs/wire-formats.md).
 public enum TMFrame {
     public static let magic: (UInt8, UInt8) = (0x54, 0x4D)
     public static let version: UInt8 = 1

@@ -25,7 +25,7 @@ final class TestPublisher: @unchecked Sendable {
     deinit { client.stop() }
 }
 
-/// Builds `tm` frames by hand from wire-formats.md, apart from WireFormats' encoder, so a test
+/// Builds `tm` frames by hand from docs/wire-formats.md, apart from WireFormats' encoder, so a test
 /// checks the decoder against the spec rather than against itself.
 enum HandFrame {
     /// float64 values, no CRC: `samples` are (offset µs from base, values).
