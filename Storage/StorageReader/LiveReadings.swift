@@ -43,6 +43,7 @@ public final class LiveReadings: Service, @unchecked Sendable {
     private var started = false
     private var stopped = false
     private var dropped = 0
+    private var listening = false
 
     public init(url: String, sensors: [SensorType], capacity: Int = 256, heartbeat: TimeInterval = 15) {
         self.url = url
@@ -50,6 +51,9 @@ public final class LiveReadings: Service, @unchecked Sendable {
         self.capacity = capacity
         self.heartbeat = heartbeat
     }
+
+    /// The listener is connected and has caught up the streams open when it connected.
+    public var isListening: Bool { lock.withLock { listening } }
 
     /// Streams currently open, and clients dropped so far for not keeping up.
     public var statistics: (subscribers: Int, dropped: Int) { lock.withLock { (keysByID.count, dropped) } }
@@ -142,6 +146,7 @@ public final class LiveReadings: Service, @unchecked Sendable {
                 for sensor in Set(lock.withLock { watches.keys.map(\.sensor) }) {
                     try fetch(ReadingChanges.Change(sensor: sensor, last: .max, deviceIDs: nil), on: fresh)
                 }
+                lock.withLock { listening = true }
             }
             guard let current = connection else { return true }
             // Notifications that came while the last fetch's queries ran count, not only ones still on the socket.
@@ -151,6 +156,7 @@ public final class LiveReadings: Service, @unchecked Sendable {
             }
         } catch {
             connection = nil
+            lock.withLock { listening = false }
         }
         return true
     }

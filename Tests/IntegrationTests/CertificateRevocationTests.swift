@@ -1,5 +1,6 @@
 import Foundation
 import MQTT
+import StorageCore
 import Testing
 
 /// Client certificates follow the credential: none is issued to a device without one, and revoking it
@@ -16,7 +17,7 @@ struct CertificateRevocationTests {
         let certificate = (platform.files + "/devices/dev-c.crt", platform.files + "/devices/dev-c.key")
 
         // No credential, no certificate.
-        let refused = try await offThePool { try platform.issueCertificate("dev-c") }
+        let refused = try await Blocking.run { try platform.issueCertificate("dev-c") }
         #expect(refused.status != 0 && refused.output.contains("has no credential"), "a certificate was issued to a device without a credential: \(refused.output)")
 
         let (client, drops) = try await Self.connectWithCertificate("dev-c", platform: platform)
@@ -24,14 +25,14 @@ struct CertificateRevocationTests {
 
         // Revoked while connected: dropped within 5 s, and its certificate refused from then on.
         #expect(try await platform.call("DELETE", "/v1/devices/dev-c/credentials").0 == 204)
-        let dropped = try await offThePool { try eventually(timeout: .seconds(5), poll: .milliseconds(20)) { drops.any } }
+        let dropped = try await Blocking.run { try eventually(timeout: .seconds(5), poll: .milliseconds(20)) { drops.any } }
         #expect(dropped, "the revoked device's certificate session was still connected 5 s after its revocation: \(platform.sync.output.suffix(1000))")
         #expect(try platform.connectTLS(port: certificatePort, caFile: ca, certificate: certificate) == nil, "a revoked certificate connected again")
         _ = try client.publish(topic: "telemetry/\(temperature)/dev-c", payload: DeviceIdentityTests.frame(seq: 2), qos: 1)
 
         // Added again with a password: that works, the old certificate stays refused.
         let again = try await platform.issue("dev-c")
-        try await offThePool { try platform.connectOnceSynced("dev-c", again) }.stop()
+        try await Blocking.run { try platform.connectOnceSynced("dev-c", again) }.stop()
         #expect(try platform.connectTLS(port: certificatePort, caFile: ca, certificate: certificate) == nil, "a revoked certificate came back with its device")
         #expect(try platform.storedCount(temperature, device: "dev-c") == 1, "a reading was stored after the revocation")
     }
@@ -45,7 +46,7 @@ struct CertificateRevocationTests {
         defer { client.stop() }
         #expect(try await platform.call("DELETE", "/v1/devices/dev-r/credentials").0 == 204)
         _ = try await platform.issue("dev-r")
-        let dropped = try await offThePool { try eventually(timeout: .seconds(5), poll: .milliseconds(20)) { drops.any } }
+        let dropped = try await Blocking.run { try eventually(timeout: .seconds(5), poll: .milliseconds(20)) { drops.any } }
         #expect(dropped, "the revoked certificate's session was still connected 5 s after its revocation: \(platform.sync.output.suffix(1000))")
     }
 
@@ -55,8 +56,8 @@ struct CertificateRevocationTests {
         let certificatePort = try #require(platform.certificatePort)
         let temperature = platform.sensor("temperature")
         let password = try await platform.issue(device)
-        try await offThePool { try platform.connectOnceSynced(device, password) }.stop()
-        let issued = try await offThePool { try platform.issueCertificate(device) }
+        try await Blocking.run { try platform.connectOnceSynced(device, password) }.stop()
+        let issued = try await Blocking.run { try platform.issueCertificate(device) }
         try #require(issued.status == 0, "\(issued.output)")
         let drops = ClientIdentityTests.Drops()
         var url = MQTTURL(host: "127.0.0.1", port: Int32(certificatePort), tls: true, caFile: platform.files + "/ca.crt")
@@ -68,7 +69,7 @@ struct CertificateRevocationTests {
         try client.start()
         #expect(client.waitUntilReady(timeout: .seconds(5)), "the device's certificate was refused")
         _ = try client.publish(topic: "telemetry/\(temperature)/\(device)", payload: DeviceIdentityTests.frame(seq: 1), qos: 1)
-        #expect(try await offThePool { try eventually { (try? platform.storedCount(temperature, device: device)) == 1 } })
+        #expect(try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: device)) == 1 } })
         return (client, drops)
     }
 }

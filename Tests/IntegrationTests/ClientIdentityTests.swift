@@ -1,6 +1,7 @@
 import Foundation
 import MQTT
 import Synchronization
+import StorageCore
 import Testing
 
 /// Client ids are bound to identity: on the devices' listeners a device's client id is its username, so it
@@ -32,8 +33,8 @@ struct ClientIdentityTests {
         defer { platform.stop() }
         let temperature = platform.sensor("temperature")
         let passwordA = try await platform.issue("dev-a"), passwordB = try await platform.issue("dev-b")
-        try await offThePool { try platform.connectOnceSynced("dev-a", passwordA) }.stop()
-        try await offThePool { try platform.connectOnceSynced("dev-b", passwordB) }.stop()
+        try await Blocking.run { try platform.connectOnceSynced("dev-a", passwordA) }.stop()
+        try await Blocking.run { try platform.connectOnceSynced("dev-b", passwordB) }.stop()
 
         // dev-b reuses dev-a's client id, then the ingest service's: a takeover closes the older connection at
         // once (and the service, reconnecting, would close the intruder's).
@@ -41,18 +42,18 @@ struct ClientIdentityTests {
         let a = try #require(try Self.hold(platform, "dev-a", passwordA, clientID: "shared-id", drops: dropsA))
         defer { a.stop() }
         let b = try #require(try Self.hold(platform, "dev-b", passwordB, clientID: "shared-id", drops: dropsB))
-        let knockedOff = try await offThePool { try eventually(timeout: .seconds(3)) { dropsA.any } }
+        let knockedOff = try await Blocking.run { try eventually(timeout: .seconds(3)) { dropsA.any } }
         #expect(!knockedOff, "dev-b knocked dev-a off by reusing its client id")
         b.stop()
         let intruderDrops = Drops()
         let intruder = try #require(try Self.hold(platform, "dev-b", passwordB, clientID: "ingest-\(temperature)-0", drops: intruderDrops))
         defer { intruder.stop() }
-        let fought = try await offThePool { try eventually(timeout: .seconds(5)) { intruderDrops.any } }
+        let fought = try await Blocking.run { try eventually(timeout: .seconds(5)) { intruderDrops.any } }
         #expect(!fought, "a device connected with the ingest service's client id took its session (the service took it back)")
 
         // Meanwhile every reading reaches the service.
         _ = try a.publish(topic: "telemetry/\(temperature)/dev-a", payload: DeviceIdentityTests.frame(seq: 1), qos: 1)
-        let stored = try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-a")) == 1 } }
+        let stored = try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-a")) == 1 } }
         #expect(stored, "dev-a's reading was not stored: \(platform.ingest.output.suffix(1500))")
     }
 
@@ -61,7 +62,7 @@ struct ClientIdentityTests {
         defer { platform.stop() }
         let temperature = platform.sensor("temperature")
         let password = try await platform.issue("dev-s")
-        try await offThePool { try platform.connectOnceSynced("dev-s", password) }.stop()
+        try await Blocking.run { try platform.connectOnceSynced("dev-s", password) }.stop()
         let servicesPort = platform.broker.port
         #expect(try platform.refuses(port: servicesPort, "dev-s", password), "a device logged in on the services' listener")
         #expect(try platform.refuses("ingest-\(temperature)", SecuredPlatform.servicePassword), "a service account logged in on the devices' listener")

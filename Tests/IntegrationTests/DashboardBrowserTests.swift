@@ -1,6 +1,7 @@
 import Foundation
 import SensorModel
 import TestSupport
+import StorageCore
 import Testing
 
 /// The dashboard in Chromium (Tests/Browser/dashboard_test.py, Selenium) against the real platform: one
@@ -20,7 +21,7 @@ struct DashboardBrowserTests {
         let database = try servers.makeDatabase()
         let ingest = try servers.startIngest(sensors: names, catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try await offThePool { try ingest.waitUntilReady() }, "ingest not ready: \(ingest.output.suffix(2000))")
+        #expect(try await Blocking.run { try ingest.waitUntilReady() }, "ingest not ready: \(ingest.output.suffix(2000))")
 
         let token = "browser-" + UUID().uuidString.prefix(8)
         let port = try freeLoopbackPort()
@@ -29,11 +30,11 @@ struct DashboardBrowserTests {
             "TELEMETRY_HTTP_PORT": String(port), "TELEMETRY_API_TOKENS": token,
         ], servers: servers)
         defer { query.stop() }
-        let ready = try await offThePool { try eventually { !query.isRunning || httpStatus("http://127.0.0.1:\(port)/readyz") == 200 } && query.isRunning }
+        let ready = try await Blocking.run { try eventually { !query.isRunning || httpStatus("http://127.0.0.1:\(port)/readyz") == 200 } && query.isRunning }
         try #require(ready, "query not ready: \(query.output.suffix(2000))")
 
         let emulator = try EmulatorRun(servers: servers, database: database, catalog: catalog, sensors: names, devices: 6, rate: 60, duration: 3)
-        #expect(try await offThePool { emulator.process.waitForExit(timeout: .seconds(120)) } == 0, "emulator: \(emulator.output.suffix(2000))")
+        #expect(try await Blocking.run { emulator.process.waitForExit(timeout: .seconds(120)) } == 0, "emulator: \(emulator.output.suffix(2000))")
 
         let mqtt = try servers.mqtt
         let browser = Process()
@@ -57,7 +58,7 @@ struct DashboardBrowserTests {
         // which chromedriver and Chromium join; whatever of it is left when the script is gone is killed.
         defer { kill(-browser.processIdentifier, SIGKILL) }
         func exited(within seconds: Int) async throws -> Bool {
-            try await offThePool {
+            try await Blocking.run {
                 let deadline = ContinuousClock.now + .seconds(seconds)
                 while browser.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
                 return !browser.isRunning

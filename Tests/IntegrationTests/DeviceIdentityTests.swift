@@ -3,6 +3,7 @@ import MQTT
 import Postgres
 import Synchronization
 import TestSupport
+import StorageCore
 import Testing
 
 /// Device identity against the real mosquitto: credentials issued over REST reach the broker through
@@ -22,9 +23,9 @@ struct DeviceIdentityTests {
         let temperature = platform.sensor("temperature"), humidity = platform.sensor("humidity")
         let passwordA = try await platform.issue("dev-a")
         let passwordB = try await platform.issue("dev-b", sensors: [temperature])
-        let a = try await offThePool { try platform.connectOnceSynced("dev-a", passwordA) }
+        let a = try await Blocking.run { try platform.connectOnceSynced("dev-a", passwordA) }
         defer { a.stop() }
-        let b = try await offThePool { try platform.connectOnceSynced("dev-b", passwordB) }
+        let b = try await Blocking.run { try platform.connectOnceSynced("dev-b", passwordB) }
         defer { b.stop() }
 
         // CONNACK refused: anonymous, an unknown device, a wrong password.
@@ -42,7 +43,7 @@ struct DeviceIdentityTests {
         _ = try b.publish(topic: "telemetry/\(humidity)/dev-b/tm", payload: Self.frame(seq: 10), qos: 1)
         #expect(try eventually { b.inflight == 0 })
         _ = try a.publish(topic: "telemetry/\(humidity)/dev-a", payload: Self.frame(seq: 5), qos: 1)
-        let stored = try await offThePool {
+        let stored = try await Blocking.run {
             try eventually { (try? platform.storedCount(temperature, device: "dev-a")) == 2 && (try? platform.storedCount(humidity, device: "dev-a")) == 1 }
         }
         #expect(stored, "dev-a's own readings were not stored: \(platform.ingest.output.suffix(1500))")
@@ -50,26 +51,26 @@ struct DeviceIdentityTests {
         #expect(try platform.storedCount(humidity, device: "dev-b") == 0, "dev-b published as a sensor type it is not allowed")
 
         // A service account reads; it writes nothing, not even under its own name (the devices' ACL patterns would allow that).
-        let service = try await offThePool { try platform.connectOnceSynced("ingest-\(temperature)", SecuredPlatform.servicePassword, port: platform.broker.port) }
+        let service = try await Blocking.run { try platform.connectOnceSynced("ingest-\(temperature)", SecuredPlatform.servicePassword, port: platform.broker.port) }
         defer { service.stop() }
         _ = try service.publish(topic: "telemetry/\(temperature)/ingest-\(temperature)", payload: Self.frame(seq: 7), qos: 1)
         _ = try service.publish(topic: "telemetry/\(temperature)/ingest-\(temperature)/tm", payload: Self.frame(seq: 11), qos: 1)
         _ = try service.publish(topic: "telemetry/\(temperature)/dev-a", payload: Self.frame(seq: 8), qos: 1)
         #expect(try eventually { service.inflight == 0 })
         _ = try a.publish(topic: "telemetry/\(temperature)/dev-a", payload: Self.frame(seq: 9), qos: 1)
-        let afterService = try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-a")) == 3 } }
+        let afterService = try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-a")) == 3 } }
         #expect(afterService, "dev-a's reading after the service's publishes was not stored")
         #expect(try platform.storedCount(temperature, device: "ingest-\(temperature)") == 0, "a service account published under its own name")
         #expect(try platform.storedCount(temperature, device: "dev-a") == 3, "a service account published as dev-a")
 
         // A device subscribing to everything receives nothing of another device's.
         let received = Atomic<Int>(0)
-        let spy = try await offThePool {
+        let spy = try await Blocking.run {
             try platform.connectOnceSynced("dev-a", passwordA, subscriptions: ["telemetry/#"]) { _ in received.add(1, ordering: .relaxed) }
         }
         defer { spy.stop() }
         _ = try b.publish(topic: "telemetry/\(temperature)/dev-b", payload: Self.frame(seq: 6), qos: 1)
-        let seen = try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-b")) == 1 } }
+        let seen = try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-b")) == 1 } }
         #expect(seen, "dev-b's own reading was not stored")
         #expect(received.load(ordering: .relaxed) == 0, "a device read other devices' messages")
     }
@@ -131,7 +132,7 @@ struct DeviceIdentityTests {
         let temperature = platform.sensor("temperature")
         let passwordC = try await platform.issue("dev-c")
         let passwordE = try await platform.issue("dev-e")
-        let c = try await offThePool { try platform.connectOnceSynced("dev-c", passwordC) }
+        let c = try await Blocking.run { try platform.connectOnceSynced("dev-c", passwordC) }
         defer { c.stop() }
 
         // The emulator's fleet publishes all along, each device as itself: --verify says nothing of it was lost.
@@ -144,29 +145,29 @@ struct DeviceIdentityTests {
         let csv = platform.files + "/fleet.csv"
         try fleet.write(toFile: csv, atomically: true, encoding: .utf8)
         let lastOfFleet = fleet.split(separator: "\n").last!.split(separator: ",").map(String.init)
-        try await offThePool { try platform.connectOnceSynced(lastOfFleet[0], lastOfFleet[1]) }.stop()
+        try await Blocking.run { try platform.connectOnceSynced(lastOfFleet[0], lastOfFleet[1]) }.stop()
         let emulator = try EmulatorRun(
             servers: platform.servers, mqttURL: "mqtt://127.0.0.1:\(platform.devicePort)", database: platform.database, catalog: platform.catalog, sensors: [temperature],
             devices: 3, samples: 1, rate: 60, duration: 8, extra: ["--credentials", csv], prefix: prefix)
         defer { _ = emulator.process.stop() }
-        try await offThePool { try emulator.waitForAcked(30) }
+        try await Blocking.run { try emulator.waitForAcked(30) }
 
         // Revoke dev-c while it is connected: the broker drops it within 5 s, and it cannot come back.
         #expect(try await platform.call("DELETE", "/v1/devices/dev-c/credentials").0 == 204)
         let revoked = ContinuousClock.now
-        let dropped = try await offThePool { try eventually(timeout: .seconds(5), poll: .milliseconds(20)) { !c.isReady } }
+        let dropped = try await Blocking.run { try eventually(timeout: .seconds(5), poll: .milliseconds(20)) { !c.isReady } }
         let took = ContinuousClock.now - revoked
         #expect(dropped, "dev-c still connected 5 s after its revocation")
         #expect(try platform.refuses("dev-c", passwordC), "a revoked device connected again")
 
         // Rotate dev-e: the old password stops working, the new one works.
         let newE = try await platform.issue("dev-e")
-        let oldRefused = try await offThePool { try eventually(timeout: .seconds(5)) { try platform.refuses("dev-e", passwordE, timeout: .milliseconds(500)) } }
+        let oldRefused = try await Blocking.run { try eventually(timeout: .seconds(5)) { try platform.refuses("dev-e", passwordE, timeout: .milliseconds(500)) } }
         #expect(oldRefused, "the old password still works after rotation")
-        let e = try await offThePool { try platform.connectOnceSynced("dev-e", newE) }
+        let e = try await Blocking.run { try platform.connectOnceSynced("dev-e", newE) }
         e.stop()
 
-        let exited = try await offThePool { emulator.process.waitForExit(timeout: .seconds(120)) }
+        let exited = try await Blocking.run { emulator.process.waitForExit(timeout: .seconds(120)) }
         let row = emulator.verifyRow(temperature)
         #expect(exited == 0 && row != nil && row![0] > 0 && row![1] == row![0] && row![2] == 0 && row![3] == 0,
                 "the fleet lost readings meanwhile: \(emulator.output.suffix(1200))")
@@ -178,17 +179,17 @@ struct DeviceIdentityTests {
         defer { platform.stop() }
         let temperature = platform.sensor("temperature")
         let password = try await platform.issue("dev-r")
-        try await offThePool { try platform.connectOnceSynced("dev-r", password) }.stop()
+        try await Blocking.run { try platform.connectOnceSynced("dev-r", password) }.stop()
         platform.broker.stopGracefully()
         try platform.broker.start()
         try platform.restartSync()
         try platform.restartIngest()
 
         // After all three: the same password lets the device in, what it publishes is stored, a wrong one is refused.
-        let device = try await offThePool { try platform.connectOnceSynced("dev-r", password) }
+        let device = try await Blocking.run { try platform.connectOnceSynced("dev-r", password) }
         defer { device.stop() }
         _ = try device.publish(topic: "telemetry/\(temperature)/dev-r", payload: Self.frame(seq: 1), qos: 1)
-        let stored = try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-r")) == 1 } }
+        let stored = try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-r")) == 1 } }
         #expect(stored, "dev-r's reading after the restarts was not stored: \(platform.ingest.output.suffix(1500))")
         #expect(try platform.refuses("dev-r", "not-the-password"))
     }
@@ -200,22 +201,22 @@ struct DeviceIdentityTests {
         let platform = try SecuredPlatform(sensors: ["temperature"], databaseURL: postgres.url)
         defer { platform.stop() }
         let kept = try await platform.issue("dev-kept"), revoked = try await platform.issue("dev-revoked")
-        try await offThePool { try platform.connectOnceSynced("dev-kept", kept) }.stop()
-        try await offThePool { try platform.connectOnceSynced("dev-revoked", revoked) }.stop()
+        try await Blocking.run { try platform.connectOnceSynced("dev-kept", kept) }.stop()
+        try await Blocking.run { try platform.connectOnceSynced("dev-revoked", revoked) }.stop()
 
         try postgres.stop()
-        try await offThePool { try platform.connectOnceSynced("dev-kept", kept) }.stop()
+        try await Blocking.run { try platform.connectOnceSynced("dev-kept", kept) }.stop()
         try postgres.start()
 
         // Changes made after the restart reach the broker: a new device connects, a revoked one is refused.
-        let queryBack = try await offThePool { try eventually(timeout: .seconds(30)) { httpStatus("http://127.0.0.1:\(platform.queryPort)/readyz") == 200 } }
+        let queryBack = try await Blocking.run { try eventually(timeout: .seconds(30)) { httpStatus("http://127.0.0.1:\(platform.queryPort)/readyz") == 200 } }
         #expect(queryBack, "the query service did not reconnect to PostgreSQL")
         let added = try await platform.issue("dev-added")
         #expect(try await platform.call("DELETE", "/v1/devices/dev-revoked/credentials").0 == 204)
-        try await offThePool { try platform.connectOnceSynced("dev-added", added) }.stop()
-        let refused = try await offThePool { try eventually(timeout: .seconds(5)) { try platform.refuses("dev-revoked", revoked) } }
+        try await Blocking.run { try platform.connectOnceSynced("dev-added", added) }.stop()
+        let refused = try await Blocking.run { try eventually(timeout: .seconds(5)) { try platform.refuses("dev-revoked", revoked) } }
         #expect(refused, "a device revoked after PostgreSQL's restart could still connect; broker-sync: \(platform.sync.output.suffix(1500))")
-        try await offThePool { try platform.connectOnceSynced("dev-kept", kept) }.stop()
+        try await Blocking.run { try platform.connectOnceSynced("dev-kept", kept) }.stop()
     }
 }
 
@@ -230,13 +231,13 @@ struct DeviceTLSTests {
         let tlsPort = try #require(platform.tlsPort), certificatePort = try #require(platform.certificatePort)
         let ca = platform.files + "/ca.crt"
         let password = try await platform.issue("dev-t")
-        _ = try await offThePool { try platform.connectOnceSynced("dev-t", password) }.stop()
+        _ = try await Blocking.run { try platform.connectOnceSynced("dev-t", password) }.stop()
 
         // Verified TLS with a password: in, and stored.
         let device = try #require(try platform.connectTLS(port: tlsPort, caFile: ca, username: "dev-t", password: password), "TLS client refused")
         defer { device.stop() }
         _ = try device.publish(topic: "telemetry/\(temperature)/dev-t", payload: DeviceIdentityTests.frame(seq: 1), qos: 1)
-        #expect(try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-t")) == 1 } })
+        #expect(try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-t")) == 1 } })
 
         // Plaintext to the TLS port, and TLS trusting another CA: no connection.
         #expect(try platform.refuses(port: tlsPort, "dev-t", password), "plaintext reached the TLS listener")
@@ -247,11 +248,11 @@ struct DeviceTLSTests {
 
         // Mutual TLS: the certificate's CN is the device; it publishes as itself only.
         _ = try await platform.issue("dev-m")
-        let issued = try await offThePool { try platform.issueCertificate("dev-m") }
+        let issued = try await Blocking.run { try platform.issueCertificate("dev-m") }
         try #require(issued.status == 0, "\(issued.output)")
         let certificate = (platform.files + "/devices/dev-m.crt", platform.files + "/devices/dev-m.key")
         #expect(try platform.connectTLS(port: certificatePort, caFile: ca) == nil, "the certificate listener took a client without a certificate")
-        let byCertificate = try await offThePool {
+        let byCertificate = try await Blocking.run {
             var client: MQTTClient?
             _ = try eventually(timeout: .seconds(5)) {
                 client = try platform.connectTLS(port: certificatePort, caFile: ca, certificate: certificate)
@@ -262,7 +263,7 @@ struct DeviceTLSTests {
         defer { byCertificate.stop() }
         _ = try byCertificate.publish(topic: "telemetry/\(temperature)/dev-t", payload: DeviceIdentityTests.frame(seq: 2), qos: 1)
         _ = try byCertificate.publish(topic: "telemetry/\(temperature)/dev-m", payload: DeviceIdentityTests.frame(seq: 3), qos: 1)
-        #expect(try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-m")) == 1 } })
+        #expect(try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-m")) == 1 } })
         #expect(try platform.storedCount(temperature, device: "dev-t") == 1, "the certificate for dev-m published as dev-t")
     }
 }
@@ -287,10 +288,10 @@ struct DeviceProvisioningTests {
         #expect(credentials.count == count)
         let last = try #require(credentials.last)
         // broker-sync writes them and reloads the broker: the last one in is the sign that all are.
-        _ = try await offThePool { try platform.connectOnceSynced(last.0, last.1) }.stop()
+        _ = try await Blocking.run { try platform.connectOnceSynced(last.0, last.1) }.stop()
         let synced = ContinuousClock.now - started
         let port = platform.devicePort
-        let refused = try await offThePool {
+        let refused = try await Blocking.run {
             try credentials.filter { try RawMQTTConnect.returnCode(port: port, clientID: "fleet-check-\($0.0)", username: $0.0, password: $0.1) != 0 }
         }
         let checked = ContinuousClock.now - started - synced

@@ -1,5 +1,6 @@
 import Foundation
 import MQTT
+import StorageCore
 import Testing
 
 /// A device's sensor types hold: a rotation keeps them, adding a device that exists changes nothing, and a
@@ -30,10 +31,10 @@ struct DeviceRightsTests {
         let add = try ServiceProcess(
             "telemetry", arguments: ["devices", "add", "dev-k"],
             environment: ["TELEMETRY_DATABASE_URL": platform.database, "TELEMETRY_CATALOG": platform.catalog.directory], servers: platform.servers)
-        let status = try await offThePool { add.waitForExit(timeout: .seconds(30)) }
+        let status = try await Blocking.run { add.waitForExit(timeout: .seconds(30)) }
         #expect(status != 0 && add.output.contains("already has a credential"), "devices add on an existing device: \(status.map(String.init) ?? "no exit") \(add.output)")
         #expect(try await platform.call("GET", "/v1/devices/dev-k/credentials").1["rotated"] as? String == before, "devices add rotated the password")
-        try await offThePool { try platform.connectOnceSynced("dev-k", password) }.stop()
+        try await Blocking.run { try platform.connectOnceSynced("dev-k", password) }.stop()
     }
 
     /// Tasmota's `tele/<id>/SENSOR` feeds temperature, humidity and pressure alike: a device allowed only
@@ -46,9 +47,9 @@ struct DeviceRightsTests {
         let bme = #"{"Time":"2026-01-01T12:00:00","BME280":{"Temperature":24.1,"Humidity":42.6,"DewPoint":10.6,"Pressure":1013.2},"PressureUnit":"hPa","TempUnit":"C"}"#
         let restricted = try await platform.issue("dev-only-t", sensors: [temperature])
         let everything = try await platform.issue("dev-all")
-        let device = try await offThePool { try platform.connectOnceSynced("dev-only-t", restricted) }
+        let device = try await Blocking.run { try platform.connectOnceSynced("dev-only-t", restricted) }
         defer { device.stop() }
-        let other = try await offThePool { try platform.connectOnceSynced("dev-all", everything) }
+        let other = try await Blocking.run { try platform.connectOnceSynced("dev-all", everything) }
         defer { other.stop() }
 
         _ = try device.publish(topic: "\(prefix)tele/dev-only-t/SENSOR", payload: Array(bme.utf8), qos: 1)
@@ -56,7 +57,7 @@ struct DeviceRightsTests {
         // After the broker has routed the restricted device's message, another device's through the same
         // services: once that is stored, the first would have been too.
         _ = try other.publish(topic: "\(prefix)tele/dev-all/SENSOR", payload: Array(bme.utf8), qos: 1)
-        let stored = try await offThePool {
+        let stored = try await Blocking.run {
             try eventually { [humidity, pressure, temperature].allSatisfy { (try? platform.storedCount($0, device: "dev-all")) == 1 } }
         }
         #expect(stored, "dev-all's Tasmota message was not stored: \(platform.ingest.output.suffix(1500))")
@@ -65,6 +66,6 @@ struct DeviceRightsTests {
 
         // Its own type's topic still works.
         _ = try device.publish(topic: "telemetry/\(temperature)/dev-only-t", payload: DeviceIdentityTests.frame(seq: 1), qos: 1)
-        #expect(try await offThePool { try eventually { (try? platform.storedCount(temperature, device: "dev-only-t")) ?? 0 >= 1 } })
+        #expect(try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-only-t")) ?? 0 >= 1 } })
     }
 }

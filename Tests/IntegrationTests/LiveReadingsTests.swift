@@ -102,6 +102,8 @@ struct LiveReadingsTests {
         _ = try write(devices: ["slow"], count: 1)
         let live = LiveReadings(url: database, sensors: [sensor], capacity: 4)
         try await withRunning([live]) {
+            // The listener's start is not what this checks: under a loaded test run it may come late.
+            #expect(try await within(.seconds(60)) { live.isListening })
             let (_, slow) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("slow"), after: Self.base)
             let (leaving, _) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("slow"), after: Self.base)
             live.unsubscribe(leaving)

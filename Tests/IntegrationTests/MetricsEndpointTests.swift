@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import StorageCore
 import Testing
 
 /// An ingest service's health and metrics port follows the query service's rule: loopback by default; an
@@ -15,7 +16,7 @@ struct MetricsEndpointTests {
             sensors: [catalog.sensor("temperature").name], catalog: catalog, database: try servers.makeDatabase(),
             extra: ["TELEMETRY_METRICS_HOST": "0.0.0.0"])
         defer { ingest.stop() }
-        let status = try await offThePool { ingest.waitForExit(timeout: .seconds(15)) }
+        let status = try await Blocking.run { ingest.waitForExit(timeout: .seconds(15)) }
         #expect(status == 2, "exit status \(status.map(String.init) ?? "none: still running after 15 s"): \(ingest.output.suffix(1500))")
         #expect(ingest.output.contains("TELEMETRY_API_TOKENS") && ingest.output.contains("0.0.0.0"), "\(ingest.output.suffix(1500))")
     }
@@ -27,7 +28,7 @@ struct MetricsEndpointTests {
             sensors: [catalog.sensor("temperature").name], catalog: catalog, database: try servers.makeDatabase(),
             extra: ["TELEMETRY_METRICS_HOST": "0.0.0.0", "TELEMETRY_API_TOKENS": "metrics-token"])
         defer { ingest.stop() }
-        #expect(try await offThePool { try ingest.waitUntilReady() }, "\(ingest.output.suffix(1500))")
+        #expect(try await Blocking.run { try ingest.waitUntilReady() }, "\(ingest.output.suffix(1500))")
         let port = try #require(ingest.healthPort)
         #expect(await Self.status("http://127.0.0.1:\(port)/healthz") == 200)
         #expect(await Self.status("http://127.0.0.1:\(port)/metrics") == 401)
@@ -40,7 +41,7 @@ struct MetricsEndpointTests {
         let catalog = try TestCatalog.make(from: ["temperature"])
         let ingest = try servers.startIngest(sensors: [catalog.sensor("temperature").name], catalog: catalog, database: try servers.makeDatabase())
         defer { ingest.stop() }
-        #expect(try await offThePool { try ingest.waitUntilReady() }, "\(ingest.output.suffix(1500))")
+        #expect(try await Blocking.run { try ingest.waitUntilReady() }, "\(ingest.output.suffix(1500))")
         let port = try #require(ingest.healthPort)
         #expect(await Self.status("http://127.0.0.1:\(port)/metrics") == 200, "no token is set: loopback is open")
         for address in nonLoopbackAddresses() {

@@ -4,6 +4,7 @@ import TestSupport
 import FoundationNetworking
 #endif
 import Postgres
+import StorageCore
 import Testing
 
 /// `telemetry all` runs the whole platform in one process: every sensor type's pipeline, the catch-all
@@ -31,7 +32,7 @@ struct MonolithTests {
             // Its catch-all's persistent session subscribes to telemetry/#: end it, or the broker queues every later message for it.
             UnroutedTopicsTests.endSession(clientID: "ingest-unrouted-\(instance)", servers: servers)
         }
-        let ready = try await offThePool {
+        let ready = try await Blocking.run {
             try eventually(timeout: .seconds(60)) { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !monolith.isRunning }
         }
         #expect(ready && monolith.isRunning, "\(monolith.output.suffix(2000))")
@@ -39,7 +40,7 @@ struct MonolithTests {
         let sensors = catalog.catalog.sensors.map(\.name)
         let emulator = try EmulatorRun(servers: servers, database: database, catalog: catalog, sensors: sensors,
                                        devices: 3, samples: 2, rate: 300, duration: 20, verifyTimeout: 60, extra: ["--count", "180"])
-        let status = try await offThePool { emulator.process.waitForExit(timeout: .seconds(120)) }
+        let status = try await Blocking.run { emulator.process.waitForExit(timeout: .seconds(120)) }
         #expect(status == 0, "\(emulator.output.suffix(2000))\nmonolith:\n\(monolith.output.suffix(2000))")
         for sensor in sensors {
             let row = try #require(emulator.verifyRow(sensor), "\(emulator.output)")
@@ -56,7 +57,7 @@ struct MonolithTests {
         try publisher.publish(topic, [1, 2, 3])
         try publisher.flush()
         let connection = try PGConnection(url: database)
-        let deadLettered = try await offThePool {
+        let deadLettered = try await Blocking.run {
             try eventually { (try? connection.query("SELECT reason FROM rejected WHERE topic = $1", [topic]))?.rows.count == 1 }
         }
         #expect(deadLettered, "\(monolith.output.suffix(2000))")

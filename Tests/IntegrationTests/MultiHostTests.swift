@@ -1,4 +1,5 @@
 import Foundation
+import StorageCore
 import Testing
 
 /// The platform across hosts (`scripts/run-hosts.sh`): broker, two PostgreSQL servers, each ingest
@@ -24,7 +25,7 @@ struct MultiHostTests {
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let exited = try await offThePool {
+        let exited = try await Blocking.run {
             try eventually(timeout: .seconds(240), poll: .milliseconds(200)) { !process.isRunning }
         }
         if !exited { process.terminate() }

@@ -277,12 +277,12 @@ struct QueryProcessTests {
             if command == "all" { UnroutedTopicsTests.endSession(clientID: "ingest-unrouted-\(instance)", servers: setup.servers) }
         }
         let stream = try StreamClient(port: setup.port, path: "/v1/sensors/\(setup.sensor.name)/devices/dev-1/stream")
-        #expect(try await offThePool { stream.read(until: "retry:", timeout: .seconds(10)) }, "the stream did not open: \(stream.received)")
+        #expect(try await Blocking.run { stream.read(until: "retry:", timeout: .seconds(10)) }, "the stream did not open: \(stream.received)")
         service.process.signal(SIGTERM)
         let status = try await service.exitStatus(within: .seconds(5))
         #expect(status == 0, "exit status \(status.map(String.init) ?? "none within 5 s of SIGTERM"): \(service.process.output.suffix(1500))")
         // Ended as a response ends (the last chunk), not cut off.
-        #expect(try await offThePool { stream.read(until: "\r\n0\r\n\r\n", timeout: .seconds(1)) }, "\(stream.received.suffix(300))")
+        #expect(try await Blocking.run { stream.read(until: "\r\n0\r\n\r\n", timeout: .seconds(1)) }, "\(stream.received.suffix(300))")
     }
 
     // MARK: dead letters
@@ -585,15 +585,6 @@ struct HTTPReply: Sendable {
     }
 }
 
-/// Polls `condition` until it holds or the deadline passes: `eventually` for conditions that await.
-private func within(_ timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    repeat {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(100))
-    } while ContinuousClock.now < deadline
-    return try await condition()
-}
 
 private func makeDirectory() throws -> String {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("query-\(UUID().uuidString.prefix(8))").path

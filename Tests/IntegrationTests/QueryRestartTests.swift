@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Postgres
 import QueryService
+import StorageCore
 import Testing
 @testable import StorageCore
 @testable import StorageWriter
@@ -37,7 +38,7 @@ struct QueryRestartTests {
             _ = try await (first, second)
 
             let url = postgres.url
-            let back = try await offThePool {
+            let back = try await Blocking.run {
                 try postgres.stop()
                 try postgres.start()
                 return try eventually { (try? PGConnection(url: url, connectTimeoutSeconds: 1)) != nil }

@@ -6,6 +6,7 @@ import Postgres
 import Prometheus
 import QueryService
 import SensorModel
+import StorageCore
 import Testing
 @testable import StorageCore
 @testable import StorageEvents
@@ -133,8 +134,8 @@ struct RollupCacheTests {
             async let stalled = client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
             // Once that lookup waits on the stalled listener, the cache answers others at once, another
             // lookup reads PostgreSQL without queueing behind it, and other routes are not held up.
-            #expect(try await offThePool { try eventually(timeout: .seconds(10)) { cache.isWaitingOnListener } })
-            let answered = try await offThePool {
+            #expect(try await Blocking.run { try eventually(timeout: .seconds(10)) { cache.isWaitingOnListener } })
+            let answered = try await Blocking.run {
                 let done = DispatchSemaphore(value: 0)
                 Thread { _ = cache.statistics; done.signal() }.start()
                 return done.wait(timeout: .now() + 3) == .success

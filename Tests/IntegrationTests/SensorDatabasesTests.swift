@@ -4,6 +4,7 @@ import TestSupport
 import FoundationNetworking
 #endif
 import Postgres
+import StorageCore
 import Testing
 
 /// A sensor type may have a PostgreSQL of its own (`sensor_database_urls`): its readings, rollups,
@@ -24,7 +25,7 @@ struct SensorDatabasesTests {
         let emulator = try EmulatorRun(servers: servers, database: main, catalog: catalog, sensors: [temperature, power],
                                        devices: 3, samples: 2, rate: 300, duration: 20, verifyTimeout: 60, extra: ["--count", "120"],
                                        environment: placement)
-        #expect(try await offThePool { emulator.process.waitForExit(timeout: .seconds(90)) } == 0, "\(emulator.output.suffix(2000))")
+        #expect(try await Blocking.run { emulator.process.waitForExit(timeout: .seconds(90)) } == 0, "\(emulator.output.suffix(2000))")
         for sensor in [temperature, power] {
             let row = try #require(emulator.verifyRow(sensor), "\(emulator.output)")
             #expect(row[0] > 0 && row[1] == row[0] && row[2] == 0 && row[3] == 0, "\(sensor): \(row)")
@@ -44,7 +45,7 @@ struct SensorDatabasesTests {
         try publisher.publish("telemetry/\(temperature)/bad-t", [0x54])
         try publisher.publish("telemetry/\(power)/bad-p", [0x54])
         try publisher.flush()
-        #expect(try await offThePool {
+        #expect(try await Blocking.run {
             try eventually {
                 (try? mainDB.query("SELECT topic FROM rejected"))?.rows.map { $0[0] } == ["telemetry/\(temperature)/bad-t"]
                     && (try? ownDB.query("SELECT topic FROM rejected"))?.rows.map { $0[0] } == ["telemetry/\(power)/bad-p"]
@@ -57,7 +58,7 @@ struct SensorDatabasesTests {
             "telemetry", arguments: ["query", "--port", String(port)],
             environment: ["TELEMETRY_DATABASE_URL": main, "TELEMETRY_CATALOG": catalog.directory].merging(placement) { $1 }, servers: servers)
         defer { query.stop() }
-        #expect(try await offThePool { try eventually { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !query.isRunning } })
+        #expect(try await Blocking.run { try eventually { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !query.isRunning } })
         func get(_ path: String) async throws -> [String: Any] {
             let (data, _) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)\(path)")))
             return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "\(String(decoding: data, as: UTF8.self))")

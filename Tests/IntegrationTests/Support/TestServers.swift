@@ -81,11 +81,3 @@ func eventually(timeout: Duration = .seconds(30), poll: Duration = .milliseconds
     }
     return try condition()
 }
-
-/// Runs blocking work (pg_ctl, polling with `eventually`, a semaphore) on a thread of its own, so an
-/// async test does not hold one of the few cooperative threads every other test needs meanwhile.
-func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
