@@ -136,6 +136,11 @@ public final class LiveReadings: Service, @unchecked Sendable {
         }
         do {
             if connection == nil {
+                // Connect for the first stream: a query service nobody watches holds no connection for it.
+                if lock.withLock({ watches.isEmpty }) {
+                    Thread.sleep(forTimeInterval: 0.1)
+                    return true
+                }
                 guard let fresh = try? PGConnection(url: url, connectTimeoutSeconds: 2) else {
                     Thread.sleep(forTimeInterval: 0.5)  // database away: try again soon
                     return true

@@ -69,6 +69,8 @@ public final class RollupCache: Service, @unchecked Sendable {
     /// Bumped when the listener (re)connects: changes may have gone unheard, so nothing read before is kept.
     private var epoch: UInt64 = 0
     private var started = false
+    /// A lookup came: the listener connects only then, so a query service nobody asks holds no connection for it.
+    private var wanted = false
     private var stopped = false
     private var listening = false
     private var connectFailed = false
@@ -220,6 +222,10 @@ public final class RollupCache: Service, @unchecked Sendable {
     private func sync() -> Bool {
         state.lock()
         defer { state.unlock() }
+        if !wanted {
+            wanted = true
+            state.broadcast()
+        }
         // The listener is connecting (just started, or the database came back): give it a moment
         // rather than answer from PostgreSQL; not while its last attempt failed.
         let connectDeadline = Date().addingTimeInterval(2)
@@ -256,7 +262,11 @@ public final class RollupCache: Service, @unchecked Sendable {
     /// One turn of the listener thread: connect if needed, answer sync requests with a round trip, or
     /// wait a little for notifications. Returns false when the cache has been stopped.
     private func listenOnce(_ connection: inout PGConnection?) -> Bool {
-        if state.withLock({ stopped }) { return false }
+        let stop: Bool = state.withLock {
+            while connection == nil && !wanted && !stopped { state.wait() }
+            return stopped
+        }
+        if stop { return false }
         guard let current = connection ?? connect() else {
             state.withLock {
                 connectFailed = true

@@ -102,12 +102,12 @@ struct LiveReadingsTests {
         _ = try write(devices: ["slow"], count: 1)
         let live = LiveReadings(url: database, sensors: [sensor], capacity: 4)
         try await withRunning([live]) {
-            // The listener's start is not what this checks: under a loaded test run it may come late.
-            #expect(try await within(.seconds(60)) { live.isListening })
             let (_, slow) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("slow"), after: Self.base)
             let (leaving, _) = live.subscribe(sensor: sensor.name, deviceID: try deviceID("slow"), after: Self.base)
             live.unsubscribe(leaving)
             #expect(live.statistics.subscribers == 1)
+            // The listener's start is not what this checks: under a loaded test run it may come late.
+            #expect(try await within(.seconds(60)) { live.isListening })
             // Ten readings, nobody reading: the buffer of four fills and the stream is ended, not grown.
             _ = try write(devices: ["slow"], count: 10, start: Self.base + 20_000_000)
             let deadline = ContinuousClock.now + .seconds(5)

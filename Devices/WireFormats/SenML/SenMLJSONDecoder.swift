@@ -1,7 +1,7 @@
 import SensorModel
 
 /// Decodes a SenML pack in JSON (RFC 8428 §5) with the hand-written `JSONReader`
-/// (measured against JSONSerialization in Benchmarks/DecodeBenchmark).
+/// (measured against JSONSerialization in Tools/Benchmarks/DecodeBenchmark).
 public struct SenMLJSONDecoder: PayloadDecoder {
     let fields: SenMLFields
 
