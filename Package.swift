@@ -63,7 +63,7 @@ let package = Package(
             path: "Storage/StorageReader", swiftSettings: strict),
         .target(
             name: "StorageOperations",
-            dependencies: ["StorageCore", "StorageEvents", "StorageWriter", "StorageReader", "Postgres", "SensorModel"],
+            dependencies: ["StorageCore", "StorageEvents", "StorageReader", "Postgres", "SensorModel"],
             path: "Storage/StorageOperations", swiftSettings: strict),
 
         // Identity: device credentials and certificates, and the broker files that enforce them.
@@ -76,7 +76,7 @@ let package = Package(
         .target(
             name: "IngestService",
             dependencies: [
-                "SensorModel", "WireFormats", "MQTT", "StorageCore", "StorageWriter", "StorageOperations", "Settings",
+                "SensorModel", "WireFormats", "MQTT", "StorageCore", "StorageEvents", "StorageWriter", "Settings",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "QueryService",
             dependencies: [
-                "StorageCore", "StorageReader", "StorageOperations", "DeviceIdentity", "SensorModel", "Settings",
+                "StorageCore", "StorageEvents", "StorageReader", "StorageOperations", "DeviceIdentity", "SensorModel", "Settings",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -282,31 +282,34 @@ admin="Authorization: Bearer $TELEMETRY_ADMIN_TOKENS"
     printf 'export MQTTS_PORT=%q\n' "$mqtts_port"
     printf 'export MQTTS_CERT_PORT=%q\n' "$mqtts_cert_port"
     printf 'export CA_FILE=%q\n' "$tls/ca.crt"
+    printf 'export TELEMETRY_DEVICE_CA_FILE=%q TELEMETRY_DEVICE_CA_KEY_FILE=%q\n' "$TELEMETRY_DEVICE_CA_FILE" "$TELEMETRY_DEVICE_CA_KEY_FILE"
     printf 'export TELEMETRY_DATABASE_URL=%q\n' "$PG_URL"
     printf 'export TELEMETRY_CATALOG=%q\n' "$TELEMETRY_CATALOG"
     printf 'export PATH=%q:"$PATH"\n' "$(cd "$bin" && pwd)"
 } >"$state/env.new"
 mv "$state/env.new" "$state/env"
+shown=${state#"$PWD"/}   # .local unless RUN_LOCAL_STATE moved it
+since=$(date -u -d '-15 min' +%Y-%m-%dT%H:%M:%SZ)
 cat <<EOF
 
 Telemetry platform is running (Ctrl-C stops everything):
-  devices     mqtts://127.0.0.1:$mqtts_port (TLS; CA .local/tls/ca.crt; username = device id, password from the API)
+  devices     mqtts://127.0.0.1:$mqtts_port (TLS; CA $shown/tls/ca.crt; username = device id, password from the API)
               mqtts://127.0.0.1:$mqtts_cert_port (TLS; a client certificate with CN = device id: telemetry devices cert <id>)
               topics telemetry/<sensor>/<device>[/<format>]
   services    $MQTT_URL (loopback only, the services' read-only accounts)
   PostgreSQL  $PG_URL
-  REST        $api   read token .local/api-token, admin token .local/admin-token
-  dashboard   $api/   (sign in with the read token in .local/api-token)
-  logs        .local/logs/*.log, .local/postgres.log, .local/mosquitto.log
-  examples    source $state/env   (in another shell: API, TOKEN, ADMIN_TOKEN, MQTTS_PORT, CA_FILE; README.md)
+  REST        $api   read token $shown/api-token, admin token $shown/admin-token
+  dashboard   $api/   (sign in with the read token in $shown/api-token)
+  logs        $shown/logs/*.log, $shown/postgres.log, $shown/mosquitto.log
+  examples    source $shown/env   (in another shell: API, TOKEN, ADMIN_TOKEN, MQTTS_PORT, MQTTS_CERT_PORT, CA_FILE; README.md)
 
 Try:
   curl -H '$auth' '$api/v1/sensors'
   curl -H '$auth' '$api/v1/sensors/temperature/devices'
-  curl -H '$auth' '$api/v1/sensors/temperature/aggregates?bucket=1m&fn=count,avg,min,max&from=$(date -u -d '-15 min' +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo 2026-01-01T00:00:00Z)'
+  curl -H '$auth' '$api/v1/sensors/temperature/aggregates?bucket=1m&fn=count,avg,min,max&from=$since'
   curl -H '$auth' '$api/metrics'
   curl -X PUT -H '$admin' '$api/v1/devices/my-device/credentials'   # prints my-device's password, once
-  mosquitto_pub --cafile .local/tls/ca.crt -h 127.0.0.1 -p $mqtts_port -u my-device -P <password> -q 1 -t telemetry/temperature/my-device -m 'not a frame'   # a dead letter
+  mosquitto_pub --cafile $shown/tls/ca.crt -h 127.0.0.1 -p $mqtts_port -u my-device -P <password> -q 1 -t telemetry/temperature/my-device -m 'not a frame'   # a dead letter
   curl -H '$auth' '$api/v1/rejected'
 
 EOF

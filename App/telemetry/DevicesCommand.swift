@@ -15,12 +15,17 @@ struct DevicesCommand: AsyncParsableCommand {
 
     /// The catalog and a connection with the credentials table in place.
     static func open(_ command: String) async throws -> (Catalog, StoreConnection) {
-        let (_, (catalog, url)) = try await Startup.settings("devices \(command)") { platform in
-            (try Catalog.load(directory: platform.catalogDirectory), platform.databaseURL)
-        }
-        let connection = try StoreConnection(url: url)
-        try DeviceCredentials.prepare(on: connection)
+        let (_, catalog, connection) = try await openWithSettings(command)
         return (catalog, connection)
+    }
+
+    static func openWithSettings(_ command: String) async throws -> (PlatformSettings, Catalog, StoreConnection) {
+        let (platform, catalog) = try await Startup.settings("devices \(command)") { platform in
+            try Catalog.load(directory: platform.catalogDirectory)
+        }
+        let connection = try StoreConnection(url: platform.databaseURL)
+        try DeviceCredentials.prepare(on: connection)
+        return (platform, catalog, connection)
     }
 
     static func check(_ device: String, _ sensors: [String]?, _ catalog: Catalog, what: String = "device") throws {
@@ -114,8 +119,8 @@ struct DevicesCommand: AsyncParsableCommand {
                 in the listener's CRL). Writes <out>/<device>.key (the private key, mode 600) and <out>/<device>.crt; prints their paths.
                 """)
         @Argument(help: "The device id (the certificate's CN, its MQTT username on a use_identity_as_username listener).") var device: String
-        @Option(name: .long, help: "The CA certificate.") var caCert = ".local/tls/ca.crt"
-        @Option(name: .long, help: "The CA's private key.") var caKey = ".local/tls/ca.key"
+        @Option(name: .long, help: "The CA certificate (default: the device_ca_file setting).") var caCert: String?
+        @Option(name: .long, help: "The CA's private key (default: the device_ca_key_file setting).") var caKey: String?
         @Option(name: .long, help: "Where to write the key and the certificate.") var out = ".local/tls/devices"
         @Option(name: .long, help: "Days the certificate is valid.") var days = 825
 
@@ -125,32 +130,17 @@ struct DevicesCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (_, connection) = try await DevicesCommand.open("cert")
-            guard try DeviceCredentials.get(device: device, on: connection) != nil else {
-                throw ValidationError("device \(device) has no credential: `telemetry devices add \(device)` first (a certificate is revoked with it)")
-            }
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            let key = "\(out)/\(device).key", request = "\(out)/\(device).csr", certificate = "\(out)/\(device).crt"
-            let extensions = "\(out)/\(device).ext"
-            try "extendedKeyUsage = clientAuth\n".write(toFile: extensions, atomically: true, encoding: .utf8)
-            defer { try? FileManager.default.removeItem(atPath: request); try? FileManager.default.removeItem(atPath: extensions) }
+            let (platform, _, connection) = try await DevicesCommand.openWithSettings("cert")
             do {
-                try OpenSSL.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-                                 "-subj", "/CN=\(device)", "-out", request])
-                chmod(key, 0o600)
-                try OpenSSL.run(["x509", "-req", "-in", request, "-CA", caCert, "-CAkey", caKey, "-CAcreateserial", "-CAserial", "\(out)/ca.srl",
-                                 "-days", String(days), "-sha256", "-extfile", extensions, "-out", certificate])
-                // openssl prints `serial=<hex>`: the certificate's entry in the CRL once it is revoked.
-                let serial = try OpenSSL.run(["x509", "-in", certificate, "-noout", "-serial"])
-                    .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
-                try DeviceCertificates.record(serial: serial, device: device, days: days, on: connection)
+                let files = try DeviceCertificates.issue(
+                    device: device, caCertificate: caCert ?? platform.deviceCAFile, caKey: caKey ?? platform.deviceCAKeyFile,
+                    directory: out, days: days, on: connection)
+                print("\(files.key)\n\(files.certificate)")
             } catch let error as CredentialError {
                 throw ValidationError(error.message)
             } catch let error as StoreError {
-                try? FileManager.default.removeItem(atPath: certificate)
                 throw ValidationError("\(error)")
             }
-            print("\(key)\n\(certificate)")
         }
     }
 }

@@ -33,7 +33,7 @@ extension PlatformSettings {
         Setting(key: "queue_messages", documentation: "ingest: messages journaled but not yet stored at most (then the broker waits)", defaultText: "20000"),
         Setting(key: "queue_bytes", documentation: "ingest: the same bound in payload bytes", defaultText: "33554432"),
         Setting(key: "instance", documentation: "ingest: replica name (letters, digits, -) in the MQTT client id and journal", defaultText: "0"),
-        Setting(key: "shared_subscription", documentation: "ingest: subscribe through `$share/ingest-<sensor>/...` (see Delivery)", defaultText: "false"),
+        Setting(key: "shared_subscription", documentation: "ingest: subscribe through `$share/ingest-<sensor>/...` (docs/delivery.md)", defaultText: "false"),
         Setting(key: "mqtt_keepalive_seconds", documentation: "ingest: MQTT keepalive; the broker drops a service silent for 1.5 times this (a redelivery after that is recognised, not stored twice)", defaultText: "30"),
         Setting(key: "stall_seconds", documentation: "ingest: a pipeline whose oldest message has waited this long (retries, PostgreSQL away) is stalled: not ready, shown on the dashboard", defaultText: "30"),
         Setting(key: "reading_max_age_days", documentation: "ingest: readings older than this at receipt are dead-lettered (`time_out_of_window`); none: the sensor type's raw retention, or 3650 days", defaultText: "none"),

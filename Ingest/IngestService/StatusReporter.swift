@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import StorageCore
-import StorageOperations
+import StorageEvents
 
 /// Writes what each pipeline publishes on `/metrics` (received, committed, rejected, queue depth,
 /// journal bytes, and rates over the last interval) to `ingest_status` in the database the pipeline

@@ -28,16 +28,6 @@ public func buildApplication(
         logger: logger)
 }
 
-/// `QueryStore.prepare` as a service of the application: runs once at start, then waits for shutdown.
-struct StorePreparation: Service {
-    let store: QueryStore
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown { await store.prepare() }
-        try? await gracefulShutdown()
-    }
-}
-
 public func buildRouter(
     store: QueryStore, tokens: [String], adminTokens: [String] = [], registry: PrometheusCollectorRegistry, alsoReady: (@Sendable () async -> Bool)? = nil
 ) -> Router<BasicRequestContext> {

@@ -3,7 +3,6 @@ import SensorModel
 import StorageCore
 import StorageEvents
 import StorageReader
-import StorageWriter
 
 /// Applies a sensor type's retention setting: raw readings go a whole daily partition at a time (a DROP
 /// is instant and leaves no dead rows), rollup rows by DELETE of the buckets that ended before the cutoff.
@@ -98,7 +97,9 @@ public enum RetentionPolicy {
             "WITH gone AS (DELETE FROM ingest_status WHERE updated_at < \(SQLTime.timestamp("$1")) RETURNING 1) SELECT count(*) FROM gone",
             [String(now - goneServiceAge)])
         pruned.goneServices = Int(services[0, 0] ?? "0") ?? 0
-        try ReadingCounts.prune(now: now, on: connection)
+        // The overview's hourly counts look back one hour: a day of them is plenty, whichever sensor type
+        // they are of (one taken out of the catalog too).
+        _ = try connection.query("DELETE FROM reading_counts WHERE bucket < \(SQLTime.timestamp("$1"))", [String(now - Micros.perDay)])
         return pruned
     }
 

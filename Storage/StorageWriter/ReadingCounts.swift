@@ -33,10 +33,4 @@ package enum ReadingCounts {
         )
         """
     }
-
-    /// Counts older than a day are of no use to anyone (the overview looks back one hour), whichever sensor
-    /// type they are of (one taken out of the catalog too).
-    package static func prune(now: Int64, on connection: PGConnection) throws(PGError) {
-        _ = try connection.query("DELETE FROM reading_counts WHERE bucket < \(SQLTime.timestamp("$1"))", [String(now - Micros.perDay)])
-    }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import StorageEvents
 import StorageOperations
 
 /// `GET /v1/overview`: the dashboard's first screen in one call.

@@ -1,6 +1,5 @@
 import Postgres
 import StorageCore
-import StorageReader
 
 /// What an ingest pipeline publishes about itself, also written every few seconds to the table
 /// `ingest_status` of the database it writes to: the query service's dashboard shows each service's

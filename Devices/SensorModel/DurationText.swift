@@ -1,0 +1,17 @@
+/// Durations written as `Ns`, `Nm`, `Nh` or `Nd`, as in the catalog and the REST API's buckets.
+public enum DurationText {
+    public static func parse(_ text: String) -> Duration? {
+        guard let unit = text.last, let number = Int64(text.dropLast()), number > 0 else { return nil }
+        let seconds: Int64
+        switch unit {
+        case "s": seconds = 1
+        case "m": seconds = 60
+        case "h": seconds = 3600
+        case "d": seconds = 86_400
+        default: return nil
+        }
+        let (total, overflow) = number.multipliedReportingOverflow(by: seconds)
+        guard !overflow, total <= 100 * 365 * 86_400 else { return nil }
+        return .seconds(total)
+    }
+}
