@@ -27,7 +27,7 @@ public enum DeviceCredentials {
             throw CredentialError(code: "invalid_device", message: "'ingest-…', '\(BrokerSync.probeUser)…' and 'telemetry', in any case, are reserved for the platform's own broker accounts and topics")
         }
         if let sensors {
-            guard !sensors.isEmpty else { throw CredentialError(code: "invalid_sensors", message: "must name at least one sensor type, or be left out for all") }
+            guard !sensors.isEmpty else { throw CredentialError(code: "invalid_sensors", message: "must name at least one sensor type (null: every type)") }
             var seen = Set<String>()
             for sensor in sensors {
                 guard catalog[sensor] != nil else { throw CredentialError(code: "invalid_sensors", message: "unknown sensor type '\(sensor)'") }
