@@ -1,8 +1,5 @@
-import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import StorageCore
+import TestSupport
 import Testing
 
 /// An ingest service's health and metrics port follows the query service's rule: loopback by default; an
@@ -30,10 +27,10 @@ struct MetricsEndpointTests {
         defer { ingest.stop() }
         #expect(try await Blocking.run { try ingest.waitUntilReady() }, "\(ingest.output.suffix(1500))")
         let port = try #require(ingest.healthPort)
-        #expect(await Self.status("http://127.0.0.1:\(port)/healthz") == 200)
-        #expect(await Self.status("http://127.0.0.1:\(port)/metrics") == 401)
-        #expect(await Self.status("http://127.0.0.1:\(port)/metrics", token: "wrong-token") == 401)
-        #expect(await Self.status("http://127.0.0.1:\(port)/metrics", token: "metrics-token") == 200)
+        #expect(try await Blocking.run { httpStatus("http://127.0.0.1:\(port)/healthz") } == 200)
+        #expect(try await Blocking.run { httpStatus("http://127.0.0.1:\(port)/metrics") } == 401)
+        #expect(try await Blocking.run { httpStatus("http://127.0.0.1:\(port)/metrics", token: "wrong-token") } == 401)
+        #expect(try await Blocking.run { httpStatus("http://127.0.0.1:\(port)/metrics", token: "metrics-token") } == 200)
     }
 
     @Test func byDefaultItAnswersOnLoopbackOnly() async throws {
@@ -43,17 +40,9 @@ struct MetricsEndpointTests {
         defer { ingest.stop() }
         #expect(try await Blocking.run { try ingest.waitUntilReady() }, "\(ingest.output.suffix(1500))")
         let port = try #require(ingest.healthPort)
-        #expect(await Self.status("http://127.0.0.1:\(port)/metrics") == 200, "no token is set: loopback is open")
+        #expect(try await Blocking.run { httpStatus("http://127.0.0.1:\(port)/metrics") } == 200, "no token is set: loopback is open")
         for address in nonLoopbackAddresses() {
-            #expect(await Self.status("http://\(address):\(port)/healthz") == nil, "it answers on \(address)")
+            #expect(try await Blocking.run { httpStatus("http://\(address):\(port)/healthz") } == nil, "it answers on \(address)")
         }
-    }
-
-    /// The status of a GET, nil when nothing answers within 2 s.
-    static func status(_ url: String, token: String? = nil) async -> Int? {
-        guard let url = URL(string: url) else { return nil }
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: 2)
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        return ((try? await URLSession.shared.data(for: request))?.1 as? HTTPURLResponse)?.statusCode
     }
 }
