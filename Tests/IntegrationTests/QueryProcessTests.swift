@@ -1,8 +1,5 @@
 import Foundation
 import TestSupport
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Postgres
 import SensorModel
 import StorageOperations
@@ -19,7 +16,7 @@ struct QueryProcessTests {
 
     @Test func readsTheSettingsFileThatTelemetryConfigNames() async throws {
         let setup = try Deployment.make(device: "seen-by-file-db")
-        let file = try writeSettings(setup.settings(tokens: "file-token"), in: try makeDirectory())
+        let file = try writeSettings(setup.settings(tokens: "file-token"), in: try makeTemporaryDirectory())
         let query = try await setup.startReady(["TELEMETRY_CONFIG": file])
         defer { query.stop() }
         // api_tokens, catalog and database_url all came from the file.
@@ -31,7 +28,7 @@ struct QueryProcessTests {
     @Test func readsConfigTelemetryJSONInItsWorkingDirectoryByDefault() async throws {
         let setup = try Deployment.make(device: "seen-by-default-file")
         // No TELEMETRY_CONFIG, no catalog key: config/telemetry.json and config/sensors, relative to the working directory.
-        let directory = try makeDirectory()
+        let directory = try makeTemporaryDirectory()
         let config = directory + "/config"
         try FileManager.default.createDirectory(atPath: config + "/sensors", withIntermediateDirectories: true)
         let sensorFile = setup.catalog.directory + "/\(setup.sensor.name).json"
@@ -48,7 +45,7 @@ struct QueryProcessTests {
     @Test func theEnvironmentBeatsTheFile() async throws {
         let inFile = try Deployment.make(device: "in-file-db")
         let inEnvironment = try Deployment.make(device: "in-environment-db")
-        let file = try writeSettings(inFile.settings(tokens: "file-token"), in: try makeDirectory())
+        let file = try writeSettings(inFile.settings(tokens: "file-token"), in: try makeTemporaryDirectory())
         let query = try await inEnvironment.startReady(inEnvironment.environment(["TELEMETRY_CONFIG": file, "TELEMETRY_API_TOKENS": "environment-token"]))
         defer { query.stop() }
         #expect(!acceptsConnections(port: inFile.port), "it also listens on the file's port")
@@ -72,7 +69,7 @@ struct QueryProcessTests {
         let setup = try Deployment.make()
         var settings = setup.settings(tokens: "a,b")
         settings.merge(["read_pool_size": 2, "rollup_cache_mb": 8, "retention_interval_seconds": 600]) { $1 }
-        let file = try writeSettings(settings, in: try makeDirectory())
+        let file = try writeSettings(settings, in: try makeTemporaryDirectory())
         try await setup.startReady(["TELEMETRY_CONFIG": file]).stop()
     }
 
@@ -490,106 +487,10 @@ struct BadStart: Sendable, CustomTestStringConvertible {
         let setup = try Deployment.make()
         var settings = setup.settings()
         for (key, value) in file { settings[key] = value.json }
-        let path = try writeSettings(settings, in: try makeDirectory())
+        let path = try writeSettings(settings, in: try makeTemporaryDirectory())
         let query = try setup.start(environment.merging(["TELEMETRY_CONFIG": path]) { $1 }, arguments: arguments)
         try await query.expectRefusal(naming: names.map { $0.replacingOccurrences(of: "{file}", with: path) }, sourceLocation: sourceLocation)
     }
-}
-
-/// One `telemetry query` process, in a working directory of its own unless told otherwise (so the package's
-/// config/telemetry.json is never read by accident), expected to serve on `port` of 127.0.0.1.
-private final class QueryRun: Sendable {
-    let process: ServiceProcess
-    let port: Int
-
-    init(
-        _ servers: TestServers, port: Int, environment: [String: String], arguments: [String] = [], workingDirectory: String? = nil, command: String = "query"
-    ) throws {
-        self.port = port
-        process = try ServiceProcess(
-            "telemetry", arguments: [command] + arguments, environment: environment, servers: servers,
-            workingDirectory: try workingDirectory ?? makeDirectory())
-    }
-
-    func stop() { process.stop() }
-
-    /// The exit status once it has exited, or nil at the deadline. (Awaits instead of blocking a thread: the
-    /// tests' own HTTP requests need the few threads there are.)
-    func exitStatus(within timeout: Duration) async throws -> Int32? {
-        _ = try await within(timeout) { !process.isRunning }
-        return process.isRunning ? nil : process.process.terminationStatus
-    }
-
-    /// Until /readyz says 200; throws with the output when it exits or the deadline passes first.
-    func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
-        let ready = try await within(timeout) {
-            guard process.isRunning else { return true }
-            return await get("/readyz")?.status == 200
-        }
-        guard ready, process.isRunning else {
-            throw TestSetupError(message: "telemetry query did not become ready on port \(port): \(process.output.suffix(2000))")
-        }
-    }
-
-    /// Expects start-up to stop: exit status 2 and one line of output naming one of `names`.
-    func expectRefusal(naming names: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let status = try await exitStatus(within: .seconds(15))
-        if status == nil { process.stop() }
-        let output = process.output
-        let lines = output.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        #expect(status == 2, "exit status \(status.map(String.init) ?? "none: still running after 15 s"): \(output.suffix(1500))",
-                sourceLocation: sourceLocation)
-        #expect(lines.count == 1 && names.contains { lines[0].contains($0) }, "expected one line naming \(names): \(output.suffix(1500))",
-                sourceLocation: sourceLocation)
-    }
-
-    /// One GET; nil when nothing answers.
-    func get(
-        _ path: String, host: String = "127.0.0.1", authorization: String? = nil, keepAlive: Bool = false, timeout: TimeInterval = 5
-    ) async -> HTTPReply? {
-        guard let url = URL(string: "http://\(host):\(port)\(path)") else { return nil }
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
-        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
-        if !keepAlive { request.setValue("close", forHTTPHeaderField: "Connection") }
-        guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else { return nil }
-        return HTTPReply(status: http.statusCode, body: data)
-    }
-
-    /// GET /v1/sensors: the catalog's names.
-    func sensorNames(token: String?) async throws -> [String] {
-        let sensors = try await json("/v1/sensors", token: token)["sensors"] as? [[String: Any]] ?? []
-        return sensors.compactMap { $0["name"] as? String }
-    }
-
-    /// GET /v1/sensors/{sensor}/devices: the devices' ids (read from the database).
-    func deviceNames(of sensor: String, token: String?) async throws -> [String] {
-        let devices = try await json("/v1/sensors/\(sensor)/devices", token: token)["devices"] as? [[String: Any]] ?? []
-        return devices.compactMap { $0["device"] as? String }
-    }
-
-    private func json(_ path: String, token: String?) async throws -> [String: Any] {
-        let reply = try #require(await get(path, authorization: token.map { "Bearer \($0)" }), "no answer to \(path)")
-        try #require(reply.status == 200, "\(path): \(reply.status) \(reply.text.prefix(500))")
-        return try JSONSerialization.jsonObject(with: reply.body) as? [String: Any] ?? [:]
-    }
-}
-
-struct HTTPReply: Sendable {
-    let status: Int
-    let body: Data
-    var text: String { String(decoding: body, as: UTF8.self) }
-    /// `error.code` of an error response.
-    var errorCode: String? {
-        let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
-        return (object?["error"] as? [String: Any])?["code"] as? String
-    }
-}
-
-
-private func makeDirectory() throws -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("query-\(UUID().uuidString.prefix(8))").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    return directory
 }
 
 /// Writes `telemetry.json` into `directory`; returns its path.
@@ -616,9 +517,4 @@ private func writeReadings(of sensor: SensorType, days: [Int64], on connection: 
     }
     batch.closeSpan(device: "dev-1", from: 0)
     return try BatchWriter(connection: connection, sensor: sensor).write(batch).inserted
-}
-
-/// This machine's IPv4 addresses other than loopback (where a service bound to 127.0.0.1 must not answer).
-func nonLoopbackAddresses() -> [String] {
-    Host.current().addresses.filter { $0.contains(".") && !$0.contains(":") && !$0.hasPrefix("127.") }
 }
