@@ -24,6 +24,7 @@ public struct PlatformSettings: Sendable {
     public var journalDirectory: String
     public var journalFsync: String
     public var batchMessages: Int
+    public var batchLingerMilliseconds: Int
     public var queueMessages: Int
     public var queueBytes: Int
     public var instance: String
@@ -92,6 +93,7 @@ public struct PlatformSettings: Sendable {
         journalDirectory = try reader.string("journal_dir")
         journalFsync = try reader.string("journal_fsync")
         batchMessages = try reader.integer("batch_messages", in: 1...100_000)
+        batchLingerMilliseconds = try reader.integer("batch_linger_ms", in: 0...1000)
         queueMessages = try reader.integer("queue_messages", in: 1...10_000_000)
         queueBytes = try reader.integer("queue_bytes", in: 1024...(1 << 34))
         instance = try reader.string("instance")

@@ -30,6 +30,10 @@ extension PlatformSettings {
         Setting(key: "journal_dir", documentation: "ingest: the journal's folder (one subfolder per client id)", defaultText: ".local/journal"),
         Setting(key: "journal_fsync", documentation: "ingest: `never`, `interval` (200 ms), `<N>ms` or `always`", defaultText: "interval"),
         Setting(key: "batch_messages", documentation: "ingest: messages per database transaction at most", defaultText: "2000"),
+        Setting(
+            key: "batch_linger_ms",
+            documentation: "ingest: how long a writer waits for a batch to fill once its first message is there (0: takes what is queued); fewer, larger commits at low rates (docs/benchmarks/modes.md)",
+            defaultText: "20"),
         Setting(key: "queue_messages", documentation: "ingest: messages journaled but not yet stored at most (then the broker waits)", defaultText: "20000"),
         Setting(key: "queue_bytes", documentation: "ingest: the same bound in payload bytes", defaultText: "33554432"),
         Setting(key: "instance", documentation: "ingest: replica name (letters, digits, -) in the MQTT client id and journal", defaultText: "0"),

@@ -6,6 +6,8 @@ import Foundation
 public final class PGConnection: @unchecked Sendable {
     private var connection: OpaquePointer?
     public let url: String
+    /// Counts reconnects: what a session holds (temporary tables, prepared statements) is gone when it changes.
+    public private(set) var session: UInt64 = 0
 
     /// - Parameter url: a libpq connection URL or key=value string.
     public init(url: String, connectTimeoutSeconds: Int = 5) throws(PGError) {
@@ -154,6 +156,7 @@ public final class PGConnection: @unchecked Sendable {
         guard let connection else { throw PGError(sqlState: nil, message: "connection closed") }
         guard PQstatus(connection) != CONNECTION_OK else { return }
         PQreset(connection)
+        session += 1
         guard PQstatus(connection) == CONNECTION_OK else {
             throw PGError(sqlState: nil, message: "cannot reconnect to PostgreSQL: \(Self.lastMessage(connection))")
         }

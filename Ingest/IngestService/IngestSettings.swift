@@ -19,6 +19,8 @@ public struct IngestSettings: Sendable {
     public var journalDirectory: String
     public var journalSync: Journal.Sync
     public var batchMessages: Int
+    /// How long the writer waits for `batchMessages` once a first message is queued (`MessageQueue.take`).
+    public var batchLinger: Duration
     public var queueMessages: Int
     public var queueBytes: Int
     /// Subscribe through `$share/ingest-<sensor>/...` so replicas split the load. Off by default:
@@ -45,7 +47,7 @@ public struct IngestSettings: Sendable {
 
     public init(
         mqtt: MQTTURL, databaseURL: String, sensorDatabaseURLs: [String: String] = [:], catalog: Catalog, sensors: [SensorType], unrouted: Bool = false, instance: String = "0",
-        journalDirectory: String, journalSync: Journal.Sync = .interval(.milliseconds(200)), batchMessages: Int = 2000,
+        journalDirectory: String, journalSync: Journal.Sync = .interval(.milliseconds(200)), batchMessages: Int = 2000, batchLinger: Duration = .milliseconds(20),
         queueMessages: Int = 20000, queueBytes: Int = 32 << 20, sharedSubscription: Bool = false, metricsPort: Int? = nil,
         metricsHost: String = "127.0.0.1", metricsTokens: [String] = [], servicePassword: String? = nil, stallAfter: Duration = .seconds(30),
         readingMaxAge: Duration? = nil, readingMaxAhead: Duration = .seconds(300), mqttKeepAliveSeconds: Int = 30
@@ -63,6 +65,7 @@ public struct IngestSettings: Sendable {
         self.journalDirectory = journalDirectory
         self.journalSync = journalSync
         self.batchMessages = batchMessages
+        self.batchLinger = batchLinger
         self.queueMessages = queueMessages
         self.queueBytes = queueBytes
         self.sharedSubscription = sharedSubscription
@@ -112,7 +115,7 @@ public struct IngestSettings: Sendable {
         self.init(
             mqtt: mqtt, databaseURL: settings.databaseURL, sensorDatabaseURLs: settings.sensorDatabaseURLs, catalog: catalog, sensors: sensors, unrouted: unrouted,
             instance: instance ?? settings.instance, journalDirectory: settings.journalDirectory, journalSync: sync,
-            batchMessages: settings.batchMessages, queueMessages: settings.queueMessages, queueBytes: settings.queueBytes,
+            batchMessages: settings.batchMessages, batchLinger: .milliseconds(settings.batchLingerMilliseconds), queueMessages: settings.queueMessages, queueBytes: settings.queueBytes,
             sharedSubscription: settings.sharedSubscription, metricsPort: settings.metricsPort, metricsHost: settings.metricsHost,
             metricsTokens: tokens, servicePassword: settings.servicePassword, stallAfter: .seconds(settings.stallSeconds),
             readingMaxAge: settings.readingMaxAgeDays.map { .seconds($0 * 86_400) }, readingMaxAhead: .seconds(settings.readingMaxAheadSeconds),

@@ -9,6 +9,11 @@ final class MessageQueue: @unchecked Sendable {
     private var head = 0
     private var bytes = 0
     private var closed = false
+    /// While `take` lingers: the count that ends its wait. `put` wakes the taker only then (or when the
+    /// queue was empty), not for every message.
+    private var lingerTarget = Int.max
+    /// Puts waiting for room: a lingering `take` stops waiting at once, since the queue is as full as it gets.
+    private var blockedPuts = 0
     let maxMessages: Int
     let maxBytes: Int
 
@@ -30,23 +35,37 @@ final class MessageQueue: @unchecked Sendable {
         defer { condition.unlock() }
         // One message always fits, however large, so a big payload cannot wedge the queue.
         while !closed && items.count - head > 0 && (items.count - head >= maxMessages || bytes + record.payload.count > maxBytes) {
+            blockedPuts += 1
+            condition.broadcast()
             condition.wait()
+            blockedPuts -= 1
         }
         guard !closed else { return false }
         items.append(record)
         bytes += record.payload.count
-        condition.broadcast()
+        let available = items.count - head
+        if available == 1 || available >= lingerTarget { condition.broadcast() }
         return true
     }
 
-    /// Waits up to `timeout` for a first message, then takes what is there, up to `max`.
+    /// Waits up to `timeout` for a first message, then up to `linger` more for `max` of them (less when
+    /// the queue is full or closed), and takes what is there, up to `max`. The linger keeps batches from
+    /// shrinking to a message or two at low rates, where each commit would cost as much as a full one.
     /// Returns an empty array on timeout, or when closed and drained.
-    func take(max: Int, timeout: TimeInterval) -> [JournalRecord] {
+    func take(max: Int, timeout: TimeInterval, linger: TimeInterval = 0) -> [JournalRecord] {
         condition.lock()
         defer { condition.unlock() }
         let deadline = Date().addingTimeInterval(timeout)
         while items.count == head && !closed {
             if !condition.wait(until: deadline) { break }
+        }
+        if linger > 0 && items.count > head && items.count - head < max && !closed && blockedPuts == 0 {
+            let lingerEnd = Date().addingTimeInterval(linger)
+            lingerTarget = max
+            while items.count - head < max && !closed && blockedPuts == 0 {
+                if !condition.wait(until: lingerEnd) { break }
+            }
+            lingerTarget = .max
         }
         let available = items.count - head
         guard available > 0 else { return [] }

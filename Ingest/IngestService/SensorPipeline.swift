@@ -197,7 +197,7 @@ public final class SensorPipeline: @unchecked Sendable {
     private func writerLoop(connection: StoreConnection) {
         let writer = BatchWriter(connection: connection, sensor: sensor)
         while true {
-            let records = queue.take(max: settings.batchMessages, timeout: 0.5)
+            let records = queue.take(max: settings.batchMessages, timeout: 0.5, linger: settings.batchLinger / .seconds(1))
             if records.isEmpty {
                 recordDepth()
                 if queue.isClosedAndEmpty { break }

@@ -30,7 +30,7 @@ public final class QueryStore: Sendable {
         var caches: [String: RollupCache] = [:]
         for url in placement.urls {
             pools[url] = ReadPool(url: url, size: poolSize)
-            if cacheBytes > 0 { caches[url] = RollupCache(url: url, capacityBytes: cacheBytes) }
+            if cacheBytes > 0 { caches[url] = RollupCache(capacityBytes: cacheBytes) }
         }
         self.init(catalog: catalog, placement: placement, pools: pools, caches: caches, logger: logger)
     }
@@ -46,10 +46,10 @@ public final class QueryStore: Sendable {
         self.logger = logger
     }
 
-    /// What runs beside the server, per database: the read pool, the rollup cache's listener, the live
-    /// streams' listener. Listed before the server so a graceful shutdown stops them after it.
+    /// What runs beside the server, per database: the read pool and the live streams' listener. Listed
+    /// before the server so a graceful shutdown stops them after it.
     public var services: [any Service] {
-        placement.urls.flatMap { url -> [any Service] in [pools[url]!] + (caches[url].map { [$0] } ?? []) + [live[url]!] }
+        placement.urls.flatMap { url -> [any Service] in [pools[url]!, live[url]!] }
     }
 
     func liveReadings(for sensor: SensorType) -> LiveReadings { live[placement.url(for: sensor.name)]! }

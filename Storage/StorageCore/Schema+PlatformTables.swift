@@ -34,6 +34,15 @@ extension Schema {
         )
         """
 
+    /// A version per sensor type, hour of its 1-hour rollups and writer shard (StorageEvents' `RollupVersions`).
+    package static let rollupVersionsTable = """
+        CREATE SEQUENCE IF NOT EXISTS rollup_version;
+        CREATE TABLE IF NOT EXISTS rollup_versions (
+            sensor text NOT NULL, hour int8 NOT NULL, shard int2 NOT NULL, version int8 NOT NULL,
+            PRIMARY KEY (sensor, hour, shard)
+        )
+        """
+
     /// Each ingest service's health row (StorageOperations).
     package static let ingestStatusTable = """
         CREATE TABLE IF NOT EXISTS ingest_status (

@@ -18,6 +18,7 @@ public enum Schema {
             try connection.execute(deviceCredentialsTable)
             try connection.execute(deviceCertificatesTable)
             try connection.execute(readingCountsTable)
+            try connection.execute(rollupVersionsTable)
             try connection.execute(ingestStatusTable)
             try connection.execute(deadLetterQuotaTables)
             for sensor in sensors {

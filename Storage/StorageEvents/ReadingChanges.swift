@@ -1,10 +1,13 @@
 import Postgres
 import StorageCore
 
-/// Every transaction that stores readings says so once (per batch, not per reading) on one NOTIFY
-/// channel: the sensor type, the newest reading time of the batch and the device ids it wrote. PostgreSQL
-/// delivers it at commit and never for a rollback, so the query service's live streams (`LiveReadings`)
-/// read exactly what was committed, driven by these notifications instead of polling the tables.
+/// Every batch that stored readings is announced once (per batch, not per reading) on one NOTIFY channel,
+/// right after its commit: the sensor type, the newest reading time of the batch and the device ids it
+/// wrote. After, not inside: PostgreSQL commits every notifying transaction of the cluster one at a time,
+/// WAL flush included, under one lock (async.c, `PreCommit_Notify`), which six writers queued on. The
+/// announcement is a transaction of its own that does not wait for its flush, in the same round trip as
+/// the commit, so the query service's live streams (`LiveReadings`) hear of a batch once it is readable;
+/// one lost with a crash between the two is made up by their periodic catch-up.
 public enum ReadingChanges {
     public static let channel = "telemetry_readings"
     /// NOTIFY payloads must stay under 8000 bytes; a batch of more devices names none (`*`: any device).
@@ -24,9 +27,10 @@ public enum ReadingChanges {
         }
     }
 
-    /// Call inside the writing transaction.
-    package static func notify(_ change: Change, on connection: PGConnection) throws(PGError) {
-        _ = try connection.query("SELECT pg_notify($1, $2)", [channel, payload(change)])
+    /// The statement that announces `change`: send it after the COMMIT (`synchronous_commit` off for
+    /// its own transaction only, so it costs no WAL flush).
+    package static func announcement(_ change: Change) -> String {
+        "SELECT set_config('synchronous_commit', 'off', true), pg_notify('\(channel)', \(SQLText.literal(payload(change))))"
     }
 
     /// `<sensor> <last µs> <id>,<id>,...` or `<sensor> <last µs> *`.

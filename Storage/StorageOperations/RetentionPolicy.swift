@@ -54,7 +54,9 @@ public enum RetentionPolicy {
                     "WITH gone AS (DELETE FROM \(tables.rollup(resolution)) WHERE bucket <= \(SQLTime.timestamp("$1")) RETURNING 1) SELECT count(*) FROM gone",
                     [String(lastBucket)])
                 let deleted = Int(result[0, 0] ?? "0") ?? 0
-                if deleted > 0 { try RollupChanges.notify(sensor: sensor.name, hours: nil, on: connection) }
+                if deleted > 0 && resolution == .hour {
+                    try RollupVersions.bumpAll(sensor: sensor.name, forgettingThrough: Micros.hour(of: lastBucket), on: connection)
+                }
                 return deleted
             }
             if resolution == .minute { outcome.deletedRollup1m = deleted } else { outcome.deletedRollup1h = deleted }

@@ -44,8 +44,8 @@ extension ReadingQueries {
     public func aggregates(
         _ query: AggregateQuery, deviceNames: [Int32: String], cache: RollupCache? = nil, on connection: PGConnection
     ) throws(PGError) -> [AggregateSeries] {
-        if let cache, let hours = query.hourRollupHours, let rows = try cache.hourRollups(sensor: sensor, hours: hours, on: connection) {
-            return aggregates(fromHourRollups: rows, query, deviceNames: deviceNames)
+        if let cache, let hours = query.hourRollupHours {
+            return aggregates(fromHourRollups: try cache.hourRollups(sensor: sensor, hours: hours, on: connection), query, deviceNames: deviceNames)
         }
         let fields = query.fields.map { sensor.fields[$0].name }
         let bin = "date_bin($5::int8 * interval '1 microsecond', %@, timestamptz 'epoch')"

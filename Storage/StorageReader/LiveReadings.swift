@@ -8,7 +8,9 @@ import StorageEvents
 /// Live readings for the query service's streams: one listener thread per database owns one connection,
 /// LISTENs to `ReadingChanges.channel`, and for each notification that names a device somebody watches,
 /// reads that device's readings newer than the last one sent, on the same connection, and hands them to
-/// the subscribers. Nothing polls the tables: without notifications the thread only waits.
+/// the subscribers. Writers notify after their commits (`ReadingChanges`), outside the transaction, so a
+/// writer that dies between the two leaves a notification unsent: once per `catchUpInterval` the thread
+/// also reads what the watched devices have newer than their cursors, one query per sensor type watched.
 ///
 /// Each subscriber has a bounded buffer (`capacity` events): a client that does not keep up is dropped
 /// (its stream ends; the dashboard reconnects) instead of growing it. A subscriber that goes away ends
@@ -33,6 +35,8 @@ public final class LiveReadings: Service, @unchecked Sendable {
 
     public let capacity: Int
     public let heartbeat: TimeInterval
+    /// The longest a committed reading waits for a watching stream when its notification was lost.
+    public let catchUpInterval: TimeInterval
     private let url: String
     private let sensors: [String: SensorType]
     /// Guards the state below; never held across a database round trip or a yield.
@@ -45,11 +49,12 @@ public final class LiveReadings: Service, @unchecked Sendable {
     private var dropped = 0
     private var listening = false
 
-    public init(url: String, sensors: [SensorType], capacity: Int = 256, heartbeat: TimeInterval = 15) {
+    public init(url: String, sensors: [SensorType], capacity: Int = 256, heartbeat: TimeInterval = 15, catchUpInterval: TimeInterval = 1) {
         self.url = url
         self.sensors = Dictionary(uniqueKeysWithValues: sensors.map { ($0.name, $0) })
         self.capacity = capacity
         self.heartbeat = heartbeat
+        self.catchUpInterval = catchUpInterval
     }
 
     /// The listener is connected and has caught up the streams open when it connected.
@@ -114,15 +119,16 @@ public final class LiveReadings: Service, @unchecked Sendable {
     private func startListener() {
         let thread = Thread { [weak self] in
             var connection: PGConnection?
-            var lastBeat = Date()
-            while let hub = self, hub.listenOnce(&connection, lastBeat: &lastBeat) {}
+            var lastBeat = Date(), lastCatchUp = Date()
+            while let hub = self, hub.listenOnce(&connection, lastBeat: &lastBeat, lastCatchUp: &lastCatchUp) {}
         }
         thread.name = "live-readings-listener"
         thread.start()
     }
 
-    /// One turn: connect (and catch up) if needed, wait up to a second for notifications, deliver.
-    private func listenOnce(_ connection: inout PGConnection?, lastBeat: inout Date) -> Bool {
+    /// One turn: connect (and catch up) if needed, wait up to a second for notifications, deliver, and
+    /// catch up when `catchUpInterval` has passed.
+    private func listenOnce(_ connection: inout PGConnection?, lastBeat: inout Date, lastCatchUp: inout Date) -> Bool {
         if lock.withLock({ stopped }) { return false }
         if Date().timeIntervalSince(lastBeat) >= heartbeat {
             lastBeat = Date()
@@ -148,22 +154,33 @@ public final class LiveReadings: Service, @unchecked Sendable {
                 _ = try fresh.execute("LISTEN \(ReadingChanges.channel)")
                 connection = fresh
                 // Notifications sent while nobody listened are lost: read what every watched device missed.
-                for sensor in Set(lock.withLock { watches.keys.map(\.sensor) }) {
-                    try fetch(ReadingChanges.Change(sensor: sensor, last: .max, deviceIDs: nil), on: fresh)
-                }
+                try catchUp(on: fresh)
+                lastCatchUp = Date()
                 lock.withLock { listening = true }
             }
             guard let current = connection else { return true }
             // Notifications that came while the last fetch's queries ran count, not only ones still on the socket.
-            for notification in try current.nextNotifications(timeout: 1) where notification.channel == ReadingChanges.channel {
+            let wait = max(0.01, min(1, catchUpInterval - Date().timeIntervalSince(lastCatchUp)))
+            for notification in try current.nextNotifications(timeout: wait) where notification.channel == ReadingChanges.channel {
                 guard let change = ReadingChanges.parse(notification.payload) else { continue }
                 try fetch(change, on: current)
+            }
+            if Date().timeIntervalSince(lastCatchUp) >= catchUpInterval {
+                try catchUp(on: current)
+                lastCatchUp = Date()
             }
         } catch {
             connection = nil
             lock.withLock { listening = false }
         }
         return true
+    }
+
+    /// Reads what every watched device has newer than its cursor.
+    private func catchUp(on connection: PGConnection) throws(PGError) {
+        for sensor in Set(lock.withLock { watches.keys.map(\.sensor) }) {
+            try fetch(ReadingChanges.Change(sensor: sensor, last: .max, deviceIDs: nil), on: connection)
+        }
     }
 
     /// Rows one round of `fetch` reads at most (beside a floor per device, below).

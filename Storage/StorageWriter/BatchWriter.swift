@@ -5,8 +5,9 @@ import StorageEvents
 
 /// Writes batches of one sensor type: readings by binary COPY into a staging table, then one statement
 /// moves them into the partitioned table (ON CONFLICT DO NOTHING) and folds exactly the rows it inserted
-/// into both rollups, keys in sorted order so concurrent writers cannot deadlock. Dead letters go in the
-/// same transaction. Uses one connection from one thread.
+/// into both rollups, keys in sorted order so concurrent writers cannot deadlock. Dead letters, the
+/// batch's new devices, reading counts and rollup versions go in the same transaction; the announcement
+/// for the live streams right after it. Uses one connection from one thread.
 public final class BatchWriter: @unchecked Sendable {
     public let sensor: SensorType
     public let tables: SensorTables
@@ -18,6 +19,9 @@ public final class BatchWriter: @unchecked Sendable {
     private let directCopySQL: String
     private let directRollups: DirectRollups
     private var devices = DeviceRegistry()
+    /// The prepared fast-path statement's name, and the connection session it was prepared in.
+    private let mergeStatement: String
+    private var preparedSession: UInt64?
 
     public convenience init(connection: StoreConnection, sensor: SensorType) {
         self.init(connection: connection.pg, sensor: sensor)
@@ -34,6 +38,7 @@ public final class BatchWriter: @unchecked Sendable {
         self.moveSQL = Self.moveStatement(tables: tables, columns: columns)
         self.directCopySQL = "COPY \(tables.readings) (\(columns)) FROM STDIN (FORMAT binary)"
         self.directRollups = DirectRollups(tables: tables)
+        self.mergeStatement = "telemetry_merge_\(sensor.name)"
     }
 
     /// How a rollup row absorbs a partial aggregate (`excluded`) of the same key.
@@ -78,7 +83,8 @@ public final class BatchWriter: @unchecked Sendable {
             ),
             \(rollup(.minute, "minute_rollup")),
             \(rollup(.hour, "hour_rollup")),
-            \(ReadingCounts.cte(sensor: tables.sensor.name))
+            \(ReadingCounts.cte(sensor: tables.sensor.name)),
+            \(RollupVersions.cte(sensor: tables.sensor.name))
             SELECT count(*) FROM inserted
             """
     }
@@ -105,51 +111,93 @@ public final class BatchWriter: @unchecked Sendable {
         }
     }
 
+    /// What a session keeps for the fast path: the rollups' staging table and one prepared statement that
+    /// merges them, adds the reading counts and bumps the rollup versions. Made again after a reconnect.
+    private func prepareSession() throws(PGError) {
+        guard preparedSession != connection.session else { return }
+        try connection.execute(directRollups.createSQL)
+        let exists = try connection.query("SELECT 1 FROM pg_prepared_statements WHERE name = $1", [mergeStatement])
+        if exists.count == 0 {
+            try connection.execute("""
+                PREPARE \(tables.quoted(mergeStatement)) (int8[], int8[], int8[]) AS
+                WITH \(directRollups.mergeCTEs),
+                \(ReadingCounts.cte(sensor: sensor.name, buckets: "$1", counts: "$2")),
+                \(RollupVersions.cte(sensor: sensor.name, hours: "$3"))
+                SELECT 1
+                """)
+        }
+        preparedSession = connection.session
+    }
+
+    /// One transaction in as few round trips as it takes: statements that return nothing the writer
+    /// needs ride along with the next one (`pending`). The common batch, all devices known and no
+    /// duplicate: BEGIN + COPY readings, COPY rollups, merge + COMMIT + announcement.
     private func writeOnce(_ batch: IngestBatch) throws(PGError) -> WriteOutcome {
         let readings = batch.readings
-        var ids: [String: Int32] = [:]
+        guard !readings.isEmpty || !batch.deadLetters.isEmpty else { return WriteOutcome(inserted: 0, duplicates: 0, deadLettered: 0) }
+        var plan = DeviceRegistry.Plan()
         if !readings.isEmpty {
+            try prepareSession()
             try partitions.ensure(days: Set(readings.times.map(Micros.day(of:))), on: connection)
-            ids = try devices.resolve(spans: batch.spans, readings: readings, sensor: sensor.name, on: connection)
+            plan = devices.plan(spans: batch.spans, readings: readings)
         }
-        let body = readings.isEmpty ? [] : copyBody(batch, ids: ids)
-        return try connection.transaction { (connection) throws(PGError) -> WriteOutcome in
+        var pending = ["BEGIN"]
+        do {
+            if !plan.stale.isEmpty {
+                try connection.execute(pending.joined(separator: "; "))
+                pending = []
+                try devices.write(&plan, sensor: sensor.name, on: connection)
+            }
             var inserted = 0
             if !readings.isEmpty {
-                inserted = try insert(batch, body: body, ids: ids, on: connection)
-            }
-            if inserted > 0, let first = readings.times.min(), let last = readings.times.max() {
-                // Tells the query services' rollup caches which hours changed, at commit.
-                try RollupChanges.notify(sensor: sensor.name, hours: Micros.hour(of: first)...Micros.hour(of: last), on: connection)
-                // One notification per batch for the live streams: which devices, and how new.
-                try ReadingChanges.notify(.init(sensor: sensor.name, last: last, deviceIDs: Array(Set(ids.values)).sorted()), on: connection)
+                inserted = try insert(batch, ids: plan.ids, pending: &pending)
             }
             if !batch.deadLetters.isEmpty {
+                if !pending.isEmpty { try connection.execute(pending.joined(separator: "; ")) }
+                pending = []
                 try DeadLetterWriter.write(batch.deadLetters, on: connection)
             }
+            pending.append("COMMIT")
+            if inserted > 0, let last = readings.times.max() {
+                // For the live streams, after the commit: which devices, and how new.
+                pending.append(ReadingChanges.announcement(.init(sensor: sensor.name, last: last, deviceIDs: Array(Set(plan.ids.values)).sorted())))
+            }
+            try connection.execute(pending.joined(separator: "; "))
+            devices.remember(plan)
             return WriteOutcome(inserted: inserted, duplicates: readings.count - inserted, deadLettered: batch.deadLetters.count)
+        } catch {
+            if connection.isHealthy { _ = try? connection.execute("ROLLBACK") }
+            throw error
         }
     }
 
     /// Fast path: binary COPY straight into the readings table and rollups computed here. A duplicate key
     /// (a redelivery, a replay, a resent frame) undoes it to the savepoint and takes the staging path,
-    /// which inserts only new rows and folds exactly those into the rollups.
-    private func insert(_ batch: IngestBatch, body: [UInt8], ids: [String: Int32], on connection: PGConnection) throws(PGError) -> Int {
-        try connection.execute("SAVEPOINT direct_copy")
+    /// which inserts only new rows and folds exactly those into the rollups. Leaves in `pending` what
+    /// must run before the commit.
+    private func insert(_ batch: IngestBatch, ids: [String: Int32], pending: inout [String]) throws(PGError) -> Int {
+        let body = copyBody(batch, ids: ids)
         do {
-            try connection.copyIn(directCopySQL, data: body)
-            try directRollups.write(batch, ids: ids, on: connection)
-            try ReadingCounts.add(sensor: sensor.name, counts: Self.countsPerMinute(batch.readings.times), on: connection)
-            try connection.execute("RELEASE SAVEPOINT direct_copy")
+            try connection.copyIn((pending + ["SAVEPOINT direct_copy", directCopySQL]).joined(separator: "; "), data: body)
+            pending = []
+            try connection.copyIn(directRollups.copySQL, data: directRollups.copyBody(batch, ids: ids))
+            let counts = Self.countsPerMinute(batch.readings.times)
+            let buckets = counts.keys.sorted()
+            let hours = Set(batch.readings.times.map(Micros.hour(of:))).sorted()
+            pending = ["EXECUTE \(tables.quoted(mergeStatement))('\(Self.array(buckets))', '\(Self.array(buckets.map { counts[$0]! }))', '\(Self.array(hours))')"]
             return batch.readings.count
         } catch where error.isUniqueViolation {
             try connection.execute("ROLLBACK TO SAVEPOINT direct_copy")
+            pending = []
         }
         try connection.execute(stageSQL)
         try connection.copyIn(copySQL, data: body)
         let result = try connection.execute(moveSQL)
         return Int(result[0, 0] ?? "0") ?? 0
     }
+
+    /// An int8[] literal.
+    static func array(_ values: [Int64]) -> String { "{" + values.map(String.init).joined(separator: ",") + "}" }
 
     /// Readings per 1-minute bucket (µs since the epoch, floor), for `ReadingCounts`.
     static func countsPerMinute(_ times: some Sequence<Int64>) -> [Int64: Int64] {

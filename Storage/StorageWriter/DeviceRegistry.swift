@@ -11,7 +11,14 @@ struct DeviceRegistry {
     static let refresh: Int64 = 30_000_000
     private var known: [String: (id: Int32, first: Int64, last: Int64)] = [:]
 
-    mutating func resolve(spans: [DeviceSpan], readings: ReadingBatch, sensor: String, on connection: PGConnection) throws(PGError) -> [String: Int32] {
+    /// A batch's devices: the ids known, and the devices whose row the batch's transaction must write.
+    struct Plan {
+        var ids: [String: Int32] = [:]
+        var stale: [String: (first: Int64, last: Int64)] = [:]
+    }
+
+    /// What the batch needs, without a round trip when every device is known and its row current enough.
+    func plan(spans: [DeviceSpan], readings: ReadingBatch) -> Plan {
         var seen: [String: (first: Int64, last: Int64)] = [:]
         for span in spans {
             var first = Int64.max, last = Int64.min
@@ -25,23 +32,31 @@ struct DeviceRegistry {
                 seen[span.device] = (first, last)
             }
         }
-        var ids: [String: Int32] = [:]
-        var stale: [String: (first: Int64, last: Int64)] = [:]
+        var plan = Plan()
         for (device, times) in seen {
             if let cached = known[device], times.first >= cached.first, times.last <= cached.last + Self.refresh {
-                ids[device] = cached.id
+                plan.ids[device] = cached.id
             } else {
-                stale[device] = times
+                plan.stale[device] = times
             }
         }
-        guard !stale.isEmpty else { return ids }
-        for (device, id) in try Self.upsert(stale, sensor: sensor, on: connection) {
-            ids[device] = id
-            let times = stale[device]!
+        return plan
+    }
+
+    /// Writes the plan's stale devices inside the batch's transaction and completes its ids. Kept only
+    /// by `remember`, after the commit: a rolled-back batch leaves no id behind that names no row.
+    func write(_ plan: inout Plan, sensor: String, on connection: PGConnection) throws(PGError) {
+        guard !plan.stale.isEmpty else { return }
+        for (device, id) in try Self.upsert(plan.stale, sensor: sensor, on: connection) { plan.ids[device] = id }
+    }
+
+    /// The committed plan's devices, known from now on.
+    mutating func remember(_ plan: Plan) {
+        for (device, times) in plan.stale {
+            guard let id = plan.ids[device] else { continue }
             let cached = known[device]
             known[device] = (id, min(cached?.first ?? .max, times.first), max(cached?.last ?? .min, times.last))
         }
-        return ids
     }
 
     /// Upserts devices (first/last seen from reading times) in device order, so concurrent writers lock

@@ -3,46 +3,47 @@ import SensorModel
 import StorageCore
 
 /// The fast path's rollups: when a batch's binary COPY went straight into the readings table, every row
-/// of the batch was inserted, so its 1-minute and 1-hour partial aggregates are computed here and
-/// merged into the rollup tables (via a staging COPY, keys in sorted order so writers cannot deadlock).
+/// of the batch was inserted, so its 1-minute and 1-hour partial aggregates are computed here, sent in
+/// one COPY into a temporary table made once per session, and merged into the rollup tables by CTEs of
+/// the writer's one prepared statement (keys in sorted order, so writers cannot deadlock).
 struct DirectRollups: Sendable {
     let tables: SensorTables
-    private let stageSQL: [String]
-    private let copySQL: [String]
-    private let mergeSQL: [String]
+    /// The session's staging table: both resolutions, told apart by `minutes` (1 or 60).
+    let createSQL: String
+    let copySQL: String
+    /// `minute_rollup AS (...), hour_rollup AS (...)`: merge the staged rows (see `BatchWriter.prepareSession`).
+    let mergeCTEs: String
 
     init(tables: SensorTables) {
         self.tables = tables
         let fields = tables.sensor.fields.map(\.name)
         let columns = (["device_id", "bucket"] + tables.rollupColumns(fields)).joined(separator: ", ")
-        var stage: [String] = [], copy: [String] = [], merge: [String] = []
-        for resolution in RollupResolution.allCases {
-            let target = tables.rollup(resolution)
-            let staging = tables.quoted("stage_\(tables.sensor.name)_\(resolution == .minute ? "1m" : "1h")")
-            stage.append("CREATE TEMP TABLE IF NOT EXISTS \(staging) (LIKE \(target)) ON COMMIT DELETE ROWS")
-            copy.append("COPY \(staging) (\(columns)) FROM STDIN (FORMAT binary)")
-            merge.append("""
-                INSERT INTO \(target) AS r (\(columns)) SELECT \(columns) FROM \(staging) ORDER BY device_id, bucket
+        let staging = tables.quoted("stage_\(tables.sensor.name)_rollups")
+        createSQL = "CREATE TEMP TABLE IF NOT EXISTS \(staging) (minutes int4 NOT NULL, LIKE \(tables.rollup1h)) ON COMMIT DELETE ROWS"
+        copySQL = "COPY \(staging) (minutes, \(columns)) FROM STDIN (FORMAT binary)"
+        mergeCTEs = RollupResolution.allCases.map { resolution in
+            """
+            \(resolution == .minute ? "minute_rollup" : "hour_rollup") AS (
+                INSERT INTO \(tables.rollup(resolution)) AS r (\(columns))
+                SELECT \(columns) FROM \(staging) WHERE minutes = \(resolution.micros / 60_000_000) ORDER BY device_id, bucket
                 ON CONFLICT (device_id, bucket) DO UPDATE SET \(BatchWriter.rollupMerge(tables: tables))
-                """)
-        }
-        stageSQL = stage
-        copySQL = copy
-        mergeSQL = merge
+            )
+            """
+        }.joined(separator: ",\n")
     }
 
-    /// Folds every row of the batch into both rollups, inside the caller's transaction.
-    func write(_ batch: IngestBatch, ids: [String: Int32], on connection: PGConnection) throws(PGError) {
-        for (index, resolution) in RollupResolution.allCases.enumerated() {
+    /// Both resolutions' partial aggregates of every row of the batch, as the body of `copySQL`.
+    func copyBody(_ batch: IngestBatch, ids: [String: Int32]) -> [UInt8] {
+        var copy = PGBinaryCopy(reservingCapacity: batch.spans.count * 2 * (28 + batch.readings.fieldCount * 48))
+        for resolution in RollupResolution.allCases {
             var accumulator = Accumulator(fieldCount: batch.readings.fieldCount, step: resolution.micros)
             for span in batch.spans {
                 let id = ids[span.device]!
                 for row in span.rows { accumulator.add(device: id, row: row, of: batch.readings) }
             }
-            try connection.execute(stageSQL[index])
-            try connection.copyIn(copySQL[index], data: accumulator.copyBody())
-            try connection.execute(mergeSQL[index])
+            accumulator.append(minutes: Int32(resolution.micros / 60_000_000), to: &copy)
         }
+        return copy.finish()
     }
 
     /// count, sum, min, max per field for each (device, bucket), present values only.
@@ -100,10 +101,11 @@ struct DirectRollups: Sendable {
             }
         }
 
-        func copyBody() -> [UInt8] {
-            var copy = PGBinaryCopy(reservingCapacity: keys.count * (24 + fieldCount * 48))
+        /// Rows in key order, each led by `minutes`.
+        func append(minutes: Int32, to copy: inout PGBinaryCopy) {
             for slot in keys.indices.sorted(by: { keys[$0] < keys[$1] }) {
-                copy.startRow(columns: 2 + 4 * fieldCount)
+                copy.startRow(columns: 3 + 4 * fieldCount)
+                copy.appendInt32(minutes)
                 copy.appendInt32(keys[slot].device)
                 copy.appendTimestamp(unixMicros: keys[slot].bucket)
                 for field in 0..<fieldCount {
@@ -116,7 +118,6 @@ struct DirectRollups: Sendable {
                     copy.appendFloat64OrNull(present ? maximums[index] : .nan)
                 }
             }
-            return copy.finish()
         }
     }
 }

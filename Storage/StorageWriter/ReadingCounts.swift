@@ -10,16 +10,16 @@ package enum ReadingCounts {
     static let shards = 8
     static let upsertTail = "ON CONFLICT (sensor, bucket, shard) DO UPDATE SET readings = reading_counts.readings + excluded.readings"
 
-    /// Adds `counts` (readings per minute bucket, µs) for `sensor`, inside the caller's transaction.
-    static func add(sensor: String, counts: [Int64: Int64], on connection: PGConnection) throws(PGError) {
-        guard !counts.isEmpty else { return }
-        let buckets = counts.keys.sorted()
-        _ = try connection.query("""
+    /// The fast path's counts: a CTE over two int8[] parameters, minute buckets (µs, in order) and readings.
+    static func cte(sensor: String, buckets: String, counts: String) -> String {
+        """
+        counted AS (
             INSERT INTO reading_counts (sensor, bucket, shard, readings)
-            SELECT $1, timestamptz 'epoch' + b * interval '1 microsecond', pg_backend_pid() % \(shards), n
-            FROM unnest($2::int8[], $3::int8[]) AS u(b, n) ORDER BY b
+            SELECT \(SQLText.literal(sensor)), timestamptz 'epoch' + b * interval '1 microsecond', pg_backend_pid() % \(shards), n
+            FROM unnest(\(buckets)::int8[], \(counts)::int8[]) AS u(b, n) ORDER BY b
             \(upsertTail)
-            """, [sensor, "{" + buckets.map(String.init).joined(separator: ",") + "}", "{" + buckets.map { String(counts[$0]!) }.joined(separator: ",") + "}"])
+        )
+        """
     }
 
     /// The staging path's counts: a CTE over the `inserted` rows of `BatchWriter.moveStatement`.
@@ -27,7 +27,7 @@ package enum ReadingCounts {
         """
         counted AS (
             INSERT INTO reading_counts (sensor, bucket, shard, readings)
-            SELECT '\(sensor.replacingOccurrences(of: "'", with: "''"))', date_trunc('minute', time), pg_backend_pid() % \(shards), count(*)
+            SELECT \(SQLText.literal(sensor)), date_trunc('minute', time), pg_backend_pid() % \(shards), count(*)
             FROM inserted GROUP BY 2 ORDER BY 2
             \(upsertTail)
         )

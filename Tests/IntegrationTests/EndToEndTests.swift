@@ -177,7 +177,7 @@ struct QueryApp {
     init(database: String, catalog: TestCatalog, tokens: [String] = []) throws {
         store = QueryStore(
             catalog: catalog.catalog, pool: ReadPool(url: database, size: 2),
-            rollupCache: RollupCache(url: database, capacityBytes: 64 << 20), logger: Logger(label: "test"))
+            rollupCache: RollupCache(capacityBytes: 64 << 20), logger: Logger(label: "test"))
         router = buildRouter(store: store, tokens: tokens, registry: PrometheusCollectorRegistry())
     }
 

@@ -98,6 +98,29 @@ struct LiveReadingsTests {
         }
     }
 
+    /// Writers announce a batch after its commit; one that dies in between sends nothing. The stream gets
+    /// the reading anyway, within the catch-up interval: here a row stored with no announcement at all.
+    @Test func aReadingWhoseAnnouncementWasLostStillArrives() async throws {
+        _ = try write(devices: ["silent"], count: 1)
+        let id = try deviceID("silent")
+        let live = LiveReadings(url: database, sensors: [sensor], catchUpInterval: 0.5)
+        try await withRunning([live]) {
+            let (_, events) = live.subscribe(sensor: sensor.name, deviceID: id, after: Self.base)
+            #expect(try await within(.seconds(60)) { live.isListening })
+            let listener = try PGConnection(url: database)
+            _ = try listener.execute("LISTEN \(ReadingChanges.channel)")
+            let field = SensorTables(sensor).fieldColumns[0]
+            _ = try connection.query(
+                "INSERT INTO \(SensorTables(sensor).readings) (device_id, time, seq, \(field)) VALUES ($1, timestamptz 'epoch' + $2::int8 * interval '1 microsecond', 0, 400)",
+                [String(id), String(Self.base + 5_000_000)])
+            let got = await Self.next(1, of: events, timeout: .seconds(10))
+            let readings = got.compactMap { event -> StoredReading? in if case .reading(let reading) = event { reading } else { nil } }
+            #expect(readings.map(\.time) == [Self.base + 5_000_000] && readings.first?.values.first == 400, "\(got)")
+            _ = try listener.execute("SELECT 1")
+            #expect(try listener.notifications().isEmpty, "the row came without a notification")
+        }
+    }
+
     @Test func aClientThatFallsBehindIsDroppedAndOneThatLeavesIsRemoved() async throws {
         _ = try write(devices: ["slow"], count: 1)
         let live = LiveReadings(url: database, sensors: [sensor], capacity: 4)

@@ -23,7 +23,6 @@ struct QueryRestartTests {
                 RollupCacheTests.batch(devices: ["dev-a"], from: RollupCacheTests.day0 * Micros.perDay, hours: 2, value: 10))
         }
         let app = try QueryApp(database: postgres.url, catalog: catalog)
-        defer { app.store.rollupCache?.stop() }
         let from = RollupCacheTests.day0 * Micros.perDay
         let uris = [
             "/v1/sensors/\(sensor.name)/aggregates?bucket=1m&from=\(from / 1000)&to=\(from / 1000 + 7_200_000)",

@@ -14,8 +14,8 @@ import Testing
 @testable import StorageWriter
 
 /// The query service's rollup cache answers from memory and is never stale: a write committed before a
-/// request shows in its answer, also for days already cached, after retention, and after the cache's
-/// listening connection was killed.
+/// request shows in its answer, also for days already cached, after retention, and when another
+/// process's writer made it; a write still open holds no lookup up.
 @Suite(.timeLimit(.minutes(5)))
 struct RollupCacheTests {
     static let day0: Int64 = Micros.day(of: 1_767_225_600_000_000)  // 2026-01-01
@@ -74,12 +74,14 @@ struct RollupCacheTests {
             try await check("after a late write")
             #expect(cache.statistics.misses == afterFirst.misses + 1, "only the changed hour read again: \(cache.statistics)")
 
-            // A rolled-back write says nothing and changes nothing.
+            // A rolled-back write changes nothing, its version bump included: nothing read again.
+            let beforeRollback = cache.statistics.misses
             try? connection.transaction { (connection) throws(PGError) in
-                try RollupChanges.notify(sensor: sensor.name, hours: Self.day0 * 24...Self.day0 * 24 + 23, on: connection)
+                try Self.bump(sensor: sensor.name, hours: Array(Self.day0 * 24...Self.day0 * 24 + 23), on: connection)
                 throw PGError(sqlState: nil, message: "roll back")
             }
             try await check("after a rollback")
+            #expect(cache.statistics.misses == beforeRollback, "a rolled-back bump made hours read again: \(cache.statistics)")
 
             // Retention drops day 0 (raw partition and hourly rollups): the cache forgets the sensor's days.
             var retained = sensor
@@ -87,15 +89,13 @@ struct RollupCacheTests {
             _ = try RetentionPolicy.apply(sensor: retained, now: (Self.day0 + 2) * Micros.perDay + Self.hour, on: connection)
             try await check("after retention")
 
-            // The listening connection dies; a write lands while it is gone: still exact.
-            let killed = try connection.query(
-                """
-                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                WHERE datname = current_database() AND pid <> pg_backend_pid() AND query IN ('SELECT 1', 'LISTEN telemetry_rollups')
-                """)
-            #expect(killed[0, 0] == "1", "the listening connection was found and terminated")
-            _ = try writer.write(Self.batch(devices: ["dev-b"], from: (Self.day0 + 1) * Micros.perDay + 30 * 60_000_000, hours: 1, value: -5))
-            try await check("after the listener was killed")
+            // Another writer (another connection, as another ingest process would be) commits into a cached hour.
+            try await check("before another writer")
+            let beforeOther = cache.statistics.misses
+            let other = BatchWriter(connection: try PGConnection(url: database), sensor: sensor)
+            _ = try other.write(Self.batch(devices: ["dev-b"], from: (Self.day0 + 1) * Micros.perDay + 30 * 60_000_000, hours: 1, value: -5))
+            try await check("after another writer")
+            #expect(cache.statistics.misses == beforeOther + 2, "the changed hour read again, once per group_by: \(cache.statistics)")
 
             // /metrics shows the same counts.
             let statistics = cache.statistics
@@ -103,13 +103,11 @@ struct RollupCacheTests {
             #expect(metrics.contains("rollup_cache_hours_total{result=\"hit\"} \(statistics.hits)"), "\(metrics)")
             #expect(metrics.contains("rollup_cache_hours_total{result=\"miss\"} \(statistics.misses)"), "\(metrics)")
         }
-        cache.stop()
     }
 
-    /// The listener's connection stalls (its server process stopped): other callers are not held up
-    /// behind it (no lock is held across its round trip), and a lookup gives up on the cache within its
-    /// deadline and answers from PostgreSQL, exactly.
-    @Test func aStalledListenerHoldsNothingUp() async throws {
+    /// A write transaction that changed an hour and has not committed holds its rows' locks: a lookup
+    /// neither waits for it nor sees its change, and sees it once it commits.
+    @Test func anOpenWriteHoldsNoLookupUp() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let database = try servers.makeDatabase()
@@ -119,37 +117,66 @@ struct RollupCacheTests {
         _ = try BatchWriter(connection: connection, sensor: sensor).write(Self.batch(devices: ["dev-a", "dev-b"], from: Self.day0 * Micros.perDay, hours: 24, value: 10))
         let app = try QueryApp(database: database, catalog: catalog)
         let cache = try #require(app.store.rollupCache)
-        defer { cache.stop() }
         let from = Self.day0 * Micros.perDay, to = (Self.day0 + 1) * Micros.perDay
         let uri = "/v1/sensors/\(sensor.name)/aggregates?bucket=1h&from=\(from / 1000)&to=\(to / 1000)&fn=count,min,max&group_by=device"
         try await app.application.test(.router) { client in
             let warm = try await client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
             #expect(warm.0 == .ok && cache.statistics.misses == 24)
-            let listener = try #require(try connection.query("""
-                SELECT pid FROM pg_stat_activity
-                WHERE datname = current_database() AND pid <> pg_backend_pid() AND query IN ('SELECT 1', 'LISTEN telemetry_rollups')
-                """)[0, 0].flatMap { Int32($0) })
-            kill(listener, SIGSTOP)
-            defer { kill(listener, SIGCONT) }
-            async let stalled = client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
-            // Once that lookup waits on the stalled listener, the cache answers others at once, another
-            // lookup reads PostgreSQL without queueing behind it, and other routes are not held up.
-            #expect(try await Blocking.run { try eventually(timeout: .seconds(10)) { cache.isWaitingOnListener } })
-            let answered = try await Blocking.run {
-                let done = DispatchSemaphore(value: 0)
-                Thread { _ = cache.statistics; done.signal() }.start()
-                return done.wait(timeout: .now() + 3) == .success
-            }
-            #expect(answered, "statistics waited behind the listener's round trip")
-            let devices = try await client.execute(uri: "/v1/sensors/\(sensor.name)/devices", method: .get) { $0.status }
-            #expect(devices == .ok)
-            let other = try await client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
-            #expect(other.0 == .ok && other.1 == warm.1)
-            // The first lookup gives up on the cache too and reads PostgreSQL: the same answer, while the listener is still stopped.
-            let result = try await stalled
-            #expect(result.0 == .ok)
-            #expect(result.1 == warm.1)
+            let open = try PGConnection(url: database)
+            try open.execute("BEGIN")
+            _ = try open.execute("UPDATE \(SensorTables(sensor).rollup1h) SET celsius_max = 1000 WHERE bucket = timestamptz 'epoch' + \(from) * interval '1 microsecond'")
+            try Self.bump(sensor: sensor.name, hours: [Self.day0 * 24], on: open)
+            let started = ContinuousClock.now
+            let during = try await client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
+            #expect(ContinuousClock.now - started < .seconds(5), "the lookup waited for the open write")
+            #expect(during.0 == .ok && during.1 == warm.1, "an uncommitted change was served")
+            #expect(cache.statistics.misses == 24, "nothing read again: nothing committed")
+            try open.execute("COMMIT")
+            let after = try await client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }
+            #expect(after.0 == .ok && after.1 != warm.1 && after.1.contains("1000"), "the committed change was not served: \(after.1)")
+            #expect(cache.statistics.misses == 25, "only the changed hour read again")
         }
+    }
+
+    /// Each commit that bumps an hour changes its fingerprint, whichever connection (shard) made it, a
+    /// rollback does not, and retention's bump changes every hour's.
+    @Test func fingerprintsChangeWithEveryCommitAndOnlyThen() throws {
+        let servers = try TestServers.require()
+        let catalog = try TestCatalog.make(from: ["temperature"])
+        let database = try servers.makeDatabase()
+        let connections = try (0..<3).map { _ in try PGConnection(url: database) }
+        try Schema.migrate(connections[0], catalog: catalog.catalog)
+        let hours: ClosedRange<Int64> = 100...102
+        let initial = try RollupVersions.fingerprints(sensor: "temperature", hours: hours, on: connections[0])
+        var seen: [String] = [initial[101]]
+        for round in 0..<6 {
+            let writer = connections[round % 3]
+            try writer.transaction { (connection) throws(PGError) in try Self.bump(sensor: "temperature", hours: [101], on: connection) }
+            let now = try RollupVersions.fingerprints(sensor: "temperature", hours: hours, on: connections[0])
+            #expect(!seen.contains(now[101]), "round \(round): \(now[101]) seen before")
+            seen.append(now[101])
+            #expect(now[100] == initial[100] && now[102] == initial[102], "untouched hours stay")
+        }
+        let before = try RollupVersions.fingerprints(sensor: "temperature", hours: hours, on: connections[0])
+        try? connections[1].transaction { (connection) throws(PGError) in
+            try Self.bump(sensor: "temperature", hours: [100, 101, 102], on: connection)
+            throw PGError(sqlState: nil, message: "roll back")
+        }
+        let afterRollback = try RollupVersions.fingerprints(sensor: "temperature", hours: hours, on: connections[0])
+        #expect(hours.allSatisfy { afterRollback[$0] == before[$0] })
+        #expect(try RollupVersions.fingerprints(sensor: "other", hours: hours, on: connections[0])[101] != before[101], "another sensor type's hour")
+        try connections[2].transaction { (connection) throws(PGError) in
+            try RollupVersions.bumpAll(sensor: "temperature", forgettingThrough: 101, on: connection)
+        }
+        let afterRetention = try RollupVersions.fingerprints(sensor: "temperature", hours: hours, on: connections[0])
+        #expect(hours.allSatisfy { afterRetention[$0] != before[$0] })
+        let left = try connections[0].query("SELECT count(*) FROM rollup_versions WHERE hour <> \(RollupVersions.anyHour)")
+        #expect(left[0, 0] == "0", "hour 101's rows are forgotten with its rollups")
+    }
+
+    /// What a writer's transaction does to `hours`' versions.
+    static func bump(sensor: String, hours: [Int64], on connection: PGConnection) throws(PGError) {
+        _ = try connection.execute("WITH \(RollupVersions.cte(sensor: sensor, hours: "'\(BatchWriter.array(hours))'")) SELECT 1")
     }
 
     /// At start the query service reads the last week of hourly rollups, so the first "7 days @ 1h"
@@ -181,12 +208,16 @@ struct RollupCacheTests {
         }
     }
 
-    @Test func notificationPayloadsRoundTrip() {
-        let change = RollupChanges.Change(sensor: "power_1", hours: 490_896...490_919)
-        #expect(RollupChanges.parse(RollupChanges.payload(change)) == change)
-        #expect(RollupChanges.parse("power_1 *") == RollupChanges.Change(sensor: "power_1", hours: nil))
-        #expect(RollupChanges.parse("power_1 5 4") == nil)
-        #expect(RollupChanges.parse("") == nil)
+    @Test func readingChangePayloadsRoundTrip() {
+        let change = ReadingChanges.Change(sensor: "power_1", last: 1_767_225_600_000_000, deviceIDs: [3, 7, 12])
+        #expect(ReadingChanges.parse(ReadingChanges.payload(change)) == change)
+        let any = ReadingChanges.Change(sensor: "power_1", last: -5, deviceIDs: nil)
+        #expect(ReadingChanges.parse(ReadingChanges.payload(any)) == any)
+        let many = ReadingChanges.Change(sensor: "power_1", last: 1, deviceIDs: Array(0..<5000))
+        #expect(ReadingChanges.payload(many).hasSuffix(" *"), "too many devices for one NOTIFY: any device")
+        #expect(ReadingChanges.parse("power_1 5") == nil)
+        #expect(ReadingChanges.parse("power_1 5 1,x") == nil)
+        #expect(ReadingChanges.announcement(ReadingChanges.Change(sensor: "it's", last: 1, deviceIDs: nil)).contains("'it''s 1 *'"))
     }
 
     /// Readings every 20 minutes for `hours` hours from `from`, for each device.

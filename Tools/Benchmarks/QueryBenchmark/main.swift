@@ -105,12 +105,15 @@ record(try measure("API 1 day @ 1m, one device, unaligned", runs: iterations * 4
 record(try measure("API 7 days @ 1h, all devices, group_by=device", runs: iterations) { _ in
     try api("\(sensorPath)/aggregates?bucket=1h&from=\(weekFrom)&to=\(dayTo)&group_by=device")
 })
-// What a live dashboard sees: a writer has just committed into the latest hour (its NOTIFY, without
+// What a live dashboard sees: a writer has just committed into the latest hour (its version bump, without
 // changing the seeded rows), so the rollup cache reads that hour again from PostgreSQL.
 let notifier = try PGConnection(url: databaseURL)
 let lastHour = (lastDay + 1) * 24 - 1
 record(try measure("API 7 days @ 1h, all devices, group_by=device, last hour just written", runs: iterations, before: { _ in
-    _ = try notifier.query("SELECT pg_notify($1, $2)", [RollupChanges.channel, "temperature \(lastHour) \(lastHour)"])
+    _ = try notifier.query("""
+        INSERT INTO rollup_versions VALUES ('temperature', $1, 0, nextval('rollup_version'))
+        ON CONFLICT (sensor, hour, shard) DO UPDATE SET version = nextval('rollup_version')
+        """, [String(lastHour)])
 }) { _ in
     try api("\(sensorPath)/aggregates?bucket=1h&from=\(weekFrom)&to=\(dayTo)&group_by=device")
 })

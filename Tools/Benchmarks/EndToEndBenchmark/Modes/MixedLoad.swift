@@ -144,6 +144,13 @@ final class StoredReadings {
         }.max()
     }
 
+    /// Write transactions that stored readings of this run (distinct xmin per table: a batch writes one).
+    func commits(_ names: [String]? = nil) throws -> Int {
+        try tables(names).reduce(0) { sum, table in
+            sum + (Int(try connection.query("SELECT count(DISTINCT xmin::text) FROM \(table) WHERE \(sinceCondition)")[0, 0] ?? "0") ?? 0)
+        }
+    }
+
     /// Readings per second over the span of their commit timestamps (a backlog's drain rate).
     func drainRate() throws -> Double {
         let union = tables().map { "SELECT pg_xact_commit_timestamp(xmin) AS ts FROM \($0) WHERE \(sinceCondition)" }.joined(separator: " UNION ALL ")

@@ -15,6 +15,9 @@ struct ModeRun {
     var platformCPU: Double
     var brokerCPU: Double
     var postgresCPU: Double
+    /// Write transactions that stored the run's readings, and what PostgreSQL's backends waited on.
+    var commits: Int
+    var waits: String
     /// Every acknowledged reading stored and the generator at the requested pace (latency aside).
     var keptUp: Bool
     /// Kept up, and latency bounded.
@@ -26,9 +29,12 @@ struct ModeRun {
         return (platformCPU * scale, (platformCPU + brokerCPU + postgresCPU) * scale)
     }
 
+    var commitsPerSecond: Double { load.publishSeconds > 0 ? Double(commits) / load.publishSeconds : 0 }
+
     var line: String {
-        String(format: "requested %.0f readings/s: %@; stored %d, drained %.1f s after the last ack; %@; platform %.2f CPU s per million readings (%.2f with broker and PostgreSQL); %@",
-               load.requestedReadings, load.summary, stored, drainSeconds, latency.summary, cpuPerMillion.platform, cpuPerMillion.total, verdict)
+        String(format: "requested %.0f readings/s: %@; stored %d, drained %.1f s after the last ack; %@; platform %.2f CPU s per million readings (%.2f with broker and PostgreSQL); %.0f commits/s (%.0f readings each); backends: %@; %@",
+               load.requestedReadings, load.summary, stored, drainSeconds, latency.summary, cpuPerMillion.platform, cpuPerMillion.total,
+               commitsPerSecond, commits > 0 ? Double(stored) / Double(commits) : 0, waits, verdict)
     }
 }
 
@@ -68,13 +74,16 @@ struct ModeRunner {
              timeout: Double = 300, during: (() throws -> Void)? = nil) throws -> ModeRun {
         try stored.reset()
         let before = cpu()
+        let sampler = WaitSampler(url: stored.connection.url)
         let specs = load.specs(readingsPerSecond: readingsPerSecond, seconds: seconds, flooded: flooded, flood: flood, prefix: "modes")
         let background = BackgroundLoad(specs, sensors: sensors)
         try during?()
         let report = try background.wait()
         let drain = try stored.waitUntilStored(report, timeout: timeout)
         let after = cpu()
+        let waits = sampler.finish()
         let count = try stored.count()
+        let commits = try stored.commits()
         let middle = report.startMicros + Int64(report.publishSeconds * 500_000)
         let latency = try stored.latency(middleMicros: middle)
         let othersLatency = try others.map { try stored.latency($0, middleMicros: middle) } ?? latency
@@ -89,7 +98,7 @@ struct ModeRunner {
         if !latency.isBounded { problems.append("latency not bounded") }
         let run = ModeRun(
             load: report, stored: count, drainSeconds: drain ?? -1, latency: latency, othersLatency: othersLatency,
-            platformCPU: after.0 - before.0, brokerCPU: after.1 - before.1, postgresCPU: after.2 - before.2,
+            platformCPU: after.0 - before.0, brokerCPU: after.1 - before.1, postgresCPU: after.2 - before.2, commits: commits, waits: waits,
             keptUp: keptUp, passed: problems.isEmpty, verdict: problems.isEmpty ? "PASS" : "FAIL: " + problems.joined(separator: ", "))
         log("\(platform.label): \(run.line)")
         return run

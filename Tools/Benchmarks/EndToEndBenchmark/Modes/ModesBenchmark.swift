@@ -79,10 +79,11 @@ struct ModesBenchmark {
         }
     }
 
-    /// BENCH_PHASES (default all): `rate` (1, 2), `faults` (3-5), `scaling` (6), `loss` (the `$share` loss
-    /// window). Without `rate`, `faults` runs at BENCH_RATE readings/s.
+    /// BENCH_PHASES (default all): `rate` (1, 2), `targets` (fixed rates, BENCH_TARGET_RATES readings/s,
+    /// default 30000,60000,120000: the write path's targets), `faults` (3-5), `scaling` (6), `loss` (the
+    /// `$share` loss window). Without `rate`, `faults` runs at BENCH_RATE readings/s.
     func run() throws {
-        let phases = Set((environment["BENCH_PHASES"] ?? "rate,faults,scaling,loss").split(separator: ",").map(String.init))
+        let phases = Set((environment["BENCH_PHASES"] ?? "rate,targets,faults,scaling,loss").split(separator: ",").map(String.init))
         let flooded = "temperature"
         var results = Dictionary(uniqueKeysWithValues: DeployMode.allCases.map {
             ($0, ModeResult(mode: $0, processes: parts($0, instance: "x").count))
@@ -94,6 +95,14 @@ struct ModesBenchmark {
                     results[mode]!.backlogRate = try runner.drainBacklog(messagesPerType: backlogPerType)
                     (results[mode]!.sustained, results[mode]!.runs) = try runner.sustained(from: startShare * results[mode]!.backlogRate, seconds: seconds, maxSteps: maxSteps)
                     results[mode]!.peakRSSMB = runner.platform.peakRSSMB
+                }
+            }
+        }
+        if phases.contains("targets") {
+            let rates = (environment["BENCH_TARGET_RATES"] ?? "30000,60000,120000").split(separator: ",").compactMap { Double($0) }
+            for mode in DeployMode.allCases {
+                try withPlatform("\(mode.rawValue)-targets", parts: parts(mode, instance: "\(mode.rawValue.prefix(5))t")) { runner in
+                    results[mode]!.targets = try rates.map { try runner.run(readingsPerSecond: $0, seconds: seconds) }
                 }
             }
         }
@@ -158,6 +167,8 @@ struct ModeResult {
     var sustained: ModeRun?
     var peakRSSMB = 0.0
     var half: ModeRun?
+    /// Runs at fixed rates (the `targets` phase).
+    var targets: [ModeRun] = []
     var baseline: ModeRun?
     var kill: DisruptionRun?
     var flood: ModeRun?

@@ -69,6 +69,20 @@ struct ModesReport {
             "\(result.replicas): \(result.keptUp.map { thousands($0.load.requestedReadings) } ?? "none") (sustained \(result.sustained.map { thousands($0.load.requestedReadings) } ?? "none"))"
         }.joined(separator: "; ")
         row("6. \(flooded) alone, readings/s stored in full by replicas ($share)") { $0.mode == .microservices ? replicaCells : "one process: scales as a whole" }
+        if let targets = results.first?.targets, !targets.isEmpty {
+            Swift.print("")
+            Swift.print("At fixed rates: publish→commit p50 / p99; CPU s per million readings, platform + broker + PostgreSQL; commits/s:")
+            Swift.print("")
+            Swift.print("| readings/s | " + results.map(\.mode.rawValue).joined(separator: " | ") + " |")
+            Swift.print("|---:|" + results.map { _ in "---|" }.joined())
+            for index in targets.indices {
+                Swift.print("| \(thousands(targets[index].load.requestedReadings)) | " + results.map { result in
+                    guard result.targets.indices.contains(index) else { return "–" }
+                    let run = result.targets[index]
+                    return String(format: "%@; %.2f s; %.0f commits/s%@", ms(run.latency), run.cpuPerMillion.total, run.commitsPerSecond, run.passed ? "" : " (\(run.verdict))")
+                }.joined(separator: " | ") + " |")
+            }
+        }
         if !loss.isEmpty {
             Swift.print("")
             Swift.print("Broker restart under load (SIGTERM + start, persistence on), \(loss[0].messagesPerSecond) msg/s of \(flooded), 1-sample frames:")
@@ -84,10 +98,11 @@ struct ModesReport {
         Swift.print("")
         Swift.print("Every run (requested vs achieved rate and the load generator's own CPU):")
         Swift.print("")
-        Swift.print("| mode | run | requested readings/s | achieved | load generator | stored / acknowledged | p50 / p99 | verdict |")
-        Swift.print("|---|---|---:|---:|---:|---|---|---|")
+        Swift.print("| mode | run | requested readings/s | achieved | load generator | stored / acknowledged | p50 / p99 | commits/s (readings each) | CPU s per M: platform (all) | PostgreSQL backends busy | verdict |")
+        Swift.print("|---|---|---:|---:|---:|---|---|---|---|---|---|")
         for result in results {
             var runs = result.runs.map { ("search", $0) }
+            runs += result.targets.map { ("fixed rate", $0) }
             runs += [("half rate", result.half), ("at the common rate", result.baseline), ("kill -9", result.kill?.run),
                      ("flood", result.flood), ("redeploy", result.redeploy?.run)].compactMap { label, run in run.map { (label, $0) } }
             for (label, run) in runs { runLine(result.mode.rawValue, label, run) }
@@ -100,7 +115,9 @@ struct ModesReport {
     private var result0Target: String { "the \(flooded) service / the monolith" }
 
     private func runLine(_ mode: String, _ label: String, _ run: ModeRun) {
-        Swift.print(String(format: "| %@ | %@ | %@ | %@ | %.2f core | %d / %d | %@ | %@ |", mode, label, thousands(run.load.requestedReadings),
-                           thousands(run.load.achievedReadings), run.load.cores, run.stored, run.load.acknowledged, ms(run.latency), run.verdict))
+        Swift.print(String(format: "| %@ | %@ | %@ | %@ | %.2f core | %d / %d | %@ | %.0f (%.0f) | %.2f (%.2f) | %@ | %@ |", mode, label, thousands(run.load.requestedReadings),
+                           thousands(run.load.achievedReadings), run.load.cores, run.stored, run.load.acknowledged, ms(run.latency),
+                           run.commitsPerSecond, run.commits > 0 ? Double(run.stored) / Double(run.commits) : 0,
+                           run.cpuPerMillion.platform, run.cpuPerMillion.total, run.waits, run.verdict))
     }
 }
