@@ -108,7 +108,7 @@ log "test servers: $TELEMETRY_TEST_DATABASE_URL, $TELEMETRY_TEST_MQTT_URL"
 status=0
 if [ $# -eq 0 ]; then
     # Everything but the suites whose checks have a deadline on the wall clock (a reading in the browser
-    # within 2 s, a lookup waiting on a stalled listener), which then run on their own, one at a time:
+    # within 2 s, a lookup beside an open write within 5 s), which then run on their own, one at a time:
     # on 2 cores, beside every other suite at once, their deadlines measure the machine, not the code.
     swift test --skip-build "${swift_flags[@]}" --skip "$QUIET_SUITES" </dev/null || status=$?
     log "the suites with wall-clock deadlines, on their own"

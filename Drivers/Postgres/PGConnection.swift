@@ -60,6 +60,24 @@ public final class PGConnection: @unchecked Sendable {
         return try PGResult.checked(PQexec(connection, sql), connection: connection)
     }
 
+    /// Runs several statements in one round trip and returns each one's outcome, in order, up to the first
+    /// that failed (the server runs none after it). Throws only when the connection fails. For a string
+    /// whose later statements may fail without undoing the earlier ones (after a COMMIT).
+    public func executeEach(_ sql: String) throws(PGError) -> [Result<PGResult, PGError>] {
+        let connection = try live()
+        guard PQsendQuery(connection, sql) == 1 else {
+            throw PGError(sqlState: "08006", message: "cannot send a query: \(Self.lastMessage(connection))")
+        }
+        var outcomes: [Result<PGResult, PGError>] = []
+        while let result = PQgetResult(connection) {
+            do throws(PGError) { outcomes.append(.success(try PGResult.checked(result, connection: connection))) } catch { outcomes.append(.failure(error)) }
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            throw PGError(sqlState: "08006", message: "connection to PostgreSQL lost: \(Self.lastMessage(connection))")
+        }
+        return outcomes
+    }
+
     /// Runs one statement with text parameters; nil is SQL NULL. Values never touch the SQL text.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws(PGError) -> PGResult {

@@ -5,6 +5,8 @@ public struct PGResult: Sendable {
     public let columns: [String]
     public let rows: [[String?]]
     public let affectedRows: Int
+    /// The command tag's verb: "INSERT", "COMMIT", or "ROLLBACK" for a COMMIT of a failed transaction.
+    public let command: String
 
     public var count: Int { rows.count }
 
@@ -34,7 +36,8 @@ public struct PGResult: Sendable {
             rows.append(values)
         }
         let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
-        return PGResult(columns: columns, rows: rows, affectedRows: affected)
+        let command = String(cString: PQcmdStatus(result)).split(separator: " ").first.map(String.init) ?? ""
+        return PGResult(columns: columns, rows: rows, affectedRows: affected, command: command)
     }
 
     /// Throws the result's error, if any, without freeing it.

@@ -74,7 +74,7 @@ enum OpenAPIDocument {
               summary: Live readings of one device as Server-Sent Events
               description: >-
                 One `reading` event per reading committed after the stream opened (data is a Reading, id its time
-                in microseconds), pushed when the writer's transaction commits (PostgreSQL LISTEN/NOTIFY, one
+                in microseconds), pushed once the writer's transaction has committed (PostgreSQL LISTEN/NOTIFY, one
                 notification per batch); a comment line every 15 s. Authenticated by the bearer header like every
                 route. A client that falls 256 events behind is disconnected (reconnect to go on).
               operationId: streamReadings

@@ -6,8 +6,8 @@ import StorageCore
 /// one it read. No NOTIFY in the writers' transactions: PostgreSQL commits every notifying transaction
 /// of the cluster one at a time, WAL flush included, under one lock (async.c, `PreCommit_Notify`).
 ///
-/// Versions come from one sequence and are taken under the row's lock, so a row's version grows in
-/// commit order. Rows are spread over `shards` by the writing backend, so writers of one sensor type in
+/// Versions come from one sequence, so a row never has the same version twice: readers compare them
+/// for equality only. Rows are spread over `shards` by the writing backend, so writers of one sensor type in
 /// several processes do not queue on one row. The row of hour `anyHour` stands for every hour: retention
 /// bumps it, and so can someone who changes rollups by hand:
 /// `UPDATE rollup_versions SET version = nextval('rollup_version') WHERE sensor = 'power' AND hour = -9223372036854775808`.

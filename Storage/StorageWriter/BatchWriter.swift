@@ -3,9 +3,10 @@ import SensorModel
 import StorageCore
 import StorageEvents
 
-/// Writes batches of one sensor type: readings by binary COPY into a staging table, then one statement
-/// moves them into the partitioned table (ON CONFLICT DO NOTHING) and folds exactly the rows it inserted
-/// into both rollups, keys in sorted order so concurrent writers cannot deadlock. Dead letters, the
+/// Writes batches of one sensor type: readings by binary COPY straight into the partitioned table and
+/// their rollups computed here (`insert`'s fast path); when a reading is there already (a redelivery, a
+/// replay), by COPY into a staging table and one statement that moves only the new rows and folds exactly
+/// those into both rollups, keys in sorted order so concurrent writers cannot deadlock. Dead letters, the
 /// batch's new devices, reading counts and rollup versions go in the same transaction; the announcement
 /// for the live streams right after it. Uses one connection from one thread.
 public final class BatchWriter: @unchecked Sendable {
@@ -158,16 +159,29 @@ public final class BatchWriter: @unchecked Sendable {
                 try DeadLetterWriter.write(batch.deadLetters, on: connection)
             }
             pending.append("COMMIT")
+            let commit = pending.count - 1
             if inserted > 0, let last = readings.times.max() {
                 // For the live streams, after the commit: which devices, and how new.
                 pending.append(ReadingChanges.announcement(.init(sensor: sensor.name, last: last, deviceIDs: Array(Set(plan.ids.values)).sorted())))
             }
-            try connection.execute(pending.joined(separator: "; "))
+            try Self.committed(try connection.executeEach(pending.joined(separator: "; ")), commitAt: commit)
             devices.remember(plan)
             return WriteOutcome(inserted: inserted, duplicates: readings.count - inserted, deadLettered: batch.deadLetters.count)
         } catch {
             if connection.isHealthy { _ = try? connection.execute("ROLLBACK") }
             throw error
+        }
+    }
+
+    /// Whether the string ending in COMMIT (and maybe the announcement) committed: throws the error that
+    /// stopped it before the COMMIT took effect. An announcement that failed after it is no failure of the
+    /// batch (the live streams' catch-up reads what it would have announced).
+    static func committed(_ outcomes: [Result<PGResult, PGError>], commitAt commit: Int) throws(PGError) {
+        for outcome in outcomes.prefix(commit + 1) {
+            if case .failure(let error) = outcome { throw error }
+        }
+        guard outcomes.indices.contains(commit), case .success(let result) = outcomes[commit], result.command == "COMMIT" else {
+            throw PGError(sqlState: nil, message: "the batch's transaction did not commit")
         }
     }
 

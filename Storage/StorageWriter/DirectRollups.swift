@@ -7,7 +7,6 @@ import StorageCore
 /// one COPY into a temporary table made once per session, and merged into the rollup tables by CTEs of
 /// the writer's one prepared statement (keys in sorted order, so writers cannot deadlock).
 struct DirectRollups: Sendable {
-    let tables: SensorTables
     /// The session's staging table: both resolutions, told apart by `minutes` (1 or 60).
     let createSQL: String
     let copySQL: String
@@ -15,7 +14,6 @@ struct DirectRollups: Sendable {
     let mergeCTEs: String
 
     init(tables: SensorTables) {
-        self.tables = tables
         let fields = tables.sensor.fields.map(\.name)
         let columns = (["device_id", "bucket"] + tables.rollupColumns(fields)).joined(separator: ", ")
         let staging = tables.quoted("stage_\(tables.sensor.name)_rollups")

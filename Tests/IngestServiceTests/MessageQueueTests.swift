@@ -89,4 +89,17 @@ struct MessageQueueTests {
         #expect(taken.map(\.seq) == Array(1...UInt64(taken.count)))
         #expect(taken.count >= 3)
     }
+
+    @Test func closingTheQueueEndsALinger() {
+        let queue = MessageQueue(maxMessages: 100, maxBytes: 1 << 20)
+        queue.put(record(1))
+        let closer = Thread {
+            Thread.sleep(forTimeInterval: 0.1)
+            queue.close()
+        }
+        closer.start()
+        let started = Date()
+        #expect(queue.take(max: 10, timeout: 1, linger: 10).map(\.seq) == [1])
+        #expect(Date().timeIntervalSince(started) < 5, "a stopping pipeline waited out the linger")
+    }
 }

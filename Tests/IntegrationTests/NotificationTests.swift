@@ -2,7 +2,7 @@ import Foundation
 import Postgres
 import Testing
 
-/// LISTEN/NOTIFY as the platform's listeners use it (broker-sync, the live streams, the rollup cache):
+/// LISTEN/NOTIFY as the platform's listeners use it (broker-sync, the live streams):
 /// libpq reads a notification off the socket while it waits for a query's result and keeps it, so a
 /// listener that then waits on the socket alone sleeps through it until the next one comes. broker-sync
 /// did so in a CI run: a credential issued during a write reached the broker only with a later change.

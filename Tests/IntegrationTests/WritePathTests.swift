@@ -1,8 +1,8 @@
 import Foundation
-import Postgres
+@testable import Postgres
 import SensorModel
 import StorageCore
-import StorageWriter
+@testable import StorageWriter
 import TestSupport
 import Testing
 
@@ -41,18 +41,57 @@ struct WritePathTests {
     @Test func aRolledBackBatchLeavesNoDeviceBehind() throws {
         let writer = BatchWriter(connection: try PGConnection(url: database), sensor: sensor)
         let tables = SensorTables(sensor)
-        // Every row of the batch breaks a constraint, after the device was written in the transaction.
-        try connection.execute("ALTER TABLE \(tables.readings) ADD CONSTRAINT refuse_big CHECK (\(tables.fieldColumns[0]) < 1000)")
+        // Every row of the batch is refused by a trigger, after the device was written in the transaction.
+        try connection.execute("""
+            CREATE FUNCTION refuse_big() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.\(tables.fieldColumns[0]) >= 1000 THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
+            CREATE TRIGGER refuse_big BEFORE INSERT ON \(tables.readings) FOR EACH ROW EXECUTE FUNCTION refuse_big()
+            """)
         #expect(throws: StoreError.self) { try writer.write(batch("fresh-device", value: 5000)) }
         #expect(try count("SELECT count(*) FROM devices WHERE device = 'fresh-device'") == 0, "the rolled-back batch's device stayed")
         // The writer kept no id of the rolled-back row: the same device's next batch is stored under a real one.
-        try connection.execute("ALTER TABLE \(tables.readings) DROP CONSTRAINT refuse_big")
+        try connection.execute("DROP TRIGGER refuse_big ON \(tables.readings)")
         let outcome = try writer.write(batch("fresh-device", value: 5))
         #expect(outcome.inserted == 3)
         #expect(try count("""
             SELECT count(*) FROM \(tables.readings) r JOIN devices d ON d.id = r.device_id WHERE d.device = 'fresh-device'
             """) == 3)
         #expect(try count("SELECT sum(readings)::int8 FROM reading_counts") == 3)
+    }
+
+    /// The batch's last round trip is "merge; COMMIT; announcement": what failed before the COMMIT fails
+    /// the batch, an announcement that failed after it does not (the batch is stored), and a COMMIT that
+    /// answered ROLLBACK is a failure.
+    @Test func onlyWhatFailsBeforeTheCommitFailsTheBatch() {
+        func ok(_ command: String) -> Result<PGResult, PGError> { .success(PGResult(columns: [], rows: [], affectedRows: 0, command: command)) }
+        let failed = Result<PGResult, PGError>.failure(PGError(sqlState: "54000", message: "too many notifications"))
+        #expect(throws: Never.self) { try BatchWriter.committed([ok("SELECT"), ok("COMMIT"), ok("SELECT")], commitAt: 1) }
+        #expect(throws: Never.self) { try BatchWriter.committed([ok("SELECT"), ok("COMMIT"), failed], commitAt: 1) }
+        #expect(throws: PGError.self) { try BatchWriter.committed([failed], commitAt: 1) }
+        #expect(throws: PGError.self) { try BatchWriter.committed([ok("SELECT"), ok("ROLLBACK")], commitAt: 1) }
+        #expect(throws: PGError.self) { try BatchWriter.committed([ok("SELECT")], commitAt: 1) }
+    }
+
+    /// A batch of a new device whose readings are partly stored already: the device is written before the
+    /// savepoint, so undoing the fast path's COPY keeps it, and the staging path stores the new rows under it.
+    @Test func aNewDeviceWithDuplicateReadingsTakesTheStagingPath() throws {
+        let writer = BatchWriter(connection: try PGConnection(url: database), sensor: sensor)
+        let other = BatchWriter(connection: try PGConnection(url: database), sensor: sensor)
+        #expect(try other.write(batch("replayed", value: 1)).inserted == 3)
+        // `writer` has never seen the device: its batch upserts it, then finds the first three readings stored.
+        var twice = batch("replayed", value: 1)
+        for index in 3..<5 {
+            let row = twice.readings.appendRow(time: Self.base + Int64(index) * 1_000_000, seq: Int64(index))
+            twice.readings.set(field: 0, row: row, 1)
+        }
+        twice.closeSpan(device: "replayed", from: 3)
+        let outcome = try writer.write(twice)
+        #expect(outcome.inserted == 2 && outcome.duplicates == 3)
+        let tables = SensorTables(sensor)
+        #expect(try count("SELECT count(*) FROM \(tables.readings)") == 5)
+        #expect(try count("SELECT sum(\(tables.column(sensor.fields[0].name, "count")))::int8 FROM \(tables.rollup1m)") == 5)
+        #expect(try count("SELECT sum(readings)::int8 FROM reading_counts") == 5)
+        #expect(try count("SELECT count(*) FROM devices WHERE device = 'replayed'") == 1)
     }
 
     @Test func aReconnectedWriterPreparesItsSessionAgain() throws {

@@ -29,11 +29,17 @@ struct ModeRun {
         return (platformCPU * scale, (platformCPU + brokerCPU + postgresCPU) * scale)
     }
 
+    /// "platform + broker + PostgreSQL = total", CPU s per million readings.
+    var cpuBreakdown: String {
+        let scale = stored > 0 ? 1e6 / Double(stored) : 0
+        return String(format: "%.2f + %.2f + %.2f = %.2f", platformCPU * scale, brokerCPU * scale, postgresCPU * scale, cpuPerMillion.total)
+    }
+
     var commitsPerSecond: Double { load.publishSeconds > 0 ? Double(commits) / load.publishSeconds : 0 }
 
     var line: String {
-        String(format: "requested %.0f readings/s: %@; stored %d, drained %.1f s after the last ack; %@; platform %.2f CPU s per million readings (%.2f with broker and PostgreSQL); %.0f commits/s (%.0f readings each); backends: %@; %@",
-               load.requestedReadings, load.summary, stored, drainSeconds, latency.summary, cpuPerMillion.platform, cpuPerMillion.total,
+        String(format: "requested %.0f readings/s: %@; stored %d, drained %.1f s after the last ack; %@; CPU s per million readings: platform + broker + PostgreSQL %@; %.0f commits/s (%.0f readings each); backends: %@; %@",
+               load.requestedReadings, load.summary, stored, drainSeconds, latency.summary, cpuBreakdown,
                commitsPerSecond, commits > 0 ? Double(stored) / Double(commits) : 0, waits, verdict)
     }
 }

@@ -71,7 +71,7 @@ struct ModesReport {
         row("6. \(flooded) alone, readings/s stored in full by replicas ($share)") { $0.mode == .microservices ? replicaCells : "one process: scales as a whole" }
         if let targets = results.first?.targets, !targets.isEmpty {
             Swift.print("")
-            Swift.print("At fixed rates: publish→commit p50 / p99; CPU s per million readings, platform + broker + PostgreSQL; commits/s:")
+            Swift.print("At fixed rates: publish→commit p50 / p99; CPU s per million readings, platform + broker + PostgreSQL = all; commits/s:")
             Swift.print("")
             Swift.print("| readings/s | " + results.map(\.mode.rawValue).joined(separator: " | ") + " |")
             Swift.print("|---:|" + results.map { _ in "---|" }.joined())
@@ -79,7 +79,7 @@ struct ModesReport {
                 Swift.print("| \(thousands(targets[index].load.requestedReadings)) | " + results.map { result in
                     guard result.targets.indices.contains(index) else { return "–" }
                     let run = result.targets[index]
-                    return String(format: "%@; %.2f s; %.0f commits/s%@", ms(run.latency), run.cpuPerMillion.total, run.commitsPerSecond, run.passed ? "" : " (\(run.verdict))")
+                    return String(format: "%@; %@ s; %.0f commits/s%@", ms(run.latency), run.cpuBreakdown, run.commitsPerSecond, run.passed ? "" : " (\(run.verdict))")
                 }.joined(separator: " | ") + " |")
             }
         }
