@@ -87,14 +87,24 @@ public enum Schema {
                     sql.append("ALTER TABLE \(table) ADD COLUMN IF NOT EXISTS \(tables.column(field.name, part)) float8")
                 }
             }
-            let index = tables.quoted("\(sensor.name)_\(resolution == .minute ? "1m" : "1h")_bucket")
+            let stem = "\(sensor.name)_\(resolution == .minute ? "1m" : "1h")"
+            let index = tables.quoted("\(stem)_bucket")
             sql.append("CREATE INDEX IF NOT EXISTS \(index) ON \(table) (bucket)")
-            // Aggregates of a few devices read (device_id, bucket) ranges: a covering index answers them
-            // with an index-only scan instead of one heap page per row (rollup rows are written bucket by
-            // bucket, so one device's rows are scattered). Fields added later are read from the heap.
-            let cover = tables.quoted("\(sensor.name)_\(resolution == .minute ? "1m" : "1h")_device_bucket_cover")
-            let included = tables.rollupColumns(sensor.fields.map(\.name))
-            sql.append("CREATE INDEX IF NOT EXISTS \(cover) ON \(table) (device_id, bucket) INCLUDE (\(included.joined(separator: ", ")))")
+            // Every batch updates the aggregates of its devices' rows: updates that change no indexed column
+            // and find room on their page are HOT (no index entry at all). A covering index that INCLUDEd
+            // the aggregates made every update write an entry in each of three indexes (index inserts were
+            // a quarter of PostgreSQL's CPU at 30k readings/s, docs/benchmarks/2026-12-write-path.md); it
+            // goes, and pages keep room for updates (fillfactor applies to pages written from now on).
+            sql.append("DROP INDEX IF EXISTS \(tables.quoted("\(stem)_device_bucket_cover"))")
+            // Only when not yet so: migrations run at every start and retention pass, and each ALTER would
+            // invalidate every session's plans of the table.
+            sql.append("""
+                DO $$ BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass('\(table)') AND reloptions @> ARRAY['fillfactor=70']) THEN
+                        ALTER TABLE \(table) SET (fillfactor = 70);
+                    END IF;
+                END $$
+                """)
         }
         return sql
     }
