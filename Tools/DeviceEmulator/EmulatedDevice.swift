@@ -54,10 +54,13 @@ public final class EmulatedDevice: @unchecked Sendable {
 
     func nextUnit() -> Double { random.nextUnit() }
 
-    /// The next message: `samples` readings `spacing` µs apart, never earlier than the last one sent.
+    /// The next message: `samples` readings `spacing` µs apart, the last one at the time of sending (the
+    /// samples were taken before it is sent), never at or before a reading sent already. A device that
+    /// sends its frames faster than they span runs ahead of the clock; at any rate it can keep, it doesn't.
     func nextMessage(samples requested: Int, spacing requestedSpacing: Int64) -> (payload: [UInt8], readings: Int) {
         var samples = requested, spacing = requestedSpacing
-        var time = max(Self.nowMicros(), nextTime)
+        let now = Self.nowMicros()
+        var time = max(now, nextTime)
         if let profile {
             // One reading per message, as the firmware sends; Shelly's time has 10 ms steps.
             if profile.carriesTime { time = (time + 9_999) / 10_000 * 10_000 }
@@ -73,20 +76,21 @@ public final class EmulatedDevice: @unchecked Sendable {
         if format == .text {
             samples = 1  // one number per message, at the receive time
         }
+        time = max(now - Int64(samples - 1) * spacing, nextTime)
         if format == .lpp {
             // LPP carries one reading per payload and whole seconds: keep a device's times distinct.
             samples = 1
             spacing = 1_000_000
-            time = (time + 999_999) / 1_000_000 * 1_000_000
+            time = (max(now, nextTime) + 999_999) / 1_000_000 * 1_000_000
         }
         batch.removeAll()
-        for _ in 0..<samples {
+        for index in 0..<samples {
+            if index > 0 { time += spacing }
             signal.next(at: time, into: &values)
             let row = batch.appendRow(time: time, seq: Int64(seq))
             for field in values.indices { batch.set(field: field, row: row, values[field]) }
-            time += spacing
         }
-        nextTime = time
+        nextTime = time + 1
         defer { seq &+= 1 }
         return (encoder.encode(batch, rows: 0..<batch.count, seq: seq), batch.count)
     }

@@ -139,9 +139,16 @@ public final class Emulator: @unchecked Sendable {
         var next = 0
         while Date() < deadline {
             guard remaining.subtract(1, ordering: .relaxed).oldValue > 0 else { break }
+            // Not before the message is due: waits of more than a second (a connection of slow devices)
+            // are slept a second at a time, and the run may end meanwhile.
             let due = start + UInt64(Double(sent) * interval)
-            let now = DispatchTime.now().uptimeNanoseconds
-            if due > now { usleep(UInt32(min((due - now) / 1000, 1_000_000))) }
+            var now = DispatchTime.now().uptimeNanoseconds
+            while due > now {
+                guard Date() < deadline else { return }
+                usleep(UInt32(min((due - now) / 1000, 1_000_000)))
+                now = DispatchTime.now().uptimeNanoseconds
+            }
+            guard Date() < deadline else { return }
             let device = devices[next]
             next = (next + 1) % devices.count
             var malformed = false
