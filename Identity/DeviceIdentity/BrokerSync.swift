@@ -213,11 +213,27 @@ public final class BrokerSync: @unchecked Sendable {
         }
     }
 
+    /// Seconds since process `pid` started, from /proc (nil where it cannot be read).
+    static func processAge(_ pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let uptime = (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8))?.split(separator: " ").first.flatMap({ Double($0) }),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // Fields after the command name (which may hold spaces): state is field 3, starttime field 22.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let ticks = Double(fields[19]) else { return nil }
+        return uptime - ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     private func signalBroker() throws {
         guard let text = try? String(contentsOfFile: paths.brokerPIDFile, encoding: .utf8),
               let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else {
             throw CredentialError(code: "no_broker", message: "no broker pid in \(paths.brokerPIDFile)")
         }
+        // A broker started less than a second ago may not handle SIGHUP yet (mosquitto writes its pid file
+        // before it sets up its signal handlers, and SIGHUP's default ends the process: seen in CI, where
+        // run-local's broker died at start). It read the files as it started; should it have read an
+        // older version, the probe fails and `confirm` signals again after 3 s.
+        if let age = Self.processAge(pid), age < 1 { return }
         guard kill(pid, SIGHUP) == 0 else {
             throw CredentialError(code: "no_broker", message: "cannot signal broker pid \(pid): \(String(cString: strerror(errno)))")
         }

@@ -1,3 +1,4 @@
+import Foundation
 import SensorModel
 import Testing
 @testable import DeviceIdentity
@@ -126,5 +127,23 @@ import Testing
 
     @Test func arrayLiteralsQuoteEveryElement() {
         #expect(DeviceCredentials.arrayLiteral(["a", "b\"c", "d\\e", "", nil]) == #"{"a","b\"c","d\\e","",NULL}"#)
+    }
+}
+
+/// broker-sync does not SIGHUP a broker younger than a second (it may not handle the signal yet): the
+/// age it reads from /proc.
+@Suite struct ProcessAgeTests {
+    @Test func aProcessJustStartedIsYoungerThanASecondAndThisOneIsNot() throws {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        child.arguments = ["5"]
+        try child.run()
+        defer { child.terminate() }
+        let young = try #require(BrokerSync.processAge(child.processIdentifier))
+        #expect(young >= 0 && young < 1, "\(young)")
+        Thread.sleep(forTimeInterval: 1.2)
+        let older = try #require(BrokerSync.processAge(child.processIdentifier))
+        #expect(older >= 1.1 && older < 5, "\(older)")
+        #expect(BrokerSync.processAge(-1) == nil)
     }
 }
