@@ -55,7 +55,7 @@ extension ReadingQueries {
             return "count(\(column)) AS \(tables.column(field, "c")), sum(\(column)) AS \(tables.column(field, "s")), min(\(column)) AS \(tables.column(field, "mn")), max(\(column)) AS \(tables.column(field, "mx"))"
         }.joined(separator: ", ")
         let key = query.groupByDevice ? "device_id" : "0::int4"
-        let ids = query.deviceIDs.map { "{" + $0.map(String.init).joined(separator: ",") + "}" }
+        let ids = query.deviceIDs.map { SQLText.array($0) }
         if let sql = directRollupStatement(query, fields: fields, key: key) {
             return try run(sql, [String(query.from), String(query.to), ids], query, fields: fields, deviceNames: deviceNames, on: connection)
         }

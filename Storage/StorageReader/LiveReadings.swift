@@ -258,7 +258,7 @@ extension ReadingQueries {
             ) r
             ORDER BY r.device_id, r.time
             """, [
-                "{" + ids.map(String.init).joined(separator: ",") + "}", "{" + ids.map { String(cursors[$0]!) }.joined(separator: ",") + "}",
+                SQLText.array(ids), SQLText.array(ids.map { cursors[$0]! }),
                 String(min(through, 253_402_300_799_999_999)), String(limit),
             ])
         return result.rows.map { row in (Int32(row[0]!)!, Self.reading(Array(row[1...]))) }

@@ -198,7 +198,7 @@ public final class BatchWriter: @unchecked Sendable {
             let counts = Self.countsPerMinute(batch.readings.times)
             let buckets = counts.keys.sorted()
             let hours = Set(batch.readings.times.map(Micros.hour(of:))).sorted()
-            pending = ["EXECUTE \(tables.quoted(mergeStatement))('\(Self.array(buckets))', '\(Self.array(buckets.map { counts[$0]! }))', '\(Self.array(hours))')"]
+            pending = ["EXECUTE \(tables.quoted(mergeStatement))('\(SQLText.array(buckets))', '\(SQLText.array(buckets.map { counts[$0]! }))', '\(SQLText.array(hours))')"]
             return batch.readings.count
         } catch where error.isUniqueViolation {
             try connection.execute("ROLLBACK TO SAVEPOINT direct_copy")
@@ -209,9 +209,6 @@ public final class BatchWriter: @unchecked Sendable {
         let result = try connection.execute(moveSQL)
         return Int(result[0, 0] ?? "0") ?? 0
     }
-
-    /// An int8[] literal.
-    static func array(_ values: [Int64]) -> String { "{" + values.map(String.init).joined(separator: ",") + "}" }
 
     /// Readings per 1-minute bucket (µs since the epoch, floor), for `ReadingCounts`.
     static func countsPerMinute(_ times: some Sequence<Int64>) -> [Int64: Int64] {

@@ -65,8 +65,8 @@ struct DeviceRegistry {
         let devices = seen.keys.sorted()
         // Device ids are 1-64 characters of A-Z a-z 0-9 . _ - (checked at the topic), so quoting is enough.
         let names = "{" + devices.map { "\"\($0)\"" }.joined(separator: ",") + "}"
-        let firsts = "{" + devices.map { String(seen[$0]!.first) }.joined(separator: ",") + "}"
-        let lasts = "{" + devices.map { String(seen[$0]!.last) }.joined(separator: ",") + "}"
+        let firsts = SQLText.array(devices.map { seen[$0]!.first })
+        let lasts = SQLText.array(devices.map { seen[$0]!.last })
         let result = try connection.query("""
             INSERT INTO devices (sensor, device, first_seen, last_seen)
             SELECT $1, d, timestamptz 'epoch' + f * interval '1 microsecond', timestamptz 'epoch' + l * interval '1 microsecond'

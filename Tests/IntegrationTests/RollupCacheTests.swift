@@ -176,7 +176,7 @@ struct RollupCacheTests {
 
     /// What a writer's transaction does to `hours`' versions.
     static func bump(sensor: String, hours: [Int64], on connection: PGConnection) throws(PGError) {
-        _ = try connection.execute("WITH \(RollupVersions.cte(sensor: sensor, hours: "'\(BatchWriter.array(hours))'")) SELECT 1")
+        _ = try connection.execute("WITH \(RollupVersions.cte(sensor: sensor, hours: "'\(SQLText.array(hours))'")) SELECT 1")
     }
 
     /// At start the query service reads the last week of hourly rollups, so the first "7 days @ 1h"
