@@ -162,7 +162,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "Tests/QueryServiceTests"),
-        .testTarget(name: "IngestServiceTests", dependencies: ["IngestService", "MQTT", "SensorModel", "WireFormats"], path: "Tests/IngestServiceTests"),
+        .testTarget(name: "IngestServiceTests", dependencies: ["IngestService", "MQTT", "SensorModel", "StorageWriter", "WireFormats"], path: "Tests/IngestServiceTests"),
         .testTarget(name: "IntegrationTests", dependencies: [
             "SensorModel", "WireFormats", "MQTT", "Postgres", "StorageCore", "StorageEvents", "StorageWriter", "StorageReader",
             "StorageOperations", "DeviceIdentity", "IngestService", "QueryService", "DeviceEmulator", "TestSupport",

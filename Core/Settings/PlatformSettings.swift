@@ -21,6 +21,8 @@ public struct PlatformSettings: Sendable {
     public var retentionIntervalSeconds: Int
     public var deadLetterRetentionDays: Int
     public var deadLetterQuotaPerHour: Int
+    public var deviceSilentFactor: Int
+    public var deviceStatusSeconds: Int
     public var journalDirectory: String
     public var journalFsync: String
     public var batchMessages: Int
@@ -90,6 +92,8 @@ public struct PlatformSettings: Sendable {
         retentionIntervalSeconds = try reader.integer("retention_interval_seconds", in: 1...604_800)
         deadLetterRetentionDays = try reader.integer("dead_letter_retention_days", in: 1...36_500)
         deadLetterQuotaPerHour = try reader.integer("dead_letter_quota_per_hour", in: 1...100_000_000)
+        deviceSilentFactor = try reader.integer("device_silent_factor", in: 2...1000)
+        deviceStatusSeconds = try reader.integer("device_status_seconds", in: 1...3600)
         journalDirectory = try reader.string("journal_dir")
         journalFsync = try reader.string("journal_fsync")
         batchMessages = try reader.integer("batch_messages", in: 1...100_000)

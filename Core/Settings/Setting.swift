@@ -27,6 +27,8 @@ extension PlatformSettings {
         Setting(key: "retention_interval_seconds", documentation: "query service: how often the retention policy runs", defaultText: "3600"),
         Setting(key: "dead_letter_retention_days", documentation: "query service: retention deletes dead letters (and their quota counts) older than this, 1...36500", defaultText: "30"),
         Setting(key: "dead_letter_quota_per_hour", documentation: "dead letters kept per device and hour; more are counted, not stored (`GET /v1/rejected/over-quota`); the query service applies it", defaultText: "1000"),
+        Setting(key: "device_silent_factor", documentation: "a device is `silent` after its expected interval (catalog `expected_interval`, or its own) times this without a reading, 2...1000 (docs/devices.md#device-status)", defaultText: "3"),
+        Setting(key: "device_status_seconds", documentation: "query service: how often device states are derived and their changes logged", defaultText: "5"),
         Setting(key: "journal_dir", documentation: "ingest: the journal's folder (one subfolder per client id)", defaultText: ".local/journal"),
         Setting(key: "journal_fsync", documentation: "ingest: `never`, `interval` (200 ms), `<N>ms` or `always`", defaultText: "interval"),
         Setting(key: "batch_messages", documentation: "ingest: messages per database transaction at most", defaultText: "2000"),

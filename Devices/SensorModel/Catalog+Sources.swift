@@ -37,6 +37,11 @@ extension Catalog {
             if source.format != .text && source.field != nil {
                 throw CatalogError(file: file, field: "\(at).field", message: "field is for the text format; json takes fields")
             }
+            // A status topic is read as a status whatever the sources say (a topic that only overlaps one, such
+            // as sensors/{device} and sensors/status, is a status message there).
+            if StatusTopics.filters.contains(source.pattern!.filter) {
+                throw CatalogError(file: file, field: "\(at).topic", message: "'\(source.topic)' is a devices' status topic (docs/devices.md#device-status)")
+            }
             for earlier in 0..<index where TopicFilters.overlap(sensor.sources[earlier].pattern!.filter, source.pattern!.filter) {
                 throw CatalogError(file: file, field: "\(at).topic", message: "'\(source.topic)' and sources[\(earlier)] '\(sensor.sources[earlier].topic)' match the same topics: \(sensor.name)'s service would receive such a message twice")
             }

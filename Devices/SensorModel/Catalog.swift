@@ -62,11 +62,16 @@ public struct Catalog: Sendable {
         return sensor
     }
 
+    /// The `{sensor}` level of the devices' own status topic (`StatusTopics`).
+    public static let reservedSensorName = "status"
     static let reservedColumns: Set<String> = ["device_id", "time", "seq", "bucket", "count"]
 
     static func validate(_ sensor: SensorType, file: String) throws(CatalogError) {
         guard Identifier.isValid(sensor.name) else {
             throw CatalogError(file: file, field: "name", message: "'\(sensor.name)' must be 1-40 characters of a-z, 0-9 and _, starting with a letter")
+        }
+        guard sensor.name != reservedSensorName else {
+            throw CatalogError(file: file, field: "name", message: "'\(reservedSensorName)' is taken: telemetry/status/<device> is where devices say whether they are connected")
         }
         guard (1...16).contains(sensor.fields.count) else {
             throw CatalogError(file: file, field: "fields", message: "a sensor type has 1 to 16 fields, this one has \(sensor.fields.count)")

@@ -6,7 +6,7 @@ enum CatalogFile {
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw CatalogError(file: "", field: nil, message: "the file must hold one JSON object")
         }
-        try rejectUnknownKeys(object, allowed: ["name", "format", "fields", "retention", "sources", "description"], at: nil)
+        try rejectUnknownKeys(object, allowed: ["name", "format", "fields", "retention", "sources", "expected_interval", "description"], at: nil)
         let name = try string(object, "name", at: nil)
         var format = PayloadFormat.tm
         if let raw = object["format"] {
@@ -51,9 +51,9 @@ enum CatalogFile {
                 throw CatalogError(file: "", field: "retention", message: "must be an object like {\"raw\": \"30d\"}")
             }
             try rejectUnknownKeys(entry, allowed: ["raw", "rollup_1m", "rollup_1h"], at: "retention")
-            retention.raw = try duration(entry, "raw")
-            retention.rollup1m = try duration(entry, "rollup_1m")
-            retention.rollup1h = try duration(entry, "rollup_1h")
+            retention.raw = try duration(entry, "raw", at: "retention.raw")
+            retention.rollup1m = try duration(entry, "rollup_1m", at: "retention.rollup_1m")
+            retention.rollup1h = try duration(entry, "rollup_1h", at: "retention.rollup_1h")
         }
         var sources: [Source] = []
         if let raw = object["sources"] {
@@ -64,7 +64,8 @@ enum CatalogFile {
                 sources.append(try source(raw, at: "sources[\(index)]"))
             }
         }
-        return SensorType(name: name, fields: fields, format: format, retention: retention, sources: sources)
+        let expectedInterval = try duration(object, "expected_interval", at: "expected_interval") ?? SensorType.defaultExpectedInterval
+        return SensorType(name: name, fields: fields, format: format, retention: retention, sources: sources, expectedInterval: expectedInterval)
     }
 
     private static func source(_ raw: Any, at: String) throws -> Source {
@@ -145,10 +146,10 @@ enum CatalogFile {
         return try integer(object, key, at: at)
     }
 
-    private static func duration(_ object: [String: Any], _ key: String) throws -> Duration? {
+    private static func duration(_ object: [String: Any], _ key: String, at: String) throws -> Duration? {
         guard let raw = object[key] else { return nil }
         guard let text = raw as? String, let parsed = DurationText.parse(text) else {
-            throw CatalogError(file: "", field: "retention.\(key)", message: "must look like 30d, 12h, 90m or 3600s")
+            throw CatalogError(file: "", field: at, message: "must look like 30d, 12h, 90m or 3600s")
         }
         return parsed
     }

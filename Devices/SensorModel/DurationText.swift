@@ -14,4 +14,13 @@ public enum DurationText {
         guard !overflow, total <= 100 * 365 * 86_400 else { return nil }
         return .seconds(total)
     }
+
+    /// The text `parse` reads back: the largest unit that divides it (sub-second parts are dropped).
+    public static func format(_ duration: Duration) -> String {
+        let seconds = max(1, duration.components.seconds)
+        for (unit, size) in [("d", Int64(86_400)), ("h", 3600), ("m", 60)] where seconds % size == 0 {
+            return "\(seconds / size)\(unit)"
+        }
+        return "\(seconds)s"
+    }
 }

@@ -7,13 +7,22 @@ public struct SensorType: Sendable, Hashable, Codable {
     public var retention: Retention
     /// Topics other than `telemetry/<sensor>/...` this sensor type also takes (firmware's own topics).
     public var sources: [Source]
+    /// How often a device of this type is expected to send: it is `silent` after this times the
+    /// `device_silent_factor` setting without a reading (docs/devices.md#device-status).
+    public var expectedInterval: Duration
 
-    public init(name: String, fields: [Field], format: PayloadFormat = .tm, retention: Retention = .init(), sources: [Source] = []) {
+    public static let defaultExpectedInterval: Duration = .seconds(60)
+
+    public init(
+        name: String, fields: [Field], format: PayloadFormat = .tm, retention: Retention = .init(), sources: [Source] = [],
+        expectedInterval: Duration = defaultExpectedInterval
+    ) {
         self.name = name
         self.fields = fields
         self.format = format
         self.retention = retention
         self.sources = sources
+        self.expectedInterval = expectedInterval
     }
 
     public init(from decoder: any Decoder) throws {
@@ -23,6 +32,7 @@ public struct SensorType: Sendable, Hashable, Codable {
         format = try container.decodeIfPresent(PayloadFormat.self, forKey: .format) ?? .tm
         retention = try container.decodeIfPresent(Retention.self, forKey: .retention) ?? .init()
         sources = try container.decodeIfPresent([Source].self, forKey: .sources) ?? []
+        expectedInterval = try container.decodeIfPresent(Duration.self, forKey: .expectedInterval) ?? Self.defaultExpectedInterval
     }
 
     public func fieldIndex(named name: String) -> Int? {

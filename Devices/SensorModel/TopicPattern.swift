@@ -11,6 +11,12 @@ public struct TopicPattern: Sendable, Hashable {
         deviceIndex = levels.firstIndex(of: Self.deviceLevel)!
     }
 
+    /// A pattern the platform itself defines, which may lie under `telemetry/`.
+    init(unchecked text: String) {
+        levels = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        deviceIndex = levels.firstIndex(of: Self.deviceLevel)!
+    }
+
     public static func problem(_ text: String) -> String? {
         let levels = text.split(separator: "/", omittingEmptySubsequences: false)
         guard !text.isEmpty, text.utf8.count <= 256 else { return "a topic pattern is 1-256 bytes" }

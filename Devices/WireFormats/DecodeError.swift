@@ -38,6 +38,8 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A reading dated outside the window accepted around its receive time (`reading_max_age_days`,
         /// `reading_max_ahead_seconds`).
         public static let timeOutOfWindow = Code(rawValue: "time_out_of_window")
+        /// A status topic's payload that is neither of its two words (`online`/`offline`, ...).
+        public static let badStatus = Code(rawValue: "bad_status")
     }
 
     public var code: Code

@@ -16,15 +16,18 @@ public final class MQTTClient: @unchecked Sendable {
         /// Filters (re)subscribed on every connect.
         public var subscriptions: [String]
         public var subscriptionQoS: Int32
+        /// The last will: published by the broker, retained, QoS 1, when the connection ends without a DISCONNECT.
+        public var will: (topic: String, payload: [UInt8])?
 
         public init(clientID: String? = nil, cleanSession: Bool = true, keepAliveSeconds: Int32 = 30, maxInflight: Int = 1000,
-                    subscriptions: [String] = [], subscriptionQoS: Int32 = 1) {
+                    subscriptions: [String] = [], subscriptionQoS: Int32 = 1, will: (topic: String, payload: [UInt8])? = nil) {
             self.clientID = clientID
             self.cleanSession = cleanSession
             self.keepAliveSeconds = keepAliveSeconds
             self.maxInflight = maxInflight
             self.subscriptions = subscriptions
             self.subscriptionQoS = subscriptionQoS
+            self.will = will
         }
     }
 
@@ -82,6 +85,9 @@ public final class MQTTClient: @unchecked Sendable {
             // Verifies the broker's certificate and host name; without a CA file, against the system's CAs.
             try check(mosquitto_tls_set(handle, url.caFile, url.caFile == nil ? "/etc/ssl/certs" : nil, url.certificateFile, url.keyFile, nil),
                       "setting up TLS (CA file \(url.caFile ?? "none"))")
+        }
+        if let will = options.will {
+            try check(mosquitto_will_set(handle, will.topic, Int32(will.payload.count), will.payload, 1, true), "setting the last will on \(will.topic)")
         }
         mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
         // The library keeps its own unbounded queue past this; `publish` bounds in-flight messages itself.

@@ -153,10 +153,11 @@ public final class SensorPipeline: @unchecked Sendable {
         if case .unrouted(let known) = role, TopicRouting.unroutedRejection(of: message.topic, known: known) == nil {
             return  // its sensor type's service has it
         }
-        if message.retain {
+        if message.retain, StatusTopics.device(in: message.topic) == nil {
             // The broker sets the flag only on a retained message sent because a subscription was made
             // (MQTT 3.1.1, 3.3.1.3): it was taken when it was published, or it is old news. Every
-            // resubscription would otherwise store it again, also after its device was revoked.
+            // resubscription would otherwise store it again, also after its device was revoked. A status
+            // topic's retained message is different: it is what the device says now (its will, once gone).
             metrics.retainedSkipped.increment()
             return
         }
@@ -228,6 +229,13 @@ public final class SensorPipeline: @unchecked Sendable {
     func assemble(_ records: [JournalRecord], counting: Bool = true) -> IngestBatch {
         var batch = IngestBatch(fieldCount: sensor.fields.count, capacity: records.count)
         for record in records {
+            if case .sensor = role, let report = TopicRouting.statusReport(record.topic, payload: record.payload, receivedAt: record.receivedAt) {
+                switch report {
+                case .success(let report): if let report { batch.statusReports.append(report) }
+                case .failure(let error): reject(record, code: error.code.rawValue, reason: error.description, into: &batch, counting: counting)
+                }
+                continue
+            }
             switch route(record) {
             case .success(let route):
                 let start = batch.readings.count
@@ -237,7 +245,7 @@ public final class SensorPipeline: @unchecked Sendable {
                         record.payload, format: route.format, source: route.source, receivedAt: record.receivedAt, into: &batch.readings,
                         skipped: &skipped)
                     try timeWindow.check(batch.readings, rows: start..<batch.readings.count, receivedAt: record.receivedAt)
-                    batch.closeSpan(device: route.device, from: start)
+                    batch.closeSpan(device: route.device, from: start, heardAt: record.receivedAt)
                     if skipped > 0 && counting { metrics.skippedEntries.increment(by: skipped) }
                 } catch {
                     batch.readings.truncate(to: start)

@@ -1,4 +1,5 @@
 import SensorModel
+import StorageWriter
 import WireFormats
 
 /// Which topics the pipelines subscribe to, so that every topic under `telemetry/` reaches one of them
@@ -9,11 +10,25 @@ public enum TopicRouting {
     /// version gains no overlapping subscription — plus `telemetry/<sensor>` itself and 5 levels or more,
     /// which the pipeline dead-letters as `bad_topic`. `sharedGroup` puts each behind `$share/<group>/`.
     /// Then one filter per catalog source (`{device}` as `+`); the catalog check keeps them apart from
-    /// each other, and outside `telemetry/`.
+    /// each other, from the status topics, and outside `telemetry/`. Then the devices' status topics.
     public static func filters(for sensor: SensorType, sharedGroup: String? = nil) -> [String] {
         let filters = sensor.topicFilters + ["telemetry/\(sensor.name)", "telemetry/\(sensor.name)/+/+/+/#"]
-            + sensor.sources.compactMap { $0.pattern?.filter }
+            + sensor.sources.compactMap { $0.pattern?.filter } + StatusTopics.filters
         return shared(filters, group: sharedGroup)
+    }
+
+    /// What a message on a status topic says (nil for an empty one: it clears a retained message, and says
+    /// nothing), or why it is dead-lettered; nil when `topic` is no status topic.
+    public static func statusReport(_ topic: String, payload: [UInt8], receivedAt: Int64) -> Result<StatusReport?, DecodeError>? {
+        guard let status = StatusTopics.device(in: topic) else { return nil }
+        guard Topic.isValidDevice(String(status.device)) else {
+            return .failure(DecodeError(.badTopic, "the device level of a status topic is '\(status.device.prefix(64))': a device id is 1-64 characters of A-Z a-z 0-9 . _ -"))
+        }
+        if payload.isEmpty { return .success(nil) }
+        guard let online = StatusTopics.isOnline(payload, online: status.online, offline: status.offline) else {
+            return .failure(DecodeError(.badStatus, "\(topic) takes '\(status.online)' or '\(status.offline)'"))
+        }
+        return .success(StatusReport(device: String(status.device), online: online, at: receivedAt))
     }
 
     /// Where a message for `sensor` came from: its device, its format (nil: the sensor type's default) and
@@ -58,12 +73,12 @@ public enum TopicRouting {
         return filters.map { "$share/\(group)/\($0)" }
     }
 
-    /// What the catch-all does with a topic: nil when its `{sensor}` level is a sensor type in `known` (that
-    /// type's service receives it; the catch-all acknowledges it and stores nothing), else why it is
+    /// What the catch-all does with a topic: nil when its `{sensor}` level is a sensor type in `known` or
+    /// `status` (their services receive it; the catch-all acknowledges it and stores nothing), else why it is
     /// dead-lettered: `bad_topic` for fewer than 3 levels, `unknown_sensor` otherwise.
     public static func unroutedRejection(of topic: String, known: Set<String>) -> DecodeError? {
         let levels = topic.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
-        if levels.count >= 2, levels[0] == "telemetry", known.contains(String(levels[1])) { return nil }
+        if levels.count >= 2, levels[0] == "telemetry", known.contains(String(levels[1])) || levels[1] == Catalog.reservedSensorName { return nil }
         guard levels.count >= 3 else {
             return DecodeError(.badTopic, "topic must be telemetry/{sensor}/{device}[/{format}], got \(levels.count) level\(levels.count == 1 ? "" : "s")")
         }

@@ -24,6 +24,8 @@ public func buildApplication(
         services: store.services + [
             StorePreparation(store: store),
             RetentionSchedule(placement: placement, catalog: settings.catalog, interval: settings.retentionInterval, limits: settings.retentionLimits, logger: logger),
+            DeviceStatusSchedule(placement: placement, catalog: settings.catalog, options: settings.deviceStatus,
+                metrics: PrometheusMetricsFactory(registry: registry), logger: logger),
         ],
         logger: logger)
 }
@@ -61,6 +63,7 @@ public func buildRouter(
     let v1 = reader.group("v1")
     v1.get("sensors") { _, _ in SensorRoutes.catalog(store.catalog) }
     v1.get("sensors/:sensor/devices") { request, context in try await SensorRoutes.devices(request, context, store) }
+    v1.get("sensors/:sensor/devices/:device") { request, context in try await SensorRoutes.device(request, context, store) }
     v1.get("sensors/:sensor/devices/:device/latest") { request, context in try await SensorRoutes.latest(request, context, store) }
     v1.get("sensors/:sensor/devices/:device/readings") { request, context in try await SensorRoutes.readings(request, context, store) }
     v1.get("sensors/:sensor/aggregates") { request, context in try await AggregateRoutes.aggregates(request, context, store) }
@@ -74,6 +77,9 @@ public func buildRouter(
     admin.get(":device/credentials") { _, context in try await DeviceCredentialRoutes.get(context, store) }
     admin.delete(":device/credentials") { _, context in try await DeviceCredentialRoutes.delete(context, store) }
     admin.post("credentials") { request, _ in try await DeviceCredentialRoutes.provision(request, store) }
+    // A device's own expected interval: admin tokens only.
+    let adminSensors = router.group("v1/sensors").add(middleware: BearerAuth(.admin, readTokens: tokens, adminTokens: adminTokens))
+    adminSensors.patch(":sensor/devices/:device") { request, context in try await SensorRoutes.patchDevice(request, context, store) }
     admin.get("credentials") { request, _ in try await DeviceCredentialRoutes.list(request, store) }
     DashboardRoutes.add(to: router)
     return router

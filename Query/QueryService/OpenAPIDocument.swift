@@ -32,8 +32,45 @@ enum OpenAPIDocument {
                 - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000, default: 100}}
                 - $ref: "#/components/parameters/cursor"
                 - {name: prefix, in: query, description: Only devices whose id starts with this, schema: {type: string, pattern: "^[A-Za-z0-9._-]{0,64}$"}}
+                - {name: state, in: query, description: Only devices in this state, schema: {$ref: "#/components/schemas/DeviceState"}}
               responses:
                 "200": {description: A page of devices, content: {application/json: {schema: {$ref: "#/components/schemas/DevicePage"}}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "404": {$ref: "#/components/responses/NotFound"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+          /v1/sensors/{sensor}/devices/{device}:
+            get:
+              summary: One device with its state
+              operationId: getDevice
+              parameters:
+                - $ref: "#/components/parameters/sensor"
+                - $ref: "#/components/parameters/device"
+              responses:
+                "200": {description: The device, content: {application/json: {schema: {$ref: "#/components/schemas/Device"}}}}
+                "400": {$ref: "#/components/responses/BadRequest"}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "404": {$ref: "#/components/responses/NotFound"}
+                "503": {$ref: "#/components/responses/Unavailable"}
+            patch:
+              summary: Sets the device's own expected interval (admin tokens only)
+              description: A device is silent after its expected interval times device_silent_factor without a reading; null goes back to its sensor type's.
+              operationId: patchDevice
+              parameters:
+                - $ref: "#/components/parameters/sensor"
+                - $ref: "#/components/parameters/device"
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      required: [expected_interval]
+                      additionalProperties: false
+                      properties:
+                        expected_interval: {type: [string, "null"], pattern: "^[1-9][0-9]*[smhd]$", examples: ["5m"]}
+              responses:
+                "200": {description: The device, content: {application/json: {schema: {$ref: "#/components/schemas/Device"}}}}
                 "400": {$ref: "#/components/responses/BadRequest"}
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {$ref: "#/components/responses/NotFound"}
@@ -75,7 +112,8 @@ enum OpenAPIDocument {
               description: >-
                 One `reading` event per reading committed after the stream opened (data is a Reading, id its time
                 in microseconds), pushed once the writer's transaction has committed (PostgreSQL LISTEN/NOTIFY, one
-                notification per batch); a comment line every 15 s. Authenticated by the bearer header like every
+                notification per batch); a `state` event when the device's state changes (data {"state", "since"});
+                a comment line every 15 s. Authenticated by the bearer header like every
                 route. A client that falls 256 events behind is disconnected (reconnect to go on).
               operationId: streamReadings
               parameters:
@@ -360,8 +398,20 @@ enum OpenAPIDocument {
               type: object
               properties:
                 sensor: {type: string}
-                devices: {type: array, items: {type: object, properties: {device: {type: string}, first_seen: {$ref: "#/components/schemas/Time"}, last_seen: {$ref: "#/components/schemas/Time"}}}}
+                devices: {type: array, items: {$ref: "#/components/schemas/Device"}}
                 next: {type: [string, "null"]}
+            DeviceState: {type: string, enum: [online, silent, offline]}
+            Device:
+              type: object
+              properties:
+                device: {type: string}
+                first_seen: {$ref: "#/components/schemas/Time"}
+                last_seen: {$ref: "#/components/schemas/Time", description: The newest reading's own time}
+                last_heard: {$ref: "#/components/schemas/Time", description: When its newest reading arrived (to within half its expected interval, at most 30 s)}
+                state: {$ref: "#/components/schemas/DeviceState"}
+                state_since: {$ref: "#/components/schemas/Time"}
+                expected_interval: {type: string, examples: ["60s"]}
+                expected_interval_is_own: {type: boolean, description: false when it is its sensor type's}
             Reading:
               type: object
               description: time, seq, and one number per field the reading carries
@@ -409,6 +459,9 @@ enum OpenAPIDocument {
                             avg: {type: number}
                             min: {type: number}
                             max: {type: number}
+            StateCounts:
+              type: object
+              properties: {online: {type: integer}, silent: {type: integer}, offline: {type: integer}}
             Overview:
               type: object
               properties:
@@ -420,9 +473,11 @@ enum OpenAPIDocument {
                     properties:
                       sensor: {type: string}
                       devices: {type: integer}
+                      devices_by_state: {$ref: "#/components/schemas/StateCounts"}
                       readings_last_hour: {type: integer}
                       readings_last_minute: {type: integer}
                       rejected_last_hour: {type: integer}
+                devices_by_state: {$ref: "#/components/schemas/StateCounts"}
                 unrouted_rejected_last_hour: {type: integer}
                 services:
                   type: array

@@ -18,10 +18,13 @@ public struct QuerySettings: Sendable {
     /// How often the retention policy runs, and the age and quota limits it applies besides the catalog's.
     public var retentionInterval: Duration
     public var retentionLimits: RetentionSchedule.Limits
+    /// How devices' states are derived: how often, and the silent factor.
+    public var deviceStatus: DeviceStatusSchedule.Options
 
     public init(
         databaseURL: String, sensorDatabaseURLs: [String: String] = [:], host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], adminTokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4,
-        rollupCacheMB: Int = 256, retentionInterval: Duration = .seconds(3600), retentionLimits: RetentionSchedule.Limits = .init()
+        rollupCacheMB: Int = 256, retentionInterval: Duration = .seconds(3600), retentionLimits: RetentionSchedule.Limits = .init(),
+        deviceStatus: DeviceStatusSchedule.Options = .init()
     ) {
         self.databaseURL = databaseURL
         self.sensorDatabaseURLs = sensorDatabaseURLs
@@ -34,6 +37,7 @@ public struct QuerySettings: Sendable {
         self.rollupCacheMB = rollupCacheMB
         self.retentionInterval = retentionInterval
         self.retentionLimits = retentionLimits
+        self.deviceStatus = deviceStatus
     }
 
     /// From the platform's settings; refuses to serve without tokens on anything but loopback.
@@ -52,6 +56,7 @@ public struct QuerySettings: Sendable {
             adminTokens: settings.adminTokens,
             catalog: catalog, readPoolSize: settings.readPoolSize,
             rollupCacheMB: settings.rollupCacheMB, retentionInterval: .seconds(settings.retentionIntervalSeconds),
-            retentionLimits: .init(deadLetterAge: .seconds(settings.deadLetterRetentionDays * 86_400), deadLetterQuotaPerHour: settings.deadLetterQuotaPerHour))
+            retentionLimits: .init(deadLetterAge: .seconds(settings.deadLetterRetentionDays * 86_400), deadLetterQuotaPerHour: settings.deadLetterQuotaPerHour),
+            deviceStatus: .init(interval: .seconds(settings.deviceStatusSeconds), silentFactor: settings.deviceSilentFactor))
     }
 }

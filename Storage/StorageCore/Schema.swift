@@ -36,6 +36,26 @@ public enum Schema {
             last_seen timestamptz NOT NULL,
             UNIQUE (sensor, device)
         );
+        -- Device status (docs/devices.md#device-status): the writers keep last_heard (when a reading last
+        -- arrived) and what the device last reported on its status topic; the status schedule derives state from them.
+        -- Only when missing: migrations run at every start, and an ALTER would lock out the writers each time.
+        DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'devices'::regclass AND attname = 'last_heard' AND NOT attisdropped) THEN
+                ALTER TABLE devices ADD COLUMN last_heard timestamptz, ADD COLUMN reported text, ADD COLUMN reported_at timestamptz,
+                    ADD COLUMN state text NOT NULL DEFAULT 'online', ADD COLUMN state_since timestamptz, ADD COLUMN expected_interval interval;
+                UPDATE devices SET last_heard = last_seen, state_since = last_seen;
+            END IF;
+        END $$;
+        CREATE TABLE IF NOT EXISTS device_state_changes (
+            id bigserial PRIMARY KEY,
+            device_id int4 NOT NULL,
+            sensor text NOT NULL,
+            device text NOT NULL,
+            state text NOT NULL,
+            since timestamptz NOT NULL,
+            noticed timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX IF NOT EXISTS device_state_changes_noticed ON device_state_changes (noticed);
         CREATE TABLE IF NOT EXISTS rejected (
             id bigserial PRIMARY KEY,
             sensor text,

@@ -15,8 +15,12 @@ public enum OverviewQueries {
                 body(&line)
                 lines[sensor] = line
             }
-            for row in try pg.execute("SELECT sensor, count(*) FROM devices GROUP BY sensor").rows {
-                update(row[0]) { $0.devices = Int64(row[1]!) ?? 0 }
+            for row in try pg.execute("SELECT sensor, state, count(*) FROM devices GROUP BY sensor, state").rows {
+                let count = Int64(row[2]!) ?? 0
+                update(row[0]) {
+                    $0.devices += count
+                    $0.devicesByState[row[1] ?? "online", default: 0] += count
+                }
             }
             let minute = now >= 0 ? now / 60_000_000 * 60_000_000 : 0
             let counts = try pg.query("""

@@ -102,6 +102,8 @@ public enum RetentionPolicy {
         // The overview's hourly counts look back one hour: a day of them is plenty, whichever sensor type
         // they are of (one taken out of the catalog too).
         _ = try connection.query("DELETE FROM reading_counts WHERE bucket < \(SQLTime.timestamp("$1"))", [String(now - Micros.perDay)])
+        // Device state changes are read as they come (live streams); they are kept as long as dead letters.
+        _ = try connection.query("DELETE FROM device_state_changes WHERE noticed < \(SQLTime.timestamp("$1"))", [cutoff])
         return pruned
     }
 

@@ -6,6 +6,8 @@ import StorageReader
 public struct SensorOverview: Sendable, Equatable {
     public var sensor: String?
     public var devices: Int64 = 0
+    /// Devices per state (`DeviceState`'s raw values).
+    public var devicesByState: [String: Int64] = [:]
     /// Readings (rows, not field values) whose time falls in the current minute and the 59 before it.
     public var readingsLastHour: Int64 = 0
     /// Readings whose time falls in the current minute.

@@ -18,6 +18,8 @@ import StorageEvents
 public final class LiveReadings: Service, @unchecked Sendable {
     public enum Event: Sendable, Equatable {
         case reading(StoredReading)
+        /// The device's state changed (read from `DeviceStateChanges` at each catch-up).
+        case state(DeviceStateChanges.Change)
         /// Every `heartbeat` seconds, so a vanished client is noticed at the next write.
         case heartbeat
     }
@@ -48,6 +50,8 @@ public final class LiveReadings: Service, @unchecked Sendable {
     private var stopped = false
     private var dropped = 0
     private var listening = false
+    /// The last state change read (listener thread only).
+    private var stateCursor: Int64 = 0
 
     public init(url: String, sensors: [SensorType], capacity: Int = 256, heartbeat: TimeInterval = 15, catchUpInterval: TimeInterval = 1) {
         self.url = url
@@ -152,6 +156,7 @@ public final class LiveReadings: Service, @unchecked Sendable {
                     return true
                 }
                 _ = try fresh.execute("LISTEN \(ReadingChanges.channel)")
+                stateCursor = try DeviceStateChanges.last(on: fresh)
                 connection = fresh
                 // Notifications sent while nobody listened are lost: read what every watched device missed.
                 try catchUp(on: fresh)
@@ -176,10 +181,21 @@ public final class LiveReadings: Service, @unchecked Sendable {
         return true
     }
 
-    /// Reads what every watched device has newer than its cursor.
+    /// Reads what every watched device has newer than its cursor, and the state changes since the last.
     private func catchUp(on connection: PGConnection) throws(PGError) {
         for sensor in Set(lock.withLock { watches.keys.map(\.sensor) }) {
             try fetch(ReadingChanges.Change(sensor: sensor, last: .max, deviceIDs: nil), on: connection)
+        }
+        while true {
+            let changes = try DeviceStateChanges.after(stateCursor, on: connection)
+            guard let last = changes.last else { return }
+            stateCursor = last.id
+            let targets: [(UInt64, AsyncStream<Event>.Continuation, [Event])] = lock.withLock {
+                changes.flatMap { change in
+                    (watches[Key(sensor: change.sensor, deviceID: change.deviceID)]?.subscribers ?? [:]).map { ($0.key, $0.value, [Event.state(change)]) }
+                }
+            }
+            deliver(targets)
         }
     }
 

@@ -1,6 +1,7 @@
 import Postgres
 import SensorModel
 import StorageCore
+import StorageEvents
 
 /// The read side: parameters only, never values in SQL text (table and column names come from the catalog).
 public struct ReadingQueries: Sendable {
@@ -15,17 +16,42 @@ public struct ReadingQueries: Sendable {
     static func micros(_ column: String) -> String { SQLTime.micros(column) }
     static func timestamp(_ parameter: String) -> String { SQLTime.timestamp(parameter) }
 
-    /// Devices ordered by id string, after `cursor` (exclusive), whose id starts with `prefix` if given.
-    public func devices(limit: Int, after cursor: String?, prefix: String? = nil, on connection: PGConnection) throws(PGError) -> [StoredDevice] {
+    /// Devices ordered by id string, after `cursor` (exclusive), whose id starts with `prefix` and whose
+    /// state is `state` if given.
+    public func devices(
+        limit: Int, after cursor: String?, prefix: String? = nil, state: DeviceState? = nil, on connection: PGConnection
+    ) throws(PGError) -> [StoredDevice] {
         // LIKE's own characters (device ids may hold `_`) are escaped; the (sensor, device) key serves the range.
         let pattern = prefix.map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "_", with: "\\_").replacingOccurrences(of: "%", with: "\\%") + "%" }
         let result = try connection.query("""
-            SELECT id, device, \(Self.micros("first_seen")), \(Self.micros("last_seen")) FROM devices
-            WHERE sensor = $1 AND ($2::text IS NULL OR device > $2) AND ($4::text IS NULL OR device LIKE $4) ORDER BY device LIMIT $3
-            """, [sensor.name, cursor, String(limit), pattern])
-        return result.rows.map { row in
-            StoredDevice(id: Int32(row[0]!)!, device: row[1]!, firstSeen: Int64(row[2]!)!, lastSeen: Int64(row[3]!)!)
-        }
+            SELECT \(Self.deviceColumns) FROM devices
+            WHERE sensor = $1 AND ($2::text IS NULL OR device > $2) AND ($4::text IS NULL OR device LIKE $4) AND ($5::text IS NULL OR state = $5)
+            ORDER BY device LIMIT $3
+            """, [sensor.name, cursor, String(limit), pattern, state?.rawValue])
+        return result.rows.compactMap(Self.device)
+    }
+
+    static let deviceColumns = [
+        "id", "device", micros("first_seen"), micros("last_seen"), micros("coalesce(last_heard, last_seen)"), "state",
+        micros("coalesce(state_since, first_seen)"), "(extract(epoch from expected_interval) * 1000000)::int8",
+    ].joined(separator: ", ")
+
+    static func device(_ row: [String?]) -> StoredDevice? {
+        guard let id = row[0].flatMap({ Int32($0) }), let name = row[1], let first = row[2].flatMap({ Int64($0) }),
+            let last = row[3].flatMap({ Int64($0) }), let heard = row[4].flatMap({ Int64($0) }),
+            let state = row[5].flatMap(DeviceState.init(rawValue:)), let since = row[6].flatMap({ Int64($0) })
+        else { return nil }
+        return StoredDevice(
+            id: id, device: name, firstSeen: first, lastSeen: last, lastHeard: heard, state: state, stateSince: since,
+            expectedInterval: row[7].flatMap { Int64($0) })
+    }
+
+    /// Sets a device's own expected interval (nil: its sensor type's again); false when there is no such device.
+    public func setExpectedInterval(_ interval: Duration?, device: String, on connection: PGConnection) throws(PGError) -> Bool {
+        let micros = interval.map { String($0.components.seconds * 1_000_000) }
+        return try connection.query("""
+            UPDATE devices SET expected_interval = $3::int8 * interval '1 microsecond' WHERE sensor = $1 AND device = $2 RETURNING 1
+            """, [sensor.name, device, micros]).count > 0
     }
 
     /// Id to name of every device of this sensor type (for aggregates grouped by device).
@@ -43,12 +69,10 @@ public struct ReadingQueries: Sendable {
 
     public func devices(named names: [String], on connection: PGConnection) throws(PGError) -> [StoredDevice] {
         let result = try connection.query("""
-            SELECT id, device, \(Self.micros("first_seen")), \(Self.micros("last_seen")) FROM devices
+            SELECT \(Self.deviceColumns) FROM devices
             WHERE sensor = $1 AND device = ANY($2::text[]) ORDER BY device
             """, [sensor.name, Self.textArray(names)])
-        return result.rows.map { row in
-            StoredDevice(id: Int32(row[0]!)!, device: row[1]!, firstSeen: Int64(row[2]!)!, lastSeen: Int64(row[3]!)!)
-        }
+        return result.rows.compactMap(Self.device)
     }
 
     /// Raw readings of one device in `[from, to)`, after the cursor time in the chosen order.
@@ -85,8 +109,14 @@ public struct ReadingQueries: Sendable {
 
 // The services' entry point: the same work on a `StoreConnection`.
 extension ReadingQueries {
-    public func devices(limit: Int, after cursor: String?, prefix: String? = nil, on connection: StoreConnection) throws(StoreError) -> [StoredDevice] {
-        try StoreError.wrap { () throws(PGError) in try devices(limit: limit, after: cursor, prefix: prefix, on: connection.pg) }
+    public func devices(
+        limit: Int, after cursor: String?, prefix: String? = nil, state: DeviceState? = nil, on connection: StoreConnection
+    ) throws(StoreError) -> [StoredDevice] {
+        try StoreError.wrap { () throws(PGError) in try devices(limit: limit, after: cursor, prefix: prefix, state: state, on: connection.pg) }
+    }
+
+    public func setExpectedInterval(_ interval: Duration?, device: String, on connection: StoreConnection) throws(StoreError) -> Bool {
+        try StoreError.wrap { () throws(PGError) in try setExpectedInterval(interval, device: device, on: connection.pg) }
     }
 
     public func deviceNames(on connection: StoreConnection) throws(StoreError) -> [Int32: String] {

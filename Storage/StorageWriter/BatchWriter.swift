@@ -19,7 +19,7 @@ public final class BatchWriter: @unchecked Sendable {
     private let stageSQL: String
     private let directCopySQL: String
     private let directRollups: DirectRollups
-    private var devices = DeviceRegistry()
+    private var devices: DeviceRegistry
     /// The prepared fast-path statement's name, and the connection session it was prepared in.
     private let mergeStatement: String
     private var preparedSession: UInt64?
@@ -40,6 +40,7 @@ public final class BatchWriter: @unchecked Sendable {
         self.directCopySQL = "COPY \(tables.readings) (\(columns)) FROM STDIN (FORMAT binary)"
         self.directRollups = DirectRollups(tables: tables)
         self.mergeStatement = "telemetry_merge_\(sensor.name)"
+        self.devices = DeviceRegistry(expectedInterval: sensor.expectedInterval)
     }
 
     /// How a rollup row absorbs a partial aggregate (`excluded`) of the same key.
@@ -135,12 +136,13 @@ public final class BatchWriter: @unchecked Sendable {
     /// duplicate: BEGIN + COPY readings, COPY rollups, merge + COMMIT + announcement.
     private func writeOnce(_ batch: IngestBatch) throws(PGError) -> WriteOutcome {
         let readings = batch.readings
-        guard !readings.isEmpty || !batch.deadLetters.isEmpty else { return WriteOutcome(inserted: 0, duplicates: 0, deadLettered: 0) }
+        guard !batch.isEmpty else { return WriteOutcome(inserted: 0, duplicates: 0, deadLettered: 0) }
+        let reported = Set(batch.statusReports.map(\.device))
         var plan = DeviceRegistry.Plan()
         if !readings.isEmpty {
             try prepareSession()
             try partitions.ensure(days: Set(readings.times.map(Micros.day(of:))), on: connection)
-            plan = devices.plan(spans: batch.spans, readings: readings)
+            plan = devices.plan(spans: batch.spans, readings: readings, reported: reported)
         }
         var pending = ["BEGIN"]
         do {
@@ -158,6 +160,7 @@ public final class BatchWriter: @unchecked Sendable {
                 pending = []
                 try DeadLetterWriter.write(batch.deadLetters, on: connection)
             }
+            if let statement = DeviceRegistry.reportStatus(batch.statusReports, sensor: sensor.name) { pending.append(statement) }
             pending.append("COMMIT")
             let commit = pending.count - 1
             if inserted > 0, let last = readings.times.max() {
@@ -165,7 +168,7 @@ public final class BatchWriter: @unchecked Sendable {
                 pending.append(ReadingChanges.announcement(.init(sensor: sensor.name, last: last, deviceIDs: Array(Set(plan.ids.values)).sorted())))
             }
             try Self.committed(try connection.executeEach(pending.joined(separator: "; ")), commitAt: commit)
-            devices.remember(plan)
+            devices.remember(plan, reported: reported)
             return WriteOutcome(inserted: inserted, duplicates: readings.count - inserted, deadLettered: batch.deadLetters.count)
         } catch {
             if connection.isHealthy { _ = try? connection.execute("ROLLBACK") }

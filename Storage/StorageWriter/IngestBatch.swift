@@ -7,20 +7,25 @@ public struct IngestBatch: Sendable {
     /// Consecutive row ranges of `readings`, each from one device.
     public private(set) var spans: [DeviceSpan] = []
     public var deadLetters: [DeadLetter] = []
+    /// What devices said on their status topics, in the order it arrived.
+    public var statusReports: [StatusReport] = []
 
     public init(fieldCount: Int, capacity: Int = 0) {
         readings = ReadingBatch(fieldCount: fieldCount, reservingCapacity: capacity)
     }
 
-    public var isEmpty: Bool { readings.isEmpty && deadLetters.isEmpty }
+    public var isEmpty: Bool { readings.isEmpty && deadLetters.isEmpty && statusReports.isEmpty }
 
-    /// Records that rows from `start` to the end of `readings` came from `device`.
-    public mutating func closeSpan(device: String, from start: Int) {
+    /// Records that rows from `start` to the end of `readings` came from `device`, in a message that
+    /// arrived at `heardAt` (nil: the rows' newest time, for batches made without a message).
+    public mutating func closeSpan(device: String, from start: Int, heardAt: Int64? = nil) {
         guard readings.count > start else { return }
+        let heard = heardAt ?? readings.times[start...].max()!
         if let last = spans.last, last.device == device, last.rows.upperBound == start {
             spans[spans.count - 1].rows = last.rows.lowerBound..<readings.count
+            spans[spans.count - 1].heardAt = max(last.heardAt, heard)
         } else {
-            spans.append(DeviceSpan(device: device, rows: start..<readings.count))
+            spans.append(DeviceSpan(device: device, rows: start..<readings.count, heardAt: heard))
         }
     }
 
@@ -28,6 +33,7 @@ public struct IngestBatch: Sendable {
         readings.removeAll()
         spans.removeAll(keepingCapacity: true)
         deadLetters.removeAll(keepingCapacity: true)
+        statusReports.removeAll(keepingCapacity: true)
     }
 }
 

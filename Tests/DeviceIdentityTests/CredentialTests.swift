@@ -55,14 +55,18 @@ import Testing
         #expect(files.passwords == "dev-1:$7$101$a$b\ndev-2:$7$101$c$d\n")
         #expect(files.servicePasswords == "ingest-humidity:$7$101$s$h\ningest-temperature:$7$101$s$h\ningest-unrouted:$7$101$s$h\n")
         let rules = files.acl.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
+        // Status topics (telemetry/status/%u is among the first two) are every device's, whatever its sensor types.
         #expect(rules == [
-            "pattern write telemetry/+/%u", "pattern write telemetry/+/%u/+",
+            "pattern write telemetry/+/%u", "pattern write telemetry/+/%u/+", "pattern write tele/%u/LWT", "pattern write %u/online", "pattern write %u/status",
             "user dev-2", "topic deny telemetry/temperature/dev-2/#",
         ])
-        #expect(files.serviceACL.split(separator: "\n").filter { !$0.hasPrefix("#") } == [
-            "user ingest-humidity", "topic read telemetry/humidity/#", "user ingest-temperature", "topic read telemetry/temperature/#",
-            "user ingest-unrouted", "topic read telemetry/#",
-        ])
+        let status: [String] = ["topic read telemetry/status/+", "topic read tele/+/LWT", "topic read +/online", "topic read +/status"]
+        var expected: [String] = ["user ingest-humidity", "topic read telemetry/humidity/#"]
+        expected += status
+        expected += ["user ingest-temperature", "topic read telemetry/temperature/#"]
+        expected += status
+        expected += ["user ingest-unrouted", "topic read telemetry/#"]
+        #expect(files.serviceACL.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init) == expected)
         #expect(!rules.contains { $0.hasPrefix("pattern") && !$0.hasPrefix("pattern write") }, "a pattern applies to every client: write only")
     }
 
@@ -105,14 +109,17 @@ import Testing
         let rules = files.acl.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
         #expect(rules == [
             "pattern write telemetry/+/%u", "pattern write telemetry/+/%u/+", "pattern write tele/%u/SENSOR", "pattern write %u/sensor/temperature/state",
+            "pattern write tele/%u/LWT", "pattern write %u/online", "pattern write %u/status",
             // Only humidity: not temperature's topics, nor any source that feeds temperature (Tasmota's feeds both).
             "user bath", "topic deny telemetry/temperature/bath/#", "topic deny tele/bath/SENSOR", "topic deny bath/sensor/temperature/state",
         ])
-        #expect(files.serviceACL.split(separator: "\n").filter { !$0.hasPrefix("#") } == [
-            "user ingest-humidity", "topic read telemetry/humidity/#", "topic read tele/+/SENSOR",
-            "user ingest-temperature", "topic read telemetry/temperature/#", "topic read tele/+/SENSOR", "topic read +/sensor/temperature/state",
-            "user ingest-unrouted", "topic read telemetry/#",
-        ])
+        let status: [String] = ["topic read telemetry/status/+", "topic read tele/+/LWT", "topic read +/online", "topic read +/status"]
+        var expected: [String] = ["user ingest-humidity", "topic read telemetry/humidity/#", "topic read tele/+/SENSOR"]
+        expected += status
+        expected += ["user ingest-temperature", "topic read telemetry/temperature/#", "topic read tele/+/SENSOR", "topic read +/sensor/temperature/state"]
+        expected += status
+        expected += ["user ingest-unrouted", "topic read telemetry/#"]
+        #expect(files.serviceACL.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init) == expected)
     }
 
     @Test func credentialsAreCheckedAgainstTheGrammarAndTheCatalog() {

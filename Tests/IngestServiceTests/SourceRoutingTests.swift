@@ -1,5 +1,6 @@
 import SensorModel
 import Testing
+import StorageWriter
 import WireFormats
 @testable import IngestService
 
@@ -12,11 +13,13 @@ struct SourceRoutingTests {
             Source(topic: "{device}/sensor/temperature/state", format: .text),
         ])
 
-    @Test func sourcesAreSubscribedAfterTheTelemetryFilters() {
+    @Test func sourcesAreSubscribedAfterTheTelemetryFiltersAndBeforeTheStatusTopics() {
         let filters = TopicRouting.filters(for: Self.temperature)
-        #expect(Array(filters.suffix(2)) == ["tele/+/SENSOR", "+/sensor/temperature/state"])
+        let status = StatusTopics.filters
+        #expect(status == ["telemetry/status/+", "tele/+/LWT", "+/online", "+/status"])
+        #expect(Array(filters.suffix(2 + status.count)) == ["tele/+/SENSOR", "+/sensor/temperature/state"] + status)
         #expect(Array(filters.prefix(2)) == Self.temperature.topicFilters)
-        #expect(TopicRouting.filters(for: Self.temperature, sharedGroup: "g").last == "$share/g/+/sensor/temperature/state")
+        #expect(TopicRouting.filters(for: Self.temperature, sharedGroup: "g").last == "$share/g/+/status")
         for (index, filter) in filters.enumerated() {
             for other in filters[(index + 1)...] { #expect(!TopicFilters.overlap(filter, other), "\(filter) and \(other)") }
         }
@@ -50,5 +53,18 @@ struct SourceRoutingTests {
             return
         }
         #expect(error.code == .unknownSensor)
+    }
+
+    @Test func statusTopicsAreReportsOrDeadLettersAndTheCatchAllLeavesThem() throws {
+        let report = try #require(TopicRouting.statusReport("tele/plug-1/LWT", payload: Array("Offline".utf8), receivedAt: 42))
+        #expect(try report.get() == StatusReport(device: "plug-1", online: false, at: 42))
+        #expect(try TopicRouting.statusReport("telemetry/status/dev-1", payload: [], receivedAt: 1)?.get() == nil, "an empty message clears a retained one")
+        let bad = try #require(TopicRouting.statusReport("telemetry/status/dev-1", payload: Array("maybe".utf8), receivedAt: 1))
+        #expect(throws: DecodeError.self) { try bad.get() }
+        if case .failure(let error) = bad { #expect(error.code == .badStatus) }
+        if case .failure(let error) = TopicRouting.statusReport("bad id!/status", payload: Array("online".utf8), receivedAt: 1) { #expect(error.code == .badTopic) }
+        #expect(TopicRouting.statusReport("tele/plug-1/SENSOR", payload: [], receivedAt: 1) == nil)
+        #expect(TopicRouting.unroutedRejection(of: "telemetry/status/dev-1", known: ["temperature"]) == nil)
+        #expect(TopicRouting.unroutedRejection(of: "telemetry/nosuch/dev-1", known: ["temperature"])?.code == .unknownSensor)
     }
 }

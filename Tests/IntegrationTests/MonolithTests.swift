@@ -18,20 +18,10 @@ struct MonolithTests {
         let catalog = try TestCatalog.make(from: names)
         let database = try servers.makeDatabase()
         let port = try freeLoopbackPort()
-        let instance = "mono\(UUID().uuidString.prefix(6).lowercased())"
-        let monolith = try ServiceProcess(
-            "telemetry", arguments: ["all", "--port", String(port)],
-            environment: [
-                "TELEMETRY_MQTT_URL": servers.mqttURL, "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory,
-                "TELEMETRY_INSTANCE": instance,
-                "TELEMETRY_JOURNAL_DIR": FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(instance)").path,
-            ],
-            servers: servers)
-        defer {
-            monolith.stop()
-            // Its catch-all's persistent session subscribes to telemetry/#: end it, or the broker queues every later message for it.
-            UnroutedTopicsTests.endSession(clientID: "ingest-unrouted-\(instance)", servers: servers)
-        }
+        let monolith = try servers.startMonolith(
+            environment: ["TELEMETRY_MQTT_URL": servers.mqttURL, "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory],
+            port: port)
+        defer { _ = monolith.stop() }
         let ready = try await Blocking.run {
             try eventually(timeout: .seconds(60)) { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !monolith.isRunning }
         }
@@ -53,7 +43,7 @@ struct MonolithTests {
 
         // A sensor type the catalog does not have: the monolith's catch-all dead-letters it.
         let publisher = try TestPublisher(url: servers.mqtt)
-        let topic = "telemetry/nosuch\(instance)/dev-1"
+        let topic = "telemetry/nosuch\(UUID().uuidString.prefix(6).lowercased())/dev-1"
         try publisher.publish(topic, [1, 2, 3])
         try publisher.flush()
         let connection = try PGConnection(url: database)

@@ -29,6 +29,7 @@ import Testing
          "sources[1].topic", "twice"),
         (file(sources: #"[{"topic": "{device}/events/rpc", "format": "json"}, {"topic": "{device}/events/rpc", "format": "text"}]"#),
          "sources[1].topic", "twice"),
+        (file(sources: #"[{"topic": "tele/{device}/LWT", "format": "text"}]"#), "sources[0].topic", "status topic"),
         (file(sources: "[]", fields: #"{"name": "celsius", "unit": "Cel", "min": -90, "max": 150, "aliases": ["a."]}"#), "fields[0].aliases[0]", "not a key path"),
         (file(sources: "[]", fields: #"{"name": "celsius", "unit": "Cel", "min": -90, "max": 150, "strings": "yes"}"#), "fields[0].strings", "true or false"),
     ])

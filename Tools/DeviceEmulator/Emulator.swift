@@ -28,6 +28,8 @@ public final class Emulator: @unchecked Sendable {
         var latencies = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
         var pending: [Int: [Int32: Pending]] = [:]
         var early: [Int: Set<Int32>] = [:]
+        /// Status messages' ids, whose acknowledgements count for no reading.
+        var ignored: [Int: Set<Int32>] = [:]
         var ackedPerDevice: [Int] = []
     }
 
@@ -78,10 +80,13 @@ public final class Emulator: @unchecked Sendable {
                 url.username = device
                 url.password = password
             }
+            // A device of its own says when it is connected (docs/devices.md#device-status): `online` once
+            // connected, `offline` when it stops, and the broker says `offline` for it if it vanishes.
+            let will = asDevices ? (topic: Self.statusTopic(devices[number].name), payload: Array("offline".utf8)) : nil
             let client = try MQTTClient(
                 url: url,
                 options: .init(clientID: "\(options.devicePrefix)-pub-\(ProcessInfo.processInfo.processIdentifier)-\(number)",
-                               cleanSession: true, maxInflight: options.maxInflight),
+                               cleanSession: true, maxInflight: options.maxInflight, will: will),
                 onPublished: { [self] mid in acknowledged(client: number, mid: mid) })
             try client.start()
             clients.append(client)
@@ -89,6 +94,7 @@ public final class Emulator: @unchecked Sendable {
         for client in clients where !client.waitUntilReady(timeout: .seconds(15)) {
             throw MQTTError(code: -1, message: "cannot connect to \(url): \(client.lastError)")
         }
+        if asDevices { try announce("online", clients: clients) }
         let deadline = options.count == nil ? Date().addingTimeInterval(options.duration.seconds) : Date.distantFuture
         let hardDeadline = Date().addingTimeInterval(max(options.duration.seconds, 1) * 10 + 3600)
         let ratePerConnection = options.rate / Double(connectionCount)
@@ -120,6 +126,7 @@ public final class Emulator: @unchecked Sendable {
         }
         reporter.start()
         group.wait()
+        if asDevices { try? announce("offline", clients: clients) }
         // Wait for the broker to acknowledge what is still in flight (QoS 1), for at most 30 s.
         let ackDeadline = Date().addingTimeInterval(30)
         while options.qos > 0 && clients.contains(where: { $0.inflight > 0 }) && Date() < ackDeadline {
@@ -177,10 +184,23 @@ public final class Emulator: @unchecked Sendable {
         }
     }
 
+    static func statusTopic(_ device: String) -> String { "telemetry/status/\(device)" }
+
+    /// Publishes each device's status (retained, QoS 1) on its own connection.
+    private func announce(_ status: String, clients: [MQTTClient]) throws {
+        for (number, client) in clients.enumerated() {
+            let mid = try client.publish(topic: Self.statusTopic(devices[number].name), payload: Array(status.utf8), qos: 1, retain: true)
+            stats.withLock { stats in
+                if stats.early[number]?.remove(mid) == nil { stats.ignored[number, default: []].insert(mid) }
+            }
+        }
+    }
+
     private func acknowledged(client: Int, mid: Int32) {
-        guard options.qos > 0 else { return }
         let now = DispatchTime.now().uptimeNanoseconds
         stats.withLock { stats in
+            if stats.ignored[client]?.remove(mid) != nil { return }
+            guard options.qos > 0 else { return }
             if let pending = stats.pending[client]?.removeValue(forKey: mid) {
                 account(&stats, pending, ackedAt: now)
             } else {

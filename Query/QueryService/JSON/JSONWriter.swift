@@ -56,6 +56,7 @@ struct JSONWriter {
     mutating func field(_ name: String, _ value: String?) { key(name); string(value) }
     mutating func field(_ name: String, _ value: Double?) { key(name); number(value) }
     mutating func field(_ name: String, integer value: Int64?) { key(name); integer(value) }
+    mutating func field(_ name: String, _ value: Bool) { key(name); bool(value) }
 
     /// `"2026-01-01T00:00:00.000000Z"` with the quotes.
     mutating func time(_ micros: Int64) {

@@ -131,13 +131,13 @@ enum DeviceCredentialRoutes {
     }
 
     /// A key the API does not take is refused, not ignored: `"password": "chosen"` must not look accepted.
-    private static func onlyKnownKeys(_ object: [String: Any]?, _ known: Set<String>, in prefix: String = "") throws {
+    static func onlyKnownKeys(_ object: [String: Any]?, _ known: Set<String>, in prefix: String = "") throws {
         guard let unknown = object?.keys.filter({ !known.contains($0) }).min() else { return }
         throw APIError.invalid(prefix + unknown.prefix(64), "is not a field this body takes (\(known.sorted().joined(separator: ", ")))")
     }
 
     /// The body as a JSON object; nil when empty and that is allowed.
-    private static func jsonBody(_ request: Request, allowEmpty: Bool) async throws -> [String: Any]? {
+    static func jsonBody(_ request: Request, allowEmpty: Bool) async throws -> [String: Any]? {
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: maxBody) } catch {
             throw APIError.invalid("body", "is larger than \(maxBody >> 20) MiB")

@@ -14,6 +14,7 @@ enum OverviewRoutes {
             for (sensor, line) in counts {
                 var merged = lines[sensor] ?? SensorOverview(sensor: sensor)
                 merged.devices += line.devices
+                merged.devicesByState.merge(line.devicesByState, uniquingKeysWith: +)
                 merged.readingsLastHour += line.readingsLastHour
                 merged.readingsLastMinute += line.readingsLastMinute
                 merged.rejectedLastHour += line.rejectedLastHour
@@ -31,12 +32,22 @@ enum OverviewRoutes {
             json.beginObject()
             json.field("sensor", sensor.name)
             json.field("devices", integer: line.devices)
+            json.key("devices_by_state")
+            json.beginObject()
+            for state in DeviceState.allCases { json.field(state.rawValue, integer: line.devicesByState[state.rawValue] ?? 0) }
+            json.endObject()
             json.field("readings_last_hour", integer: line.readingsLastHour)
             json.field("readings_last_minute", integer: line.readingsLastMinute)
             json.field("rejected_last_hour", integer: line.rejectedLastHour)
             json.endObject()
         }
         json.endArray()
+        json.key("devices_by_state")
+        json.beginObject()
+        for state in DeviceState.allCases {
+            json.field(state.rawValue, integer: store.catalog.sensors.reduce(0) { $0 + (lines[$1.name]?.devicesByState[state.rawValue] ?? 0) })
+        }
+        json.endObject()
         json.field("unrouted_rejected_last_hour", integer: lines[nil]?.rejectedLastHour ?? 0)
         json.key("services")
         json.beginArray()

@@ -36,34 +36,6 @@ enum SensorRoutes {
         return .json(json)
     }
 
-    static func devices(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
-        let sensor = try store.sensor(Parameters.path("sensor", context))
-        let parameters = Parameters(request)
-        let limit = try parameters.limit(default: 100, max: 10_000)
-        let cursor = try parameters.string("cursor").map { try parameters.deviceCursor(Cursor.decode($0, parts: 1)[0]) }
-        let prefix = try parameters.string("prefix").flatMap { $0.isEmpty ? nil : try parameters.device($0, name: "prefix") }
-        let queries = ReadingQueries(sensor: sensor)
-        let devices = try await store.read(for: sensor) { connection in
-            try queries.devices(limit: limit + 1, after: cursor, prefix: prefix, on: connection)
-        }
-        var json = JSONWriter()
-        json.beginObject()
-        json.field("sensor", sensor.name)
-        json.key("devices")
-        json.beginArray()
-        for device in devices.prefix(limit) {
-            json.beginObject()
-            json.field("device", device.device)
-            json.field("first_seen", TimeText.format(device.firstSeen))
-            json.field("last_seen", TimeText.format(device.lastSeen))
-            json.endObject()
-        }
-        json.endArray()
-        json.field("next", devices.count > limit ? Cursor.encode([devices[limit - 1].device]) : nil)
-        json.endObject()
-        return .json(json)
-    }
-
     static func latest(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
         let sensor = try store.sensor(Parameters.path("sensor", context))
         let device = try Parameters(request).device(Parameters.path("device", context))

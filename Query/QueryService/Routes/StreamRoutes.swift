@@ -4,7 +4,8 @@ import StorageReader
 
 /// `GET /v1/sensors/{sensor}/devices/{device}/stream`: Server-Sent Events, one `reading` event per
 /// reading committed after the stream opened (the same JSON as a reading of `/readings`, `id` its time
-/// in µs), and a comment line every 15 s. Authenticated like every route (the bearer header; the
+/// in µs), a `state` event when the device's state changes (`{"state": "silent", "since": "…"}`), and
+/// a comment line every 15 s. Authenticated like every route (the bearer header; the
 /// dashboard reads it with `fetch`, so no token ever goes in a URL).
 enum StreamRoutes {
     static func stream(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
@@ -30,6 +31,13 @@ enum StreamRoutes {
                     switch event {
                     case .heartbeat:
                         try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    case .state(let change):
+                        var json = JSONWriter(capacity: 96)
+                        SensorRoutes.writeState(change.state.rawValue, since: change.since, into: &json)
+                        var buffer = ByteBuffer(string: "event: state\ndata: ")
+                        buffer.writeBytes(json.bytes)
+                        buffer.writeString("\n\n")
+                        try await writer.write(buffer)
                     case .reading(let reading):
                         var json = JSONWriter(capacity: 160)
                         SensorRoutes.write(reading, sensor: sensor, into: &json)

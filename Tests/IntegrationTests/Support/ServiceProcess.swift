@@ -101,15 +101,24 @@ extension TestServers {
             process.healthPort = port
             return process
         case .all:
-            // A catch-all of its own per test: on the shared broker it would otherwise take another
-            // test's session (and dead-letter that test's sensor types, which this catalog lacks).
-            let instance = environment["TELEMETRY_INSTANCE"] ?? "all-\(UUID().uuidString.prefix(8).lowercased())"
-            environment["TELEMETRY_INSTANCE"] = instance
-            let process = try ServiceProcess("telemetry", arguments: ["all", "--port", String(port)], environment: environment, servers: self)
-            process.healthPort = port
-            process.afterStop = { UnroutedTopicsTests.endSession(clientID: "ingest-unrouted-\(instance)", servers: self) }
-            return process
+            return try startMonolith(environment: environment, port: port)
         }
+    }
+
+    /// `telemetry all` (the whole platform in one process) with `environment`, serving on `port` (its
+    /// `healthPort`). A catch-all of its own per test: on the shared broker it would otherwise take another
+    /// test's session (and dead-letter that test's sensor types, which this catalog lacks); its session
+    /// ends when the process is stopped.
+    func startMonolith(environment: [String: String], port: Int) throws -> ServiceProcess {
+        var environment = environment
+        let instance = environment["TELEMETRY_INSTANCE"] ?? "all-\(UUID().uuidString.prefix(8).lowercased())"
+        environment["TELEMETRY_INSTANCE"] = instance
+        environment["TELEMETRY_JOURNAL_DIR"] = environment["TELEMETRY_JOURNAL_DIR"]
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(instance)").path
+        let process = try ServiceProcess("telemetry", arguments: ["all", "--port", String(port)], environment: environment, servers: self)
+        process.healthPort = port
+        process.afterStop = { UnroutedTopicsTests.endSession(clientID: "ingest-unrouted-\(instance)", servers: self) }
+        return process
     }
 }
 

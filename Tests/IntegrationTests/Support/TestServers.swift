@@ -49,7 +49,8 @@ struct TestCatalog {
 
     /// Copies the given default sensor types, each renamed `<name>_<suffix>`, their source topics put
     /// under `<suffix>/` (`<suffix>/tele/{device}/SENSOR`) so that tests never receive each other's.
-    static func make(from names: [String]) throws -> TestCatalog {
+    /// `settings`: top-level keys put in every copied file (`["expected_interval": "2s"]`).
+    static func make(from names: [String], settings: [String: Any] = [:]) throws -> TestCatalog {
         let suffix = String(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(8))
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("config/sensors")
@@ -59,6 +60,7 @@ struct TestCatalog {
             let data = try Data(contentsOf: source.appendingPathComponent("\(name).json"))
             var object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
             object["name"] = "\(name)_\(suffix)"
+            object.merge(settings) { $1 }
             if let sources = object["sources"] as? [[String: Any]] {
                 object["sources"] = sources.map { source in source.merging(["topic": "\(suffix)/\(source["topic"]!)"]) { $1 } }
             }
