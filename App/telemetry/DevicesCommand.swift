@@ -44,7 +44,7 @@ struct DevicesCommand: AsyncParsableCommand {
             let sensors = sensor.isEmpty ? nil : sensor
             try DevicesCommand.check(device, sensors, catalog)
             guard try DeviceCredentials.get(device: device, on: connection) == nil else {
-                throw ValidationError("device \(device) already has a credential; `telemetry devices rotate \(device)` gives it a new password")
+                throw CommandFailure("device \(device) already has a credential; `telemetry devices rotate \(device)` gives it a new password")
             }
             // Not rotating: one added meanwhile is refused too, never silently given a new password.
             let issued = try DeviceCredentials.issue(device: device, sensors: SensorRights(sensors), rotating: false, on: connection)
@@ -59,7 +59,7 @@ struct DevicesCommand: AsyncParsableCommand {
         func run() async throws {
             let (_, connection) = try await DevicesCommand.open("rotate")
             guard try DeviceCredentials.get(device: device, on: connection) != nil else {
-                throw ValidationError("device \(device) has no credential (add it first)")
+                throw CommandFailure("device \(device) has no credential (add it first: telemetry devices add \(device))")
             }
             print("\(device),\(try DeviceCredentials.issue(device: device, sensors: .unchanged, on: connection).password)")
         }
@@ -71,21 +71,38 @@ struct DevicesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (_, connection) = try await DevicesCommand.open("revoke")
-            guard try DeviceCredentials.revoke(device: device, on: connection) else { throw ValidationError("device \(device) has no credential") }
+            guard try DeviceCredentials.revoke(device: device, on: connection) else { throw CommandFailure("device \(device) has no credential") }
+            // broker-sync takes it out of the broker's files and signals the broker (docs/identity.md).
+            print("revoked \(device): its password and certificates no longer work; a connected session is closed within 5 s (broker-sync must run)")
         }
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Lists the devices that have credentials (never a password).")
+        @Flag(name: .long, help: "One JSON object per line: device, sensors (null: every type), created, rotated.") var json = false
 
         func run() async throws {
             let (_, connection) = try await DevicesCommand.open("list")
             var cursor: String?
+            if !json { print("DEVICE\tSENSOR TYPES\tCREATED\tROTATED") }
             repeat {
                 let page = try DeviceCredentials.list(limit: 10_000, after: cursor, on: connection)
-                for credential in page { print("\(credential.device)\t\(credential.sensors?.joined(separator: ",") ?? "all")") }
+                for credential in page {
+                    let created = Self.time(credential.created), rotated = Self.time(credential.rotated)
+                    if json {
+                        let sensors = credential.sensors.map { "[" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "]" } ?? "null"
+                        print(#"{"device":"\#(credential.device)","sensors":\#(sensors),"created":"\#(created)","rotated":"\#(rotated)"}"#)
+                    } else {
+                        print("\(credential.device)\t\(credential.sensors?.joined(separator: ",") ?? "all")\t\(created)\t\(rotated)")
+                    }
+                }
                 cursor = page.count == 10_000 ? page.last?.device : nil
             } while cursor != nil
+        }
+
+        /// µs since the epoch as RFC 3339 UTC, seconds.
+        static func time(_ micros: Int64) -> String {
+            Date(timeIntervalSince1970: Double(micros) / 1e6).formatted(.iso8601)
         }
     }
 
@@ -137,9 +154,9 @@ struct DevicesCommand: AsyncParsableCommand {
                     directory: out, days: days, on: connection)
                 print("\(files.key)\n\(files.certificate)")
             } catch let error as CredentialError {
-                throw ValidationError(error.message)
+                throw CommandFailure(error.message)
             } catch let error as StoreError {
-                throw ValidationError("\(error)")
+                throw CommandFailure("\(error)")
             }
         }
     }

@@ -64,7 +64,22 @@ struct EmulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A CSV of device,password lines (what `telemetry devices import` prints): each device connects as itself.")
     var credentials: String?
 
-    @Flag(name: .long, help: "After sending, check PostgreSQL: sent / stored / missing / duplicated per sensor type; exit 1 if any missing.")
+    @Option(name: .long, help: "The broker, e.g. mqtts://broker.example:8883 (default: the mqtt_url setting).")
+    var url: String?
+
+    @Option(name: .long, help: "The CA certificate that signed the broker's (for mqtts://; default: the mqtt_ca_file setting, else the system's CAs).")
+    var caFile: String?
+
+    @Flag(name: .long, help: "Create the devices' credentials first through the REST API (POST /v1/devices/credentials with an admin token), and connect each device as itself.")
+    var provision = false
+
+    @Option(name: .long, help: "The query service for --provision (default: http://<http_host>:<http_port> from the settings).")
+    var api: String?
+
+    @Option(name: .long, help: "An admin token for --provision (default: the first of the admin_tokens setting).")
+    var adminToken: String?
+
+    @Flag(name: .long, help: "After sending, check PostgreSQL: sent / stored / missing / duplicated per sensor type, counting only this run's readings; exit 1 if any missing.")
     var verify = false
 
     @Option(name: .long, help: "Seconds --verify waits for readings to be stored.")
@@ -87,8 +102,9 @@ struct EmulateCommand: AsyncParsableCommand {
     func run() async throws {
         let (settings, _) = try await Startup.settings("emulate") { _ in () }
         let catalog = try loadOrExit { try Catalog.load(directory: settings.catalogDirectory) }
-        var url = try loadOrExit { try MQTTURL(parsing: settings.mqttURL) }
-        url.caFile = settings.mqttCAFile
+        var url = try loadOrExit { try MQTTURL(parsing: self.url ?? settings.mqttURL) }
+        url.caFile = caFile ?? settings.mqttCAFile
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { throw ValidationError("--ca-file: cannot read \(caFile)") }
         var profile: DeviceProfile?
         if let name = self.profile {
             guard let parsed = DeviceProfile(rawValue: name) else {
@@ -145,9 +161,19 @@ struct EmulateCommand: AsyncParsableCommand {
         options.seed = seed
         options.malformedShare = malformed
         if let credentials { options.credentials = try Self.readCredentials(credentials) }
+        if provision {
+            let names = Emulator(options: options, url: url).devices.map(\.name)
+            let api = self.api ?? "http://\(settings.httpHost):\(settings.httpPort)"
+            guard let token = adminToken ?? settings.adminTokens.first else {
+                throw ValidationError("--provision needs an admin token: --admin-token, or the admin_tokens setting (TELEMETRY_ADMIN_TOKENS)")
+            }
+            options.credentials = try await Provisioning.provision(devices: names, sensors: sensors.map(\.name), api: api, token: token)
+            print("provisioned \(names.count) devices through \(api)")
+        }
         let emulator = Emulator(options: options, url: url)
         let interactive = isatty(STDOUT_FILENO) == 1
         print("emulating \(emulator.devices.count) devices (\(sensors.map(\.name).joined(separator: ", "))) at \(String(format: "%.1f", options.rate)) msg/s, \(samples) readings per message, QoS \(qos), to \(url)")
+        let started = Date()
         let report = try emulator.run { snapshot in
             let line = String(format: "%6.1fs sent %d msgs (%d readings), acked %d, in flight %d, %.0f msg/s",
                               snapshot.elapsed, snapshot.sentMessages, snapshot.sentReadings, snapshot.ackedMessages, snapshot.inflight,
@@ -164,7 +190,10 @@ struct EmulateCommand: AsyncParsableCommand {
         }
         guard verify else { return }
         let placement = DatabasePlacement(defaultURL: settings.databaseURL, bySensor: settings.sensorDatabaseURLs)
-        let lines = try Verifier(placement: placement).verify(report: report, devices: emulator.devices, timeout: .milliseconds(Int64(verifyTimeout * 1000)))
+        // Only this run's readings: from the start of the minute its first frame's first sample fell in.
+        let since = Int64((started.timeIntervalSince1970 - Double(options.sampleSpacing * Int64(samples)) / 1e6 - 1) * 1e6)
+        let lines = try Verifier(placement: placement).verify(
+            report: report, devices: emulator.devices, since: since, timeout: .milliseconds(Int64(verifyTimeout * 1000)))
         print("sensor          sent     stored   missing  duplicated")
         for line in lines {
             print(line.sensor.padding(toLength: 14, withPad: " ", startingAt: 0),

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import SensorModel
 import Settings
 
 /// What every subcommand does first: read the settings (a wrong one exits 2 with one line naming it; a
@@ -19,7 +20,18 @@ enum Startup {
                 let hint = closest.map { " (did you mean \($0)?)" } ?? ""
                 FileHandle.standardError.write(Data("telemetry \(command): warning: \(variable) is not a setting\(hint); ignored\n".utf8))
             }
-            return (platform, try build(platform))
+            do {
+                return (platform, try build(platform))
+            } catch let error as CatalogError where error.field == nil {
+                // Say where the folder came from and how to point at another.
+                FileHandle.standardError.write(Data("""
+                    telemetry \(command): \(error) (the setting catalog, from \(platform.sources["catalog"] ?? "its default"), relative to \(FileManager.default.currentDirectoryPath)); \
+                    run from the repository's root, or set TELEMETRY_CATALOG or TELEMETRY_CONFIG (a file's relative paths are its project's)\n
+                    """.utf8))
+                throw ExitCode(2)
+            }
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             FileHandle.standardError.write(Data("telemetry \(command): \(error)\n".utf8))
             throw ExitCode(2)

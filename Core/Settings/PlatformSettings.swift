@@ -64,7 +64,7 @@ public struct PlatformSettings: Sendable {
 
     init(reader: inout SettingsReader) throws(SettingsError) {
         mqttURL = try reader.string("mqtt_url")
-        mqttCAFile = try reader.optionalString("mqtt_ca_file")
+        mqttCAFile = try reader.optionalPath("mqtt_ca_file")
         databaseURL = try reader.string("database_url")
         guard Self.isDatabaseURL(databaseURL) else {
             throw SettingsError(setting: reader.source("database_url"), message: "must be a libpq URL like postgresql://user@host:port/db")
@@ -77,7 +77,7 @@ public struct PlatformSettings: Sendable {
             }
             sensorDatabaseURLs[parts[0]] = parts[1]
         }
-        catalogDirectory = try reader.string("catalog")
+        catalogDirectory = try reader.path("catalog")
         logLevel = try reader.string("log_level")
         guard Self.levels.contains(logLevel) else {
             throw SettingsError(setting: reader.source("log_level"), message: "must be one of \(Self.levels.joined(separator: ", ")), got '\(logLevel)'")
@@ -94,7 +94,7 @@ public struct PlatformSettings: Sendable {
         deadLetterQuotaPerHour = try reader.integer("dead_letter_quota_per_hour", in: 1...100_000_000)
         deviceSilentFactor = try reader.integer("device_silent_factor", in: 2...1000)
         deviceStatusSeconds = try reader.integer("device_status_seconds", in: 1...3600)
-        journalDirectory = try reader.string("journal_dir")
+        journalDirectory = try reader.path("journal_dir")
         journalFsync = try reader.string("journal_fsync")
         batchMessages = try reader.integer("batch_messages", in: 1...100_000)
         batchLingerMilliseconds = try reader.integer("batch_linger_ms", in: 0...1000)
@@ -115,14 +115,14 @@ public struct PlatformSettings: Sendable {
         if let servicePassword, servicePassword.isEmpty || servicePassword.contains(":") {
             throw SettingsError(setting: reader.source("service_password"), message: "must be a non-empty password without ':'")
         }
-        brokerPasswordFile = try reader.string("broker_password_file")
-        brokerACLFile = try reader.string("broker_acl_file")
-        brokerServicePasswordFile = try reader.string("broker_service_password_file")
-        brokerServiceACLFile = try reader.string("broker_service_acl_file")
-        brokerPIDFile = try reader.string("broker_pid_file")
-        brokerCRLFile = try reader.optionalString("broker_crl_file")
-        deviceCAFile = try reader.string("device_ca_file")
-        deviceCAKeyFile = try reader.string("device_ca_key_file")
+        brokerPasswordFile = try reader.path("broker_password_file")
+        brokerACLFile = try reader.path("broker_acl_file")
+        brokerServicePasswordFile = try reader.path("broker_service_password_file")
+        brokerServiceACLFile = try reader.path("broker_service_acl_file")
+        brokerPIDFile = try reader.path("broker_pid_file")
+        brokerCRLFile = try reader.optionalPath("broker_crl_file")
+        deviceCAFile = try reader.path("device_ca_file")
+        deviceCAKeyFile = try reader.path("device_ca_key_file")
         sources = reader.sources
         keysRead = reader.keysRead
     }

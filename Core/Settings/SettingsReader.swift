@@ -74,6 +74,26 @@ struct SettingsReader {
         return nil
     }
 
+    /// A file or folder setting. A relative path written in the configuration file is relative to the
+    /// file's project (the folder above its `config/` folder, else its own folder), so the file works
+    /// from any working directory; one from a variable or a default is relative to the working directory.
+    mutating func path(_ key: String) throws(SettingsError) -> String {
+        let value = try string(key)  // first: it records where the value came from
+        return resolve(key, value)
+    }
+
+    mutating func optionalPath(_ key: String) throws(SettingsError) -> String? {
+        guard let value = try optionalString(key) else { return nil }
+        return resolve(key, value)
+    }
+
+    private func resolve(_ key: String, _ path: String) -> String {
+        guard !path.hasPrefix("/"), !path.isEmpty, sources[key] == "\(filePath): \(key)" else { return path }
+        let folder = URL(fileURLWithPath: filePath).standardizedFileURL.deletingLastPathComponent()
+        let base = folder.lastPathComponent == "config" ? folder.deletingLastPathComponent() : folder
+        return base.appendingPathComponent(path).path
+    }
+
     mutating func string(_ key: String) throws(SettingsError) -> String {
         guard case .string(let text)? = try lookup(key, .string, expected: "a string") else { return Self.defaults[key]! }
         return text

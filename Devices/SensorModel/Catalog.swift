@@ -27,7 +27,8 @@ public struct Catalog: Sendable {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }.sorted()
         } catch {
-            throw CatalogError(file: directory, field: nil, message: "cannot read the catalog folder")
+            let absolute = url.standardizedFileURL.path
+            throw CatalogError(file: directory, field: nil, message: "cannot read the catalog folder" + (absolute == directory ? "" : " (\(absolute))"))
         }
         guard !names.isEmpty else {
             throw CatalogError(file: directory, field: nil, message: "no sensor type files (*.json) in the catalog folder")

@@ -51,6 +51,8 @@ public final class MQTTClient: @unchecked Sendable {
         var started = false
         var stopping = false
         var lastError = ""
+        /// The broker refused the last CONNECT: its reason stays the error (the disconnect that follows says less).
+        var refused = false
     }
 
     private static let libraryReady: Bool = {
@@ -102,6 +104,11 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_message_callback_set(handle) { _, userdata, message in
             guard let message else { return }
             MQTTClient.from(userdata).handleMessage(message.pointee)
+        }
+        // libmosquitto says why a TLS handshake failed only in its log (no disconnect callback comes then).
+        mosquitto_log_callback_set(handle) { _, userdata, level, text in
+            guard level & Int32(MOSQ_LOG_ERR) != 0, let text else { return }
+            MQTTClient.from(userdata).handleErrorLog(String(cString: text))
         }
         mosquitto_publish_callback_set(handle) { _, userdata, mid in
             MQTTClient.from(userdata).handlePublished(mid)
@@ -205,12 +212,12 @@ public final class MQTTClient: @unchecked Sendable {
 
     private func handleConnect(_ rc: Int32) {
         guard rc == 0 else {
-            let reason = String(cString: mosquitto_connack_string(rc))
-            state.withLock { $0.lastError = reason }
+            let reason = Self.refusal(rc)
+            state.withLock { $0.lastError = reason; $0.refused = true }
             onConnectionChange?(false, "connection refused: \(reason)")
             return
         }
-        state.withLock { $0.connected = true; $0.subscribed = false }
+        state.withLock { $0.connected = true; $0.subscribed = false; $0.refused = false }
         connections += 1
         if options.subscriptions.isEmpty {
             signal()
@@ -254,9 +261,38 @@ public final class MQTTClient: @unchecked Sendable {
     }
 
     private func handleDisconnect(_ rc: Int32) {
-        state.withLock { $0.connected = false; $0.subscribed = false; if rc != 0 { $0.lastError = "connection lost (\(rc))" } }
+        state.withLock { state in
+            state.connected = false
+            state.subscribed = false
+            if rc != 0 && !state.refused { state.lastError = Self.failure(rc) }
+        }
         pendingSubscriptions = 0
         onConnectionChange?(false, rc == 0 ? "disconnected" : "connection lost, reconnecting")
+    }
+
+    private func handleErrorLog(_ text: String) {
+        let reason = text.contains("certificate verify failed")
+            ? "TLS verification failed: the broker's certificate is not signed by the CA given (pass --ca-file, or the mqtt_ca_file setting)"
+            : text
+        state.withLock { if !$0.connected { $0.lastError = reason } }
+    }
+
+    /// What a refused CONNECT means, in the words a person acts on.
+    static func refusal(_ rc: Int32) -> String {
+        switch rc {
+        case 4, 5: "not authorised: the broker refused this username and password (or this client id)"
+        default: String(cString: mosquitto_connack_string(rc))
+        }
+    }
+
+    /// What a failed or lost connection means.
+    static func failure(_ rc: Int32) -> String {
+        switch rc {
+        case Int32(MOSQ_ERR_TLS.rawValue): "TLS failed (is the broker's certificate signed by the CA given? pass --ca-file, or the mqtt_ca_file setting)"
+        case Int32(MOSQ_ERR_CONN_REFUSED.rawValue), Int32(MOSQ_ERR_AUTH.rawValue): "not authorised: the broker refused this username and password"
+        case Int32(MOSQ_ERR_CONN_LOST.rawValue): "connection lost"
+        default: String(cString: mosquitto_strerror(rc))
+        }
     }
 
     private func handleMessage(_ message: mosquitto_message) {
@@ -293,7 +329,10 @@ public final class MQTTClient: @unchecked Sendable {
 
     private func check(_ rc: Int32, _ action: String) throws(MQTTError) {
         guard rc != MOSQ_ERR_SUCCESS.rawValue else { return }
-        let reason = rc == MOSQ_ERR_ERRNO.rawValue ? String(cString: strerror(errno)) : String(cString: mosquitto_strerror(rc))
+        // A TLS handshake can fail inside the call: the log callback has said why (`lastError`).
+        let logged = state.withLock { $0.lastError }
+        let reason = rc == MOSQ_ERR_ERRNO.rawValue ? String(cString: strerror(errno))
+            : rc == MOSQ_ERR_TLS.rawValue && !logged.isEmpty ? logged : Self.failure(rc)
         throw MQTTError(code: rc, message: "MQTT \(action): \(reason)")
     }
 }

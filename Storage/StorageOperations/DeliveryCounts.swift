@@ -17,21 +17,25 @@ public struct DeliveryCounts: Sendable, Equatable {
 }
 
 extension ReadingQueries {
-    /// Per device name; nil when the sensor type's tables do not exist (no ingest service ran on this database).
-    func deliveryCounts(devices: [String], on connection: PGConnection) throws(PGError) -> [String: DeliveryCounts]? {
+    /// Per device name, readings from the start of `since`'s minute (µs; rollups and rows alike); nil when
+    /// the sensor type's tables do not exist (no ingest service ran on this database).
+    func deliveryCounts(devices: [String], since: Int64 = 0, on connection: PGConnection) throws(PGError) -> [String: DeliveryCounts]? {
         let exists = try connection.query("SELECT to_regclass($1) IS NOT NULL AND to_regclass('devices') IS NOT NULL", [tables.readings])
         guard exists[0, 0] == "t" else { return nil }
         let names = "{" + devices.map { "\"\($0)\"" }.joined(separator: ",") + "}"
         let present = tables.fieldColumns.map { "count(r.\($0))" }.joined(separator: " + ")
         let rolled = sensor.fields.map { "coalesce(sum(m.\(tables.column($0.name, "count"))), 0)" }.joined(separator: " + ")
+        let minute = String(since >= 0 ? since / 60_000_000 * 60_000_000 : 0)
         let raw = try connection.query("""
-            SELECT d.device, count(r.time), \(present) FROM devices d LEFT JOIN \(tables.readings) r ON r.device_id = d.id
+            SELECT d.device, count(r.time), \(present) FROM devices d
+            LEFT JOIN \(tables.readings) r ON r.device_id = d.id AND r.time >= \(SQLTime.timestamp("$3"))
             WHERE d.sensor = $1 AND d.device = ANY($2::text[]) GROUP BY d.device
-            """, [sensor.name, names])
+            """, [sensor.name, names, minute])
         let rollup = try connection.query("""
-            SELECT d.device, \(rolled) FROM devices d LEFT JOIN \(tables.rollup(.minute)) m ON m.device_id = d.id
+            SELECT d.device, \(rolled) FROM devices d
+            LEFT JOIN \(tables.rollup(.minute)) m ON m.device_id = d.id AND m.bucket >= \(SQLTime.timestamp("$3"))
             WHERE d.sensor = $1 AND d.device = ANY($2::text[]) GROUP BY d.device
-            """, [sensor.name, names])
+            """, [sensor.name, names, minute])
         var counts: [String: DeliveryCounts] = [:]
         for row in raw.rows {
             counts[row[0]!, default: DeliveryCounts()].stored = Int(row[1]!) ?? 0
@@ -43,7 +47,7 @@ extension ReadingQueries {
         return counts
     }
 
-    public func deliveryCounts(devices: [String], on connection: StoreConnection) throws(StoreError) -> [String: DeliveryCounts]? {
-        try StoreError.wrap { () throws(PGError) in try deliveryCounts(devices: devices, on: connection.pg) }
+    public func deliveryCounts(devices: [String], since: Int64 = 0, on connection: StoreConnection) throws(StoreError) -> [String: DeliveryCounts]? {
+        try StoreError.wrap { () throws(PGError) in try deliveryCounts(devices: devices, since: since, on: connection.pg) }
     }
 }

@@ -137,6 +137,10 @@ class Run:
             listed = len(api(f"/v1/sensors/{sensor}/devices?limit=10000")["devices"])
             assert rows[sensor][0] == listed, f"{sensor}: {rows[sensor][0]} devices shown, the devices API lists {listed}"
             assert rows[sensor][1] > 0, f"{sensor}: no readings in the last hour"
+        # Devices per state, as the API counts them (the emulator's devices are all online here).
+        states = api("/v1/overview")["devices_by_state"]
+        shown = self.wait("device states on the overview", lambda d: self.texts("#device-states .state-count") or None)
+        assert any(t.startswith("online") and t.split()[-1].replace(",", "") == str(states["online"]) for t in shown), f"{shown} vs {states}"
         self.wait("six ingest services, up", lambda d: len([t for t in self.texts("#services tbody tr .badge") if t == "up"]) == len(SENSORS), timeout=20)
         self.shot("overview")
         self.console_errors()
@@ -147,6 +151,14 @@ class Run:
         self.wait("the device list", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#devices tbody tr")) > 0)
         devices = [r.get_attribute("data-device") for r in self.driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr")]
         assert devices == sorted(devices), "devices not in id order"
+        # One header per column, units as people write them, a state badge and "… ago" per device.
+        fields = next(s for s in api("/v1/sensors")["sensors"] if s["name"] == sensor)["fields"]
+        heads = self.texts("#devices thead th")
+        assert len(heads) == 3 + len(fields) and len(self.driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr:first-child td")) == len(heads), heads
+        assert heads[3:] == [f"{f['name']} ({ {'Cel': '°C', 'deg': '°'}.get(f['unit'], f['unit']) })" for f in fields], heads
+        badges = self.texts("#devices tbody .badge.state")
+        assert badges and all(b in ("online", "silent", "offline") for b in badges), badges
+        assert all(t.endswith("ago") for t in self.texts("#devices tbody td.last-seen")), self.texts("#devices tbody td.last-seen")
         prefix = devices[-1][:-1]
         search = self.driver.find_element(By.ID, "device-search")
         search.clear()
@@ -197,16 +209,23 @@ class Run:
         self.wait("the first dead letter in the API", stored(first))
         publish(second, b"\x54\x4d\x01\x00\x01")
         self.wait("the second dead letter in the API", stored(second))
+        text = f"telemetry/{sensor}/browser-bad-json/json"
+        publish(text, b'{"nothing":{"of":"ours"}}')
+        self.wait("the JSON dead letter in the API", stored(text))
         self.go(f"/rejected?sensor={sensor}")
 
         def both_shown(driver):
-            topics = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#rejected tbody tr td:nth-child(3)")]
+            topics = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#rejected tbody tr td.topic")]
             return topics if first in topics and second in topics else None
 
         topics = self.wait("both dead letters in their view", both_shown)
         assert topics.index(second) < topics.index(first), f"the second dead letter is not above the first: {topics}"
         row = self.driver.find_elements(By.CSS_SELECTOR, "#rejected tbody tr")[topics.index(second)]
         assert "544d 0100 01" in row.find_element(By.CSS_SELECTOR, "td.hex").text, row.text
+        assert row.find_element(By.CSS_SELECTOR, "td.device").text == "browser-bad-second", row.text
+        # A text payload is shown as text, JSON pretty-printed.
+        json_row = next(r for r in self.driver.find_elements(By.CSS_SELECTOR, "#rejected tbody tr") if r.find_element(By.CSS_SELECTOR, "td.topic").text == text)
+        assert '"of": "ours"' in json_row.find_element(By.CSS_SELECTOR, "td.text pre").text, json_row.text
         reason = row.find_element(By.CSS_SELECTOR, "td.reason").text.split(":")[0]
         field = self.driver.find_element(By.ID, "filter-reason")
         field.clear()
@@ -238,6 +257,7 @@ def main():
             run.overview_matches_the_api()
             temperature = os.environ["LIVE_SENSOR"]
             device = run.devices_search_and_page(temperature)
+            run.devices_search_and_page(next(s for s in SENSORS if s.startswith("power")))  # four fields, four headers
             for range_name in ["1h", "24h", "7d", "30d"]:
                 run.chart_points_equal_the_api(temperature, device, range_name)
             run.live_reading_within_two_seconds(temperature, device)

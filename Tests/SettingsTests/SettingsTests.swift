@@ -48,6 +48,21 @@ struct SettingsTests {
         #expect(overridden.source("http_port") == "TELEMETRY_HTTP_PORT")
     }
 
+    @Test func relativePathsInTheFileAreThoseOfItsProject() async throws {
+        let project = FileManager.default.temporaryDirectory.appendingPathComponent("project-\(UUID().uuidString)")
+        let config = project.appendingPathComponent("config")
+        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
+        let file = config.appendingPathComponent("telemetry.json")
+        try JSONSerialization.data(withJSONObject: ["catalog": "config/sensors", "journal_dir": "/var/lib/j", "mqtt_ca_file": "tls/ca.crt"]).write(to: file)
+        let settings = try await Self.load(["TELEMETRY_CONFIG": file.path])
+        #expect(settings.catalogDirectory == project.appendingPathComponent("config/sensors").path)
+        #expect(settings.mqttCAFile == project.appendingPathComponent("tls/ca.crt").path)
+        #expect(settings.journalDirectory == "/var/lib/j", "absolute stays")
+        // From a variable, or a default: relative to the working directory, as given.
+        let overridden = try await Self.load(["TELEMETRY_CONFIG": file.path, "TELEMETRY_CATALOG": "here/sensors"])
+        #expect(overridden.catalogDirectory == "here/sensors" && overridden.brokerPIDFile == ".local/broker/mosquitto.pid")
+    }
+
     @Test func defaultsWhenNothingIsSet() async throws {
         let settings = try await Self.load([:])
         #expect(settings.rollupCacheMB == 256 && settings.httpPort == 8080 && settings.metricsPort == nil && settings.apiTokens.isEmpty)

@@ -23,19 +23,21 @@ public struct Verifier: Sendable {
     public init(databaseURL: String) { self.init(placement: DatabasePlacement(defaultURL: databaseURL)) }
 
     /// Polls until every acknowledged reading is stored or `timeout` passes, then reports.
-    public func verify(report: EmulatorReport, devices: [EmulatedDevice], timeout: Duration) throws -> [Line] {
+    /// `since` (µs): count only readings from the start of the minute it falls in (a run's own, as long
+    /// as no earlier run of the same device ids ended in that minute).
+    public func verify(report: EmulatorReport, devices: [EmulatedDevice], since: Int64 = 0, timeout: Duration) throws -> [Line] {
         var connections: [String: StoreConnection] = [:]
         for url in Set(devices.flatMap { $0.feeds.map { placement.url(for: $0.name) } }) { connections[url] = try StoreConnection(url: url) }
         let deadline = Date().addingTimeInterval(timeout.seconds)
         var lines: [Line] = []
         while true {
-            lines = try count(report: report, devices: devices, on: connections)
+            lines = try count(report: report, devices: devices, since: since, on: connections)
             if lines.allSatisfy({ $0.missing == 0 }) || Date() >= deadline { return lines }
             Thread.sleep(forTimeInterval: 0.5)
         }
     }
 
-    func count(report: EmulatorReport, devices: [EmulatedDevice], on connections: [String: StoreConnection]) throws -> [Line] {
+    func count(report: EmulatorReport, devices: [EmulatedDevice], since: Int64 = 0, on connections: [String: StoreConnection]) throws -> [Line] {
         var lines: [Line] = []
         // A device imitating firmware feeds several sensor types: one reading in each per message.
         var bySensor: [String: (sensor: SensorType, devices: [EmulatedDevice])] = [:]
@@ -46,7 +48,7 @@ public struct Verifier: Sendable {
             let (sensor, group) = bySensor[sensorName]!
             // Nil: no tables yet (no ingest service ever ran on this database), so nothing is stored.
             let connection = connections[placement.url(for: sensorName)]!
-            let counts = try ReadingQueries(sensor: sensor).deliveryCounts(devices: group.map(\.name), on: connection) ?? [:]
+            let counts = try ReadingQueries(sensor: sensor).deliveryCounts(devices: group.map(\.name), since: since, on: connection) ?? [:]
             var line = Line(sensor: sensorName, sent: 0, stored: 0, missing: 0, duplicated: 0)
             for device in group {
                 let acked = report.ackedReadingsPerDevice[device.name] ?? 0

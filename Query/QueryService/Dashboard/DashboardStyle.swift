@@ -46,6 +46,8 @@ enum DashboardStyle {
     .muted { color: var(--muted); }
     .badge { display: inline-block; padding: .05rem .45rem; border-radius: 1rem; font-size: .8rem; color: #fff; }
     .badge.up { background: var(--ok); } .badge.down { background: var(--bad); }
+    .badge.state.online { background: var(--ok); } .badge.state.silent { background: #9a6700; } .badge.state.offline { background: var(--muted); }
+    td.text pre { margin: 0; white-space: pre-wrap; word-break: break-all; font-size: .8rem; max-height: 12rem; overflow: auto; }
     .error { color: var(--bad); }
     form.inline { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; margin-bottom: .8rem; }
     input, select, button { font: inherit; padding: .3rem .5rem; border: 1px solid var(--line); border-radius: 4px; background: #fff; }

@@ -21,6 +21,18 @@ enum DashboardViews {
       const bytes = n => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
       const ms = iso => Date.parse(iso.slice(0, 23) + "Z");
       const shortTime = iso => iso.slice(0, 19).replace("T", " ");
+      // Units as people write them (the catalog keeps UCUM-style codes).
+      const units = { Cel: "°C", "%RH": "%RH", hPa: "hPa", V: "V", A: "A", W: "W", kWh: "kWh", g: "g", deg: "°", m: "m" };
+      const unit = u => units[u] ?? u;
+      const head = f => `${f.name} (${unit(f.unit)})`;
+      // "2 min ago", the exact time (UTC) on hover.
+      function ago(iso) {
+        const seconds = Math.round((Date.now() - ms(iso)) / 1000);
+        const text = seconds < 0 ? "in the future" : seconds < 60 ? `${seconds} s ago` : seconds < 3600 ? `${Math.floor(seconds / 60)} min ago`
+          : seconds < 86400 ? `${Math.floor(seconds / 3600)} h ago` : `${Math.floor(seconds / 86400)} d ago`;
+        return h("time", { datetime: iso, title: `${shortTime(iso)} UTC` }, text);
+      }
+      const stateBadge = (state, since) => h("span", { class: `badge state ${state}`, "data-state": state, title: since ? `since ${shortTime(since)} UTC` : null }, state);
       const table = (id, heads, rows) => h("div", { class: "card" }, h("table", { id },
         h("thead", {}, h("tr", {}, heads.map(([text, cls]) => h("th", { class: cls }, text)))), h("tbody", {}, rows)));
       function every(period, body) {
@@ -50,6 +62,8 @@ enum DashboardViews {
         const sensors = data.sensors.map(s => h("tr", { "data-sensor": s.sensor },
           h("td", {}, h("a", { href: `#/sensor/${enc(s.sensor)}` }, s.sensor)),
           h("td", { class: "num devices" }, number(s.devices)),
+          ["online", "silent", "offline"].map(state => h("td", { class: `num hide-narrow by-state ${state}` },
+            h("a", { href: `#/sensor/${enc(s.sensor)}?state=${state}` }, number((s.devices_by_state || {})[state])))),
           h("td", { class: "num hour" }, number(s.readings_last_hour)),
           h("td", { class: "num minute" }, number(s.readings_last_minute)),
           h("td", { class: "num rejected" }, h("a", { href: `#/rejected?sensor=${enc(s.sensor)}` }, number(s.rejected_last_hour)))));
@@ -61,7 +75,9 @@ enum DashboardViews {
           h("td", { class: "num" }, number(s.queue_depth)), h("td", { class: "num" }, bytes(s.journal_bytes)),
           h("td", { class: "hide-narrow muted" }, `${s.host} pid ${s.pid}`), h("td", { class: "hide-narrow muted" }, shortTime(s.updated_at))));
         show(h("h1", {}, "Overview"),
-          table("sensors", [["Sensor type"], ["Devices", "num"], ["Readings, last hour", "num"], ["last minute", "num"], ["Dead letters, last hour", "num"]], sensors),
+          h("p", { id: "device-states" }, "Devices: ", ["online", "silent", "offline"].map(state =>
+            h("span", { class: "state-count" }, stateBadge(state), " ", number((data.devices_by_state || {})[state]), " "))),
+          table("sensors", [["Sensor type"], ["Devices", "num"], ["online", "num hide-narrow"], ["silent", "num hide-narrow"], ["offline", "num hide-narrow"], ["Readings, last hour", "num"], ["last minute", "num"], ["Dead letters, last hour", "num"]], sensors),
           h("p", { class: "muted" }, `Dead letters of no sensor type in the last hour: ${number(data.unrouted_rejected_last_hour)}. Live streams open: ${number(data.streams)}. As of ${shortTime(data.time)} UTC.`),
           h("h2", {}, "Ingest services"),
           services.length ? table("services", [["Service"], ["State"], ["Readings/s", "num"], ["Messages/s", "num hide-narrow"], ["Queue", "num"], ["Journal", "num"], ["Where", "hide-narrow"], ["Reported", "hide-narrow"]], services)
@@ -73,24 +89,30 @@ enum DashboardViews {
         const type = (await App.catalog()).find(s => s.name === name);
         if (!type) throw new Error(`There is no sensor type ${name}.`);
         const prefix = params.get("prefix") || "", cursor = params.get("cursor");
+        const state = ["online", "silent", "offline"].includes(params.get("state")) ? params.get("state") : "";
         const query = new URLSearchParams({ limit: "20" });
         if (prefix) query.set("prefix", prefix);
+        if (state) query.set("state", state);
         if (cursor) query.set("cursor", cursor);
         const page = await App.api(`/v1/sensors/${enc(name)}/devices?${query}`);
         const latest = await Promise.all(page.devices.map(d =>
           App.api(`/v1/sensors/${enc(name)}/devices/${enc(d.device)}/latest`).then(r => r.reading, () => null)));
         const search = h("input", { type: "search", id: "device-search", value: prefix, placeholder: "device id starts with…", "aria-label": "Search devices" });
+        const stateSelect = h("select", { id: "device-state", "aria-label": "State" }, h("option", { value: "" }, "every state"),
+          ["online", "silent", "offline"].map(s => h("option", { value: s, selected: s === state }, s)));
+        const filters = () => `prefix=${enc(search.value.trim())}&state=${stateSelect.value}`;
         const rows = page.devices.map((d, i) => h("tr", { "data-device": d.device },
           h("td", {}, h("a", { href: `#/device/${enc(name)}/${enc(d.device)}` }, d.device)),
-          h("td", { class: "muted" }, shortTime(d.last_seen)),
+          h("td", {}, stateBadge(d.state, d.state_since)),
+          h("td", { class: "muted last-seen" }, ago(d.last_heard)),
           type.fields.map(f => h("td", { class: "num" }, value(latest[i] ? latest[i][f.name] : null)))));
         const pager = h("div", { class: "pager" },
-          cursor ? h("a", { href: `#/sensor/${enc(name)}?prefix=${enc(prefix)}` }, "First page") : null,
-          page.next ? h("a", { id: "next-page", href: `#/sensor/${enc(name)}?prefix=${enc(prefix)}&cursor=${enc(page.next)}` }, "Next page") : null);
+          cursor ? h("a", { href: `#/sensor/${enc(name)}?prefix=${enc(prefix)}&state=${state}` }, "First page") : null,
+          page.next ? h("a", { id: "next-page", href: `#/sensor/${enc(name)}?prefix=${enc(prefix)}&state=${state}&cursor=${enc(page.next)}` }, "Next page") : null);
         show(h("h1", {}, `${name}: devices`),
-          h("form", { class: "inline", onsubmit: e => { e.preventDefault(); location.hash = `#/sensor/${enc(name)}?prefix=${enc(search.value.trim())}`; } },
-            search, h("button", { type: "submit" }, "Search")),
-          rows.length ? table("devices", [["Device"], ["Last seen (UTC)"], type.fields.map(f => [`${f.name} (${f.unit})`, "num"])], rows)
+          h("form", { class: "inline", onsubmit: e => { e.preventDefault(); location.hash = `#/sensor/${enc(name)}?${filters()}`; } },
+            search, stateSelect, h("button", { type: "submit" }, "Search")),
+          rows.length ? table("devices", [["Device"], ["State"], ["Last heard"], ...type.fields.map(f => [head(f), "num"])], rows)
             : h("p", { class: "muted" }, "No device matches."),
           pager);
       }
@@ -105,9 +127,11 @@ enum DashboardViews {
         const [span, bucket, bucketMs] = ranges[range];
         const to = Date.now(), from = to - span;
         const base = `/v1/sensors/${enc(sensorName)}`, path = `${base}/devices/${enc(deviceName)}`;
-        const [aggregates, raw] = await Promise.all([
+        const [aggregates, raw, info] = await Promise.all([
           App.api(`${base}/aggregates?device=${enc(deviceName)}&bucket=${bucket}&fn=count,avg,min,max&from=${from}&to=${to}`),
-          App.api(`${path}/readings?from=${to - 3600e3}&order=desc&limit=500`)]);
+          App.api(`${path}/readings?from=${to - 3600e3}&order=desc&limit=500`),
+          App.api(path)]);
+        const badge = h("span", { id: "device-state" }, stateBadge(info.state, info.state_since));
         const charts = type.fields.map(f => {
           const series = aggregates.series.find(s => s.field === f.name);
           const points = (series ? series.points : []).map(p => ({ start: ms(p.time), t: ms(p.time) + bucketMs / 2, count: p.count, avg: p.avg, min: p.min, max: p.max }));
@@ -122,15 +146,17 @@ enum DashboardViews {
           type.fields.map(f => h("td", { class: "num" }, value(r[f.name]))));
         const body = h("tbody", {}, raw.readings.map(rowOf));
         const live = h("span", { id: "live", class: "live off", "data-state": "off" }, "○ connecting");
-        show(h("h1", {}, `${sensorName} / ${deviceName} `, live),
+        show(h("h1", {}, `${sensorName} / ${deviceName} `, badge, " ", live),
+          h("p", { class: "muted" }, "Last heard ", ago(info.last_heard), `; expected every ${info.expected_interval}.`),
           h("div", { class: "ranges" }, Object.keys(ranges).map(r =>
             h("button", { type: "button", "aria-pressed": String(r === range), "data-range": r, onclick: () => { location.hash = `#/device/${enc(sensorName)}/${enc(deviceName)}?range=${r}`; } }, r))),
-          charts.map(c => h("div", { class: "card" }, h("h2", {}, `${c.field.name} (${c.field.unit}): average, min–max band, ${bucket} buckets`), c.svg)),
+          charts.map(c => h("div", { class: "card" }, h("h2", {}, `${head(c.field)}: average, min–max band, ${bucket} buckets`), c.svg)),
           h("h2", {}, "Readings of the last hour, newest first"),
           h("div", { class: "card" }, h("table", { id: "raw" },
-            h("thead", {}, h("tr", {}, h("th", {}, "Time (UTC)"), h("th", { class: "num hide-narrow" }, "Seq"), type.fields.map(f => h("th", { class: "num" }, `${f.name} (${f.unit})`)))),
+            h("thead", {}, h("tr", {}, h("th", {}, "Time (UTC)"), h("th", { class: "num hide-narrow" }, "Seq"), type.fields.map(f => h("th", { class: "num" }, head(f))))),
             body)));
         App.onLeave(App.stream(`${path}/stream`, (event, reading) => {
+          if (event === "state") { badge.replaceChildren(stateBadge(reading.state, reading.since)); return; }
           if (event !== "reading") return;
           const at = ms(reading.time);
           body.prepend(rowOf(reading));
@@ -167,14 +193,25 @@ enum DashboardViews {
         const reasonInput = h("input", { id: "filter-reason", value: reason, placeholder: "reason starts with… (e.g. truncated)", "aria-label": "Reason" });
         const windowSelect = h("select", { id: "filter-window", "aria-label": "Since" }, Object.keys(windows).map(w => h("option", { value: w, selected: w === window }, `last ${w}`)));
         const filters = () => `sensor=${enc(sensorSelect.value)}&reason=${enc(reasonInput.value.trim())}&window=${windowSelect.value}`;
-        const hex = b64 => { const s = atob(b64); let out = ""; for (let i = 0; i < s.length; i++) out += s.charCodeAt(i).toString(16).padStart(2, "0") + (i % 2 ? " " : ""); return out.trim(); };
+        const hex = bytes => Array.from(bytes, (b, i) => b.toString(16).padStart(2, "0") + (i % 2 ? " " : "")).join("").trim();
+        // The payload as text when it is UTF-8 without control characters (JSON pretty-printed), else hex.
+        function payload(b64) {
+          const raw = atob(b64), bytes = Uint8Array.from(raw, c => c.charCodeAt(0));
+          let text = null;
+          try { text = new TextDecoder("utf-8", { fatal: true }).decode(bytes); } catch (_) {}
+          if (text === null || /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) return h("td", { class: "hex", "data-kind": "hex" }, hex(bytes));
+          try { const parsed = JSON.parse(text); if (typeof parsed === "object" && parsed !== null) text = JSON.stringify(parsed, null, 2); } catch (_) {}
+          return h("td", { class: "text", "data-kind": "text" }, h("pre", {}, text));
+        }
+        // The device level of telemetry/<sensor>/<device>[/...]; other topics show theirs whole.
+        const deviceOf = topic => { const levels = topic.split("/"); return levels[0] === "telemetry" && levels.length >= 3 ? levels[2] : "–"; };
         const rows = page.rejected.map(r => h("tr", { "data-id": String(r.id) },
-          h("td", { class: "muted" }, shortTime(r.received_at)), h("td", {}, r.sensor ?? "–"), h("td", {}, r.topic),
-          h("td", { class: "reason" }, r.reason), h("td", { class: "hex" }, hex(r.payload))));
+          h("td", { class: "muted" }, shortTime(r.received_at)), h("td", {}, r.sensor ?? "–"), h("td", { class: "device" }, deviceOf(r.topic)), h("td", { class: "topic" }, r.topic),
+          h("td", { class: "reason" }, r.reason), payload(r.payload)));
         show(h("h1", {}, "Dead letters"),
           h("form", { class: "inline", onsubmit: e => { e.preventDefault(); location.hash = `#/rejected?${filters()}`; } },
             sensorSelect, reasonInput, windowSelect, h("button", { type: "submit", id: "filter-apply" }, "Filter")),
-          rows.length ? table("rejected", [["Received (UTC)"], ["Sensor"], ["Topic"], ["Reason"], ["Payload (hex)"]], rows)
+          rows.length ? table("rejected", [["Received (UTC)"], ["Sensor"], ["Device"], ["Topic"], ["Reason"], ["Payload"]], rows)
             : h("p", { class: "muted", id: "no-rejected" }, "No dead letters match."),
           h("div", { class: "pager" }, page.next ? h("a", { id: "next-page", href: `#/rejected?${filters()}&from=${from}&cursor=${enc(page.next)}` }, "Next page (older)") : null));
       }

@@ -151,9 +151,10 @@ struct ModesBenchmark {
 
     private func otherThan(_ sensor: String) -> [String] { catalog.sensors.map(\.name).filter { $0 != sensor } }
 
-    /// A platform for a sensor type's replicas, for SharedSubscriptionLoss.
-    func replicas<T>(_ sensor: String, count: Int, _ body: (ModeRunner) throws -> T) throws -> T {
-        try withPlatform("loss-\(count)", parts: DeployedPlatform.replicaParts(sensor: sensor, count: count, instance: "loss\(count)-"),
+    /// A platform for a sensor type's replicas, for SharedSubscriptionLoss. `label` names its logs, journal and
+    /// database: one per case, so a later case does not overwrite an earlier one's logs.
+    func replicas<T>(_ sensor: String, count: Int, label: String, _ body: (ModeRunner) throws -> T) throws -> T {
+        try withPlatform(label, parts: DeployedPlatform.replicaParts(sensor: sensor, count: count, instance: "loss\(count)-"),
                          load: MixedLoad(sensors: [catalog[sensor]!], mqtt: mqtt, samples: 1, devicesPerType: 100, connectionsPerType: 1, window: 100), body)
     }
 }

@@ -39,7 +39,7 @@ struct SharedSubscriptionLoss {
         for (replicas, servicesDown) in [(1, 0.0), (2, 0.0), (1, serviceDown), (2, serviceDown)] {
             var down = 0.0, resubscribed = 0.0
             let label = "loss-\(replicas)-\(Int(servicesDown))"
-            let row = try benchmark.replicas(sensor, count: replicas) { runner in
+            let row = try benchmark.replicas(sensor, count: replicas, label: label) { runner in
                 try runner.stored.reset()
                 let log = "\(benchmark.logDirectory)/\(label)-emulator.log"
                 let emulator = try BenchProcess(
@@ -52,7 +52,7 @@ struct SharedSubscriptionLoss {
                     log: log)
                 Thread.sleep(forTimeInterval: seconds / 3)
                 if servicesDown > 0 { for part in runner.platform.parts { part.process.stop() } }
-                down = try restartBroker(conf: conf, binary: mosquitto, pidFile: pidFile)
+                down = try restartBroker(conf: conf, binary: mosquitto, pidFile: pidFile, log: "\(benchmark.logDirectory)/\(label)-mosquitto.log")
                 let up = Date()
                 if servicesDown > 0 {
                     Thread.sleep(forTimeInterval: servicesDown)
@@ -75,8 +75,10 @@ struct SharedSubscriptionLoss {
         return results
     }
 
-    /// SIGTERM (mosquitto saves its persistence file), then the same config again; the seconds it was down.
-    private func restartBroker(conf: String, binary: String, pidFile: String) throws -> Double {
+    /// SIGTERM (mosquitto saves its persistence file), then the same config again, its output in `log` (one
+    /// per case: with `log_type all` it shows what the broker accepted before the replicas subscribed again);
+    /// the seconds it was down.
+    private func restartBroker(conf: String, binary: String, pidFile: String, log: String) throws -> Double {
         guard let pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
             throw BenchError("no broker pid in \(pidFile)")
         }
@@ -87,7 +89,6 @@ struct SharedSubscriptionLoss {
         let broker = Process()
         broker.executableURL = URL(fileURLWithPath: binary)
         broker.arguments = ["-c", conf]
-        let log = "\(benchmark.logDirectory)/mosquitto-restarted.log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         broker.standardOutput = FileHandle(forWritingAtPath: log)
         broker.standardError = broker.standardOutput
