@@ -100,8 +100,13 @@ enum OpenAPIDocument {
                 - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 10000, default: 1000}}
                 - $ref: "#/components/parameters/cursor"
                 - $ref: "#/components/parameters/order"
+                - $ref: "#/components/parameters/format"
               responses:
-                "200": {description: A page of readings, content: {application/json: {schema: {$ref: "#/components/schemas/ReadingPage"}}}}
+                "200":
+                  description: "A page of readings; as CSV (format=csv or Accept: text/csv) every reading of the range (limit: at most that many), streamed, header time,seq,<fields>"
+                  content:
+                    application/json: {schema: {$ref: "#/components/schemas/ReadingPage"}}
+                    text/csv: {schema: {type: string}}
                 "400": {$ref: "#/components/responses/BadRequest"}
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {$ref: "#/components/responses/NotFound"}
@@ -153,8 +158,13 @@ enum OpenAPIDocument {
                 - {name: fn, in: query, description: "Comma list of count, sum, avg, min, max", schema: {type: string, default: "count,avg,min,max"}}
                 - {name: device, in: query, description: Repeatable; none means all devices (at most 1000), explode: true, schema: {type: array, items: {type: string}}}
                 - {name: group_by, in: query, description: One series per device, schema: {type: string, enum: [device]}}
+                - $ref: "#/components/parameters/format"
               responses:
-                "200": {description: Series of points, content: {application/json: {schema: {$ref: "#/components/schemas/Aggregates"}}}}
+                "200":
+                  description: "Series of points; as CSV (format=csv or Accept: text/csv) one row per point, header device,field,time,<functions>"
+                  content:
+                    application/json: {schema: {$ref: "#/components/schemas/Aggregates"}}
+                    text/csv: {schema: {type: string}}
                 "400": {$ref: "#/components/responses/BadRequest"}
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {$ref: "#/components/responses/NotFound"}
@@ -344,6 +354,7 @@ enum OpenAPIDocument {
           securitySchemes:
             bearer: {type: http, scheme: bearer}
           parameters:
+            format: {name: format, in: query, description: "csv for CSV (as Accept: text/csv does); json is the default", schema: {type: string, enum: [json, csv]}}
             sensor: {name: sensor, in: path, required: true, schema: {type: string}}
             device: {name: device, in: path, required: true, description: "Not . nor ..", schema: {type: string, pattern: "^[A-Za-z0-9._-]{1,64}$"}}
             from: {name: from, in: query, description: "Start (inclusive), RFC 3339 or epoch milliseconds", schema: {type: string}}

@@ -30,6 +30,9 @@ def chromium(width, height):
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"]:
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # Downloads (the dashboard's CSV buttons) go to DOWNLOADS, where the test reads them.
+    options.add_experimental_option("prefs", {"download.default_directory": os.path.abspath(os.environ.get("DOWNLOADS", ".local/downloads")),
+                                              "download.prompt_for_download": False})
     service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
     driver = webdriver.Chrome(service=service, options=options)
     try:

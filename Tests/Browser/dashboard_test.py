@@ -187,6 +187,30 @@ class Run:
         self.shot(f"device-{range_name}")
         self.console_errors()
 
+    def csv_downloads(self, sensor, device):
+        """The device page's CSV buttons save what the API answers as CSV."""
+        folder = os.path.abspath(os.environ.get("DOWNLOADS", ".local/downloads"))
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            os.remove(os.path.join(folder, name))
+        self.go(f"/device/{sensor}/{device}?range=1h")
+        field = next(s for s in api("/v1/sensors")["sensors"] if s["name"] == sensor)["fields"][0]["name"]
+        for button, header in [("csv-readings", f"time,seq,{field}"), ("csv-aggregates", "device,field,time,count,avg,min,max")]:
+            self.wait(f"the {button} button", lambda d: d.find_elements(By.ID, button))[0].click()
+            def saved(_):
+                files = [n for n in os.listdir(folder) if n.endswith(".csv")]
+                for name in files:
+                    with open(os.path.join(folder, name), encoding="utf-8") as f:
+                        lines = f.read().splitlines()
+                    if lines and lines[0] == header and len(lines) > 1:
+                        return lines
+                return None
+            lines = self.wait(f"{button}'s file in {folder}", saved, timeout=15)
+            log(f"{button}: {len(lines) - 1} rows")
+            for name in os.listdir(folder):
+                os.remove(os.path.join(folder, name))
+        self.console_errors()
+
     def live_reading_within_two_seconds(self, sensor, device):
         self.go(f"/device/{sensor}/{device}?range=1h")
         self.wait("the live stream", lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "on")
@@ -260,6 +284,7 @@ def main():
             run.devices_search_and_page(next(s for s in SENSORS if s.startswith("power")))  # four fields, four headers
             for range_name in ["1h", "24h", "7d", "30d"]:
                 run.chart_points_equal_the_api(temperature, device, range_name)
+            run.csv_downloads(temperature, device)
             run.live_reading_within_two_seconds(temperature, device)
             run.dead_letters_appear_newest_first(temperature)
             run.phone_width(temperature, device)

@@ -44,7 +44,7 @@ struct DashboardBrowserTests {
         environment.merge([
             "DASHBOARD_URL": "http://127.0.0.1:\(port)", "DASHBOARD_TOKEN": token, "MQTT_HOST": mqtt.host, "MQTT_PORT": String(mqtt.port),
             "SENSORS": names.joined(separator: ","), "LIVE_SENSOR": catalog.sensor("temperature").name,
-            "SCREENSHOTS": Self.root + "/.local/screenshots",
+            "SCREENSHOTS": Self.root + "/.local/screenshots", "DOWNLOADS": try makeTemporaryDirectory(),
         ]) { $1 }
         browser.environment = environment
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("browser-\(UUID().uuidString.prefix(8)).log")

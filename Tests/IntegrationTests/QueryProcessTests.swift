@@ -390,7 +390,7 @@ struct QueryProcessTests {
 
 /// What one test runs `telemetry query` with: its own catalog and database, and a free port for it (on
 /// loopback). `make` takes one sensor type and stores one reading of a device when asked.
-private struct Deployment {
+struct Deployment {
     /// An hour ago, in µs: well inside the sensor type's retention, which the service applies at start.
     static let readingTime = (Int64(Date().timeIntervalSince1970) - 3600) * 1_000_000
     let servers: TestServers

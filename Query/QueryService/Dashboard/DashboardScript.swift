@@ -20,6 +20,19 @@ enum DashboardScript {
         return body;
       }
 
+      // A CSV download: fetched with the token (a plain link could not carry it), saved under `filename`.
+      async function download(path, filename) {
+        const response = await fetch(path, { headers: { ...authHeaders(), Accept: "text/csv" } });
+        if (response.status === 401) throw new Unauthorized("refused");
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const url = URL.createObjectURL(await response.blob());
+        const link = Object.assign(document.createElement("a"), { href: url, download: filename });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
+      }
+
       async function catalog() {
         if (!catalogCache) catalogCache = (await api("/v1/sensors")).sensors;
         return catalogCache;
@@ -120,7 +133,7 @@ enum DashboardScript {
 
       document.getElementById("sign-out").addEventListener("click", () => signOut());
       window.addEventListener("hashchange", route);
-      return { api, catalog, stream, onLeave, route, signIn, signOut, Unauthorized };
+      return { api, catalog, download, stream, onLeave, route, signIn, signOut, Unauthorized };
     })();
     App.route();
     """#

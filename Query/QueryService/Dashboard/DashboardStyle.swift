@@ -55,6 +55,7 @@ enum DashboardStyle {
     .pager { display: flex; gap: .5rem; margin-top: .6rem; }
     .ranges { display: flex; gap: .3rem; margin-bottom: .8rem; }
     .ranges button[aria-pressed="true"] { background: var(--accent); color: #fff; }
+    .ranges { flex-wrap: wrap; } .ranges .download:first-of-type { margin-left: auto; }
     .signin { max-width: 26rem; margin: 3rem auto; }
     .signin input { width: 100%; margin: .5rem 0; }
     .live { font-size: .85rem; } .live.on { color: var(--ok); } .live.off { color: var(--muted); }

@@ -149,7 +149,9 @@ enum DashboardViews {
         show(h("h1", {}, `${sensorName} / ${deviceName} `, badge, " ", live),
           h("p", { class: "muted" }, "Last heard ", ago(info.last_heard), `; expected every ${info.expected_interval}.`),
           h("div", { class: "ranges" }, Object.keys(ranges).map(r =>
-            h("button", { type: "button", "aria-pressed": String(r === range), "data-range": r, onclick: () => { location.hash = `#/device/${enc(sensorName)}/${enc(deviceName)}?range=${r}`; } }, r))),
+            h("button", { type: "button", "aria-pressed": String(r === range), "data-range": r, onclick: () => { location.hash = `#/device/${enc(sensorName)}/${enc(deviceName)}?range=${r}`; } }, r)),
+            h("button", { type: "button", id: "csv-readings", class: "download", onclick: () => App.download(`${path}/readings?from=${from}&to=${to}&format=csv`, `${deviceName}-${range}.csv`).catch(e => alert(e.message)) }, "CSV: readings"),
+            h("button", { type: "button", id: "csv-aggregates", class: "download", onclick: () => App.download(`${base}/aggregates?device=${enc(deviceName)}&bucket=${bucket}&fn=count,avg,min,max&from=${from}&to=${to}&format=csv`, `${deviceName}-${range}-${bucket}.csv`).catch(e => alert(e.message)) }, `CSV: ${bucket} aggregates`)),
           charts.map(c => h("div", { class: "card" }, h("h2", {}, `${head(c.field)}: average, min–max band, ${bucket} buckets`), c.svg)),
           h("h2", {}, "Readings of the last hour, newest first"),
           h("div", { class: "card" }, h("table", { id: "raw" },

@@ -64,6 +64,7 @@ enum AggregateRoutes {
             return .success(try queries.aggregates(query, deviceNames: names, cache: cache, on: connection))
         }
         let series = try outcome.get()
+        if try CSVExport.wanted(request, parameters) { return CSVExport.aggregates(series, functions: functions, sensor: sensor) }
         var json = JSONWriter(capacity: 256)
         json.beginObject()
         json.field("sensor", sensor.name)

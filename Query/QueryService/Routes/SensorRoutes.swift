@@ -61,10 +61,19 @@ enum SensorRoutes {
         let parameters = Parameters(request)
         let device = try parameters.device(Parameters.path("device", context))
         let (from, to) = try parameters.range()
-        let limit = try parameters.limit(default: 1000, max: 10_000)
         let ascending = try parameters.ascending()
-        let cursor = try parameters.string("cursor").map { try Parameters.cursorTime(try Cursor.decode($0, parts: 1)[0]) }
         let queries = ReadingQueries(sensor: sensor)
+        if try CSVExport.wanted(request, parameters) {
+            // The whole range (or `limit` rows, any number), streamed.
+            let limit = try parameters.string("limit").map { _ in try parameters.limit(default: 0, max: Int.max) }
+            guard let stored = try await store.read(for: sensor, { connection in try queries.device(named: device, on: connection) }) else {
+                throw APIError.notFound("unknown device '\(device)' for \(sensor.name)")
+            }
+            return CSVExport.readings(
+                sensor: sensor, device: device, deviceID: stored.id, from: from, to: to, ascending: ascending, limit: limit, store: store)
+        }
+        let limit = try parameters.limit(default: 1000, max: 10_000)
+        let cursor = try parameters.string("cursor").map { try Parameters.cursorTime(try Cursor.decode($0, parts: 1)[0]) }
         let readings: [StoredReading]? = try await store.read(for: sensor) { connection in
             guard let stored = try queries.device(named: device, on: connection) else { return nil }
             return try queries.readings(

@@ -18,10 +18,11 @@ struct HTTPReply: Sendable {
 
 /// One GET of `url`, never from a cache, on a connection of its own unless `keepAlive`; nil when nothing
 /// answers within `timeout` seconds.
-func httpGet(_ url: String, authorization: String? = nil, keepAlive: Bool = false, timeout: TimeInterval = 5) async -> HTTPReply? {
+func httpGet(_ url: String, authorization: String? = nil, accept: String? = nil, keepAlive: Bool = false, timeout: TimeInterval = 5) async -> HTTPReply? {
     guard let url = URL(string: url) else { return nil }
     var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
     if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
+    if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
     if !keepAlive { request.setValue("close", forHTTPHeaderField: "Connection") }
     guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else { return nil }
     return HTTPReply(status: http.statusCode, body: data)
