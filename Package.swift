@@ -147,6 +147,9 @@ let package = Package(
             ],
             path: "Tools/Benchmarks/QueryBenchmark", swiftSettings: strict),
         .executableTarget(
+            name: "DeviceStatusBenchmark", dependencies: ["Postgres", "SensorModel", "StorageCore", "StorageEvents", "StorageOperations"],
+            path: "Tools/Benchmarks/DeviceStatusBenchmark", swiftSettings: strict),
+        .executableTarget(
             name: "DashboardBenchmark", dependencies: ["MQTT", "Postgres", "SensorModel", "StorageCore", "StorageWriter", "DeviceIdentity", "TestSupport"],
             path: "Tools/Benchmarks/DashboardBenchmark", swiftSettings: strict),
 
@@ -162,6 +165,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "Tests/QueryServiceTests"),
+        .testTarget(name: "DeviceEmulatorTests", dependencies: ["DeviceEmulator", "SensorModel"], path: "Tests/DeviceEmulatorTests"),
         .testTarget(name: "IngestServiceTests", dependencies: ["IngestService", "MQTT", "SensorModel", "StorageWriter", "WireFormats"], path: "Tests/IngestServiceTests"),
         .testTarget(name: "IntegrationTests", dependencies: [
             "SensorModel", "WireFormats", "MQTT", "Postgres", "StorageCore", "StorageEvents", "StorageWriter", "StorageReader",

@@ -155,7 +155,7 @@ class Run:
         fields = next(s for s in api("/v1/sensors")["sensors"] if s["name"] == sensor)["fields"]
         heads = self.texts("#devices thead th")
         assert len(heads) == 3 + len(fields) and len(self.driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr:first-child td")) == len(heads), heads
-        assert heads[3:] == [f"{f['name']} ({ {'Cel': '°C', 'deg': '°'}.get(f['unit'], f['unit']) })" for f in fields], heads
+        assert heads[3:] == [f"{f['name']} ({ {'Cel': '°C', 'lat': '°', 'lon': '°'}.get(f['unit'], f['unit']) })" for f in fields], heads
         badges = self.texts("#devices tbody .badge.state")
         assert badges and all(b in ("online", "silent", "offline") for b in badges), badges
         assert all(t.endswith("ago") for t in self.texts("#devices tbody td.last-seen")), self.texts("#devices tbody td.last-seen")

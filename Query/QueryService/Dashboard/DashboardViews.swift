@@ -22,7 +22,7 @@ enum DashboardViews {
       const ms = iso => Date.parse(iso.slice(0, 23) + "Z");
       const shortTime = iso => iso.slice(0, 19).replace("T", " ");
       // Units as people write them (the catalog keeps UCUM-style codes).
-      const units = { Cel: "°C", "%RH": "%RH", hPa: "hPa", V: "V", A: "A", W: "W", kWh: "kWh", g: "g", deg: "°", m: "m" };
+      const units = { Cel: "°C", "%RH": "%RH", hPa: "hPa", V: "V", A: "A", W: "W", kWh: "kWh", g: "g", lat: "°", lon: "°", m: "m" };
       const unit = u => units[u] ?? u;
       const head = f => `${f.name} (${unit(f.unit)})`;
       // "2 min ago", the exact time (UTC) on hover.
