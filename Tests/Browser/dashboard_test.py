@@ -14,6 +14,7 @@ import time
 import urllib.request
 
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -181,10 +182,33 @@ class Run:
             answer = api(f"/v1/sensors/{sensor}/aggregates?device={device}&bucket={bucket}&fn=count,avg,min,max&from={start}&to={end}&field={field}")
             expected = sum(len(s["points"]) for s in answer["series"])
             shown = int(svg.get_attribute("data-points"))
-            vertices = len(svg.find_element(By.CSS_SELECTOR, "polyline.avg").get_attribute("points").split()) if expected else 0
+            # Runs of consecutive buckets are lines, a lone bucket a dot: no line across a gap.
+            vertices = sum(len(p.get_attribute("points").split()) for p in svg.find_elements(By.CSS_SELECTOR, "polyline.avg")) \
+                + len(svg.find_elements(By.CSS_SELECTOR, "circle.avg"))
             assert shown == expected == vertices, f"{field} over {range_name} @ {bucket}: chart has {shown} points ({vertices} vertices), the API {expected}"
             assert expected > 0, f"{field}: no points over {range_name}"
+        ticks = svg.find_elements(By.CSS_SELECTOR, "text.tick")
+        assert len(ticks) >= 6, f"{len(ticks)} tick labels on the {range_name} chart"
         self.shot(f"device-{range_name}")
+        self.console_errors()
+
+    def zoom_and_hover(self, sensor, device):
+        """Dragging across a chart shows that part as a custom range; the pointer shows a point's values."""
+        self.go(f"/device/{sensor}/{device}?range=24h")
+        svg = self.wait("the 24h chart", lambda d: d.find_elements(By.CSS_SELECTOR, "svg.chart[data-points][data-bucket='5m']"))[0]
+        overlay = svg.find_element(By.CSS_SELECTOR, "rect.overlay")
+        width = overlay.size["width"]
+        actions = ActionChains(self.driver)
+        # Offsets are from the element's centre: to 30% of its width, then drag across another 30%.
+        actions.move_to_element_with_offset(overlay, int(-width * 0.2), 0).perform()
+        tip = svg.find_element(By.CSS_SELECTOR, "text.tip").text
+        assert "avg" in tip and "UTC" in tip, f"hover shows {tip!r}"
+        actions.click_and_hold().move_by_offset(int(width * 0.3), 0).release().perform()
+        self.wait("the zoomed range", lambda d: "from=" in d.current_url and "to=" in d.current_url
+                  and d.find_elements(By.CSS_SELECTOR, "svg.chart[data-points]"))
+        start, end = self.driver.find_element(By.ID, "range-from").get_attribute("value"), self.driver.find_element(By.ID, "range-to").get_attribute("value")
+        assert start < end, (start, end)
+        self.shot("device-zoomed")
         self.console_errors()
 
     def csv_downloads(self, sensor, device):
@@ -284,6 +308,7 @@ def main():
             run.devices_search_and_page(next(s for s in SENSORS if s.startswith("power")))  # four fields, four headers
             for range_name in ["1h", "24h", "7d", "30d"]:
                 run.chart_points_equal_the_api(temperature, device, range_name)
+            run.zoom_and_hover(temperature, device)
             run.csv_downloads(temperature, device)
             run.live_reading_within_two_seconds(temperature, device)
             run.dead_letters_appear_newest_first(temperature)

@@ -1,11 +1,12 @@
-/// The dashboard's chart: one field's aggregates as SVG, a min–max band under the average line.
+/// The dashboard's chart: one field's aggregates as SVG, a min–max band under the average line, with
+/// ticks, gridlines and dates, gaps drawn as gaps, the value under the pointer, and drag to zoom.
 enum DashboardChart {
     static let js = #"""
     "use strict";
-    // Draws aggregate points ({t: bucket middle in ms, avg, min, max}, oldest first) into an <svg>.
+    // Draws aggregate points ({start, t: bucket middle in ms, avg, min, max}, oldest first) into an <svg>.
     const Chart = (() => {
       const NS = "http://www.w3.org/2000/svg";
-      const W = 800, H = 220, L = 52, R = 10, T = 10, B = 24;
+      const W = 800, H = 240, L = 56, R = 12, T = 10, B = 40;
 
       function el(name, attrs, parent) {
         const e = document.createElementNS(NS, name);
@@ -14,17 +15,42 @@ enum DashboardChart {
         return e;
       }
 
-      function label(v) {
-        const a = Math.abs(v);
-        return a >= 1000 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
+      function label(v, step) {
+        const digits = Math.max(0, Math.min(6, -Math.floor(Math.log10(step || 1))));
+        return v.toFixed(digits);
       }
 
-      function timeLabel(ms, span) {
+      // About `count` round steps (1, 2, 5 × 10^n) over [lo, hi].
+      function niceStep(span, count) {
+        const raw = span / count, power = Math.pow(10, Math.floor(Math.log10(raw)));
+        return [1, 2, 5, 10].map(m => m * power).find(s => s >= raw);
+      }
+
+      // Time ticks: round steps in UTC, labelled with the time, and with the date where a day starts.
+      const timeSteps = [60e3, 300e3, 600e3, 1800e3, 3600e3, 3 * 3600e3, 6 * 3600e3, 12 * 3600e3, 86400e3, 2 * 86400e3, 7 * 86400e3];
+      function timeTicks(from, to) {
+        const step = timeSteps.find(s => (to - from) / s <= 8) || 7 * 86400e3;
+        const ticks = [];
+        for (let t = Math.ceil(from / step) * step; t <= to; t += step) ticks.push(t);
+        return { ticks, step };
+      }
+      function timeLabel(ms, step) {
         const iso = new Date(ms).toISOString();
-        return span > 2 * 86400e3 ? iso.slice(5, 10) : iso.slice(11, 16);
+        return step >= 86400e3 ? iso.slice(5, 10) : iso.slice(11, 16);
       }
 
-      function draw(svg, points, from, to) {
+      // Consecutive points more than one and a half buckets apart belong to different runs: no line across a gap.
+      function runs(points, bucketMs) {
+        const out = [];
+        for (const p of points) {
+          const run = out[out.length - 1];
+          if (run && p.t - run[run.length - 1].t <= bucketMs * 1.5) run.push(p); else out.push([p]);
+        }
+        return out;
+      }
+
+      function draw(svg, points, from, to, options = {}) {
+        const bucketMs = options.bucketMs || (points.length > 1 ? points[1].t - points[0].t : to - from);
         svg.replaceChildren();
         svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
         svg.setAttribute("role", "img");
@@ -36,21 +62,68 @@ enum DashboardChart {
         let lo = Infinity, hi = -Infinity;
         for (const p of points) { lo = Math.min(lo, p.min); hi = Math.max(hi, p.max); }
         if (lo === hi) { lo -= 1; hi += 1; }
-        const pad = (hi - lo) * 0.05;
-        lo -= pad; hi += pad;
-        const x = t => (L + (t - from) / (to - from) * (W - L - R)).toFixed(1);
+        const step = niceStep(hi - lo, 5);
+        lo = Math.floor(lo / step) * step; hi = Math.ceil(hi / step) * step;
+        const xs = t => L + (t - from) / (to - from) * (W - L - R);
+        const x = t => xs(t).toFixed(1);
         const y = v => (T + (hi - v) / (hi - lo) * (H - T - B)).toFixed(1);
+        for (let v = lo; v <= hi + step / 2; v += step) {
+          el("line", { class: "grid", x1: L, y1: y(v), x2: W - R, y2: y(v) }, svg);
+          el("text", { class: "tick", x: L - 6, y: Number(y(v)) + 4, "text-anchor": "end" }, svg).textContent = label(v, step);
+        }
+        const time = timeTicks(from, to);
+        let lastDay = null;
+        for (const t of time.ticks) {
+          el("line", { class: "grid", x1: x(t), y1: T, x2: x(t), y2: H - B }, svg);
+          el("text", { class: "tick", x: x(t), y: H - B + 14, "text-anchor": "middle" }, svg).textContent = timeLabel(t, time.step);
+          const day = new Date(t).toISOString().slice(0, 10);
+          if (time.step < 86400e3 && day !== lastDay) el("text", { class: "tick date", x: x(t), y: H - B + 28, "text-anchor": "middle" }, svg).textContent = day;
+          lastDay = day;
+        }
         el("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }, svg);
         el("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }, svg);
-        const upper = points.map(p => `${x(p.t)},${y(p.max)}`);
-        const lower = points.slice().reverse().map(p => `${x(p.t)},${y(p.min)}`);
-        el("polygon", { class: "band", points: upper.concat(lower).join(" ") }, svg);
-        el("polyline", { class: "avg", points: points.map(p => `${x(p.t)},${y(p.avg)}`).join(" ") }, svg);
-        if (points.length === 1) el("circle", { class: "avg", cx: x(points[0].t), cy: y(points[0].avg), r: 3 }, svg);
-        el("text", { x: L - 4, y: T + 10, "text-anchor": "end" }, svg).textContent = label(hi);
-        el("text", { x: L - 4, y: H - B, "text-anchor": "end" }, svg).textContent = label(lo);
-        el("text", { x: L, y: H - 6 }, svg).textContent = timeLabel(from, to - from);
-        el("text", { x: W - R, y: H - 6, "text-anchor": "end" }, svg).textContent = timeLabel(to, to - from);
+        for (const run of runs(points, bucketMs)) {
+          if (run.length === 1) {
+            el("line", { class: "band-bar", x1: x(run[0].t), y1: y(run[0].max), x2: x(run[0].t), y2: y(run[0].min) }, svg);
+            el("circle", { class: "avg point", cx: x(run[0].t), cy: y(run[0].avg), r: 2.5 }, svg);
+            continue;
+          }
+          const upper = run.map(p => `${x(p.t)},${y(p.max)}`);
+          const lower = run.slice().reverse().map(p => `${x(p.t)},${y(p.min)}`);
+          el("polygon", { class: "band", points: upper.concat(lower).join(" ") }, svg);
+          el("polyline", { class: "avg", points: run.map(p => `${x(p.t)},${y(p.avg)}`).join(" ") }, svg);
+        }
+        // The value under the pointer, and drag to zoom (options.onZoom(from, to)).
+        const cursor = el("line", { class: "cursor", x1: 0, y1: T, x2: 0, y2: H - B, visibility: "hidden" }, svg);
+        const tip = el("text", { class: "tip", x: W - R, y: T + 12, "text-anchor": "end" }, svg);
+        const selection = el("rect", { class: "selection", x: 0, y: T, width: 0, height: H - T - B, visibility: "hidden" }, svg);
+        const overlay = el("rect", { class: "overlay", x: L, y: T, width: W - L - R, height: H - T - B }, svg);
+        const at = event => {
+          const box = svg.getBoundingClientRect();
+          return from + ((event.clientX - box.left) / box.width * W - L) / (W - L - R) * (to - from);
+        };
+        let dragFrom = null;
+        overlay.addEventListener("mousemove", event => {
+          const t = at(event);
+          let near = points[0];
+          for (const p of points) if (Math.abs(p.t - t) < Math.abs(near.t - t)) near = p;
+          cursor.setAttribute("x1", x(near.t)); cursor.setAttribute("x2", x(near.t)); cursor.setAttribute("visibility", "visible");
+          tip.textContent = `${new Date(near.start ?? near.t).toISOString().slice(0, 16).replace("T", " ")} UTC  avg ${label(near.avg, step / 100)}  min ${label(near.min, step / 100)}  max ${label(near.max, step / 100)}  (${near.count})`;
+          svg.dataset.hover = String(near.t);
+          if (dragFrom !== null) {
+            const a = Math.min(xs(dragFrom), xs(t)), b = Math.max(xs(dragFrom), xs(t));
+            selection.setAttribute("x", a.toFixed(1)); selection.setAttribute("width", (b - a).toFixed(1)); selection.setAttribute("visibility", "visible");
+          }
+        });
+        overlay.addEventListener("mouseleave", () => { cursor.setAttribute("visibility", "hidden"); tip.textContent = ""; dragFrom = null; selection.setAttribute("visibility", "hidden"); });
+        overlay.addEventListener("mousedown", event => { dragFrom = at(event); event.preventDefault(); });
+        overlay.addEventListener("mouseup", event => {
+          if (dragFrom === null) return;
+          const a = Math.min(dragFrom, at(event)), b = Math.max(dragFrom, at(event));
+          dragFrom = null;
+          selection.setAttribute("visibility", "hidden");
+          if (options.onZoom && (b - a) / (to - from) > 0.01) options.onZoom(Math.round(a), Math.round(b));
+        });
       }
 
       // Folds one live value into the series: its bucket's point, or a new point after the last.

@@ -62,7 +62,15 @@ enum DashboardStyle {
     svg.chart { width: 100%; height: auto; display: block; }
     svg.chart .band { fill: var(--band); stroke: none; }
     svg.chart .avg { fill: none; stroke: var(--accent); stroke-width: 1.5; }
-    svg.chart .axis { stroke: var(--line); }
+    svg.chart .axis { stroke: var(--muted); }
+    svg.chart .grid { stroke: var(--line); stroke-width: .5; }
+    svg.chart .band-bar { stroke: var(--band); stroke-width: 4; }
+    svg.chart circle.avg { fill: var(--accent); }
+    svg.chart .cursor { stroke: var(--fg); stroke-dasharray: 3 3; }
+    svg.chart .selection { fill: rgba(31,111,235,.12); }
+    svg.chart .overlay { fill: transparent; cursor: crosshair; }
+    svg.chart text.tip { fill: var(--fg); font-size: 12px; }
+    .custom-range { margin: 0 0 0 .6rem; }
     svg.chart text { font-size: 11px; fill: var(--muted); }
     @media (max-width: 600px) {
       main { padding: .5rem; }

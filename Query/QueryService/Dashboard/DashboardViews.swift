@@ -119,17 +119,27 @@ enum DashboardViews {
 
       // Range → [span, bucket, bucket in ms]: a few hundred points each.
       const ranges = { "1h": [3600e3, "10s", 10e3], "24h": [86400e3, "5m", 300e3], "7d": [7 * 86400e3, "30m", 1800e3], "30d": [30 * 86400e3, "2h", 7200e3] };
+      // A custom range's bucket: the smallest that keeps it under about 400 points.
+      const buckets = [["1s", 1e3], ["10s", 10e3], ["30s", 30e3], ["1m", 60e3], ["5m", 300e3], ["15m", 900e3], ["30m", 1800e3], ["1h", 3600e3], ["2h", 7200e3], ["6h", 21600e3], ["1d", 86400e3], ["7d", 604800e3]];
+      const bucketFor = span => buckets.find(([, ms]) => span / ms <= 400) || buckets[buckets.length - 1];
+      // datetime-local text (read as UTC) ↔ ms.
+      const localText = ms => new Date(ms).toISOString().slice(0, 16);
+      const fromLocal = text => Date.parse(text + ":00Z");
 
       async function device(sensorName, deviceName, params) {
         const type = (await App.catalog()).find(s => s.name === sensorName);
         if (!type) throw new Error(`There is no sensor type ${sensorName}.`);
-        const range = ranges[params.get("range")] ? params.get("range") : "1h";
-        const [span, bucket, bucketMs] = ranges[range];
-        const to = Date.now(), from = to - span;
+        const customFrom = Number(params.get("from")), customTo = Number(params.get("to"));
+        const custom = customFrom > 0 && customTo > customFrom;
+        const range = custom ? "custom" : ranges[params.get("range")] ? params.get("range") : "1h";
+        const to = custom ? customTo : Date.now(), from = custom ? customFrom : to - ranges[range][0];
+        const [bucket, bucketMs] = custom ? bucketFor(to - from) : ranges[range].slice(1);
+        const here = `#/device/${enc(sensorName)}/${enc(deviceName)}`;
+        const zoom = (a, b) => { location.hash = `${here}?from=${a}&to=${b}`; };
         const base = `/v1/sensors/${enc(sensorName)}`, path = `${base}/devices/${enc(deviceName)}`;
         const [aggregates, raw, info] = await Promise.all([
           App.api(`${base}/aggregates?device=${enc(deviceName)}&bucket=${bucket}&fn=count,avg,min,max&from=${from}&to=${to}`),
-          App.api(`${path}/readings?from=${to - 3600e3}&order=desc&limit=500`),
+          App.api(`${path}/readings?from=${Math.max(from, to - 3600e3)}&to=${to}&order=desc&limit=500`),
           App.api(path)]);
         const badge = h("span", { id: "device-state" }, stateBadge(info.state, info.state_since));
         const charts = type.fields.map(f => {
@@ -140,7 +150,7 @@ enum DashboardViews {
           Object.assign(svg.dataset, { field: f.name, bucket, from: String(from), to: String(to) });
           return { field: f, points, svg, to };
         });
-        const redraw = c => Chart.draw(c.svg, c.points, from, c.to);
+        const redraw = c => Chart.draw(c.svg, c.points, from, c.to, { bucketMs, onZoom: zoom });
         charts.forEach(redraw);
         const rowOf = r => h("tr", { "data-time": r.time }, h("td", {}, shortTime(r.time)), h("td", { class: "num hide-narrow" }, r.seq ?? "–"),
           type.fields.map(f => h("td", { class: "num" }, value(r[f.name]))));
@@ -149,11 +159,21 @@ enum DashboardViews {
         show(h("h1", {}, `${sensorName} / ${deviceName} `, badge, " ", live),
           h("p", { class: "muted" }, "Last heard ", ago(info.last_heard), `; expected every ${info.expected_interval}.`),
           h("div", { class: "ranges" }, Object.keys(ranges).map(r =>
-            h("button", { type: "button", "aria-pressed": String(r === range), "data-range": r, onclick: () => { location.hash = `#/device/${enc(sensorName)}/${enc(deviceName)}?range=${r}`; } }, r)),
+            h("button", { type: "button", "aria-pressed": String(r === range), "data-range": r, onclick: () => { location.hash = `${here}?range=${r}`; } }, r)),
+            h("form", { class: "inline custom-range", onsubmit: e => {
+                e.preventDefault();
+                const a = fromLocal(e.target.elements.from.value), b = fromLocal(e.target.elements.to.value);
+                if (a < b) zoom(a, b);
+              } },
+              h("input", { type: "datetime-local", name: "from", id: "range-from", value: localText(from), "aria-label": "From (UTC)" }),
+              h("input", { type: "datetime-local", name: "to", id: "range-to", value: localText(to), "aria-label": "To (UTC)" }),
+              h("button", { type: "submit", id: "range-apply" }, "Show"),
+              h("button", { type: "button", id: "zoom-out", onclick: () => zoom(Math.round(from - (to - from) / 2), Math.round(Math.min(Date.now(), to + (to - from) / 2))) }, "Zoom out")),
             h("button", { type: "button", id: "csv-readings", class: "download", onclick: () => App.download(`${path}/readings?from=${from}&to=${to}&format=csv`, `${deviceName}-${range}.csv`).catch(e => alert(e.message)) }, "CSV: readings"),
             h("button", { type: "button", id: "csv-aggregates", class: "download", onclick: () => App.download(`${base}/aggregates?device=${enc(deviceName)}&bucket=${bucket}&fn=count,avg,min,max&from=${from}&to=${to}&format=csv`, `${deviceName}-${range}-${bucket}.csv`).catch(e => alert(e.message)) }, `CSV: ${bucket} aggregates`)),
           charts.map(c => h("div", { class: "card" }, h("h2", {}, `${head(c.field)}: average, min–max band, ${bucket} buckets`), c.svg)),
-          h("h2", {}, "Readings of the last hour, newest first"),
+          h("p", { class: "muted" }, "Drag across a chart to zoom in; the value under the pointer shows at its top right."),
+          h("h2", {}, custom ? "Readings of the range (its last hour), newest first" : "Readings of the last hour, newest first"),
           h("div", { class: "card" }, h("table", { id: "raw" },
             h("thead", {}, h("tr", {}, h("th", {}, "Time (UTC)"), h("th", { class: "num hide-narrow" }, "Seq"), type.fields.map(f => h("th", { class: "num" }, head(f))))),
             body)));
@@ -164,7 +184,7 @@ enum DashboardViews {
           body.prepend(rowOf(reading));
           for (const c of charts) {
             const v = reading[c.field.name];
-            if (v === undefined || v === null || at < from) continue;
+            if (v === undefined || v === null || at < from || custom) continue;
             Chart.extend(c.points, at, v, bucketMs);
             c.to = Math.max(c.to, at + bucketMs);
             redraw(c);
