@@ -192,6 +192,22 @@ class Run:
         self.shot(f"device-{range_name}")
         self.console_errors()
 
+    def location_map(self, sensor):
+        """The location sensor type's devices on a map (a plain projection, no tiles), one dot each, and a device's track."""
+        self.go(f"/sensor/{sensor}")
+        svg = self.wait("the map of latest positions", lambda d: d.find_elements(By.CSS_SELECTOR, "svg#map[data-points]"))[0]
+        rows = len(self.driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr"))
+        dots = len(svg.find_elements(By.CSS_SELECTOR, "circle.position"))
+        assert dots == rows == int(svg.get_attribute("data-points")) and dots > 0, f"{dots} dots for {rows} devices"
+        device = self.driver.find_element(By.CSS_SELECTOR, "#devices tbody tr").get_attribute("data-device")
+        self.go(f"/device/{sensor}/{device}")
+        track = self.wait("the device's track", lambda d: d.find_elements(By.CSS_SELECTOR, "svg#track[data-points]"))[0]
+        shown = len(self.driver.find_elements(By.CSS_SELECTOR, "#raw tbody tr"))
+        # The track has every reading of the hour; the table shows 50 of them at first.
+        assert int(track.get_attribute("data-points")) >= shown > 0 and shown <= 50, f"{track.get_attribute('data-points')} track points, {shown} rows"
+        self.shot("location")
+        self.console_errors()
+
     def zoom_and_hover(self, sensor, device):
         """Dragging across a chart shows that part as a custom range; the pointer shows a point's values."""
         self.go(f"/device/{sensor}/{device}?range=24h")
@@ -309,6 +325,7 @@ def main():
             for range_name in ["1h", "24h", "7d", "30d"]:
                 run.chart_points_equal_the_api(temperature, device, range_name)
             run.zoom_and_hover(temperature, device)
+            run.location_map(next(s for s in SENSORS if s.startswith("location")))
             run.csv_downloads(temperature, device)
             run.live_reading_within_two_seconds(temperature, device)
             run.dead_letters_appear_newest_first(temperature)

@@ -140,7 +140,41 @@ enum DashboardChart {
         }
       }
 
-      return { draw, extend };
+      // Positions ({lat, lon, label}) on a plain equirectangular projection fitted to them (no map tiles:
+      // it works offline), with a graticule; `track` joins them in order (a device's path).
+      function map(svg, positions, track) {
+        svg.replaceChildren();
+        const MW = 800, MH = 360, pad = 24;
+        svg.setAttribute("viewBox", `0 0 ${MW} ${MH}`);
+        svg.setAttribute("role", "img");
+        svg.dataset.points = String(positions.length);
+        if (!positions.length) { el("text", { x: MW / 2, y: MH / 2, "text-anchor": "middle" }, svg).textContent = "no positions"; return; }
+        let south = Infinity, north = -Infinity, west = Infinity, east = -Infinity;
+        for (const p of positions) { south = Math.min(south, p.lat); north = Math.max(north, p.lat); west = Math.min(west, p.lon); east = Math.max(east, p.lon); }
+        // At least 0.01° across, and the same scale both ways (longitudes shrink by cos(latitude)).
+        const middle = (south + north) / 2, shrink = Math.max(0.1, Math.cos(middle * Math.PI / 180));
+        let spanLon = Math.max(east - west, 0.01), spanLat = Math.max(north - south, 0.01);
+        const scale = Math.min((MW - 2 * pad) / (spanLon * shrink), (MH - 2 * pad) / spanLat);
+        const cx = (west + east) / 2, cy = middle;
+        const x = lon => (MW / 2 + (lon - cx) * shrink * scale).toFixed(1);
+        const y = lat => (MH / 2 - (lat - cy) * scale).toFixed(1);
+        const step = niceStep(Math.max(spanLat, spanLon), 4);
+        for (let lat = Math.floor((cy - MH / 2 / scale) / step) * step; lat <= cy + MH / 2 / scale; lat += step) {
+          el("line", { class: "grid", x1: 0, y1: y(lat), x2: MW, y2: y(lat) }, svg);
+          el("text", { class: "tick", x: 4, y: Number(y(lat)) - 3 }, svg).textContent = `${label(lat, step)}°`;
+        }
+        for (let lon = Math.floor((cx - MW / 2 / scale / shrink) / step) * step; lon <= cx + MW / 2 / scale / shrink; lon += step) {
+          el("line", { class: "grid", x1: x(lon), y1: 0, x2: x(lon), y2: MH }, svg);
+          el("text", { class: "tick", x: Number(x(lon)) + 3, y: MH - 4 }, svg).textContent = `${label(lon, step)}°`;
+        }
+        if (track && positions.length > 1) el("polyline", { class: "avg track", points: positions.map(p => `${x(p.lon)},${y(p.lat)}`).join(" ") }, svg);
+        for (const p of positions) {
+          const dot = el("circle", { class: "avg position", cx: x(p.lon), cy: y(p.lat), r: track ? 2 : 4 }, svg);
+          el("title", {}, dot).textContent = `${p.label ?? ""} ${p.lat.toFixed(5)}, ${p.lon.toFixed(5)}`.trim();
+        }
+      }
+
+      return { draw, extend, map };
     })();
     """#
 }

@@ -71,6 +71,8 @@ enum DashboardStyle {
     svg.chart .overlay { fill: transparent; cursor: crosshair; }
     svg.chart text.tip { fill: var(--fg); font-size: 12px; }
     .custom-range { margin: 0 0 0 .6rem; }
+    svg.chart .track { stroke-width: 1; } svg.chart circle.position { fill: var(--accent); stroke: #fff; stroke-width: 1; }
+    #more-readings { margin-top: .6rem; }
     svg.chart text { font-size: 11px; fill: var(--muted); }
     @media (max-width: 600px) {
       main { padding: .5rem; }

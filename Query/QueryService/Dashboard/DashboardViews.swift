@@ -109,9 +109,21 @@ enum DashboardViews {
         const pager = h("div", { class: "pager" },
           cursor ? h("a", { href: `#/sensor/${enc(name)}?prefix=${enc(prefix)}&state=${state}` }, "First page") : null,
           page.next ? h("a", { id: "next-page", href: `#/sensor/${enc(name)}?prefix=${enc(prefix)}&state=${state}&cursor=${enc(page.next)}` }, "Next page") : null);
+        // A sensor type with a latitude and a longitude: its devices' latest positions on a map.
+        const lat = type.fields.find(f => f.unit === "lat"), lon = type.fields.find(f => f.unit === "lon");
+        let mapCard = null;
+        if (lat && lon) {
+          const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+          svg.setAttribute("class", "chart map");
+          svg.id = "map";
+          Chart.map(svg, page.devices.map((d, i) => latest[i] && latest[i][lat.name] != null && latest[i][lon.name] != null
+            ? { lat: latest[i][lat.name], lon: latest[i][lon.name], label: d.device } : null).filter(p => p), false);
+          mapCard = h("div", { class: "card" }, h("h2", {}, "Latest positions (this page's devices)"), svg);
+        }
         show(h("h1", {}, `${name}: devices`),
           h("form", { class: "inline", onsubmit: e => { e.preventDefault(); location.hash = `#/sensor/${enc(name)}?${filters()}`; } },
             search, stateSelect, h("button", { type: "submit" }, "Search")),
+          mapCard,
           rows.length ? table("devices", [["Device"], ["State"], ["Last heard"], ...type.fields.map(f => [head(f), "num"])], rows)
             : h("p", { class: "muted" }, "No device matches."),
           pager);
@@ -154,7 +166,25 @@ enum DashboardViews {
         charts.forEach(redraw);
         const rowOf = r => h("tr", { "data-time": r.time }, h("td", {}, shortTime(r.time)), h("td", { class: "num hide-narrow" }, r.seq ?? "–"),
           type.fields.map(f => h("td", { class: "num" }, value(r[f.name]))));
-        const body = h("tbody", {}, raw.readings.map(rowOf));
+        // 50 rows at first, 50 more a click: a long table is paged, not a page thousands of pixels long.
+        const body = h("tbody", {}, raw.readings.slice(0, 50).map(rowOf));
+        let shownRows = Math.min(50, raw.readings.length);
+        const more = h("button", { type: "button", id: "more-readings", hidden: raw.readings.length <= 50, onclick: () => {
+          body.append(...raw.readings.slice(shownRows, shownRows + 50).map(rowOf));
+          shownRows = Math.min(raw.readings.length, shownRows + 50);
+          more.hidden = shownRows >= raw.readings.length;
+        } }, "More readings");
+        // A device with a latitude and a longitude: its track over the table's readings.
+        const lat = type.fields.find(f => f.unit === "lat"), lon = type.fields.find(f => f.unit === "lon");
+        let track = null;
+        if (lat && lon) {
+          const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+          svg.setAttribute("class", "chart map");
+          svg.id = "track";
+          Chart.map(svg, raw.readings.slice().reverse().filter(r => r[lat.name] != null && r[lon.name] != null)
+            .map(r => ({ lat: r[lat.name], lon: r[lon.name], label: shortTime(r.time) })), true);
+          track = h("div", { class: "card" }, h("h2", {}, "Track of the readings below"), svg);
+        }
         const live = h("span", { id: "live", class: "live off", "data-state": "off" }, "○ connecting");
         show(h("h1", {}, `${sensorName} / ${deviceName} `, badge, " ", live),
           h("p", { class: "muted" }, "Last heard ", ago(info.last_heard), `; expected every ${info.expected_interval}.`),
@@ -171,12 +201,13 @@ enum DashboardViews {
               h("button", { type: "button", id: "zoom-out", onclick: () => zoom(Math.round(from - (to - from) / 2), Math.round(Math.min(Date.now(), to + (to - from) / 2))) }, "Zoom out")),
             h("button", { type: "button", id: "csv-readings", class: "download", onclick: () => App.download(`${path}/readings?from=${from}&to=${to}&format=csv`, `${deviceName}-${range}.csv`).catch(e => alert(e.message)) }, "CSV: readings"),
             h("button", { type: "button", id: "csv-aggregates", class: "download", onclick: () => App.download(`${base}/aggregates?device=${enc(deviceName)}&bucket=${bucket}&fn=count,avg,min,max&from=${from}&to=${to}&format=csv`, `${deviceName}-${range}-${bucket}.csv`).catch(e => alert(e.message)) }, `CSV: ${bucket} aggregates`)),
+          track,
           charts.map(c => h("div", { class: "card" }, h("h2", {}, `${head(c.field)}: average, min–max band, ${bucket} buckets`), c.svg)),
           h("p", { class: "muted" }, "Drag across a chart to zoom in; the value under the pointer shows at its top right."),
           h("h2", {}, custom ? "Readings of the range (its last hour), newest first" : "Readings of the last hour, newest first"),
           h("div", { class: "card" }, h("table", { id: "raw" },
             h("thead", {}, h("tr", {}, h("th", {}, "Time (UTC)"), h("th", { class: "num hide-narrow" }, "Seq"), type.fields.map(f => h("th", { class: "num" }, head(f))))),
-            body)));
+            body), more));
         App.onLeave(App.stream(`${path}/stream`, (event, reading) => {
           if (event === "state") { badge.replaceChildren(stateBadge(reading.state, reading.since)); return; }
           if (event !== "reading") return;
