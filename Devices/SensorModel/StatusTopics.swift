@@ -14,14 +14,21 @@ public enum StatusTopics {
         (TopicPattern("{device}/status")!, "online", "offline"),    // ESPHome
     ]
 
+    private static let ownPrefix = Array("telemetry/status/".utf8)
+    /// The other patterns' last levels, reversed, with their `/`.
+    private static let suffixes = ["/LWT", "/online", "/status"].map { Array($0.utf8.reversed()) }
+
     /// The MQTT filters of every status topic.
     public static var filters: [String] { patterns.map(\.pattern.filter) }
 
     /// The publish patterns a device is allowed (`{device}` its own id).
     public static var topics: [String] { patterns.map { $0.pattern.levels.joined(separator: "/") } }
 
-    /// Whether `topic` is a status topic, and if so of which device (not yet checked as an id).
+    /// Whether `topic` is a status topic, and if so of which device (not yet checked as an id). Asked of
+    /// every message: most are answered by comparing a few bytes, without splitting the topic.
     public static func device(in topic: String) -> (device: Substring, online: String, offline: String)? {
+        let bytes = topic.utf8
+        guard bytes.starts(with: ownPrefix) || suffixes.contains(where: { bytes.reversed().starts(with: $0) }) else { return nil }
         for entry in patterns {
             if let device = entry.pattern.device(in: topic) { return (device, entry.online, entry.offline) }
         }
