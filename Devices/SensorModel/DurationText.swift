@@ -1,7 +1,11 @@
 /// Durations written as `Ns`, `Nm`, `Nh` or `Nd`, as in the catalog and the REST API's buckets.
 public enum DurationText {
     public static func parse(_ text: String) -> Duration? {
-        guard let unit = text.last, let number = Int64(text.dropLast()), number > 0 else { return nil }
+        // Digits only, no sign, no leading zero: what format writes and the API documents.
+        let digits = text.utf8.dropLast()
+        guard let unit = text.last, let first = digits.first, (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(first),
+            digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let number = Int64(text.dropLast()), number > 0
+        else { return nil }
         let seconds: Int64
         switch unit {
         case "s": seconds = 1

@@ -37,7 +37,7 @@ public enum StatusTopics {
 
     /// What an announcement says: true for connected, false for gone, nil when it is neither.
     public static func isOnline(_ payload: [UInt8], online: String, offline: String) -> Bool? {
-        guard payload.count <= 16 else { return nil }
+        guard payload.count <= 64 else { return nil }  // the words and some whitespace around them
         var text = String(decoding: payload, as: UTF8.self).lowercased()
         text = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         if text == online { return true }

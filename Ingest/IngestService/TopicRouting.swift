@@ -73,12 +73,18 @@ public enum TopicRouting {
         return filters.map { "$share/\(group)/\($0)" }
     }
 
-    /// What the catch-all does with a topic: nil when its `{sensor}` level is a sensor type in `known` or
-    /// `status` (their services receive it; the catch-all acknowledges it and stores nothing), else why it is
+    /// What the catch-all does with a topic: nil when its `{sensor}` level is a sensor type in `known`, or
+    /// it is `telemetry/status/<device>` (their services receive it; the catch-all acknowledges it and stores
+    /// nothing), else why it is
     /// dead-lettered: `bad_topic` for fewer than 3 levels, `unknown_sensor` otherwise.
     public static func unroutedRejection(of topic: String, known: Set<String>) -> DecodeError? {
         let levels = topic.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
-        if levels.count >= 2, levels[0] == "telemetry", known.contains(String(levels[1])) || levels[1] == Catalog.reservedSensorName { return nil }
+        if levels.count >= 2, levels[0] == "telemetry", known.contains(String(levels[1])) { return nil }
+        // telemetry/status/<device> is the sensor types' services'; nothing else under telemetry/status is anyone's.
+        if levels.count == 3, levels[0] == "telemetry", levels[1] == Catalog.reservedSensorName {
+            return levels[2].contains("/") || levels[2].isEmpty
+                ? DecodeError(.badTopic, "a status topic is telemetry/status/<device> (one level after status)") : nil
+        }
         guard levels.count >= 3 else {
             return DecodeError(.badTopic, "topic must be telemetry/{sensor}/{device}[/{format}], got \(levels.count) level\(levels.count == 1 ? "" : "s")")
         }

@@ -24,20 +24,29 @@ public enum DeviceStatus {
                 guard try pg.query("SELECT pg_try_advisory_xact_lock($1)", [String(passLock)])[0, 0] == "t" else { return [] }
                 let names = "{" + sensors.map(\.name).joined(separator: ",") + "}"
                 let intervals = SQLText.array(sensors.map { $0.expectedInterval.components.seconds * 1_000_000 })
+                // How far behind the writers may keep last_heard: half the sensor type's interval, 30 s at most.
+                // A device's own shorter interval reaches a writer only at its row's next write: its limit gets
+                // that much more, so it is never called silent while it sends.
+                let lags = SQLText.array(sensors.map { max(1_000_000, min(30_000_000, $0.expectedInterval.components.seconds * 500_000)) })
                 let result = try pg.query("""
-                    WITH limits AS (SELECT * FROM unnest($1::text[], $2::int8[]) AS l(sensor, expected)),
+                    WITH limits AS (SELECT * FROM unnest($1::text[], $2::int8[], $5::int8[]) AS l(sensor, expected, lag)),
                     derived AS (
                         SELECT d.id, heard, CASE
                             WHEN d.reported = 'offline' AND d.reported_at >= heard THEN 'offline'
                             WHEN heard < \(SQLTime.timestamp("$3")) - overdue THEN 'silent'
                             ELSE 'online' END AS state,
-                            d.reported_at, overdue
+                            d.reported, d.reported_at, overdue
                         FROM devices d JOIN limits l USING (sensor)
                         CROSS JOIN LATERAL (SELECT coalesce(d.last_heard, d.last_seen) AS heard,
-                            coalesce(d.expected_interval, l.expected * interval '1 microsecond') * $4::float8 AS overdue) AS t
+                            coalesce(d.expected_interval * $4::float8 + l.lag * interval '1 microsecond',
+                                     l.expected * interval '1 microsecond' * $4::float8) AS overdue) AS t
                     ),
                     locked AS (
-                        SELECT d.id, x.state, CASE x.state WHEN 'offline' THEN x.reported_at WHEN 'silent' THEN x.heard + x.overdue ELSE x.heard END AS since
+                        -- Never before the state it leaves began: a report can be older than the reading that ended it.
+                        SELECT d.id, x.state, GREATEST(d.state_since, CASE x.state
+                            WHEN 'offline' THEN x.reported_at
+                            WHEN 'silent' THEN x.heard + x.overdue
+                            ELSE GREATEST(x.heard, CASE WHEN x.reported = 'online' THEN x.reported_at END) END) AS since
                         FROM devices d JOIN derived x ON x.id = d.id
                         WHERE d.state <> x.state ORDER BY d.sensor, d.device FOR UPDATE OF d SKIP LOCKED
                     ),
@@ -48,7 +57,7 @@ public enum DeviceStatus {
                     INSERT INTO device_state_changes (device_id, sensor, device, state, since)
                     SELECT id, sensor, device, state, state_since FROM changed ORDER BY sensor, device
                     RETURNING id, device_id, sensor, device, state, \(SQLTime.micros("since"))
-                    """, [names, intervals, String(now), String(silentFactor)])
+                    """, [names, intervals, String(now), String(silentFactor), lags])
                 return result.rows.compactMap(DeviceStateChanges.change)
             }
         }

@@ -6,19 +6,23 @@ import StorageEvents
 /// Device ids of one writer. A device's row is written when it is new, when a batch moves its first
 /// seen earlier, or when its last seen or last heard advances by more than `refresh`: rewriting every
 /// device's row on every batch cost PostgreSQL about one row update per two messages of 1-sample frames.
-/// `last_heard` (when a reading last arrived) is what the device status reads, so `refresh` is also how
-/// far behind it may be: at most half the sensor type's expected interval (docs/devices.md#device-status).
+/// `last_heard` (when a reading last arrived) is what the device status reads, so the refresh is also how
+/// far behind it may be: at most half the expected interval, the device's own where it has one (learnt
+/// from its row each time the row is written), and 30 s (docs/devices.md#device-status).
 struct DeviceRegistry {
-    /// `last_seen` and `last_heard` are kept to within this much (microseconds).
+    /// `last_seen` and `last_heard` are kept to within this much (microseconds), unless a device's own
+    /// expected interval asks for less.
     let refresh: Int64
-    private var known: [String: (id: Int32, first: Int64, last: Int64, heard: Int64)] = [:]
+    private var known: [String: (id: Int32, first: Int64, last: Int64, heard: Int64, refresh: Int64)] = [:]
 
     static let longestRefresh: Int64 = 30_000_000
 
     init(expectedInterval: Duration = SensorType.defaultExpectedInterval) {
-        let half = expectedInterval.components.seconds * 500_000
-        refresh = max(1_000_000, min(Self.longestRefresh, half))
+        refresh = Self.refresh(forInterval: expectedInterval.components.seconds * 1_000_000)
     }
+
+    /// Half an expected interval (µs), between 1 s and 30 s.
+    static func refresh(forInterval micros: Int64) -> Int64 { max(1_000_000, min(longestRefresh, micros / 2)) }
 
     /// A device's times in one batch: its readings' oldest and newest, and when its newest message arrived.
     typealias Times = (first: Int64, last: Int64, heard: Int64)
@@ -27,6 +31,8 @@ struct DeviceRegistry {
     struct Plan {
         var ids: [String: Int32] = [:]
         var stale: [String: Times] = [:]
+        /// The stale devices' own refresh, as their rows say (nil: none of their own).
+        var refresh: [String: Int64?] = [:]
     }
 
     /// What the batch needs, without a round trip when every device is known and its row current enough.
@@ -48,8 +54,8 @@ struct DeviceRegistry {
         }
         var plan = Plan()
         for (device, times) in seen {
-            if let cached = known[device], !reported.contains(device), times.first >= cached.first, times.last <= cached.last + refresh,
-                times.heard <= cached.heard + refresh
+            if let cached = known[device], !reported.contains(device), times.first >= cached.first, times.last <= cached.last + cached.refresh,
+                times.heard <= cached.heard + cached.refresh
             {
                 plan.ids[device] = cached.id
             } else {
@@ -63,7 +69,10 @@ struct DeviceRegistry {
     /// by `remember`, after the commit: a rolled-back batch leaves no id behind that names no row.
     func write(_ plan: inout Plan, sensor: String, on connection: PGConnection) throws(PGError) {
         guard !plan.stale.isEmpty else { return }
-        for (device, id) in try Self.upsert(plan.stale, sensor: sensor, on: connection) { plan.ids[device] = id }
+        for (device, row) in try Self.upsert(plan.stale, sensor: sensor, on: connection) {
+            plan.ids[device] = row.id
+            plan.refresh[device] = row.expectedInterval.map(Self.refresh(forInterval:))
+        }
     }
 
     /// The committed plan's devices, known from now on; those that reported a status are forgotten, so
@@ -72,14 +81,15 @@ struct DeviceRegistry {
         for (device, times) in plan.stale {
             guard let id = plan.ids[device] else { continue }
             let cached = known[device]
-            known[device] = (id, min(cached?.first ?? .max, times.first), max(cached?.last ?? .min, times.last), max(cached?.heard ?? .min, times.heard))
+            let refresh = min(self.refresh, (plan.refresh[device] ?? nil) ?? self.refresh)
+            known[device] = (id, min(cached?.first ?? .max, times.first), max(cached?.last ?? .min, times.last), max(cached?.heard ?? .min, times.heard), refresh)
         }
         for device in reported { known[device] = nil }
     }
 
     /// Upserts devices (first/last seen from reading times) in device order, so concurrent writers lock
     /// rows in the same order; returns their ids.
-    static func upsert(_ seen: [String: Times], sensor: String, on connection: PGConnection) throws(PGError) -> [String: Int32] {
+    static func upsert(_ seen: [String: Times], sensor: String, on connection: PGConnection) throws(PGError) -> [String: (id: Int32, expectedInterval: Int64?)] {
         let devices = seen.keys.sorted()
         // Device ids are 1-64 characters of A-Z a-z 0-9 . _ - (checked at the topic), so quoting is enough.
         let names = "{" + devices.map { "\"\($0)\"" }.joined(separator: ",") + "}"
@@ -93,13 +103,13 @@ struct DeviceRegistry {
             ON CONFLICT (sensor, device) DO UPDATE
             SET first_seen = LEAST(devices.first_seen, excluded.first_seen), last_seen = GREATEST(devices.last_seen, excluded.last_seen),
                 last_heard = GREATEST(devices.last_heard, excluded.last_heard)
-            RETURNING device, id
+            RETURNING device, id, (extract(epoch FROM expected_interval) * 1000000)::int8
             """, [sensor, names, firsts, lasts, heards])
-        var ids: [String: Int32] = [:]
+        var rows: [String: (id: Int32, expectedInterval: Int64?)] = [:]
         for row in result.rows {
-            if let device = row[0], let id = row[1].flatMap({ Int32($0) }) { ids[device] = id }
+            if let device = row[0], let id = row[1].flatMap({ Int32($0) }) { rows[device] = (id, row[2].flatMap { Int64($0) }) }
         }
-        return ids
+        return rows
     }
 
     /// Records what devices reported (the newest per device wins), in device order; devices of no row

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Postgres
 import StorageCore
 import TestSupport
@@ -93,9 +96,58 @@ struct DeviceStatusTests {
         #expect(try await state(b) == "offline")
         let metrics = await httpGet("\(api)/metrics")?.text ?? ""
         #expect(metrics.contains("telemetry_devices{sensor=\"\(sensor)\",state=\"offline\"} 1"), "\(metrics.prefix(3000))")
+        // A reading, then an online report after it: online since the report, not before what it left.
+        let changes = try connection.query("""
+            SELECT state, (extract(epoch FROM since) * 1000000)::int8 FROM device_state_changes WHERE device = $1 ORDER BY id
+            """, [a]).rows.map { ($0[0]!, Int64($0[1]!)!) }
+        #expect(zip(changes, changes.dropFirst()).allSatisfy { $0.1 <= $1.1 }, "a change dated before the one before it: \(changes)")
+        // Below telemetry/status/<device> is no status topic: the catch-all dead-letters it, nothing is dropped.
+        try publisher.publish("telemetry/status/\(b)/json", Array("offline".utf8))
+        try publisher.flush()
+        #expect(try await within(.seconds(30)) {
+            try connection.query("SELECT count(*) FROM rejected WHERE topic = $1 AND reason LIKE 'bad_topic:%'", ["telemetry/status/\(b)/json"])[0, 0] == "1"
+        })
         // Clean up the retained messages for later runs on this broker.
         try publisher.publish("tele/\(a)/LWT", [], retain: true)
         try publisher.publish("telemetry/status/\(b)", [], retain: true)
         try publisher.flush()
+    }
+
+    /// A device's own expected interval shorter than its sensor type's: the writers refresh its last_heard on
+    /// the type's schedule until they learn it, so the pass allows for that; it never reads silent while sending.
+    @Test func aDeviceWithAShortIntervalOfItsOwnStaysOnlineWhileItSends() async throws {
+        let servers = try TestServers.require()
+        let catalog = try TestCatalog.make(from: ["temperature"], settings: ["expected_interval": "60s"])
+        let sensor = catalog.sensor("temperature").name
+        let port = try freeLoopbackPort()
+        let monolith = try servers.startMonolith(
+            environment: [
+                "TELEMETRY_MQTT_URL": servers.mqttURL, "TELEMETRY_DATABASE_URL": try servers.makeDatabase(), "TELEMETRY_CATALOG": catalog.directory,
+                "TELEMETRY_DEVICE_SILENT_FACTOR": "2", "TELEMETRY_DEVICE_STATUS_SECONDS": "1", "TELEMETRY_ADMIN_TOKENS": "admin-1", "TELEMETRY_API_TOKENS": "read-1",
+            ],
+            port: port)
+        defer { _ = monolith.stop() }
+        let api = "http://127.0.0.1:\(port)"
+        #expect(try await within(.seconds(60)) { await httpGet("\(api)/readyz")?.status == 200 || !monolith.isRunning } && monolith.isRunning)
+        let device = "own-\(UUID().uuidString.prefix(6).lowercased())"
+        let publisher = try TestPublisher(url: servers.mqtt)
+        try publisher.publish("telemetry/\(sensor)/\(device)/text", Array("20.5".utf8))
+        try publisher.flush()
+        let path = "/v1/sensors/\(sensor)/devices/\(device)"
+        #expect(try await within(.seconds(30)) { await httpGet(api + path, authorization: "Bearer read-1")?.status == 200 })
+        // Its own interval: 1 s, so silent after 2 s without a reading; it sends every 0.5 s for 8 s.
+        var request = URLRequest(url: URL(string: api + path)!)
+        request.httpMethod = "PATCH"
+        request.setValue("Bearer admin-1", forHTTPHeaderField: "Authorization")
+        request.httpBody = Data(#"{"expected_interval": "1s"}"#.utf8)
+        let (_, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        var states: [String] = []
+        for _ in 0..<16 {
+            try publisher.publish("telemetry/\(sensor)/\(device)/text", Array("20.5".utf8))
+            try await Task.sleep(for: .milliseconds(500))
+            states.append(try await httpJSON(api + path, token: "read-1")["state"] as? String ?? "?")
+        }
+        #expect(states.allSatisfy { $0 == "online" }, "\(states)")
     }
 }

@@ -137,10 +137,10 @@ enum DeviceCredentialRoutes {
     }
 
     /// The body as a JSON object; nil when empty and that is allowed.
-    static func jsonBody(_ request: Request, allowEmpty: Bool) async throws -> [String: Any]? {
+    static func jsonBody(_ request: Request, allowEmpty: Bool, limit: Int = maxBody) async throws -> [String: Any]? {
         let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: maxBody) } catch {
-            throw APIError.invalid("body", "is larger than \(maxBody >> 20) MiB")
+        do { buffer = try await request.body.collect(upTo: limit) } catch {
+            throw APIError.invalid("body", "is larger than \(limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit >> 10) KiB")")
         }
         if buffer.readableBytes == 0 {
             if allowEmpty { return nil }

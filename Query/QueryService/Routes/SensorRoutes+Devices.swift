@@ -53,7 +53,7 @@ extension SensorRoutes {
     static func patchDevice(_ request: Request, _ context: some RequestContext, _ store: QueryStore) async throws -> Response {
         let sensor = try store.sensor(Parameters.path("sensor", context))
         let name = try Parameters(request).device(Parameters.path("device", context))
-        let body = try await DeviceCredentialRoutes.jsonBody(request, allowEmpty: false)
+        let body = try await DeviceCredentialRoutes.jsonBody(request, allowEmpty: false, limit: 4 << 10)
         try DeviceCredentialRoutes.onlyKnownKeys(body, ["expected_interval"])
         guard let value = body?["expected_interval"] else { throw APIError.invalid("expected_interval", "is required (a duration like 90s, 5m, 2h, or null)") }
         let interval: Duration? = try value is NSNull ? nil : {
