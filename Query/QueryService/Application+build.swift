@@ -24,7 +24,7 @@ public func buildApplication(
         services: store.services + [
             StorePreparation(store: store),
             RetentionSchedule(placement: placement, catalog: settings.catalog, interval: settings.retentionInterval, limits: settings.retentionLimits, logger: logger),
-            DeviceStatusSchedule(placement: placement, catalog: settings.catalog, options: settings.deviceStatus,
+            DeviceStatusSchedule(store: store, options: settings.deviceStatus,
                 metrics: PrometheusMetricsFactory(registry: registry), logger: logger),
         ],
         logger: logger)

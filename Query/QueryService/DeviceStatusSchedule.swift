@@ -8,8 +8,9 @@ import StorageEvents
 import StorageOperations
 
 /// Derives every device's state (`DeviceStatus.evaluate`) every `interval` in each database, and keeps
-/// the `telemetry_devices{sensor,state}` gauges. A service of the query process, with a connection of its
-/// own per database (not the read pool), kept between passes.
+/// the `telemetry_devices{sensor,state}` gauges. A service of the query process; a pass borrows a
+/// connection of the read pool (a connection of its own per database, held between passes, was one
+/// too many where many services share a server).
 public struct DeviceStatusSchedule: Service {
     public struct Options: Sendable {
         public var interval: Duration
@@ -21,36 +22,28 @@ public struct DeviceStatusSchedule: Service {
         }
     }
 
-    public let placement: DatabasePlacement
-    public let catalog: Catalog
+    let store: QueryStore
     public let options: Options
     public let logger: Logger
     let metrics: any MetricsFactory
 
-    public init(placement: DatabasePlacement, catalog: Catalog, options: Options, metrics: any MetricsFactory, logger: Logger) {
-        self.placement = placement
-        self.catalog = catalog
+    init(store: QueryStore, options: Options, metrics: any MetricsFactory, logger: Logger) {
+        self.store = store
         self.options = options
         self.metrics = metrics
         self.logger = logger
     }
 
     public func run() async throws {
-        let connections = Connections()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            for url in placement.urls {
-                let sensors = placement.sensors(catalog.sensors, at: url)
+            for url in store.placement.urls where store.hasSchema {
+                let sensors = store.placement.sensors(store.catalog.sensors, at: url)
+                let factor = Double(options.silentFactor)
                 do {
-                    let (changes, counts) = try await Blocking.run("device-status") {
-                        let connection = try connections.get(url)
-                        do {
-                            let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
-                            let changes = try DeviceStatus.evaluate(sensors: sensors, silentFactor: Double(options.silentFactor), now: now, on: connection)
-                            return (changes, try DeviceStatus.counts(on: connection))
-                        } catch {
-                            connections.drop(url)
-                            throw error
-                        }
+                    let (changes, counts) = try await store.read(at: url) { connection in
+                        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+                        let changes = try DeviceStatus.evaluate(sensors: sensors, silentFactor: factor, now: now, on: connection)
+                        return (changes, try DeviceStatus.counts(on: connection))
                     }
                     for sensor in sensors {
                         for state in DeviceState.allCases {
@@ -68,20 +61,5 @@ public struct DeviceStatusSchedule: Service {
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: options.interval) }
         }
-    }
-
-    /// One connection per database, opened when first needed and again after a failure.
-    private final class Connections: @unchecked Sendable {
-        private let lock = NSLock()
-        private var open: [String: StoreConnection] = [:]
-
-        func get(_ url: String) throws -> StoreConnection {
-            if let connection = lock.withLock({ open[url] }) { return connection }
-            let connection = try StoreConnection(url: url, connectTimeoutSeconds: 5)
-            lock.withLock { open[url] = connection }
-            return connection
-        }
-
-        func drop(_ url: String) { _ = lock.withLock { open.removeValue(forKey: url) } }
     }
 }

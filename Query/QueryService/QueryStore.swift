@@ -90,6 +90,9 @@ public final class QueryStore: Sendable {
         }
     }
 
+    /// The schema has been made (`prepare`).
+    var hasSchema: Bool { schemaReady.load(ordering: .relaxed) }
+
     /// Ready: the schema has been made and every database answers now.
     func isReady() async -> Bool {
         guard schemaReady.load(ordering: .relaxed) else { return false }
