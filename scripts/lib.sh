@@ -207,7 +207,7 @@ EOF
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$sockdir'
-max_connections = 200
+max_connections = 500
 shared_buffers = 256MB
 fsync = on
 synchronous_commit = on
