@@ -36,7 +36,7 @@ source scripts/lib.sh
 ensure_packages
 
 # Suites with wall-clock deadlines: run apart from the rest (below).
-QUIET_SUITES='IntegrationTests\.(DashboardBrowserTests|RollupCacheTests)/'
+QUIET_SUITES='IntegrationTests\.(DashboardBrowserTests|RollupCacheTests|DeviceStatusTests|LiveReadingsTests|NotificationTests)/'
 # The suites that start the platform through TestServers.startIngest: run both ways.
 MONOLITH_SUITES='IntegrationTests\.(EndToEndTests|RejectionEndToEndTests|DeliveryTests|DeliveryChecksTests|DeadLetterTests|SensorDatabasesTests)/'
 
