@@ -24,9 +24,9 @@ public enum DeviceStatus {
                 guard try pg.query("SELECT pg_try_advisory_xact_lock($1)", [String(passLock)])[0, 0] == "t" else { return [] }
                 let names = "{" + sensors.map(\.name).joined(separator: ",") + "}"
                 let intervals = SQLText.array(sensors.map { $0.expectedInterval.components.seconds * 1_000_000 })
-                // How far behind the writers may keep last_heard: half the sensor type's interval, 30 s at most.
-                // A device's own shorter interval reaches a writer only at its row's next write: its limit gets
-                // that much more, so it is never called silent while it sends.
+                // How far behind the writers may keep last_heard: half the sensor type's interval, between 1 s
+                // and 30 s (a device's own shorter interval reaches a writer only at its row's next write). Every
+                // limit gets that much more, so a device that sends is never called silent.
                 let lags = SQLText.array(sensors.map { max(1_000_000, min(30_000_000, $0.expectedInterval.components.seconds * 500_000)) })
                 let result = try pg.query("""
                     WITH limits AS (SELECT * FROM unnest($1::text[], $2::int8[], $5::int8[]) AS l(sensor, expected, lag)),
@@ -38,8 +38,8 @@ public enum DeviceStatus {
                             d.reported, d.reported_at, overdue
                         FROM devices d JOIN limits l USING (sensor)
                         CROSS JOIN LATERAL (SELECT coalesce(d.last_heard, d.last_seen) AS heard,
-                            coalesce(d.expected_interval * $4::float8 + l.lag * interval '1 microsecond',
-                                     l.expected * interval '1 microsecond' * $4::float8) AS overdue) AS t
+                            coalesce(d.expected_interval * $4::float8, l.expected * interval '1 microsecond' * $4::float8)
+                                + l.lag * interval '1 microsecond' AS overdue) AS t
                     ),
                     locked AS (
                         -- Never before the state it leaves began: a report can be older than the reading that ended it.

@@ -50,8 +50,9 @@ public final class LiveReadings: Service, @unchecked Sendable {
     private var stopped = false
     private var dropped = 0
     private var listening = false
-    /// The last state change read (listener thread only).
-    private var stateCursor: Int64 = 0
+    /// The last state change read (listener thread only); nil until the first connect, which starts at the
+    /// newest (a reconnect goes on from where it was: changes logged meanwhile are sent).
+    private var stateCursor: Int64?
 
     public init(url: String, sensors: [SensorType], capacity: Int = 256, heartbeat: TimeInterval = 15, catchUpInterval: TimeInterval = 1) {
         self.url = url
@@ -156,7 +157,8 @@ public final class LiveReadings: Service, @unchecked Sendable {
                     return true
                 }
                 _ = try fresh.execute("LISTEN \(ReadingChanges.channel)")
-                stateCursor = try DeviceStateChanges.last(on: fresh)
+                let newest = try DeviceStateChanges.last(on: fresh)
+                if stateCursor == nil || stateCursor! > newest { stateCursor = newest }
                 connection = fresh
                 // Notifications sent while nobody listened are lost: read what every watched device missed.
                 try catchUp(on: fresh)
@@ -187,7 +189,7 @@ public final class LiveReadings: Service, @unchecked Sendable {
             try fetch(ReadingChanges.Change(sensor: sensor, last: .max, deviceIDs: nil), on: connection)
         }
         while true {
-            let changes = try DeviceStateChanges.after(stateCursor, on: connection)
+            let changes = try DeviceStateChanges.after(stateCursor ?? 0, on: connection)
             guard let last = changes.last else { return }
             stateCursor = last.id
             let targets: [(UInt64, AsyncStream<Event>.Continuation, [Event])] = lock.withLock {

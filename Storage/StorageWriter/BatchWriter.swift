@@ -145,12 +145,19 @@ public final class BatchWriter: @unchecked Sendable {
             plan = devices.plan(spans: batch.spans, readings: readings, reported: reported)
         }
         var pending = ["BEGIN"]
+        let report = DeviceRegistry.reportStatus(batch.statusReports, sensor: sensor.name)
+        if report != nil {
+            // Every device row the batch writes, locked first and in one order: the upsert's and the
+            // report's are two sets, and a report after the rollups would lock a device after them.
+            pending.append(DeviceRegistry.lockRows(Set(plan.stale.keys).union(reported), sensor: sensor.name))
+        }
         do {
             if !plan.stale.isEmpty {
                 try connection.execute(pending.joined(separator: "; "))
                 pending = []
                 try devices.write(&plan, sensor: sensor.name, on: connection)
             }
+            if let report { pending.append(report) }
             var inserted = 0
             if !readings.isEmpty {
                 inserted = try insert(batch, ids: plan.ids, pending: &pending)
@@ -160,7 +167,6 @@ public final class BatchWriter: @unchecked Sendable {
                 pending = []
                 try DeadLetterWriter.write(batch.deadLetters, on: connection)
             }
-            if let statement = DeviceRegistry.reportStatus(batch.statusReports, sensor: sensor.name) { pending.append(statement) }
             pending.append("COMMIT")
             let commit = pending.count - 1
             if inserted > 0, let last = readings.times.max() {

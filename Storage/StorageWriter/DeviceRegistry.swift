@@ -112,6 +112,12 @@ struct DeviceRegistry {
         return rows
     }
 
+    /// Locks the rows of `devices` there are, in device order (the order every writer locks them in).
+    static func lockRows(_ devices: Set<String>, sensor: String) -> String {
+        let names = "{" + devices.sorted().map { "\"\($0)\"" }.joined(separator: ",") + "}"
+        return "SELECT 1 FROM devices WHERE sensor = \(SQLText.literal(sensor)) AND device = ANY('\(names)'::text[]) ORDER BY device FOR UPDATE"
+    }
+
     /// Records what devices reported (the newest per device wins), in device order; devices of no row
     /// here (no reading of this sensor type yet) are left alone. Returns the statement, to ride along
     /// with the batch's others.
