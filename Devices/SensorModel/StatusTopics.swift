@@ -29,7 +29,9 @@ public enum StatusTopics {
     public static func device(in topic: String) -> (device: Substring, online: String, offline: String)? {
         let bytes = topic.utf8
         guard bytes.starts(with: ownPrefix) || suffixes.contains(where: { bytes.reversed().starts(with: $0) }) else { return nil }
-        for entry in patterns {
+        // Nothing under telemetry/ but our own: `telemetry/status` is no ESPHome node called telemetry.
+        let own = bytes.starts(with: "telemetry/".utf8)
+        for entry in patterns where (entry.pattern.levels.first == "telemetry") == own {
             if let device = entry.pattern.device(in: topic) { return (device, entry.online, entry.offline) }
         }
         return nil

@@ -135,6 +135,7 @@ public final class MQTTClient: @unchecked Sendable {
             return state.started
         }
         guard !alreadyStarted else { return }
+        state.withLock { $0.lastError = "" }  // what `check` reports must be this attempt's
         try check(mosquitto_connect_async(handle, url.host, url.port, options.keepAliveSeconds), "connecting to \(url)")
         try check(mosquitto_loop_start(handle), "starting the network thread")
     }

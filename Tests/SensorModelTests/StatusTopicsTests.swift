@@ -23,7 +23,7 @@ struct StatusTopicsTests {
             #expect(StatusTopics.isOnline(Array(payload.utf8), online: own.online, offline: own.offline) == nil, "\(payload)")
         }
         #expect(StatusTopics.isOnline([0xFF, 0xFE], online: own.online, offline: own.offline) == nil)
-        for topic in ["telemetry/temperature/x", "tele/x/SENSOR", "a/b/status", "status", "tele/x/LWT/more"] {
+        for topic in ["telemetry/temperature/x", "tele/x/SENSOR", "a/b/status", "status", "tele/x/LWT/more", "telemetry/status", "telemetry/online"] {
             #expect(StatusTopics.device(in: topic) == nil, "\(topic)")
         }
     }
