@@ -50,7 +50,7 @@ let package = Package(
             name: "StorageCore",
             dependencies: ["Postgres", "SensorModel", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Storage/StorageCore", swiftSettings: strict),
-        .target(name: "StorageEvents", dependencies: ["StorageCore", "Postgres"], path: "Storage/StorageEvents", swiftSettings: strict),
+        .target(name: "StorageEvents", dependencies: ["StorageCore", "Postgres", "SensorModel"], path: "Storage/StorageEvents", swiftSettings: strict),
         .target(
             name: "StorageWriter", dependencies: ["StorageCore", "StorageEvents", "Postgres", "SensorModel"],
             path: "Storage/StorageWriter", swiftSettings: strict),

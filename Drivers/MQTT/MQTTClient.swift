@@ -197,6 +197,18 @@ public final class MQTTClient: @unchecked Sendable {
         return mid
     }
 
+    /// Waits for the broker's acknowledgement of a QoS 1 message `publish` returned the id of. False when
+    /// it did not come within `timeout` (the library still holds the message and resends it after a reconnect).
+    public func waitForAcknowledgement(of mid: Int32, timeout: Duration) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout.seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while state.withLock({ $0.pending.contains(mid) && !$0.stopping }) {
+            if !condition.wait(until: deadline) { break }
+        }
+        return !state.withLock { $0.pending.contains(mid) }
+    }
+
     /// Disconnects and stops the network thread; no callback runs after this returns.
     public func stop() {
         let wasStarted = state.withLock { state in

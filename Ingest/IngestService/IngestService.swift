@@ -92,6 +92,9 @@ public struct IngestService: Service {
             for (url, connection) in maintenance {
                 let sensors = placement.sensors(settings.sensors, at: url)
                 group.addTask { await Self.maintain(connection: connection, sensors: sensors, logger: logger) }
+                let notified = running.filter { !$0.isUnrouted && placement.url(for: $0.sensor.name) == url }
+                let notifier = AlertNotifier(url: url, pipelines: Dictionary(uniqueKeysWithValues: notified.map { ($0.sensor.name, $0) }), logger: logger)
+                group.addTask { await notifier.run() }
             }
             try? await gracefulShutdown()
             group.cancelAll()

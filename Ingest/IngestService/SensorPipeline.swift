@@ -133,6 +133,16 @@ public final class SensorPipeline: @unchecked Sendable {
         }
     }
 
+    /// Publishes an alert notification on this pipeline's broker connection (QoS 1) and waits for the
+    /// broker's acknowledgement. Throws when it was refused or did not come within `timeout`.
+    func publishAcknowledged(topic: String, payload: [UInt8], timeout: Duration) throws {
+        guard let client else { throw MQTTError(code: -1, message: "not connected to the broker") }
+        let mid = try client.publish(topic: topic, payload: payload, qos: 1, timeout: timeout)
+        guard client.waitForAcknowledgement(of: mid, timeout: timeout) else {
+            throw MQTTError(code: -1, message: "no acknowledgement from the broker within \(timeout)")
+        }
+    }
+
     /// Connected to the broker with its subscriptions made.
     public var isSubscribed: Bool { client?.isReady ?? false }
 

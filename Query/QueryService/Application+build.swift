@@ -81,6 +81,17 @@ public func buildRouter(
     let adminSensors = router.group("v1/sensors").add(middleware: BearerAuth(.admin, readTokens: tokens, adminTokens: adminTokens))
     adminSensors.patch(":sensor/devices/:device") { request, context in try await SensorRoutes.patchDevice(request, context, store) }
     admin.get("credentials") { request, _ in try await DeviceCredentialRoutes.list(request, store) }
+    // Alerts: rules and episodes read with any token; rules changed and episodes acknowledged with an admin token.
+    v1.get("alert-rules") { request, _ in try await AlertRoutes.listRules(request, store) }
+    v1.get("alert-rules/:id") { _, context in try await AlertRoutes.getRule(context, store) }
+    v1.get("alerts") { request, _ in try await AlertRoutes.listEpisodes(request, store) }
+    v1.get("alerts/:id") { _, context in try await AlertRoutes.getEpisode(context, store) }
+    let adminRules = router.group("v1/alert-rules").add(middleware: BearerAuth(.admin, readTokens: tokens, adminTokens: adminTokens))
+    adminRules.post { request, _ in try await AlertRoutes.createRule(request, store) }
+    adminRules.put(":id") { request, context in try await AlertRoutes.replaceRule(request, context, store) }
+    adminRules.delete(":id") { _, context in try await AlertRoutes.deleteRule(context, store) }
+    let adminAlerts = router.group("v1/alerts").add(middleware: BearerAuth(.admin, readTokens: tokens, adminTokens: adminTokens))
+    adminAlerts.post(":id/acknowledge") { request, context in try await AlertRoutes.acknowledge(request, context, store) }
     DashboardRoutes.add(to: router)
     return router
 }

@@ -7,4 +7,9 @@ package enum SQLText {
     package static func array(_ values: some Sequence<some BinaryInteger>) -> String {
         "{" + values.map { String($0) }.joined(separator: ",") + "}"
     }
+
+    /// A text array in PostgreSQL's text form, each element quoted (`{"a","b"}`), as a parameter's value.
+    package static func textArray(_ values: some Sequence<String>) -> String {
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+    }
 }

@@ -58,6 +58,7 @@ public enum DeviceStatus {
                     SELECT id, sensor, device, state, state_since FROM changed ORDER BY sensor, device
                     RETURNING id, device_id, sensor, device, state, \(SQLTime.micros("since"))
                     """, [names, intervals, String(now), String(silentFactor), lags])
+                try evaluateSilenceRules(sensors: sensors.map(\.name), lags: lags, now: now, on: pg)
                 return result.rows.compactMap(DeviceStateChanges.change)
             }
         }

@@ -71,7 +71,7 @@ public struct ReadingQueries: Sendable {
         let result = try connection.query("""
             SELECT \(Self.deviceColumns) FROM devices
             WHERE sensor = $1 AND device = ANY($2::text[]) ORDER BY device
-            """, [sensor.name, Self.textArray(names)])
+            """, [sensor.name, SQLText.textArray(names)])
         return result.rows.compactMap(Self.device)
     }
 
@@ -99,11 +99,6 @@ public struct ReadingQueries: Sendable {
 
     static func reading(_ row: [String?]) -> StoredReading {
         StoredReading(time: Int64(row[0]!)!, seq: row[1].flatMap { Int64($0) }, values: row[2...].map { $0.flatMap(Double.init) })
-    }
-
-    static func textArray(_ values: [String]) -> String {
-        // Values are device ids (A-Z a-z 0-9 . _ -, checked by the caller); quoting guards the rest.
-        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
     }
 }
 

@@ -20,6 +20,7 @@ public final class BatchWriter: @unchecked Sendable {
     private let directCopySQL: String
     private let directRollups: DirectRollups
     private var devices: DeviceRegistry
+    private var alerts: AlertEvaluation
     /// The prepared fast-path statement's name, and the connection session it was prepared in.
     private let mergeStatement: String
     private var preparedSession: UInt64?
@@ -41,6 +42,7 @@ public final class BatchWriter: @unchecked Sendable {
         self.directRollups = DirectRollups(tables: tables)
         self.mergeStatement = "telemetry_merge_\(sensor.name)"
         self.devices = DeviceRegistry(expectedInterval: sensor.expectedInterval)
+        self.alerts = AlertEvaluation(sensor: sensor)
     }
 
     /// How a rollup row absorbs a partial aggregate (`excluded`) of the same key.
@@ -139,17 +141,21 @@ public final class BatchWriter: @unchecked Sendable {
         guard !batch.isEmpty else { return WriteOutcome(inserted: 0, duplicates: 0, deadLettered: 0) }
         let reported = Set(batch.statusReports.map(\.device))
         var plan = DeviceRegistry.Plan()
+        var ruled = Set<String>()
         if !readings.isEmpty {
             try prepareSession()
             try partitions.ensure(days: Set(readings.times.map(Micros.day(of:))), on: connection)
             plan = devices.plan(spans: batch.spans, readings: readings, reported: reported)
+            try alerts.refreshIfDue(on: connection)
+            ruled = alerts.devices(in: batch)
         }
         var pending = ["BEGIN"]
         let report = DeviceRegistry.reportStatus(batch.statusReports, sensor: sensor.name)
-        if report != nil {
-            // Every device row the batch writes, locked first and in one order: the upsert's and the
-            // report's are two sets, and a report after the rollups would lock a device after them.
-            pending.append(DeviceRegistry.lockRows(Set(plan.stale.keys).union(reported), sensor: sensor.name))
+        if report != nil || !ruled.isEmpty {
+            // Every device row the batch writes or evaluates rules for, locked first and in one order: the
+            // upsert's and the report's are two sets, and a report after the rollups would lock a device after
+            // them; a device's rules are evaluated by one writer at a time.
+            pending.append(DeviceRegistry.lockRows(Set(plan.stale.keys).union(reported).union(ruled), sensor: sensor.name))
         }
         do {
             if !plan.stale.isEmpty {
@@ -167,6 +173,9 @@ public final class BatchWriter: @unchecked Sendable {
                 pending = []
                 try DeadLetterWriter.write(batch.deadLetters, on: connection)
             }
+            if !ruled.isEmpty {
+                pending = try evaluateAlerts(batch, ids: plan.ids, devices: ruled, pending: pending)
+            }
             pending.append("COMMIT")
             let commit = pending.count - 1
             if inserted > 0, let last = readings.times.max() {
@@ -180,6 +189,24 @@ public final class BatchWriter: @unchecked Sendable {
             if connection.isHealthy { _ = try? connection.execute("ROLLBACK") }
             throw error
         }
+    }
+
+    /// Runs what is pending with a read of the rule states of `devices`, evaluates the batch's readings
+    /// and returns the statements that write the outcome (before the COMMIT).
+    private func evaluateAlerts(_ batch: IngestBatch, ids: [String: Int32], devices ruled: Set<String>, pending: [String]) throws(PGError) -> [String] {
+        let deviceIDs = ruled.compactMap { ids[$0] }.sorted()
+        let outcomes = try connection.executeEach((pending + [AlertEvaluation.stateQuery(deviceIDs: deviceIDs)]).joined(separator: "; "))
+        var states: PGResult?
+        for outcome in outcomes {
+            switch outcome {
+            case .failure(let error): throw error
+            case .success(let result): states = result
+            }
+        }
+        guard outcomes.count == pending.count + 1, let states else {
+            throw PGError(sqlState: nil, message: "the alert states were not read")
+        }
+        return alerts.statements(alerts.evaluate(batch, ids: ids, states: AlertEvaluation.states(states)))
     }
 
     /// Whether the string ending in COMMIT (and maybe the announcement) committed: throws the error that

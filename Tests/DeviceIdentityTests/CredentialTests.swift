@@ -62,10 +62,10 @@ import Testing
         ])
         let status: [String] = ["topic read telemetry/status/+", "topic read tele/+/LWT", "topic read +/online", "topic read +/status"]
         var expected: [String] = ["user ingest-humidity", "topic read telemetry/humidity/#"]
-        expected += status
+        expected += status + ["topic write alerts/humidity/#"]
         expected += ["user ingest-temperature", "topic read telemetry/temperature/#"]
-        expected += status
-        expected += ["user ingest-unrouted", "topic read telemetry/#"]
+        expected += status + ["topic write alerts/temperature/#"]
+        expected += ["user ingest-unrouted", "topic read telemetry/#", "topic read alerts/#"]
         #expect(files.serviceACL.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init) == expected)
         #expect(!rules.contains { $0.hasPrefix("pattern") && !$0.hasPrefix("pattern write") }, "a pattern applies to every client: write only")
     }
@@ -115,10 +115,10 @@ import Testing
         ])
         let status: [String] = ["topic read telemetry/status/+", "topic read tele/+/LWT", "topic read +/online", "topic read +/status"]
         var expected: [String] = ["user ingest-humidity", "topic read telemetry/humidity/#", "topic read tele/+/SENSOR"]
-        expected += status
+        expected += status + ["topic write alerts/humidity/#"]
         expected += ["user ingest-temperature", "topic read telemetry/temperature/#", "topic read tele/+/SENSOR", "topic read +/sensor/temperature/state"]
-        expected += status
-        expected += ["user ingest-unrouted", "topic read telemetry/#"]
+        expected += status + ["topic write alerts/temperature/#"]
+        expected += ["user ingest-unrouted", "topic read telemetry/#", "topic read alerts/#"]
         #expect(files.serviceACL.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init) == expected)
     }
 

@@ -35,3 +35,18 @@ func httpJSON(_ url: String, token: String?) async throws -> [String: Any] {
     try #require(reply.status == 200, "\(url): \(reply.status) \(reply.text.prefix(500))")
     return try JSONSerialization.jsonObject(with: reply.body) as? [String: Any] ?? [:]
 }
+
+/// One request with `method` and a JSON body (if any) and the bearer `token` (if any); nil when nothing answers.
+func httpSend(_ method: String, _ url: String, token: String?, json: Any? = nil, timeout: TimeInterval = 10) async -> HTTPReply? {
+    guard let url = URL(string: url) else { return nil }
+    var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+    request.httpMethod = method
+    if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+    if let json {
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try? JSONSerialization.data(withJSONObject: json)
+    }
+    request.setValue("close", forHTTPHeaderField: "Connection")
+    guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else { return nil }
+    return HTTPReply(status: http.statusCode, body: data)
+}
