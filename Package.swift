@@ -159,6 +159,7 @@ let package = Package(
         .testTarget(name: "WireFormatsTests", dependencies: ["WireFormats", "SensorModel"], path: "Tests/WireFormatsTests", resources: [.copy("testcases")]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT"], path: "Tests/MQTTTests"),
         .testTarget(name: "StorageCoreTests", dependencies: ["StorageCore", "Postgres"], path: "Tests/StorageCoreTests"),
+        .testTarget(name: "StorageWriterTests", dependencies: ["StorageWriter", "StorageEvents", "SensorModel"], path: "Tests/StorageWriterTests"),
         .testTarget(name: "DeviceIdentityTests", dependencies: ["DeviceIdentity", "SensorModel"], path: "Tests/DeviceIdentityTests"),
         .testTarget(name: "QueryServiceTests", dependencies: [
             "QueryService", "StorageCore", "StorageReader", "DeviceIdentity", "Settings", "SensorModel", "TestSupport",

@@ -22,6 +22,13 @@ struct AlertEvaluation {
 
     init(sensor: SensorType) { self.sensor = sensor }
 
+    /// With these rules loaded (their fields must be the sensor type's), as the unit tests use it.
+    init(sensor: SensorType, rules: [AlertRule]) {
+        self.sensor = sensor
+        self.rules = rules
+        fields = rules.map { sensor.fieldIndex(named: $0.field ?? "")! }
+    }
+
     /// Reloads the rules when they changed, at most once per `recheck` (outside any transaction).
     mutating func refreshIfDue(on connection: PGConnection, now: ContinuousClock.Instant = .now) throws(PGError) {
         if let checkedAt, now - checkedAt < Self.recheck { return }
