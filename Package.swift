@@ -150,6 +150,13 @@ let package = Package(
             name: "DeviceStatusBenchmark", dependencies: ["Postgres", "SensorModel", "StorageCore", "StorageEvents", "StorageOperations"],
             path: "Tools/Benchmarks/DeviceStatusBenchmark", swiftSettings: strict),
         .executableTarget(
+            name: "AlertLatencyBenchmark",
+            dependencies: [
+                "MQTT", "Postgres", "StorageCore", "StorageEvents", "StorageOperations", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Tools/Benchmarks/AlertLatencyBenchmark", swiftSettings: strict),
+        .executableTarget(
             name: "DashboardBenchmark", dependencies: ["MQTT", "Postgres", "SensorModel", "StorageCore", "StorageWriter", "DeviceIdentity", "TestSupport"],
             path: "Tools/Benchmarks/DashboardBenchmark", swiftSettings: strict),
 

@@ -26,7 +26,7 @@ LAYERS = [
     ["DeviceEmulator", "FuzzSupport", "TestSupport"],
     # executables: the platform's, the fuzzers and the benchmarks
     ["telemetry", "FuzzTM", "FuzzLPP", "FuzzSenMLJSON", "FuzzSenMLCBOR", "FuzzJSON", "FuzzText",
-     "EndToEndBenchmark", "DecodeBenchmark", "QueryBenchmark", "DashboardBenchmark", "DeviceStatusBenchmark"],
+     "EndToEndBenchmark", "DecodeBenchmark", "QueryBenchmark", "DashboardBenchmark", "DeviceStatusBenchmark", "AlertLatencyBenchmark"],
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 

@@ -1,7 +1,9 @@
 /// The OpenAPI 3.1 description served at /openapi.yaml. QueryServiceTests compares its `paths` with the
 /// router's routes, so a route added or removed without this file failing a test cannot happen.
 enum OpenAPIDocument {
-    static let text = """
+    static let text = paths + alertPaths + components + alertSchemas
+
+    static let paths = """
         openapi: 3.1.0
         info:
           title: Telemetry query service
@@ -350,6 +352,10 @@ enum OpenAPIDocument {
               responses:
                 "200": {description: OpenAPI 3.1 YAML, content: {application/yaml: {schema: {type: string}}}}
                 "401": {$ref: "#/components/responses/Unauthorized"}
+
+        """
+
+    static let components = """
         components:
           securitySchemes:
             bearer: {type: http, scheme: bearer}
@@ -488,7 +494,9 @@ enum OpenAPIDocument {
                       readings_last_hour: {type: integer}
                       readings_last_minute: {type: integer}
                       rejected_last_hour: {type: integer}
+                      open_alerts: {type: integer, description: Alert episodes not cleared}
                 devices_by_state: {$ref: "#/components/schemas/StateCounts"}
+                open_alerts: {type: integer}
                 unrouted_rejected_last_hour: {type: integer}
                 services:
                   type: array

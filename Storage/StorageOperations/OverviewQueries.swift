@@ -2,8 +2,9 @@ import Postgres
 import StorageCore
 import StorageReader
 
-/// The overview's counts: three small statements, none of them a scan of readings (devices is one row
-/// per device; `reading_counts` at most 60 × 8 rows per sensor type; dead letters by their time index).
+/// The overview's counts: four small statements, none of them a scan of readings (devices is one row
+/// per device; `reading_counts` at most 60 × 8 rows per sensor type; dead letters by their time index;
+/// open alerts by their partial index).
 public enum OverviewQueries {
     /// Per sensor type (nil: dead letters of no sensor type), from one database.
     public static func counts(now: Int64, on connection: StoreConnection) throws(StoreError) -> [String?: SensorOverview] {
@@ -39,6 +40,9 @@ public enum OverviewQueries {
                 [String(now - 3_600_000_000)])
             for row in rejected.rows {
                 update(row[0]) { $0.rejectedLastHour = Int64(row[1]!) ?? 0 }
+            }
+            for row in try pg.execute("SELECT sensor, count(*) FROM alert_episodes WHERE cleared_at IS NULL GROUP BY sensor").rows {
+                update(row[0]) { $0.openAlerts = Int64(row[1]!) ?? 0 }
             }
             return lines
         }

@@ -14,6 +14,8 @@ public struct SensorOverview: Sendable, Equatable {
     public var readingsLastMinute: Int64 = 0
     /// Dead letters received in the last 60 minutes.
     public var rejectedLastHour: Int64 = 0
+    /// Alert episodes not cleared (acknowledged ones included).
+    public var openAlerts: Int64 = 0
 
     public init(sensor: String?) { self.sensor = sensor }
 }

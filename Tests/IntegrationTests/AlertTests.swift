@@ -188,6 +188,13 @@ struct AlertTests {
             return list?.first?["state"] as? String
         }
         #expect(try await within(.seconds(40)) { try await state() == "open" }, "\(monolith.output.suffix(1500))")
+        // The overview and the metrics count it.
+        let overview = try await httpJSON("\(api)/v1/overview", token: Self.reader)
+        let line = (overview["sensors"] as? [[String: Any]])?.first { $0["sensor"] as? String == sensor }
+        #expect(overview["open_alerts"] as? Int == 1 && line?["open_alerts"] as? Int == 1, "\(overview)")
+        #expect(try await within(.seconds(10)) {
+            await httpGet("\(api)/metrics", authorization: "Bearer \(Self.reader)")?.text.contains("telemetry_alerts_open{sensor=\"\(sensor)\"} 1") == true
+        })
         try publisher.publish("telemetry/\(sensor)/\(device)/text", Array("21.5".utf8))
         try publisher.flush()
         #expect(try await within(.seconds(40)) { try await state() == "cleared" })

@@ -18,6 +18,7 @@ enum OverviewRoutes {
                 merged.readingsLastHour += line.readingsLastHour
                 merged.readingsLastMinute += line.readingsLastMinute
                 merged.rejectedLastHour += line.rejectedLastHour
+                merged.openAlerts += line.openAlerts
                 lines[sensor] = merged
             }
             services += statuses
@@ -39,6 +40,7 @@ enum OverviewRoutes {
             json.field("readings_last_hour", integer: line.readingsLastHour)
             json.field("readings_last_minute", integer: line.readingsLastMinute)
             json.field("rejected_last_hour", integer: line.rejectedLastHour)
+            json.field("open_alerts", integer: line.openAlerts)
             json.endObject()
         }
         json.endArray()
@@ -48,6 +50,7 @@ enum OverviewRoutes {
             json.field(state.rawValue, integer: store.catalog.sensors.reduce(0) { $0 + (lines[$1.name]?.devicesByState[state.rawValue] ?? 0) })
         }
         json.endObject()
+        json.field("open_alerts", integer: store.catalog.sensors.reduce(0) { $0 + (lines[$1.name]?.openAlerts ?? 0) })
         json.field("unrouted_rejected_last_hour", integer: lines[nil]?.rejectedLastHour ?? 0)
         json.key("services")
         json.beginArray()

@@ -2,6 +2,7 @@ import CMosquitto
 import Foundation
 import MQTT
 import Synchronization
+import TestSupport
 
 /// Wall-clock microseconds since 1970: what a device stamps into a frame, and what PostgreSQL's commit
 /// timestamps are, so that publish→commit latency is one subtraction on the same clock.
@@ -15,14 +16,6 @@ func monotonicNanos() -> UInt64 {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-}
-
-/// CPU seconds (user + system) this whole process has used so far.
-func ownCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// What to publish: `messages` pre-encoded `tm` frames of `samples` float32 samples, round robin over

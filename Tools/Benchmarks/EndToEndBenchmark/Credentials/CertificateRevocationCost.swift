@@ -1,6 +1,7 @@
 import Foundation
 import MQTT
 import Postgres
+import TestSupport
 
 /// The certificate path of `EndToEndBenchmark credentials`: one device of the fleet gets a client
 /// certificate (`telemetry devices cert`) and connects on the certificate listener, with `revoked`

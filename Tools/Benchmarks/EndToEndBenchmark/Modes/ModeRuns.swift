@@ -2,6 +2,7 @@ import Foundation
 import MQTT
 import Postgres
 import SensorModel
+import TestSupport
 
 /// One paced run of the mixed load through a deployed platform, everything measured.
 struct ModeRun {
