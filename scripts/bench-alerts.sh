@@ -42,7 +42,8 @@ until curl -sf "http://127.0.0.1:$health/readyz" >/dev/null; do
     sleep 0.2
 done
 log "logs in $work; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-"$bin/AlertLatencyBenchmark" --mqtt "$MQTT_URL" --database "$PG_URL" --ingest-pid "$ingest_pid" "$@" &
+"$bin/AlertLatencyBenchmark" --mqtt "$MQTT_URL" --database "$PG_URL" --ingest-pid "$ingest_pid" --broker-pid "$MOSQUITTO_PID" \
+    --postmaster-pid "$(head -n 1 "$PG_DATA/postmaster.pid")" "$@" &
 pids+=($!)
 wait $!
 log "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -18,6 +18,14 @@ struct AlertNotifier: Sendable {
     let url: String
     let pipelines: [String: SensorPipeline]
     let logger: Logger
+    /// A failing webhook or broker is logged once a minute, not once per event.
+    private let failures = RejectionLog()
+
+    init(url: String, pipelines: [String: SensorPipeline], logger: Logger) {
+        self.url = url
+        self.pipelines = pipelines
+        self.logger = logger
+    }
 
     /// How often the outbox is looked at while idle: most of the alert latency the benchmark measures.
     static let poll: Duration = .milliseconds(100)
@@ -89,6 +97,7 @@ struct AlertNotifier: Sendable {
             } catch {
                 outcome.errors.append("MQTT: \(error)")
                 Counter(label: "telemetry_alert_notification_failures_total", dimensions: dimensions + [("via", "mqtt")]).increment()
+                if failures.shouldLog("mqtt") { logger.warning("alert message on the broker failed for episode \(episode.id): \(error); trying again later") }
             }
         }
         if !outcome.posted, let webhook = delivery.webhook {
@@ -97,14 +106,22 @@ struct AlertNotifier: Sendable {
                 outcome.posted = true
                 Counter(label: "telemetry_alert_notifications_total", dimensions: dimensions + [("via", "webhook")]).increment()
             } catch {
-                outcome.errors.append("webhook: \(error)")
+                outcome.errors.append("webhook: \(Self.brief(error))")
                 Counter(label: "telemetry_alert_notification_failures_total", dimensions: dimensions + [("via", "webhook")]).increment()
-                if delivery.attempts == 1 || delivery.attempts % 10 == 0 {
-                    logger.warning("alert webhook \(webhook) failed (attempt \(delivery.attempts)) for episode \(episode.id): \(error); trying again later")
+                if failures.shouldLog(webhook) {
+                    logger.warning("alert webhook \(webhook) failed (attempt \(delivery.attempts) for episode \(episode.id)): \(Self.brief(error)); trying again later (logged once a minute per webhook)")
                 }
             }
         }
         return outcome
+    }
+
+    /// An error as one short line: Foundation's URL errors print their whole user info dictionary.
+    static func brief(_ error: any Error) -> String {
+        guard !(error is WebhookError) else { return "\(error)" }
+        let error = error as NSError
+        guard error.domain == NSURLErrorDomain else { return "\(error)" }
+        return (error.userInfo[NSLocalizedDescriptionKey] as? String) ?? "URL error \(error.code)"
     }
 
     struct WebhookError: Error, CustomStringConvertible {

@@ -4,7 +4,8 @@
 // PostgreSQL, and a webhook receiver in this process. Also what the rules cost: the ingest service's CPU at
 // the same load without rules first.
 //
-//   AlertLatencyBenchmark --mqtt URL --database URL --ingest-pid PID [--rate 10000] [--devices 1000]
+//   AlertLatencyBenchmark --mqtt URL --database URL --ingest-pid PID --broker-pid PID --postmaster-pid PID
+//                         [--rate 10000] [--devices 1000]
 //                         [--rules 1000] [--breaches-per-second 20] [--seconds 60] [--baseline-seconds 30]
 //
 // Load: one reading per message (the `text` format, timed on arrival), round robin over the devices from two
@@ -33,6 +34,8 @@ func monotonic() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 
 let mqttURL = try MQTTURL(parsing: option("mqtt", ""))
 let databaseURL = option("database", "")
 let ingestPID = Int32(option("ingest-pid", "0"))!
+let brokerPID = Int32(option("broker-pid", "0"))!
+let postmasterPID = Int32(option("postmaster-pid", "0"))!
 let rate = Int(option("rate", "10000"))!
 let deviceCount = Int(option("devices", "1000"))!
 let ruleCount = Int(option("rules", "1000"))!
@@ -75,9 +78,9 @@ router.post("/hook") { request, _ -> HTTPResponse.Status in
     if let published { received.latencies.withLock { $0.append(arrived - published) } } else { received.unmatched.add(1, ordering: .relaxed) }
     return .ok
 }
-let receiver = Task {
-    try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: hookPort))).runService(gracefulShutdownSignals: [])
-}
+// Detached: top-level code runs on the main actor, whose thread the load below blocks.
+let application = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: hookPort)))
+let receiver = Task.detached { try await application.runService(gracefulShutdownSignals: []) }
 
 // MARK: load
 
@@ -180,15 +183,19 @@ struct Phase {
     var messages: Int
     var generatorCPU: Double
     var ingestCPU: Double
+    var brokerCPU: Double
+    var postgresCPU: Double
 }
 var phases: [Phase] = []
 
 @MainActor func measure(_ name: String, duration: Double, breaching: Bool) throws {
     let storedBefore = try storedReadings()
-    let ingestBefore = processCPU(ingestPID)
+    let before = (processCPU(ingestPID), processCPU(brokerPID), postgresCPU(postmaster: postmasterPID))
     let (elapsed, messages, generatorCPU) = try run(duration: duration, breaching: breaching)
     guard try waitUntilStored(storedBefore + messages) else { throw TestSupportError("\(name): not every reading was stored within 120 s") }
-    phases.append(Phase(name: name, seconds: elapsed, messages: messages, generatorCPU: generatorCPU, ingestCPU: processCPU(ingestPID) - ingestBefore))
+    phases.append(Phase(
+        name: name, seconds: elapsed, messages: messages, generatorCPU: generatorCPU, ingestCPU: processCPU(ingestPID) - before.0,
+        brokerCPU: processCPU(brokerPID) - before.1, postgresCPU: postgresCPU(postmaster: postmasterPID) - before.2))
     log("\(name): \(messages) readings in \(String(format: "%.1f", elapsed)) s")
 }
 
@@ -221,13 +228,16 @@ let machine = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.s
     .first { $0.hasPrefix("model name") }.map { String($0.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces) } ?? "?"
 print("Alert latency, \(ISO8601DateFormatter().string(from: Date())), \(ProcessInfo.processInfo.activeProcessorCount) cores (\(machine))")
 print("")
-print("| run | requested | achieved | generator CPU (this process, with the webhook receiver) | ingest CPU | ingest CPU s per million readings |")
-print("|---|---|---|---|---|---|")
+print("| run | requested | achieved | generator CPU (this process, with the webhook receiver) | ingest CPU | PostgreSQL CPU | broker CPU | CPU s per million readings: ingest + PostgreSQL + broker |")
+print("|---|---|---|---|---|---|---|---|")
 for phase in phases {
     let achieved = Double(phase.messages) / phase.seconds
-    print(String(format: "| %@ | %d readings/s | %.0f readings/s (%d in %.1f s) | %.0f%% of a core | %.0f%% of a core | %.1f |",
+    let perMillion = 1e6 / Double(phase.messages)
+    print(String(format: "| %@ | %d readings/s | %.0f readings/s (%d in %.1f s) | %.0f%% of a core | %.0f%% | %.0f%% | %.0f%% | %.1f + %.1f + %.1f = %.1f |",
                  phase.name, rate, achieved, phase.messages, phase.seconds, phase.generatorCPU / phase.seconds * 100,
-                 phase.ingestCPU / phase.seconds * 100, phase.ingestCPU / Double(phase.messages) * 1e6))
+                 phase.ingestCPU / phase.seconds * 100, phase.postgresCPU / phase.seconds * 100, phase.brokerCPU / phase.seconds * 100,
+                 phase.ingestCPU * perMillion, phase.postgresCPU * perMillion, phase.brokerCPU * perMillion,
+                 (phase.ingestCPU + phase.postgresCPU + phase.brokerCPU) * perMillion))
 }
 print("")
 print("| breaches sent | episodes raised | raised events at the webhook | unmatched | duplicate deliveries | cleared events | p50 | p90 | p99 | max |")
