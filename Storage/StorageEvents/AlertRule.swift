@@ -110,6 +110,11 @@ public enum AlertRules {
         Int64(try connection.execute("SELECT version FROM alert_rules_version")[0, 0] ?? "0") ?? 0
     }
 
-    /// The statement a change of rules runs in its transaction.
-    package static let bumpVersion = "UPDATE alert_rules_version SET version = version + 1"
+    /// The channel a change of rules is announced on, at its commit: a writer that LISTENs reloads before
+    /// its next batch, so a reading published after the change's response is evaluated by it. (A NOTIFY
+    /// serialises notifying commits cluster-wide: fine for rule changes, which are rare; never in a batch.)
+    public static let channel = "telemetry_alert_rules"
+
+    /// The statements a change of rules runs in its transaction.
+    package static let bumpVersion = "UPDATE alert_rules_version SET version = version + 1; NOTIFY \(channel)"
 }

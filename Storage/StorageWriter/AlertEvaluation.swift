@@ -17,8 +17,11 @@ struct AlertEvaluation {
     /// Rule indices per device, worked out once per device and set of rules.
     private var byDevice: [String: [Int]] = [:]
 
-    /// How often a writer looks whether rules changed: a change takes effect within this.
-    static let recheck: Duration = .seconds(1)
+    /// How often a writer looks whether rules changed though no announcement came (one lost with a
+    /// broken connection, say).
+    static let recheck: Duration = .seconds(10)
+    /// The connection session that LISTENs for rule changes.
+    private var listening: UInt64?
 
     init(sensor: SensorType) { self.sensor = sensor }
 
@@ -29,9 +32,17 @@ struct AlertEvaluation {
         fields = rules.map { sensor.fieldIndex(named: $0.field ?? "")! }
     }
 
-    /// Reloads the rules when they changed, at most once per `recheck` (outside any transaction).
+    /// Reloads the rules when a change was announced (`AlertRules.channel`: read off the socket without a
+    /// round trip), or when `recheck` has passed; on a new session first of all. Outside any transaction,
+    /// once the batch is complete: a rule whose change was answered before a reading arrived applies to it.
     mutating func refreshIfDue(on connection: PGConnection, now: ContinuousClock.Instant = .now) throws(PGError) {
-        if let checkedAt, now - checkedAt < Self.recheck { return }
+        if listening != connection.session {
+            try connection.execute("LISTEN \(AlertRules.channel)")
+            listening = connection.session
+            version = nil
+        }
+        let announced = !(try connection.notifications().isEmpty)
+        if !announced, version != nil, let checkedAt, now - checkedAt < Self.recheck { return }
         let current = try AlertRules.version(on: connection)
         checkedAt = now
         guard current != version else { return }
@@ -46,10 +57,6 @@ struct AlertEvaluation {
         byDevice = [:]
         version = current
     }
-
-    /// Forgets the loaded rules, so the next batch loads them again (after a rollback: nothing to forget
-    /// there, but a broken connection may have been a server that lost its tables).
-    mutating func forget() { version = nil; checkedAt = nil }
 
     mutating func rules(for device: String) -> [Int] {
         if let cached = byDevice[device] { return cached }

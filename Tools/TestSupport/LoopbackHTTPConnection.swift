@@ -28,7 +28,21 @@ public final class LoopbackHTTPConnection: @unchecked Sendable {
     /// Status and body of `GET path`.
     public func get(_ path: String, token: String? = nil) throws -> (status: Int, body: [UInt8]) {
         try send(Self.request(path, token: token))
+        return try response(to: path, bodyless: false)
+    }
+
+    /// Status and body of a request with `method` and, if any, a JSON body.
+    public func send(_ method: String, _ path: String, token: String?, json body: [UInt8]?) throws -> (status: Int, body: [UInt8]) {
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (token.map { "Authorization: Bearer \($0)\r\n" } ?? "")
+        if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" } else { request += "Content-Length: 0\r\n" }
+        try send(request + "\r\n")
+        if let body { try send(String(decoding: body, as: UTF8.self)) }
+        return try response(to: path, bodyless: method == "HEAD")
+    }
+
+    private func response(to path: String, bodyless: Bool) throws -> (status: Int, body: [UInt8]) {
         let (status, headers) = try head()
+        if bodyless || status == 204 || status == 304 { return (status, []) }
         guard let length = headers["content-length"].flatMap({ Int($0) }) else { throw TestSupportError("no content-length for \(path)") }
         while pending.count < length { try receive() }
         let body = Array(pending[..<length])

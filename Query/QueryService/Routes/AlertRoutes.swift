@@ -166,7 +166,7 @@ enum AlertRoutes {
             guard let threshold = try number("threshold") else { throw APIError.invalid("threshold", "is required for \(condition.rawValue)") }
             let clear = try number("clear")
             if let clear, condition == .above ? clear > threshold : clear < threshold {
-                throw APIError.invalid("clear", "must be at or \(condition == .above ? "below" : "above") the threshold (\(threshold)): the alert clears there")
+                throw APIError.invalid("clear", "must be at or \(condition == .above ? "below" : "above") the threshold (\(String(format: "%g", threshold))): the alert clears there")
             }
             rule.field = sensor.fields[sensor.fieldIndex(named: field)!].name
             rule.threshold = threshold
