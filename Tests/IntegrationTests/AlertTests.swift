@@ -160,6 +160,26 @@ struct AlertTests {
         #expect(after.contains { $0["clear_reason"] as? String == "rule deleted" })
     }
 
+    /// `telemetry all` for a temperature catalog of its own with the tokens, ready: the process, the sensor
+    /// type's name and the REST API's address.
+    static func monolith(_ servers: TestServers, extra: [String: String] = [:]) async throws -> (ServiceProcess, String, String) {
+        let catalog = try TestCatalog.make(from: ["temperature"])
+        let port = try freeLoopbackPort()
+        let monolith = try servers.startMonolith(
+            environment: [
+                "TELEMETRY_MQTT_URL": servers.mqttURL, "TELEMETRY_DATABASE_URL": try servers.makeDatabase(), "TELEMETRY_CATALOG": catalog.directory,
+                "TELEMETRY_ADMIN_TOKENS": admin, "TELEMETRY_API_TOKENS": reader,
+            ].merging(extra) { $1 },
+            port: port)
+        let api = "http://127.0.0.1:\(port)"
+        let ready = try await within(.seconds(60)) { await httpGet("\(api)/readyz")?.status == 200 || !monolith.isRunning } && monolith.isRunning
+        guard ready else {
+            _ = monolith.stop()
+            throw TestSetupError(message: "telemetry all did not become ready: \(monolith.output.suffix(2000))")
+        }
+        return (monolith, catalog.sensor("temperature").name, api)
+    }
+
     /// Each value once, where it first appears (a retried event shows again later).
     static func firsts(_ values: [String]) -> [String] {
         var seen = Set<String>()
@@ -168,18 +188,8 @@ struct AlertTests {
 
     @Test func aSilentRuleRaisesWhenADeviceStopsAndClearsWhenItIsHeardAgain() async throws {
         let servers = try TestServers.require()
-        let catalog = try TestCatalog.make(from: ["temperature"])
-        let sensor = catalog.sensor("temperature").name
-        let port = try freeLoopbackPort()
-        let monolith = try servers.startMonolith(
-            environment: [
-                "TELEMETRY_MQTT_URL": servers.mqttURL, "TELEMETRY_DATABASE_URL": try servers.makeDatabase(), "TELEMETRY_CATALOG": catalog.directory,
-                "TELEMETRY_DEVICE_STATUS_SECONDS": "1", "TELEMETRY_ADMIN_TOKENS": Self.admin, "TELEMETRY_API_TOKENS": Self.reader,
-            ],
-            port: port)
+        let (monolith, sensor, api) = try await Self.monolith(servers, extra: ["TELEMETRY_DEVICE_STATUS_SECONDS": "1"])
         defer { _ = monolith.stop() }
-        let api = "http://127.0.0.1:\(port)"
-        #expect(try await within(.seconds(60)) { await httpGet("\(api)/readyz")?.status == 200 || !monolith.isRunning } && monolith.isRunning)
         let listener = try AlertListener(url: servers.mqtt)
         defer { listener.client.stop() }
         let device = "quiet-\(UUID().uuidString.prefix(6).lowercased())"
@@ -214,18 +224,8 @@ struct AlertTests {
     /// (a writer that looked once a second would miss about half of them).
     @Test func aRuleAppliesToTheFirstReadingAfterItIsMade() async throws {
         let servers = try TestServers.require()
-        let catalog = try TestCatalog.make(from: ["temperature"])
-        let sensor = catalog.sensor("temperature").name
-        let port = try freeLoopbackPort()
-        let monolith = try servers.startMonolith(
-            environment: [
-                "TELEMETRY_MQTT_URL": servers.mqttURL, "TELEMETRY_DATABASE_URL": try servers.makeDatabase(), "TELEMETRY_CATALOG": catalog.directory,
-                "TELEMETRY_ADMIN_TOKENS": Self.admin, "TELEMETRY_API_TOKENS": Self.reader,
-            ],
-            port: port)
+        let (monolith, sensor, api) = try await Self.monolith(servers)
         defer { _ = monolith.stop() }
-        let api = "http://127.0.0.1:\(port)"
-        #expect(try await within(.seconds(60)) { await httpGet("\(api)/readyz")?.status == 200 || !monolith.isRunning } && monolith.isRunning)
         let device = "fresh-\(UUID().uuidString.prefix(6).lowercased())"
         let publisher = try TestPublisher(url: servers.mqtt)
         func reading(_ value: Double) throws {
