@@ -2,8 +2,9 @@
 the real platform that DashboardBrowserTests started. Every wait is on a condition with a deadline; any
 JavaScript console error fails the run; screenshots go to $SCREENSHOTS. Exit 0 when every check held.
 
-Environment: DASHBOARD_URL, DASHBOARD_TOKEN, MQTT_HOST, MQTT_PORT, SENSORS (comma list, catalog order),
-SCREENSHOTS, and chromium.py's CHROMEDRIVER and CHROMIUM.
+Environment: DASHBOARD_URL, DASHBOARD_TOKEN (a read token), DASHBOARD_ADMIN_TOKEN, MQTT_HOST, MQTT_PORT,
+SENSORS (comma list, catalog order), ALERT_RULE (an alert rule's name), ALERT_OPEN and ALERT_CLEARED (the ids
+of an open and a cleared episode of it), SCREENSHOTS, and chromium.py's CHROMEDRIVER and CHROMIUM.
 """
 import json
 import os
@@ -16,12 +17,14 @@ import urllib.request
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from chromium import chromium
 
 URL = os.environ["DASHBOARD_URL"].rstrip("/")
 TOKEN = os.environ["DASHBOARD_TOKEN"]
+ADMIN_TOKEN = os.environ["DASHBOARD_ADMIN_TOKEN"]
+ALERT_RULE, ALERT_OPEN, ALERT_CLEARED = os.environ["ALERT_RULE"], os.environ["ALERT_OPEN"], os.environ["ALERT_CLEARED"]
 SENSORS = os.environ["SENSORS"].split(",")
 SHOTS = os.environ.get("SCREENSHOTS", ".local/screenshots")
 os.makedirs(SHOTS, exist_ok=True)
@@ -66,12 +69,13 @@ class Run:
         self.driver.save_screenshot(path)
         log(f"screenshot {path}")
 
-    def console_errors(self, allow_401=False):
-        """Fails on every SEVERE browser log entry (JavaScript errors, failed loads), but a refused sign-in's 401."""
+    def console_errors(self, allow=()):
+        """Fails on every SEVERE browser log entry (JavaScript errors, failed loads), but a failed load with a
+        status in `allow` (a refused sign-in's 401, a read token's refused acknowledgement's 403)."""
         for entry in self.driver.get_log("browser"):
             if entry["level"] != "SEVERE":
                 continue
-            if allow_401 and "401" in entry["message"] and entry.get("source") == "network":
+            if entry.get("source") == "network" and any(f"status of {status}" in entry["message"] for status in allow):
                 continue
             raise AssertionError(f"console error: {entry['message']}")
 
@@ -93,7 +97,7 @@ class Run:
         self.wait("the refusal", lambda d: "refused" in d.find_element(By.ID, "signin-error").text)
         assert not self.driver.find_element(By.ID, "nav").is_displayed(), "navigation shown without a token"
         self.shot("signin-refused")
-        self.console_errors(allow_401=True)
+        self.console_errors(allow=(401,))
         field = self.driver.find_element(By.ID, "token")
         field.clear()
         field.send_keys(TOKEN)
@@ -149,7 +153,9 @@ class Run:
 
     def devices_search_and_page(self, sensor):
         self.go(f"/sensor/{sensor}")
-        self.wait("the device list", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#devices tbody tr")) > 0)
+        # This sensor type's list: until it is drawn the previous page's (another type's) may still be there.
+        self.wait("the device list", lambda d: d.find_element(By.TAG_NAME, "h1").text == f"{sensor}: devices"
+                  and len(d.find_elements(By.CSS_SELECTOR, "#devices tbody tr")) > 0)
         devices = [r.get_attribute("data-device") for r in self.driver.find_elements(By.CSS_SELECTOR, "#devices tbody tr")]
         assert devices == sorted(devices), "devices not in id order"
         # One header per column, units as people write them, a state badge and "… ago" per device.
@@ -302,12 +308,139 @@ class Run:
 
     def phone_width(self, sensor, device):
         self.driver.set_window_size(390, 844)
-        for fragment, ready in [("/", "#sensors tbody tr"), (f"/device/{sensor}/{device}", "svg.chart[data-points]")]:
+        for name, fragment, ready in [("overview", "/", "#sensors tbody tr"), ("device", f"/device/{sensor}/{device}", "svg.chart[data-points]"),
+                                      ("alerts", "/alerts", "#alerts tbody tr")]:
             self.go(fragment)
             self.wait(f"{fragment} at phone width", lambda d: d.find_elements(By.CSS_SELECTOR, ready))
             overflow = self.driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{fragment} is {overflow} px wider than a phone's screen"
-            self.shot("phone-" + ("overview" if fragment == "/" else "device"))
+            self.shot("phone-" + name)
+        self.console_errors()
+
+    # -- alerts -------------------------------------------------------------------------------------
+
+    def sign_in_as(self, token):
+        """Signs out (the header's button) and in again with `token`."""
+        self.go("/")
+        sign_out = self.driver.find_element(By.ID, "sign-out")
+        if sign_out.is_displayed():
+            sign_out.click()
+        field = self.wait("the sign-in form", lambda d: d.find_element(By.ID, "token") if d.find_element(By.ID, "token").is_displayed() else None)
+        field.clear()
+        field.send_keys(token)
+        self.driver.find_element(By.ID, "signin-submit").click()
+        self.wait("the overview after sign-in", lambda d: d.find_elements(By.CSS_SELECTOR, "#sensors tbody tr"))
+        assert self.driver.execute_script("return sessionStorage.getItem('telemetry.token')") == token
+
+    def alert_row(self, table, episode):
+        rows = self.driver.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr[data-id='{episode}']")
+        return rows[0] if rows else None
+
+    def open_alerts_first_on_the_overview(self):
+        """The overview opens with what is open or acknowledged (as the API lists it), each with its rule,
+        device link, value vs threshold with the unit, when it was raised and its state; a cleared one is not there."""
+        self.go("/")
+        episode = api(f"/v1/alerts/{ALERT_OPEN}")
+        assert episode["state"] == "open", episode
+        # One snapshot of the page (it redraws every 5 s: elements found one by one could go stale).
+        snapshot = """
+            const row = document.querySelector(`#open-alerts tbody tr[data-id='${arguments[0]}']`);
+            if (!row) return null;
+            const cell = css => row.querySelector(css);
+            return { view: Array.from(document.getElementById('view').children, e => e.tagName + '#' + e.id),
+                     ids: Array.from(document.querySelectorAll('#open-alerts tbody tr'), r => r.dataset.id),
+                     rule: cell('td.rule').textContent, device: cell('td.device a').textContent,
+                     href: cell('td.device a').getAttribute('href'), measure: cell('td.measure').textContent,
+                     raised: cell('td.raised time').textContent, title: cell('td.raised time').title,
+                     badge: cell('.badge').textContent, link: document.getElementById('alerts-link').getAttribute('href') };"""
+        shown = self.wait("the open alert on the overview", lambda d: d.execute_script(snapshot, ALERT_OPEN))
+        listed = [a["id"] for a in api("/v1/alerts?state=open,acknowledged&limit=20")["alerts"]]
+        assert shown["ids"] == listed, f"the overview lists {shown['ids']}, the API {listed}"
+        assert ALERT_CLEARED not in shown["ids"], "a cleared episode among the open alerts"
+        # First: the alerts come right after the title, above the device states and the sensor types.
+        assert shown["view"][:3] == ["H1#", "SECTION#alerts-section", "P#device-states"], f"the overview begins with {shown['view'][:3]}"
+        assert shown["rule"] == ALERT_RULE, shown
+        assert shown["device"] == episode["device"] and shown["href"] == f"#/device/{episode['sensor']}/{episode['device']}", shown
+        assert shown["measure"] == f"celsius: {episode['value']:g}\u00a0°C > {episode['threshold']:g}\u00a0°C", shown
+        assert shown["raised"].endswith(" ago") and shown["title"].endswith(" UTC"), shown
+        assert shown["badge"] == "open" and shown["link"].startswith("#/alerts"), shown
+        self.shot("overview-alerts")
+        self.console_errors()
+
+    def alerts_page_filters(self):
+        """#/alerts lists both episodes (not cleared first); the state and device filters keep only theirs."""
+        self.driver.find_element(By.CSS_SELECTOR, "#nav a[href='#/alerts']").click()
+        self.wait("both episodes on the alerts page", lambda d: self.alert_row("alerts", ALERT_OPEN) and self.alert_row("alerts", ALERT_CLEARED))
+        ids = [r.get_attribute("data-id") for r in self.driver.find_elements(By.CSS_SELECTOR, "#alerts tbody tr")]
+        assert ids.index(ALERT_OPEN) < ids.index(ALERT_CLEARED), f"the cleared episode above the open one: {ids}"
+        assert self.alert_row("alerts", ALERT_OPEN).find_elements(By.CSS_SELECTOR, "button.acknowledge"), "no Acknowledge on the open episode"
+        assert not self.alert_row("alerts", ALERT_CLEARED).find_elements(By.CSS_SELECTOR, "button.acknowledge"), "Acknowledge on a cleared episode"
+        self.shot("alerts")
+
+        def shows(filters, only):
+            """Rows, once the page is the one of `filters`: `only` and nothing else (here only our rule raises)."""
+            def check(driver):
+                rows = driver.find_elements(By.CSS_SELECTOR, "#alerts tbody tr")
+                return filters in driver.current_url and [r.get_attribute("data-id") for r in rows] == only
+            self.wait(f"{filters}: {only}", check)
+
+        Select(self.driver.find_element(By.ID, "alert-state")).select_by_value("cleared")
+        self.driver.find_element(By.ID, "alert-apply").click()
+        shows("state=cleared", [ALERT_CLEARED])
+        assert all(t == "cleared" for t in self.texts("#alerts tbody .badge")), self.texts("#alerts tbody .badge")
+        Select(self.driver.find_element(By.ID, "alert-state")).select_by_value("open")
+        self.driver.find_element(By.ID, "alert-apply").click()
+        shows("state=open", [ALERT_OPEN])
+        cooled = api(f"/v1/alerts/{ALERT_CLEARED}")["device"]
+        Select(self.driver.find_element(By.ID, "alert-state")).select_by_value("all")
+        self.driver.find_element(By.ID, "alert-device").send_keys(cooled)
+        self.driver.find_element(By.ID, "alert-apply").click()
+        shows(f"device={cooled}", [ALERT_CLEARED])
+        self.console_errors()
+
+    def acknowledging_needs_an_admin_token(self):
+        """With the read token the button says so (403), the user stays signed in, the episode stays open."""
+        self.go("/alerts?state=open")
+        self.wait("the Acknowledge button", lambda d: self.alert_row("alerts", ALERT_OPEN)
+                  and self.alert_row("alerts", ALERT_OPEN).find_element(By.CSS_SELECTOR, "button.acknowledge")).click()
+        message = self.wait("the admin-token message", lambda d: d.find_element(By.ID, "alerts-message")
+                            if "Acknowledging needs an admin token" in d.find_element(By.ID, "alerts-message").text else None)
+        assert message.is_displayed()
+        assert self.driver.find_element(By.ID, "nav").is_displayed(), "signed out by a 403"
+        assert self.driver.execute_script("return sessionStorage.getItem('telemetry.token')") == TOKEN
+        assert self.alert_row("alerts", ALERT_OPEN).get_attribute("data-state") == "open"
+        assert api(f"/v1/alerts/{ALERT_OPEN}")["state"] == "open"
+        self.shot("alerts-forbidden")
+        self.console_errors(allow=(403,))
+
+    def acknowledge_with_the_admin_token(self):
+        """Signed in with the admin token, Acknowledge turns the row acknowledged and the API says so; the
+        overview still lists it (acknowledged is not cleared)."""
+        self.sign_in_as(ADMIN_TOKEN)
+        self.go("/alerts?state=open")
+        self.wait("the Acknowledge button", lambda d: self.alert_row("alerts", ALERT_OPEN)
+                  and self.alert_row("alerts", ALERT_OPEN).find_element(By.CSS_SELECTOR, "button.acknowledge")).click()
+        row = self.wait("the row acknowledged", lambda d: self.alert_row("alerts", ALERT_OPEN)
+                        if self.alert_row("alerts", ALERT_OPEN).get_attribute("data-state") == "acknowledged" else None)
+        assert row.find_element(By.CSS_SELECTOR, ".badge").text == "acknowledged" and not row.find_elements(By.CSS_SELECTOR, "button.acknowledge"), row.text
+        episode = api(f"/v1/alerts/{ALERT_OPEN}")
+        assert episode["state"] == "acknowledged" and episode["acknowledged_at"], episode
+        self.shot("alerts-acknowledged")
+        self.go("/")
+        self.wait("the acknowledged alert on the overview", lambda d: self.alert_row("open-alerts", ALERT_OPEN)
+                  and self.alert_row("open-alerts", ALERT_OPEN).find_element(By.CSS_SELECTOR, ".badge").text == "acknowledged")
+        self.console_errors()
+        self.sign_in_as(TOKEN)
+
+    def cleared_alert_leaves_the_overview(self):
+        """A reading below the rule's clear level clears the episode: the overview then says "No open alerts"."""
+        episode = api(f"/v1/alerts/{ALERT_OPEN}")
+        publish(f"telemetry/{episode['sensor']}/{episode['device']}", tm_frame(7, int(time.time() * 1e6), [20.0]))
+        self.wait("the episode cleared in the API", lambda d: api(f"/v1/alerts/{ALERT_OPEN}")["state"] == "cleared")
+        self.go("/")
+        self.wait("no open alerts on the overview", lambda d: d.find_element(By.ID, "no-open-alerts").text == "No open alerts"
+                  if d.find_elements(By.ID, "no-open-alerts") else None)
+        self.shot("overview-no-alerts")
         self.console_errors()
 
 
@@ -319,6 +452,11 @@ def main():
             run.sign_in_refused_then_accepted()
             run.undecodable_fragment_shows_a_problem()
             run.overview_matches_the_api()
+            run.open_alerts_first_on_the_overview()
+            run.alerts_page_filters()
+            run.acknowledging_needs_an_admin_token()
+            run.acknowledge_with_the_admin_token()
+            run.cleared_alert_leaves_the_overview()
             temperature = os.environ["LIVE_SENSOR"]
             device = run.devices_search_and_page(temperature)
             run.devices_search_and_page(next(s for s in SENSORS if s.startswith("power")))  # four fields, four headers

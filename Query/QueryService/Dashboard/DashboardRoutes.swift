@@ -1,14 +1,15 @@
 import Hummingbird
 
-/// The dashboard at `/`: one HTML page, a style sheet and two scripts of this project's own, compiled
+/// The dashboard at `/`: one HTML page, a style sheet and four scripts of this project's own, compiled
 /// into the binary (no CDN, nothing to install beside it). They hold no data, so they are served without
 /// a token; the page asks for one and sends it as the bearer header on every API call.
 enum DashboardRoutes {
     static let assets: [String: (type: String, body: String)] = [
-        "app.css": ("text/css; charset=utf-8", DashboardStyle.css),
+        "app.css": ("text/css; charset=utf-8", DashboardStyle.css + DashboardAlerts.css),
         "chart.js": ("text/javascript; charset=utf-8", DashboardChart.js),
         "app.js": ("text/javascript; charset=utf-8", DashboardScript.js),
         "views.js": ("text/javascript; charset=utf-8", DashboardViews.js),
+        "alerts.js": ("text/javascript; charset=utf-8", DashboardAlerts.js),
     ]
 
     static let securityPolicy = HTTPFields.Element.Name("Content-Security-Policy")!

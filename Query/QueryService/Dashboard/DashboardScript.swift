@@ -12,11 +12,21 @@ enum DashboardScript {
       const token = () => sessionStorage.getItem(tokenKey);
       const authHeaders = () => ({ Authorization: "Bearer " + token() });
 
-      async function api(path) {
-        const response = await fetch(path, { headers: authHeaders() });
+      // A GET, or with `send` ({method, body}) a request with a JSON body. An answer other than 2xx throws
+      // an Error carrying its `status` and the API's `code` (a 403 is not a 401: the token stays).
+      async function api(path, send) {
+        const init = { headers: authHeaders() };
+        if (send) {
+          init.method = send.method;
+          if (send.body !== undefined) { init.body = JSON.stringify(send.body); init.headers["Content-Type"] = "application/json"; }
+        }
+        const response = await fetch(path, init);
         if (response.status === 401) throw new Unauthorized("refused");
         const body = await response.json().catch(() => null);
-        if (!response.ok) throw new Error(body && body.error ? body.error.message : `HTTP ${response.status}`);
+        if (!response.ok) {
+          throw Object.assign(new Error(body && body.error ? body.error.message : `HTTP ${response.status}`),
+            { status: response.status, code: body && body.error ? body.error.code : null });
+        }
         return body;
       }
 
@@ -104,6 +114,7 @@ enum DashboardScript {
         if (parts[0] === "sensor" && parts[1]) render = () => Views.sensor(parts[1], params);
         else if (parts[0] === "device" && parts[2]) render = () => Views.device(parts[1], parts[2], params);
         else if (parts[0] === "rejected") render = () => Views.rejected(params);
+        else if (parts[0] === "alerts") render = () => Alerts.page(params);
         else render = () => Views.overview();
         render().catch(failed);
       }

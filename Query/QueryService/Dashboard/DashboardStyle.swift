@@ -13,12 +13,13 @@ enum DashboardStyle {
     <body>
     <header>
       <a class="brand" href="#/">telemetry</a>
-      <nav id="nav" hidden><a href="#/">Overview</a><a href="#/rejected">Dead letters</a></nav>
+      <nav id="nav" hidden><a href="#/">Overview</a><a href="#/alerts">Alerts</a><a href="#/rejected">Dead letters</a></nav>
       <button id="sign-out" type="button" hidden>Sign out</button>
     </header>
     <main id="view" aria-live="polite"></main>
     <script src="/ui/chart.js"></script>
     <script src="/ui/views.js"></script>
+    <script src="/ui/alerts.js"></script>
     <script src="/ui/app.js"></script>
     </body>
     </html>
@@ -33,7 +34,7 @@ enum DashboardStyle {
     header { display: flex; align-items: center; gap: 1rem; padding: .6rem 1rem; background: #fff; border-bottom: 1px solid var(--line); flex-wrap: wrap; }
     header .brand { font-weight: 700; color: var(--fg); text-decoration: none; }
     header nav { display: flex; gap: .8rem; flex: 1; }
-    header a { color: var(--accent); }
+    header a { color: var(--accent); } header nav a { white-space: nowrap; }
     main { padding: 1rem; max-width: 1200px; margin: 0 auto; }
     h1 { font-size: 1.3rem; margin: .2rem 0 1rem; overflow-wrap: anywhere; }
     h2 { font-size: 1.05rem; margin: 1.4rem 0 .5rem; }
@@ -76,6 +77,7 @@ enum DashboardStyle {
     svg.chart text { font-size: 11px; fill: var(--muted); }
     @media (max-width: 600px) {
       main { padding: .5rem; }
+      header, header nav { gap: .6rem; }
       th, td { padding: .3rem; font-size: .8rem; }
       .hide-narrow { display: none; }
     }

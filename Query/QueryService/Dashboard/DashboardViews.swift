@@ -1,4 +1,5 @@
-/// The dashboard's views: sign-in, overview, a sensor type's devices, one device, dead letters.
+/// The dashboard's views: sign-in, overview, a sensor type's devices, one device, dead letters (alerts:
+/// DashboardAlerts.swift).
 enum DashboardViews {
     static let js = #"""
     "use strict";
@@ -58,7 +59,8 @@ enum DashboardViews {
       }
 
       async function overview() {
-        const data = await App.api("/v1/overview");
+        // Open alerts first (alerts.js), above the counts.
+        const [data, alerts] = await Promise.all([App.api("/v1/overview"), Alerts.section()]);
         const sensors = data.sensors.map(s => h("tr", { "data-sensor": s.sensor },
           h("td", {}, h("a", { href: `#/sensor/${enc(s.sensor)}` }, s.sensor)),
           h("td", { class: "num devices" }, number(s.devices)),
@@ -74,7 +76,7 @@ enum DashboardViews {
           h("td", { class: "num" }, value(s.committed_readings_per_second)), h("td", { class: "num hide-narrow" }, value(s.received_per_second)),
           h("td", { class: "num" }, number(s.queue_depth)), h("td", { class: "num" }, bytes(s.journal_bytes)),
           h("td", { class: "hide-narrow muted" }, `${s.host} pid ${s.pid}`), h("td", { class: "hide-narrow muted" }, shortTime(s.updated_at))));
-        show(h("h1", {}, "Overview"),
+        show(h("h1", {}, "Overview"), alerts,
           h("p", { id: "device-states" }, "Devices: ", ["online", "silent", "offline"].map(state =>
             h("span", { class: "state-count" }, stateBadge(state), " ", number((data.devices_by_state || {})[state]), " "))),
           table("sensors", [["Sensor type"], ["Devices", "num"], ["online", "num hide-narrow"], ["silent", "num hide-narrow"], ["offline", "num hide-narrow"], ["Readings, last hour", "num"], ["last minute", "num"], ["Dead letters, last hour", "num"]], sensors),
@@ -269,7 +271,9 @@ enum DashboardViews {
           h("div", { class: "pager" }, page.next ? h("a", { id: "next-page", href: `#/rejected?${filters()}&from=${from}&cursor=${enc(page.next)}` }, "Next page (older)") : null));
       }
 
-      return { signin, problem, overview, sensor, device, rejected };
+      // What other views (alerts.js) build with.
+      const kit = { show, enc, value, unit, ms, ago, shortTime, stateBadge, table };
+      return { signin, problem, overview, sensor, device, rejected, kit };
     })();
     """#
 }
