@@ -148,6 +148,7 @@ public final class PGConnection: @unchecked Sendable {
         return rows
     }
 
+    @discardableResult
     public func copyIn(_ sql: String, data: [UInt8]) throws(PGError) -> Int {
         var outcome: Result<Int, PGError> = .success(0)
         data.withUnsafeBytes { buffer in

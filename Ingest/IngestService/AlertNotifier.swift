@@ -30,37 +30,54 @@ struct AlertNotifier: Sendable {
     /// How often the outbox is looked at while idle: most of the alert latency the benchmark measures.
     static let poll: Duration = .milliseconds(100)
     static let timeout: Duration = .seconds(5)
-    static let claimed = 50
+    /// Deliveries in flight at once: each is independent, so one slow webhook holds one of them, not the rest.
+    static let concurrency = 32
 
     func run() async {
         let sensors = pipelines.keys.sorted()
         guard !sensors.isEmpty else { return }
+        let webhooks = WebhookClient()
         var connection: StoreConnection?
-        while !Task.isCancelled {
-            do {
-                let store = try await connected(connection)
-                connection = store
-                let deliveries = try await Blocking.run("alerts-claim") { try AlertOutbox.claim(sensors: sensors, limit: Self.claimed, on: store.pg) }
-                if deliveries.isEmpty {
-                    try await Task.sleep(for: Self.poll)
-                    continue
-                }
-                let outcomes = await withTaskGroup(of: Outcome.self) { group in
-                    for delivery in deliveries { group.addTask { await deliver(delivery) } }
-                    return await group.reduce(into: []) { $0.append($1) }
-                }
-                try await Blocking.run("alerts-done") {
-                    try AlertOutbox.delivered(outcomes.filter(\.isDone).map(\.delivery.id), on: store.pg)
-                    for outcome in outcomes where !outcome.isDone {
-                        try AlertOutbox.retry(outcome.delivery, published: outcome.published, posted: outcome.posted, error: outcome.errors.joined(separator: "; "), on: store.pg)
+        await withTaskGroup(of: Outcome?.self) { group in
+            var inFlight = 0
+            var ticking = false
+            while !Task.isCancelled {
+                do {
+                    let store = try await connected(connection)
+                    connection = store
+                    if inFlight < Self.concurrency {
+                        let room = Self.concurrency - inFlight
+                        let deliveries = try await Blocking.run("alerts-claim") { try AlertOutbox.claim(sensors: sensors, limit: room, on: store.pg) }
+                        for delivery in deliveries { group.addTask { await deliver(delivery, webhooks: webhooks) } }
+                        inFlight += deliveries.count
                     }
+                    // Wakes the loop to look at the outbox again while deliveries are still in flight.
+                    if !ticking {
+                        group.addTask { try? await Task.sleep(for: Self.poll); return nil }
+                        ticking = true
+                    }
+                    guard let next = await group.next() else { continue }
+                    guard let outcome = next else {
+                        ticking = false
+                        continue
+                    }
+                    inFlight -= 1
+                    // A row whose outcome is not recorded (the database went away) comes back when its lease ends.
+                    try await Blocking.run("alerts-done") {
+                        if outcome.isDone {
+                            try AlertOutbox.delivered(outcome.delivery, on: store.pg)
+                        } else {
+                            try AlertOutbox.retry(outcome.delivery, published: outcome.published, posted: outcome.posted, error: outcome.errors.joined(separator: "; "), on: store.pg)
+                        }
+                    }
+                } catch is CancellationError {
+                    break
+                } catch {
+                    logger.warning("alert notifications: \(error); trying again")
+                    try? await Task.sleep(for: .seconds(1))
                 }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("alert notifications: \(error); trying again")
-                try? await Task.sleep(for: .seconds(1))
             }
+            group.cancelAll()
         }
     }
 
@@ -83,7 +100,7 @@ struct AlertNotifier: Sendable {
         var isDone: Bool { published && posted }
     }
 
-    private func deliver(_ delivery: AlertOutbox.Delivery) async -> Outcome {
+    private func deliver(_ delivery: AlertOutbox.Delivery, webhooks: WebhookClient) async -> Outcome {
         let episode = delivery.episode
         let body = episode.json(event: delivery.event)
         var outcome = Outcome(delivery: delivery, published: delivery.published, posted: delivery.posted || delivery.webhook == nil)
@@ -102,45 +119,20 @@ struct AlertNotifier: Sendable {
         }
         if !outcome.posted, let webhook = delivery.webhook {
             do {
-                try await Self.post(body, to: webhook, episode: episode.id, event: delivery.event)
+                // `Idempotency-Key` is the episode id and the event, so a receiver that sees a retry can tell.
+                try await webhooks.post(body, to: webhook, headers: [
+                    "Idempotency-Key": "\(episode.id):\(delivery.event)", "X-Alert-Episode": episode.id, "X-Alert-Event": delivery.event,
+                ])
                 outcome.posted = true
                 Counter(label: "telemetry_alert_notifications_total", dimensions: dimensions + [("via", "webhook")]).increment()
             } catch {
-                outcome.errors.append("webhook: \(Self.brief(error))")
+                outcome.errors.append("webhook: \(error)")
                 Counter(label: "telemetry_alert_notification_failures_total", dimensions: dimensions + [("via", "webhook")]).increment()
                 if failures.shouldLog(webhook) {
-                    logger.warning("alert webhook \(webhook) failed (attempt \(delivery.attempts) for episode \(episode.id)): \(Self.brief(error)); trying again later (logged once a minute per webhook)")
+                    logger.warning("alert webhook \(webhook) failed (attempt \(delivery.attempts) for episode \(episode.id)): \(error); trying again later (logged once a minute per webhook)")
                 }
             }
         }
         return outcome
-    }
-
-    /// An error as one short line: Foundation's URL errors print their whole user info dictionary.
-    static func brief(_ error: any Error) -> String {
-        guard !(error is WebhookError) else { return "\(error)" }
-        let error = error as NSError
-        guard error.domain == NSURLErrorDomain else { return "\(error)" }
-        return (error.userInfo[NSLocalizedDescriptionKey] as? String) ?? "URL error \(error.code)"
-    }
-
-    struct WebhookError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// POSTs the episode's JSON; any 2xx is delivered. `Idempotency-Key` is the episode id and the event,
-    /// so a receiver that sees a retry can tell.
-    static func post(_ body: [UInt8], to webhook: String, episode: String, event: String) async throws {
-        guard let url = URL(string: webhook) else { throw WebhookError(description: "not a URL") }
-        var request = URLRequest(url: url, timeoutInterval: Double(timeout.components.seconds))
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("\(episode):\(event)", forHTTPHeaderField: "Idempotency-Key")
-        request.setValue(episode, forHTTPHeaderField: "X-Alert-Episode")
-        request.setValue(event, forHTTPHeaderField: "X-Alert-Event")
-        request.httpBody = Data(body)
-        let (_, response) = try await URLSession.shared.data(for: request)
-        guard let status = (response as? HTTPURLResponse)?.statusCode else { throw WebhookError(description: "no HTTP response") }
-        guard (200..<300).contains(status) else { throw WebhookError(description: "HTTP \(status)") }
     }
 }

@@ -32,6 +32,8 @@ extension Schema {
             since timestamptz NOT NULL,
             PRIMARY KEY (rule_id, device_id)
         );
+        -- The writer locks and reads a batch's devices' states by device.
+        CREATE INDEX IF NOT EXISTS alert_state_device ON alert_state (device_id);
         CREATE TABLE IF NOT EXISTS alert_episodes (
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
             rule_id uuid NOT NULL,

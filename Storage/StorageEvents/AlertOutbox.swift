@@ -25,14 +25,15 @@ public enum AlertOutbox {
         "INSERT INTO alert_outbox (episode_id, sensor, event) SELECT id, sensor, '\(event)' FROM \(source) ORDER BY id"
     }
 
-    /// Claims up to `limit` due rows of these sensor types, oldest first.
+    /// Claims up to `limit` due rows of these sensor types, the longest due first (a row backing off after
+    /// failures never stands in front of a new one).
     public static func claim(sensors: [String], limit: Int, on connection: PGConnection) throws(PGError) -> [Delivery] {
         let result = try connection.query("""
             WITH due AS (
                 SELECT o.id FROM alert_outbox o
                 WHERE o.sensor = ANY($1::text[]) AND o.next_attempt_at <= now()
                   AND NOT EXISTS (SELECT 1 FROM alert_outbox p WHERE p.episode_id = o.episode_id AND p.id < o.id)
-                ORDER BY o.id LIMIT $2 FOR UPDATE SKIP LOCKED
+                ORDER BY o.next_attempt_at, o.id LIMIT $2 FOR UPDATE SKIP LOCKED
             ),
             claimed AS (
                 UPDATE alert_outbox o SET attempts = o.attempts + 1, next_attempt_at = now() + interval '\(lease.components.seconds) seconds'
@@ -52,19 +53,19 @@ public enum AlertOutbox {
     }
 
     /// Done: both ways through.
-    public static func delivered(_ ids: [Int64], on connection: PGConnection) throws(PGError) {
-        guard !ids.isEmpty else { return }
-        try connection.query("DELETE FROM alert_outbox WHERE id = ANY($1::int8[])", [SQLText.array(ids)])
+    public static func delivered(_ delivery: Delivery, on connection: PGConnection) throws(PGError) {
+        try connection.query("DELETE FROM alert_outbox WHERE id = $1", [String(delivery.id)])
     }
 
     /// Not yet: what went through is kept, the rest is tried again after a back-off that doubles from
-    /// 1 s up to 5 minutes.
+    /// 1 s up to 5 minutes. Only while the claim is still this notifier's: when its lease ran out and another
+    /// claimed the row, that one's outcome counts.
     public static func retry(_ delivery: Delivery, published: Bool, posted: Bool, error: String, on connection: PGConnection) throws(PGError) {
         let backoff = min(300, 1 << min(delivery.attempts - 1, 9))
         try connection.query("""
             UPDATE alert_outbox SET published = $2, posted = $3, last_error = $4, next_attempt_at = now() + $5::int8 * interval '1 second'
-            WHERE id = $1
-            """, [String(delivery.id), published ? "t" : "f", posted ? "t" : "f", String(error.prefix(500)), String(backoff)])
+            WHERE id = $1 AND attempts = $6
+            """, [String(delivery.id), published ? "t" : "f", posted ? "t" : "f", String(error.prefix(500)), String(backoff), String(delivery.attempts)])
     }
 
     /// Rows waiting, per sensor type (for the metrics).

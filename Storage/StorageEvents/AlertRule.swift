@@ -115,6 +115,13 @@ public enum AlertRules {
     /// serialises notifying commits cluster-wide: fine for rule changes, which are rare; never in a batch.)
     public static let channel = "telemetry_alert_rules"
 
+    /// Held shared by a writer from reading its rules' states to its commit, exclusively by a change of rules
+    /// from its start to its commit: a batch never writes states or episodes for rules that changed under it
+    /// (it finds the version moved and starts again with the new rules), and the two never deadlock.
+    static let changeLock: Int64 = 0x7465_6C65_6D61_6C72  // "telemalr"
+    package static let lockShared = "SELECT pg_advisory_xact_lock_shared(\(changeLock))"
+    package static let lockForChange = "SELECT pg_advisory_xact_lock(\(changeLock))"
+
     /// The statements a change of rules runs in its transaction.
     package static let bumpVersion = "UPDATE alert_rules_version SET version = version + 1; NOTIFY \(channel)"
 }

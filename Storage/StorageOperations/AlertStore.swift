@@ -11,6 +11,7 @@ public enum AlertStore {
     public static func create(_ rule: AlertRule, on connection: StoreConnection) throws(StoreError) -> AlertRule {
         try StoreError.wrap { () throws(PGError) in
             try connection.pg.transaction { (pg) throws(PGError) -> AlertRule in
+                try pg.execute(AlertRules.lockForChange)
                 let id = try pg.query("""
                     INSERT INTO alert_rules (name, sensor, condition, field, threshold, clear_threshold, for_micros, device, device_prefix, webhook)
                     VALUES ($1, $2, $3, $4, $5::float8, $6::float8, $7::int8, $8, $9, $10) RETURNING id::text
@@ -26,6 +27,7 @@ public enum AlertStore {
     public static func replace(id: String, with rule: AlertRule, on connection: StoreConnection) throws(StoreError) -> AlertRule? {
         try StoreError.wrap { () throws(PGError) in
             try connection.pg.transaction { (pg) throws(PGError) -> AlertRule? in
+                try pg.execute(AlertRules.lockForChange)
                 guard let old = try lockRule(id: id, on: pg) else { return nil }
                 _ = try pg.query("""
                     UPDATE alert_rules SET name = $1, sensor = $2, condition = $3, field = $4, threshold = $5::float8, clear_threshold = $6::float8,
@@ -44,6 +46,7 @@ public enum AlertStore {
     public static func delete(id: String, on connection: StoreConnection) throws(StoreError) -> Bool {
         try StoreError.wrap { () throws(PGError) in
             try connection.pg.transaction { (pg) throws(PGError) -> Bool in
+                try pg.execute(AlertRules.lockForChange)
                 guard try lockRule(id: id, on: pg) != nil else { return false }
                 try closeEpisodes(rule: id, reason: "rule deleted", on: pg)
                 _ = try pg.query("DELETE FROM alert_rules WHERE id = $1::uuid", [id])
@@ -108,14 +111,15 @@ public enum AlertStore {
         }
     }
 
-    /// Acknowledges an episode (once: a second acknowledgement changes nothing). Nil when there is no such episode.
+    /// Acknowledges an open episode (once: a second acknowledgement, or one of a cleared episode, changes
+    /// nothing). Nil when there is no such episode.
     public static func acknowledge(id: String, by who: String, on connection: StoreConnection) throws(StoreError) -> AlertEpisode? {
         try StoreError.wrap { () throws(PGError) in
             try connection.pg.transaction { (pg) throws(PGError) -> AlertEpisode? in
                 _ = try pg.query("""
                     WITH acknowledged AS (
                         UPDATE alert_episodes SET acknowledged_at = now(), acknowledged_by = $2
-                        WHERE id = $1::uuid AND acknowledged_at IS NULL RETURNING id, sensor
+                        WHERE id = $1::uuid AND acknowledged_at IS NULL AND cleared_at IS NULL RETURNING id, sensor
                     )
                     \(AlertOutbox.insert(event: "acknowledged", from: "acknowledged"))
                     """, [id, who])

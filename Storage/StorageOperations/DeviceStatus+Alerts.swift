@@ -3,8 +3,8 @@ import SensorModel
 import StorageCore
 import StorageEvents
 
-// `silent` rules: no reading from a device for a duration. Evaluated in the status pass, in its
-// transaction and under its lock (one pass at a time per database), from the same `last_heard` the
+// `silent` rules: no reading from a device for a duration. Evaluated right after the status pass, under
+// its lock (one at a time per database) but in a transaction of its own, from the same `last_heard` the
 // device states come from (docs/alerts.md#where-rules-are-evaluated).
 extension DeviceStatus {
     /// Clears the open `silent` episodes of devices heard since, then raises one for each device of a rule's

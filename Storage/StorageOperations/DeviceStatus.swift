@@ -20,14 +20,14 @@ public enum DeviceStatus {
     public static func evaluate(sensors: [SensorType], silentFactor: Double, now: Int64, on connection: StoreConnection) throws(StoreError) -> [DeviceStateChanges.Change] {
         guard !sensors.isEmpty else { return [] }
         return try StoreError.wrap { () throws(PGError) in
-            try connection.pg.transaction { (pg) throws(PGError) -> [DeviceStateChanges.Change] in
-                guard try pg.query("SELECT pg_try_advisory_xact_lock($1)", [String(passLock)])[0, 0] == "t" else { return [] }
-                let names = "{" + sensors.map(\.name).joined(separator: ",") + "}"
+            let names = sensors.map(\.name)
+            // How far behind the writers may keep last_heard: half the sensor type's interval, between 1 s
+            // and 30 s (a device's own shorter interval reaches a writer only at its row's next write). Every
+            // limit gets that much more, so a device that sends is never called silent.
+            let lags = SQLText.array(sensors.map { max(1_000_000, min(30_000_000, $0.expectedInterval.components.seconds * 500_000)) })
+            guard let changes = try connection.pg.transaction({ (pg) throws(PGError) -> [DeviceStateChanges.Change]? in
+                guard try pg.query("SELECT pg_try_advisory_xact_lock($1)", [String(passLock)])[0, 0] == "t" else { return nil }
                 let intervals = SQLText.array(sensors.map { $0.expectedInterval.components.seconds * 1_000_000 })
-                // How far behind the writers may keep last_heard: half the sensor type's interval, between 1 s
-                // and 30 s (a device's own shorter interval reaches a writer only at its row's next write). Every
-                // limit gets that much more, so a device that sends is never called silent.
-                let lags = SQLText.array(sensors.map { max(1_000_000, min(30_000_000, $0.expectedInterval.components.seconds * 500_000)) })
                 let result = try pg.query("""
                     WITH limits AS (SELECT * FROM unnest($1::text[], $2::int8[], $5::int8[]) AS l(sensor, expected, lag)),
                     derived AS (
@@ -57,10 +57,16 @@ public enum DeviceStatus {
                     INSERT INTO device_state_changes (device_id, sensor, device, state, since)
                     SELECT id, sensor, device, state, state_since FROM changed ORDER BY sensor, device
                     RETURNING id, device_id, sensor, device, state, \(SQLTime.micros("since"))
-                    """, [names, intervals, String(now), String(silentFactor), lags])
-                try evaluateSilenceRules(sensors: sensors.map(\.name), lags: lags, now: now, on: pg)
+                    """, [SQLText.textArray(names), intervals, String(now), String(silentFactor), lags])
                 return result.rows.compactMap(DeviceStateChanges.change)
+            }) else { return [] }
+            // The silent rules in a transaction of their own: the rows the pass changed are unlocked by now, so
+            // a writer never waits on the rules.
+            try connection.pg.transaction { (pg) throws(PGError) in
+                guard try pg.query("SELECT pg_try_advisory_xact_lock($1)", [String(passLock)])[0, 0] == "t" else { return }
+                try evaluateSilenceRules(sensors: names, lags: lags, now: now, on: pg)
             }
+            return changes
         }
     }
 

@@ -12,7 +12,8 @@ struct AlertEvaluation {
     let sensor: SensorType
     private(set) var rules: [AlertRule] = []
     private var fields: [Int] = []
-    private var version: Int64?
+    /// The rules' version they were loaded at.
+    private(set) var version: Int64?
     private var checkedAt: ContinuousClock.Instant?
     /// Rule indices per device, worked out once per device and set of rules.
     private var byDevice: [String: [Int]] = [:]
@@ -57,6 +58,9 @@ struct AlertEvaluation {
         byDevice = [:]
         version = current
     }
+
+    /// Loads the rules again before the next batch.
+    mutating func forgetRules() { version = nil }
 
     mutating func rules(for device: String) -> [Int] {
         if let cached = byDevice[device] { return cached }
@@ -133,7 +137,14 @@ struct AlertEvaluation {
     }
 
     /// Runs each rule over its device's readings in time order, from the state stored.
-    mutating func evaluate(_ batch: IngestBatch, ids: [String: Int32], states stored: [Key: State]) -> Outcome {
+    /// One stored reading: the rules look only at readings the batch stored, not at duplicates it skipped.
+    struct Reading: Hashable {
+        var device: Int32
+        var time: Int64
+    }
+
+    /// `storedReadings`: the readings stored, when not all of the batch's were.
+    mutating func evaluate(_ batch: IngestBatch, ids: [String: Int32], states stored: [Key: State], stored storedReadings: Set<Reading>? = nil) -> Outcome {
         var rowsByDevice: [String: [Int]] = [:]
         for span in batch.spans where !rules(for: span.device).isEmpty {
             rowsByDevice[span.device, default: []].append(contentsOf: span.rows)
@@ -142,7 +153,8 @@ struct AlertEvaluation {
         var outcome = Outcome()
         for device in rowsByDevice.keys.sorted() {
             guard let id = ids[device] else { continue }
-            let rows = rowsByDevice[device]!.sorted { readings.times[$0] < readings.times[$1] }
+            var rows = rowsByDevice[device]!.sorted { readings.times[$0] < readings.times[$1] }
+            if let storedReadings { rows = rows.filter { storedReadings.contains(Reading(device: id, time: readings.times[$0])) } }
             for index in rules(for: device) {
                 let rule = rules[index]
                 let key = Key(rule: rule.id, device: id)

@@ -15,6 +15,8 @@ public final class BatchWriter: @unchecked Sendable {
     let connection: PGConnection
     private let partitions: Partitions
     private let moveSQL: String
+    /// The same, returning which readings it stored (`device_id`, µs time): the rules see only those.
+    private let moveReturningSQL: String
     private let copySQL: String
     private let stageSQL: String
     private let directCopySQL: String
@@ -38,6 +40,7 @@ public final class BatchWriter: @unchecked Sendable {
         self.stageSQL = "CREATE TEMP TABLE IF NOT EXISTS \(tables.stage) (LIKE \(tables.readings)) ON COMMIT DELETE ROWS"
         self.copySQL = "COPY \(tables.stage) (\(columns)) FROM STDIN (FORMAT binary)"
         self.moveSQL = Self.moveStatement(tables: tables, columns: columns)
+        self.moveReturningSQL = Self.moveStatement(tables: tables, columns: columns, returningStored: true)
         self.directCopySQL = "COPY \(tables.readings) (\(columns)) FROM STDIN (FORMAT binary)"
         self.directRollups = DirectRollups(tables: tables)
         self.mergeStatement = "telemetry_merge_\(sensor.name)"
@@ -58,7 +61,7 @@ public final class BatchWriter: @unchecked Sendable {
         }.joined(separator: ", ")
     }
 
-    static func moveStatement(tables: SensorTables, columns: String) -> String {
+    static func moveStatement(tables: SensorTables, columns: String, returningStored: Bool = false) -> String {
         let fields = tables.sensor.fields.map(\.name)
         let returning = (["device_id", "time"] + tables.fieldColumns).joined(separator: ", ")
         func rollup(_ resolution: RollupResolution, _ name: String) -> String {
@@ -89,7 +92,7 @@ public final class BatchWriter: @unchecked Sendable {
             \(rollup(.hour, "hour_rollup")),
             \(ReadingCounts.cte(sensor: tables.sensor.name)),
             \(RollupVersions.cte(sensor: tables.sensor.name))
-            SELECT count(*) FROM inserted
+            \(returningStored ? "SELECT device_id, \(SQLTime.micros("time")) FROM inserted" : "SELECT count(*) FROM inserted")
             """
     }
 
@@ -165,8 +168,9 @@ public final class BatchWriter: @unchecked Sendable {
             }
             if let report { pending.append(report) }
             var inserted = 0
+            var stored: Set<AlertEvaluation.Reading>?
             if !readings.isEmpty {
-                inserted = try insert(batch, ids: plan.ids, pending: &pending)
+                (inserted, stored) = try insert(batch, ids: plan.ids, returningStored: !ruled.isEmpty, pending: &pending)
             }
             if !batch.deadLetters.isEmpty {
                 if !pending.isEmpty { try connection.execute(pending.joined(separator: "; ")) }
@@ -174,7 +178,13 @@ public final class BatchWriter: @unchecked Sendable {
                 try DeadLetterWriter.write(batch.deadLetters, on: connection)
             }
             if !ruled.isEmpty {
-                pending = try evaluateAlerts(batch, ids: plan.ids, devices: ruled, pending: pending)
+                guard let statements = try evaluateAlerts(batch, ids: plan.ids, devices: ruled, stored: stored, pending: pending) else {
+                    // A rule changed since the writer loaded the rules: the whole batch again, with the new ones.
+                    try connection.execute("ROLLBACK")
+                    alerts.forgetRules()
+                    return try writeOnce(batch)
+                }
+                pending = statements
             }
             pending.append("COMMIT")
             let commit = pending.count - 1
@@ -191,22 +201,29 @@ public final class BatchWriter: @unchecked Sendable {
         }
     }
 
-    /// Runs what is pending with a read of the rule states of `devices`, evaluates the batch's readings
-    /// and returns the statements that write the outcome (before the COMMIT).
-    private func evaluateAlerts(_ batch: IngestBatch, ids: [String: Int32], devices ruled: Set<String>, pending: [String]) throws(PGError) -> [String] {
+    /// Runs what is pending with a read of the rule states of `devices` (under the rules' change lock, with
+    /// their version), evaluates the batch's readings and returns the statements that write the outcome
+    /// (before the COMMIT); nil when the rules changed since they were loaded. `stored`: the readings stored,
+    /// when not all of them were.
+    private func evaluateAlerts(_ batch: IngestBatch, ids: [String: Int32], devices ruled: Set<String>, stored: Set<AlertEvaluation.Reading>?,
+                                pending: [String]) throws(PGError) -> [String]? {
         let deviceIDs = ruled.compactMap { ids[$0] }.sorted()
-        let outcomes = try connection.executeEach((pending + [AlertEvaluation.stateQuery(deviceIDs: deviceIDs)]).joined(separator: "; "))
-        var states: PGResult?
+        let reads = [AlertRules.lockShared, "SELECT version FROM alert_rules_version", AlertEvaluation.stateQuery(deviceIDs: deviceIDs)]
+        let outcomes = try connection.executeEach((pending + reads).joined(separator: "; "))
+        var results: [PGResult] = []
         for outcome in outcomes {
             switch outcome {
             case .failure(let error): throw error
-            case .success(let result): states = result
+            case .success(let result): results.append(result)
             }
         }
-        guard outcomes.count == pending.count + 1, let states else {
+        guard results.count == pending.count + reads.count else {
             throw PGError(sqlState: nil, message: "the alert states were not read")
         }
-        return alerts.statements(alerts.evaluate(batch, ids: ids, states: AlertEvaluation.states(states)))
+        let version = results[results.count - 2][0, 0].flatMap { Int64($0) }
+        guard version == alerts.version else { return nil }
+        let states = results[results.count - 1]
+        return alerts.statements(alerts.evaluate(batch, ids: ids, states: AlertEvaluation.states(states), stored: stored))
     }
 
     /// Whether the string ending in COMMIT (and maybe the announcement) committed: throws the error that
@@ -223,9 +240,10 @@ public final class BatchWriter: @unchecked Sendable {
 
     /// Fast path: binary COPY straight into the readings table and rollups computed here. A duplicate key
     /// (a redelivery, a replay, a resent frame) undoes it to the savepoint and takes the staging path,
-    /// which inserts only new rows and folds exactly those into the rollups. Leaves in `pending` what
-    /// must run before the commit.
-    private func insert(_ batch: IngestBatch, ids: [String: Int32], pending: inout [String]) throws(PGError) -> Int {
+    /// which inserts only new rows and folds exactly those into the rollups; with `returningStored` it says
+    /// which (nil: every reading of the batch). Leaves in `pending` what must run before the commit.
+    private func insert(_ batch: IngestBatch, ids: [String: Int32], returningStored: Bool,
+                        pending: inout [String]) throws(PGError) -> (count: Int, stored: Set<AlertEvaluation.Reading>?) {
         let body = copyBody(batch, ids: ids)
         do {
             try connection.copyIn((pending + ["SAVEPOINT direct_copy", directCopySQL]).joined(separator: "; "), data: body)
@@ -235,15 +253,18 @@ public final class BatchWriter: @unchecked Sendable {
             let buckets = counts.keys.sorted()
             let hours = Set(batch.readings.times.map(Micros.hour(of:))).sorted()
             pending = ["EXECUTE \(tables.quoted(mergeStatement))('\(SQLText.array(buckets))', '\(SQLText.array(buckets.map { counts[$0]! }))', '\(SQLText.array(hours))')"]
-            return batch.readings.count
+            return (batch.readings.count, nil)
         } catch where error.isUniqueViolation {
             try connection.execute("ROLLBACK TO SAVEPOINT direct_copy")
             pending = []
         }
         try connection.execute(stageSQL)
         try connection.copyIn(copySQL, data: body)
-        let result = try connection.execute(moveSQL)
-        return Int(result[0, 0] ?? "0") ?? 0
+        guard returningStored else { return (Int(try connection.execute(moveSQL)[0, 0] ?? "0") ?? 0, nil) }
+        let rows = try connection.execute(moveReturningSQL).rows
+        return (rows.count, Set(rows.compactMap { row in
+            row[0].flatMap { Int32($0) }.flatMap { device in row[1].flatMap { Int64($0) }.map { AlertEvaluation.Reading(device: device, time: $0) } }
+        }))
     }
 
     /// Readings per 1-minute bucket (µs since the epoch, floor), for `ReadingCounts`.

@@ -127,6 +127,7 @@ struct AlertTests {
 
         // Acknowledged by the admin (a read token may not).
         #expect(await httpSend("POST", "\(api)/v1/alerts/\(episodeID)/acknowledge", token: Self.reader)?.status == 403)
+        #expect(await httpSend("POST", "\(api)/v1/alerts/\(episodeID)/acknowledge", token: Self.admin, json: ["by": "o\u{1B}[2Jps"])?.status == 400)
         let acknowledged = try #require(await httpSend("POST", "\(api)/v1/alerts/\(episodeID)/acknowledge", token: Self.admin, json: ["by": "ops"]))
         #expect(acknowledged.status == 200 && acknowledged.text.contains("\"acknowledged_by\":\"ops\""), "\(acknowledged.text)")
 
@@ -158,6 +159,10 @@ struct AlertTests {
         let after = try await episodes()
         #expect(after.count == 2 && after.allSatisfy { $0["state"] as? String == "cleared" }, "\(after)")
         #expect(after.contains { $0["clear_reason"] as? String == "rule deleted" })
+        // A cleared episode is not acknowledged after the fact.
+        let second = try #require(after.first { $0["clear_reason"] as? String == "rule deleted" }?["id"] as? String)
+        let late = await httpSend("POST", "\(api)/v1/alerts/\(second)/acknowledge", token: Self.admin)
+        #expect(late?.status == 200 && late?.text.contains("\"state\":\"cleared\"") == true && late?.text.contains("\"acknowledged_at\":null") == true, "\(late?.text ?? "")")
     }
 
     /// `telemetry all` for a temperature catalog of its own with the tokens, ready: the process, the sensor
@@ -219,6 +224,42 @@ struct AlertTests {
                 "\(listener.events(on: "alerts/\(sensor)/\(device)"))")
     }
 
+    /// A webhook that never answers holds its own delivery (until its deadline), not the others': a rule whose
+    /// webhook works is told at once while the hung one waits; one that answers 200 with a body that never
+    /// ends is delivered (the body is not read).
+    @Test func aHungWebhookHoldsOnlyItsOwnDeliveries() async throws {
+        let servers = try TestServers.require()
+        let (monolith, sensor, api) = try await Self.monolith(servers)
+        defer { _ = monolith.stop() }
+        let hung = try WebhookReceiver(behaviour: .hanging), endless = try WebhookReceiver(behaviour: .endless), working = try WebhookReceiver()
+        defer { hung.stop(); endless.stop(); working.stop() }
+        let prefix = "hook-\(UUID().uuidString.prefix(6).lowercased())"
+        for (name, hook) in [("hung", hung), ("endless", endless), ("working", working)] {
+            let created = await httpSend("POST", "\(api)/v1/alert-rules", token: Self.admin, json: [
+                "name": name, "sensor": sensor, "condition": "above", "field": "celsius", "threshold": 30, "device": "\(prefix)-\(name)", "webhook": hook.url,
+            ])
+            #expect(created?.status == 201, "\(created?.text ?? "no answer")")
+        }
+        let publisher = try TestPublisher(url: servers.mqtt)
+        func breach(_ name: String) throws {
+            try publisher.publish("telemetry/\(sensor)/\(prefix)-\(name)/text", Array("35.5".utf8))
+            try publisher.flush()
+        }
+        try breach("hung")
+        #expect(try await within(.seconds(20)) { !hung.received.isEmpty }, "the hung webhook was never called")
+        // Its delivery hangs now (for up to the notifier's 10 s deadline); the others go ahead of it.
+        let start = ContinuousClock.now
+        try breach("endless")
+        try breach("working")
+        #expect(try await within(.seconds(20)) { !working.received.isEmpty })
+        #expect(ContinuousClock.now - start < .seconds(4), "the working webhook waited \(ContinuousClock.now - start) behind the hung one")
+        let connection = try PGConnection(url: try #require(monolith.process.environment?["TELEMETRY_DATABASE_URL"]))
+        let endlessDone = try await within(.seconds(10)) {
+            try connection.query("SELECT count(*) FROM alert_outbox o JOIN alert_episodes e ON e.id = o.episode_id WHERE e.device = $1", ["\(prefix)-endless"])[0, 0] == "0"
+        }
+        #expect(endlessDone && endless.received.count == 1, "a 200 with an endless body is delivered once: \(endless.received.count) calls")
+    }
+
     /// A rule applies to the first reading published after its creation was answered, though the writer had
     /// just looked at the rules: the change is announced to it. Five rounds, each made right after a reading
     /// (a writer that looked once a second would miss about half of them).
@@ -270,6 +311,7 @@ struct AlertTests {
             ("field", good.merging(["field": "kelvin"]) { $1 }),
             ("threshold", good.merging(["threshold": "30"]) { $1 }),
             ("threshold", good.merging(["threshold": true]) { $1 }),
+            ("clear", good.merging(["clear": false]) { $1 }),
             ("clear", good.merging(["clear": 31]) { $1 }),
             ("for", good.merging(["for": "-5s"]) { $1 }),
             ("condition", good.merging(["condition": "sideways"]) { $1 }),
@@ -294,7 +336,10 @@ struct AlertTests {
         let id = try #require((try JSONSerialization.jsonObject(with: created.body) as? [String: Any])?["id"] as? String)
         let renamed = await httpSend("PUT", "\(api)/\(id)", token: Self.admin, json: good.merging(["name": "very hot", "threshold": 35]) { $1 })
         #expect(renamed?.status == 200 && renamed?.text.contains("\"very hot\"") == true && renamed?.text.contains("\"threshold\":35") == true, "\(renamed?.text ?? "")")
+        // 0 and 1 are numbers like any other (not JSON's false and true).
+        let binary = await httpSend("POST", api, token: Self.admin, json: good.merging(["name": "door", "threshold": 1, "clear": 0]) { $1 })
+        #expect(binary?.status == 201 && binary?.text.contains("\"threshold\":1") == true && binary?.text.contains("\"clear\":0") == true, "\(binary?.text ?? "")")
         let listed = try await httpJSON(api, token: Self.admin)["rules"] as? [[String: Any]]
-        #expect(listed?.count == 1 && listed?.first?["for"] as? String == "0s")
+        #expect(listed?.count == 2 && listed?.first?["for"] as? String == "0s")
     }
 }

@@ -41,8 +41,10 @@ struct DeviceStatusTests {
             try publisher.publish("telemetry/\(sensor)/\(device)/text", Array("21.5".utf8))
             try publisher.flush()
         }
+        /// Nil until the device's first reading is stored (404 before).
         func state(_ device: String) async throws -> String? {
-            try await httpJSON("\(api)/v1/sensors/\(sensor)/devices/\(device)", token: nil)["state"] as? String
+            guard let reply = await httpGet("\(api)/v1/sensors/\(sensor)/devices/\(device)"), reply.status == 200 else { return nil }
+            return (try JSONSerialization.jsonObject(with: reply.body) as? [String: Any])?["state"] as? String
         }
         func waitFor(_ device: String, _ expected: String, _ comment: Comment) async throws {
             var last: String?

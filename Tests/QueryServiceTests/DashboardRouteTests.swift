@@ -15,7 +15,7 @@ import Testing
             #expect(status == .ok)
             #expect(type == "text/html; charset=utf-8")
             #expect(policy?.hasPrefix("default-src 'self'") == true)
-            for asset in ["app.css", "app.js", "views.js", "chart.js"] {
+            for asset in ["app.css", "app.js", "views.js", "chart.js", "alerts.js"] {
                 #expect(html.contains("/ui/\(asset)"))
                 let answer = try await get(client, "/ui/\(asset)")
                 #expect(answer.status == .ok && answer.body.count > 500, "\(asset)")

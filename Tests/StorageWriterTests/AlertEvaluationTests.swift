@@ -61,6 +61,16 @@ struct AlertEvaluationTests {
         #expect(cleared.states[Self.key] == .init(phase: .normal, since: 11 * Self.second))
     }
 
+    @Test func onlyTheReadingsTheBatchStoredAreEvaluated() {
+        // A redelivered batch: 10 s was stored before (a duplicate now), 11 s is new.
+        var evaluation = AlertEvaluation(sensor: Self.sensor, rules: [Self.rule()])
+        let stored: Set<AlertEvaluation.Reading> = [.init(device: 7, time: 11 * Self.second)]
+        let outcome = evaluation.evaluate(Self.batch([(10, 31), (11, 25)]), ids: ["d1": 7], states: [:], stored: stored)
+        #expect(outcome.raised.isEmpty && outcome.states.isEmpty, "the duplicate at 10 s raised nothing")
+        let all = evaluation.evaluate(Self.batch([(10, 31), (11, 25)]), ids: ["d1": 7], states: [:])
+        #expect(all.raised.count == 1, "with every reading stored, 10 s raises")
+    }
+
     @Test func aBatchThatRaisesAndClearsWritesOneClosedEpisodeAndCanRaiseAgain() {
         let outcome = Self.evaluate(Self.rule(), [(10, 31), (11, 20), (12, 35)])
         #expect(outcome.raised.count == 2)

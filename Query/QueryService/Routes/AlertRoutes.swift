@@ -91,8 +91,8 @@ enum AlertRoutes {
         try DeviceCredentialRoutes.onlyKnownKeys(body, ["by"])
         var who = "admin"
         if let value = body?["by"] {
-            guard let text = value as? String, (1...200).contains(text.count), !text.contains("\0") else {
-                throw APIError.invalid("by", "must be 1-200 characters of text")
+            guard let text = value as? String, (1...200).contains(text.count), !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw APIError.invalid("by", "must be 1-200 characters of text, without control characters")
             }
             who = text
         }
@@ -136,7 +136,7 @@ enum AlertRoutes {
         func number(_ key: String) throws -> Double? {
             guard let value = body[key], !(value is NSNull) else { return nil }
             // JSON's true and false arrive as numbers too: told apart by their type.
-            guard let number = value as? NSNumber, !(value is Bool), String(cString: number.objCType) != "c", number.doubleValue.isFinite else {
+            guard let number = value as? NSNumber, String(cString: number.objCType) != "c", number.doubleValue.isFinite else {
                 throw APIError.invalid(key, "must be a finite number")
             }
             return number.doubleValue
