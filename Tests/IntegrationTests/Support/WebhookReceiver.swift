@@ -4,14 +4,15 @@ import Synchronization
 import TestSupport
 
 /// A webhook endpoint for the alert tests: records every POST (headers and JSON body) and answers 500 to
-/// the first `failFirst` of them, so the notifier's retries show. A `hanging` one never answers; an
-/// `endless` one answers 200 with a body that never ends.
+/// the first `failFirst` of them, so the notifier's retries show. An `endless` one answers 200 with a body
+/// that never ends.
 final class WebhookReceiver: Sendable {
     enum Behaviour: Sendable {
-        case answers, hanging, endless
+        case answers, endless
     }
 
     struct Call: Sendable {
+        var at = ContinuousClock.now
         var idempotencyKey: String?
         var event: String?
         var body: [String: any Sendable]
@@ -44,9 +45,6 @@ final class WebhookReceiver: Sendable {
                 body: object.mapValues { "\($0)" })
             record.calls.withLock { $0.append(call) }
             switch behaviour {
-            case .hanging:
-                try await Task.sleep(for: .seconds(600))
-                return Response(status: .ok)
             case .endless:
                 return Response(status: .ok, body: ResponseBody { writer in
                     let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10)
@@ -65,4 +63,63 @@ final class WebhookReceiver: Sendable {
     }
 
     func stop() { task.cancel() }
+}
+
+/// A webhook that never answers: it accepts each connection, reads what comes and says nothing, and notes
+/// when each connection opened and when the client gave up and closed it.
+final class HungWebhook: Sendable {
+    let port: Int
+    private let listener: Int32
+    let connections = Mutex<[(opened: ContinuousClock.Instant, closed: ContinuousClock.Instant?)]>([])
+
+    var url: String { "http://127.0.0.1:\(port)/hook" }
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var chosen = 0
+        for _ in 0..<20 {
+            chosen = try freeLoopbackPort()
+            address.sin_port = in_port_t(UInt16(chosen).bigEndian)
+            let bound = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            if bound { break }
+            chosen = 0
+        }
+        guard chosen != 0, listen(fd, 16) == 0 else {
+            close(fd)
+            throw TestSetupError(message: "the hung webhook could not listen")
+        }
+        port = chosen
+        listener = fd
+        Thread.detachNewThread { [self] in
+            while true {
+                let connection = accept(self.listener, nil, nil)
+                guard connection >= 0 else { return }
+                let index = connections.withLock { list in
+                    list.append((ContinuousClock.now, nil))
+                    return list.count - 1
+                }
+                Thread.detachNewThread { [self] in
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    while buffer.withUnsafeMutableBytes({ recv(connection, $0.baseAddress, $0.count, 0) }) > 0 {}
+                    connections.withLock { $0[index].closed = ContinuousClock.now }
+                    close(connection)
+                }
+            }
+        }
+    }
+
+    /// Whether some connection was open at `instant`.
+    func wasOpen(at instant: ContinuousClock.Instant) -> Bool {
+        connections.withLock { $0.contains { $0.opened <= instant && ($0.closed.map { instant < $0 } ?? true) } }
+    }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
 }
