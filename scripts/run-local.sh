@@ -18,7 +18,8 @@
 # Knobs (environment): RUN_LOCAL_PG_PORT (5433), RUN_LOCAL_MQTT_PORT (1883, loopback, the services),
 # RUN_LOCAL_MQTTS_PORT (8883, TLS, devices), RUN_LOCAL_MQTTS_CERT_PORT (8884, TLS with client certificates),
 # RUN_LOCAL_HTTP_PORT (8080), RUN_LOCAL_DEVICES (emulated devices per sensor type, 20),
-# RUN_LOCAL_EMULATOR_ARGS ("--rate 10 --duration 86400"), RUN_LOCAL_NO_EMULATOR=1,
+# RUN_LOCAL_EMULATOR_ARGS ("--rate 10 --duration 86400"), RUN_LOCAL_NO_EMULATOR=1, RUN_LOCAL_DATABASE_URL
+# (a PostgreSQL of your own, libpq URL, multi-host allowed, instead of the private one),
 # TELEMETRY_SWIFT_FLAGS (extra flags for swift build), TELEMETRY_BIN_DIR (use the executables there
 # instead of building), RUN_LOCAL_STATE (the state folder instead of .local; scripts/check-docs.sh runs a
 # throwaway platform this way).
@@ -29,6 +30,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 state=${RUN_LOCAL_STATE:-$PWD/.local}
+shown=${state#"$PWD"/}   # .local unless RUN_LOCAL_STATE moved it
 logs=$state/logs
 run=$state/run
 mkdir -p "$logs" "$run" "$state/journal"
@@ -128,7 +130,7 @@ launch() {
     local pid=$!
     names+=("$name"); pids+=("$pid"); reported+=("")
     proc_id "$pid" >"$run/$name.pid" || true
-    log "started $name (pid $pid, log .local/logs/$name.log)"
+    log "started $name (pid $pid, log $shown/logs/$name.log)"
 }
 
 # Waits (60 s at most) until a service's /readyz answers 200.
@@ -169,13 +171,17 @@ for f in config/sensors/*.json; do
 done
 [ ${#sensors[@]} -gt 0 ] || { die "no sensor types in config/sensors"; exit 1; }
 
-pg_port=$(pick_port "${RUN_LOCAL_PG_PORT:-5433}" PostgreSQL)
 mqtt_port=$(pick_port "${RUN_LOCAL_MQTT_PORT:-1883}" MQTT)
 mqtts_port=$(pick_port "${RUN_LOCAL_MQTTS_PORT:-8883}" MQTT-TLS)
 mqtts_cert_port=$(pick_port "${RUN_LOCAL_MQTTS_CERT_PORT:-8884}" MQTT-TLS-certificates)
 http_port=$(pick_port "${RUN_LOCAL_HTTP_PORT:-8080}" HTTP)
 
-start_postgres "$state/pgdata" "$pg_port" >/dev/null
+if [ -n "${RUN_LOCAL_DATABASE_URL:-}" ]; then
+    # A database run by someone else (scripts/run-ha.sh: a Patroni cluster): neither started nor stopped here.
+    PG_URL=$RUN_LOCAL_DATABASE_URL
+else
+    start_postgres "$state/pgdata" "$(pick_port "${RUN_LOCAL_PG_PORT:-5433}" PostgreSQL)" >/dev/null
+fi
 
 # Stable secrets, kept in .local/ (owner only): the query API's read and admin tokens, the services' broker password.
 secret() {
@@ -209,7 +215,7 @@ sync_health=$(free_port)
 TELEMETRY_MQTT_URL=mqtt://127.0.0.1:$mqtt_port TELEMETRY_METRICS_PORT=$sync_health launch broker-sync "$bin/telemetry" broker-sync
 deadline=$((SECONDS + 60))
 until [ -s "$TELEMETRY_BROKER_SERVICE_ACL_FILE" ]; do
-    [ $SECONDS -lt $deadline ] || { die "broker-sync wrote no broker files (.local/logs/broker-sync.log)"; exit 1; }
+    [ $SECONDS -lt $deadline ] || { die "broker-sync wrote no broker files ($shown/logs/broker-sync.log)"; exit 1; }
     sleep 0.2
 done
 # Settings per listener: the services' loopback listener takes only the service accounts, the devices' TLS
@@ -260,7 +266,7 @@ if [ -z "${RUN_LOCAL_NO_EMULATOR:-}" ]; then
         for ((n = 0; n < devices; n++)); do printf 'emu-%s-%04d,%s\n' "$s" "$n" "$s"; done
     done >"$state/fleet.csv"
     (umask 077; "$bin/telemetry" devices import "$state/fleet.csv" >"$fleet")
-    log "provisioned the emulator's $(wc -l <"$fleet") devices (.local/fleet-credentials.csv)"
+    log "provisioned the emulator's $(wc -l <"$fleet") devices ($shown/fleet-credentials.csv)"
     read -r -a emulator_args <<<"${RUN_LOCAL_EMULATOR_ARGS:---rate 10 --duration 86400}"
     for s in "${sensors[@]}"; do
         TELEMETRY_MQTT_URL=mqtts://127.0.0.1:$mqtts_port TELEMETRY_MQTT_CA_FILE=$tls/ca.crt \
@@ -289,7 +295,6 @@ admin="Authorization: Bearer $TELEMETRY_ADMIN_TOKENS"
     printf 'export PATH=%q:"$PATH"\n' "$(cd "$bin" && pwd)"
 } >"$state/env.new"
 mv "$state/env.new" "$state/env"
-shown=${state#"$PWD"/}   # .local unless RUN_LOCAL_STATE moved it
 since=$(date -u -d '-15 min' +%Y-%m-%dT%H:%M:%SZ)
 cat <<EOF
 
@@ -301,7 +306,7 @@ Telemetry platform is running (Ctrl-C stops everything):
   PostgreSQL  $PG_URL
   REST        $api   read token $shown/api-token, admin token $shown/admin-token
   dashboard   $api/   (sign in with the read token in $shown/api-token)
-  logs        $shown/logs/*.log, $shown/postgres.log, $shown/mosquitto.log
+  logs        $shown/logs/*.log,$([ -n "${RUN_LOCAL_DATABASE_URL:-}" ] || echo " $shown/postgres.log,") $shown/mosquitto.log
   examples    source $shown/env   (in another shell: API, TOKEN, ADMIN_TOKEN, MQTTS_PORT, MQTTS_CERT_PORT, CA_FILE; README.md)
 
 Try:
@@ -330,7 +335,7 @@ while :; do
             reported[$i]=1
             rc=0; wait "${pids[$i]}" 2>/dev/null || rc=$?
             rm -f "$run/${names[$i]}.pid"
-            log "${names[$i]} exited (status $rc); last lines of .local/logs/${names[$i]}.log:"
+            log "${names[$i]} exited (status $rc); last lines of $shown/logs/${names[$i]}.log:"
             tail -n 5 "$logs/${names[$i]}.log" | sed 's/^/    /' >&2
         fi
     done

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The platform on a PostgreSQL that survives the loss of its host (docs/high-availability.md): etcd and
+# three PostgreSQL 15 nodes under Patroni (synchronous_mode: a commit returns once a standby has it), each
+# node on its own loopback ports (scripts/ha-lib.sh, config/patroni/patroni.yml), then everything
+# scripts/run-local.sh starts (broker, services, emulators) with a multi-host database URL: the services
+# follow the primary (target_session_attrs=read-write).
+#
+#   scripts/run-ha.sh            prints the cluster's state; Ctrl-C (or SIGTERM) stops everything it started
+#
+# The cluster is throwaway: its data lives in a folder under /tmp that is removed at exit (the postgres
+# user must reach it). .local/ha/ keeps the platform's own state (journals, logs, tokens) and .local/ha/env
+# (`source .local/ha/env`: API, TOKEN, ... and PATRONI_CONFIG, for `patronictl -c "$PATRONI_CONFIG" list`).
+# Knobs: TELEMETRY_BIN_DIR (prebuilt executables; default: build release), RUN_HA_STATE (.local/ha), and
+# the RUN_LOCAL_* knobs of scripts/run-local.sh but the database's.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+# shellcheck source=scripts/ha-lib.sh
+source scripts/ha-lib.sh
+
+ha_ensure_packages
+state=${RUN_HA_STATE:-$PWD/.local/ha}
+mkdir -p "$state"
+HA_WORK=$(mktemp -d /tmp/telemetry-ha.XXXXXX)
+platform_pid=
+
+cleanup() {
+    trap '' INT TERM
+    set +e
+    if [ -n "$platform_pid" ]; then
+        kill -TERM "$platform_pid" 2>/dev/null
+        wait "$platform_pid" 2>/dev/null
+    fi
+    ha_stop_cluster
+    rm -rf -- "$HA_WORK"
+    rm -f "$state/env"
+    log "the cluster is stopped and its data removed"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ha_start_cluster
+ha_list >&2
+
+# The platform, on the cluster. run-local.sh writes its env file; the cluster's config is added to it.
+RUN_LOCAL_DATABASE_URL=$HA_URL RUN_LOCAL_STATE=$state scripts/run-local.sh &
+platform_pid=$!
+(
+    while kill -0 "$platform_pid" 2>/dev/null && [ ! -s "$state/env" ]; do sleep 1; done
+    [ -s "$state/env" ] || exit 0
+    printf 'export PATRONI_CONFIG=%q\n' "$HA_WORK/node1.yml" >>"$state/env"
+    log "the cluster: source ${state#"$PWD"/}/env; patronictl -c \"\$PATRONI_CONFIG\" list"
+) &
+wait "$platform_pid"
