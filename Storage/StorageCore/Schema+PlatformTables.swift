@@ -70,6 +70,12 @@ extension Schema {
             letter_hour timestamptz := date_trunc('hour', NEW.received_at, 'UTC');
             counted int8;
         BEGIN
+            -- The same message again (a batch written again after a COMMIT whose answer was lost, a replay):
+            -- skipped here, before it is counted, as the insert's ON CONFLICT would skip it after.
+            IF EXISTS (SELECT 1 FROM rejected WHERE received_at = NEW.received_at AND topic = NEW.topic
+                       AND coalesce(sensor, '') = coalesce(NEW.sensor, '') AND md5(payload) = md5(NEW.payload)) THEN
+                RETURN NULL;
+            END IF;
             INSERT INTO dead_letter_counts AS c VALUES (letter_source, letter_hour, 1, 0)
             ON CONFLICT (source, hour) DO UPDATE SET kept = c.kept + 1 RETURNING c.kept INTO counted;
             IF counted <= (SELECT per_hour FROM dead_letter_quota) THEN RETURN NEW; END IF;

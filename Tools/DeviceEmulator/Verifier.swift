@@ -24,15 +24,24 @@ public struct Verifier: Sendable {
 
     /// Polls until every acknowledged reading is stored or `timeout` passes, then reports.
     /// `since` (µs): count only readings from the start of the minute it falls in (a run's own, as long
-    /// as no earlier run of the same device ids ended in that minute).
+    /// as no earlier run of the same device ids ended in that minute). A database that can't be reached
+    /// (restarting, or a cluster between primaries) is tried again until the deadline.
     public func verify(report: EmulatorReport, devices: [EmulatedDevice], since: Int64 = 0, timeout: Duration) throws -> [Line] {
         var connections: [String: StoreConnection] = [:]
-        for url in Set(devices.flatMap { $0.feeds.map { placement.url(for: $0.name) } }) { connections[url] = try StoreConnection(url: url) }
+        let urls = Set(devices.flatMap { $0.feeds.map { placement.url(for: $0.name) } })
         let deadline = Date().addingTimeInterval(timeout.seconds)
         var lines: [Line] = []
         while true {
-            lines = try count(report: report, devices: devices, since: since, on: connections)
-            if lines.allSatisfy({ $0.missing == 0 }) || Date() >= deadline { return lines }
+            do {
+                for url in urls where connections[url] == nil { connections[url] = try StoreConnection(url: url) }
+                lines = try count(report: report, devices: devices, since: since, on: connections)
+                if lines.allSatisfy({ $0.missing == 0 }) || Date() >= deadline { return lines }
+            } catch {
+                // A query that failed on a connection that is still up is no outage: report it now.
+                let lost = connections.filter { !$0.value.pg.isHealthy }
+                guard Date() < deadline, connections.count < urls.count || !lost.isEmpty else { throw error }
+                for url in lost.keys { connections[url] = nil }
+            }
             Thread.sleep(forTimeInterval: 0.5)
         }
     }
