@@ -20,12 +20,8 @@ struct LiveReadingsTests {
     let connection: PGConnection
 
     init() throws {
-        let servers = try TestServers.require()
-        database = try servers.makeDatabase()
-        let catalog = try TestCatalog.make(from: ["power"])
-        sensor = catalog.catalog.sensors[0]
-        connection = try PGConnection(url: database)
-        try Schema.migrate(connection, catalog: catalog.catalog)
+        let store = try TestStore()
+        (database, sensor, connection) = (store.database, store.sensor, store.connection)
         writer = BatchWriter(connection: connection, sensor: sensor)
     }
 

@@ -16,12 +16,8 @@ struct UnknownCommitTests {
     let proxy: CommitCuttingProxy
 
     init() throws {
-        let servers = try TestServers.require()
-        database = try servers.makeDatabase()
-        let catalog = try TestCatalog.make(from: ["power"])
-        sensor = catalog.catalog.sensors[0]
-        connection = try PGConnection(url: database)
-        try Schema.migrate(connection, catalog: catalog.catalog)
+        let store = try TestStore()
+        (database, sensor, connection) = (store.database, store.sensor, store.connection)
         proxy = try CommitCuttingProxy(databaseURL: database)
     }
 

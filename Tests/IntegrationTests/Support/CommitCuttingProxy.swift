@@ -1,6 +1,5 @@
 import Foundation
 import Synchronization
-import TestSupport
 
 /// A TCP proxy in front of PostgreSQL that loses one connection around a COMMIT, the way a failover or a
 /// network cut does: the client's next simple query with a `COMMIT` statement either never reaches the server
@@ -26,26 +25,7 @@ final class CommitCuttingProxy: Sendable {
     init(databaseURL: String) throws {
         guard let port = URLComponents(string: databaseURL)?.port else { throw TestSetupError(message: "no port in \(databaseURL)") }
         target = UInt16(port)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var chosen = 0
-        for _ in 0..<20 {
-            chosen = try freeLoopbackPort()
-            address.sin_port = in_port_t(UInt16(chosen).bigEndian)
-            let bound = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            if bound { break }
-            chosen = 0
-        }
-        guard chosen != 0, listen(fd, 16) == 0 else {
-            close(fd)
-            throw TestSetupError(message: "the proxy could not listen")
-        }
-        self.port = chosen
-        listener = fd
+        (listener, self.port) = try LoopbackSockets.listen(for: "the proxy")
         Thread.detachNewThread { [self] in
             while true {
                 let client = accept(listener, nil, nil)
@@ -70,17 +50,8 @@ final class CommitCuttingProxy: Sendable {
     func arm(_ cut: Cut) { armed.withLock { $0 = cut } }
 
     private func relay(_ client: Int32) {
-        let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(target.bigEndian)
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard connected else {
+        guard let server = LoopbackSockets.connect(port: Int(target)) else {
             close(client)
-            close(server)
             return
         }
         // Server to client: a thread of its own; it stops forwarding once this connection's COMMIT was cut.

@@ -2,6 +2,7 @@ import Foundation
 import MQTT
 import Postgres
 import SensorModel
+import StorageCore
 import Testing
 
 /// The real broker and PostgreSQL that scripts/test.sh starts. Integration tests fail (never skip)
@@ -82,4 +83,21 @@ func eventually(timeout: Duration = .seconds(30), poll: Duration = .milliseconds
         Thread.sleep(forTimeInterval: Double(poll.components.attoseconds) / 1e18 + Double(poll.components.seconds))
     }
     return try condition()
+}
+
+/// A database of its own, migrated for a catalog of copies of the given default sensor types, with a
+/// connection to it: what the writer's and the readers' tests start from.
+struct TestStore {
+    let database: String
+    let catalog: TestCatalog
+    let connection: PGConnection
+    /// The first sensor type.
+    var sensor: SensorType { catalog.catalog.sensors[0] }
+
+    init(sensors names: [String] = ["power"]) throws {
+        database = try TestServers.require().makeDatabase()
+        catalog = try TestCatalog.make(from: names)
+        connection = try PGConnection(url: database)
+        try Schema.migrate(connection, catalog: catalog.catalog)
+    }
 }

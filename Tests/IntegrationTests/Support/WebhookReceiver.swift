@@ -75,26 +75,7 @@ final class HungWebhook: Sendable {
     var url: String { "http://127.0.0.1:\(port)/hook" }
 
     init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var chosen = 0
-        for _ in 0..<20 {
-            chosen = try freeLoopbackPort()
-            address.sin_port = in_port_t(UInt16(chosen).bigEndian)
-            let bound = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            if bound { break }
-            chosen = 0
-        }
-        guard chosen != 0, listen(fd, 16) == 0 else {
-            close(fd)
-            throw TestSetupError(message: "the hung webhook could not listen")
-        }
-        port = chosen
-        listener = fd
+        (listener, port) = try LoopbackSockets.listen(for: "the hung webhook")
         Thread.detachNewThread { [self] in
             while true {
                 let connection = accept(self.listener, nil, nil)
