@@ -17,6 +17,7 @@ public struct PlatformSettings: Sendable {
     public var apiTokens: [String]
     public var adminTokens: [String]
     public var readPoolSize: Int
+    public var standbyReads: Bool
     public var rollupCacheMB: Int
     public var retentionIntervalSeconds: Int
     public var deadLetterRetentionDays: Int
@@ -88,6 +89,7 @@ public struct PlatformSettings: Sendable {
         apiTokens = try reader.list("api_tokens")
         adminTokens = try reader.list("admin_tokens")
         readPoolSize = try reader.integer("read_pool_size", in: 1...64)
+        standbyReads = try reader.bool("standby_reads")
         rollupCacheMB = try reader.integer("rollup_cache_mb", in: 0...1_048_576)
         retentionIntervalSeconds = try reader.integer("retention_interval_seconds", in: 1...604_800)
         deadLetterRetentionDays = try reader.integer("dead_letter_retention_days", in: 1...36_500)

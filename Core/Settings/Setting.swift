@@ -23,6 +23,7 @@ extension PlatformSettings {
         Setting(key: "api_tokens", documentation: "query service: bearer tokens, comma-separated (a JSON list in the file)", defaultText: "none"),
         Setting(key: "admin_tokens", documentation: "query service: admin bearer tokens (also the device credential routes), comma-separated", defaultText: "none"),
         Setting(key: "read_pool_size", documentation: "query service: database connections for reads, 1...64", defaultText: "4"),
+        Setting(key: "standby_reads", documentation: "query service: readings, aggregates and dead letters from a standby where `database_url` lists a Patroni cluster's hosts (`target_session_attrs=prefer-standby`; docs/high-availability.md)", defaultText: "false"),
         Setting(key: "rollup_cache_mb", documentation: "query service: memory for the 1-hour rollup cache in MiB, 0 turns it off", defaultText: "256"),
         Setting(key: "retention_interval_seconds", documentation: "query service: how often the retention policy runs", defaultText: "3600"),
         Setting(key: "dead_letter_retention_days", documentation: "query service: retention deletes dead letters (and their quota counts) older than this, 1...36500", defaultText: "30"),

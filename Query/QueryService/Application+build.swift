@@ -16,7 +16,8 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let placement = DatabasePlacement(defaultURL: settings.databaseURL, bySensor: settings.sensorDatabaseURLs)
     let store = QueryStore(
-        catalog: settings.catalog, placement: placement, poolSize: settings.readPoolSize, cacheBytes: settings.rollupCacheMB << 20, logger: logger)
+        catalog: settings.catalog, placement: placement, poolSize: settings.readPoolSize, cacheBytes: settings.rollupCacheMB << 20,
+        standbyReads: settings.standbyReads, logger: logger)
     let router = buildRouter(store: store, tokens: settings.tokens, adminTokens: settings.adminTokens, registry: registry, alsoReady: alsoReady)
     return Application(
         router: router,

@@ -13,6 +13,8 @@ public struct QuerySettings: Sendable {
     public var adminTokens: [String]
     public var catalog: Catalog
     public var readPoolSize: Int
+    /// History reads (`QueryStore.readHistory`) from a standby where the database URL lists several hosts.
+    public var standbyReads: Bool
     /// Memory for the rollup cache in MiB; 0 turns it off.
     public var rollupCacheMB: Int
     /// How often the retention policy runs, and the age and quota limits it applies besides the catalog's.
@@ -22,7 +24,7 @@ public struct QuerySettings: Sendable {
     public var deviceStatus: DeviceStatusSchedule.Options
 
     public init(
-        databaseURL: String, sensorDatabaseURLs: [String: String] = [:], host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], adminTokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4,
+        databaseURL: String, sensorDatabaseURLs: [String: String] = [:], host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], adminTokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4, standbyReads: Bool = false,
         rollupCacheMB: Int = 256, retentionInterval: Duration = .seconds(3600), retentionLimits: RetentionSchedule.Limits = .init(),
         deviceStatus: DeviceStatusSchedule.Options = .init()
     ) {
@@ -34,6 +36,7 @@ public struct QuerySettings: Sendable {
         self.adminTokens = adminTokens
         self.catalog = catalog
         self.readPoolSize = readPoolSize
+        self.standbyReads = standbyReads
         self.rollupCacheMB = rollupCacheMB
         self.retentionInterval = retentionInterval
         self.retentionLimits = retentionLimits
@@ -54,7 +57,7 @@ public struct QuerySettings: Sendable {
         self.init(
             databaseURL: settings.databaseURL, sensorDatabaseURLs: settings.sensorDatabaseURLs, host: settings.httpHost, port: settings.httpPort, tokens: settings.apiTokens,
             adminTokens: settings.adminTokens,
-            catalog: catalog, readPoolSize: settings.readPoolSize,
+            catalog: catalog, readPoolSize: settings.readPoolSize, standbyReads: settings.standbyReads,
             rollupCacheMB: settings.rollupCacheMB, retentionInterval: .seconds(settings.retentionIntervalSeconds),
             retentionLimits: .init(deadLetterAge: .seconds(settings.deadLetterRetentionDays * 86_400), deadLetterQuotaPerHour: settings.deadLetterQuotaPerHour),
             deviceStatus: .init(interval: .seconds(settings.deviceStatusSeconds), silentFactor: settings.deviceSilentFactor))

@@ -12,6 +12,8 @@ public final class QueryStore: Sendable {
     public let catalog: Catalog
     public let placement: DatabasePlacement
     private let pools: [String: ReadPool]
+    /// Per database, where `standbyReads` is on: a pool that prefers a standby, for `readHistory`.
+    private let standbyPools: [String: ReadPool]
     private let caches: [String: RollupCache]
     /// Per database: the live streams of its sensor types' readings (its listener starts with the first stream).
     private let live: [String: LiveReadings]
@@ -20,25 +22,31 @@ public final class QueryStore: Sendable {
 
     /// One database.
     public convenience init(catalog: Catalog, pool: ReadPool, rollupCache: RollupCache? = nil, logger: Logger) {
-        self.init(catalog: catalog, placement: DatabasePlacement(defaultURL: pool.url), pools: [pool.url: pool],
+        self.init(catalog: catalog, placement: DatabasePlacement(defaultURL: pool.url), pools: [pool.url: pool], standbyPools: [:],
                   caches: rollupCache.map { [pool.url: $0] } ?? [:], logger: logger)
     }
 
-    /// - Parameter cacheBytes: each database's rollup cache; 0 turns them off.
-    public convenience init(catalog: Catalog, placement: DatabasePlacement, poolSize: Int, cacheBytes: Int, logger: Logger) {
+    /// - Parameters:
+    ///   - cacheBytes: each database's rollup cache; 0 turns them off.
+    ///   - standbyReads: history (`readHistory`) from a pool of its own per database that prefers a standby.
+    public convenience init(catalog: Catalog, placement: DatabasePlacement, poolSize: Int, cacheBytes: Int, standbyReads: Bool = false, logger: Logger) {
         var pools: [String: ReadPool] = [:]
+        var standbyPools: [String: ReadPool] = [:]
         var caches: [String: RollupCache] = [:]
         for url in placement.urls {
             pools[url] = ReadPool(url: url, size: poolSize)
+            if standbyReads { standbyPools[url] = ReadPool(url: StandbyURL.preferringStandby(url), size: poolSize) }
             if cacheBytes > 0 { caches[url] = RollupCache(capacityBytes: cacheBytes) }
         }
-        self.init(catalog: catalog, placement: placement, pools: pools, caches: caches, logger: logger)
+        self.init(catalog: catalog, placement: placement, pools: pools, standbyPools: standbyPools, caches: caches, logger: logger)
     }
 
-    private init(catalog: Catalog, placement: DatabasePlacement, pools: [String: ReadPool], caches: [String: RollupCache], logger: Logger) {
+    private init(catalog: Catalog, placement: DatabasePlacement, pools: [String: ReadPool], standbyPools: [String: ReadPool],
+                 caches: [String: RollupCache], logger: Logger) {
         self.catalog = catalog
         self.placement = placement
         self.pools = pools
+        self.standbyPools = standbyPools
         self.caches = caches
         self.live = Dictionary(uniqueKeysWithValues: placement.urls.map { url in
             (url, LiveReadings(url: url, sensors: placement.sensors(catalog.sensors, at: url)))
@@ -49,7 +57,7 @@ public final class QueryStore: Sendable {
     /// What runs beside the server, per database: the read pool and the live streams' listener. Listed
     /// before the server so a graceful shutdown stops them after it.
     public var services: [any Service] {
-        placement.urls.flatMap { url -> [any Service] in [pools[url]!, live[url]!] }
+        placement.urls.flatMap { url -> [any Service] in [pools[url]!, live[url]!] + (standbyPools[url].map { [$0] } ?? []) }
     }
 
     func liveReadings(for sensor: SensorType) -> LiveReadings { live[placement.url(for: sensor.name)]! }
@@ -77,11 +85,27 @@ public final class QueryStore: Sendable {
         try await read(at: placement.url(for: sensor.name), body)
     }
 
+    /// The same for reads of what was stored, where a standby's view (behind the primary by its replay lag,
+    /// usually milliseconds) is as good: readings, aggregates, dead letters. From a standby with
+    /// `standby_reads` (docs/high-availability.md), else like `read`. Nothing that writes, and nothing a
+    /// client reads right after writing it (rules, credentials, alerts, device settings) comes here.
+    func readHistory<T: Sendable>(for sensor: SensorType, _ body: @escaping @Sendable (StoreConnection) throws -> T) async throws -> T {
+        try await readHistory(at: placement.url(for: sensor.name), body)
+    }
+
+    func readHistory<T: Sendable>(at url: String, _ body: @escaping @Sendable (StoreConnection) throws -> T) async throws -> T {
+        try await read(on: standbyPools[url] ?? pools[url]!, body)
+    }
+
     /// Runs blocking database work; a database failure becomes a quick 503. Never migrates: the schema
     /// is made at start (`prepare`) and by the ingest services.
     func read<T: Sendable>(at url: String? = nil, _ body: @escaping @Sendable (StoreConnection) throws -> T) async throws -> T {
+        try await read(on: pools[url ?? placement.defaultURL]!, body)
+    }
+
+    private func read<T: Sendable>(on pool: ReadPool, _ body: @escaping @Sendable (StoreConnection) throws -> T) async throws -> T {
         do {
-            return try await pools[url ?? placement.defaultURL]!.withConnection(body)
+            return try await pool.withConnection(body)
         } catch let error as StoreError {
             // Transient: the database is away or busy. Otherwise a statement failed (the schema not made
             // yet, or a bug): still no 500 for the caller, but logged as an error to look at.

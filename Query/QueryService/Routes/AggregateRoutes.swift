@@ -46,7 +46,7 @@ enum AggregateRoutes {
         let queries = ReadingQueries(sensor: sensor)
         let chosenFields = fields
         let cache = store.rollupCache(for: sensor)
-        let outcome: Result<[AggregateSeries], APIError> = try await store.read(for: sensor) { connection in
+        let outcome: Result<[AggregateSeries], APIError> = try await store.readHistory(for: sensor) { connection in
             var ids: [Int32]?
             var names: [Int32: String] = [:]
             if !devices.isEmpty {

@@ -29,7 +29,7 @@ enum CSVExport {
             while left > 0 {
                 let page = Swift.min(pageRows, left)
                 let after = cursor
-                let rows = try await store.read(for: sensor) { connection in
+                let rows = try await store.readHistory(for: sensor) { connection in
                     try queries.readings(deviceID: deviceID, from: from, to: to, after: after, ascending: ascending, limit: page, on: connection)
                 }
                 var buffer = ByteBuffer()

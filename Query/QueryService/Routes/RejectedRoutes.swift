@@ -33,7 +33,7 @@ enum RejectedRoutes {
             // it. As the databases' order turns with the times', that is right both ways: ascending, the
             // former's rows of the cursor's microsecond are done and the latter's to come; descending, the reverse.
             let after = cursor.map { ($0.0, index < $0.2 ? Int64.max : index > $0.2 ? -1 : $0.1) }
-            let found = try await store.read(at: url) { connection in
+            let found = try await store.readHistory(at: url) { connection in
                 try RejectedQueries.list(
                     sensor: sensor, reason: reason, from: from, to: to, after: after, ascending: ascending, limit: limit + 1, maxBytes: Self.pageBudget,
                     on: connection)
@@ -88,7 +88,7 @@ enum RejectedRoutes {
         let limit = try parameters.limit(default: 100, max: 1000)
         var merged: [String: DeadLetterQuota.Count] = [:]
         for url in store.placement.urls {
-            for count in try await store.read(at: url, { connection in try DeadLetterQuota.overQuota(from: from, to: to, limit: limit, on: connection) }) {
+            for count in try await store.readHistory(at: url, { connection in try DeadLetterQuota.overQuota(from: from, to: to, limit: limit, on: connection) }) {
                 let key = "\(count.hour) \(count.source)"
                 guard var total = merged[key] else { merged[key] = count; continue }
                 total.kept += count.kept

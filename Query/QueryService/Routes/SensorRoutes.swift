@@ -40,7 +40,7 @@ enum SensorRoutes {
         let sensor = try store.sensor(Parameters.path("sensor", context))
         let device = try Parameters(request).device(Parameters.path("device", context))
         let queries = ReadingQueries(sensor: sensor)
-        let reading: StoredReading? = try await store.read(for: sensor) { connection in
+        let reading: StoredReading? = try await store.readHistory(for: sensor) { connection in
             guard let stored = try queries.device(named: device, on: connection) else { return nil }
             return try queries.latest(deviceID: stored.id, on: connection)
         }
@@ -66,7 +66,7 @@ enum SensorRoutes {
         if try CSVExport.wanted(request, parameters) {
             // The whole range (or `limit` rows, any number), streamed.
             let limit = try parameters.string("limit").map { _ in try parameters.limit(default: 0, max: Int.max) }
-            guard let stored = try await store.read(for: sensor, { connection in try queries.device(named: device, on: connection) }) else {
+            guard let stored = try await store.readHistory(for: sensor, { connection in try queries.device(named: device, on: connection) }) else {
                 throw APIError.notFound("unknown device '\(device)' for \(sensor.name)")
             }
             return CSVExport.readings(
@@ -74,7 +74,7 @@ enum SensorRoutes {
         }
         let limit = try parameters.limit(default: 1000, max: 10_000)
         let cursor = try parameters.string("cursor").map { try Parameters.cursorTime(try Cursor.decode($0, parts: 1)[0]) }
-        let readings: [StoredReading]? = try await store.read(for: sensor) { connection in
+        let readings: [StoredReading]? = try await store.readHistory(for: sensor) { connection in
             guard let stored = try queries.device(named: device, on: connection) else { return nil }
             return try queries.readings(
                 deviceID: stored.id, from: from, to: to, after: cursor, ascending: ascending, limit: limit + 1, on: connection)

@@ -72,7 +72,8 @@ final class PrivatePostgres: @unchecked Sendable {
 
     var url: String { "postgresql://postgres@127.0.0.1:\(port)/telemetry" }
 
-    init() throws {
+    /// A new primary; with `standbyOf`, a streaming standby of that one instead (a base backup of it, replicating).
+    init(standbyOf primary: PrivatePostgres? = nil) throws {
         guard let command = ProcessInfo.processInfo.environment["TELEMETRY_TEST_PG_CTL"] else {
             throw TestSetupError(message: TestServers.howToRun + " (TELEMETRY_TEST_PG_CTL)")
         }
@@ -80,6 +81,14 @@ final class PrivatePostgres: @unchecked Sendable {
         port = try freeLoopbackPort()
         // Under /tmp: the postgres OS user (when the tests run as root) creates and owns it.
         dataDirectory = "/tmp/telemetry-test-pg-\(UUID().uuidString.prefix(8))"
+        if let primary {
+            // pg_basebackup beside pg_ctl, run as the same user; -R writes the standby's primary_conninfo.
+            var backup = pgCtl
+            backup[backup.count - 1] = URL(fileURLWithPath: backup[backup.count - 1]).deletingLastPathComponent().appendingPathComponent("pg_basebackup").path
+            try Self.run(backup + ["-D", dataDirectory, "-R", "-X", "stream", "--checkpoint=fast", "-d", "host=127.0.0.1 port=\(primary.port) user=postgres"])
+            try start()
+            return
+        }
         try run(["initdb", "-D", dataDirectory, "-s", "-o", "-U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8"])
         try start()
         let admin = try PGConnection(url: "postgresql://postgres@127.0.0.1:\(port)/postgres")
@@ -97,14 +106,16 @@ final class PrivatePostgres: @unchecked Sendable {
     }
 
     /// Runs pg_ctl and waits for it.
-    private func run(_ arguments: [String]) throws {
+    private func run(_ arguments: [String]) throws { try Self.run(pgCtl + arguments) }
+
+    private static func run(_ command: [String]) throws {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("pg_ctl-\(UUID().uuidString.prefix(8)).out").path
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let pid = try ChildProcess.spawn(["/usr/bin/env"] + pgCtl + arguments, output: outputPath)
+        let pid = try ChildProcess.spawn(["/usr/bin/env"] + command, output: outputPath)
         let status = ChildProcess.wait(pid, timeout: .seconds(120))
         guard status == 0 else {
             let message = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-            throw TestSetupError(message: "pg_ctl \(arguments.joined(separator: " ")) failed (\(String(describing: status))): \(message)")
+            throw TestSetupError(message: "\(command.joined(separator: " ")) failed (\(String(describing: status))): \(message)")
         }
     }
 
