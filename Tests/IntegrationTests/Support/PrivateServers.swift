@@ -100,9 +100,15 @@ final class PrivatePostgres: @unchecked Sendable {
         try run(["-D", dataDirectory, "-l", dataDirectory + "/server.log", "-o", options, "-w", "-t", "60", "start"])
     }
 
-    /// A fast shutdown: sessions are terminated (SQLSTATE 57P01), as in a restart for maintenance.
-    func stop() throws {
-        try run(["-D", dataDirectory, "-m", "fast", "-w", "-t", "60", "stop"])
+    /// A fast shutdown: sessions are terminated (SQLSTATE 57P01), as in a restart for maintenance;
+    /// `immediate`: every process quits at once, as when the host dies.
+    func stop(immediate: Bool = false) throws {
+        try run(["-D", dataDirectory, "-m", immediate ? "immediate" : "fast", "-w", "-t", "60", "stop"])
+    }
+
+    /// A standby becomes a primary (what Patroni does to the synchronous standby in a failover).
+    func promote() throws {
+        try run(["-D", dataDirectory, "-w", "-t", "60", "promote"])
     }
 
     /// Runs pg_ctl and waits for it.
