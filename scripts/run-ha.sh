@@ -16,6 +16,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
+# Loopback ports (the platform below runs in this network namespace), whatever HA_NETNS says.
+HA_NETNS=0
 # shellcheck source=scripts/ha-lib.sh
 source scripts/ha-lib.sh
 
