@@ -9,11 +9,17 @@ public final class PGConnection: @unchecked Sendable {
     /// Counts reconnects: what a session holds (temporary tables, prepared statements) is gone when it changes.
     public private(set) var session: UInt64 = 0
 
-    /// - Parameter url: a libpq connection URL or key=value string.
+    /// - Parameters:
+    ///   - url: a libpq connection URL or key=value string.
+    ///   - connectTimeoutSeconds: per host, unless `url` sets `connect_timeout` itself.
     public init(url: String, connectTimeoutSeconds: Int = 5) throws(PGError) {
         self.url = url
-        let keys = ["dbname", "connect_timeout", "application_name"]
-        let values = [url, String(connectTimeoutSeconds), ProcessInfo.processInfo.processName]
+        // Defaults first: what the URL says itself (a cluster's shorter connect_timeout per host) comes after and wins.
+        // TCP: a server whose network is cut sends no RST; without keepalives and a user timeout a session
+        // waiting on it (a COMMIT waiting for a standby) would wait until the kernel gives up, ~15 minutes.
+        let keys = ["connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                    "application_name", "dbname"]
+        let values = [String(connectTimeoutSeconds), "1", "10", "3", "3", "20000", ProcessInfo.processInfo.processName, url]
         connection = Self.connect(keys: keys, values: values)
         guard let connection, PQstatus(connection) == CONNECTION_OK else {
             let message = connection.map { Self.lastMessage($0) } ?? "out of memory"
