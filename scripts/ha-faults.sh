@@ -18,7 +18,8 @@
 #
 # Knobs: TELEMETRY_BIN_DIR (prebuilt executables; default: release build in .build-bench), HA_FAULTS_RATE
 # (messages/s, 500), HA_FAULTS_SECONDS (load per fault, 60; network-cut's is at least the cut + 30 s),
-# HA_FAULTS_CUT_SECONDS (60), HA_NETNS. Exit status 1 if any fault lost or doubled.
+# HA_FAULTS_CUT_SECONDS (60), HA_NETNS, HA_FAILSAFE (Patroni's failsafe_mode, true; false to see etcd-down
+# demote the primary). Exit status 1 if any fault lost or doubled.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
@@ -96,6 +97,9 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 lag() { sql "SELECT coalesce(extract(epoch FROM now() - max(r.time)), 999) FROM temperature r JOIN devices d ON d.id = r.device_id WHERE d.device LIKE '$1-%'"; }
 
 stored() { sql "SELECT count(*) FROM temperature r JOIN devices d ON d.id = r.device_id WHERE d.device LIKE '$1-%'"; }
+
+# The same from whichever node answers, also while there is no primary.
+stored_anywhere() { ha_client psql -X -qtA "${sql_url/target_session_attrs=read-write/target_session_attrs=any}" -c "SELECT count(*) FROM temperature r JOIN devices d ON d.id = r.device_id WHERE d.device LIKE '$1-%'" 2>/dev/null; }
 
 # Waits for a primary (among the nodes given, default all).
 wait_primary() {
@@ -251,19 +255,26 @@ network_cut() {
 etcd_down() {
     load f4
     sleep 10
-    local t0 role
-    log "etcd-down: SIGKILL to etcd for 30 s"
+    local t0 role before after without=0
+    log "etcd-down: SIGKILL to etcd for 30 s (failsafe_mode: ${HA_FAILSAFE:-true})"
     t0=$(now)
     kill -KILL "$HA_ETCD_PID"
     wait "$HA_ETCD_PID" 2>/dev/null || true
-    sleep 30
+    sleep 5
+    before=$(stored_anywhere f4)
+    sleep 25
+    after=$(stored_anywhere f4)
     role=$(ha_node_with primary)
-    log "etcd-down: after 30 s without etcd, $([ -n "$role" ] && echo "node$role is still primary (read-write)" || echo "no node is primary (Patroni demoted it: read-only)")"
+    log "etcd-down: after 30 s without etcd, $([ -n "$role" ] && echo "node$role is still primary (read-write)" || echo "no node is primary (Patroni demoted it: read-only)"); $(( ${after:-0} - ${before:-0} )) readings stored in its last 25 s (writes $([ "${after:-0}" -gt "${before:-0}" ] && echo continued || echo stopped))"
     ha_start_etcd
-    wait_primary || { die "no primary after etcd came back"; return 1; }
-    log "etcd-down: primary again $(since "$t0")s after etcd went down"
-    wait_caught_up f4 || log "ingestion did not catch up within 300 s"
-    settle etcd-down f4 "n/a" "$(since "$t0")"
+    local caught="-"  # never behind: writes went on
+    if [ -z "$role" ] || [ "${after:-0}" -le "${before:-0}" ]; then
+        wait_primary || { die "no primary after etcd came back"; return 1; }
+        [ -n "$role" ] || { without=$(since "$t0"); log "etcd-down: a primary again ${without}s after etcd went down"; }
+        wait_caught_up f4 || log "ingestion did not catch up within 300 s"
+        caught=$(since "$t0")
+    fi
+    settle etcd-down f4 "$without" "$caught"
 }
 
 for fault in "${faults[@]}"; do

@@ -121,7 +121,8 @@ ha_start_node() {
     sed -e "s|{{NAME}}|node$n|g" -e "s|{{PG_PORT}}|${HA_PG_PORTS[$n]}|g" -e "s|{{REST_PORT}}|${HA_REST_PORTS[$n]}|g" \
         -e "s|{{HOST}}|${HA_HOSTS[$n]}|g" -e "s|{{LISTEN}}|$listen|g" -e "s|{{NET}}|$net|g" \
         -e "s|{{ETCD}}|$(ha_address etcd):$HA_ETCD_PORT|g" -e "s|{{DATA_DIR}}|$HA_WORK/node$n/data|g" -e "s|{{BIN_DIR}}|$(_pg_bin)|g" \
-        -e "s|{{WORK}}|$HA_WORK/node$n|g" "$REPO_ROOT/config/patroni/patroni.yml" >"$HA_WORK/node$n.yml"
+        -e "s|{{WORK}}|$HA_WORK/node$n|g" -e "s|failsafe_mode: true|failsafe_mode: ${HA_FAILSAFE:-true}|" \
+        "$REPO_ROOT/config/patroni/patroni.yml" >"$HA_WORK/node$n.yml"
     if [ "$HA_NETNS" = 1 ]; then
         ha_bg "node$n" runuser -u postgres -- patroni "$HA_WORK/node$n.yml" >>"$HA_WORK/node$n.log" 2>&1
     else
