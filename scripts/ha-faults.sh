@@ -27,6 +27,9 @@ source scripts/lib.sh
 # shellcheck source=scripts/ha-lib.sh
 source scripts/ha-lib.sh
 
+case "${1:-}" in
+    --help | -h) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+esac
 faults=("$@")
 if [ ${#faults[@]} -eq 0 ]; then
     faults=(primary-killed standbys-gone standbys-gone-strict etcd-down)
@@ -36,10 +39,10 @@ for fault in "${faults[@]}"; do
     case "$fault" in
         primary-killed | standbys-gone | standbys-gone-strict | etcd-down) ;;
         network-cut) HA_NETNS=1 ;;
-        *) die "unknown fault: $fault"; exit 2 ;;
+        *) die "unknown fault: $fault (scripts/ha-faults.sh --help lists them)" || exit 2 ;;
     esac
 done
-if [ "$HA_NETNS" = 1 ] && [ "$(id -u)" -ne 0 ]; then die "network-cut (HA_NETNS=1) needs root: network namespaces"; exit 2; fi
+if [ "$HA_NETNS" = 1 ] && [ "$(id -u)" -ne 0 ]; then die "network-cut (HA_NETNS=1) needs root: network namespaces" || exit 2; fi
 
 ha_ensure_packages
 if [ -n "${TELEMETRY_BIN_DIR:-}" ]; then bin=$TELEMETRY_BIN_DIR; else build_bench telemetry; bin=$BENCH_BIN; fi

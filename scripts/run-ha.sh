@@ -21,6 +21,13 @@ HA_NETNS=0
 # shellcheck source=scripts/ha-lib.sh
 source scripts/ha-lib.sh
 
+if [ $# -gt 0 ]; then
+    # No arguments: everything is a knob (above). --help, or anything else: this header.
+    sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+    [ "$1" = --help ] || [ "$1" = -h ] && exit 0
+    exit 2
+fi
+
 ha_ensure_packages
 state=${RUN_HA_STATE:-$PWD/.local/ha}
 mkdir -p "$state"
@@ -35,9 +42,12 @@ cleanup() {
         wait "$platform_pid" 2>/dev/null
     fi
     ha_stop_cluster
+    # The cluster's logs outlive it, beside the platform's: a failover can be looked into afterwards.
+    mkdir -p "$state/logs/cluster"
+    cp -- "$HA_WORK"/*.log "$state/logs/cluster/" 2>/dev/null
     rm -rf -- "$HA_WORK"
     rm -f "$state/env"
-    log "the cluster is stopped and its data removed"
+    log "the cluster is stopped and its data removed; its logs are in ${state#"$PWD"/}/logs/cluster"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -52,7 +62,7 @@ platform_pid=$!
 (
     while kill -0 "$platform_pid" 2>/dev/null && [ ! -s "$state/env" ]; do sleep 1; done
     [ -s "$state/env" ] || exit 0
-    printf 'export PATRONI_CONFIG=%q\n' "$HA_WORK/node1.yml" >>"$state/env"
-    log "the cluster: source ${state#"$PWD"/}/env; patronictl -c \"\$PATRONI_CONFIG\" list"
+    printf 'export PATRONI_CONFIG=%q HA_WORK=%q\n' "$HA_WORK/node1.yml" "$HA_WORK" >>"$state/env"
+    log "the cluster: source ${state#"$PWD"/}/env; patronictl -c \"\$PATRONI_CONFIG\" list (its logs: $HA_WORK/node*.log, etcd.log)"
 ) &
 wait "$platform_pid"

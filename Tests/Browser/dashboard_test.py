@@ -242,7 +242,8 @@ class Run:
         self.go(f"/device/{sensor}/{device}?range=1h")
         field = next(s for s in api("/v1/sensors")["sensors"] if s["name"] == sensor)["fields"][0]["name"]
         for button, header in [("csv-readings", f"time,seq,{field}"), ("csv-aggregates", "device,field,time,count,avg,min,max")]:
-            self.wait(f"the {button} button", lambda d: d.find_elements(By.ID, button))[0].click()
+            # Clicked inside the wait: the live stream may redraw the page between finding the button and the click.
+            self.wait(f"the {button} button", lambda d: d.find_elements(By.ID, button) and (d.find_element(By.ID, button).click() or True))
             def saved(_):
                 files = [n for n in os.listdir(folder) if n.endswith(".csv")]
                 for name in files:
