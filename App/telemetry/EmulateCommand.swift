@@ -193,7 +193,10 @@ struct EmulateCommand: AsyncParsableCommand {
         // Only this run's readings: from the start of the minute its first frame's first sample fell in.
         let since = Int64((started.timeIntervalSince1970 - Double(options.sampleSpacing * Int64(samples)) / 1e6 - 1) * 1e6)
         let lines = try Verifier(placement: placement).verify(
-            report: report, devices: emulator.devices, since: since, timeout: .milliseconds(Int64(verifyTimeout * 1000)))
+            report: report, devices: emulator.devices, since: since, timeout: .milliseconds(Int64(verifyTimeout * 1000))
+        ) { error in
+            FileHandle.standardError.write(Data("verify: PostgreSQL is not answering, trying again for up to \(Int(verifyTimeout)) s (--verify-timeout): \(error)\n".utf8))
+        }
         print("sensor          sent     stored   missing  duplicated")
         for line in lines {
             print(line.sensor.padding(toLength: 14, withPad: " ", startingAt: 0),

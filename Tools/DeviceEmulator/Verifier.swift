@@ -25,12 +25,15 @@ public struct Verifier: Sendable {
     /// Polls until every acknowledged reading is stored or `timeout` passes, then reports.
     /// `since` (µs): count only readings from the start of the minute it falls in (a run's own, as long
     /// as no earlier run of the same device ids ended in that minute). A database that can't be reached
-    /// (restarting, or a cluster between primaries) is tried again until the deadline.
-    public func verify(report: EmulatorReport, devices: [EmulatedDevice], since: Int64 = 0, timeout: Duration) throws -> [Line] {
+    /// (restarting, or a cluster between primaries) is tried again until the deadline; `waiting` hears of
+    /// the first such failure, so a wrong URL does not leave the user looking at nothing.
+    public func verify(report: EmulatorReport, devices: [EmulatedDevice], since: Int64 = 0, timeout: Duration,
+                       waiting: (any Error) -> Void = { _ in }) throws -> [Line] {
         var connections: [String: StoreConnection] = [:]
         let urls = Set(devices.flatMap { $0.feeds.map { placement.url(for: $0.name) } })
         let deadline = Date().addingTimeInterval(timeout.seconds)
         var lines: [Line] = []
+        var told = false
         while true {
             do {
                 for url in urls where connections[url] == nil { connections[url] = try StoreConnection(url: url) }
@@ -41,6 +44,8 @@ public struct Verifier: Sendable {
                 let lost = connections.filter { !$0.value.pg.isHealthy }
                 guard Date() < deadline, connections.count < urls.count || !lost.isEmpty else { throw error }
                 for url in lost.keys { connections[url] = nil }
+                if !told { waiting(error) }
+                told = true
             }
             Thread.sleep(forTimeInterval: 0.5)
         }

@@ -96,7 +96,10 @@ final class PrivatePostgres: @unchecked Sendable {
     }
 
     func start() throws {
+        // On a standby, replay waits for its queries rather than cancel them (40001, "conflict with recovery"):
+        // a test's query is never what a test of standbys is about.
         let options = "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c timezone=UTC"
+            + " -c hot_standby_feedback=on -c max_standby_streaming_delay=-1"
         try run(["-D", dataDirectory, "-l", dataDirectory + "/server.log", "-o", options, "-w", "-t", "60", "start"])
     }
 
