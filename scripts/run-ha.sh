@@ -57,12 +57,12 @@ ha_start_cluster
 ha_list >&2
 
 # The platform, on the cluster. run-local.sh writes its env file; the cluster's config is added to it.
-RUN_LOCAL_DATABASE_URL=$HA_URL RUN_LOCAL_STATE=$state scripts/run-local.sh &
+RUN_LOCAL_DATABASE_URL=$HA_URL RUN_LOCAL_STATE=$state \
+    RUN_LOCAL_ENV_EXTRA=$(printf 'export PATRONI_CONFIG=%q HA_WORK=%q' "$HA_WORK/node1.yml" "$HA_WORK") scripts/run-local.sh &
 platform_pid=$!
 (
     while kill -0 "$platform_pid" 2>/dev/null && [ ! -s "$state/env" ]; do sleep 1; done
     [ -s "$state/env" ] || exit 0
-    printf 'export PATRONI_CONFIG=%q HA_WORK=%q\n' "$HA_WORK/node1.yml" "$HA_WORK" >>"$state/env"
     log "the cluster: source ${state#"$PWD"/}/env; patronictl -c \"\$PATRONI_CONFIG\" list (its logs: $HA_WORK/node*.log, etcd.log)"
 ) &
 wait "$platform_pid"

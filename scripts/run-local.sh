@@ -22,7 +22,7 @@
 # (a PostgreSQL of your own, libpq URL, multi-host allowed, instead of the private one),
 # TELEMETRY_SWIFT_FLAGS (extra flags for swift build), TELEMETRY_BIN_DIR (use the executables there
 # instead of building), RUN_LOCAL_STATE (the state folder instead of .local; scripts/check-docs.sh runs a
-# throwaway platform this way).
+# throwaway platform this way), RUN_LOCAL_ENV_EXTRA (lines added to the env file; scripts/run-ha.sh's).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -294,6 +294,7 @@ admin="Authorization: Bearer $TELEMETRY_ADMIN_TOKENS"
     printf 'export TELEMETRY_DATABASE_URL=%q\n' "$PG_URL"
     printf 'export TELEMETRY_CATALOG=%q\n' "$TELEMETRY_CATALOG"
     printf 'export PATH=%q:"$PATH"\n' "$(cd "$bin" && pwd)"
+    [ -z "${RUN_LOCAL_ENV_EXTRA:-}" ] || printf '%s\n' "$RUN_LOCAL_ENV_EXTRA"
 } >"$state/env.new"
 mv "$state/env.new" "$state/env"
 since=$(date -u -d '-15 min' +%Y-%m-%dT%H:%M:%SZ)
