@@ -19,13 +19,7 @@ struct FailoverTests {
         let sensor = catalog.catalog.sensors[0]
         let base = (Int64(Date().timeIntervalSince1970) - 600) * 1_000_000
         func batch(from second: Int, value: Double) -> IngestBatch {
-            var batch = IngestBatch(fieldCount: sensor.fields.count)
-            for index in 0..<3 {
-                let row = batch.readings.appendRow(time: base + Int64(second + index) * 1_000_000, seq: Int64(second + index))
-                batch.readings.set(field: 0, row: row, value)
-            }
-            batch.closeSpan(device: "meter-1", from: 0)
-            return batch
+            secondlyBatch(sensor, device: "meter-1", base: base, from: second, value: value)
         }
         do {
             let connection = try PGConnection(url: primary.url)
@@ -43,9 +37,7 @@ struct FailoverTests {
         try await query.waitUntilReady()
         let hour = base / 3_600_000_000 * 3_600_000  // ms, whole hours: what the rollup cache serves
         func counted() async throws -> Int {
-            let aggregates = try await httpJSON("http://127.0.0.1:\(port)/v1/sensors/\(sensor.name)/aggregates?bucket=1h&fn=count&from=\(hour - 3_600_000)&to=\(hour + 7_200_000)", token: nil)
-            let points = (aggregates["series"] as? [[String: Any]])?.flatMap { ($0["points"] as? [[String: Any]]) ?? [] } ?? []
-            return points.compactMap { $0["count"] as? Int }.reduce(0, +)
+            try await aggregatedCount("http://127.0.0.1:\(port)/v1/sensors/\(sensor.name)/aggregates?bucket=1h&fn=count&from=\(hour - 3_600_000)&to=\(hour + 7_200_000)")
         }
         #expect(try await counted() == 3)
         #expect(try await counted() == 3)

@@ -21,12 +21,7 @@ struct StandbyReadsTests {
         let writer = BatchWriter(connection: connection, sensor: sensor)
         let base = (Int64(Date().timeIntervalSince1970) - 600) * 1_000_000
         func batch(_ device: String, from second: Int) -> IngestBatch {
-            var batch = IngestBatch(fieldCount: sensor.fields.count)
-            for index in 0..<3 {
-                batch.readings.set(field: 0, row: batch.readings.appendRow(time: base + Int64(second + index) * 1_000_000, seq: Int64(second + index)), 5)
-            }
-            batch.closeSpan(device: device, from: 0)
-            return batch
+            secondlyBatch(sensor, device: device, base: base, from: second, value: 5)
         }
         #expect(try writer.write(batch("meter-1", from: 0)).inserted == 3)
 
@@ -52,9 +47,7 @@ struct StandbyReadsTests {
             (try await httpJSON("\(api)/devices/meter-1/readings?from=\(base / 1000)&to=\(base / 1000 + 60_000)", token: nil)["readings"] as? [Any])?.count ?? -1
         }
         func aggregated() async throws -> Int {
-            let aggregates = try await httpJSON("\(api)/aggregates?bucket=1d&fn=count&from=0&to=4102444800000", token: nil)
-            let points = (aggregates["series"] as? [[String: Any]])?.flatMap { ($0["points"] as? [[String: Any]]) ?? [] } ?? []
-            return points.compactMap { $0["count"] as? Int }.reduce(0, +)
+            try await aggregatedCount("\(api)/aggregates?bucket=1d&fn=count&from=0&to=4102444800000")
         }
         #expect(try await query.deviceNames(of: sensor.name, token: nil).sorted() == ["meter-1", "meter-2"], "the device list is not the primary's")
         #expect(try await readings() == 3, "readings did not come from the paused standby")

@@ -53,3 +53,10 @@ func httpSend(_ method: String, _ url: String, token: String?, json: Any? = nil,
         return HTTPReply(status: status, body: Data(reply))
     }
 }
+
+/// GET an aggregates `url` with `fn=count`: the counts of every point of every series, summed.
+func aggregatedCount(_ url: String, token: String? = nil) async throws -> Int {
+    let aggregates = try await httpJSON(url, token: token)
+    let points = (aggregates["series"] as? [[String: Any]])?.flatMap { ($0["points"] as? [[String: Any]]) ?? [] } ?? []
+    return points.compactMap { $0["count"] as? Int }.reduce(0, +)
+}

@@ -3,6 +3,7 @@ import MQTT
 import Postgres
 import SensorModel
 import StorageCore
+import StorageWriter
 import Testing
 
 /// The real broker and PostgreSQL that scripts/test.sh starts. Integration tests fail (never skip)
@@ -100,4 +101,15 @@ struct TestStore {
         connection = try PGConnection(url: database)
         try Schema.migrate(connection, catalog: catalog.catalog)
     }
+}
+
+/// `count` readings of `device`, a second apart from `second` seconds after `base` (µs), each with its
+/// second as seq and `value` in the first field.
+func secondlyBatch(_ sensor: SensorType, device: String, base: Int64, from second: Int, count: Int = 3, value: Double) -> IngestBatch {
+    var batch = IngestBatch(fieldCount: sensor.fields.count)
+    for index in second..<(second + count) {
+        batch.readings.set(field: 0, row: batch.readings.appendRow(time: base + Int64(index) * 1_000_000, seq: Int64(index)), value)
+    }
+    batch.closeSpan(device: device, from: 0)
+    return batch
 }
