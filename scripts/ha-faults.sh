@@ -102,7 +102,7 @@ lag() { sql "SELECT coalesce(extract(epoch FROM now() - max(r.time)), 999) FROM 
 stored() { sql "SELECT count(*) FROM temperature r JOIN devices d ON d.id = r.device_id WHERE d.device LIKE '$1-%'"; }
 
 # The same from whichever node answers, also while there is no primary.
-stored_anywhere() { ha_client psql -X -qtA "${sql_url/target_session_attrs=read-write/target_session_attrs=any}" -c "SELECT count(*) FROM temperature r JOIN devices d ON d.id = r.device_id WHERE d.device LIKE '$1-%'" 2>/dev/null; }
+stored_anywhere() { sql_url=${sql_url/target_session_attrs=read-write/target_session_attrs=any} stored "$1"; }
 
 # Waits for a primary (among the nodes given, default all).
 wait_primary() {
@@ -145,7 +145,7 @@ settle() {
     wait "$load_pid" || verdict=FAILED
     load_pid=
     local readings minute hour verify
-    readings=$(sql "SELECT count(*) FROM temperature r JOIN devices d ON d.id = r.device_id WHERE d.device LIKE '$prefix-%'")
+    readings=$(stored "$prefix")
     minute=$(sql "SELECT coalesce(sum(r.celsius_count), 0) FROM temperature_1m r JOIN devices d ON d.id = r.device_id WHERE d.device LIKE '$prefix-%'")
     hour=$(sql "SELECT coalesce(sum(r.celsius_count), 0) FROM temperature_1h r JOIN devices d ON d.id = r.device_id WHERE d.device LIKE '$prefix-%'")
     [ "$readings" = "$minute" ] && [ "$readings" = "$hour" ] || verdict=FAILED
@@ -187,9 +187,9 @@ standbys_gone() {
     ha_kill_node "$a"
     ha_kill_node "$b"
     sleep 5
-    before=$(sql "SELECT count(*) FROM temperature r JOIN devices d ON d.id = r.device_id WHERE d.device LIKE '$prefix-%'")
+    before=$(stored "$prefix")
     sleep 20
-    after=$(sql "SELECT count(*) FROM temperature r JOIN devices d ON d.id = r.device_id WHERE d.device LIKE '$prefix-%'")
+    after=$(stored "$prefix")
     log "$name: with both standbys gone, $(( ${after:-0} - ${before:-0} )) readings were stored in 20 s (writes $([ "${after:-0}" -gt "${before:-0}" ] && echo continued || echo blocked)); journal $(ha_client curl -s "http://127.0.0.1:$health/metrics" | grep '^telemetry_ingest_journal_bytes' | awk '{ print $2 }' | head -n 1) bytes"
     ha_start_node "$a"
     ha_start_node "$b"
