@@ -31,6 +31,7 @@ extension Catalog {
             default:
                 break
             }
+            try validateEnvelope(source, of: sensor, at: at, file: file)
             if source.format != .json && (!source.fields.isEmpty || source.time != nil) {
                 throw CatalogError(file: file, field: "\(at).fields", message: "key paths (fields, time) are for the json format")
             }
@@ -44,6 +45,27 @@ extension Catalog {
             }
             for earlier in 0..<index where TopicFilters.overlap(sensor.sources[earlier].pattern!.filter, source.pattern!.filter) {
                 throw CatalogError(file: file, field: "\(at).topic", message: "'\(source.topic)' and sources[\(earlier)] '\(sensor.sources[earlier].topic)' match the same topics: \(sensor.name)'s service would receive such a message twice")
+            }
+        }
+    }
+}
+
+extension Catalog {
+    /// An envelope source's extras: `device` and `uplink` need an envelope; `uplink` names fields that
+    /// its `fields` do not also map.
+    static func validateEnvelope(_ source: Source, of sensor: SensorType, at: String, file: String) throws(CatalogError) {
+        guard source.envelope != nil else {
+            if source.device != nil || !source.uplink.isEmpty {
+                throw CatalogError(file: file, field: "\(at).\(source.device != nil ? "device" : "uplink")", message: "device and uplink are for sources with an envelope (chirpstack, ttn)")
+            }
+            return
+        }
+        for name in source.uplink.keys.sorted() {
+            guard sensor.fieldIndex(named: name) != nil else {
+                throw CatalogError(file: file, field: "\(at).uplink.\(name)", message: "\(sensor.name) has no field '\(name)' (fields: \(sensor.fields.map(\.name).joined(separator: ", ")))")
+            }
+            if source.fields[name] != nil {
+                throw CatalogError(file: file, field: "\(at).uplink.\(name)", message: "'\(name)' is also in fields: take it from the payload or from the uplink, not both")
             }
         }
     }

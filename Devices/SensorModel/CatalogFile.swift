@@ -72,7 +72,7 @@ enum CatalogFile {
         guard let entry = raw as? [String: Any] else {
             throw CatalogError(file: "", field: at, message: "each source is an object")
         }
-        try rejectUnknownKeys(entry, allowed: ["topic", "format", "fields", "time", "field", "description"], at: at)
+        try rejectUnknownKeys(entry, allowed: ["topic", "format", "fields", "time", "field", "description", "envelope", "device", "uplink"], at: at)
         guard let text = entry["format"] as? String, let format = PayloadFormat(rawValue: text) else {
             throw CatalogError(file: "", field: "\(at).format", message: "must be one of \(PayloadFormat.allCases.map(\.rawValue))")
         }
@@ -88,7 +88,30 @@ enum CatalogFile {
         return Source(
             topic: try string(entry, "topic", at: at), format: format, fields: fields,
             time: try optionalString(entry, "time", at: at), field: try optionalString(entry, "field", at: at),
-            description: try optionalString(entry, "description", at: at))
+            description: try optionalString(entry, "description", at: at),
+            envelope: try choice(entry, "envelope", at: at), device: try choice(entry, "device", at: at), uplink: try uplink(entry, at: at))
+    }
+
+    private static func choice<Choice: RawRepresentable & CaseIterable>(_ object: [String: Any], _ key: String, at: String) throws -> Choice?
+    where Choice.RawValue == String {
+        guard let raw = object[key] else { return nil }
+        guard let text = raw as? String, let value = Choice(rawValue: text) else {
+            throw CatalogError(file: "", field: "\(at).\(key)", message: "must be one of \(Choice.allCases.map(\.rawValue))")
+        }
+        return value
+    }
+
+    private static func uplink(_ object: [String: Any], at: String) throws -> [String: UplinkMetadata] {
+        guard let raw = object["uplink"] else { return [:] }
+        guard let map = raw as? [String: Any] else {
+            throw CatalogError(file: "", field: "\(at).uplink", message: "must map field names to uplink metadata, e.g. {\"rssi\": \"rssi\"}")
+        }
+        var result: [String: UplinkMetadata] = [:]
+        for name in map.keys.sorted() {
+            guard let value: UplinkMetadata = try choice(map, name, at: "\(at).uplink") else { continue }
+            result[name] = value
+        }
+        return result
     }
 
     private static func optionalString(_ object: [String: Any], _ key: String, at: String?) throws -> String? {

@@ -121,6 +121,13 @@ public struct ReadingBatch: Sendable {
     }
 
     /// Drops rows from `count` on: how a rejected message takes back what it appended.
+    /// Gives `rows` one sequence number (a LoRaWAN frame counter, known only once the payload is read).
+    public mutating func setSeq(_ seq: Int64, rows: Range<Int>) {
+        precondition(rows.upperBound <= storage.count)
+        makeUnique(reserving: 0)
+        for row in rows { storage.seqs[row] = seq }
+    }
+
     public mutating func truncate(to count: Int) {
         guard count < storage.count else { return }
         makeUnique(reserving: 0)

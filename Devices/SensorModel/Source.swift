@@ -13,10 +13,17 @@ public struct Source: Sendable, Hashable, Codable {
     public var field: String?
     /// For people: which firmware publishes there, and how (shown by `GET /v1/sensors`).
     public var description: String?
+    /// A LoRaWAN network server's uplink JSON around the payload: `format` then reads the device's bytes,
+    /// or with `json` the object the network server decoded (`fields` and `time` are paths inside it).
+    public var envelope: Envelope?
+    /// With an envelope: the id readings are stored under (default: the one the topic's `{device}` holds).
+    public var device: EnvelopeDevice?
+    /// With an envelope: fields filled from the uplink's metadata (`{"rssi": "rssi"}`).
+    public var uplink: [String: UplinkMetadata]
 
     public init(
         topic: String, format: PayloadFormat, fields: [String: [String]] = [:], time: String? = nil, field: String? = nil,
-        description: String? = nil
+        description: String? = nil, envelope: Envelope? = nil, device: EnvelopeDevice? = nil, uplink: [String: UplinkMetadata] = [:]
     ) {
         self.topic = topic
         self.format = format
@@ -24,6 +31,9 @@ public struct Source: Sendable, Hashable, Codable {
         self.time = time
         self.field = field
         self.description = description
+        self.envelope = envelope
+        self.device = device
+        self.uplink = uplink
     }
 
     public init(from decoder: any Decoder) throws {
@@ -34,7 +44,30 @@ public struct Source: Sendable, Hashable, Codable {
         time = try container.decodeIfPresent(String.self, forKey: .time)
         field = try container.decodeIfPresent(String.self, forKey: .field)
         description = try container.decodeIfPresent(String.self, forKey: .description)
+        envelope = try container.decodeIfPresent(Envelope.self, forKey: .envelope)
+        device = try container.decodeIfPresent(EnvelopeDevice.self, forKey: .device)
+        uplink = try container.decodeIfPresent([String: UplinkMetadata].self, forKey: .uplink) ?? [:]
     }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(topic, forKey: .topic)
+        try container.encode(format, forKey: .format)
+        try container.encode(fields, forKey: .fields)
+        try container.encodeIfPresent(time, forKey: .time)
+        try container.encodeIfPresent(field, forKey: .field)
+        try container.encodeIfPresent(description, forKey: .description)
+        try container.encodeIfPresent(envelope, forKey: .envelope)
+        try container.encodeIfPresent(device, forKey: .device)
+        if !uplink.isEmpty { try container.encode(uplink, forKey: .uplink) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case topic, format, fields, time, field, description, envelope, device, uplink
+    }
+
+    /// With an envelope: the id readings are stored under.
+    public var storedDevice: EnvelopeDevice? { device ?? envelope?.topicDevice }
 
     public var pattern: TopicPattern? { TopicPattern(topic) }
 

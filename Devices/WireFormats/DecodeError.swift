@@ -40,6 +40,9 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let timeOutOfWindow = Code(rawValue: "time_out_of_window")
         /// A status topic's payload that is neither of its two words (`online`/`offline`, ...).
         public static let badStatus = Code(rawValue: "bad_status")
+        /// A LoRaWAN network server's uplink JSON that lacks what a reading needs (time, ids, payload), or
+        /// names another device than its topic.
+        public static let badEnvelope = Code(rawValue: "bad_envelope")
     }
 
     public var code: Code

@@ -13,6 +13,8 @@ public struct MessageDecoder: Sendable {
     /// Per catalog source (same order as `sensor.sources`): json and text read with its paths and field.
     private let sourceJSON: [JSONTelemetryDecoder?]
     private let sourceText: [TextDecoder?]
+    /// Per catalog source with an envelope (LoRaWAN network servers).
+    private let sourceUplink: [UplinkDecoder?]
     private let normalization: Normalization
 
     public init(sensor: SensorType) {
@@ -25,6 +27,7 @@ public struct MessageDecoder: Sendable {
         self.text = TextDecoder(sensor: sensor)
         self.sourceJSON = sensor.sources.map { $0.format == .json ? JSONTelemetryDecoder(sensor: sensor, source: $0) : nil }
         self.sourceText = sensor.sources.map { $0.format == .text ? TextDecoder(sensor: sensor, source: $0) : nil }
+        self.sourceUplink = sensor.sources.map { source in source.envelope.map { UplinkDecoder(sensor: sensor, source: source, envelope: $0) } }
         self.normalization = Normalization(sensor: sensor)
     }
 
@@ -43,31 +46,68 @@ public struct MessageDecoder: Sendable {
         _ payload: UnsafeRawBufferPointer, format: PayloadFormat?, source: Int? = nil, receivedAt: Int64, into batch: inout ReadingBatch,
         skipped: inout Int
     ) throws(DecodeError) {
-        let chosen = source.map { sensor.sources[$0].format } ?? format
+        var device: String?
+        try decode(payload, format: format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skipped, device: &device)
+    }
+
+    /// - Parameter device: in, the topic's `{device}` level (nil: not known); out, the device the readings
+    ///   are for, which a source with an envelope takes from the uplink (checked against the topic's).
+    public func decode(
+        _ payload: UnsafeRawBufferPointer, format: PayloadFormat?, source: Int?, receivedAt: Int64, into batch: inout ReadingBatch,
+        skipped: inout Int, device: inout String?
+    ) throws(DecodeError) {
         let start = batch.count
         var skippedHere = 0
         do throws(DecodeError) {
-            switch chosen ?? sensor.format {
-            case .tm:
-                try tm.decode(payload, receivedAt: receivedAt, into: &batch)
-                return  // checked its ranges while decoding, and a frame always carries every field
-            case .lpp:
-                try lpp.decode(payload, receivedAt: receivedAt, into: &batch, skipped: &skippedHere)
-            case .senmlJSON:
-                try senmlJSON.decode(payload, receivedAt: receivedAt, into: &batch)
-            case .senmlCBOR:
-                try senmlCBOR.decode(payload, receivedAt: receivedAt, into: &batch)
-            case .json:
-                let decoder = source.flatMap { sourceJSON[$0] } ?? json
-                try decoder.decode(payload, receivedAt: receivedAt, into: &batch, skipped: &skippedHere)
-            case .text:
-                try (source.flatMap { sourceText[$0] } ?? text).decode(payload, receivedAt: receivedAt, into: &batch)
+            if let source, let uplinkDecoder = sourceUplink[source] {
+                // The payload inside the uplink, at the uplink's time unless it carries its own.
+                let (uplink, named, inner) = try uplinkDecoder.read(payload, topicDevice: device)
+                switch inner {
+                case .bytes(let bytes):
+                    var result: Result<Void, DecodeError> = .success(())
+                    bytes.withUnsafeBytes { bytes in
+                        result = Result { () throws(DecodeError) in
+                            try decodePayload(bytes, format: sensor.sources[source].format, source: source, receivedAt: uplink.time!, into: &batch, skipped: &skippedHere)
+                        }
+                    }
+                    try result.get()
+                case .object(let range):
+                    try decodePayload(UnsafeRawBufferPointer(rebasing: payload[range]), format: .json, source: source, receivedAt: uplink.time!, into: &batch, skipped: &skippedHere)
+                }
+                uplinkDecoder.complete(&batch, rows: start..<batch.count, with: uplink)
+                device = named
+            } else {
+                try decodePayload(payload, format: source.map { sensor.sources[$0].format } ?? format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skippedHere)
             }
-            try normalization.check(batch, rows: start..<batch.count)
+            // A tm frame checks its ranges while decoding and carries every field; an uplink may add fields.
+            let enveloped = source.flatMap { sourceUplink[$0] } != nil
+            if (source.map { sensor.sources[$0].format } ?? format ?? sensor.format) != .tm || enveloped {
+                try normalization.check(batch, rows: start..<batch.count)
+            }
             skipped += skippedHere
         } catch {
             batch.truncate(to: start)
             throw error
+        }
+    }
+
+    /// One payload in its format; a source's json and text decoders read with its paths and field.
+    private func decodePayload(
+        _ payload: UnsafeRawBufferPointer, format: PayloadFormat?, source: Int?, receivedAt: Int64, into batch: inout ReadingBatch, skipped: inout Int
+    ) throws(DecodeError) {
+        switch format ?? sensor.format {
+        case .tm:
+            try tm.decode(payload, receivedAt: receivedAt, into: &batch)  // checks its ranges while decoding
+        case .lpp:
+            try lpp.decode(payload, receivedAt: receivedAt, into: &batch, skipped: &skipped)
+        case .senmlJSON:
+            try senmlJSON.decode(payload, receivedAt: receivedAt, into: &batch)
+        case .senmlCBOR:
+            try senmlCBOR.decode(payload, receivedAt: receivedAt, into: &batch)
+        case .json:
+            try (source.flatMap { sourceJSON[$0] } ?? json).decode(payload, receivedAt: receivedAt, into: &batch, skipped: &skipped)
+        case .text:
+            try (source.flatMap { sourceText[$0] } ?? text).decode(payload, receivedAt: receivedAt, into: &batch)
         }
     }
 
@@ -79,10 +119,18 @@ public struct MessageDecoder: Sendable {
     public func decode(
         _ payload: [UInt8], format: PayloadFormat?, source: Int? = nil, receivedAt: Int64, into batch: inout ReadingBatch, skipped: inout Int
     ) throws(DecodeError) {
+        var device: String?
+        try decode(payload, format: format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skipped, device: &device)
+    }
+
+    public func decode(
+        _ payload: [UInt8], format: PayloadFormat?, source: Int?, receivedAt: Int64, into batch: inout ReadingBatch, skipped: inout Int,
+        device: inout String?
+    ) throws(DecodeError) {
         var result: Result<Void, DecodeError> = .success(())
         payload.withUnsafeBytes { buffer in
             do throws(DecodeError) {
-                try decode(buffer, format: format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skipped)
+                try decode(buffer, format: format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skipped, device: &device)
             } catch {
                 result = .failure(error)
             }

@@ -251,11 +251,13 @@ public final class SensorPipeline: @unchecked Sendable {
                 let start = batch.readings.count
                 do throws(DecodeError) {
                     var skipped = 0
+                    // A network server's uplink names its device itself (checked against the topic's).
+                    var device: String? = route.device
                     try decoder.decode(
                         record.payload, format: route.format, source: route.source, receivedAt: record.receivedAt, into: &batch.readings,
-                        skipped: &skipped)
+                        skipped: &skipped, device: &device)
                     try timeWindow.check(batch.readings, rows: start..<batch.readings.count, receivedAt: record.receivedAt)
-                    batch.closeSpan(device: route.device, from: start, heardAt: record.receivedAt)
+                    batch.closeSpan(device: device ?? route.device, from: start, heardAt: record.receivedAt)
                     if skipped > 0 && counting { metrics.skippedEntries.increment(by: skipped) }
                 } catch {
                     batch.readings.truncate(to: start)

@@ -3,33 +3,37 @@ import SensorModel
 import Testing
 @testable import WireFormats
 
-/// Runs every `testcases/<format>/<name>.{hex,json}` against its `<name>.expect.json`.
+/// Runs every `testcases/<format or envelope>/<name>.{hex,json}` against its `<name>.expect.json`. An
+/// envelope's cases name the catalog source (`source`) whose format reads the payload inside.
 @Suite struct GoldenTests {
     struct Case: CustomTestStringConvertible, Sendable {
-        var format: PayloadFormat
+        var folder: String
         var input: URL
         var expect: URL
-        var testDescription: String { "\(format.rawValue)/\(input.lastPathComponent)" }
+        var testDescription: String { "\(folder)/\(input.lastPathComponent)" }
+        var format: PayloadFormat? { PayloadFormat(rawValue: folder) }
     }
+
+    static let folders = PayloadFormat.allCases.map(\.rawValue) + Envelope.allCases.map(\.rawValue)
 
     static let cases: [Case] = {
         let root = Bundle.module.url(forResource: "testcases", withExtension: nil)!
         var cases: [Case] = []
-        for format in PayloadFormat.allCases {
-            let folder = root.appendingPathComponent(format.rawValue)
+        for format in folders {
+            let folder = root.appendingPathComponent(format)
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
             for name in names.sorted() where !name.hasSuffix(".expect.json") && (name.hasSuffix(".hex") || name.hasSuffix(".json") || name.hasSuffix(".txt")) {
                 let stem = (name as NSString).deletingPathExtension
-                cases.append(Case(format: format, input: folder.appendingPathComponent(name),
+                cases.append(Case(folder: format, input: folder.appendingPathComponent(name),
                                   expect: folder.appendingPathComponent("\(stem).expect.json")))
             }
         }
         return cases
     }()
 
-    @Test func everyFormatHasCases() {
-        for format in PayloadFormat.allCases {
-            #expect(Self.cases.contains { $0.format == format }, "no golden cases for \(format.rawValue)")
+    @Test func everyFormatAndEnvelopeHasCases() {
+        for folder in Self.folders {
+            #expect(Self.cases.contains { $0.folder == folder }, "no golden cases for \(folder)")
         }
     }
 
@@ -52,11 +56,14 @@ import Testing
             #expect(source != nil, "\(sensor.name) has no source \(topic)")
         }
 
+        #expect(testCase.format != nil || source != nil, "an envelope's case names its source")
+
         var batch = ReadingBatch(fieldCount: sensor.fields.count)
         var skipped = 0
+        var device = expectation["topicDevice"] as? String
         do {
             try MessageDecoder(sensor: sensor).decode(
-                payload, format: testCase.format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skipped)
+                payload, format: testCase.format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skipped, device: &device)
         } catch {
             #expect(error.code.rawValue == expectation["error"] as? String, "\(error)")
             #expect(batch.isEmpty)
@@ -69,6 +76,7 @@ import Testing
                        values: sensor.fields.map { values[$0.name]?.doubleValue })
         }.sorted { $0.time < $1.time }
         #expect(rows(batch) == expected)
+        if let named = expectation["device"] as? String { #expect(device == named) }
         #expect(skipped == (expectation["skipped"] as? Int ?? 0))
     }
 }

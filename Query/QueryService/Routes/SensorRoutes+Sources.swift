@@ -12,6 +12,14 @@ extension SensorRoutes {
             json.field("topic", source.topic)
             json.field("format", source.format.rawValue)
             json.field("description", source.description)
+            if let envelope = source.envelope, let device = source.storedDevice {
+                json.field("envelope", envelope.rawValue)
+                json.field("device", device.rawValue)
+                json.key("uplink")
+                json.beginObject()
+                for (field, metadata) in source.uplink.sorted(by: { $0.key < $1.key }) { json.field(field, metadata.rawValue) }
+                json.endObject()
+            }
             switch source.format {
             case .json:
                 // Every field, as the decoder reads it: the source's key paths, else the field's name and aliases.
