@@ -42,9 +42,10 @@ public struct BrokerFiles: Sendable, Equatable {
     }
 
     /// Every sensor type of a catalog with its source topic patterns (`tele/{device}/SENSOR`): a device may
-    /// publish to them with `{device}` its own id.
+    /// publish to them with `{device}` its own id. Not to a network server's (a source with an envelope):
+    /// those uplinks reach the broker through a bridge to the network server's own (docs/devices.md).
     public static func sourcePatterns(catalog: Catalog) -> [String: [String]] {
-        Dictionary(uniqueKeysWithValues: catalog.sensors.map { ($0.name, $0.sources.map(\.topic)) })
+        Dictionary(uniqueKeysWithValues: catalog.sensors.map { ($0.name, $0.sources.filter { $0.envelope == nil }.map(\.topic)) })
     }
 
     /// Whether a device id is taken by the platform's own broker accounts and their client ids (services,

@@ -94,7 +94,8 @@ import Testing
     @Test func sourceTopicsAreWrittenUnderTheDevicesOwnIdAndReadByTheirService() throws {
         let temperature = SensorType(
             name: "temperature", fields: [Field(name: "celsius", unit: "Cel", min: -90, max: 150)],
-            sources: [Source(topic: "tele/{device}/SENSOR", format: .json), Source(topic: "{device}/sensor/temperature/state", format: .text)])
+            sources: [Source(topic: "tele/{device}/SENSOR", format: .json), Source(topic: "{device}/sensor/temperature/state", format: .text),
+                      Source(topic: "application/app1/device/{device}/event/up", format: .lpp, envelope: .chirpstack)])
         let humidity = SensorType(
             name: "humidity", fields: [Field(name: "relative_humidity", unit: "%RH", min: 0, max: 100)],
             sources: [Source(topic: "tele/{device}/SENSOR", format: .json)])
@@ -116,7 +117,9 @@ import Testing
         let status: [String] = ["topic read telemetry/status/+", "topic read tele/+/LWT", "topic read +/online", "topic read +/status"]
         var expected: [String] = ["user ingest-humidity", "topic read telemetry/humidity/#", "topic read tele/+/SENSOR"]
         expected += status + ["topic write alerts/humidity/#"]
-        expected += ["user ingest-temperature", "topic read telemetry/temperature/#", "topic read tele/+/SENSOR", "topic read +/sensor/temperature/state"]
+        // A network server's uplinks: read by the service, written by no device (they come through a bridge).
+        expected += ["user ingest-temperature", "topic read telemetry/temperature/#", "topic read tele/+/SENSOR", "topic read +/sensor/temperature/state",
+                     "topic read application/app1/device/+/event/up"]
         expected += status + ["topic write alerts/temperature/#"]
         expected += ["user ingest-unrouted", "topic read telemetry/#", "topic read alerts/#"]
         #expect(files.serviceACL.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init) == expected)
