@@ -126,6 +126,8 @@ let package = Package(
         .executableTarget(name: "FuzzSenMLCBOR", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzSenMLCBOR", swiftSettings: strict),
         .executableTarget(name: "FuzzJSON", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzJSON", swiftSettings: strict),
         .executableTarget(name: "FuzzText", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzText", swiftSettings: strict),
+        .executableTarget(name: "FuzzChirpStack", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzChirpStack", swiftSettings: strict),
+        .executableTarget(name: "FuzzTTN", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzTTN", swiftSettings: strict),
         // Helpers shared by the integration tests and the benchmarks: free ports, HTTP polling, raw MQTT.
         .target(
             name: "TestSupport", dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],

@@ -10,13 +10,27 @@ public enum DeviceProfile: String, Sendable, CaseIterable {
     case shelly
     /// ESPHome: the temperature sensor's state as text on `<node>/sensor/temperature/state`.
     case esphome
+    /// A LoRaWAN node behind ChirpStack v4: its uplink event on the catalog's `chirpstack` source, with the
+    /// node's Cayenne LPP bytes in `data` and a codec's `object` both.
+    case chirpstack
+    /// A LoRaWAN node behind The Things Stack v3: `frm_payload` and `decoded_payload` both.
+    case ttn
 
     /// The sensor types one message feeds, by catalog name.
     public var sensorNames: [String] {
         switch self {
         case .tasmota: ["temperature", "humidity", "pressure"]
         case .shelly: ["temperature", "humidity"]
-        case .esphome: ["temperature"]
+        case .esphome, .chirpstack, .ttn: ["temperature"]
+        }
+    }
+
+    /// The network server a LoRaWAN profile's uplinks come through.
+    public var envelope: Envelope? {
+        switch self {
+        case .chirpstack: .chirpstack
+        case .ttn: .ttn
+        default: nil
         }
     }
 
@@ -26,13 +40,18 @@ public enum DeviceProfile: String, Sendable, CaseIterable {
         case .tasmota: "tele/{device}/SENSOR"
         case .shelly: "{device}/events/rpc"
         case .esphome: "{device}/sensor/temperature/state"
+        case .chirpstack: "application/{application_id}/device/{device}/event/up"
+        case .ttn: "v3/{application id}/devices/{device}/up"
         }
     }
 
     /// The catalog source of `sensor` this firmware publishes to: its default topic, or that topic under
     /// a prefix of levels (a firmware's configurable topic prefix, e.g. `home/tele/{device}/SENSOR`).
+    /// A LoRaWAN profile's: the sensor type's source with its network server's envelope (the application
+    /// id in the topic is the user's own).
     public func source(of sensor: SensorType) -> Source? {
-        sensor.sources.first { $0.topic == defaultTopic || $0.topic.hasSuffix("/" + defaultTopic) }
+        if let envelope { return sensor.sources.first { $0.envelope == envelope } }
+        return sensor.sources.first { $0.topic == defaultTopic || $0.topic.hasSuffix("/" + defaultTopic) }
     }
 
     /// Whether the message carries its time (Shelly's `params.ts`, to 10 ms); else the platform takes the receive time.
@@ -55,6 +74,8 @@ public enum DeviceProfile: String, Sendable, CaseIterable {
                 + "\"humidity:0\":{\"id\":0,\"rh\":\(decimals(humidity, 10))}}}").utf8)
         case .esphome:
             return Array(decimals(values[0][0], 10).utf8)
+        case .chirpstack, .ttn:
+            preconditionFailure("a LoRaWAN node's payload is its uplink (LoRaWANNode)")
         }
     }
 
@@ -64,6 +85,8 @@ public enum DeviceProfile: String, Sendable, CaseIterable {
         case .tasmota: Array("{\"Time\":\"2026-01-01T00:00:00\",\"BME280\":{\"Temperature\":".utf8)
         case .shelly: Array("{\"src\":\"\(device)\",\"method\":\"NotifyStatus\",\"params\":{\"ts\":1767225600,\"temperature:0\":{\"tC\":\"warm\"}}}".utf8)
         case .esphome: Array("unavailable".utf8)
+        case .chirpstack: Array(#"{"deviceInfo":{"devEui":"\#(device)"},"time":"2026-01-01T00:00:00+00:00","data":"not base64!"}"#.utf8)
+        case .ttn: Array(#"{"end_device_ids":{"device_id":"\#(device)"},"received_at":"2026-01-01T00:00:00Z","uplink_message":{"frm_payload":"#.utf8)
         }
     }
 }

@@ -22,24 +22,30 @@ public final class EmulatedDevice: @unchecked Sendable {
     private var batch: ReadingBatch
     private var values: [Double]
     private let encoder: any PayloadEncoder
+    /// A LoRaWAN profile's node: its uplinks are the messages.
+    private let node: LoRaWANNode?
 
     /// A device imitating `profile` on the topic `pattern` (`{device}` its name), feeding `feeds` (the
     /// profile's sensor types, in its order).
+    /// A LoRaWAN profile's device is named by the id its readings are stored under (a DevEUI, or `name`).
     convenience init(index: Int, name: String, profile: DeviceProfile, pattern: String, feeds: [SensorType], seed: UInt64) {
-        self.init(index: index, name: name, sensor: feeds[0], format: feeds[0].format, seed: seed, profile: (profile, pattern), feeds: feeds)
+        let node = profile.envelope.map { LoRaWANNode(base: name, envelope: $0, feeds: feeds, sources: feeds.map { profile.source(of: $0)! }) }
+        self.init(index: index, name: node?.storedID ?? name, sensor: feeds[0], format: feeds[0].format, seed: seed, profile: (profile, pattern),
+                  feeds: feeds, node: node)
     }
 
     init(index: Int, name: String, sensor: SensorType, format: PayloadFormat, seed: UInt64,
-         profile: (DeviceProfile, pattern: String)? = nil, feeds: [SensorType]? = nil) {
+         profile: (DeviceProfile, pattern: String)? = nil, feeds: [SensorType]? = nil, node: LoRaWANNode? = nil) {
         self.index = index
         self.name = name
+        self.node = node
         self.sensor = sensor
         self.format = format
         self.profile = profile?.0
         let feeds = feeds ?? [sensor]
         self.feeds = feeds
         if let profile {
-            self.topic = profile.pattern.replacingOccurrences(of: TopicPattern.deviceLevel, with: name)
+            self.topic = profile.pattern.replacingOccurrences(of: TopicPattern.deviceLevel, with: node?.topicDevice ?? name)
             self.profileSignals = feeds.enumerated().map { SignalModel(sensor: $1, seed: seed &+ UInt64($0) &* 7919) }
         } else {
             self.topic = format == sensor.format ? "telemetry/\(sensor.name)/\(name)" : "telemetry/\(sensor.name)/\(name)/\(format.rawValue)"
@@ -71,6 +77,7 @@ public final class EmulatedDevice: @unchecked Sendable {
                 return values
             }
             defer { seq &+= 1 }
+            if let node { return (node.payload(values: values, time: time, fCnt: seq), 1) }
             return (profile.payload(values: values, time: time, device: name), 1)
         }
         if format == .text {

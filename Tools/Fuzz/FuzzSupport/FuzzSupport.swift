@@ -27,6 +27,39 @@ public let fuzzSensors: [SensorType] = [
 
 let decoders = fuzzSensors.map { MessageDecoder(sensor: $0) }
 
+/// A LoRaWAN node behind each network server: its payload as LPP bytes or the codec's object, stored by
+/// DevEUI or by name, with radio metadata in fields.
+func uplinkSensor(_ envelope: Envelope) -> SensorType {
+    let topic = envelope == .chirpstack ? "application/app/device/{device}/event/up" : "v3/app/devices/{device}/up"
+    let uplink: [String: UplinkMetadata] = ["rssi": .rssi, "snr": .snr, "gateways": .gateways, "counter": .fCnt, "frequency": .frequency]
+    return SensorType(name: "node", fields: [
+        Field(name: "celsius", unit: "Cel", min: -90, max: 150, lpp: LPPBinding(type: 103), aliases: ["temperature"]),
+        Field(name: "rssi", unit: "dBm", min: -200, max: 50), Field(name: "snr", unit: "dB", min: -50, max: 50),
+        Field(name: "gateways", unit: "1", min: 0, max: 1024), Field(name: "counter", unit: "1", min: 0, max: 4_294_967_295),
+        Field(name: "frequency", unit: "Hz", min: 0, max: 3e9),
+    ], sources: [
+        Source(topic: topic, format: .lpp, envelope: envelope, uplink: uplink),
+        Source(topic: topic + "/json", format: .json, envelope: envelope, device: .devEUI),
+        Source(topic: topic + "/name", format: .json, fields: ["celsius": ["a.b", "temperature"]], envelope: envelope, device: .name, uplink: uplink),
+    ])
+}
+
+let uplinkDecoders = Envelope.allCases.map { MessageDecoder(sensor: uplinkSensor($0)) }
+
+/// Decodes `count` bytes as `envelope`'s uplink through each of its fuzz sources, with and without a topic
+/// device to check against: what `fuzzDecode` checks, and that an accepted uplink names a valid device id.
+public func fuzzUplink(_ start: UnsafePointer<UInt8>?, _ count: Int, envelope: Envelope) {
+    let payload = UnsafeRawBufferPointer(start: start, count: count)
+    let decoder = uplinkDecoders[Envelope.allCases.firstIndex(of: envelope)!]
+    for source in decoder.sensor.sources.indices {
+        for topicDevice in [nil, "0101010101010101", "dev1"] as [String?] {
+            var device = topicDevice
+            guard check(decoder, payload, format: nil, source: source, device: &device) else { continue }
+            precondition(device.map(Topic.isValidDevice) == true, "accepted an uplink for device \(String(describing: device))")
+        }
+    }
+}
+
 /// Decodes `count` bytes for every fuzz sensor type and checks what a decoder promises:
 /// a rejected message leaves the batch as it was; an accepted one holds only finite, in-range values.
 public func fuzzDecode(_ start: UnsafePointer<UInt8>?, _ count: Int, format: PayloadFormat) {
@@ -34,19 +67,24 @@ public func fuzzDecode(_ start: UnsafePointer<UInt8>?, _ count: Int, format: Pay
     for decoder in decoders {
         // The topic's format, then each source of that format (its own paths, time and field).
         let sources: [Int?] = [nil] + decoder.sensor.sources.indices.filter { decoder.sensor.sources[$0].format == format }.map(Optional.some)
-        for source in sources { check(decoder, payload, format: format, source: source) }
+        for source in sources {
+            var device: String?
+            check(decoder, payload, format: format, source: source, device: &device)
+        }
     }
 }
 
-private func check(_ decoder: MessageDecoder, _ payload: UnsafeRawBufferPointer, format: PayloadFormat, source: Int?) {
+/// True when the message was accepted.
+@discardableResult
+private func check(_ decoder: MessageDecoder, _ payload: UnsafeRawBufferPointer, format: PayloadFormat?, source: Int?, device: inout String?) -> Bool {
     var batch = ReadingBatch(fieldCount: decoder.sensor.fields.count)
     _ = batch.appendRow(time: 0, seq: 0)
     var skipped = 0
     do {
-        try decoder.decode(payload, format: format, source: source, receivedAt: 1_767_225_600_000_000, into: &batch, skipped: &skipped)
+        try decoder.decode(payload, format: format, source: source, receivedAt: 1_767_225_600_000_000, into: &batch, skipped: &skipped, device: &device)
     } catch {
         precondition(batch.count == 1, "a rejected message left rows behind")
-        return
+        return false
     }
     for row in 1..<batch.count {
         var present = 0
@@ -57,6 +95,7 @@ private func check(_ decoder: MessageDecoder, _ payload: UnsafeRawBufferPointer,
         }
         precondition(present > 0, "accepted a reading without values")
     }
+    return true
 }
 
 #if FUZZING
