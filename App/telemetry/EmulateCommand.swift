@@ -137,8 +137,8 @@ struct EmulateCommand: AsyncParsableCommand {
         for entry in format {
             if entry == "mixed" { options.mixedFormats = true; continue }
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-            guard let parsed = PayloadFormat(rawValue: parts.last!) else {
-                throw ValidationError("unknown format '\(parts.last!)' (\(PayloadFormat.allCases.map(\.rawValue).joined(separator: ", ")), mixed)")
+            guard let parsed = PayloadFormat(rawValue: parts.last!), PayloadFormat.onTelemetryTopics.contains(parsed) else {
+                throw ValidationError("unknown format '\(parts.last!)' (\(PayloadFormat.onTelemetryTopics.map(\.rawValue).joined(separator: ", ")), mixed; Sparkplug B: --profile sparkplug)")
             }
             if parts.count == 2 { options.formats[parts[0]] = parsed } else { for type in sensors { options.formats[type.name] = parsed } }
         }

@@ -4,6 +4,11 @@ extension Catalog {
     static func validateSources(_ sensor: SensorType, file: String) throws(CatalogError) {
         for (index, source) in sensor.sources.enumerated() {
             let at = "sources[\(index)]"
+            if source.format == .sparkplug {
+                try validateSparkplug(source, of: sensor, at: at, file: file)
+                try checkOverlaps(sensor, index: index, at: at, file: file)
+                continue
+            }
             if let problem = TopicPattern.problem(source.topic) {
                 throw CatalogError(file: file, field: "\(at).topic", message: "'\(source.topic)': \(problem)")
             }
@@ -43,8 +48,33 @@ extension Catalog {
             if StatusTopics.filters.contains(source.pattern!.filter) {
                 throw CatalogError(file: file, field: "\(at).topic", message: "'\(source.topic)' is a devices' status topic (docs/devices.md#device-status)")
             }
-            for earlier in 0..<index where TopicFilters.overlap(sensor.sources[earlier].pattern!.filter, source.pattern!.filter) {
-                throw CatalogError(file: file, field: "\(at).topic", message: "'\(source.topic)' and sources[\(earlier)] '\(sensor.sources[earlier].topic)' match the same topics: \(sensor.name)'s service would receive such a message twice")
+            try checkOverlaps(sensor, index: index, at: at, file: file)
+        }
+    }
+
+    private static func checkOverlaps(_ sensor: SensorType, index: Int, at: String, file: String) throws(CatalogError) {
+        let source = sensor.sources[index]
+        for earlier in 0..<index
+        where sensor.sources[earlier].filters.contains(where: { mine in source.filters.contains { TopicFilters.overlap(mine, $0) } }) {
+            throw CatalogError(file: file, field: "\(at).topic", message: "'\(source.topic)' and sources[\(earlier)] '\(sensor.sources[earlier].topic)' match the same topics: \(sensor.name)'s service would receive such a message twice")
+        }
+    }
+
+    /// A Sparkplug B source: `spBv1.0/<group>`, and `fields` naming metrics (names taken as they are:
+    /// Sparkplug's `/` and `.` are part of them); nothing of the other formats.
+    static func validateSparkplug(_ source: Source, of sensor: SensorType, at: String, file: String) throws(CatalogError) {
+        guard let group = source.sparkplugGroup, !group.isEmpty, !group.contains(where: { "+#{}".contains($0) }), group.utf8.count <= 128 else {
+            throw CatalogError(file: file, field: "\(at).topic", message: "a sparkplug source's topic is spBv1.0/<group id> (the group's edge nodes publish under it), not '\(source.topic.prefix(64))'")
+        }
+        if source.envelope != nil || source.time != nil || source.field != nil || source.device != nil || !source.uplink.isEmpty {
+            throw CatalogError(file: file, field: at, message: "a sparkplug source takes topic, fields (field -> metric names) and description only")
+        }
+        for name in source.fields.keys.sorted() {
+            guard sensor.fieldIndex(named: name) != nil else {
+                throw CatalogError(file: file, field: "\(at).fields.\(name)", message: "\(sensor.name) has no field '\(name)' (fields: \(sensor.fields.map(\.name).joined(separator: ", ")))")
+            }
+            if source.fields[name]!.contains(where: \.isEmpty) {
+                throw CatalogError(file: file, field: "\(at).fields.\(name)", message: "a metric name is not empty")
             }
         }
     }
@@ -76,7 +106,9 @@ extension Catalog {
     /// from the same level: the broker lets a device write each pattern with its own id there, so otherwise
     /// what it publishes under one pattern would be read as another device's by the other.
     static func validateDeviceLevels(_ sensors: [SensorType]) throws(CatalogError) {
-        let sources = sensors.flatMap { sensor in sensor.sources.enumerated().map { (sensor: sensor.name, index: $0.offset, pattern: $0.element.pattern!) } }
+        let sources = sensors.flatMap { sensor in
+            sensor.sources.enumerated().compactMap { entry in entry.element.pattern.map { (sensor: sensor.name, index: entry.offset, pattern: $0) } }
+        }
         for (position, source) in sources.enumerated() {
             for earlier in sources[..<position]
             where earlier.pattern.deviceIndex != source.pattern.deviceIndex && TopicFilters.overlap(earlier.pattern.filter, source.pattern.filter) {

@@ -10,8 +10,8 @@ enum CatalogFile {
         let name = try string(object, "name", at: nil)
         var format = PayloadFormat.tm
         if let raw = object["format"] {
-            guard let text = raw as? String, let parsed = PayloadFormat(rawValue: text) else {
-                throw CatalogError(file: "", field: "format", message: "must be one of \(PayloadFormat.allCases.map(\.rawValue))")
+            guard let text = raw as? String, let parsed = PayloadFormat(rawValue: text), PayloadFormat.onTelemetryTopics.contains(parsed) else {
+                throw CatalogError(file: "", field: "format", message: "must be one of \(PayloadFormat.onTelemetryTopics.map(\.rawValue)) (sparkplug is a source's format)")
             }
             format = parsed
         }

@@ -69,7 +69,22 @@ public struct Source: Sendable, Hashable, Codable {
     /// With an envelope: the id readings are stored under.
     public var storedDevice: EnvelopeDevice? { device ?? envelope?.topicDevice }
 
-    public var pattern: TopicPattern? { TopicPattern(topic) }
+    /// Nil for a Sparkplug B source, whose device comes from the edge node and device levels.
+    public var pattern: TopicPattern? { format == .sparkplug ? nil : TopicPattern(topic) }
+
+    /// `sparkplug`: the group's topic, `spBv1.0/<group>`; its edge nodes' messages are under it.
+    public var sparkplugGroup: String? {
+        guard format == .sparkplug else { return nil }
+        let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
+        return levels.count == 2 && levels[0] == "spBv1.0" ? String(levels[1]) : nil
+    }
+
+    /// The MQTT subscriptions that bring this source's messages: its pattern's, or a Sparkplug group's
+    /// node and device messages.
+    public var filters: [String] {
+        if format == .sparkplug { return ["\(topic)/+/+", "\(topic)/+/+/+"] }
+        return pattern.map { [$0.filter] } ?? []
+    }
 
     /// `json`: the key paths `field` is read at, in order: the source's own, else the field's name and aliases.
     public func keyPaths(for field: Field) -> [String] {

@@ -29,8 +29,8 @@ public struct Topic: Sendable, Hashable {
         }
         var format: PayloadFormat?
         if parts.count == 4 {
-            guard let parsed = PayloadFormat(rawValue: String(parts[3])) else {
-                return .failure(TopicError(reason: "unknown format '\(parts[3].prefix(32))' (\(PayloadFormat.allCases.map(\.rawValue).joined(separator: ", ")))"))
+            guard let parsed = PayloadFormat(rawValue: String(parts[3])), PayloadFormat.onTelemetryTopics.contains(parsed) else {
+                return .failure(TopicError(reason: "unknown format '\(parts[3].prefix(32))' (\(PayloadFormat.onTelemetryTopics.map(\.rawValue).joined(separator: ", ")); sparkplug arrives on spBv1.0/ topics)"))
             }
             format = parsed
         }

@@ -43,6 +43,11 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A LoRaWAN network server's uplink JSON that lacks what a reading needs (time, ids, payload), or
         /// names another device than its topic.
         public static let badEnvelope = Code(rawValue: "bad_envelope")
+        /// Bytes that are not a protocol buffers message (Sparkplug B's payload).
+        public static let malformedProtobuf = Code(rawValue: "malformed_protobuf")
+        /// A Sparkplug B message that cannot be read as readings: an alias no BIRTH defined, a DATA before
+        /// any BIRTH, a metric without a name or alias, a topic that is no Sparkplug topic.
+        public static let badSparkplug = Code(rawValue: "bad_sparkplug")
     }
 
     public var code: Code

@@ -15,6 +15,9 @@ public struct MessageDecoder: Sendable {
     private let sourceText: [TextDecoder?]
     /// Per catalog source with an envelope (LoRaWAN network servers).
     private let sourceUplink: [UplinkDecoder?]
+    /// Per Sparkplug B source (nil: the sensor type's field names and aliases).
+    let sparkplug: [SparkplugDecoder?]
+    private let sparkplugByName: SparkplugDecoder
     private let normalization: Normalization
 
     public init(sensor: SensorType) {
@@ -28,6 +31,8 @@ public struct MessageDecoder: Sendable {
         self.sourceJSON = sensor.sources.map { $0.format == .json ? JSONTelemetryDecoder(sensor: sensor, source: $0) : nil }
         self.sourceText = sensor.sources.map { $0.format == .text ? TextDecoder(sensor: sensor, source: $0) : nil }
         self.sourceUplink = sensor.sources.map { source in source.envelope.map { UplinkDecoder(sensor: sensor, source: source, envelope: $0) } }
+        self.sparkplug = sensor.sources.map { $0.format == .sparkplug ? SparkplugDecoder(sensor: sensor, source: $0) : nil }
+        self.sparkplugByName = SparkplugDecoder(sensor: sensor, source: nil)
         self.normalization = Normalization(sensor: sensor)
     }
 
@@ -80,8 +85,11 @@ public struct MessageDecoder: Sendable {
                 try decodePayload(payload, format: source.map { sensor.sources[$0].format } ?? format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skippedHere)
             }
             // A tm frame checks its ranges while decoding and carries every field; an uplink may add fields.
+            // A Sparkplug message may carry none of the sensor type's metrics (a BIRTH, another type's DATA).
             let enveloped = source.flatMap { sourceUplink[$0] } != nil
-            if (source.map { sensor.sources[$0].format } ?? format ?? sensor.format) != .tm || enveloped {
+            let chosen = source.map { sensor.sources[$0].format } ?? format ?? sensor.format
+            if chosen == .sparkplug && batch.count == start { skipped += skippedHere; return }
+            if chosen != .tm || enveloped {
                 try normalization.check(batch, rows: start..<batch.count)
             }
             skipped += skippedHere
@@ -108,7 +116,31 @@ public struct MessageDecoder: Sendable {
             try (source.flatMap { sourceJSON[$0] } ?? json).decode(payload, receivedAt: receivedAt, into: &batch, skipped: &skipped)
         case .text:
             try (source.flatMap { sourceText[$0] } ?? text).decode(payload, receivedAt: receivedAt, into: &batch)
+        case .sparkplug:
+            // Without its edge node's session: metrics by name only (an alias needs the node's BIRTH).
+            try decodeSparkplug(payload, source: source, resolve: { _ in nil }, into: &batch, skipped: &skipped)
         }
+    }
+
+    /// A Sparkplug B payload, aliases resolved through `resolve` (the edge node's BIRTH's); its rows are
+    /// checked as any message's by the caller's `decode`, or by `checkRanges`.
+    public func decodeSparkplug(
+        _ payload: UnsafeRawBufferPointer, source: Int?, resolve: (UInt64) -> (name: [UInt8], datatype: UInt32?)?, into batch: inout ReadingBatch,
+        skipped: inout Int
+    ) throws(DecodeError) {
+        try decodeSparkplug(try SparkplugPayload.decode(payload), source: source, resolve: resolve, into: &batch, skipped: &skipped)
+    }
+
+    public func decodeSparkplug(
+        _ payload: SparkplugPayload, source: Int?, resolve: (UInt64) -> (name: [UInt8], datatype: UInt32?)?, into batch: inout ReadingBatch,
+        skipped: inout Int
+    ) throws(DecodeError) {
+        try (source.flatMap { sparkplug[$0] } ?? sparkplugByName).decode(payload, resolve: resolve, into: &batch, skipped: &skipped)
+    }
+
+    /// Every value of `rows` finite and in range, each row with a field (what `decode` checks).
+    public func checkRanges(_ batch: ReadingBatch, rows: Range<Int>) throws(DecodeError) {
+        try normalization.check(batch, rows: rows)
     }
 
     public func decode(_ payload: [UInt8], format: PayloadFormat?, receivedAt: Int64, into batch: inout ReadingBatch) throws(DecodeError) {
@@ -149,6 +181,7 @@ public enum Formats {
         case .senmlCBOR: SenMLCBOREncoder.self
         case .json: JSONTelemetryEncoder.self
         case .text: TextEncoder.self
+        case .sparkplug: SparkplugReadingEncoder.self
         }
     }
 }

@@ -36,16 +36,23 @@ public struct BrokerFiles: Sendable, Equatable {
     public static func serviceAccounts(catalog: Catalog, passwordHash: String) -> [ServiceAccount] {
         catalog.sensors.map { sensor in
             ServiceAccount(username: "ingest-\(sensor.name)", passwordHash: passwordHash,
-                           reads: ["telemetry/\(sensor.name)/#"] + sensor.sources.compactMap { $0.pattern?.filter } + StatusTopics.filters,
-                           writes: ["alerts/\(sensor.name)/#"])
+                           reads: ["telemetry/\(sensor.name)/#"] + sensor.sources.flatMap(\.filters) + StatusTopics.filters,
+                           // Sparkplug B: the rebirth command a sensor type's service sends an edge node.
+                           writes: ["alerts/\(sensor.name)/#"] + sensor.sources.filter { $0.format == .sparkplug }.map { "\($0.topic)/NCMD/+" })
         } + [ServiceAccount(username: "ingest-unrouted", passwordHash: passwordHash, reads: ["telemetry/#", "alerts/#"])]
     }
 
     /// Every sensor type of a catalog with its source topic patterns (`tele/{device}/SENSOR`): a device may
     /// publish to them with `{device}` its own id. Not to a network server's (a source with an envelope):
     /// those uplinks reach the broker through a bridge to the network server's own (docs/devices.md).
+    /// A Sparkplug B group's edge node publishes as itself (the edge node id is its device id) for its own
+    /// metrics and its devices'.
     public static func sourcePatterns(catalog: Catalog) -> [String: [String]] {
-        Dictionary(uniqueKeysWithValues: catalog.sensors.map { ($0.name, $0.sources.filter { $0.envelope == nil }.map(\.topic)) })
+        Dictionary(uniqueKeysWithValues: catalog.sensors.map { sensor in
+            (sensor.name, sensor.sources.filter { $0.envelope == nil }.flatMap { source in
+                source.format == .sparkplug ? ["\(source.topic)/+/{device}", "\(source.topic)/+/{device}/+"] : [source.topic]
+            })
+        })
     }
 
     /// Whether a device id is taken by the platform's own broker accounts and their client ids (services,

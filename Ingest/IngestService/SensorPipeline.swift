@@ -54,6 +54,8 @@ public final class SensorPipeline: @unchecked Sendable {
     let stall: StallWatch
     let timeWindow: ReadingTimeWindow
     private let redeliveries = RedeliveryFilter()
+    /// The Sparkplug B edge nodes this sensor type hears (nil without a sparkplug source).
+    private(set) var sparkplug: SparkplugSessions?
     /// Tries of a dead letter, and of a write the server keeps refusing with a transient error, before
     /// the message is quarantined (or the batch split): bounded, so no message holds a sensor type.
     static let quarantineAfterTries = 3
@@ -91,11 +93,23 @@ public final class SensorPipeline: @unchecked Sendable {
         var logger = logger
         logger[metadataKey: "sensor"] = "\(name)"
         self.logger = logger
+        if case .sensor = role, sensor.sources.contains(where: { $0.format == .sparkplug }) {
+            sparkplug = SparkplugSessions(decoder: decoder, logger: logger) { [weak self] topic, payload in
+                _ = try? self?.client?.publish(topic: topic, payload: payload, qos: 0)
+            }
+        }
     }
 
     /// Replays the journal, starts the writer, then subscribes. Returns once the subscription is live
     /// or keeps trying in the background (the broker queues meanwhile).
     public func start(connection: StoreConnection) throws {
+        if let sparkplug {
+            do {
+                sparkplug.restore(try SparkplugAliasStore.load(sensor: sensor.name, on: connection))
+            } catch {
+                logger.warning("cannot read the Sparkplug aliases earlier runs stored (\(error)): a DATA before its edge node's next BIRTH is dead-lettered")
+            }
+        }
         let leftover = try journal.recover()
         if !leftover.isEmpty {
             logger.info("replaying \(leftover.count) journaled messages from an earlier run")
@@ -253,9 +267,15 @@ public final class SensorPipeline: @unchecked Sendable {
                     var skipped = 0
                     // A network server's uplink names its device itself (checked against the topic's).
                     var device: String? = route.device
-                    try decoder.decode(
-                        record.payload, format: route.format, source: route.source, receivedAt: record.receivedAt, into: &batch.readings,
-                        skipped: &skipped, device: &device)
+                    if let sparkplug, route.format == .sparkplug, let source = route.source, case .success(let topic) = SparkplugTopic.parse(record.topic) {
+                        try sparkplug.assemble(
+                            record.payload, topic: topic, device: route.device, source: source, receivedAt: record.receivedAt, counting: counting,
+                            into: &batch, skipped: &skipped)
+                    } else {
+                        try decoder.decode(
+                            record.payload, format: route.format, source: route.source, receivedAt: record.receivedAt, into: &batch.readings,
+                            skipped: &skipped, device: &device)
+                    }
                     try timeWindow.check(batch.readings, rows: start..<batch.readings.count, receivedAt: record.receivedAt)
                     batch.closeSpan(device: device ?? route.device, from: start, heardAt: record.receivedAt)
                     if skipped > 0 && counting { metrics.skippedEntries.increment(by: skipped) }

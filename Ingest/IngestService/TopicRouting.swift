@@ -13,7 +13,7 @@ public enum TopicRouting {
     /// each other, from the status topics, and outside `telemetry/`. Then the devices' status topics.
     public static func filters(for sensor: SensorType, sharedGroup: String? = nil) -> [String] {
         let filters = sensor.topicFilters + ["telemetry/\(sensor.name)", "telemetry/\(sensor.name)/+/+/+/#"]
-            + sensor.sources.compactMap { $0.pattern?.filter } + StatusTopics.filters
+            + sensor.sources.flatMap(\.filters) + StatusTopics.filters
         return shared(filters, group: sharedGroup)
     }
 
@@ -54,6 +54,18 @@ public enum TopicRouting {
             }
         }
         for (index, source) in sensor.sources.enumerated() {
+            if source.format == .sparkplug {
+                guard topic.hasPrefix(source.topic + "/") else { continue }
+                switch SparkplugTopic.parse(topic) {
+                case .failure(let error):
+                    return .failure(error)
+                case .success(let parsed):
+                    guard let device = parsed.storedDevice else {
+                        return .failure(DecodeError(.badTopic, "the edge node and device of \(topic.prefix(200)) make no device id (<edge node>[.<device>], \(Topic.deviceRule))"))
+                    }
+                    return .success(Route(device: device, format: .sparkplug, source: index))
+                }
+            }
             guard let pattern = source.pattern, let device = pattern.device(in: topic) else { continue }
             guard Topic.isValidDevice(String(device)) else {
                 return .failure(DecodeError(.badTopic, "the {device} level of \(source.topic) is '\(device.prefix(64))': a device id is 1-64 characters of A-Z a-z 0-9 . _ -"))

@@ -43,6 +43,17 @@ extension Schema {
         )
         """
 
+    /// What each Sparkplug B edge node's BIRTH said, per sensor type's service (StorageWriter): its
+    /// metrics' aliases, kept so that a DATA after a restart of the service, before the next BIRTH, is
+    /// read. Names are the edge node's bytes as sent (bytea: no text rules apply to them).
+    package static let sparkplugAliasesTable = """
+        CREATE TABLE IF NOT EXISTS sparkplug_aliases (
+            sensor text NOT NULL, group_id text NOT NULL, edge_node text NOT NULL, alias int8 NOT NULL,
+            name bytea NOT NULL, datatype int4, device text, updated timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (sensor, group_id, edge_node, alias)
+        )
+        """
+
     /// Each ingest service's health row (StorageOperations).
     package static let ingestStatusTable = """
         CREATE TABLE IF NOT EXISTS ingest_status (

@@ -21,6 +21,7 @@ public enum Schema {
             try connection.execute(rollupVersionsTable)
             try connection.execute(ingestStatusTable)
             try connection.execute(deadLetterQuotaTables)
+            try connection.execute(sparkplugAliasesTable)
             try connection.execute(alertTables)
             for sensor in sensors {
                 try connection.execute(statements(for: sensor).joined(separator: ";\n"))

@@ -9,12 +9,14 @@ public struct IngestBatch: Sendable {
     public var deadLetters: [DeadLetter] = []
     /// What devices said on their status topics, in the order it arrived.
     public var statusReports: [StatusReport] = []
+    /// Aliases Sparkplug B BIRTH messages of this batch defined, stored with it.
+    public var sparkplugAliases: [SparkplugAlias] = []
 
     public init(fieldCount: Int, capacity: Int = 0) {
         readings = ReadingBatch(fieldCount: fieldCount, reservingCapacity: capacity)
     }
 
-    public var isEmpty: Bool { readings.isEmpty && deadLetters.isEmpty && statusReports.isEmpty }
+    public var isEmpty: Bool { readings.isEmpty && deadLetters.isEmpty && statusReports.isEmpty && sparkplugAliases.isEmpty }
 
     /// Records that rows from `start` to the end of `readings` came from `device`, in a message that
     /// arrived at `heardAt` (nil: the rows' newest time, for batches made without a message).
@@ -34,6 +36,7 @@ public struct IngestBatch: Sendable {
         spans.removeAll(keepingCapacity: true)
         deadLetters.removeAll(keepingCapacity: true)
         statusReports.removeAll(keepingCapacity: true)
+        sparkplugAliases.removeAll(keepingCapacity: true)
     }
 }
 

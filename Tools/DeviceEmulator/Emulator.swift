@@ -47,7 +47,7 @@ public final class Emulator: @unchecked Sendable {
         }
         for sensor in options.sensors where options.profile == nil {
             // Not text: it has no time of its own, so a redelivery after a crash would be a second reading.
-            let mixed = PayloadFormat.allCases.filter { $0 != .text }
+            let mixed = PayloadFormat.onTelemetryTopics.filter { $0 != .text }
             for number in 0..<options.devices {
                 let format = options.mixedFormats ? mixed[number % mixed.count]
                     : options.formats[sensor.name] ?? sensor.format

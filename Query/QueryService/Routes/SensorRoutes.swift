@@ -15,7 +15,7 @@ enum SensorRoutes {
             json.field("default_format", sensor.format.rawValue)
             json.key("formats")
             json.beginArray()
-            for format in PayloadFormat.allCases { json.string(format.rawValue) }
+            for format in PayloadFormat.onTelemetryTopics { json.string(format.rawValue) }
             json.endArray()
             json.key("fields")
             json.beginArray()
