@@ -176,7 +176,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"),
         ], path: "Tests/QueryServiceTests"),
         .testTarget(name: "DeviceEmulatorTests", dependencies: ["DeviceEmulator", "SensorModel"], path: "Tests/DeviceEmulatorTests"),
-        .testTarget(name: "IngestServiceTests", dependencies: ["IngestService", "MQTT", "SensorModel", "StorageWriter", "WireFormats"], path: "Tests/IngestServiceTests"),
+        .testTarget(
+            name: "IngestServiceTests",
+            dependencies: ["IngestService", "MQTT", "SensorModel", "StorageWriter", "WireFormats", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/IngestServiceTests"),
         .testTarget(name: "IntegrationTests", dependencies: [
             "SensorModel", "WireFormats", "MQTT", "Postgres", "StorageCore", "StorageEvents", "StorageWriter", "StorageReader",
             "StorageOperations", "DeviceIdentity", "IngestService", "QueryService", "DeviceEmulator", "TestSupport",

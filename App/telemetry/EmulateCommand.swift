@@ -22,7 +22,7 @@ struct EmulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Payload format: tm, lpp, senml-json, senml-cbor, json, text, mixed (devices take turns), or sensor=format (repeatable).")
     var format: [String] = []
 
-    @Option(name: .long, help: "Publish as this firmware does, on its topic (tasmota, shelly, esphome), or as a LoRaWAN network server publishes a node's uplinks (chirpstack, ttn: on the catalog's source with that envelope); the sensor types are those it measures (see --sensor); --format is not used.")
+    @Option(name: .long, help: "Publish as this firmware does, on its topic (tasmota, shelly, esphome), or as a LoRaWAN network server publishes a node's uplinks (chirpstack, ttn: on the catalog's source with that envelope), or as a Sparkplug B edge node with one device (sparkplug: on the catalog's sparkplug source); the sensor types are those it measures (see --sensor); --format is not used.")
     var profile: String?
 
     @Option(name: .long, help: "Devices per sensor type.")
@@ -119,7 +119,8 @@ struct EmulateCommand: AsyncParsableCommand {
         }
         for name in profile.map({ sensor.isEmpty ? $0.sensorNames : sensor }) ?? [] {
             // The catalog must take the firmware's topic (one pattern) for each sensor type the profile feeds.
-            let wanted = profile!.envelope.map { #"with "envelope": "\#($0.rawValue)" (docs/devices.md#lorawan-network-servers)"# } ?? profile!.defaultTopic
+            let wanted = profile == .sparkplug ? #"with "format": "sparkplug" (docs/devices.md#sparkplug-b)"#
+                : profile!.envelope.map { #"with "envelope": "\#($0.rawValue)" (docs/devices.md#lorawan-network-servers)"# } ?? profile!.defaultTopic
             guard let type = catalog[name], let source = profile!.source(of: type), profileTopic == nil || profileTopic == source.topic else {
                 throw ValidationError("--profile \(profile!.rawValue) feeds \(name), but the catalog's \(name) has no source \(profileTopic ?? wanted)")
             }

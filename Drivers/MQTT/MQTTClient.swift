@@ -16,8 +16,10 @@ public final class MQTTClient: @unchecked Sendable {
         /// Filters (re)subscribed on every connect.
         public var subscriptions: [String]
         public var subscriptionQoS: Int32
-        /// The last will: published by the broker, retained, QoS 1, when the connection ends without a DISCONNECT.
+        /// The last will: published by the broker, QoS 1, when the connection ends without a DISCONNECT;
+        /// retained unless `willRetained` is off (Sparkplug B's NDEATH is not retained).
         public var will: (topic: String, payload: [UInt8])?
+        public var willRetained = true
 
         public init(clientID: String? = nil, cleanSession: Bool = true, keepAliveSeconds: Int32 = 30, maxInflight: Int = 1000,
                     subscriptions: [String] = [], subscriptionQoS: Int32 = 1, will: (topic: String, payload: [UInt8])? = nil) {
@@ -89,7 +91,7 @@ public final class MQTTClient: @unchecked Sendable {
                       "setting up TLS (CA file \(url.caFile ?? "none"))")
         }
         if let will = options.will {
-            try check(mosquitto_will_set(handle, will.topic, Int32(will.payload.count), will.payload, 1, true), "setting the last will on \(will.topic)")
+            try check(mosquitto_will_set(handle, will.topic, Int32(will.payload.count), will.payload, 1, options.willRetained), "setting the last will on \(will.topic)")
         }
         mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
         // The library keeps its own unbounded queue past this; `publish` bounds in-flight messages itself.

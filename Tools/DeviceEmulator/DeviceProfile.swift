@@ -15,13 +15,16 @@ public enum DeviceProfile: String, Sendable, CaseIterable {
     case chirpstack
     /// A LoRaWAN node behind The Things Stack v3: `frm_payload` and `decoded_payload` both.
     case ttn
+    /// A Sparkplug B edge node with one device, on the catalog's `sparkplug` source: BIRTH, DATA with
+    /// aliases, DEATH as its will (one connection per edge node).
+    case sparkplug
 
     /// The sensor types one message feeds, by catalog name.
     public var sensorNames: [String] {
         switch self {
         case .tasmota: ["temperature", "humidity", "pressure"]
         case .shelly: ["temperature", "humidity"]
-        case .esphome, .chirpstack, .ttn: ["temperature"]
+        case .esphome, .chirpstack, .ttn, .sparkplug: ["temperature"]
         }
     }
 
@@ -42,6 +45,7 @@ public enum DeviceProfile: String, Sendable, CaseIterable {
         case .esphome: "{device}/sensor/temperature/state"
         case .chirpstack: "application/{application_id}/device/{device}/event/up"
         case .ttn: "v3/{application id}/devices/{device}/up"
+        case .sparkplug: "spBv1.0/{group}"
         }
     }
 
@@ -51,11 +55,16 @@ public enum DeviceProfile: String, Sendable, CaseIterable {
     /// id in the topic is the user's own).
     public func source(of sensor: SensorType) -> Source? {
         if let envelope { return sensor.sources.first { $0.envelope == envelope } }
+        if self == .sparkplug { return sensor.sources.first { $0.format == .sparkplug } }
         return sensor.sources.first { $0.topic == defaultTopic || $0.topic.hasSuffix("/" + defaultTopic) }
     }
 
-    /// Whether the message carries its time (Shelly's `params.ts`, to 10 ms); else the platform takes the receive time.
-    var carriesTime: Bool { self == .shelly }
+    /// Whether the message carries its time (Shelly's `params.ts`, to 10 ms; Sparkplug's timestamps, to the
+    /// ms); else the platform takes the receive time.
+    var carriesTime: Bool { self == .shelly || self == .sparkplug }
+
+    /// The step of the time the message carries, µs.
+    var timeStep: Int64 { self == .sparkplug ? 1000 : 10_000 }
 
     /// The message for one reading: `values[sensor][field]`, in `sensorNames` order; `time` in µs.
     func payload(values: [[Double]], time: Int64, device: String) -> [UInt8] {
@@ -74,8 +83,8 @@ public enum DeviceProfile: String, Sendable, CaseIterable {
                 + "\"humidity:0\":{\"id\":0,\"rh\":\(decimals(humidity, 10))}}}").utf8)
         case .esphome:
             return Array(decimals(values[0][0], 10).utf8)
-        case .chirpstack, .ttn:
-            preconditionFailure("a LoRaWAN node's payload is its uplink (LoRaWANNode)")
+        case .chirpstack, .ttn, .sparkplug:
+            preconditionFailure("a LoRaWAN node's payload is its uplink (LoRaWANNode), an edge node's its own (SparkplugNode)")
         }
     }
 
@@ -87,6 +96,7 @@ public enum DeviceProfile: String, Sendable, CaseIterable {
         case .esphome: Array("unavailable".utf8)
         case .chirpstack: Array(#"{"deviceInfo":{"devEui":"\#(device)"},"time":"2026-01-01T00:00:00+00:00","data":"not base64!"}"#.utf8)
         case .ttn: Array(#"{"end_device_ids":{"device_id":"\#(device)"},"received_at":"2026-01-01T00:00:00Z","uplink_message":{"frm_payload":"#.utf8)
+        case .sparkplug: [0x08, 0xFF, 0xFF]  // a timestamp varint cut short
         }
     }
 }

@@ -9,7 +9,8 @@ public final class EmulatedDevice: @unchecked Sendable {
     public let name: String
     public let sensor: SensorType
     public let format: PayloadFormat
-    public let topic: String
+    /// Where its next message goes (a Sparkplug edge node's BIRTH, DBIRTH and DATA each have their own).
+    public private(set) var topic: String
     /// The firmware imitated, if any: then one message feeds each of `feeds`.
     public let profile: DeviceProfile?
     /// The sensor types whose tables each of this device's readings lands in.
@@ -24,14 +25,20 @@ public final class EmulatedDevice: @unchecked Sendable {
     private let encoder: any PayloadEncoder
     /// A LoRaWAN profile's node: its uplinks are the messages.
     private let node: LoRaWANNode?
+    /// A Sparkplug profile's edge node.
+    private(set) var edgeNode: SparkplugNode?
 
     /// A device imitating `profile` on the topic `pattern` (`{device}` its name), feeding `feeds` (the
     /// profile's sensor types, in its order).
     /// A LoRaWAN profile's device is named by the id its readings are stored under (a DevEUI, or `name`).
     convenience init(index: Int, name: String, profile: DeviceProfile, pattern: String, feeds: [SensorType], seed: UInt64) {
-        let node = profile.envelope.map { LoRaWANNode(base: name, envelope: $0, feeds: feeds, sources: feeds.map { profile.source(of: $0)! }) }
-        self.init(index: index, name: node?.storedID ?? name, sensor: feeds[0], format: feeds[0].format, seed: seed, profile: (profile, pattern),
-                  feeds: feeds, node: node)
+        let sources = feeds.map { profile.source(of: $0)! }
+        let node = profile.envelope.map { LoRaWANNode(base: name, envelope: $0, feeds: feeds, sources: sources) }
+        let edgeNode = profile == .sparkplug ? SparkplugNode(edgeNode: name, feeds: feeds, sources: sources) : nil
+        self.init(index: index, name: node?.storedID ?? edgeNode?.storedID ?? name, sensor: feeds[0], format: feeds[0].format, seed: seed,
+                  profile: (profile, pattern), feeds: feeds, node: node)
+        self.edgeNode = edgeNode
+        if let edgeNode { topic = edgeNode.dataTopic }
     }
 
     init(index: Int, name: String, sensor: SensorType, format: PayloadFormat, seed: UInt64,
@@ -69,8 +76,9 @@ public final class EmulatedDevice: @unchecked Sendable {
         var time = max(now, nextTime)
         if let profile {
             // One reading per message, as the firmware sends; Shelly's time has 10 ms steps.
-            if profile.carriesTime { time = (time + 9_999) / 10_000 * 10_000 }
-            nextTime = time + (profile.carriesTime ? 10_000 : 1)
+            let step = profile.timeStep
+            if profile.carriesTime { time = (time + step - 1) / step * step }
+            nextTime = time + (profile.carriesTime ? step : 1)
             let values = feeds.indices.map { index -> [Double] in
                 var values = Array(repeating: 0.0, count: feeds[index].fields.count)
                 profileSignals[index].next(at: time, into: &values)
@@ -78,6 +86,11 @@ public final class EmulatedDevice: @unchecked Sendable {
             }
             defer { seq &+= 1 }
             if let node { return (node.payload(values: values, time: time, fCnt: seq), 1) }
+            if edgeNode != nil {
+                let (topic, payload, readings) = edgeNode!.next(values: values, time: time)
+                self.topic = topic
+                return (payload, readings)
+            }
             return (profile.payload(values: values, time: time, device: name), 1)
         }
         if format == .text {

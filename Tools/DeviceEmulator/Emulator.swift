@@ -67,7 +67,9 @@ public final class Emulator: @unchecked Sendable {
     /// acknowledgements. `progress` is called about once a second from a background thread.
     public func run(progress: @escaping @Sendable (EmulatorSnapshot) -> Void) throws -> EmulatorReport {
         let asDevices = !options.credentials.isEmpty
-        let connectionCount = options.connections == 0 || asDevices ? devices.count : max(1, min(options.connections, devices.count))
+        // A Sparkplug edge node's NDEATH is its connection's will: one connection each.
+        let sparkplug = options.profile == .sparkplug
+        let connectionCount = options.connections == 0 || asDevices || sparkplug ? devices.count : max(1, min(options.connections, devices.count))
         var clients: [MQTTClient] = []
         for number in 0..<connectionCount {
             // With one connection per device, connection `number` carries device `number` (the stride below).
@@ -82,11 +84,15 @@ public final class Emulator: @unchecked Sendable {
             }
             // A device of its own says when it is connected (docs/devices.md#device-status): `online` once
             // connected, `offline` when it stops, and the broker says `offline` for it if it vanishes.
-            let will = asDevices ? (topic: Self.statusTopic(devices[number].name), payload: Array("offline".utf8)) : nil
+            var will = asDevices ? (topic: Self.statusTopic(devices[number].name), payload: Array("offline".utf8)) : nil
+            if let edgeNode = devices[number].edgeNode { will = (edgeNode.deathTopic, edgeNode.deathPayload) }
+            var clientOptions = MQTTClient.Options(
+                clientID: "\(options.devicePrefix)-pub-\(ProcessInfo.processInfo.processIdentifier)-\(number)",
+                cleanSession: true, maxInflight: options.maxInflight, will: will)
+            clientOptions.willRetained = !sparkplug
             let client = try MQTTClient(
                 url: url,
-                options: .init(clientID: "\(options.devicePrefix)-pub-\(ProcessInfo.processInfo.processIdentifier)-\(number)",
-                               cleanSession: true, maxInflight: options.maxInflight, will: will),
+                options: clientOptions,
                 onPublished: { [self] mid in acknowledged(client: number, mid: mid) })
             try client.start()
             clients.append(client)
@@ -127,6 +133,15 @@ public final class Emulator: @unchecked Sendable {
         reporter.start()
         group.wait()
         if asDevices { try? announce("offline", clients: clients) }
+        // Sparkplug edge nodes say goodbye with their NDEATH before they disconnect, as the specification asks.
+        for (number, client) in clients.enumerated() {
+            guard let edgeNode = devices[number].edgeNode else { continue }
+            if let mid = try? client.publish(topic: edgeNode.deathTopic, payload: edgeNode.deathPayload, qos: 1) {
+                stats.withLock { stats in
+                    if stats.early[number]?.remove(mid) == nil { stats.ignored[number, default: []].insert(mid) }
+                }
+            }
+        }
         // Wait for the broker to acknowledge what is still in flight (QoS 1), for at most 30 s.
         let ackDeadline = Date().addingTimeInterval(30)
         while options.qos > 0 && clients.contains(where: { $0.inflight > 0 }) && Date() < ackDeadline {

@@ -50,7 +50,8 @@ struct TestCatalog {
     var topicPrefix: String { "\(URL(fileURLWithPath: directory).lastPathComponent.dropFirst("catalog-".count))/" }
 
     /// Copies the given default sensor types, each renamed `<name>_<suffix>`, their source topics put
-    /// under `<suffix>/` (`<suffix>/tele/{device}/SENSOR`) so that tests never receive each other's.
+    /// under `<suffix>/` (`<suffix>/tele/{device}/SENSOR`; a Sparkplug group `spBv1.0/<suffix>-<group>`)
+    /// so that tests never receive each other's.
     /// `settings`: top-level keys put in every copied file (`["expected_interval": "2s"]`).
     static func make(from names: [String], settings: [String: Any] = [:]) throws -> TestCatalog {
         let suffix = String(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(8))
@@ -64,7 +65,11 @@ struct TestCatalog {
             object["name"] = "\(name)_\(suffix)"
             object.merge(settings) { $1 }
             if let sources = object["sources"] as? [[String: Any]] {
-                object["sources"] = sources.map { source in source.merging(["topic": "\(suffix)/\(source["topic"]!)"]) { $1 } }
+                object["sources"] = sources.map { source in
+                    let topic = source["topic"] as! String
+                    let isolated = topic.hasPrefix("spBv1.0/") ? "spBv1.0/\(suffix)-\(topic.dropFirst("spBv1.0/".count))" : "\(suffix)/\(topic)"
+                    return source.merging(["topic": isolated]) { $1 }
+                }
             }
             try JSONSerialization.data(withJSONObject: object).write(to: directory.appendingPathComponent("\(name)_\(suffix).json"))
         }
