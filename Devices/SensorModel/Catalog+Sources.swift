@@ -91,11 +91,15 @@ extension Catalog {
             return
         }
         for name in source.uplink.keys.sorted() {
-            guard sensor.fieldIndex(named: name) != nil else {
+            guard let index = sensor.fieldIndex(named: name) else {
                 throw CatalogError(file: file, field: "\(at).uplink.\(name)", message: "\(sensor.name) has no field '\(name)' (fields: \(sensor.fields.map(\.name).joined(separator: ", ")))")
             }
             if source.fields[name] != nil {
                 throw CatalogError(file: file, field: "\(at).uplink.\(name)", message: "'\(name)' is also in fields: take it from the payload or from the uplink, not both")
+            }
+            // Else one uplink's field would come from the node's bytes and the next one's from the gateways.
+            if source.format == .lpp, sensor.fields[index].lpp != nil {
+                throw CatalogError(file: file, field: "\(at).uplink.\(name)", message: "'\(name)' has an lpp binding: take it from the payload or from the uplink, not both")
             }
         }
     }
@@ -115,6 +119,23 @@ extension Catalog {
                 throw CatalogError(
                     file: source.sensor, field: "sources[\(source.index)].topic",
                     message: "'\(source.pattern.levels.joined(separator: "/"))' and \(earlier.sensor)'s '\(earlier.pattern.levels.joined(separator: "/"))' match the same topics with {device} at different levels: a device could publish as another")
+            }
+        }
+        try validateKinds(sensors)
+    }
+
+    /// Sensor types that share a topic read it as the same kind of message: a network server's uplink
+    /// (devices may not write it: the broker's rights are per topic, and a device's copy of the topic
+    /// elsewhere would let it forge another device's uplinks), a Sparkplug group's, or a device's own.
+    static func validateKinds(_ sensors: [SensorType]) throws(CatalogError) {
+        let sources = sensors.flatMap { sensor in sensor.sources.enumerated().map { (sensor: sensor.name, index: $0.offset, source: $0.element) } }
+        func kind(_ source: Source) -> String { source.envelope?.rawValue ?? (source.format == .sparkplug ? "sparkplug" : "a device's own") }
+        for (position, entry) in sources.enumerated() {
+            for earlier in sources[..<position] where kind(earlier.source) != kind(entry.source)
+                && earlier.source.filters.contains(where: { mine in entry.source.filters.contains { TopicFilters.overlap(mine, $0) } }) {
+                throw CatalogError(
+                    file: entry.sensor, field: "sources[\(entry.index)].topic",
+                    message: "'\(entry.source.topic)' (\(kind(entry.source))) and \(earlier.sensor)'s '\(earlier.source.topic)' (\(kind(earlier.source))) match the same topics: sensor types that share a topic read it the same way (envelope, format sparkplug)")
             }
         }
     }

@@ -22,7 +22,7 @@ public enum TopicRouting {
     public static func statusReport(_ topic: String, payload: [UInt8], receivedAt: Int64) -> Result<StatusReport?, DecodeError>? {
         guard let status = StatusTopics.device(in: topic) else { return nil }
         guard Topic.isValidDevice(String(status.device)) else {
-            return .failure(DecodeError(.badTopic, "the device level of a status topic is '\(status.device.prefix(64))': a device id is 1-64 characters of A-Z a-z 0-9 . _ -"))
+            return .failure(DecodeError(.badTopic, "the device level of a status topic is '\(status.device.prefix(64))': a device id is \(Topic.deviceRule)"))
         }
         if payload.isEmpty { return .success(nil) }
         guard let online = StatusTopics.isOnline(payload, online: status.online, offline: status.offline) else {
@@ -68,7 +68,7 @@ public enum TopicRouting {
             }
             guard let pattern = source.pattern, let device = pattern.device(in: topic) else { continue }
             guard Topic.isValidDevice(String(device)) else {
-                return .failure(DecodeError(.badTopic, "the {device} level of \(source.topic) is '\(device.prefix(64))': a device id is 1-64 characters of A-Z a-z 0-9 . _ -"))
+                return .failure(DecodeError(.badTopic, "the {device} level of \(source.topic) is '\(device.prefix(64))': a device id is \(Topic.deviceRule)"))
             }
             return .success(Route(device: String(device), format: source.format, source: index))
         }

@@ -95,7 +95,8 @@ import Testing
         let temperature = SensorType(
             name: "temperature", fields: [Field(name: "celsius", unit: "Cel", min: -90, max: 150)],
             sources: [Source(topic: "tele/{device}/SENSOR", format: .json), Source(topic: "{device}/sensor/temperature/state", format: .text),
-                      Source(topic: "application/app1/device/{device}/event/up", format: .lpp, envelope: .chirpstack)])
+                      Source(topic: "application/app1/device/{device}/event/up", format: .lpp, envelope: .chirpstack),
+                      Source(topic: "spBv1.0/plant", format: .sparkplug)])
         let humidity = SensorType(
             name: "humidity", fields: [Field(name: "relative_humidity", unit: "%RH", min: 0, max: 100)],
             sources: [Source(topic: "tele/{device}/SENSOR", format: .json)])
@@ -109,18 +110,22 @@ import Testing
             sources: BrokerFiles.sourcePatterns(catalog: catalog))
         let rules = files.acl.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
         #expect(rules == [
-            "pattern write telemetry/+/%u", "pattern write telemetry/+/%u/+", "pattern write tele/%u/SENSOR", "pattern write %u/sensor/temperature/state",
+            // A Sparkplug edge node publishes as itself, for its own metrics and its devices'.
+            "pattern write telemetry/+/%u", "pattern write telemetry/+/%u/+", "pattern write spBv1.0/plant/+/%u", "pattern write spBv1.0/plant/+/%u/+",
+            "pattern write tele/%u/SENSOR", "pattern write %u/sensor/temperature/state",
             "pattern write tele/%u/LWT", "pattern write %u/online", "pattern write %u/status",
             // Only humidity: not temperature's topics, nor any source that feeds temperature (Tasmota's feeds both).
-            "user bath", "topic deny telemetry/temperature/bath/#", "topic deny tele/bath/SENSOR", "topic deny bath/sensor/temperature/state",
+            "user bath", "topic deny telemetry/temperature/bath/#", "topic deny spBv1.0/plant/+/bath", "topic deny spBv1.0/plant/+/bath/+",
+            "topic deny tele/bath/SENSOR", "topic deny bath/sensor/temperature/state",
         ])
         let status: [String] = ["topic read telemetry/status/+", "topic read tele/+/LWT", "topic read +/online", "topic read +/status"]
         var expected: [String] = ["user ingest-humidity", "topic read telemetry/humidity/#", "topic read tele/+/SENSOR"]
         expected += status + ["topic write alerts/humidity/#"]
         // A network server's uplinks: read by the service, written by no device (they come through a bridge).
         expected += ["user ingest-temperature", "topic read telemetry/temperature/#", "topic read tele/+/SENSOR", "topic read +/sensor/temperature/state",
-                     "topic read application/app1/device/+/event/up"]
-        expected += status + ["topic write alerts/temperature/#"]
+                     "topic read application/app1/device/+/event/up", "topic read spBv1.0/plant/+/+", "topic read spBv1.0/plant/+/+/+"]
+        // The service asks an edge node for a rebirth on its NCMD topic.
+        expected += status + ["topic write alerts/temperature/#", "topic write spBv1.0/plant/NCMD/+"]
         expected += ["user ingest-unrouted", "topic read telemetry/#", "topic read alerts/#"]
         #expect(files.serviceACL.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init) == expected)
     }

@@ -38,6 +38,14 @@ import Testing
         (file(sources: #"[{"topic": "a/{device}/up", "format": "lpp", "envelope": "chirpstack", "uplink": {"celsius": "loudness"}}]"#), "sources[0].uplink.celsius", "must be one of"),
         (file(sources: #"[{"topic": "a/{device}/up", "format": "json", "envelope": "chirpstack", "uplink": {"celsius": "snr"}, "fields": {"celsius": ["t"]}}]"#),
          "sources[0].uplink.celsius", "not both"),
+        (file(sources: #"[{"topic": "a/{device}/up", "format": "lpp", "envelope": "chirpstack", "uplink": {"celsius": "rssi"}}]"#,
+              fields: #"{"name": "celsius", "unit": "Cel", "min": -90, "max": 150, "lpp": {"type": 103}}"#), "sources[0].uplink.celsius", "lpp binding"),
+        (file(sources: #"[{"topic": "spBv1.0/a/b", "format": "sparkplug"}]"#), "sources[0].topic", "spBv1.0/<group id>"),
+        (file(sources: #"[{"topic": "spBv1.0/+", "format": "sparkplug"}]"#), "sources[0].topic", "spBv1.0/<group id>"),
+        (file(sources: #"[{"topic": "spBv1.0/plant", "format": "sparkplug", "time": "ts"}]"#), "sources[0]", "fields (field -> metric names)"),
+        (file(sources: #"[{"topic": "spBv1.0/plant", "format": "sparkplug", "fields": {"kelvin": ["K"]}}]"#), "sources[0].fields.kelvin", "no field"),
+        (file(sources: #"[{"topic": "spBv1.0/plant", "format": "sparkplug"}, {"topic": "spBv1.0/plant/NDATA/{device}", "format": "json"}]"#),
+         "sources[1].topic", "twice"),
         (file(sources: "[]", fields: #"{"name": "celsius", "unit": "Cel", "min": -90, "max": 150, "aliases": ["a."]}"#), "fields[0].aliases[0]", "not a key path"),
         (file(sources: "[]", fields: #"{"name": "celsius", "unit": "Cel", "min": -90, "max": 150, "strings": "yes"}"#), "fields[0].strings", "true or false"),
     ])
@@ -72,6 +80,28 @@ import Testing
         } throws: { error in
             let error = error as? CatalogError
             return error?.file == "b" && error?.field == "sources[0].topic" && error?.message.contains("a device could publish as another") == true
+        }
+    }
+
+    /// A topic read as a network server's uplink in one sensor type may not be a device's own topic in
+    /// another: the broker's rights are per topic, so the device could write the uplinks too (found by
+    /// the adversary run of 2026-12-07).
+    @Test func sensorTypesSharingATopicReadItTheSameWay() throws {
+        let uplink = Source(topic: "application/app-1/device/{device}/event/up", format: .lpp, envelope: .chirpstack)
+        func sensor(_ name: String, _ source: Source) -> SensorType {
+            SensorType(name: name, fields: [Field(name: "celsius", unit: "Cel", min: -90, max: 150, lpp: LPPBinding(type: 103))], sources: [source])
+        }
+        #expect(throws: Never.self) { try Catalog(sensors: [sensor("a", uplink), sensor("b", uplink)]) }
+        for other in [Source(topic: uplink.topic, format: .json), Source(topic: uplink.topic, format: .lpp, envelope: .ttn),
+                      Source(topic: "application/app-1/device/{device}/#".replacingOccurrences(of: "/#", with: "/event/up"), format: .text)] {
+            #expect {
+                try Catalog(sensors: [sensor("a", uplink), sensor("b", other)])
+            } throws: { error in
+                (error as? CatalogError)?.message.contains("read it the same way") == true
+            }
+        }
+        #expect(throws: CatalogError.self) {
+            try Catalog(sensors: [sensor("a", Source(topic: "spBv1.0/plant", format: .sparkplug)), sensor("b", Source(topic: "spBv1.0/plant/NDATA/{device}", format: .json))])
         }
     }
 

@@ -42,7 +42,8 @@ struct JSONKeyTree: Sendable {
     /// Each field by its name and aliases, or by the source's paths where it lists the field.
     init(sensor: SensorType, source: Source? = nil) {
         acceptsStrings = sensor.fields.map(\.strings)
-        for (index, field) in sensor.fields.enumerated() {
+        // A field a network server's uplink fills is not looked for in the payload (by its name or aliases).
+        for (index, field) in sensor.fields.enumerated() where source?.uplink[field.name] == nil {
             let texts = source?.keyPaths(for: field) ?? field.keyPaths
             for (rank, text) in texts.enumerated() {
                 guard let path = KeyPath.parse(text) else { continue }  // the catalog check reports it

@@ -21,9 +21,9 @@ struct Uplink {
         switch metadata {
         case .rssi: rssi
         case .snr: snr
-        case .gateways: Double(gateways)
+        case .gateways: gateways > 0 ? Double(gateways) : nil  // no rx metadata: not known, rather than none
         case .fCnt: Double(fCnt ?? 0)
-        case .fPort: fPort.map(Double.init)
+        case .fPort: Double(fPort ?? 0)  // left out at its default, as fCnt is
         case .frequency: frequency
         case .spreadingFactor: spreadingFactor
         }
@@ -141,7 +141,7 @@ extension JSONReader {
         guard let text = try text(name) else { return nil }
         if text.elementsEqual("0001-01-01T00:00:00Z".utf8) { return nil }
         guard let micros = TimeText.parseRFC3339(text), micros >= 0 else {
-            throw DecodeError(.badTime, "\(name) '\(String(decoding: text.prefix(40), as: UTF8.self))' is not an RFC 3339 time after 1970")
+            throw DecodeError(.badTime, "\(name) '\(UplinkDecoder.shown(text))' is not a time this platform reads: RFC 3339 from 1970 on, Z or ±hh:mm, seconds 00-59 (no leap second)")
         }
         return micros
     }
