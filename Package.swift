@@ -128,6 +128,7 @@ let package = Package(
         .executableTarget(name: "FuzzText", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzText", swiftSettings: strict),
         .executableTarget(name: "FuzzChirpStack", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzChirpStack", swiftSettings: strict),
         .executableTarget(name: "FuzzTTN", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzTTN", swiftSettings: strict),
+        .executableTarget(name: "FuzzSparkplug", dependencies: ["FuzzSupport"], path: "Tools/Fuzz/FuzzSparkplug", swiftSettings: strict),
         // Helpers shared by the integration tests and the benchmarks: free ports, HTTP polling, raw MQTT.
         .target(
             name: "TestSupport", dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],

@@ -25,7 +25,7 @@ LAYERS = [
     ["IngestService", "QueryService"],
     ["DeviceEmulator", "FuzzSupport", "TestSupport"],
     # executables: the platform's, the fuzzers and the benchmarks
-    ["telemetry", "FuzzTM", "FuzzLPP", "FuzzSenMLJSON", "FuzzSenMLCBOR", "FuzzJSON", "FuzzText", "FuzzChirpStack", "FuzzTTN",
+    ["telemetry", "FuzzTM", "FuzzLPP", "FuzzSenMLJSON", "FuzzSenMLCBOR", "FuzzJSON", "FuzzText", "FuzzChirpStack", "FuzzTTN", "FuzzSparkplug",
      "EndToEndBenchmark", "DecodeBenchmark", "QueryBenchmark", "DashboardBenchmark", "DeviceStatusBenchmark", "AlertLatencyBenchmark"],
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

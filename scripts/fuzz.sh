@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the wire-format fuzzers (libFuzzer + AddressSanitizer, release) and runs each for <seconds>.
-# Usage: scripts/fuzz.sh <seconds> [FuzzTM FuzzLPP FuzzSenMLJSON FuzzSenMLCBOR FuzzJSON FuzzText FuzzChirpStack FuzzTTN]
+# Usage: scripts/fuzz.sh <seconds> [FuzzTM FuzzLPP FuzzSenMLJSON FuzzSenMLCBOR FuzzJSON FuzzText FuzzChirpStack FuzzTTN FuzzSparkplug]
 # Corpora grow in Tools/Fuzz/corpus-<format>/ (seeded from the golden testcases); crashes land in Tools/Fuzz/artifacts/.
 # Replay a crash with a plain build: swift run FuzzTM Tools/Fuzz/artifacts/<file>
 set -euo pipefail
@@ -8,14 +8,14 @@ seconds=${1:?usage: scripts/fuzz.sh <seconds> [fuzzer...]}
 shift
 cd "$(dirname "$0")/.."
 fuzzers=("$@")
-[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(FuzzTM FuzzLPP FuzzSenMLJSON FuzzSenMLCBOR FuzzJSON FuzzText FuzzChirpStack FuzzTTN)
+[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(FuzzTM FuzzLPP FuzzSenMLJSON FuzzSenMLCBOR FuzzJSON FuzzText FuzzChirpStack FuzzTTN FuzzSparkplug)
 scratch=.build-fuzz
 flags=(-c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING)
 
 format_of() {
     case $1 in
         FuzzTM) echo tm ;; FuzzLPP) echo lpp ;; FuzzSenMLJSON) echo senml-json ;; FuzzSenMLCBOR) echo senml-cbor ;;
-        FuzzJSON) echo json ;; FuzzText) echo text ;; FuzzChirpStack) echo chirpstack ;; FuzzTTN) echo ttn ;;
+        FuzzJSON) echo json ;; FuzzText) echo text ;; FuzzChirpStack) echo chirpstack ;; FuzzTTN) echo ttn ;; FuzzSparkplug) echo sparkplug ;;
         *) echo "unknown fuzzer $1" >&2; exit 2 ;;
     esac
 }

@@ -46,6 +46,33 @@ func uplinkSensor(_ envelope: Envelope) -> SensorType {
 
 let uplinkDecoders = Envelope.allCases.map { MessageDecoder(sensor: uplinkSensor($0)) }
 
+let sparkplugSensor = SensorType(name: "plant", fields: [
+    Field(name: "celsius", unit: "Cel", min: -90, max: 150), Field(name: "count", unit: "1", min: -1e12, max: 1e12),
+    Field(name: "running", unit: "1", min: 0, max: 1),
+], sources: [Source(topic: "spBv1.0/plant", format: .sparkplug, fields: ["celsius": ["Temperature", "Sensors/Temp1"], "count": ["Sensors/Count"]])])
+let sparkplugDecoder = MessageDecoder(sensor: sparkplugSensor)
+/// What a BIRTH would have defined: aliases 1...3 (a Double, an Int64, a Boolean).
+let sparkplugAliases: [UInt64: (name: [UInt8], datatype: UInt32?)] = [
+    1: (Array("Temperature".utf8), 10), 2: (Array("Sensors/Count".utf8), 4), 3: (Array("running".utf8), 11),
+]
+
+/// Decodes `count` bytes as a Sparkplug B payload, by names alone (the format's decoder) and with an edge
+/// node's aliases: a rejected message leaves no rows, an accepted one only finite, in-range values.
+public func fuzzSparkplugPayload(_ start: UnsafePointer<UInt8>?, _ count: Int) {
+    let payload = UnsafeRawBufferPointer(start: start, count: count)
+    var device: String?
+    check(sparkplugDecoder, payload, format: .sparkplug, source: 0, device: &device)
+    var batch = ReadingBatch(fieldCount: sparkplugSensor.fields.count)
+    _ = batch.appendRow(time: 0, seq: 0)
+    var skipped = 0
+    do {
+        try sparkplugDecoder.decodeSparkplug(payload, source: 0, resolve: { sparkplugAliases[$0] }, into: &batch, skipped: &skipped)
+        if batch.count > 1 { try sparkplugDecoder.checkRanges(batch, rows: 1..<batch.count) }
+    } catch {
+        return  // the pipeline truncates what a rejected message appended
+    }
+}
+
 /// Decodes `count` bytes as `envelope`'s uplink through each of its fuzz sources, with and without a topic
 /// device to check against: what `fuzzDecode` checks, and that an accepted uplink names a valid device id.
 public func fuzzUplink(_ start: UnsafePointer<UInt8>?, _ count: Int, envelope: Envelope) {
