@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        // Only for the Sparkplug B baseline: the benchmark's and the differential tests' reference decoder.
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // Core: settings, read by one layer (file + environment).
@@ -139,7 +141,13 @@ let package = Package(
                 "CMosquitto", "MQTT", "Postgres", "SensorModel", "StorageCore", "StorageWriter", "DeviceIdentity", "TestSupport",
             ],
             path: "Tools/Benchmarks/EndToEndBenchmark", swiftSettings: strict),
-        .executableTarget(name: "DecodeBenchmark", dependencies: ["SensorModel", "WireFormats"], path: "Tools/Benchmarks/DecodeBenchmark", swiftSettings: strict),
+        // Eclipse Tahu's Sparkplug B schema through swift-protobuf (generated once, committed).
+        .target(
+            name: "SparkplugProtobuf", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tools/Benchmarks/SparkplugProtobuf"),
+        .executableTarget(
+            name: "DecodeBenchmark", dependencies: ["SensorModel", "WireFormats", "SparkplugProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tools/Benchmarks/DecodeBenchmark", swiftSettings: strict),
         .executableTarget(
             name: "QueryBenchmark",
             dependencies: [
@@ -166,7 +174,9 @@ let package = Package(
         // Tests: one target per library, plus integration tests against real servers.
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], path: "Tests/SettingsTests"),
         .testTarget(name: "SensorModelTests", dependencies: ["SensorModel"], path: "Tests/SensorModelTests", resources: [.copy("Fixtures")]),
-        .testTarget(name: "WireFormatsTests", dependencies: ["WireFormats", "SensorModel"], path: "Tests/WireFormatsTests", resources: [.copy("testcases")]),
+        .testTarget(
+            name: "WireFormatsTests", dependencies: ["WireFormats", "SensorModel", "SparkplugProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/WireFormatsTests", resources: [.copy("testcases")]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT"], path: "Tests/MQTTTests"),
         .testTarget(name: "StorageCoreTests", dependencies: ["StorageCore", "Postgres"], path: "Tests/StorageCoreTests"),
         .testTarget(name: "StorageWriterTests", dependencies: ["StorageWriter", "StorageEvents", "SensorModel"], path: "Tests/StorageWriterTests"),

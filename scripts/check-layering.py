@@ -23,7 +23,7 @@ LAYERS = [
     ["StorageWriter", "StorageReader"],
     ["StorageOperations", "DeviceIdentity"],
     ["IngestService", "QueryService"],
-    ["DeviceEmulator", "FuzzSupport", "TestSupport"],
+    ["DeviceEmulator", "FuzzSupport", "TestSupport", "SparkplugProtobuf"],
     # executables: the platform's, the fuzzers and the benchmarks
     ["telemetry", "FuzzTM", "FuzzLPP", "FuzzSenMLJSON", "FuzzSenMLCBOR", "FuzzJSON", "FuzzText", "FuzzChirpStack", "FuzzTTN", "FuzzSparkplug",
      "EndToEndBenchmark", "DecodeBenchmark", "QueryBenchmark", "DashboardBenchmark", "DeviceStatusBenchmark", "AlertLatencyBenchmark"],
