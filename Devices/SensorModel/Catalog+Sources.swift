@@ -63,8 +63,8 @@ extension Catalog {
     /// A Sparkplug B source: `spBv1.0/<group>`, and `fields` naming metrics (names taken as they are:
     /// Sparkplug's `/` and `.` are part of them); nothing of the other formats.
     static func validateSparkplug(_ source: Source, of sensor: SensorType, at: String, file: String) throws(CatalogError) {
-        guard let group = source.sparkplugGroup, !group.isEmpty, !group.contains(where: { "+#{}".contains($0) }), group.utf8.count <= 128 else {
-            throw CatalogError(file: file, field: "\(at).topic", message: "a sparkplug source's topic is spBv1.0/<group id> (the group's edge nodes publish under it), not '\(source.topic.prefix(64))'")
+        guard let group = source.sparkplugGroup, Topic.isValidDevice(group), group != "STATE" else {
+            throw CatalogError(file: file, field: "\(at).topic", message: "a sparkplug source's topic is spBv1.0/<group id> (the group's edge nodes publish under it; the id \(Topic.deviceRule), not STATE), not '\(source.topic.prefix(64))'")
         }
         if source.envelope != nil || source.time != nil || source.field != nil || source.device != nil || !source.uplink.isEmpty {
             throw CatalogError(file: file, field: at, message: "a sparkplug source takes topic, fields (field -> metric names) and description only")
@@ -73,8 +73,8 @@ extension Catalog {
             guard sensor.fieldIndex(named: name) != nil else {
                 throw CatalogError(file: file, field: "\(at).fields.\(name)", message: "\(sensor.name) has no field '\(name)' (fields: \(sensor.fields.map(\.name).joined(separator: ", ")))")
             }
-            if source.fields[name]!.contains(where: \.isEmpty) {
-                throw CatalogError(file: file, field: "\(at).fields.\(name)", message: "a metric name is not empty")
+            if source.fields[name]!.isEmpty || source.fields[name]!.contains(where: \.isEmpty) {
+                throw CatalogError(file: file, field: "\(at).fields.\(name)", message: "one metric name or more, none empty")
             }
         }
     }

@@ -51,9 +51,14 @@ final class SparkplugSessions: @unchecked Sendable {
         }
     }
 
+    /// At most this many aliases per edge node, names of at most this many bytes: a BIRTH past them is
+    /// refused, so no edge node makes the alias table (kept in memory, stored, read at start) grow without end.
+    static let maxAliases = 16_384
+    static let maxNameBytes = 1024
+
     /// Reads one message into `batch`: readings, status reports, the aliases to store; throws (and leaves
-    /// `batch` as it was) when it is dead-lettered. `counting` off (a retry of the same message): no seq
-    /// checks and no rebirth requests, which the first pass made.
+    /// `batch` and the edge node's session as they were) when it is dead-lettered. `counting` off (a retry
+    /// of the same message): no seq checks and no rebirth requests, which the first pass made.
     func assemble(
         _ payload: [UInt8], topic: SparkplugTopic, device: String, source: Int, receivedAt: Int64, counting: Bool, into batch: inout IngestBatch,
         skipped: inout Int
@@ -61,64 +66,86 @@ final class SparkplugSessions: @unchecked Sendable {
         let key = NodeKey(group: topic.group, edgeNode: topic.edgeNode)
         if topic.kind == .ncmd || topic.kind == .dcmd { return }  // commands to the edge node (ours among them)
         let decoded = try SparkplugPayload.decode(payload)
-        switch topic.kind {
-        case .nbirth:
-            var node = Node(born: true)
-            node.lastSeq = decoded.seq
-            node.bdSeq = Self.bdSeq(of: decoded)
-            node.devices = nodes[key]?.devices ?? []
-            nodes[key] = node
-            define(decoded, key: key, device: nil, into: &batch)
-            batch.statusReports.append(StatusReport(device: device, online: true, at: receivedAt))
-        case .ndeath:
+        if let seq = decoded.seq, seq > 255 { throw DecodeError(.badSparkplug, "seq \(seq) is outside 0...255") }
+        if topic.kind == .ndeath {
             // A death with another bdSeq is an earlier session's will, arriving late: this one lives on.
             if let bdSeq = Self.bdSeq(of: decoded), let current = nodes[key]?.bdSeq, bdSeq != current { return }
             for id in [device] + (nodes[key]?.devices.sorted() ?? []) { batch.statusReports.append(StatusReport(device: id, online: false, at: receivedAt)) }
             nodes[key]?.lastSeq = nil
             return
-        default:
-            guard nodes[key] != nil else {
+        }
+        var node: Node
+        if topic.kind == .nbirth {
+            node = Node(born: true)
+            node.devices = nodes[key]?.devices ?? []  // a DEATH still reports the earlier session's devices
+        } else {
+            guard let known = nodes[key] else {
                 if counting { rebirth(key, because: "\(topic.kind.rawValue) before any BIRTH of the edge node") }
                 throw DecodeError(.badSparkplug, "\(topic.kind.rawValue) from edge node \(topic.group)/\(topic.edgeNode), which no BIRTH defined yet (a rebirth is requested)")
             }
-            if counting { checkSeq(decoded.seq, key: key, kind: topic.kind) }
-            if topic.kind == .dbirth {
-                define(decoded, key: key, device: device, into: &batch)
-                nodes[key]!.devices.insert(device)
-                batch.statusReports.append(StatusReport(device: device, online: true, at: receivedAt))
-            } else if topic.kind == .ddeath {
-                batch.statusReports.append(StatusReport(device: device, online: false, at: receivedAt))
-                return
+            node = known
+            if topic.kind != .dbirth, topic.device != nil, !node.devices.contains(device) {
+                if counting { rebirth(key, because: "\(topic.kind.rawValue) from device \(device), which no DBIRTH defined") }
+                throw DecodeError(.badSparkplug, "\(topic.kind.rawValue) from device \(device), which no DBIRTH of edge node \(topic.group)/\(topic.edgeNode) defined (a rebirth is requested)")
             }
+            if counting { node.lastSeq = checkSeq(decoded.seq, after: node.lastSeq, key: key, kind: topic.kind) }
+        }
+        // A BIRTH's aliases are the session's only once the message is taken.
+        var defined: [SparkplugAlias] = []
+        if topic.kind == .nbirth || topic.kind == .dbirth {
+            for metric in decoded.metrics {
+                guard let alias = metric.alias, let name = metric.name else { continue }
+                guard name.count <= Self.maxNameBytes else {
+                    throw DecodeError(.badSparkplug, "a metric name of \(name.count) bytes (at most \(Self.maxNameBytes))")
+                }
+                node.aliases[alias] = (name, metric.datatype)
+                defined.append(SparkplugAlias(group: key.group, edgeNode: key.edgeNode, alias: alias, name: name, datatype: metric.datatype,
+                                              device: topic.kind == .dbirth ? device : nil))
+            }
+            guard node.aliases.count <= Self.maxAliases else {
+                throw DecodeError(.badSparkplug, "edge node \(topic.group)/\(topic.edgeNode) would have \(node.aliases.count) aliases (at most \(Self.maxAliases))")
+            }
+        }
+        if topic.kind == .ddeath {
+            nodes[key] = node
+            batch.statusReports.append(StatusReport(device: device, online: false, at: receivedAt))
+            return
         }
         let start = batch.readings.count
         do throws(DecodeError) {
-            let aliases = nodes[key]!.aliases
+            let aliases = node.aliases
             try decoder.decodeSparkplug(decoded, source: source, resolve: { aliases[$0] }, into: &batch.readings, skipped: &skipped)
             if batch.readings.count > start { try decoder.checkRanges(batch.readings, rows: start..<batch.readings.count) }
         } catch {
             batch.readings.truncate(to: start)
+            if counting, topic.kind != .nbirth { nodes[key]?.lastSeq = node.lastSeq }  // it arrived: its seq counts
             if error.code == .badSparkplug, counting { rebirth(key, because: error.message) }
             throw error
         }
-    }
-
-    /// The aliases a BIRTH defines, remembered and stored with the batch.
-    private func define(_ payload: SparkplugPayload, key: NodeKey, device: String?, into batch: inout IngestBatch) {
-        for metric in payload.metrics {
-            guard let alias = metric.alias, let name = metric.name else { continue }
-            nodes[key]!.aliases[alias] = (name, metric.datatype)
-            batch.sparkplugAliases.append(SparkplugAlias(
-                group: key.group, edgeNode: key.edgeNode, alias: alias, name: name, datatype: metric.datatype, device: device))
+        switch topic.kind {
+        case .nbirth:
+            node.lastSeq = decoded.seq
+            node.bdSeq = Self.bdSeq(of: decoded)
+            let id = SparkplugNodeID(group: key.group, edgeNode: key.edgeNode)
+            batch.sparkplugAliases.removeAll { $0.group == id.group && $0.edgeNode == id.edgeNode }
+            batch.sparkplugBirths.append(id)
+            batch.statusReports.append(StatusReport(device: device, online: true, at: receivedAt))
+        case .dbirth:
+            node.devices.insert(device)
+            batch.statusReports.append(StatusReport(device: device, online: true, at: receivedAt))
+        default:
+            break
         }
+        batch.sparkplugAliases += defined
+        nodes[key] = node
     }
 
-    /// Every message after the NBIRTH carries the next `seq`, 0...255 round: a gap means one was lost.
-    private func checkSeq(_ seq: UInt64?, key: NodeKey, kind: SparkplugTopic.Kind) {
-        guard let seq else { return }
-        defer { nodes[key]!.lastSeq = seq }
-        guard let last = nodes[key]!.lastSeq, seq != (last + 1) % 256 else { return }
-        rebirth(key, because: "seq \(seq) after \(last) (\(kind.rawValue)): a message was lost")
+    /// Every message after the NBIRTH carries the next `seq` (0...255, checked already), round: a gap means
+    /// one was lost. Returns the seq to remember.
+    private func checkSeq(_ seq: UInt64?, after last: UInt64?, key: NodeKey, kind: SparkplugTopic.Kind) -> UInt64? {
+        guard let seq else { return last }
+        if let last, seq != (last + 1) % 256 { rebirth(key, because: "seq \(seq) after \(last) (\(kind.rawValue)): a message was lost") }
+        return seq
     }
 
     private func rebirth(_ key: NodeKey, because reason: String) {

@@ -11,10 +11,12 @@ public enum TopicRouting {
     /// which the pipeline dead-letters as `bad_topic`. `sharedGroup` puts each behind `$share/<group>/`.
     /// Then one filter per catalog source (`{device}` as `+`); the catalog check keeps them apart from
     /// each other, from the status topics, and outside `telemetry/`. Then the devices' status topics.
+    /// A Sparkplug group's filters are never shared: an edge node's session needs every message it sends,
+    /// so each replica reads them all (storage keeps each reading once).
     public static func filters(for sensor: SensorType, sharedGroup: String? = nil) -> [String] {
         let filters = sensor.topicFilters + ["telemetry/\(sensor.name)", "telemetry/\(sensor.name)/+/+/+/#"]
-            + sensor.sources.flatMap(\.filters) + StatusTopics.filters
-        return shared(filters, group: sharedGroup)
+            + sensor.sources.filter { $0.format != .sparkplug }.flatMap(\.filters) + StatusTopics.filters
+        return shared(filters, group: sharedGroup) + sensor.sources.filter { $0.format == .sparkplug }.flatMap(\.filters)
     }
 
     /// What a message on a status topic says (nil for an empty one: it clears a retained message, and says
@@ -59,9 +61,11 @@ public enum TopicRouting {
                 switch SparkplugTopic.parse(topic) {
                 case .failure(let error):
                     return .failure(error)
+                case .success(let parsed) where parsed.kind == .ncmd || parsed.kind == .dcmd:
+                    return .success(Route(device: "", format: .sparkplug, source: index))  // commands, ours among them: not read
                 case .success(let parsed):
                     guard let device = parsed.storedDevice else {
-                        return .failure(DecodeError(.badTopic, "the edge node and device of \(topic.prefix(200)) make no device id (<edge node>[.<device>], \(Topic.deviceRule))"))
+                        return .failure(DecodeError(.badTopic, "the edge node and device of \(topic.prefix(200)) make no device id (<edge node>[.<device>], \(Topic.deviceRule); an edge node id holds no '.')"))
                     }
                     return .success(Route(device: device, format: .sparkplug, source: index))
                 }

@@ -398,15 +398,22 @@ enum OpenAPIDocument {
               type: object
               description: >-
                 A topic pattern other than telemetry/<sensor>/<device> that the sensor type also takes, as
-                off-the-shelf firmware publishes it (Tasmota, Shelly, ESPHome)
+                off-the-shelf firmware publishes it (Tasmota, Shelly, ESPHome), a LoRaWAN network server's uplink
+                topic (with an envelope), or a Sparkplug B group (format sparkplug)
               required: [topic, format]
               properties:
-                topic: {type: string, description: "MQTT topic levels with one {device} level, the device id", examples: ["tele/{device}/SENSOR"]}
-                format: {type: string, description: The payload format on this topic, enum: [tm, lpp, senml-json, senml-cbor, json, text]}
+                topic: {type: string, description: "MQTT topic levels with one {device} level, the device id; sparkplug: spBv1.0/<group>", examples: ["tele/{device}/SENSOR"]}
+                format: {type: string, description: "The payload format on this topic (with an envelope: of the node's bytes, json for the network server's decoded object)", enum: [tm, lpp, senml-json, senml-cbor, json, text, sparkplug]}
+                envelope: {type: string, description: "A LoRaWAN network server's uplink JSON around the payload", enum: [chirpstack, ttn]}
+                device: {type: string, description: "With an envelope: the id readings are stored under", enum: [dev_eui, name]}
+                uplink:
+                  type: object
+                  description: "With an envelope: fields filled from the uplink's metadata"
+                  additionalProperties: {type: string, enum: [rssi, snr, gateways, f_cnt, f_port, frequency, spreading_factor]}
                 description: {type: [string, "null"], description: Which firmware publishes there}
                 fields:
                   type: object
-                  description: "json only: per field of the sensor type, the key paths it is read at, tried in order (a key holding . in double quotes)"
+                  description: "json: per field of the sensor type, the key paths it is read at, tried in order (a key holding . in double quotes); sparkplug: the metric names"
                   additionalProperties: {type: array, items: {type: string}}
                   examples: [{celsius: ["AM2301.Temperature", "BME280.Temperature"]}]
                 time: {type: [string, "null"], description: "json only: the key path of the reading's time; null: a top-level ts, time or timestamp, else the receive time"}

@@ -177,9 +177,7 @@ public final class BatchWriter: @unchecked Sendable {
                 pending = []
                 try DeadLetterWriter.write(batch.deadLetters, on: connection)
             }
-            if !batch.sparkplugAliases.isEmpty {
-                pending.append(SparkplugAliasStore.upsert(batch.sparkplugAliases, sensor: sensor.name))
-            }
+            pending += SparkplugAliasStore.statements(births: batch.sparkplugBirths, aliases: batch.sparkplugAliases, sensor: sensor.name)
             if !ruled.isEmpty {
                 guard let statements = try evaluateAlerts(batch, ids: plan.ids, devices: ruled, stored: stored, pending: pending) else {
                     // A rule changed since the writer loaded the rules: the whole batch again, with the new ones.

@@ -9,14 +9,16 @@ public struct IngestBatch: Sendable {
     public var deadLetters: [DeadLetter] = []
     /// What devices said on their status topics, in the order it arrived.
     public var statusReports: [StatusReport] = []
-    /// Aliases Sparkplug B BIRTH messages of this batch defined, stored with it.
+    /// Aliases Sparkplug B BIRTH messages of this batch defined, stored with it; the edge nodes whose NBIRTH
+    /// replaces what was stored for them (their aliases in `sparkplugAliases` are the new session's).
     public var sparkplugAliases: [SparkplugAlias] = []
+    public var sparkplugBirths: [SparkplugNodeID] = []
 
     public init(fieldCount: Int, capacity: Int = 0) {
         readings = ReadingBatch(fieldCount: fieldCount, reservingCapacity: capacity)
     }
 
-    public var isEmpty: Bool { readings.isEmpty && deadLetters.isEmpty && statusReports.isEmpty && sparkplugAliases.isEmpty }
+    public var isEmpty: Bool { readings.isEmpty && deadLetters.isEmpty && statusReports.isEmpty && sparkplugAliases.isEmpty && sparkplugBirths.isEmpty }
 
     /// Records that rows from `start` to the end of `readings` came from `device`, in a message that
     /// arrived at `heardAt` (nil: the rows' newest time, for batches made without a message).
@@ -37,6 +39,7 @@ public struct IngestBatch: Sendable {
         deadLetters.removeAll(keepingCapacity: true)
         statusReports.removeAll(keepingCapacity: true)
         sparkplugAliases.removeAll(keepingCapacity: true)
+        sparkplugBirths.removeAll(keepingCapacity: true)
     }
 }
 

@@ -15,9 +15,26 @@ public struct SparkplugAlias: Sendable, Equatable {
     }
 }
 
+/// A Sparkplug B edge node: its group and id.
+public struct SparkplugNodeID: Sendable, Hashable {
+    public var group: String
+    public var edgeNode: String
+
+    public init(group: String, edgeNode: String) { (self.group, self.edgeNode) = (group, edgeNode) }
+}
+
 /// Keeps the aliases in `sparkplug_aliases`: written in the transaction of the batch whose BIRTH defined
 /// them, read back when a sensor type's service starts.
 public enum SparkplugAliasStore {
+    /// The statements that store what the batch's BIRTHs said for `sensor`: an NBIRTH's node forgets what an
+    /// earlier session stored (its later DBIRTHs define its devices again), then every alias is upserted.
+    static func statements(births: [SparkplugNodeID], aliases: [SparkplugAlias], sensor: String) -> [String] {
+        let forget = Set(births).sorted { ($0.group, $0.edgeNode) < ($1.group, $1.edgeNode) }.map { node in
+            "DELETE FROM sparkplug_aliases WHERE sensor = \(SQLText.literal(sensor)) AND group_id = \(SQLText.literal(node.group)) AND edge_node = \(SQLText.literal(node.edgeNode))"
+        }
+        return forget + (aliases.isEmpty ? [] : [upsert(aliases, sensor: sensor)])
+    }
+
     /// The statement that stores `aliases` for `sensor` (a later BIRTH's replace an earlier's).
     static func upsert(_ aliases: [SparkplugAlias], sensor: String) -> String {
         // One row per key, the last BIRTH's (an upsert may not touch a row twice), in key order (two

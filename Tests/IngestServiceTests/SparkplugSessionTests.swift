@@ -115,4 +115,35 @@ import WireFormats
         try session.feed("spBv1.0/plant/NDEATH/edge4", Self.vector("ndeath"))  // bdSeq 0, the BIRTH's
         #expect(session.batch.statusReports.map { "\($0.device) \($0.online)" } == ["edge4 true", "edge4.pump true", "edge4 false", "edge4.pump false"])
     }
+
+    /// What the adversary run of 2026-12-07 found: each message is refused whole, and nothing of it stays.
+    @Test func refusedMessagesLeaveTheSessionAsItWas() throws {
+        var session = Session()
+        func payload(seq: UInt64?, _ metrics: [SparkplugMetric], timestamp: UInt64? = 1_767_225_600_000) -> [UInt8] {
+            SparkplugEncoder.encode(SparkplugPayload(timestamp: timestamp, seq: seq, metrics: metrics))
+        }
+        let temperature = { (alias: UInt64, value: Double) in SparkplugMetric(name: "Temperature", alias: alias, datatype: .double, value: .double(value)) }
+        // A BIRTH whose reading is out of range is dead-lettered, and its aliases are not the session's.
+        #expect(throws: DecodeError.self) { try session.feed("spBv1.0/plant/NBIRTH/e1", payload(seq: 0, [temperature(1, 500)])) }
+        #expect(session.batch.sparkplugAliases.isEmpty && session.batch.statusReports.isEmpty)
+        #expect(throws: DecodeError.self) {
+            try session.feed("spBv1.0/plant/NDATA/e1", payload(seq: 1, [SparkplugMetric(alias: 1, value: .double(20))]))
+        }
+        // seq past 255 (2^64 - 1 once overflowed the next seq's arithmetic): refused, the service goes on.
+        try session.feed("spBv1.0/plant/NBIRTH/e2", payload(seq: 0, [temperature(1, 20)]))
+        #expect(throws: DecodeError.self) { try session.feed("spBv1.0/plant/NDATA/e2", payload(seq: UInt64.max, [SparkplugMetric(alias: 1, value: .double(21))])) }
+        try session.feed("spBv1.0/plant/NDATA/e2", payload(seq: 1, [SparkplugMetric(alias: 1, value: .double(22))], timestamp: 1_767_225_601_000))
+        // A device that sent no DBIRTH is not read with another device's aliases.
+        #expect(throws: DecodeError.self) { try session.feed("spBv1.0/plant/DDATA/e2/d9", payload(seq: 2, [SparkplugMetric(alias: 1, value: .double(23))])) }
+        // NaN is an error, not "not carried"; an Int8 of 300 is no Int8.
+        #expect(throws: DecodeError.self) { try session.feed("spBv1.0/plant/NDATA/e2", payload(seq: 3, [SparkplugMetric(alias: 1, value: .double(.nan))])) }
+        #expect(throws: DecodeError.self) {
+            try session.feed("spBv1.0/plant/NDATA/e2", payload(seq: 4, [SparkplugMetric(name: "Offset", datatype: .int8, value: .int(300))]))
+        }
+        #expect(session.rows.map(\.2[0]) == [20, 22])
+        // Edge node `a` with device `b` and edge node `a.b` would be one device: an edge node id holds no `.`.
+        #expect(SparkplugTopic(group: "g", kind: .ndata, edgeNode: "a.b", device: nil).storedDevice == nil)
+        #expect(SparkplugTopic(group: "g", kind: .ddata, edgeNode: "a", device: "").storedDevice == nil)
+        #expect(SparkplugTopic(group: "g", kind: .ddata, edgeNode: "a", device: "b").storedDevice == "a.b")
+    }
 }

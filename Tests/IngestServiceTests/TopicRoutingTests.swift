@@ -51,6 +51,15 @@ struct TopicRoutingTests {
         }
     }
 
+    /// An edge node's session needs all its messages: each replica reads a Sparkplug group whole.
+    @Test func sparkplugGroupsAreNeverShared() {
+        var plant = Self.temperature
+        plant.sources = [Source(topic: "spBv1.0/plant", format: .sparkplug)]
+        let shared = TopicRouting.filters(for: plant, sharedGroup: "ingest-temperature")
+        #expect(shared.filter { $0.contains("spBv1.0") } == ["spBv1.0/plant/+/+", "spBv1.0/plant/+/+/+"])
+        #expect(shared.filter { !$0.contains("spBv1.0") }.allSatisfy { $0.hasPrefix("$share/ingest-temperature/") })
+    }
+
     @Test func theCatchAllTakesWhatNoSensorTypesServiceTakes() {
         let catalog = [Self.temperature, Self.humidity]
         let known = Set(catalog.map(\.name))

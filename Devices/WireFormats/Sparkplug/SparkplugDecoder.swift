@@ -25,6 +25,7 @@ public struct SparkplugDecoder: Sendable {
     public func decode(
         _ payload: SparkplugPayload, resolve: (UInt64) -> (name: [UInt8], datatype: UInt32?)?, into batch: inout ReadingBatch, skipped: inout Int
     ) throws(DecodeError) {
+        if let seq = payload.seq, seq > 255 { throw DecodeError(.badSparkplug, "seq \(seq) is outside 0...255") }
         let first = batch.count
         var ranks: [Int: [Int]] = [:]  // row → rank per field that set it
         for metric in payload.metrics {
@@ -41,8 +42,10 @@ public struct SparkplugDecoder: Sendable {
             guard let (field, rank) = fields[name] else { skipped += 1; continue }
             if metric.isNull { continue }
             guard let value = metric.number(datatype: datatype) else {
-                throw DecodeError(.badValue, "\(fieldNames[field]) (metric '\(UplinkDecoder.shown(name))') is not a number (datatype \(datatype.map(String.init) ?? "none"))")
+                throw DecodeError(.badValue, "\(fieldNames[field]) (metric '\(UplinkDecoder.shown(name))') is not a number its datatype (\(datatype.map(String.init) ?? "none")) holds")
             }
+            // NaN would read as "not carried" further on: a device's NaN is an error, as in every format.
+            guard value.isFinite else { throw DecodeError(.nonFinite, "\(fieldNames[field]) (metric '\(UplinkDecoder.shown(name))') is not a finite number") }
             guard let milliseconds = metric.timestamp ?? payload.timestamp, milliseconds < 100_000_000_000_000 else {
                 throw DecodeError(.badTime, "metric '\(UplinkDecoder.shown(name))' has no timestamp, nor has its payload (or it is past the year 5000)")
             }
@@ -54,7 +57,7 @@ public struct SparkplugDecoder: Sendable {
                 guard batch.count - first < Self.maxReadings else {
                     throw DecodeError(.sampleCount, "a Sparkplug payload carries at most \(Self.maxReadings) readings")
                 }
-                row = batch.appendRow(time: time, seq: payload.seq.map { Int64(truncatingIfNeeded: $0) } ?? ReadingBatch.noSeq)
+                row = batch.appendRow(time: time, seq: payload.seq.map { Int64(clamping: $0) } ?? ReadingBatch.noSeq)
                 ranks[row] = Array(repeating: Int.max, count: fieldNames.count)
             }
             let earlier = ranks[row]![field]

@@ -105,8 +105,9 @@ public struct SparkplugMetric: Sendable, Equatable {
         guard !isNull, let value else { return nil }
         let type = datatype.flatMap(SparkplugDataType.init(rawValue:))
         switch (value, type) {
-        case (.int(let raw), .int8): return Double(Int8(truncatingIfNeeded: raw))
-        case (.int(let raw), .int16): return Double(Int16(truncatingIfNeeded: raw))
+        // Tahu's Python adds 2^8 (2^16) to a negative, its Java writes 32-bit two's complement: both, nothing else.
+        case (.int(let raw), .int8) where raw <= 0xFF || raw >= 0xFFFF_FF80: return Double(Int8(truncatingIfNeeded: raw))
+        case (.int(let raw), .int16) where raw <= 0xFFFF || raw >= 0xFFFF_8000: return Double(Int16(truncatingIfNeeded: raw))
         case (.int(let raw), .int32): return Double(Int32(bitPattern: raw))
         case (.int(let raw), .uInt8), (.int(let raw), .uInt16), (.int(let raw), .uInt32), (.int(let raw), nil): return Double(raw)
         case (.long(let raw), .int64), (.long(let raw), .int32): return Double(Int64(bitPattern: raw))

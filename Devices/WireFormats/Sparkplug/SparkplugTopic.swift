@@ -16,6 +16,10 @@ public struct SparkplugTopic: Sendable, Equatable {
     public var edgeNode: String
     public var device: String?
 
+    public init(group: String, kind: Kind, edgeNode: String, device: String?) {
+        (self.group, self.kind, self.edgeNode, self.device) = (group, kind, edgeNode, device)
+    }
+
     /// The topic's parts, or why it is no Sparkplug B topic.
     public static func parse(_ topic: String) -> Result<SparkplugTopic, DecodeError> {
         let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
@@ -32,8 +36,10 @@ public struct SparkplugTopic: Sendable, Equatable {
     }
 
     /// The device id readings are stored under: the edge node's id for its own metrics, `<edge node>.<device>`
-    /// for a device's; nil when that is no device id (1-64 of A-Z a-z 0-9 . _ -).
+    /// for a device's; nil when that is no device id (1-64 of A-Z a-z 0-9 . _ -), or the edge node's id is
+    /// empty or holds a `.` (else edge node `a` with device `b` and edge node `a.b` would be one device).
     public var storedDevice: String? {
+        guard !edgeNode.isEmpty, !edgeNode.contains("."), device?.isEmpty != true else { return nil }
         let id = device.map { "\(edgeNode).\($0)" } ?? edgeNode
         return Topic.isValidDevice(id) ? id : nil
     }

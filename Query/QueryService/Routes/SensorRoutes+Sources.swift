@@ -21,18 +21,19 @@ extension SensorRoutes {
                 json.endObject()
             }
             switch source.format {
-            case .json:
-                // Every field, as the decoder reads it: the source's key paths, else the field's name and aliases.
+            case .json, .sparkplug:
+                // Every field, as the decoder reads it: the source's key paths (or metric names), else the
+                // field's name and aliases (a field an uplink fills is not read from the payload).
                 json.key("fields")
                 json.beginObject()
-                for field in sensor.fields {
+                for field in sensor.fields where source.uplink[field.name] == nil {
                     json.key(field.name)
                     json.beginArray()
                     for path in source.keyPaths(for: field) { json.string(path) }
                     json.endArray()
                 }
                 json.endObject()
-                json.field("time", source.time)
+                if source.format == .json { json.field("time", source.time) }
             case .text:
                 json.field("field", sensor.textField(named: source.field).map { sensor.fields[$0].name })
             default:
