@@ -37,6 +37,16 @@ public struct Topic: Sendable, Hashable {
         return .success(Topic(sensor: String(parts[1]), device: device, format: format))
     }
 
+    /// Whether a device id is taken by the platform's own broker accounts and client ids (`ingest-…`,
+    /// broker-sync's probe `broker-sync-probe…`: a device's client id is its id, and mosquitto's client ids
+    /// are one namespace across listeners), or is `telemetry` (a source pattern that starts with `{device}`
+    /// would then let it write `telemetry/…`); in any case. No credential is issued for one, and no network
+    /// server's uplink names one.
+    public static func isReservedDevice(_ device: String) -> Bool {
+        let id = device.lowercased()
+        return id.hasPrefix("ingest-") || id.hasPrefix("broker-sync-probe") || id == "telemetry"
+    }
+
     /// What `isValidDevice` takes, for messages.
     public static let deviceRule = "1-64 characters of A-Z a-z 0-9 . _ -, not . or .."
 

@@ -55,14 +55,8 @@ public struct BrokerFiles: Sendable, Equatable {
         })
     }
 
-    /// Whether a device id is taken by the platform's own broker accounts and their client ids (services,
-    /// broker-sync's probe: a device's client id is its id, and mosquitto's client ids are one namespace
-    /// across listeners), or is `telemetry`: a source pattern that starts with `{device}` would then let it
-    /// write `telemetry/…`. In any case: `INGEST-temperature` would pass for the service's account to a reader.
-    public static func isReserved(device: String) -> Bool {
-        let id = device.lowercased()
-        return id.hasPrefix("ingest-") || id.hasPrefix(BrokerSync.probeUser) || id == "telemetry"
-    }
+    /// `Topic.isReservedDevice` (in any case: `INGEST-temperature` would pass for the service's account to a reader).
+    public static func isReserved(device: String) -> Bool { Topic.isReservedDevice(device) }
 
     /// - Parameter sources: `sourcePatterns(catalog:)`: every sensor type (a restricted device is denied
     ///   the others, and every source topic that feeds one of them) and the topics devices with firmware

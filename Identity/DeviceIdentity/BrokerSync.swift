@@ -25,6 +25,7 @@ public final class BrokerSync: @unchecked Sendable {
     /// "Does the broker accept this user name and password, with this client id, now?" (the caller's MQTT
     /// client, on the services' listener; it disconnects again at once).
     public typealias Probe = @Sendable (_ username: String, _ password: String, _ clientID: String) -> Bool
+    /// `Topic.isReservedDevice` keeps devices off it.
     public static let probeUser = "broker-sync-probe"
 
     public struct Paths: Sendable {

@@ -75,7 +75,8 @@ public final class Emulator: @unchecked Sendable {
             // With one connection per device, connection `number` carries device `number` (the stride below).
             var url = self.url
             if asDevices {
-                let device = devices[number].name
+                // A Sparkplug edge node logs in as itself; its device's readings are stored under `<edge node>.sensor`.
+                let device = devices[number].edgeNode?.edgeNode ?? devices[number].name
                 guard let password = options.credentials[device] else {
                     throw MQTTError(code: -1, message: "no credential for device \(device) in the credentials file")
                 }
@@ -100,7 +101,8 @@ public final class Emulator: @unchecked Sendable {
         for client in clients where !client.waitUntilReady(timeout: .seconds(15)) {
             throw MQTTError(code: -1, message: "cannot connect to \(url): \(client.lastError)")
         }
-        if asDevices { try announce("online", clients: clients) }
+        // Sparkplug edge nodes say it with BIRTH and DEATH.
+        if asDevices && !sparkplug { try announce("online", clients: clients) }
         let deadline = options.count == nil ? Date().addingTimeInterval(options.duration.seconds) : Date.distantFuture
         let hardDeadline = Date().addingTimeInterval(max(options.duration.seconds, 1) * 10 + 3600)
         let ratePerConnection = options.rate / Double(connectionCount)
@@ -132,7 +134,7 @@ public final class Emulator: @unchecked Sendable {
         }
         reporter.start()
         group.wait()
-        if asDevices { try? announce("offline", clients: clients) }
+        if asDevices && !sparkplug { try? announce("offline", clients: clients) }
         // Sparkplug edge nodes say goodbye with their NDEATH before they disconnect, as the specification asks.
         for (number, client) in clients.enumerated() {
             guard let edgeNode = devices[number].edgeNode else { continue }

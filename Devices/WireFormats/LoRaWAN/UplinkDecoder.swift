@@ -74,8 +74,8 @@ struct UplinkDecoder: Sendable {
         case .name:
             guard let text = uplink.name else { throw DecodeError(.badEnvelope, "the uplink has no \(keys.1)") }
             let name = String(decoding: text, as: UTF8.self)
-            guard text.allSatisfy({ $0 < 0x80 }), Topic.isValidDevice(name) else {
-                throw DecodeError(.badEnvelope, "\(keys.1) '\(Self.shown(text))' is not a device id (\(Topic.deviceRule)); store by dev_eui instead")
+            guard text.allSatisfy({ $0 < 0x80 }), Topic.isValidDevice(name), !Topic.isReservedDevice(name) else {
+                throw DecodeError(.badEnvelope, "\(keys.1) '\(Self.shown(text))' is not a device id (\(Topic.deviceRule), not the platform's own: ingest-…, broker-sync-probe…, telemetry); store by dev_eui instead")
             }
             return name
         }
