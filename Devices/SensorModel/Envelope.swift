@@ -40,4 +40,9 @@ public enum UplinkMetadata: String, Sendable, Hashable, Codable, CaseIterable {
     /// Hz.
     case frequency
     case spreadingFactor = "spreading_factor"
+    /// The EUI-64 of the gateway with the best RSSI, in two exact halves (a field holds a double, exact to
+    /// 2^53): bits 63-32 and 31-0. ChirpStack's `gatewayId`, The Things Stack's `gateway_ids.eui`; missing
+    /// when that gateway's EUI is not in the uplink.
+    case gatewayEUIHigh = "gateway_eui_high"
+    case gatewayEUILow = "gateway_eui_low"
 }

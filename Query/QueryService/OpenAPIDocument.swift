@@ -409,7 +409,7 @@ enum OpenAPIDocument {
                 uplink:
                   type: object
                   description: "With an envelope: fields filled from the uplink's metadata"
-                  additionalProperties: {type: string, enum: [rssi, snr, gateways, f_cnt, f_port, frequency, spreading_factor]}
+                  additionalProperties: {type: string, enum: [rssi, snr, gateways, f_cnt, f_port, frequency, spreading_factor, gateway_eui_high, gateway_eui_low]}
                 description: {type: [string, "null"], description: Which firmware publishes there}
                 fields:
                   type: object

@@ -11,7 +11,8 @@ import WireFormats
 struct LoRaWANSourcesTests {
     /// A copy of temperature with an RSSI field and one source per network server and payload kind.
     static var sources: [[String: Any]] { [
-        ["topic": "application/app-1/device/{device}/event/up", "envelope": "chirpstack", "format": "lpp", "uplink": ["rssi": "rssi"]],
+        ["topic": "application/app-1/device/{device}/event/up", "envelope": "chirpstack", "format": "lpp",
+         "uplink": ["rssi": "rssi", "gateway_hi": "gateway_eui_high", "gateway_lo": "gateway_eui_low"]],
         ["topic": "application/app-2/device/{device}/event/up", "envelope": "chirpstack", "format": "json", "device": "name",
          "fields": ["celsius": ["temperature"]]],
         ["topic": "v3/app-3/devices/{device}/up", "envelope": "ttn", "format": "lpp", "uplink": ["rssi": "rssi"]],
@@ -21,6 +22,7 @@ struct LoRaWANSourcesTests {
     static var fields: [[String: Any]] { [
         ["name": "celsius", "unit": "Cel", "min": -90, "max": 150, "lpp": ["type": 103]],
         ["name": "rssi", "unit": "dBm", "min": -200, "max": 50],
+        ["name": "gateway_hi", "unit": "1", "min": 0, "max": 4_294_967_295], ["name": "gateway_lo", "unit": "1", "min": 0, "max": 4_294_967_295],
     ] }
 
     struct Running {
@@ -96,6 +98,12 @@ struct LoRaWANSourcesTests {
             ["0004a30b001c0530", "\(base + 4)", "1", "1", "null"],    // The Things Stack, decoded_payload, by DevEUI (lowercase)
             ["0909090909090909", "\(base + 5)", "5", "30", "-80"],
         ], "\(running.ingest.output)")
+        // The gateway that heard it best (-64 dBm, the second: UplinkEncoder numbers them in the EUI's last byte).
+        let gateway = try connection.query("""
+            SELECT (r.gateway_hi::int8 << 32 | r.gateway_lo::int8)::text FROM "\(running.sensor)" r JOIN devices d ON d.id = r.device_id
+            WHERE d.device = '0101010101010101'
+            """)[0, 0]
+        #expect(gateway == String(Int64(0x0016_C001_F153_A101)))
         // Rollups counted each reading once.
         let rollup = try connection.query("SELECT sum(celsius_count)::text FROM \"\(running.sensor)_1m\"")[0, 0]
         #expect(rollup == "5")

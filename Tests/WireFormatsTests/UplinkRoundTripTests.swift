@@ -12,9 +12,11 @@ import Testing
         Field(name: "gateways", unit: "1", min: 0, max: 1000), Field(name: "counter", unit: "1", min: 0, max: 4_294_967_295),
         Field(name: "port", unit: "1", min: 0, max: 255), Field(name: "frequency", unit: "Hz", min: 0, max: 3e9),
         Field(name: "sf", unit: "1", min: 5, max: 12),
+        Field(name: "gateway_hi", unit: "1", min: 0, max: 4_294_967_295), Field(name: "gateway_lo", unit: "1", min: 0, max: 4_294_967_295),
     ]
     static let uplink: [String: UplinkMetadata] = [
         "rssi": .rssi, "snr": .snr, "gateways": .gateways, "counter": .fCnt, "port": .fPort, "frequency": .frequency, "sf": .spreadingFactor,
+        "gateway_hi": .gatewayEUIHigh, "gateway_lo": .gatewayEUILow,
     ]
 
     static func sensor(_ envelope: Envelope, format: PayloadFormat, device: EnvelopeDevice?) -> SensorType {
@@ -58,9 +60,13 @@ import Testing
                 encoder.encode(frame), format: nil, source: 0, receivedAt: 0, into: &batch, skipped: &skipped, device: &device)
             let expectedDevice = (stored ?? envelope.topicDevice) == .devEUI ? UplinkEncoder.hex(frame.devEUI) : frame.name
             #expect(device == expectedDevice)
+            // UplinkEncoder numbers its gateways in the EUI's last byte; the best RSSI's (the first of equals) is kept.
+            let best = frame.receptions.indices.first { frame.receptions[$0].rssi == frame.receptions.map(\.rssi).max()! }!
+            let gateway = (envelope == .chirpstack ? 0x0016_C001_F153_A100 : 0x9C5C_8E00_001A_0500) + UInt64(best)
             let values: [Double] = [
                 indoor, Double(frame.receptions.map(\.rssi).max()!), frame.receptions.map(\.snr).max()!, Double(frame.receptions.count),
                 Double(frame.fCnt), Double(frame.fPort), Double(frame.frequency), Double(frame.spreadingFactor),
+                Double(gateway >> 32), Double(gateway & 0xFFFF_FFFF),
             ]
             #expect(rows(batch) == [Row(time: frame.time, seq: Int64(frame.fCnt), values: values)], "round \(round)")
         }

@@ -22,9 +22,13 @@ enum ChirpStackUplink {
             case 5: uplink.object = try reader.objectRange("object", depth: 1)
             case 6:
                 guard try reader.openArray("rxInfo") else { return }
-                try reader.objects(["rssi", "snr"], depth: 2, name: "rxInfo") { (reader: inout JSONReader, key: Int) throws(DecodeError) in
+                try reader.objects(["rssi", "snr", "gatewayId"], depth: 2, name: "rxInfo") { (reader: inout JSONReader, key: Int) throws(DecodeError) in
                     // An entry is one gateway; its values are read as they come and kept when the entry ends.
-                    if key == 0 { uplink.rssiOfEntry = try reader.number("rxInfo[].rssi") } else { uplink.snrOfEntry = try reader.number("rxInfo[].snr") }
+                    switch key {
+                    case 0: uplink.rssiOfEntry = try reader.number("rxInfo[].rssi")
+                    case 1: uplink.snrOfEntry = try reader.number("rxInfo[].snr")
+                    default: uplink.gatewayOfEntry = try reader.eui("rxInfo[].gatewayId")
+                    }
                 } entryEnded: {
                     uplink.closeEntry()
                 }

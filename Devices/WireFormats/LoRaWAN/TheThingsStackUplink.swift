@@ -42,12 +42,17 @@ enum TheThingsStackUplink {
             case 3: uplink.object = try reader.objectRange("uplink_message.decoded_payload", depth: 2)
             case 4:
                 guard try reader.openArray("uplink_message.rx_metadata") else { return }
-                try reader.objects(["rssi", "channel_rssi", "snr"], depth: 3, name: "uplink_message.rx_metadata") {
+                try reader.objects(["rssi", "channel_rssi", "snr", "gateway_ids"], depth: 3, name: "uplink_message.rx_metadata") {
                     (reader: inout JSONReader, key: Int) throws(DecodeError) in
                     switch key {
                     case 0: uplink.rssiOfEntry = try reader.number("rx_metadata[].rssi")
                     case 1: uplink.channelRSSIOfEntry = try reader.number("rx_metadata[].channel_rssi")
-                    default: uplink.snrOfEntry = try reader.number("rx_metadata[].snr")
+                    case 2: uplink.snrOfEntry = try reader.number("rx_metadata[].snr")
+                    default:
+                        guard try reader.openObject("rx_metadata[].gateway_ids") else { return }
+                        try reader.members(["eui"], depth: 5) { (reader: inout JSONReader, _: Int) throws(DecodeError) in
+                            uplink.gatewayOfEntry = try reader.eui("rx_metadata[].gateway_ids.eui")
+                        }
                     }
                 } entryEnded: {
                     uplink.closeEntry()

@@ -26,20 +26,29 @@ struct Uplink {
         case .fPort: Double(fPort ?? 0)  // left out at its default, as fCnt is
         case .frequency: frequency
         case .spreadingFactor: spreadingFactor
+        case .gatewayEUIHigh: bestGateway.map { Double($0 >> 32) }
+        case .gatewayEUILow: bestGateway.map { Double($0 & 0xFFFF_FFFF) }
         }
     }
 
     /// The rx metadata entry being read: one gateway's (antenna's) reception.
     var rssiOfEntry: Double?
+    var gatewayOfEntry: UInt64?
+    /// The EUI of the gateway with the best RSSI (the first of equals), when the uplink gives it.
+    var bestGateway: UInt64?
+    private var bestGatewayRSSI: Double?
     var channelRSSIOfEntry: Double?
     var snrOfEntry: Double?
 
     /// Counts the entry just read and keeps the best RSSI (its `rssi`, else `channel_rssi`) and SNR.
     mutating func closeEntry() {
         gateways += 1
-        if let entry = rssiOfEntry ?? channelRSSIOfEntry { rssi = max(rssi ?? entry, entry) }
+        if let entry = rssiOfEntry ?? channelRSSIOfEntry {
+            rssi = max(rssi ?? entry, entry)
+            if entry > bestGatewayRSSI ?? -.infinity { (bestGateway, bestGatewayRSSI) = (gatewayOfEntry, entry) }
+        }
         if let entry = snrOfEntry { snr = max(snr ?? entry, entry) }
-        (rssiOfEntry, channelRSSIOfEntry, snrOfEntry) = (nil, nil, nil)
+        (rssiOfEntry, channelRSSIOfEntry, snrOfEntry, gatewayOfEntry) = (nil, nil, nil, nil)
     }
 }
 
@@ -125,6 +134,14 @@ extension JSONReader {
         case .other where bytes[offset - 1] == UInt8(ascii: "l"): return nil
         default: throw DecodeError(.badEnvelope, "\(name) is not a number")
         }
+    }
+
+    /// A gateway's EUI-64 (16 hex digits, either case); nil for anything else (a gateway without one).
+    mutating func eui(_ name: StaticString) throws(DecodeError) -> UInt64? {
+        guard let text = try text(name), text.count == 16, text.allSatisfy({ UInt8(ascii: "0")...UInt8(ascii: "9") ~= $0 || UInt8(ascii: "a")...UInt8(ascii: "f") ~= $0 | 0x20 }) else {
+            return nil
+        }
+        return UInt64(String(decoding: text, as: UTF8.self), radix: 16)
     }
 
     /// A counter or port: a whole number 0...2³²−1.
