@@ -61,7 +61,7 @@ public struct LPPDecoder: PayloadDecoder {
                 if let bound = target.channel, bound != channel { continue }
                 if setBy[target.field] >= 0 {
                     let name = fieldNames[target.field]
-                    if target.channel == nil {
+                    if target.channel == nil && setBy[target.field] != Int(channel) {
                         throw DecodeError(.ambiguousChannel, "lpp \(type.name) is on channels \(setBy[target.field]) and \(channel); bind a channel for \(name) in the catalog")
                     }
                     throw DecodeError(.ambiguousChannel, "lpp \(type.name) appears twice on channel \(channel) (\(name))")
