@@ -22,12 +22,18 @@
 # (a PostgreSQL of your own, libpq URL, multi-host allowed, instead of the private one),
 # TELEMETRY_SWIFT_FLAGS (extra flags for swift build), TELEMETRY_BIN_DIR (use the executables there
 # instead of building), RUN_LOCAL_STATE (the state folder instead of .local; scripts/check-docs.sh runs a
-# throwaway platform this way), RUN_LOCAL_ENV_EXTRA (lines added to the env file; scripts/run-ha.sh's).
+# throwaway platform this way), RUN_LOCAL_ENV_EXTRA (lines added to the env file; scripts/run-ha.sh's),
+# RUN_LOCAL_BROKER_CONF (a file of mosquitto lines added at the end of the broker's configuration: a bridge
+# to a LoRaWAN network server's broker, docs/devices.md#lorawan-network-servers; keep it under .local, which
+# git ignores, as it holds the remote password).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
+if [ -n "${RUN_LOCAL_BROKER_CONF:-}" ] && [ ! -r "$RUN_LOCAL_BROKER_CONF" ]; then
+    die "RUN_LOCAL_BROKER_CONF: cannot read $RUN_LOCAL_BROKER_CONF"; exit 1
+fi
 
 state=${RUN_LOCAL_STATE:-$PWD/.local}
 shown=${state#"$PWD"/}   # .local unless RUN_LOCAL_STATE moved it
@@ -233,7 +239,8 @@ $certificates
 $devices_conf
 require_certificate true
 use_identity_as_username true
-crlfile $TELEMETRY_BROKER_CRL_FILE" \
+crlfile $TELEMETRY_BROKER_CRL_FILE${RUN_LOCAL_BROKER_CONF:+
+$(cat -- "$RUN_LOCAL_BROKER_CONF")}" \
     MOSQUITTO_PROBE_ARGS="-u ingest-unrouted -P $TELEMETRY_SERVICE_PASSWORD" \
     start_mosquitto "$state/mosquitto" "$mqtt_port" >/dev/null
 export TELEMETRY_MQTT_URL=$MQTT_URL

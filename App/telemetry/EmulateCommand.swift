@@ -49,7 +49,7 @@ struct EmulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Shared MQTT connections; 0 gives each device its own.")
     var connections: Int = 1
 
-    @Option(name: .long, help: "Device ids are <prefix>-<sensor>-<n>.")
+    @Option(name: .long, help: "Device ids are <prefix>-<sensor>-<n>; with --profile <prefix>-<profile>-<n> (a Sparkplug edge node's device: <prefix>-sparkplug-<n>.sensor; a ChirpStack node: a DevEUI derived from it).")
     var devicePrefix: String?
 
     @Option(name: .long, help: "Microseconds between two samples of one device (default: the device's message interval / samples, so reading times follow the clock).")
@@ -163,7 +163,8 @@ struct EmulateCommand: AsyncParsableCommand {
         options.malformedShare = malformed
         if let credentials { options.credentials = try Self.readCredentials(credentials) }
         if provision {
-            let names = Emulator(options: options, url: url).devices.map(\.name)
+            // Who logs in: each device, or a Sparkplug edge node (its device's readings are stored as `<edge node>.sensor`).
+            let names = Emulator(options: options, url: url).devices.map(\.credentialID)
             let api = self.api ?? "http://\(settings.httpHost):\(settings.httpPort)"
             guard let token = adminToken ?? settings.adminTokens.first else {
                 throw ValidationError("--provision needs an admin token: --admin-token, or the admin_tokens setting (TELEMETRY_ADMIN_TOKENS)")

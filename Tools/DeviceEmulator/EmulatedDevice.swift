@@ -28,6 +28,9 @@ public final class EmulatedDevice: @unchecked Sendable {
     /// A Sparkplug profile's edge node.
     private(set) var edgeNode: SparkplugNode?
 
+    /// The id it logs in to the broker with: its own, or its Sparkplug edge node's.
+    public var credentialID: String { edgeNode?.edgeNode ?? name }
+
     /// A device imitating `profile` on the topic `pattern` (`{device}` its name), feeding `feeds` (the
     /// profile's sensor types, in its order).
     /// A LoRaWAN profile's device is named by the id its readings are stored under (a DevEUI, or `name`).

@@ -76,7 +76,7 @@ public final class Emulator: @unchecked Sendable {
             var url = self.url
             if asDevices {
                 // A Sparkplug edge node logs in as itself; its device's readings are stored under `<edge node>.sensor`.
-                let device = devices[number].edgeNode?.edgeNode ?? devices[number].name
+                let device = devices[number].credentialID
                 guard let password = options.credentials[device] else {
                     throw MQTTError(code: -1, message: "no credential for device \(device) in the credentials file")
                 }
