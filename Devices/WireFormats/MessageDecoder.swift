@@ -63,33 +63,29 @@ public struct MessageDecoder: Sendable {
     ) throws(DecodeError) {
         let start = batch.count
         var skippedHere = 0
+        let chosen = source.map { sensor.sources[$0].format } ?? format ?? sensor.format
+        let uplinkDecoder = source.flatMap { sourceUplink[$0] }
         do throws(DecodeError) {
-            if let source, let uplinkDecoder = sourceUplink[source] {
+            if let uplinkDecoder {
                 // The payload inside the uplink, at the uplink's time unless it carries its own.
                 let (uplink, named, inner) = try uplinkDecoder.read(payload, topicDevice: device)
                 switch inner {
                 case .bytes(let bytes):
-                    var result: Result<Void, DecodeError> = .success(())
-                    bytes.withUnsafeBytes { bytes in
-                        result = Result { () throws(DecodeError) in
-                            try decodePayload(bytes, format: sensor.sources[source].format, source: source, receivedAt: uplink.time!, into: &batch, skipped: &skippedHere)
-                        }
+                    try bytes.decoding { (bytes) throws(DecodeError) in
+                        try decodePayload(bytes, format: chosen, source: source, receivedAt: uplink.time!, into: &batch, skipped: &skippedHere)
                     }
-                    try result.get()
                 case .object(let range):
                     try decodePayload(UnsafeRawBufferPointer(rebasing: payload[range]), format: .json, source: source, receivedAt: uplink.time!, into: &batch, skipped: &skippedHere)
                 }
                 uplinkDecoder.complete(&batch, rows: start..<batch.count, with: uplink)
                 device = named
             } else {
-                try decodePayload(payload, format: source.map { sensor.sources[$0].format } ?? format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skippedHere)
+                try decodePayload(payload, format: chosen, source: source, receivedAt: receivedAt, into: &batch, skipped: &skippedHere)
             }
             // A tm frame checks its ranges while decoding and carries every field; an uplink may add fields.
             // A Sparkplug message may carry none of the sensor type's metrics (a BIRTH, another type's DATA).
-            let enveloped = source.flatMap { sourceUplink[$0] } != nil
-            let chosen = source.map { sensor.sources[$0].format } ?? format ?? sensor.format
             if chosen == .sparkplug && batch.count == start { skipped += skippedHere; return }
-            if chosen != .tm || enveloped {
+            if chosen != .tm || uplinkDecoder != nil {
                 try normalization.check(batch, rows: start..<batch.count)
             }
             skipped += skippedHere
@@ -101,9 +97,9 @@ public struct MessageDecoder: Sendable {
 
     /// One payload in its format; a source's json and text decoders read with its paths and field.
     private func decodePayload(
-        _ payload: UnsafeRawBufferPointer, format: PayloadFormat?, source: Int?, receivedAt: Int64, into batch: inout ReadingBatch, skipped: inout Int
+        _ payload: UnsafeRawBufferPointer, format: PayloadFormat, source: Int?, receivedAt: Int64, into batch: inout ReadingBatch, skipped: inout Int
     ) throws(DecodeError) {
-        switch format ?? sensor.format {
+        switch format {
         case .tm:
             try tm.decode(payload, receivedAt: receivedAt, into: &batch)  // checks its ranges while decoding
         case .lpp:
@@ -159,15 +155,9 @@ public struct MessageDecoder: Sendable {
         _ payload: [UInt8], format: PayloadFormat?, source: Int?, receivedAt: Int64, into batch: inout ReadingBatch, skipped: inout Int,
         device: inout String?
     ) throws(DecodeError) {
-        var result: Result<Void, DecodeError> = .success(())
-        payload.withUnsafeBytes { buffer in
-            do throws(DecodeError) {
-                try decode(buffer, format: format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skipped, device: &device)
-            } catch {
-                result = .failure(error)
-            }
+        try payload.decoding { (buffer) throws(DecodeError) in
+            try decode(buffer, format: format, source: source, receivedAt: receivedAt, into: &batch, skipped: &skipped, device: &device)
         }
-        try result.get()
     }
 }
 

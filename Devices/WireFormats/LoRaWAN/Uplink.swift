@@ -31,6 +31,11 @@ struct Uplink {
         }
     }
 
+    /// An EUI-64 as text: 16 hex digits, either case (DevEUIs and gateway EUIs alike).
+    static func isEUI64(_ text: [UInt8]) -> Bool {
+        text.count == 16 && text.allSatisfy { UInt8(ascii: "0")...UInt8(ascii: "9") ~= $0 || UInt8(ascii: "a")...UInt8(ascii: "f") ~= $0 | 0x20 }
+    }
+
     /// The rx metadata entry being read: one gateway's (antenna's) reception.
     var rssiOfEntry: Double?
     var gatewayOfEntry: UInt64?
@@ -138,9 +143,7 @@ extension JSONReader {
 
     /// A gateway's EUI-64 (16 hex digits, either case); nil for anything else (a gateway without one).
     mutating func eui(_ name: StaticString) throws(DecodeError) -> UInt64? {
-        guard let text = try text(name), text.count == 16, text.allSatisfy({ UInt8(ascii: "0")...UInt8(ascii: "9") ~= $0 || UInt8(ascii: "a")...UInt8(ascii: "f") ~= $0 | 0x20 }) else {
-            return nil
-        }
+        guard let text = try text(name), Uplink.isEUI64(text) else { return nil }
         return UInt64(String(decoding: text, as: UTF8.self), radix: 16)
     }
 

@@ -67,7 +67,7 @@ struct UplinkDecoder: Sendable {
         switch kind {
         case .devEUI:
             guard let text = uplink.devEUI else { throw DecodeError(.badEnvelope, "the uplink has no \(keys.0)") }
-            guard text.count == 16, text.allSatisfy({ UInt8(ascii: "0")...UInt8(ascii: "9") ~= $0 || UInt8(ascii: "a")...UInt8(ascii: "f") ~= $0 | 0x20 }) else {
+            guard Uplink.isEUI64(text) else {
                 throw DecodeError(.badEnvelope, "\(keys.0) '\(Self.shown(text))' is not 16 hex digits")
             }
             return String(decoding: text, as: UTF8.self).lowercased()

@@ -14,9 +14,7 @@ public struct SparkplugPayload: Sendable, Equatable {
     public static let maxMetrics = 4096
 
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> SparkplugPayload {
-        var result: Result<SparkplugPayload, DecodeError> = .failure(DecodeError(.malformedProtobuf, "unread"))
-        bytes.withUnsafeBytes { buffer in result = Result { () throws(DecodeError) in try decode(buffer) } }
-        return try result.get()
+        try bytes.decoding { (buffer) throws(DecodeError) in try decode(buffer) }
     }
 
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> SparkplugPayload {

@@ -10,7 +10,7 @@ public struct SparkplugTopic: Sendable, Equatable {
         public var isDevice: Bool { self == .dbirth || self == .ddata || self == .ddeath || self == .dcmd }
     }
 
-    public static let namespace = "spBv1.0"
+    public static let namespace = Source.sparkplugNamespace
     public var group: String
     public var kind: Kind
     public var edgeNode: String
