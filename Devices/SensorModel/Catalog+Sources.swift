@@ -54,8 +54,7 @@ extension Catalog {
 
     private static func checkOverlaps(_ sensor: SensorType, index: Int, at: String, file: String) throws(CatalogError) {
         let source = sensor.sources[index]
-        for earlier in 0..<index
-        where sensor.sources[earlier].filters.contains(where: { mine in source.filters.contains { TopicFilters.overlap(mine, $0) } }) {
+        for earlier in 0..<index where sensor.sources[earlier].overlaps(source) {
             throw CatalogError(file: file, field: "\(at).topic", message: "'\(source.topic)' and sources[\(earlier)] '\(sensor.sources[earlier].topic)' match the same topics: \(sensor.name)'s service would receive such a message twice")
         }
     }
@@ -131,8 +130,7 @@ extension Catalog {
         let sources = sensors.flatMap { sensor in sensor.sources.enumerated().map { (sensor: sensor.name, index: $0.offset, source: $0.element) } }
         func kind(_ source: Source) -> String { source.envelope?.rawValue ?? (source.format == .sparkplug ? "sparkplug" : "a device's own") }
         for (position, entry) in sources.enumerated() {
-            for earlier in sources[..<position] where kind(earlier.source) != kind(entry.source)
-                && earlier.source.filters.contains(where: { mine in entry.source.filters.contains { TopicFilters.overlap(mine, $0) } }) {
+            for earlier in sources[..<position] where kind(earlier.source) != kind(entry.source) && earlier.source.overlaps(entry.source) {
                 throw CatalogError(
                     file: entry.sensor, field: "sources[\(entry.index)].topic",
                     message: "'\(entry.source.topic)' (\(kind(entry.source))) and \(earlier.sensor)'s '\(earlier.source.topic)' (\(kind(earlier.source))) match the same topics: sensor types that share a topic read it the same way (envelope, format sparkplug)")

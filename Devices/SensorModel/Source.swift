@@ -72,11 +72,19 @@ public struct Source: Sendable, Hashable, Codable {
     /// Nil for a Sparkplug B source, whose device comes from the edge node and device levels.
     public var pattern: TopicPattern? { format == .sparkplug ? nil : TopicPattern(topic) }
 
+    /// Sparkplug B's topic namespace, the first level of its every topic.
+    public static let sparkplugNamespace = "spBv1.0"
+
     /// `sparkplug`: the group's topic, `spBv1.0/<group>`; its edge nodes' messages are under it.
     public var sparkplugGroup: String? {
         guard format == .sparkplug else { return nil }
         let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
-        return levels.count == 2 && levels[0] == "spBv1.0" ? String(levels[1]) : nil
+        return levels.count == 2 && levels[0] == Self.sparkplugNamespace ? String(levels[1]) : nil
+    }
+
+    /// Whether some topic would reach both sources' subscriptions.
+    public func overlaps(_ other: Source) -> Bool {
+        filters.contains { mine in other.filters.contains { TopicFilters.overlap(mine, $0) } }
     }
 
     /// The MQTT subscriptions that bring this source's messages: its pattern's, or a Sparkplug group's

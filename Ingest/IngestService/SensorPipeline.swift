@@ -267,7 +267,7 @@ public final class SensorPipeline: @unchecked Sendable {
                     var skipped = 0
                     // A network server's uplink names its device itself (checked against the topic's).
                     var device: String? = route.device
-                    if let sparkplug, route.format == .sparkplug, let source = route.source, case .success(let topic) = SparkplugTopic.parse(record.topic) {
+                    if let sparkplug, let topic = route.sparkplug, let source = route.source {
                         try sparkplug.assemble(
                             record.payload, topic: topic, device: route.device, source: source, receivedAt: record.receivedAt, counting: counting,
                             into: &batch, skipped: &skipped)

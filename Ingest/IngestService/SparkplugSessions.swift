@@ -23,8 +23,6 @@ final class SparkplugSessions: @unchecked Sendable {
         var lastSeq: UInt64?
         var bdSeq: UInt64?
         var devices: Set<String> = []
-        /// A BIRTH was read by this run (else the aliases are what an earlier run stored).
-        var born = false
     }
 
     static let rebirthInterval: Duration = .seconds(10)
@@ -34,7 +32,6 @@ final class SparkplugSessions: @unchecked Sendable {
     private let logger: Logger
     /// Publishes an edge node's rebirth command (QoS 0: a later DATA asks again if it is lost).
     private let requestRebirth: (_ topic: String, _ payload: [UInt8]) -> Void
-    private(set) var rebirthsRequested = 0
 
     init(decoder: MessageDecoder, logger: Logger, requestRebirth: @escaping (String, [UInt8]) -> Void) {
         self.decoder = decoder
@@ -76,7 +73,7 @@ final class SparkplugSessions: @unchecked Sendable {
         }
         var node: Node
         if topic.kind == .nbirth {
-            node = Node(born: true)
+            node = Node()
             node.devices = nodes[key]?.devices ?? []  // a DEATH still reports the earlier session's devices
         } else {
             guard let known = nodes[key] else {
@@ -152,7 +149,6 @@ final class SparkplugSessions: @unchecked Sendable {
         let now = ContinuousClock.now
         if let last = lastRebirth[key], now - last < Self.rebirthInterval { return }
         lastRebirth[key] = now
-        rebirthsRequested += 1
         logger.notice("requesting a rebirth of Sparkplug edge node \(LogText.escape(key.group))/\(LogText.escape(key.edgeNode)): \(LogText.escape(reason))")
         requestRebirth("\(SparkplugTopic.namespace)/\(key.group)/NCMD/\(key.edgeNode)", SparkplugEncoder.rebirthCommand(at: UInt64(Date().timeIntervalSince1970 * 1000)))
     }

@@ -39,6 +39,8 @@ public enum TopicRouting {
         public var device: String
         public var format: PayloadFormat?
         public var source: Int?
+        /// A Sparkplug B source's topic, parsed (its edge node's session reads the message).
+        public var sparkplug: SparkplugTopic? = nil
     }
 
     /// Routes a topic `sensor`'s service received, or says why it is dead-lettered (`bad_topic`, or
@@ -62,12 +64,12 @@ public enum TopicRouting {
                 case .failure(let error):
                     return .failure(error)
                 case .success(let parsed) where parsed.kind == .ncmd || parsed.kind == .dcmd:
-                    return .success(Route(device: "", format: .sparkplug, source: index))  // commands, ours among them: not read
+                    return .success(Route(device: "", format: .sparkplug, source: index, sparkplug: parsed))  // commands, ours among them: not read
                 case .success(let parsed):
                     guard let device = parsed.storedDevice else {
                         return .failure(DecodeError(.badTopic, "the edge node and device of \(topic.prefix(200)) make no device id (<edge node>[.<device>], \(Topic.deviceRule); an edge node id holds no '.')"))
                     }
-                    return .success(Route(device: device, format: .sparkplug, source: index))
+                    return .success(Route(device: device, format: .sparkplug, source: index, sparkplug: parsed))
                 }
             }
             guard let pattern = source.pattern, let device = pattern.device(in: topic) else { continue }
