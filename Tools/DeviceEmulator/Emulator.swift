@@ -138,11 +138,7 @@ public final class Emulator: @unchecked Sendable {
         // Sparkplug edge nodes say goodbye with their NDEATH before they disconnect, as the specification asks.
         for (number, client) in clients.enumerated() {
             guard let edgeNode = devices[number].edgeNode else { continue }
-            if let mid = try? client.publish(topic: edgeNode.deathTopic, payload: edgeNode.deathPayload, qos: 1) {
-                stats.withLock { stats in
-                    if stats.early[number]?.remove(mid) == nil { stats.ignored[number, default: []].insert(mid) }
-                }
-            }
+            if let mid = try? client.publish(topic: edgeNode.deathTopic, payload: edgeNode.deathPayload, qos: 1) { ignoreAcknowledgement(of: mid, client: number) }
         }
         // Wait for the broker to acknowledge what is still in flight (QoS 1), for at most 30 s.
         let ackDeadline = Date().addingTimeInterval(30)
@@ -207,9 +203,14 @@ public final class Emulator: @unchecked Sendable {
     private func announce(_ status: String, clients: [MQTTClient]) throws {
         for (number, client) in clients.enumerated() {
             let mid = try client.publish(topic: Self.statusTopic(devices[number].name), payload: Array(status.utf8), qos: 1, retain: true)
-            stats.withLock { stats in
-                if stats.early[number]?.remove(mid) == nil { stats.ignored[number, default: []].insert(mid) }
-            }
+            ignoreAcknowledgement(of: mid, client: number)
+        }
+    }
+
+    /// A message that carries no reading (a status, a Sparkplug DEATH): its acknowledgement counts for none.
+    private func ignoreAcknowledgement(of mid: Int32, client: Int) {
+        stats.withLock { stats in
+            if stats.early[client]?.remove(mid) == nil { stats.ignored[client, default: []].insert(mid) }
         }
     }
 

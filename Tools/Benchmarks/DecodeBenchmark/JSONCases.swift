@@ -85,7 +85,12 @@ struct TasmotaSensorMessage: Codable {
     pairs.append(compare("json tasmota BME280 (source paths)", sensorMessages, as: TasmotaSensorMessage.self, readings: { _ in 1 }) {
         decodeAll(sensorMessages, sensor: tasmota, format: .json, source: 0)
     })
-    for (name, ours, baseline) in pairs where !ours.bytesPerSecond.isNaN {
-        print("\(name.padding(toLength: 46, withPad: " ", startingAt: 0)) \(String(format: "%6.1f", ours.readingsPerSecond / baseline.readingsPerSecond))x JSONDecoder readings/s, \(String(format: "%6.1f", ours.bytesPerSecond / baseline.bytesPerSecond))x MB/s")
+    printRatios(pairs, against: "JSONDecoder")
+}
+
+/// Each pair's speed-up over its baseline (pairs whose case did not run are left out).
+func printRatios(_ pairs: [(name: String, ours: Result, baseline: Result)], against baseline: String) {
+    for (name, ours, theirs) in pairs where !ours.bytesPerSecond.isNaN {
+        print("\(name.padding(toLength: 46, withPad: " ", startingAt: 0)) \(String(format: "%6.1f", ours.readingsPerSecond / theirs.readingsPerSecond))x \(baseline) readings/s, \(String(format: "%6.1f", ours.bytesPerSecond / theirs.bytesPerSecond))x MB/s")
     }
 }

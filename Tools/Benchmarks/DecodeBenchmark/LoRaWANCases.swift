@@ -72,7 +72,5 @@ struct TheThingsStackUp: Codable {
     }) {
         decodeAll(tts, sensor: node, format: .json, source: 1)
     })
-    for (name, ours, baseline) in pairs where !ours.bytesPerSecond.isNaN {
-        print("\(name.padding(toLength: 46, withPad: " ", startingAt: 0)) \(String(format: "%6.1f", ours.readingsPerSecond / baseline.readingsPerSecond))x JSONDecoder readings/s, \(String(format: "%6.1f", ours.bytesPerSecond / baseline.bytesPerSecond))x MB/s")
-    }
+    printRatios(pairs, against: "JSONDecoder")
 }

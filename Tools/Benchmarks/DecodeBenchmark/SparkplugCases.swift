@@ -62,7 +62,5 @@ import WireFormats
         let theirs = measure("swift-protobuf \(name)", bytes: bytes) { baseline(payloads) }
         pairs.append((name, mine, theirs))
     }
-    for (name, mine, theirs) in pairs where !mine.bytesPerSecond.isNaN {
-        print("\(name.padding(toLength: 46, withPad: " ", startingAt: 0)) \(String(format: "%6.1f", mine.readingsPerSecond / theirs.readingsPerSecond))x swift-protobuf readings/s")
-    }
+    printRatios(pairs, against: "swift-protobuf")
 }
