@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "SensorModel", path: "Devices/SensorModel", swiftSettings: strict),
         .target(name: "CCRC32C", path: "Devices/CCRC32C"),
         .target(name: "WireFormats", dependencies: ["SensorModel", "CCRC32C"], path: "Devices/WireFormats", swiftSettings: strict),
+        // The codec of compacted readings (times, integers, doubles per block), beside the payload decoders.
+        .target(name: "BlockCodec", path: "Devices/BlockCodec", swiftSettings: strict),
 
         // Drivers: thin Swift over the C clients (libmosquitto, libpq, libcrypto).
         .systemLibrary(
@@ -50,7 +52,7 @@ let package = Package(
         // Storage: PostgreSQL as the platform uses it. Schema <- events <- (writer, reader) <- operations.
         .target(
             name: "StorageCore",
-            dependencies: ["Postgres", "SensorModel", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: ["Postgres", "SensorModel", "BlockCodec", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Storage/StorageCore", swiftSettings: strict),
         .target(name: "StorageEvents", dependencies: ["StorageCore", "Postgres", "SensorModel"], path: "Storage/StorageEvents", swiftSettings: strict),
         .target(
@@ -131,6 +133,7 @@ let package = Package(
         .executableTarget(name: "FuzzChirpStack", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzChirpStack", swiftSettings: strict),
         .executableTarget(name: "FuzzTTN", dependencies: ["FuzzSupport", "SensorModel"], path: "Tools/Fuzz/FuzzTTN", swiftSettings: strict),
         .executableTarget(name: "FuzzSparkplug", dependencies: ["FuzzSupport"], path: "Tools/Fuzz/FuzzSparkplug", swiftSettings: strict),
+        .executableTarget(name: "FuzzBlocks", dependencies: ["FuzzSupport", "BlockCodec"], path: "Tools/Fuzz/FuzzBlocks", swiftSettings: strict),
         // Helpers shared by the integration tests and the benchmarks: free ports, HTTP polling, raw MQTT.
         .target(
             name: "TestSupport", dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
@@ -146,7 +149,7 @@ let package = Package(
             name: "SparkplugProtobuf", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tools/Benchmarks/SparkplugProtobuf"),
         .executableTarget(
-            name: "DecodeBenchmark", dependencies: ["SensorModel", "WireFormats", "SparkplugProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            name: "DecodeBenchmark", dependencies: ["SensorModel", "WireFormats", "BlockCodec", "SparkplugProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tools/Benchmarks/DecodeBenchmark", swiftSettings: strict),
         .executableTarget(
             name: "QueryBenchmark",
@@ -177,6 +180,7 @@ let package = Package(
         .testTarget(
             name: "WireFormatsTests", dependencies: ["WireFormats", "SensorModel", "SparkplugProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/WireFormatsTests", resources: [.copy("testcases")]),
+        .testTarget(name: "BlockCodecTests", dependencies: ["BlockCodec"], path: "Tests/BlockCodecTests", resources: [.copy("testcases")]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT"], path: "Tests/MQTTTests"),
         .testTarget(name: "StorageCoreTests", dependencies: ["StorageCore", "Postgres"], path: "Tests/StorageCoreTests"),
         .testTarget(name: "StorageWriterTests", dependencies: ["StorageWriter", "StorageEvents", "SensorModel"], path: "Tests/StorageWriterTests"),

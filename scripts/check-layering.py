@@ -17,7 +17,7 @@ import sys
 # Lower layers never depend on higher ones; a module may depend on any lower layer.
 LAYERS = [
     ["SensorModel", "CCRC32C", "CMosquitto", "CLibPQ", "CLibCrypto"],
-    ["WireFormats", "MQTT", "Postgres", "Settings"],
+    ["WireFormats", "BlockCodec", "MQTT", "Postgres", "Settings"],
     ["StorageCore"],
     ["StorageEvents"],
     ["StorageWriter", "StorageReader"],
@@ -25,7 +25,7 @@ LAYERS = [
     ["IngestService", "QueryService"],
     ["DeviceEmulator", "FuzzSupport", "TestSupport", "SparkplugProtobuf"],
     # executables: the platform's, the fuzzers and the benchmarks
-    ["telemetry", "FuzzTM", "FuzzLPP", "FuzzSenMLJSON", "FuzzSenMLCBOR", "FuzzJSON", "FuzzText", "FuzzChirpStack", "FuzzTTN", "FuzzSparkplug",
+    ["telemetry", "FuzzTM", "FuzzLPP", "FuzzSenMLJSON", "FuzzSenMLCBOR", "FuzzJSON", "FuzzText", "FuzzChirpStack", "FuzzTTN", "FuzzSparkplug", "FuzzBlocks",
      "EndToEndBenchmark", "DecodeBenchmark", "QueryBenchmark", "DashboardBenchmark", "DeviceStatusBenchmark", "AlertLatencyBenchmark"],
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -13,7 +13,7 @@ struct Telemetry: AsyncParsableCommand {
             """,
         version: Telemetry.version,
         subcommands: [IngestCommand.self, QueryCommand.self, EmulateCommand.self, AllCommand.self, DevicesCommand.self, BrokerSyncCommand.self,
-            SettingsCommand.self])
+            SettingsCommand.self, CompactCommand.self])
 
     /// `telemetry --version`: raised with every release (CHANGES in docs/deployment.md's upgrade notes).
     static let version = "0.9.0"

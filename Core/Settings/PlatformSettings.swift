@@ -20,6 +20,9 @@ public struct PlatformSettings: Sendable {
     public var standbyReads: Bool
     public var rollupCacheMB: Int
     public var retentionIntervalSeconds: Int
+    /// nil: no compaction.
+    public var compactAfterMinutes: Int?
+    public var compactIntervalSeconds: Int
     public var deadLetterRetentionDays: Int
     public var deadLetterQuotaPerHour: Int
     public var deviceSilentFactor: Int
@@ -92,6 +95,8 @@ public struct PlatformSettings: Sendable {
         standbyReads = try reader.bool("standby_reads")
         rollupCacheMB = try reader.integer("rollup_cache_mb", in: 0...1_048_576)
         retentionIntervalSeconds = try reader.integer("retention_interval_seconds", in: 1...604_800)
+        compactAfterMinutes = try reader.optionalInteger("compact_after_minutes", in: 0...5_256_000)
+        compactIntervalSeconds = try reader.integer("compact_interval_seconds", in: 1...86_400)
         deadLetterRetentionDays = try reader.integer("dead_letter_retention_days", in: 1...36_500)
         deadLetterQuotaPerHour = try reader.integer("dead_letter_quota_per_hour", in: 1...100_000_000)
         deviceSilentFactor = try reader.integer("device_silent_factor", in: 2...1000)

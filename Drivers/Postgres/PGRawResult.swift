@@ -51,6 +51,13 @@ public struct PGRawResult {
         return Int64(bitPattern: bigEndian64(row, column)) &+ 946_684_800_000_000  // 2000-01-01 to 1970-01-01
     }
 
+    /// A bytea column (binary) in place, valid as long as the result; nil when NULL.
+    public func bytes(_ row: Int, _ column: Int) -> UnsafeRawBufferPointer? {
+        if isNull(row, column) { return nil }
+        let pointer = UnsafeRawPointer(PQgetvalue(result, Int32(row), Int32(column))!)
+        return UnsafeRawBufferPointer(start: pointer, count: Int(PQgetlength(result, Int32(row), Int32(column))))
+    }
+
     /// Any column as text (text format) or as its raw bytes decoded as UTF-8 (binary text columns).
     public func string(_ row: Int, _ column: Int) -> String? {
         if isNull(row, column) { return nil }

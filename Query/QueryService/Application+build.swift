@@ -27,7 +27,10 @@ public func buildApplication(
             RetentionSchedule(placement: placement, catalog: settings.catalog, interval: settings.retentionInterval, limits: settings.retentionLimits, logger: logger),
             DeviceStatusSchedule(store: store, options: settings.deviceStatus,
                 metrics: PrometheusMetricsFactory(registry: registry), logger: logger),
-        ],
+        ] + (settings.compactAfter.map { after in
+            [CompactionSchedule(placement: placement, catalog: settings.catalog, after: after, interval: settings.compactInterval,
+                metrics: PrometheusMetricsFactory(registry: registry), logger: logger)] as [any Service]
+        } ?? []),
         logger: logger)
 }
 

@@ -20,14 +20,20 @@ public struct QuerySettings: Sendable {
     /// How often the retention policy runs, and the age and quota limits it applies besides the catalog's.
     public var retentionInterval: Duration
     public var retentionLimits: RetentionSchedule.Limits
+    /// Compaction (docs/storage.md): readings of hours that ended `compactAfter` ago (nil: none), looked for
+    /// every `compactInterval`.
+    public var compactAfter: Duration?
+    public var compactInterval: Duration
     /// How devices' states are derived: how often, and the silent factor.
     public var deviceStatus: DeviceStatusSchedule.Options
 
     public init(
         databaseURL: String, sensorDatabaseURLs: [String: String] = [:], host: String = "127.0.0.1", port: Int = 8080, tokens: [String] = [], adminTokens: [String] = [], catalog: Catalog, readPoolSize: Int = 4, standbyReads: Bool = false,
         rollupCacheMB: Int = 256, retentionInterval: Duration = .seconds(3600), retentionLimits: RetentionSchedule.Limits = .init(),
-        deviceStatus: DeviceStatusSchedule.Options = .init()
+        deviceStatus: DeviceStatusSchedule.Options = .init(), compactAfter: Duration? = .seconds(7200), compactInterval: Duration = .seconds(600)
     ) {
+        self.compactAfter = compactAfter
+        self.compactInterval = compactInterval
         self.databaseURL = databaseURL
         self.sensorDatabaseURLs = sensorDatabaseURLs
         self.host = host
@@ -60,6 +66,7 @@ public struct QuerySettings: Sendable {
             catalog: catalog, readPoolSize: settings.readPoolSize, standbyReads: settings.standbyReads,
             rollupCacheMB: settings.rollupCacheMB, retentionInterval: .seconds(settings.retentionIntervalSeconds),
             retentionLimits: .init(deadLetterAge: .seconds(settings.deadLetterRetentionDays * 86_400), deadLetterQuotaPerHour: settings.deadLetterQuotaPerHour),
-            deviceStatus: .init(interval: .seconds(settings.deviceStatusSeconds), silentFactor: settings.deviceSilentFactor))
+            deviceStatus: .init(interval: .seconds(settings.deviceStatusSeconds), silentFactor: settings.deviceSilentFactor),
+            compactAfter: settings.compactAfterMinutes.map { .seconds($0 * 60) }, compactInterval: .seconds(settings.compactIntervalSeconds))
     }
 }

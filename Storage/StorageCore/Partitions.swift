@@ -1,14 +1,17 @@
 import Postgres
 import SensorModel
 
-/// Daily partitions of a sensor type's readings table: made ahead of time, and made on demand
-/// for any day a batch touches, so a reading never finds its partition missing.
+/// Daily partitions of a sensor type's readings table (or of its compacted blocks): made ahead of time,
+/// and made on demand for any day a batch touches, so a reading never finds its partition missing.
 public final class Partitions: @unchecked Sendable {
     public let tables: SensorTables
+    /// The compacted blocks' partitions instead of the readings'.
+    public let blocks: Bool
     private var known = Set<Int64>()
 
-    public init(sensor: SensorType) {
+    public init(sensor: SensorType, blocks: Bool = false) {
         self.tables = SensorTables(sensor)
+        self.blocks = blocks
     }
 
     /// Makes sure each day exists; one round trip for days already known this process.
@@ -21,7 +24,8 @@ public final class Partitions: @unchecked Sendable {
                 let from = CivilDate(daysSinceEpoch: day).iso
                 let to = CivilDate(daysSinceEpoch: day + 1).iso
                 try connection.execute("""
-                    CREATE TABLE IF NOT EXISTS \(tables.partitionName(day: day)) PARTITION OF \(tables.readings)
+                    CREATE TABLE IF NOT EXISTS \(blocks ? tables.blockPartitionName(day: day) : tables.partitionName(day: day))
+                    PARTITION OF \(blocks ? tables.blocks : tables.readings)
                     FOR VALUES FROM ('\(from) 00:00:00+00') TO ('\(to) 00:00:00+00')
                     """)
             }

@@ -23,8 +23,9 @@ public enum Schema {
             try connection.execute(deadLetterQuotaTables)
             try connection.execute(sparkplugAliasesTable)
             try connection.execute(alertTables)
+            try connection.execute(compactionTables)
             for sensor in sensors {
-                try connection.execute(statements(for: sensor).joined(separator: ";\n"))
+                try connection.execute((statements(for: sensor) + blockStatements(for: sensor)).joined(separator: ";\n"))
             }
         }
     }

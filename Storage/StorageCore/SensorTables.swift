@@ -11,6 +11,8 @@ public struct SensorTables: Sendable {
     public var rollup1m: String { quoted("\(sensor.name)_1m") }
     public var rollup1h: String { quoted("\(sensor.name)_1h") }
     public var stage: String { quoted("stage_\(sensor.name)") }
+    /// Compacted readings: one row per device and hour (`CompactedBlock`).
+    public var blocks: String { quoted("\(sensor.name)_blocks") }
     public var fieldColumns: [String] { sensor.fields.map { quoted($0.name) } }
 
     public func rollup(_ resolution: RollupResolution) -> String {
@@ -19,6 +21,10 @@ public struct SensorTables: Sendable {
 
     public func partitionName(day: Int64) -> String {
         quoted("\(sensor.name)_p\(CivilDate(daysSinceEpoch: day).compact)")
+    }
+
+    public func blockPartitionName(day: Int64) -> String {
+        quoted("\(sensor.name)_b\(CivilDate(daysSinceEpoch: day).compact)")
     }
 
     public func quoted(_ name: String) -> String { "\"\(name)\"" }

@@ -20,7 +20,8 @@ extension ReadingQueries {
     /// Per device name, readings from the start of `since`'s minute (µs; rollups and rows alike); nil when
     /// the sensor type's tables do not exist (no ingest service ran on this database).
     func deliveryCounts(devices: [String], since: Int64 = 0, on connection: PGConnection) throws(PGError) -> [String: DeliveryCounts]? {
-        let exists = try connection.query("SELECT to_regclass($1) IS NOT NULL AND to_regclass('devices') IS NOT NULL", [tables.readings])
+        let exists = try connection.query(
+            "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass('devices') IS NOT NULL", [tables.readings, tables.blocks])
         guard exists[0, 0] == "t" else { return nil }
         let names = "{" + devices.map { "\"\($0)\"" }.joined(separator: ",") + "}"
         let present = tables.fieldColumns.map { "count(r.\($0))" }.joined(separator: " + ")
@@ -43,6 +44,25 @@ extension ReadingQueries {
         }
         for row in rollup.rows {
             counts[row[0]!, default: DeliveryCounts()].rolledUpValues = Int(row[1]!) ?? 0
+        }
+        // Compacted readings count as stored rows (a block is one device's hour: its readings before the
+        // minute are left out).
+        let start = Int64(minute)!
+        let encoded = CompactedBlock.encodedColumns(tables).joined(separator: ", ")
+        try connection.withQuery("""
+            SELECT d.device, b.device_id, \(SQLTime.micros("b.bucket")), \(encoded) FROM devices d
+            JOIN \(tables.blocks) b ON b.device_id = d.id AND b.bucket > \(SQLTime.timestamp("$3")) - interval '1 hour'
+            WHERE d.sensor = $1 AND d.device = ANY($2::text[])
+            """, [sensor.name, names, minute], binary: true) { (result) throws(PGError) in
+            for row in 0..<result.rowCount {
+                guard let name = result.string(row, 0), let device = result.int64(row, 1), let bucket = result.int64(row, 2) else { continue }
+                let block = try CompactedBlock.decode(
+                    result, row: row, from: 3, deviceID: Int32(truncatingIfNeeded: device), bucket: bucket, fieldCount: sensor.fields.count)
+                for index in 0..<block.count where block.times[index] >= start {
+                    counts[name, default: DeliveryCounts()].stored += 1
+                    counts[name, default: DeliveryCounts()].presentValues += block.values.filter { !$0[index].isNaN }.count
+                }
+            }
         }
         return counts
     }

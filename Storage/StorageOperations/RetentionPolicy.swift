@@ -34,13 +34,16 @@ public enum RetentionPolicy {
         let tables = SensorTables(sensor)
         var outcome = Outcome(sensor: sensor.name)
         if let keep = sensor.retention.raw {
+            // Compacted blocks go by day like the readings they hold.
             let cutoff = now - micros(keep)
-            for (day, name) in try partitionDays(tables, on: connection) where (day + 1) * Micros.perDay <= cutoff {
-                try connection.transaction { (connection) throws(PGError) in
-                    try connection.execute("SET LOCAL lock_timeout = '5s'")
-                    try connection.execute("DROP TABLE IF EXISTS \(tables.quoted(name))")
+            for blocks in [false, true] {
+                for (day, name) in try partitionDays(tables, blocks: blocks, on: connection) where (day + 1) * Micros.perDay <= cutoff {
+                    try connection.transaction { (connection) throws(PGError) in
+                        try connection.execute("SET LOCAL lock_timeout = '5s'")
+                        try connection.execute("DROP TABLE IF EXISTS \(tables.quoted(name))")
+                    }
+                    outcome.droppedPartitions.append(name)
                 }
-                outcome.droppedPartitions.append(name)
             }
         }
         for resolution in RollupResolution.allCases {
@@ -107,15 +110,15 @@ public enum RetentionPolicy {
         return pruned
     }
 
-    /// The daily partitions attached to the readings table, by day number, oldest first. Tables not named
-    /// `<sensor>_pYYYYMMDD` (made by hand) are left alone.
-    public static func partitionDays(_ tables: SensorTables, on connection: PGConnection) throws(PGError) -> [(day: Int64, name: String)] {
+    /// The daily partitions attached to the readings table (or the blocks table), by day number, oldest
+    /// first. Tables not named `<sensor>_pYYYYMMDD` (`_bYYYYMMDD`; made by hand) are left alone.
+    public static func partitionDays(_ tables: SensorTables, blocks: Bool = false, on connection: PGConnection) throws(PGError) -> [(day: Int64, name: String)] {
         let result = try connection.query("""
             SELECT c.relname FROM pg_inherits i
             JOIN pg_class c ON c.oid = i.inhrelid
             WHERE i.inhparent = to_regclass($1)
-            """, [tables.readings])
-        let prefix = "\(tables.sensor.name)_p"
+            """, [blocks ? tables.blocks : tables.readings])
+        let prefix = "\(tables.sensor.name)_\(blocks ? "b" : "p")"
         var days: [(Int64, String)] = []
         for row in result.rows {
             guard let name = row[0], name.hasPrefix(prefix) else { continue }

@@ -76,7 +76,8 @@ extension ReadingQueries {
             (rollupFrom, rollupTo) = (query.to, query.to)
         }
         // Raw edges only when the range is not made of whole rollup buckets.
-        if rollupFrom != query.from || rollupTo != query.to { parts.append("""
+        let rawEdges = rollupFrom != query.from || rollupTo != query.to
+        if rawEdges { parts.append("""
             SELECT \(key) AS k, \(bin.replacingOccurrences(of: "%@", with: "time")) AS b, \(rawParts)
             FROM \(tables.readings)
             WHERE ((time >= \(Self.timestamp("$1")) AND time < \(Self.timestamp("$3"))) OR (time >= \(Self.timestamp("$4")) AND time < \(Self.timestamp("$2"))))
@@ -86,14 +87,28 @@ extension ReadingQueries {
         let merged = fields.map { field in
             "sum(\(tables.column(field, "c")))::int8, sum(\(tables.column(field, "s"))), min(\(tables.column(field, "mn"))), max(\(tables.column(field, "mx")))"
         }.joined(separator: ", ")
-        let sql = """
-            SELECT k, b, \(merged)
+        var sql = """
+            SELECT k, b, \(merged)\(rawEdges ? ", NULL::int4, " + Array(repeating: "NULL::bytea", count: 2 + fields.count).joined(separator: ", ") : "")
             FROM (\(parts.joined(separator: "\nUNION ALL\n"))) AS parts
             WHERE $1::int8 < $2::int8  -- always true (from < to); keeps $1 and $2 typed when there are no raw edges
-            GROUP BY k, b ORDER BY k, b
+            GROUP BY k, b
             """
+        if rawEdges {
+            // The raw edges' compacted readings: the blocks themselves (in the same snapshot), aggregated in `run`.
+            let partNulls = fields.map { _ in "NULL::int8, NULL::float8, NULL::float8, NULL::float8" }.joined(separator: ", ")
+            let encoded = (["_times", "NULL::bytea"] + fields.map { tables.quoted($0) }).joined(separator: ", ")
+            sql += """
+
+                UNION ALL
+                SELECT NULL::int4, bucket, \(partNulls), device_id, \(encoded) FROM \(tables.blocks)
+                WHERE ((bucket > \(Self.timestamp("$1")) - interval '1 hour' AND bucket < \(Self.timestamp("$3")))
+                    OR (bucket > \(Self.timestamp("$4")) - interval '1 hour' AND bucket < \(Self.timestamp("$2"))))
+                  AND \(deviceFilter)
+                """
+        }
         let parameters = [String(query.from), String(query.to), String(rollupFrom), String(rollupTo), String(query.bucket), ids]
-        return try run(sql, parameters, query, fields: fields, deviceNames: deviceNames, on: connection)
+        let edges = rawEdges ? [query.from..<rollupFrom, rollupTo..<query.to] : []
+        return try run(sql, parameters, query, fields: fields, deviceNames: deviceNames, blockEdges: edges, on: connection)
     }
 
     /// When the bucket is exactly a rollup's step, the range is made of whole buckets and no two devices
@@ -115,8 +130,11 @@ extension ReadingQueries {
     /// Runs a statement whose rows are (device key int4, bucket timestamptz, then count, sum, min, max per
     /// field), in any order, and splits them into one series per key and field, ordered by key, points by
     /// bucket. Reads the result in binary, in place: no text parsing and no strings per cell.
+    /// Rows whose key is NULL are compacted blocks (device, then `_times`, a NULL and the fields' columns):
+    /// their readings inside `blockEdges` are aggregated here and merged with the statement's points.
     private func run(
-        _ sql: String, _ parameters: [String?], _ query: AggregateQuery, fields: [String], deviceNames: [Int32: String], on connection: PGConnection
+        _ sql: String, _ parameters: [String?], _ query: AggregateQuery, fields: [String], deviceNames: [Int32: String],
+        blockEdges: [Range<Int64>] = [], on connection: PGConnection
     ) throws(PGError) -> [AggregateSeries] {
         try connection.withQuery(sql, parameters, binary: true) { (result) throws(PGError) -> [AggregateSeries] in
             // Per key, one point array per field; keys in first-seen order, sorted at the end.
@@ -125,27 +143,33 @@ extension ReadingQueries {
             var keys: [Int64] = []
             var points: [[[AggregatePoint]]] = []
             var lastKey: Int64 = .min, lastSlot = -1
-            for row in 0..<result.rowCount {
-                let key = result.int64(row, 0) ?? .min
-                if key != lastKey || lastSlot < 0 {
-                    if key >= 0 && key < 1 << 20 {
-                        // Device ids are small serials: a flat table instead of hashing (rows may alternate keys).
-                        let at = Int(key)
-                        if at >= dense.count { dense.append(contentsOf: repeatElement(-1, count: Swift.max(at + 1, dense.count * 2) - dense.count)) }
-                        if dense[at] < 0 {
-                            dense[at] = keys.count
-                            keys.append(key)
-                            points.append(Array(repeating: [], count: fields.count))
-                        }
-                        lastSlot = dense[at]
-                    } else if let slot = slots[key] {
-                        lastSlot = slot
-                    } else {
-                        lastSlot = keys.count
-                        slots[key] = lastSlot
+            func slot(_ key: Int64) -> Int {
+                if key >= 0 && key < 1 << 20 {
+                    // Device ids are small serials: a flat table instead of hashing (rows may alternate keys).
+                    let at = Int(key)
+                    if at >= dense.count { dense.append(contentsOf: repeatElement(-1, count: Swift.max(at + 1, dense.count * 2) - dense.count)) }
+                    if dense[at] < 0 {
+                        dense[at] = keys.count
                         keys.append(key)
                         points.append(Array(repeating: [], count: fields.count))
                     }
+                    return dense[at]
+                }
+                if let known = slots[key] { return known }
+                slots[key] = keys.count
+                keys.append(key)
+                points.append(Array(repeating: [], count: fields.count))
+                return keys.count - 1
+            }
+            var blocks = BlockAggregates(step: query.bucket, edges: blockEdges, fieldCount: fields.count)
+            for row in 0..<result.rowCount {
+                if !blockEdges.isEmpty && result.isNull(row, 0) {
+                    try blocks.add(result, row: row, at: 2 + 4 * fields.count, groupByDevice: query.groupByDevice)
+                    continue
+                }
+                let key = result.int64(row, 0) ?? .min
+                if key != lastKey || lastSlot < 0 {
+                    lastSlot = slot(key)
                     lastKey = key
                 }
                 guard let time = result.unixMicros(row, 1) else { throw PGError(sqlState: nil, message: "aggregate row without a bucket") }
@@ -157,6 +181,8 @@ extension ReadingQueries {
                         max: result.double(row, base + 3)!))
                 }
             }
+            // Compacted readings' points after the statement's: a bin both have is merged below, in that order.
+            for (key, field, point) in blocks.points() { points[slot(key)][field].append(point) }
             var series: [AggregateSeries] = []
             for slot in keys.indices.sorted(by: { keys[$0] < keys[$1] }) {
                 let key = keys[slot]
@@ -164,7 +190,10 @@ extension ReadingQueries {
                 for index in fields.indices where !points[slot][index].isEmpty {
                     var list = points[slot][index]
                     points[slot][index] = []
-                    if !zip(list, list.dropFirst()).allSatisfy({ $0.time < $1.time }) { list.sort { $0.time < $1.time } }
+                    if !zip(list, list.dropFirst()).allSatisfy({ $0.time < $1.time }) {
+                        list.sort { $0.time < $1.time }
+                        list = AggregatePoint.merged(list)
+                    }
                     series.append(AggregateSeries(device: device, field: fields[index], points: list))
                 }
             }

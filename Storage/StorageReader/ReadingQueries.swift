@@ -75,26 +75,44 @@ public struct ReadingQueries: Sendable {
         return result.rows.compactMap(Self.device)
     }
 
-    /// Raw readings of one device in `[from, to)`, after the cursor time in the chosen order.
+    /// Raw readings of one device in `[from, to)`, after the cursor time in the chosen order: the first
+    /// `limit` heap rows and enough blocks to hold `limit` readings past the first (which the range or the
+    /// cursor may cut), merged.
     public func readings(
         deviceID: Int32, from: Int64, to: Int64, after cursor: Int64?, ascending: Bool, limit: Int, on connection: PGConnection
     ) throws(PGError) -> [StoredReading] {
-        let columns = (["\(Self.micros("time"))", "seq"] + tables.fieldColumns).joined(separator: ", ")
-        let cursorCondition = ascending ? "time > \(Self.timestamp("$5"))" : "time < \(Self.timestamp("$5"))"
-        let result = try connection.query("""
-            SELECT \(columns) FROM \(tables.readings)
-            WHERE device_id = $1 AND time >= \(Self.timestamp("$2")) AND time < \(Self.timestamp("$3"))
-              AND ($5::int8 IS NULL OR \(cursorCondition))
-            ORDER BY time \(ascending ? "ASC" : "DESC") LIMIT $4
-            """, [String(deviceID), String(from), String(to), String(limit), cursor.map(String.init)])
-        return result.rows.map(Self.reading)
+        let order = ascending ? "ASC" : "DESC"
+        let heapCursor = ascending ? "time > \(Self.timestamp("$5"))" : "time < \(Self.timestamp("$5"))"
+        let blockCursor = ascending ? "bucket > \(Self.timestamp("$5")) - interval '1 hour'" : "bucket < \(Self.timestamp("$5"))"
+        let sql = """
+            (SELECT \(heapSelect) FROM \(tables.readings)
+             WHERE device_id = $1 AND time >= \(Self.timestamp("$2")) AND time < \(Self.timestamp("$3"))
+               AND ($5::int8 IS NULL OR \(heapCursor))
+             ORDER BY time \(order) LIMIT $4)
+            UNION ALL
+            (SELECT \(blockSelect) FROM (
+                SELECT *, sum(count) OVER w - count - first_value(count) OVER w AS before FROM \(tables.blocks)
+                WHERE device_id = $1 AND bucket > \(Self.timestamp("$2")) - interval '1 hour' AND bucket < \(Self.timestamp("$3"))
+                  AND ($5::int8 IS NULL OR \(blockCursor))
+                WINDOW w AS (ORDER BY bucket \(order))
+             ) AS b WHERE before < $4)
+            """
+        var readings = try mergedReadings(
+            sql, [String(deviceID), String(from), String(to), String(limit), cursor.map(String.init)], deviceID: deviceID,
+            keep: { time in time >= from && time < to && cursor.map { ascending ? time > $0 : time < $0 } ?? true }, on: connection)
+        readings.sort { ascending ? $0.time < $1.time : $0.time > $1.time }
+        return Array(readings.prefix(limit))
     }
 
+    /// The newest reading: the heap's newest or the newest block's last, whichever is later.
     public func latest(deviceID: Int32, on connection: PGConnection) throws(PGError) -> StoredReading? {
-        let columns = (["\(Self.micros("time"))", "seq"] + tables.fieldColumns).joined(separator: ", ")
-        let result = try connection.query(
-            "SELECT \(columns) FROM \(tables.readings) WHERE device_id = $1 ORDER BY time DESC LIMIT 1", [String(deviceID)])
-        return result.rows.first.map(Self.reading)
+        let sql = """
+            (SELECT \(heapSelect) FROM \(tables.readings) WHERE device_id = $1 ORDER BY time DESC LIMIT 1)
+            UNION ALL
+            (SELECT \(blockSelect) FROM \(tables.blocks) WHERE device_id = $1 ORDER BY bucket DESC LIMIT 1)
+            """
+        let readings = try mergedReadings(sql, [String(deviceID)], deviceID: deviceID, keep: { _ in true }, on: connection)
+        return readings.max { $0.time < $1.time }
     }
 
     static func reading(_ row: [String?]) -> StoredReading {

@@ -26,6 +26,9 @@ public final class BatchWriter: @unchecked Sendable {
     /// The prepared fast-path statement's name, and the connection session it was prepared in.
     private let mergeStatement: String
     private var preparedSession: UInt64?
+    /// Readings before it may be compacted (`compaction_horizons`), as this writer last read it; nil: read
+    /// it before the next batch. Every batch checks it is still current (`telemetry_compaction_guard`).
+    private var horizon: Int64?
 
     public convenience init(connection: StoreConnection, sensor: SensorType) {
         self.init(connection: connection.pg, sensor: sensor)
@@ -109,6 +112,11 @@ public final class BatchWriter: @unchecked Sendable {
     func writeBatch(_ batch: IngestBatch) throws(PGError) -> WriteOutcome {
         do {
             return try writeOnce(batch)
+        } catch where error.sqlState == "TCH01" {
+            // Compaction moved the horizon since this writer read it: read it again, and the batch's
+            // readings before it are checked against the blocks.
+            horizon = nil
+            return try writeBatch(batch)
         } catch where error.sqlState == "23514" {
             // A check violation here is a row with no partition (the readings tables have no CHECK of their
             // own): retention, maybe in another process, dropped a day this writer had made. Make it again;
@@ -145,14 +153,19 @@ public final class BatchWriter: @unchecked Sendable {
         let reported = Set(batch.statusReports.map(\.device))
         var plan = DeviceRegistry.Plan()
         var ruled = Set<String>()
+        var horizon = Int64.min
         if !readings.isEmpty {
             try prepareSession()
+            horizon = try knownHorizon()
             try partitions.ensure(days: Set(readings.times.map(Micros.day(of:))), on: connection)
             plan = devices.plan(spans: batch.spans, readings: readings, reported: reported)
             try alerts.refreshIfDue(on: connection)
             ruled = alerts.devices(in: batch)
         }
         var pending = ["BEGIN"]
+        if !readings.isEmpty {
+            pending.append("SELECT telemetry_compaction_guard(\(CompactionLocks.horizon(sensor.name)), '\(sensor.name)', \(horizon))")
+        }
         let report = DeviceRegistry.reportStatus(batch.statusReports, sensor: sensor.name)
         if report != nil || !ruled.isEmpty {
             // Every device row the batch writes or evaluates rules for, locked first and in one order: the
@@ -170,7 +183,12 @@ public final class BatchWriter: @unchecked Sendable {
             var inserted = 0
             var stored: Set<AlertEvaluation.Reading>?
             if !readings.isEmpty {
-                (inserted, stored) = try insert(batch, ids: plan.ids, returningStored: !ruled.isEmpty, pending: &pending)
+                // Readings before the horizon may be in blocks already (a replay, a late reading): those
+                // are left out, the others stored by the staging path and their hours compacted again.
+                let compacted = readings.times.min()! < horizon
+                    ? try compactedReadings(batch, ids: plan.ids, before: horizon, pending: &pending) : []
+                (inserted, stored) = try insert(
+                    batch, ids: plan.ids, returningStored: !ruled.isEmpty, excluding: compacted, late: readings.times.min()! < horizon, pending: &pending)
             }
             if !batch.deadLetters.isEmpty {
                 if !pending.isEmpty { try connection.execute(pending.joined(separator: "; ")) }
@@ -243,9 +261,15 @@ public final class BatchWriter: @unchecked Sendable {
     /// (a redelivery, a replay, a resent frame) undoes it to the savepoint and takes the staging path,
     /// which inserts only new rows and folds exactly those into the rollups; with `returningStored` it says
     /// which (nil: every reading of the batch). Leaves in `pending` what must run before the commit.
-    private func insert(_ batch: IngestBatch, ids: [String: Int32], returningStored: Bool,
-                        pending: inout [String]) throws(PGError) -> (count: Int, stored: Set<AlertEvaluation.Reading>?) {
-        let body = copyBody(batch, ids: ids)
+    private func insert(_ batch: IngestBatch, ids: [String: Int32], returningStored: Bool, excluding compacted: Set<AlertEvaluation.Reading>,
+                        late: Bool, pending: inout [String]) throws(PGError) -> (count: Int, stored: Set<AlertEvaluation.Reading>?) {
+        let body = copyBody(batch, ids: ids, excluding: compacted)
+        if late {
+            if compacted.count == batch.readings.count { return (0, []) }
+            if !pending.isEmpty { try connection.execute(pending.joined(separator: "; ")) }
+            pending = []
+            return try stageAndMove(body, returningStored: returningStored)
+        }
         do {
             try connection.copyIn((pending + ["SAVEPOINT direct_copy", directCopySQL]).joined(separator: "; "), data: body)
             pending = []
@@ -259,6 +283,12 @@ public final class BatchWriter: @unchecked Sendable {
             try connection.execute("ROLLBACK TO SAVEPOINT direct_copy")
             pending = []
         }
+        return try stageAndMove(body, returningStored: returningStored)
+    }
+
+    /// The staging path: COPY into the session's staging table, then one statement moves the new rows and
+    /// folds exactly those into the rollups.
+    private func stageAndMove(_ body: [UInt8], returningStored: Bool) throws(PGError) -> (count: Int, stored: Set<AlertEvaluation.Reading>?) {
         try connection.execute(stageSQL)
         try connection.copyIn(copySQL, data: body)
         guard returningStored else { return (Int(try connection.execute(moveSQL)[0, 0] ?? "0") ?? 0, nil) }
@@ -266,6 +296,69 @@ public final class BatchWriter: @unchecked Sendable {
         return (rows.count, Set(rows.compactMap { row in
             row[0].flatMap { Int32($0) }.flatMap { device in row[1].flatMap { Int64($0) }.map { AlertEvaluation.Reading(device: device, time: $0) } }
         }))
+    }
+
+    /// The compaction horizon as last read (`Int64.min`: none yet), read again when a batch found it moved.
+    private func knownHorizon() throws(PGError) -> Int64 {
+        if let horizon { return horizon }
+        let result = try connection.query(
+            "SELECT \(SQLTime.micros("horizon")) FROM compaction_horizons WHERE sensor = $1", [sensor.name])
+        let known = result.count > 0 ? result[0, 0].flatMap { Int64($0) } ?? .min : .min
+        horizon = known
+        return known
+    }
+
+    /// The batch's readings before `horizon` that a block holds already. Runs what is pending, then, under
+    /// the shared locks of their (hour, device group) chunks (so no compaction of those runs meanwhile),
+    /// marks their hours for compaction again and reads those blocks' times.
+    private func compactedReadings(
+        _ batch: IngestBatch, ids: [String: Int32], before horizon: Int64, pending: inout [String]
+    ) throws(PGError) -> Set<AlertEvaluation.Reading> {
+        struct Chunk: Hashable { var device: Int32; var hour: Int64 }
+        var late = Set<Chunk>()
+        for span in batch.spans {
+            let id = ids[span.device]!
+            for row in span.rows where batch.readings.times[row] < horizon {
+                late.insert(Chunk(device: id, hour: Micros.hour(of: batch.readings.times[row])))
+            }
+        }
+        let locks = Set(late.map { chunk in
+            let (classKey, objectKey) = CompactionLocks.chunk(sensor.name, hour: chunk.hour, deviceID: chunk.device)
+            return [classKey, objectKey]
+        }).sorted { $0.lexicographicallyPrecedes($1) }
+        pending += locks.map { "SELECT pg_advisory_xact_lock_shared(\($0[0]), \($0[1]))" }
+        let hours = Set(late.map(\.hour)).sorted().map { $0 * Micros.perHour }
+        pending.append("""
+            INSERT INTO compaction_pending AS p (sensor, bucket)
+            SELECT '\(sensor.name)', timestamptz 'epoch' + h * interval '1 microsecond' FROM unnest('\(SQLText.array(hours))'::int8[]) AS h ORDER BY 2
+            ON CONFLICT (sensor, bucket) DO UPDATE SET version = p.version + 1
+            """)
+        try connection.execute(pending.joined(separator: "; "))
+        pending = []
+        let chunks = Array(late)
+        var compacted = Set<AlertEvaluation.Reading>()
+        try connection.withQuery("""
+            SELECT b.device_id, b._times FROM \(tables.blocks) b
+            JOIN unnest($1::int4[], $2::int8[]) AS k(device, hour)
+              ON b.device_id = k.device AND b.bucket = timestamptz 'epoch' + k.hour * interval '1 microsecond'
+            """, [SQLText.array(chunks.map(\.device)), SQLText.array(chunks.map { $0.hour * Micros.perHour })], binary: true) { (result) throws(PGError) in
+            for row in 0..<result.rowCount {
+                guard let device = result.int64(row, 0).map({ Int32(truncatingIfNeeded: $0) }) else { continue }
+                for time in try CompactedBlock.times(result, row: row, column: 1, deviceID: device) {
+                    compacted.insert(AlertEvaluation.Reading(device: device, time: time))
+                }
+            }
+        }
+        // Only the batch's own readings matter: keep the set small for the COPY's lookups.
+        var mine = Set<AlertEvaluation.Reading>()
+        for span in batch.spans {
+            let id = ids[span.device]!
+            for row in span.rows {
+                let reading = AlertEvaluation.Reading(device: id, time: batch.readings.times[row])
+                if compacted.contains(reading) { mine.insert(reading) }
+            }
+        }
+        return mine
     }
 
     /// Readings per 1-minute bucket (µs since the epoch, floor), for `ReadingCounts`.
@@ -278,13 +371,14 @@ public final class BatchWriter: @unchecked Sendable {
         return counts
     }
 
-    private func copyBody(_ batch: IngestBatch, ids: [String: Int32]) -> [UInt8] {
+    private func copyBody(_ batch: IngestBatch, ids: [String: Int32], excluding compacted: Set<AlertEvaluation.Reading> = []) -> [UInt8] {
         let readings = batch.readings
         let columns = 3 + readings.fieldCount
         var copy = PGBinaryCopy(reservingCapacity: readings.count * (2 + 4 * columns + 20 + 8 * columns))
         for span in batch.spans {
             let id = ids[span.device]!
             for row in span.rows {
+                if !compacted.isEmpty && compacted.contains(AlertEvaluation.Reading(device: id, time: readings.times[row])) { continue }
                 copy.startRow(columns: columns)
                 copy.appendInt32(id)
                 copy.appendTimestamp(unixMicros: readings.times[row])

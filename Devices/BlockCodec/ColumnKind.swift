@@ -1,0 +1,15 @@
+/// The first byte of every encoded column: what follows and how to read it.
+public enum ColumnKind: UInt8, Sendable {
+    /// Times in microseconds: the first, a unit, the first delta, then delta-of-deltas bit-packed.
+    case times = 1
+    /// Optional integers (`seq`): presence, the first, then deltas or delta-of-deltas bit-packed.
+    case integers = 2
+    /// Optional doubles that are decimals of a few digits (21.3): scaled to integers, then as `integers`.
+    case decimals = 3
+    /// Optional doubles of any bits: Gorilla's XOR with the previous value.
+    case xor = 4
+}
+
+/// The most values one column holds: a block is one device's hour, and even a reading every millisecond
+/// stays far below it. A header announcing more is damage, refused before any memory is reserved.
+public let maximumColumnCount = 1 << 24

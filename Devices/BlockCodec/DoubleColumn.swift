@@ -1,0 +1,114 @@
+/// Optional doubles of a block (one field): NaN in, NaN out, for a value that is not there. Encoded as
+/// decimals when every present value is a decimal of at most `maximumScale` digits after the point (what
+/// sensors report: 21.3, 1013.25), otherwise by Gorilla's XOR; `encode` takes the smaller.
+///
+/// Layout, both kinds: kind (3 or 4), count (varint), presence (`Presence`), then for decimals the scale
+/// (1 byte) and the present values × 10^scale as an `IntegerSeries`; for XOR the `GorillaXOR` bits.
+public enum DoubleColumn {
+    /// Beyond this, scaled values stop being exact integers of a double often enough to be worth trying.
+    public static let maximumScale = 9
+    static let powers: [Double] = (0...maximumScale).map { exponent in (0..<exponent).reduce(1.0) { value, _ in value * 10 } }
+
+    public static func encode(_ values: [Double]) -> [UInt8] {
+        let xor = encodeXOR(values)
+        guard let decimal = encodeDecimal(values), decimal.count < xor.count else { return xor }
+        return decimal
+    }
+
+    /// nil when a present value is not a decimal of at most `maximumScale` digits (or is ±0's sign, an
+    /// infinity, or too large to be an exact integer once scaled).
+    public static func encodeDecimal(_ values: [Double]) -> [UInt8]? {
+        var scale = 0
+        var integers: [Int64] = []
+        integers.reserveCapacity(values.count)
+        var present: [Bool] = []
+        present.reserveCapacity(values.count)
+        for value in values {
+            present.append(!value.isNaN)
+            if value.isNaN { continue }
+            while !isExact(value, scale: scale) {
+                scale += 1
+                if scale > maximumScale { return nil }
+            }
+        }
+        let power = powers[scale]
+        for value in values where !value.isNaN {
+            guard isExact(value, scale: scale) else { return nil }
+            integers.append(Int64((value * power).rounded()))
+        }
+        var writer = ByteWriter()
+        writer.byte(ColumnKind.decimals.rawValue)
+        writer.varint(UInt64(values.count))
+        Presence.encode(present, into: &writer)
+        writer.byte(UInt8(scale))
+        IntegerSeries.encode(integers, into: &writer)
+        return writer.bytes
+    }
+
+    /// Whether `value` comes back bit for bit from its integer at `scale` digits.
+    @inline(__always) static func isExact(_ value: Double, scale: Int) -> Bool {
+        let scaled = (value * powers[scale]).rounded()
+        guard scaled.magnitude <= 9_007_199_254_740_992 else { return false }  // 2^53: integers exact in a double
+        // Through the integer the column stores: -0.0 becomes 0 and is refused here.
+        return (Double(Int64(scaled)) / powers[scale]).bitPattern == value.bitPattern
+    }
+
+    public static func encodeXOR(_ values: [Double]) -> [UInt8] {
+        var writer = ByteWriter()
+        writer.byte(ColumnKind.xor.rawValue)
+        writer.varint(UInt64(values.count))
+        Presence.encode(values.map { !$0.isNaN }, into: &writer)
+        writer.bytes += GorillaXOR.encode(values.filter { !$0.isNaN })
+        return writer.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(BlockDecodeError) -> [Double] {
+        try columnBytes(bytes) { (buffer) throws(BlockDecodeError) in try decode(buffer) }
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(BlockDecodeError) -> [Double] {
+        var values: [Double] = []
+        var integers: [Int64] = []
+        var scratch: [UInt64] = []
+        try decode(bytes, into: &values, integers: &integers, scratch: &scratch)
+        return values
+    }
+
+    /// Into `values` (replacing its contents), reusing the other buffers between blocks.
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, into values: inout [Double], integers: inout [Int64], scratch: inout [UInt64]
+    ) throws(BlockDecodeError) {
+        var reader = ByteReader(bytes)
+        let kind = try reader.byte("kind")
+        guard kind == ColumnKind.decimals.rawValue || kind == ColumnKind.xor.rawValue else {
+            throw reader.fail(.wrongKind, "kind \(kind) where decimals (3) or XOR (4) were expected")
+        }
+        let count = try reader.count("count")
+        let presence = try Presence.decode(count: count, from: &reader)
+        let present = presence.map { $0.lazy.filter { $0 }.count } ?? count
+        var dense: [Double]
+        if kind == ColumnKind.decimals.rawValue {
+            let scale = Int(try reader.byte("scale"))
+            guard scale <= maximumScale else { throw reader.fail(.badHeader, "scale \(scale) is more than \(maximumScale)") }
+            try IntegerSeries.decode(count: present, from: &reader, into: &integers, scratch: &scratch)
+            let power = powers[scale]
+            dense = integers.withUnsafeBufferPointer { source in
+                [Double](unsafeUninitializedCapacity: source.count) { buffer, initialized in
+                    for index in source.indices { buffer[index] = Double(source[index]) / power }
+                    initialized = source.count
+                }
+            }
+        } else {
+            let start = reader.offset
+            dense = try GorillaXOR.decode(count: present, bits: try reader.bytes(reader.remaining, "XOR bits"), columnOffset: start)
+        }
+        try reader.expectEnd()
+        guard let presence else { values = dense; return }
+        var next = 0
+        values = presence.map { isThere in
+            guard isThere else { return .nan }
+            defer { next += 1 }
+            return dense[next]
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import Postgres
+import SensorModel
+import StorageCore
+
+/// Compaction of closed hours (docs/storage.md, "Compaction"): readings older than `after` move, per
+/// device and UTC hour, from the readings table into one `CompactedBlock` row. Each (hour, device group)
+/// is one transaction that deletes the heap rows and writes their blocks, so a reading is in exactly one
+/// of the two whatever happens to the process. Resumable (`compaction_horizons.done`), idempotent (a
+/// chunk without heap rows does nothing), one compactor per sensor type at a time (a session advisory
+/// lock: replicas skip), and writers are never held longer than the moment the horizon moves.
+public enum Compaction {
+    public struct Outcome: Sendable, Equatable {
+        public var sensor: String
+        /// (hour, device group) transactions that moved readings.
+        public var chunks = 0
+        /// Blocks written (new, or rewritten with late readings).
+        public var blocks = 0
+        public var readings = 0
+        /// The heap rows' size (tuples as PostgreSQL stores them) and the blocks' (encoded columns and their
+        /// fixed part): what compaction saves, before indexes.
+        public var bytesBefore = 0
+        public var bytesAfter = 0
+        /// Readings partitions dropped because compaction emptied them.
+        public var droppedPartitions: [String] = []
+        /// Another process was compacting this sensor type.
+        public var skipped = false
+
+        public init(sensor: String) { self.sensor = sensor }
+    }
+
+    /// Compacts every hour that ended at least `after` before `now` (µs), and the hours late readings
+    /// reopened.
+    public static func run(sensor: SensorType, now: Int64, after: Duration, on connection: PGConnection) throws(PGError) -> Outcome {
+        var outcome = Outcome(sensor: sensor.name)
+        let runLock = String(CompactionLocks.compactor(sensor.name))
+        guard try connection.query("SELECT pg_try_advisory_lock($1::int8)", [runLock])[0, 0] == "t" else {
+            outcome.skipped = true
+            return outcome
+        }
+        defer { _ = try? connection.query("SELECT pg_advisory_unlock($1::int8)", [runLock]) }
+        let tables = SensorTables(sensor)
+        let target = floorHour(now - RetentionPolicy.micros(after))
+        var (horizon, done) = try state(tables, start: target, on: connection)
+        if target > horizon {
+            try moveHorizon(sensor.name, to: target, on: connection)
+            horizon = target
+        }
+        let groups = try deviceGroups(sensor.name, on: connection)
+        let blockPartitions = Partitions(sensor: sensor, blocks: true)
+        let days = Set(try RetentionPolicy.partitionDays(tables, on: connection).map(\.day))
+        while done < horizon {
+            let day = Micros.day(of: done)
+            if days.contains(day) {
+                try blockPartitions.ensure(days: [day], on: connection)
+                for group in groups { try compact(tables, hour: done, devices: group, into: &outcome, on: connection) }
+                done += CompactedBlock.span
+            } else {
+                // No readings partition, no readings: on to the next day that has one.
+                done = min(days.filter { $0 > day }.min().map { $0 * Micros.perDay } ?? horizon, horizon)
+            }
+            _ = try connection.query(
+                "UPDATE compaction_horizons SET done = \(SQLTime.timestamp("$2")) WHERE sensor = $1", [sensor.name, String(done)])
+        }
+        let reopened = try connection.query("""
+            SELECT \(SQLTime.micros("bucket")), version FROM compaction_pending WHERE sensor = $1 AND bucket < \(SQLTime.timestamp("$2")) ORDER BY bucket
+            """, [sensor.name, String(done)])
+        for row in reopened.rows {
+            guard let hour = row[0].flatMap({ Int64($0) }), let version = row[1] else { continue }
+            try blockPartitions.ensure(days: [Micros.day(of: hour)], on: connection)
+            for group in groups { try compact(tables, hour: hour, devices: group, into: &outcome, on: connection) }
+            // Only if no other late reading came meanwhile: that one's hour is compacted at the next pass.
+            _ = try connection.query(
+                "DELETE FROM compaction_pending WHERE sensor = $1 AND bucket = \(SQLTime.timestamp("$2")) AND version = $3::int8",
+                [sensor.name, String(hour), version])
+        }
+        outcome.droppedPartitions = try dropEmptyPartitions(tables, before: done, on: connection)
+        return outcome
+    }
+
+    static func floorHour(_ micros: Int64) -> Int64 { Micros.hour(of: micros) * CompactedBlock.span }
+
+    /// The stored horizon and progress; made at the first pass, starting at the oldest readings partition
+    /// (or `start` when there is none).
+    static func state(_ tables: SensorTables, start: Int64, on connection: PGConnection) throws(PGError) -> (horizon: Int64, done: Int64) {
+        let select = "SELECT \(SQLTime.micros("horizon")), \(SQLTime.micros("done")) FROM compaction_horizons WHERE sensor = $1"
+        var result = try connection.query(select, [tables.sensor.name])
+        if result.count == 0 {
+            let oldest = try RetentionPolicy.partitionDays(tables, on: connection).first.map { $0.day * Micros.perDay }
+            let start = String(min(oldest ?? start, start))
+            _ = try connection.query("""
+                INSERT INTO compaction_horizons (sensor, horizon, done)
+                VALUES ($1, \(SQLTime.timestamp("$2")), \(SQLTime.timestamp("$2"))) ON CONFLICT DO NOTHING
+                """, [tables.sensor.name, start])
+            result = try connection.query(select, [tables.sensor.name])
+        }
+        guard let horizon = result[0, 0].flatMap({ Int64($0) }), let done = result[0, 1].flatMap({ Int64($0) }) else {
+            throw PGError(sqlState: nil, message: "no compaction state for \(tables.sensor.name)")
+        }
+        return (horizon, done)
+    }
+
+    /// Moves the horizon forward under the exclusive side of the lock every batch holds shared: a batch
+    /// either committed before (its readings are in the heap, compacted below) or starts after and learns
+    /// the new horizon (`telemetry_compaction_guard`).
+    static func moveHorizon(_ sensor: String, to horizon: Int64, on connection: PGConnection) throws(PGError) {
+        try connection.transaction { (connection) throws(PGError) in
+            try connection.execute("SET LOCAL lock_timeout = '30s'")
+            _ = try connection.query("SELECT pg_advisory_xact_lock($1::int8)", [String(CompactionLocks.horizon(sensor))])
+            _ = try connection.query("""
+                UPDATE compaction_horizons SET horizon = \(SQLTime.timestamp("$2")) WHERE sensor = $1 AND horizon < \(SQLTime.timestamp("$2"))
+                """, [sensor, String(horizon)])
+        }
+    }
+
+    /// The sensor type's device ids in lock groups (`CompactionLocks.groupSize` consecutive ids).
+    static func deviceGroups(_ sensor: String, on connection: PGConnection) throws(PGError) -> [[Int32]] {
+        var groups: [Int32: [Int32]] = [:]
+        for row in try connection.query("SELECT id FROM devices WHERE sensor = $1 ORDER BY id", [sensor]).rows {
+            guard let id = row[0].flatMap({ Int32($0) }) else { continue }
+            groups[id / CompactionLocks.groupSize, default: []].append(id)
+        }
+        return groups.keys.sorted().map { groups[$0]! }
+    }
+
+    /// One hour of one device group: its heap rows deleted and written, with any block the hour already
+    /// had, as blocks, in one transaction under the chunk's lock (writers storing late readings there wait).
+    static func compact(_ tables: SensorTables, hour: Int64, devices: [Int32], into outcome: inout Outcome, on connection: PGConnection) throws(PGError) {
+        let sensor = tables.sensor
+        let fieldCount = sensor.fields.count
+        let (classKey, objectKey) = CompactionLocks.chunk(sensor.name, hour: Micros.hour(of: hour), deviceID: devices[0])
+        let ids = SQLText.array(devices)
+        let moved = try connection.transaction { (connection) throws(PGError) -> (blocks: Int, readings: Int, before: Int, after: Int) in
+            _ = try connection.query("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [String(classKey), String(objectKey)])
+            let columns = (["device_id", "time", "seq"] + tables.fieldColumns).map { "r.\($0)" }.joined(separator: ", ")
+            var byDevice: [Int32: [Reading]] = [:]
+            var before = 0
+            try connection.withQuery("""
+                DELETE FROM \(tables.readings) AS r
+                WHERE r.device_id = ANY($1::int4[]) AND r.time >= \(SQLTime.timestamp("$2")) AND r.time < \(SQLTime.timestamp("$3"))
+                RETURNING \(columns), pg_column_size(r.*)
+                """, [ids, String(hour), String(hour + CompactedBlock.span)], binary: true) { (result) throws(PGError) in
+                for row in 0..<result.rowCount {
+                    guard let device = result.int64(row, 0).map({ Int32(truncatingIfNeeded: $0) }), let time = result.unixMicros(row, 1) else { continue }
+                    let values = (0..<fieldCount).map { result.double(row, 3 + $0) ?? .nan }
+                    byDevice[device, default: []].append(Reading(time: time, seq: result.int64(row, 2), values: values))
+                    before += Int(result.int64(row, 3 + fieldCount) ?? 0) + 4  // + the line pointer
+                }
+            }
+            guard !byDevice.isEmpty else { return (0, 0, 0, 0) }
+            let touched = SQLText.array(byDevice.keys.sorted())
+            // Late readings join the hour's block: read it, and it is written again whole.
+            let encoded = CompactedBlock.encodedColumns(tables).joined(separator: ", ")
+            try connection.withQuery("""
+                DELETE FROM \(tables.blocks) WHERE bucket = \(SQLTime.timestamp("$1")) AND device_id = ANY($2::int4[])
+                RETURNING device_id, \(encoded)
+                """, [String(hour), touched], binary: true) { (result) throws(PGError) in
+                for row in 0..<result.rowCount {
+                    guard let device = result.int64(row, 0).map({ Int32(truncatingIfNeeded: $0) }) else { continue }
+                    let block = try CompactedBlock.decode(result, row: row, from: 1, deviceID: device, bucket: hour, fieldCount: fieldCount)
+                    for index in 0..<block.count {
+                        byDevice[device, default: []].append(Reading(time: block.times[index], seq: block.seqs[index], values: block.values.map { $0[index] }))
+                    }
+                }
+            }
+            var copy = PGBinaryCopy(reservingCapacity: 4096)
+            var readings = 0
+            for device in byDevice.keys.sorted() {
+                let block = CompactedBlock(device: device, hour: hour, readings: byDevice[device]!, fieldCount: fieldCount)
+                readings += block.count
+                block.append(to: &copy)
+            }
+            let body = copy.finish()
+            try connection.copyIn("COPY \(tables.blocks) (\(CompactedBlock.columns(tables).joined(separator: ", "))) FROM STDIN (FORMAT binary)", data: body)
+            // A block row: its tuple header and line pointer (28 bytes) beside what the COPY carried.
+            return (byDevice.count, readings, before, body.count + 28 * byDevice.count)
+        }
+        guard moved.readings > 0 else { return }
+        outcome.chunks += 1
+        outcome.blocks += moved.blocks
+        outcome.readings += moved.readings
+        outcome.bytesBefore += moved.before
+        outcome.bytesAfter += moved.after
+    }
+
+    struct Reading {
+        var time: Int64
+        var seq: Int64?
+        var values: [Double]
+    }
+
+    /// Readings partitions of days compaction finished that hold no row any more: dropped (a late reading
+    /// makes its day again, `BatchWriter`). Skipped when busy or when a late reading is pending there.
+    static func dropEmptyPartitions(_ tables: SensorTables, before done: Int64, on connection: PGConnection) throws(PGError) -> [String] {
+        var dropped: [String] = []
+        for (day, name) in try RetentionPolicy.partitionDays(tables, on: connection) where (day + 1) * Micros.perDay <= done {
+            let pending = try connection.query("""
+                SELECT 1 FROM compaction_pending WHERE sensor = $1 AND bucket >= \(SQLTime.timestamp("$2")) AND bucket < \(SQLTime.timestamp("$3")) LIMIT 1
+                """, [tables.sensor.name, String(day * Micros.perDay), String((day + 1) * Micros.perDay)])
+            guard pending.count == 0 else { continue }
+            do {
+                let emptied = try connection.transaction { (connection) throws(PGError) -> Bool in
+                    try connection.execute("SET LOCAL lock_timeout = '2s'")
+                    try connection.execute("LOCK TABLE \(tables.quoted(name)) IN ACCESS EXCLUSIVE MODE")
+                    guard try connection.execute("SELECT 1 FROM \(tables.quoted(name)) LIMIT 1").count == 0 else { return false }
+                    try connection.execute("DROP TABLE \(tables.quoted(name))")
+                    return true
+                }
+                if emptied { dropped.append(name) }
+            } catch where error.sqlState == "55P03" {
+                continue  // busy: the next pass drops it
+            }
+        }
+        return dropped
+    }
+}
+
+extension CompactedBlock {
+    /// A block from readings in any order (times distinct: a duplicate keeps the first one given).
+    init(device: Int32, hour: Int64, readings: [Compaction.Reading], fieldCount: Int) {
+        var sorted = readings
+        sorted.sort { $0.time < $1.time }
+        var unique: [Compaction.Reading] = []
+        unique.reserveCapacity(sorted.count)
+        for reading in sorted where unique.last?.time != reading.time { unique.append(reading) }
+        self.init(
+            deviceID: device, bucket: hour, times: unique.map(\.time), seqs: unique.map(\.seq),
+            values: (0..<fieldCount).map { field in unique.map { $0.values[field] } })
+    }
+}
+
+// The services' entry point: the same work on a `StoreConnection`.
+extension Compaction {
+    public static func run(sensor: SensorType, now: Int64, after: Duration, on connection: StoreConnection) throws(StoreError) -> Outcome {
+        try StoreError.wrap { () throws(PGError) in try run(sensor: sensor, now: now, after: after, on: connection.pg) }
+    }
+}

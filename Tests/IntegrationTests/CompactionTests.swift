@@ -1,0 +1,178 @@
+import DeviceEmulator
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Postgres
+import SensorModel
+import StorageCore
+import StorageOperations
+import StorageReader
+import StorageWriter
+import Testing
+
+/// Compaction (docs/storage.md) changes what readings cost, never what the API answers: every answer of a
+/// compacted database equals, byte for byte, the answer of a database that holds the same readings and
+/// was never compacted; replays and late readings across the boundary are stored once; a compactor killed
+/// mid-transaction loses and doubles nothing.
+@Suite(.timeLimit(.minutes(10)))
+struct CompactionTests {
+    static let base = AggregatePropertyTests.base
+    static let span = AggregatePropertyTests.span
+    static let after: Duration = .seconds(7200)
+
+    /// Random readings (values multiples of 1/16, so sums are exact whatever the order of addition: the
+    /// comparison is bit for bit), fields missing at random, seq present or not.
+    static func batches(_ sensor: SensorType, devices: [String], count: Int, random: inout SplitMix64, used: inout Set<String>) -> [IngestBatch] {
+        (0..<count).map { _ in
+            var batch = IngestBatch(fieldCount: sensor.fields.count)
+            for device in devices.shuffled(using: &random).prefix(Int.random(in: 1...devices.count, using: &random)) {
+                let start = batch.readings.count
+                for _ in 0..<Int.random(in: 1...60, using: &random) {
+                    let time = AggregatePropertyTests.randomTime(&random)
+                    guard used.insert("\(device)@\(time)").inserted else { continue }
+                    let seq = Bool.random(using: &random) ? Int64.random(in: 0...1_000_000, using: &random) : ReadingBatch.noSeq
+                    let row = batch.readings.appendRow(time: time, seq: seq)
+                    for (field, spec) in sensor.fields.enumerated() where Double.random(in: 0..<1, using: &random) > 0.2 {
+                        let sixteenths = Int64.random(in: Int64(spec.min * 16)...Int64(min(spec.max, 1e6) * 16), using: &random)
+                        batch.readings.set(field: field, row: row, Double(sixteenths) / 16)
+                    }
+                }
+                batch.closeSpan(device: device, from: start)
+            }
+            return batch
+        }
+    }
+
+    /// Random requests over the data: raw readings in both orders followed page by page through their
+    /// cursors, CSV exports, each device's latest reading, aggregates of every bucket kind.
+    static func requests(_ sensor: SensorType, devices: [String], random: inout SplitMix64) -> [(uri: String, pages: Bool)] {
+        var requests: [(String, Bool)] = devices.map { ("/v1/sensors/\(sensor.name)/devices/\($0)/latest", false) }
+        for _ in 0..<60 {
+            var from = AggregatePropertyTests.randomTime(&random) - Int64.random(in: 0...Micros.perDay, using: &random)
+            var to = AggregatePropertyTests.randomTime(&random) + Int64.random(in: 0...Micros.perDay, using: &random)
+            if from > to { swap(&from, &to) }
+            let range = "from=\(AggregatePropertyTests.text(from))&to=\(AggregatePropertyTests.text(to))"
+            let device = devices.randomElement(using: &random)!
+            let order = Bool.random(using: &random) ? "asc" : "desc"
+            requests.append(("/v1/sensors/\(sensor.name)/devices/\(device)/readings?\(range)&order=\(order)&limit=\(Int.random(in: 1...400, using: &random))", true))
+            requests.append(("/v1/sensors/\(sensor.name)/devices/\(device)/readings?\(range)&order=\(order)&format=csv", false))
+            let bucket = ["7s", "1m", "5m", "1h", "90m", "1d", "15m", "2h"].randomElement(using: &random)!
+            var uri = "/v1/sensors/\(sensor.name)/aggregates?bucket=\(bucket)&\(range)&fn=count,sum,min,max"
+            for chosen in devices where Int.random(in: 0..<3, using: &random) == 0 { uri += "&device=\(chosen)" }
+            if Bool.random(using: &random) { uri += "&group_by=device" }
+            requests.append((uri, false))
+        }
+        return requests
+    }
+
+    /// Every request's body (and status), pages followed through `next`.
+    static func answers(_ requests: [(uri: String, pages: Bool)], database: String, catalog: TestCatalog) async throws -> [String] {
+        let app = try QueryApp(database: database, catalog: catalog)
+        return try await app.application.test(.router) { client in
+            var bodies: [String] = []
+            for request in requests {
+                var uri = request.uri
+                var body = ""
+                for _ in 0..<200 {
+                    let (status, data) = try await client.execute(uri: uri, method: .get) { ($0.status, Data(buffer: $0.body)) }
+                    let text = String(decoding: data, as: UTF8.self)
+                    body += "\(status.code) \(text)\n"
+                    guard request.pages, status == .ok,
+                          let next = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["next"] as? String else { break }
+                    uri = request.uri + "&cursor=\(next)"
+                }
+                bodies.append(body)
+            }
+            return bodies
+        }
+    }
+
+    static func expectSameAnswers(_ got: [String], _ want: [String], _ requests: [(uri: String, pages: Bool)], _ what: String) {
+        #expect(got.count == want.count)
+        var differ = 0
+        for index in want.indices where got[index] != want[index] {
+            differ += 1
+            if differ <= 3 { Issue.record("\(what): GET \(requests[index].uri)\ncompacted: \(got[index].prefix(600))\nreference: \(want[index].prefix(600))") }
+        }
+        #expect(differ == 0, "\(what): \(differ) of \(want.count) answers differ")
+    }
+
+    static func rowCounts(_ sensor: SensorType, on connection: PGConnection) throws -> (heap: Int, compacted: Int, blocks: Int) {
+        let tables = SensorTables(sensor)
+        let heap = Int(try connection.query("SELECT count(*) FROM \(tables.readings)")[0, 0]!)!
+        let blocks = try connection.query("SELECT count(*), coalesce(sum(count), 0) FROM \(tables.blocks)")
+        return (heap, Int(blocks[0, 1]!)!, Int(blocks[0, 0]!)!)
+    }
+
+    @Test func compactedAnswersEqualUncompactedOnesBitForBit() async throws {
+        let servers = try TestServers.require()
+        let catalog = try TestCatalog.make(from: ["power"])
+        let sensor = catalog.sensor("power")
+        let compacted = try servers.makeDatabase(), reference = try servers.makeDatabase()
+        var connections: [PGConnection] = []
+        var writers: [BatchWriter] = []
+        for database in [compacted, reference] {
+            let connection = try PGConnection(url: database)
+            try Schema.migrate(connection, catalog: catalog.catalog)
+            connections.append(connection)
+            writers.append(BatchWriter(connection: connection, sensor: sensor))
+        }
+        var random = SplitMix64(seed: 0xC0_4AC7)
+        var used = Set<String>()
+        let devices = (0..<6).map { "dev-\($0)" }
+        let data = Self.batches(sensor, devices: devices, count: 30, random: &random, used: &used)
+        for batch in data { for writer in writers { _ = try writer.write(batch) } }
+        let requests = Self.requests(sensor, devices: devices, random: &random)
+        let want = try await Self.answers(requests, database: reference, catalog: catalog)
+        #expect(want.filter { $0.hasPrefix("200 ") }.count == want.count, "every reference request answers 200")
+
+        // Half the range compacted, then all of it: the boundary runs through pages, cursors and buckets.
+        var outcome = try Compaction.run(sensor: sensor, now: Self.base + Self.span / 2, after: Self.after, on: connections[0])
+        #expect(outcome.readings > 0 && !outcome.skipped)
+        var counts = try Self.rowCounts(sensor, on: connections[0])
+        #expect(counts.heap > 0 && counts.compacted > 0, "half compacted: \(counts)")
+        Self.expectSameAnswers(try await Self.answers(requests, database: compacted, catalog: catalog), want, requests, "half compacted")
+
+        outcome = try Compaction.run(sensor: sensor, now: Self.base + Self.span + 3 * Micros.perHour, after: Self.after, on: connections[0])
+        counts = try Self.rowCounts(sensor, on: connections[0])
+        #expect(counts.heap == 0, "all compacted: \(counts)")
+        #expect(counts.heap + counts.compacted == data.reduce(0) { $0 + $1.readings.count })
+        #expect(!outcome.droppedPartitions.isEmpty, "emptied partitions are dropped")
+        Self.expectSameAnswers(try await Self.answers(requests, database: compacted, catalog: catalog), want, requests, "compacted")
+
+        // Late readings into compacted hours and replays of compacted ones, through the same writer (its
+        // horizon is stale: the guard makes it read it again): the late ones stored once, the replays not at
+        // all, rollups counting each reading once.
+        let late = Self.batches(sensor, devices: devices, count: 5, random: &random, used: &used)
+        for batch in late {
+            let stored = try writers[0].write(batch)
+            #expect(stored.inserted == batch.readings.count)
+            _ = try writers[1].write(batch)
+        }
+        for batch in data.prefix(10) + late.prefix(2) {
+            let replay = try writers[0].write(batch)
+            #expect(replay.inserted == 0 && replay.duplicates == batch.readings.count)
+        }
+        let wantLate = try await Self.answers(requests, database: reference, catalog: catalog)
+        Self.expectSameAnswers(try await Self.answers(requests, database: compacted, catalog: catalog), wantLate, requests, "late readings beside blocks")
+        try Self.expectRollupsEqual(sensor, connections[0], connections[1])
+
+        // The next pass merges them into their hours' blocks and forgets the reopened hours.
+        _ = try Compaction.run(sensor: sensor, now: Self.base + Self.span + 3 * Micros.perHour, after: Self.after, on: connections[0])
+        counts = try Self.rowCounts(sensor, on: connections[0])
+        #expect(counts.heap == 0, "late readings compacted: \(counts)")
+        #expect(try connections[0].query("SELECT count(*) FROM compaction_pending")[0, 0] == "0")
+        Self.expectSameAnswers(try await Self.answers(requests, database: compacted, catalog: catalog), wantLate, requests, "late readings compacted")
+        try Self.expectRollupsEqual(sensor, connections[0], connections[1])
+    }
+
+    /// Both databases' rollups, row for row (the reference's equal its raw rows: `RollupCheck`).
+    static func expectRollupsEqual(_ sensor: SensorType, _ compacted: PGConnection, _ reference: PGConnection) throws {
+        try RollupCheck.expectRollupsEqualRaw(sensor, on: reference)
+        let tables = SensorTables(sensor)
+        for resolution in RollupResolution.allCases {
+            let sql = "SELECT * FROM \(tables.rollup(resolution)) ORDER BY device_id, bucket"
+            #expect(try compacted.query(sql).rows == reference.query(sql).rows, "\(tables.rollup(resolution)) differs")
+        }
+    }
+}
