@@ -44,8 +44,9 @@ extension Schema {
                 PRIMARY KEY (device_id, bucket)
             ) PARTITION BY RANGE (bucket)
             """)
-        for column in tables.fieldColumns {
-            sql.append("ALTER TABLE \(tables.blocks) ADD COLUMN IF NOT EXISTS \(column) bytea")
+        // A field added to the catalog later becomes a column (old blocks: NULL, read as missing).
+        for field in sensor.fields {
+            sql.append(addColumnIfMissing(tables.blocks, field.name, "bytea"))
         }
         // The codec's output does not compress further: TOAST must not spend CPU trying (EXTERNAL: out of
         // line when large, never compressed). Partitions made later take the parent's setting. Only when

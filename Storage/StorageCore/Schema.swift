@@ -82,6 +82,20 @@ public enum Schema {
         END $$
         """
 
+    /// `ALTER TABLE ... ADD COLUMN` only when the column is missing: even with IF NOT EXISTS an ALTER takes
+    /// an exclusive lock on the table and every partition, and migrations run at every start and every
+    /// retention and compaction pass (a reader holding a lock would queue every writer behind it).
+    /// `table` quoted, `column` not (names come from the validated catalog).
+    static func addColumnIfMissing(_ table: String, _ column: String, _ type: String) -> String {
+        """
+        DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '\(table)'::regclass AND attname = '\(column)' AND NOT attisdropped) THEN
+                ALTER TABLE \(table) ADD COLUMN "\(column)" \(type);
+            END IF;
+        END $$
+        """
+    }
+
     static func statements(for sensor: SensorType) -> [String] {
         let tables = SensorTables(sensor)
         var sql: [String] = []
@@ -93,8 +107,8 @@ public enum Schema {
             ) PARTITION BY RANGE (time)
             """)
         // A field added to the catalog later becomes a column; old rows read it as missing.
-        for column in tables.fieldColumns {
-            sql.append("ALTER TABLE \(tables.readings) ADD COLUMN IF NOT EXISTS \(column) float8")
+        for field in sensor.fields {
+            sql.append(addColumnIfMissing(tables.readings, field.name, "float8"))
         }
         for resolution in RollupResolution.allCases {
             let table = tables.rollup(resolution)
@@ -105,9 +119,9 @@ public enum Schema {
                 )
                 """)
             for field in sensor.fields {
-                sql.append("ALTER TABLE \(table) ADD COLUMN IF NOT EXISTS \(tables.column(field.name, "count")) int8 NOT NULL DEFAULT 0")
+                sql.append(addColumnIfMissing(table, "\(field.name)_count", "int8 NOT NULL DEFAULT 0"))
                 for part in ["sum", "min", "max"] {
-                    sql.append("ALTER TABLE \(table) ADD COLUMN IF NOT EXISTS \(tables.column(field.name, part)) float8")
+                    sql.append(addColumnIfMissing(table, "\(field.name)_\(part)", "float8"))
                 }
             }
             let stem = "\(sensor.name)_\(resolution == .minute ? "1m" : "1h")"

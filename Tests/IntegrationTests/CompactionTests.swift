@@ -176,3 +176,84 @@ struct CompactionTests {
         }
     }
 }
+
+extension CompactionTests {
+    /// `telemetry compact` killed while a chunk's transaction has deleted heap rows (and earlier chunks
+    /// committed their blocks): every reading is still there exactly once, and the next pass finishes.
+    @Test func aCompactorKilledMidTransactionLosesAndDoublesNothing() async throws {
+        let servers = try TestServers.require()
+        let catalog = try TestCatalog.make(from: ["temperature"])
+        let sensor = catalog.sensor("temperature")
+        let database = try servers.makeDatabase()
+        let connection = try PGConnection(url: database)
+        try Schema.migrate(connection, catalog: catalog.catalog)
+        let writer = BatchWriter(connection: connection, sensor: sensor)
+        let devices = (0..<40).map { "kill-\($0)" }
+        let minutes = 2 * 24 * 60
+        for device in devices.indices {
+            var batch = IngestBatch(fieldCount: sensor.fields.count)
+            for minute in 0..<minutes {
+                let row = batch.readings.appendRow(time: Self.base + Int64(minute) * 60_000_000 + Int64(device) * 1_000_000, seq: Int64(minute))
+                for field in sensor.fields.indices { batch.readings.set(field: field, row: row, Double(200 + (minute + device) % 37) / 10) }
+            }
+            batch.closeSpan(device: devices[device], from: 0)
+            _ = try writer.write(batch)
+        }
+        let total = devices.count * minutes
+        let before = try Self.everything(sensor, devices: devices, on: connection)
+        #expect(before.values.reduce(0) { $0 + $1.count } == total)
+
+        // A reading of the second day held by a row lock: the compactor's chunk there waits inside its
+        // transaction, after deleting its group's other rows; the hours before are committed by then.
+        let locker = try PGConnection(url: database)
+        try locker.execute("BEGIN")
+        let held = Self.base + Micros.perDay + 12 * Micros.perHour
+        let deviceID = try locker.query("SELECT id FROM devices WHERE device = $1", [devices[3]])[0, 0]!
+        _ = try locker.query("""
+            SELECT 1 FROM \(SensorTables(sensor).readings) WHERE device_id = $1 AND time >= timestamptz 'epoch' + $2::int8 * interval '1 microsecond' LIMIT 1 FOR UPDATE
+            """, [deviceID, String(held)])
+        let compactor = try ServiceProcess(
+            "telemetry", arguments: ["compact", "--after-minutes", "120"],
+            environment: ["TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory], servers: servers)
+        let waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        try await Self.until("the compactor waits on the held row (\(compactor.output))") { try connection.query(waiting)[0, 0] != "0" }
+        let during = try Self.rowCounts(sensor, on: connection)
+        #expect(during.compacted > 0, "hours before the held one are compacted: \(during)")
+        compactor.signal(SIGKILL)
+        #expect(compactor.waitForExit(timeout: .seconds(10)) != nil)
+        try locker.execute("COMMIT")
+        let others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        try await Self.until("the killed compactor's session ends") { try connection.query(others)[0, 0] == "1" }  // the locker's
+
+        let afterKill = try Self.rowCounts(sensor, on: connection)
+        #expect(afterKill.heap + afterKill.compacted == total, "after kill -9: \(afterKill)")
+        #expect(try Self.everything(sensor, devices: devices, on: connection) == before)
+
+        let outcome = try Compaction.run(sensor: sensor, now: Self.base + 3 * Micros.perDay, after: Self.after, on: connection)
+        #expect(!outcome.skipped, "the killed compactor's session lock went with its session")
+        let finished = try Self.rowCounts(sensor, on: connection)
+        #expect(finished.heap == 0 && finished.compacted == total, "after the next pass: \(finished)")
+        #expect(try Self.everything(sensor, devices: devices, on: connection) == before)
+    }
+
+    /// Every reading of every device, through the read path (heap and blocks), in order.
+    static func everything(_ sensor: SensorType, devices: [String], on connection: PGConnection) throws -> [String: [StoredReading]] {
+        let base = Self.base
+        let queries = ReadingQueries(sensor: sensor)
+        var all: [String: [StoredReading]] = [:]
+        for device in devices {
+            guard let stored = try queries.device(named: device, on: connection) else { continue }
+            all[device] = try queries.readings(
+                deviceID: stored.id, from: base - Micros.perDay, to: base + 4 * Micros.perDay, after: nil, ascending: true, limit: 1_000_000, on: connection)
+        }
+        return all
+    }
+
+    static func until(_ what: String, deadline: Duration = .seconds(60), _ condition: () throws -> Bool) async throws {
+        let end = ContinuousClock.now.advanced(by: deadline)
+        while try !condition() {
+            guard ContinuousClock.now < end else { throw TestSetupError(message: "timed out waiting until \(what)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
