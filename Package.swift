@@ -161,6 +161,10 @@ let package = Package(
             ],
             path: "Tools/Benchmarks/QueryBenchmark", swiftSettings: strict),
         .executableTarget(
+            name: "CompactionBenchmark",
+            dependencies: ["Postgres", "SensorModel", "StorageCore", "StorageOperations", "StorageReader", "StorageWriter", "DeviceEmulator", "TestSupport"],
+            path: "Tools/Benchmarks/CompactionBenchmark", swiftSettings: strict),
+        .executableTarget(
             name: "DeviceStatusBenchmark", dependencies: ["Postgres", "SensorModel", "StorageCore", "StorageEvents", "StorageOperations"],
             path: "Tools/Benchmarks/DeviceStatusBenchmark", swiftSettings: strict),
         .executableTarget(

@@ -26,7 +26,7 @@ LAYERS = [
     ["DeviceEmulator", "FuzzSupport", "TestSupport", "SparkplugProtobuf"],
     # executables: the platform's, the fuzzers and the benchmarks
     ["telemetry", "FuzzTM", "FuzzLPP", "FuzzSenMLJSON", "FuzzSenMLCBOR", "FuzzJSON", "FuzzText", "FuzzChirpStack", "FuzzTTN", "FuzzSparkplug", "FuzzBlocks",
-     "EndToEndBenchmark", "DecodeBenchmark", "QueryBenchmark", "DashboardBenchmark", "DeviceStatusBenchmark", "AlertLatencyBenchmark"],
+     "EndToEndBenchmark", "DecodeBenchmark", "QueryBenchmark", "DashboardBenchmark", "DeviceStatusBenchmark", "AlertLatencyBenchmark", "CompactionBenchmark"],
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 

@@ -8,6 +8,9 @@ public enum ColumnKind: UInt8, Sendable {
     case decimals = 3
     /// Optional doubles of any bits: Gorilla's XOR with the previous value.
     case xor = 4
+    /// Optional doubles that are float32 values of decimals (21.4 sent as a float32 is 21.399999618530273):
+    /// scaled to integers as `decimals`, read back through `Float`.
+    case float32Decimals = 5
 }
 
 /// The most values one column holds: a block is one device's hour, and even a reading every millisecond

@@ -1,8 +1,9 @@
 /// Optional doubles of a block (one field): NaN in, NaN out, for a value that is not there. Encoded as
 /// decimals when every present value is a decimal of at most `maximumScale` digits after the point (what
-/// sensors report: 21.3, 1013.25), otherwise by Gorilla's XOR; `encode` takes the smaller.
+/// sensors report: 21.3, 1013.25), or the float32 nearest such decimals (what a device sending float32
+/// reports), otherwise by Gorilla's XOR; `encode` takes decimals of a few digits, else the smaller.
 ///
-/// Layout, both kinds: kind (3 or 4), count (varint), presence (`Presence`), then for decimals the scale
+/// Layout, all kinds: kind (3, 4 or 5), count (varint), presence (`Presence`), then for decimals the scale
 /// (1 byte) and the present values × 10^scale as an `IntegerSeries`; for XOR the `GorillaXOR` bits.
 public enum DoubleColumn {
     /// Beyond this, scaled values stop being exact integers of a double often enough to be worth trying.
@@ -10,14 +11,19 @@ public enum DoubleColumn {
     static let powers: [Double] = (0...maximumScale).map { exponent in (0..<exponent).reduce(1.0) { value, _ in value * 10 } }
 
     public static func encode(_ values: [Double]) -> [UInt8] {
+        guard values.contains(where: { !$0.isNaN }) else { return encodeXOR(values) }  // presence alone
+        guard let (decimal, scale) = decimals(values, float32: false) ?? decimals(values, float32: true) else { return encodeXOR(values) }
+        // A decimal of a few digits is as small as it gets (a steady value packs at width 0): XOR not tried.
+        if scale <= 4 { return decimal }
         let xor = encodeXOR(values)
-        guard let decimal = encodeDecimal(values), decimal.count < xor.count else { return xor }
-        return decimal
+        return decimal.count < xor.count ? decimal : xor
     }
 
     /// nil when a present value is not a decimal of at most `maximumScale` digits (or is ±0's sign, an
-    /// infinity, or too large to be an exact integer once scaled).
-    public static func encodeDecimal(_ values: [Double]) -> [UInt8]? {
+    /// infinity, or too large to be an exact integer once scaled); with `float32`, the float32 nearest one.
+    public static func encodeDecimal(_ values: [Double], float32: Bool = false) -> [UInt8]? { decimals(values, float32: float32)?.bytes }
+
+    static func decimals(_ values: [Double], float32: Bool) -> (bytes: [UInt8], scale: Int)? {
         var scale = 0
         var integers: [Int64] = []
         integers.reserveCapacity(values.count)
@@ -26,31 +32,35 @@ public enum DoubleColumn {
         for value in values {
             present.append(!value.isNaN)
             if value.isNaN { continue }
-            while !isExact(value, scale: scale) {
+            while !isExact(value, scale: scale, float32: float32) {
                 scale += 1
                 if scale > maximumScale { return nil }
             }
         }
         let power = powers[scale]
         for value in values where !value.isNaN {
-            guard isExact(value, scale: scale) else { return nil }
+            guard isExact(value, scale: scale, float32: float32) else { return nil }
             integers.append(Int64((value * power).rounded()))
         }
         var writer = ByteWriter()
-        writer.byte(ColumnKind.decimals.rawValue)
+        writer.byte(float32 ? ColumnKind.float32Decimals.rawValue : ColumnKind.decimals.rawValue)
         writer.varint(UInt64(values.count))
         Presence.encode(present, into: &writer)
         writer.byte(UInt8(scale))
         IntegerSeries.encode(integers, into: &writer)
-        return writer.bytes
+        return (writer.bytes, scale)
     }
 
-    /// Whether `value` comes back bit for bit from its integer at `scale` digits.
-    @inline(__always) static func isExact(_ value: Double, scale: Int) -> Bool {
+    /// Whether `value` comes back bit for bit from its integer at `scale` digits (through `Float` too).
+    @inline(__always) static func isExact(_ value: Double, scale: Int, float32: Bool = false) -> Bool {
         let scaled = (value * powers[scale]).rounded()
         guard scaled.magnitude <= 9_007_199_254_740_992 else { return false }  // 2^53: integers exact in a double
         // Through the integer the column stores: -0.0 becomes 0 and is refused here.
-        return (Double(Int64(scaled)) / powers[scale]).bitPattern == value.bitPattern
+        return decoded(Int64(scaled), power: powers[scale], float32: float32).bitPattern == value.bitPattern
+    }
+
+    @inline(__always) static func decoded(_ integer: Int64, power: Double, float32: Bool) -> Double {
+        float32 ? Double(Float(Double(integer) / power)) : Double(integer) / power
     }
 
     public static func encodeXOR(_ values: [Double]) -> [UInt8] {
@@ -80,21 +90,26 @@ public enum DoubleColumn {
     ) throws(BlockDecodeError) {
         var reader = ByteReader(bytes)
         let kind = try reader.byte("kind")
-        guard kind == ColumnKind.decimals.rawValue || kind == ColumnKind.xor.rawValue else {
-            throw reader.fail(.wrongKind, "kind \(kind) where decimals (3) or XOR (4) were expected")
+        guard kind == ColumnKind.decimals.rawValue || kind == ColumnKind.xor.rawValue || kind == ColumnKind.float32Decimals.rawValue else {
+            throw reader.fail(.wrongKind, "kind \(kind) where decimals (3, 5) or XOR (4) were expected")
         }
         let count = try reader.count("count")
         let presence = try Presence.decode(count: count, from: &reader)
         let present = presence.map { $0.lazy.filter { $0 }.count } ?? count
         var dense: [Double]
-        if kind == ColumnKind.decimals.rawValue {
+        if kind != ColumnKind.xor.rawValue {
             let scale = Int(try reader.byte("scale"))
             guard scale <= maximumScale else { throw reader.fail(.badHeader, "scale \(scale) is more than \(maximumScale)") }
             try IntegerSeries.decode(count: present, from: &reader, into: &integers, scratch: &scratch)
             let power = powers[scale]
+            let float32 = kind == ColumnKind.float32Decimals.rawValue
             dense = integers.withUnsafeBufferPointer { source in
                 [Double](unsafeUninitializedCapacity: source.count) { buffer, initialized in
-                    for index in source.indices { buffer[index] = Double(source[index]) / power }
+                    if float32 {
+                        for index in source.indices { buffer[index] = Double(Float(Double(source[index]) / power)) }
+                    } else {
+                        for index in source.indices { buffer[index] = Double(source[index]) / power }
+                    }
                     initialized = source.count
                 }
             }

@@ -45,7 +45,7 @@ import Testing
             let count = round < 20 ? round : Int.random(in: 1...1_000, using: &random)
             let scale = Int.random(in: 0...11, using: &random)
             var level = Double(Int.random(in: -100_000...100_000, using: &random))
-            let values: [Double] = (0..<count).map { _ in
+            let generated: [Double] = (0..<count).map { _ in
                 switch Int.random(in: 0..<(round % 4 == 0 ? 4 : 40), using: &random) {
                 case 0: return specials.randomElement(using: &random)!
                 case 1: return Double(bitPattern: random.next())
@@ -54,12 +54,17 @@ import Testing
                     return (level / [1, 10, 100, 1_000, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11][scale])
                 }
             }
+            // A third of the rounds as a device sending float32 would deliver them.
+            let values = round % 3 == 1 ? generated.map { Double(Float($0)) } : generated
             let picked = DoubleColumn.encode(values)
             #expect(sameDoubles(try DoubleColumn.decode(picked), values), "round \(round)")
             #expect(sameDoubles(try DoubleColumn.decode(DoubleColumn.encodeXOR(values)), values), "round \(round) as XOR")
             if let decimal = DoubleColumn.encodeDecimal(values) {
                 #expect(sameDoubles(try DoubleColumn.decode(decimal), values), "round \(round) as decimals")
                 #expect(picked.count <= decimal.count)
+            }
+            if let decimal = DoubleColumn.encodeDecimal(values, float32: true) {
+                #expect(sameDoubles(try DoubleColumn.decode(decimal), values), "round \(round) as float32 decimals")
             }
         }
     }

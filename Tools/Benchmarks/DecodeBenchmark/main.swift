@@ -165,6 +165,7 @@ if let json = results["senml-json power 10-reading packs"] {
 runJSONCases()
 runLoRaWANCases()
 runSparkplugCases()
+runBlockCases()
 
 // CRC-32C alone, over 64 KiB.
 let crcInput = [UInt8](repeating: 0xA5, count: 65_536)
