@@ -27,36 +27,42 @@ public enum DoubleColumn {
         var scale = 0
         var integers: [Int64] = []
         integers.reserveCapacity(values.count)
-        var present: [Bool] = []
-        present.reserveCapacity(values.count)
-        for value in values {
-            present.append(!value.isNaN)
-            if value.isNaN { continue }
-            while !isExact(value, scale: scale, float32: float32) {
+        var missing = 0
+        // One pass: each value's integer at the scale so far; a value that needs more digits raises the
+        // scale and the integers so far are made again (a block's first values settle it).
+        var index = 0
+        while index < values.count {
+            let value = values[index]
+            index += 1
+            if value.isNaN { missing += 1; continue }
+            if let integer = exactInteger(value, scale: scale, float32: float32) {
+                integers.append(integer)
+                continue
+            }
+            repeat {
                 scale += 1
                 if scale > maximumScale { return nil }
-            }
-        }
-        let power = powers[scale]
-        for value in values where !value.isNaN {
-            guard isExact(value, scale: scale, float32: float32) else { return nil }
-            integers.append(Int64((value * power).rounded()))
+            } while exactInteger(value, scale: scale, float32: float32) == nil
+            integers.removeAll(keepingCapacity: true)
+            missing = 0
+            index = 0
         }
         var writer = ByteWriter()
         writer.byte(float32 ? ColumnKind.float32Decimals.rawValue : ColumnKind.decimals.rawValue)
         writer.varint(UInt64(values.count))
-        Presence.encode(present, into: &writer)
+        if missing == 0 { writer.byte(0) } else { Presence.encode(values.map { !$0.isNaN }, into: &writer) }
         writer.byte(UInt8(scale))
         IntegerSeries.encode(integers, into: &writer)
         return (writer.bytes, scale)
     }
 
-    /// Whether `value` comes back bit for bit from its integer at `scale` digits (through `Float` too).
-    @inline(__always) static func isExact(_ value: Double, scale: Int, float32: Bool = false) -> Bool {
+    /// `value`'s integer at `scale` digits when it comes back from it bit for bit (through `Float` too).
+    @inline(__always) static func exactInteger(_ value: Double, scale: Int, float32: Bool) -> Int64? {
         let scaled = (value * powers[scale]).rounded()
-        guard scaled.magnitude <= 9_007_199_254_740_992 else { return false }  // 2^53: integers exact in a double
+        guard scaled.magnitude <= 9_007_199_254_740_992 else { return nil }  // 2^53: integers exact in a double
         // Through the integer the column stores: -0.0 becomes 0 and is refused here.
-        return decoded(Int64(scaled), power: powers[scale], float32: float32).bitPattern == value.bitPattern
+        let integer = Int64(scaled)
+        return decoded(integer, power: powers[scale], float32: float32).bitPattern == value.bitPattern ? integer : nil
     }
 
     @inline(__always) static func decoded(_ integer: Int64, power: Double, float32: Bool) -> Double {

@@ -28,10 +28,10 @@ enum IntegerSeries {
         if dodCost < deltaCost {
             writer.byte(2)
             writer.varint(deltas[0])
-            PackedIntegers.encode(dods, into: &writer)
+            PackedIntegers.encode(dods, histogram: dodHistogram, into: &writer)
         } else {
             writer.byte(1)
-            PackedIntegers.encode(deltas, into: &writer)
+            PackedIntegers.encode(deltas, histogram: deltaHistogram, into: &writer)
         }
     }
 

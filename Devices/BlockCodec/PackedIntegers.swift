@@ -5,9 +5,10 @@
 /// Layout: width (1 byte, 0...64), exception count (varint), `count × width` bits most significant first
 /// (exceptions' slots zero), then each exception's position gap and value (varints).
 enum PackedIntegers {
-    static func encode(_ values: [UInt64], into writer: inout ByteWriter) {
-        var histogram = [Int](repeating: 0, count: 65)
-        for value in values { histogram[bitLength(value)] += 1 }
+    /// `histogram`: how many values need each bit length (0...64), when the caller counted them already.
+    static func encode(_ values: [UInt64], histogram counted: [Int]? = nil, into writer: inout ByteWriter) {
+        var histogram = counted ?? [Int](repeating: 0, count: 65)
+        if counted == nil { for value in values { histogram[bitLength(value)] += 1 } }
         let width = cheapestWidth(histogram, count: values.count)
         let limit: UInt64 = width == 64 ? .max : (1 << UInt64(width)) - 1
         let exceptions = values.indices.filter { values[$0] > limit }

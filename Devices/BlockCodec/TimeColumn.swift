@@ -14,19 +14,43 @@ public enum TimeColumn {
         guard times.count >= 2 else { return writer.bytes }
         let unit = commonUnit(times)
         writer.varint(unit)
-        let divisor = Int64(bitPattern: unit)
-        IntegerSeries.encode(times.map { unit == 1 ? $0 &- first : ($0 - first) / divisor }, into: &writer)
+        IntegerSeries.encode(offsets(times, unit: unit), into: &writer)
         return writer.bytes
     }
 
-    /// The greatest common divisor of the offsets from the first time; 1 when one overflows (times far
-    /// apart: offsets then wrap, and wrap back on decoding).
+    /// `(time - first) / unit` of each time, wrapping when `unit` is 1. A steady clock repeats its step:
+    /// the quotient of a step seen last is reused instead of dividing again.
+    static func offsets(_ times: [Int64], unit: UInt64) -> [Int64] {
+        let first = times[0]
+        guard unit > 1 else { return times.map { $0 &- first } }
+        let divisor = Int64(bitPattern: unit)
+        var offsets = [Int64](repeating: 0, count: times.count)
+        var lastStep: Int64 = 0, lastQuotient: Int64 = 0
+        for index in 1..<times.count {
+            let step = times[index] &- times[index - 1]
+            if step != lastStep {
+                lastStep = step
+                lastQuotient = (times[index] - first) / divisor - (times[index - 1] - first) / divisor
+            }
+            offsets[index] = offsets[index - 1] &+ lastQuotient
+        }
+        return offsets
+    }
+
+    /// The greatest common divisor of the offsets from the first time (the same as of the steps between
+    /// times, which a steady clock repeats: a repeated step costs no division); 1 when an offset or a step
+    /// overflows (times far apart: offsets then wrap, and wrap back on decoding).
     static func commonUnit(_ times: [Int64]) -> UInt64 {
         var unit: UInt64 = 0
-        for time in times.dropFirst() {
-            let (offset, overflow) = time.subtractingReportingOverflow(times[0])
-            if overflow { return 1 }
-            unit = gcd(unit, offset.magnitude)
+        var lastStep: Int64 = 0
+        for index in 1..<times.count {
+            let (_, overflow) = times[index].subtractingReportingOverflow(times[0])
+            let (step, stepOverflow) = times[index].subtractingReportingOverflow(times[index - 1])
+            if overflow || stepOverflow { return 1 }
+            if step == lastStep { continue }
+            lastStep = step
+            if unit != 0 && step.magnitude % unit == 0 { continue }
+            unit = gcd(unit, step.magnitude)
             if unit == 1 { return 1 }
         }
         return max(unit, 1)

@@ -1,3 +1,4 @@
+import Foundation
 import Postgres
 import SensorModel
 import StorageCore
@@ -12,6 +13,9 @@ public struct AggregateQuery: Sendable {
     public var fields: [Int]
     public var deviceIDs: [Int32]?
     public var groupByDevice: Bool
+    /// Where 1-minute rollups are sure to be kept (`ReadingQueries.minuteRollupsKept`): minutes before it
+    /// are aggregated from raw readings (compacted blocks, mostly); nil: rollups everywhere.
+    var minuteRollupsFrom: Int64?
 
     public init(from: Int64, to: Int64, bucket: Int64, fields: [Int], deviceIDs: [Int32]?, groupByDevice: Bool) {
         self.from = from
@@ -30,7 +34,8 @@ public struct AggregateQuery: Sendable {
 
     /// The part of `[from, to)` that whole rollup buckets cover; empty when none.
     func rollupRange(_ step: Int64) -> (Int64, Int64) {
-        let start = ceilDiv(from, step) * step
+        var start = ceilDiv(from, step) * step
+        if step == RollupResolution.minute.micros, let kept = minuteRollupsFrom { start = max(start, ceilDiv(kept, step) * step) }
         let end = floorDiv(to, step) * step
         return start < end ? (start, end) : (to, to)
     }
@@ -41,9 +46,14 @@ func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 { -floorDiv(-a, b) }
 
 extension ReadingQueries {
     /// - Parameter cache: where whole days of 1-hour rollups may come from memory (see `RollupCache`).
+    /// - Parameter now: µs since the epoch, for where 1-minute rollups are kept (nil: the clock's).
     public func aggregates(
-        _ query: AggregateQuery, deviceNames: [Int32: String], cache: RollupCache? = nil, on connection: PGConnection
+        _ query: AggregateQuery, deviceNames: [Int32: String], cache: RollupCache? = nil, now: Int64? = nil, on connection: PGConnection
     ) throws(PGError) -> [AggregateSeries] {
+        var query = query
+        if query.resolution == .minute {
+            query.minuteRollupsFrom = minuteRollupsKept(now: now ?? Int64(Date().timeIntervalSince1970 * 1_000_000))
+        }
         if let cache, let hours = query.hourRollupHours {
             return aggregates(fromHourRollups: try cache.hourRollups(sensor: sensor, hours: hours, on: connection), query, deviceNames: deviceNames)
         }
@@ -109,6 +119,16 @@ extension ReadingQueries {
         let parameters = [String(query.from), String(query.to), String(rollupFrom), String(rollupTo), String(query.bucket), ids]
         let edges = rawEdges ? [query.from..<rollupFrom, rollupTo..<query.to] : []
         return try run(sql, parameters, query, fields: fields, deviceNames: deviceNames, blockEdges: edges, on: connection)
+    }
+
+    /// From when 1-minute rollups are surely there: retention deletes them after `rollup_1m`, and minutes
+    /// before that are aggregated from raw readings instead, which outlive them (compacted, they decode
+    /// fast: the lean-rollups choice of docs/storage.md). An hour's margin for clocks and retention's pace;
+    /// nil when rollups are kept as long as raw readings or longer (then they answer for every minute).
+    func minuteRollupsKept(now: Int64) -> Int64? {
+        guard let keep = sensor.retention.rollup1m else { return nil }
+        if let raw = sensor.retention.raw, raw < keep { return nil }
+        return now - keep.components.seconds * 1_000_000 + Micros.perHour
     }
 
     /// When the bucket is exactly a rollup's step, the range is made of whole buckets and no two devices
