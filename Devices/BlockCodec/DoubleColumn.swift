@@ -4,7 +4,8 @@
 /// reports), otherwise by Gorilla's XOR; `encode` takes decimals of a few digits, else the smaller.
 ///
 /// Layout, all kinds: kind (3, 4 or 5), count (varint), presence (`Presence`), then for decimals the scale
-/// (1 byte) and the present values × 10^scale as an `IntegerSeries`; for XOR the `GorillaXOR` bits.
+/// (1 byte; its high bit set when the places of -0.0 values among the present ones follow: their count and
+/// gaps, varints) and the present values × 10^scale as an `IntegerSeries`; for XOR the `GorillaXOR` bits.
 public enum DoubleColumn {
     /// Beyond this, scaled values stop being exact integers of a double often enough to be worth trying.
     public static let maximumScale = 9
@@ -19,8 +20,8 @@ public enum DoubleColumn {
         return decimal.count < xor.count ? decimal : xor
     }
 
-    /// nil when a present value is not a decimal of at most `maximumScale` digits (or is ±0's sign, an
-    /// infinity, or too large to be an exact integer once scaled); with `float32`, the float32 nearest one.
+    /// nil when a present value is not a decimal of at most `maximumScale` digits (or is an infinity, or too
+    /// large to be an exact integer once scaled); with `float32`, the float32 nearest one.
     public static func encodeDecimal(_ values: [Double], float32: Bool = false) -> [UInt8]? { decimals(values, float32: float32)?.bytes }
 
     static func decimals(_ values: [Double], float32: Bool) -> (bytes: [UInt8], scale: Int)? {
@@ -28,6 +29,8 @@ public enum DoubleColumn {
         var integers: [Int64] = []
         integers.reserveCapacity(values.count)
         var missing = 0
+        // -0.0 is no integer's decimal: its places among the present values are listed apart.
+        var negativeZeros: [Int] = []
         // One pass: each value's integer at the scale so far; a value that needs more digits raises the
         // scale and the integers so far are made again (a block's first values settle it).
         var index = 0
@@ -35,6 +38,11 @@ public enum DoubleColumn {
             let value = values[index]
             index += 1
             if value.isNaN { missing += 1; continue }
+            if value == 0 && value.sign == .minus {
+                negativeZeros.append(integers.count)
+                integers.append(0)
+                continue
+            }
             if let integer = exactInteger(value, scale: scale, float32: float32) {
                 integers.append(integer)
                 continue
@@ -44,6 +52,7 @@ public enum DoubleColumn {
                 if scale > maximumScale { return nil }
             } while exactInteger(value, scale: scale, float32: float32) == nil
             integers.removeAll(keepingCapacity: true)
+            negativeZeros.removeAll(keepingCapacity: true)
             missing = 0
             index = 0
         }
@@ -51,7 +60,15 @@ public enum DoubleColumn {
         writer.byte(float32 ? ColumnKind.float32Decimals.rawValue : ColumnKind.decimals.rawValue)
         writer.varint(UInt64(values.count))
         if missing == 0 { writer.byte(0) } else { Presence.encode(values.map { !$0.isNaN }, into: &writer) }
-        writer.byte(UInt8(scale))
+        writer.byte(UInt8(scale) | (negativeZeros.isEmpty ? 0 : 0x80))
+        if !negativeZeros.isEmpty {
+            writer.varint(UInt64(negativeZeros.count))
+            var previous = -1
+            for position in negativeZeros {
+                writer.varint(UInt64(position - previous - 1))
+                previous = position
+            }
+        }
         IntegerSeries.encode(integers, into: &writer)
         return (writer.bytes, scale)
     }
@@ -104,8 +121,22 @@ public enum DoubleColumn {
         let present = presence.map { $0.lazy.filter { $0 }.count } ?? count
         var dense: [Double]
         if kind != ColumnKind.xor.rawValue {
-            let scale = Int(try reader.byte("scale"))
+            let scaleByte = try reader.byte("scale")
+            let scale = Int(scaleByte & 0x7F)
             guard scale <= maximumScale else { throw reader.fail(.badHeader, "scale \(scale) is more than \(maximumScale)") }
+            var negativeZeros: [Int] = []
+            if scaleByte & 0x80 != 0 {
+                let count = try reader.count("negative zeros")
+                guard count <= present else { throw reader.fail(.badHeader, "\(count) negative zeros among \(present) values") }
+                var position = -1
+                for _ in 0..<count {
+                    let gap = try reader.varint("negative zero gap")
+                    guard gap < UInt64(present) else { throw reader.fail(.badHeader, "negative zero gap \(gap)") }
+                    position += Int(gap) + 1
+                    guard position < present else { throw reader.fail(.badHeader, "negative zero at \(position) of \(present) values") }
+                    negativeZeros.append(position)
+                }
+            }
             try IntegerSeries.decode(count: present, from: &reader, into: &integers, scratch: &scratch)
             let power = powers[scale]
             let float32 = kind == ColumnKind.float32Decimals.rawValue
@@ -119,6 +150,7 @@ public enum DoubleColumn {
                     initialized = source.count
                 }
             }
+            for position in negativeZeros { dense[position] = -0.0 }
         } else {
             let start = reader.offset
             dense = try GorillaXOR.decode(count: present, bits: try reader.bytes(reader.remaining, "XOR bits"), columnOffset: start)

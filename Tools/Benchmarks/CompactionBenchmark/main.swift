@@ -47,7 +47,8 @@ let receiveTimes = option("time", "device") == "receive"
 let float32Values = option("values", "tm") == "tm"
 let catalog = try Catalog.load(directory: option("catalog", "config/sensors"))
 let chosen = option("sensors", "").split(separator: ",").map(String.init)
-let sensors = catalog.sensors.filter { chosen.isEmpty || chosen.contains($0.name) }
+/// In the order given (reads and ingest use the first).
+let sensors = chosen.isEmpty ? catalog.sensors : chosen.compactMap { catalog[$0] }
 let start: Int64 = 1_767_225_600_000_000  // 2026-01-01T00:00:00Z
 let steps = hours * 3600 / Int(interval)
 let end = start + Int64(steps) * interval * 1_000_000
