@@ -31,7 +31,8 @@ public struct CompactionSchedule: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             for url in placement.urls {
                 do {
-                    for outcome in try await Self.runOnce(databaseURL: url, sensors: placement.sensors(catalog.sensors, at: url), after: after) {
+                    for outcome in try await Self.runOnce(
+                        databaseURL: url, sensors: placement.sensors(catalog.sensors, at: url), after: after, pause: Self.pause) {
                         record(outcome)
                     }
                 } catch {
@@ -42,13 +43,20 @@ public struct CompactionSchedule: Service {
         }
     }
 
-    /// One pass over `sensors` in one database (what `telemetry compact` runs too).
-    public static func runOnce(databaseURL: String, sensors: [SensorType], after: Duration, now: Int64? = nil) async throws -> [Compaction.Outcome] {
+    /// The schedule works a quarter of the time (`Compaction.run`'s pause): beside ingestion at full speed on
+    /// two cores it costs about a tenth of its pace (docs/benchmarks/2026-12-compaction.md), and it still
+    /// compacts well over 100,000 readings a second.
+    public static let pause = 3.0
+
+    /// One pass over `sensors` in one database (what `telemetry compact` runs too, without pauses).
+    public static func runOnce(
+        databaseURL: String, sensors: [SensorType], after: Duration, pause: Double = 0, now: Int64? = nil
+    ) async throws -> [Compaction.Outcome] {
         try await Blocking.run("compaction") {
             let connection = try StoreConnection(url: databaseURL, connectTimeoutSeconds: 5)
             try Schema.migrate(connection, sensors: sensors)
             let clock = now ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
-            return try sensors.map { sensor throws(StoreError) in try Compaction.run(sensor: sensor, now: clock, after: after, on: connection) }
+            return try sensors.map { sensor throws(StoreError) in try Compaction.run(sensor: sensor, now: clock, after: after, pause: pause, on: connection) }
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Postgres
 import SensorModel
 import StorageCore
@@ -29,8 +30,9 @@ public enum Compaction {
     }
 
     /// Compacts every hour that ended at least `after` before `now` (µs), and the hours late readings
-    /// reopened.
-    public static func run(sensor: SensorType, now: Int64, after: Duration, on connection: PGConnection) throws(PGError) -> Outcome {
+    /// reopened. `pause`: after each chunk that moved readings, rest this many times as long as it took
+    /// (1: work half the time), so that a running platform's ingestion keeps its pace.
+    public static func run(sensor: SensorType, now: Int64, after: Duration, pause: Double = 0, on connection: PGConnection) throws(PGError) -> Outcome {
         var outcome = Outcome(sensor: sensor.name)
         let runLock = String(CompactionLocks.compactor(sensor.name))
         guard try connection.query("SELECT pg_try_advisory_lock($1::int8)", [runLock])[0, 0] == "t" else {
@@ -52,7 +54,7 @@ public enum Compaction {
             let day = Micros.day(of: done)
             if days.contains(day) {
                 try blockPartitions.ensure(days: [day], on: connection)
-                for group in groups { try compact(tables, hour: done, devices: group, into: &outcome, on: connection) }
+                for group in groups { try compact(tables, hour: done, devices: group, pause: pause, into: &outcome, on: connection) }
                 done += CompactedBlock.span
             } else {
                 // No readings partition, no readings: on to the next day that has one.
@@ -67,7 +69,7 @@ public enum Compaction {
         for row in reopened.rows {
             guard let hour = row[0].flatMap({ Int64($0) }), let version = row[1] else { continue }
             try blockPartitions.ensure(days: [Micros.day(of: hour)], on: connection)
-            for group in groups { try compact(tables, hour: hour, devices: group, into: &outcome, on: connection) }
+            for group in groups { try compact(tables, hour: hour, devices: group, pause: pause, into: &outcome, on: connection) }
             // Only if no other late reading came meanwhile: that one's hour is compacted at the next pass.
             _ = try connection.query(
                 "DELETE FROM compaction_pending WHERE sensor = $1 AND bucket = \(SQLTime.timestamp("$2")) AND version = $3::int8",
@@ -124,7 +126,10 @@ public enum Compaction {
 
     /// One hour of one device group: its heap rows deleted and written, with any block the hour already
     /// had, as blocks, in one transaction under the chunk's lock (writers storing late readings there wait).
-    static func compact(_ tables: SensorTables, hour: Int64, devices: [Int32], into outcome: inout Outcome, on connection: PGConnection) throws(PGError) {
+    static func compact(
+        _ tables: SensorTables, hour: Int64, devices: [Int32], pause: Double, into outcome: inout Outcome, on connection: PGConnection
+    ) throws(PGError) {
+        let began = ContinuousClock.now
         let sensor = tables.sensor
         let fieldCount = sensor.fields.count
         let (classKey, objectKey) = CompactionLocks.chunk(sensor.name, hour: Micros.hour(of: hour), deviceID: devices[0])
@@ -175,6 +180,7 @@ public enum Compaction {
             return (byDevice.count, readings, before, body.count + 28 * byDevice.count)
         }
         guard moved.readings > 0 else { return }
+        if pause > 0 { Thread.sleep(forTimeInterval: (ContinuousClock.now - began) / .seconds(1) * pause) }
         outcome.chunks += 1
         outcome.blocks += moved.blocks
         outcome.readings += moved.readings
@@ -230,7 +236,7 @@ extension CompactedBlock {
 
 // The services' entry point: the same work on a `StoreConnection`.
 extension Compaction {
-    public static func run(sensor: SensorType, now: Int64, after: Duration, on connection: StoreConnection) throws(StoreError) -> Outcome {
-        try StoreError.wrap { () throws(PGError) in try run(sensor: sensor, now: now, after: after, on: connection.pg) }
+    public static func run(sensor: SensorType, now: Int64, after: Duration, pause: Double = 0, on connection: StoreConnection) throws(StoreError) -> Outcome {
+        try StoreError.wrap { () throws(PGError) in try run(sensor: sensor, now: now, after: after, pause: pause, on: connection.pg) }
     }
 }

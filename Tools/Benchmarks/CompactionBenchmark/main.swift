@@ -39,6 +39,8 @@ let hours = Int(option("hours", "24"))!
 let interval = Int64(option("interval", "10"))!
 let iterations = Int(option("iterations", "30"))!
 let ingestSeconds = Int(option("ingest-seconds", "20"))!
+/// The compactor's pause beside ingestion (`Compaction.run`): the query service's schedule by default.
+let pace = Double(option("pause", "3"))!
 /// device: times on whole seconds as devices stamp them (the emulator's TM frames); receive: the ingest
 /// service's receive time, microseconds with milliseconds of jitter.
 let receiveTimes = option("time", "device") == "receive"
@@ -229,8 +231,9 @@ func ingestRate(_ sensor: SensorType, seconds: Int, offset: Int64, compacting: (
         written += try writer.write(batch).inserted
     }
     let rate = Double(written) / ((ContinuousClock.now - clock) / .seconds(1))
+    let finishedInTime = done.isSet
     while compacting != nil && !done.isSet { Thread.sleep(forTimeInterval: 0.05) }
-    return (rate, done.isSet)
+    return (rate, finishedInTime)
 }
 
 final class LockedFlag: @unchecked Sendable {
@@ -238,6 +241,15 @@ final class LockedFlag: @unchecked Sendable {
     private var value = false
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
+}
+
+/// Until no autovacuum worker runs (at most a minute): the windows compared start from the same quiet.
+func waitForAutovacuum() throws {
+    let connection = try PGConnection(url: databaseURL)
+    for _ in 0..<600 {
+        if try connection.query("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")[0, 0] == "0" { return }
+        Thread.sleep(forTimeInterval: 0.1)
+    }
 }
 
 // MARK: run
@@ -259,7 +271,10 @@ for (index, sensor) in sensors.enumerated() {
     var before: [(Double, Double)] = []
     if index == 0 {
         try seedEarlierHours(sensor, on: connection)
+        try connection.execute("ANALYZE")  // the plans of the reads before compaction see the month's rows too
         cases = try readCases(sensor, on: connection)
+        try connection.execute("CHECKPOINT")
+        try waitForAutovacuum()
         log("\(sensor.name): reads before compaction")
         before = try cases.map { item in try latency { try item.run(connection) } }
     }
@@ -271,6 +286,8 @@ for (index, sensor) in sensors.enumerated() {
     let compacted = try sizes(sensor, on: connection)
     precondition(outcome.readings == count, "compacted \(outcome.readings) of \(count)")
     if index == 0 {
+        try connection.execute("CHECKPOINT")
+        try waitForAutovacuum()
         log("\(sensor.name): reads after compaction")
         let after = try cases.map { item in try latency { try item.run(connection) } }
         reads = zip(cases, zip(before, after)).map { ($0.name, $1.0, $1.1) }
@@ -288,23 +305,29 @@ if !reads.isEmpty {
     }
 }
 if ingestSeconds > 0, let sensor = sensors.first {
-    log("ingest alone")
-    let alone = try ingestRate(sensor, seconds: ingestSeconds, offset: end + Micros.perDay, compacting: nil)
-    // A backlog to compact meanwhile: the same data set again, three days later; the live data ten days later.
-    log("ingest while compacting: writing the backlog")
-    let backlogSensor = sensor
-    let backlogWriter = BatchWriter(connection: try PGConnection(url: databaseURL), sensor: backlogSensor)
+    // A backlog to compact: the same data set again, three days later; the live data ten days later.
+    log("ingest: writing the backlog")
+    let backlogWriter = BatchWriter(connection: try PGConnection(url: databaseURL), sensor: sensor)
     let origin = end + 3 * Micros.perDay
-    _ = try write(backlogSensor, into: backlogWriter, origin: origin)
-    let shifted = origin + (end - start) + 3 * Micros.perHour
-    let busy = try ingestRate(sensor, seconds: ingestSeconds, offset: end + 10 * Micros.perDay) {
+    _ = try write(sensor, into: backlogWriter, origin: origin)
+    try PGConnection(url: databaseURL).execute("CHECKPOINT")
+    try waitForAutovacuum()
+    log("ingest alone")
+    let before = try ingestRate(sensor, seconds: ingestSeconds, offset: end + 10 * Micros.perDay, compacting: nil)
+    try waitForAutovacuum()
+    log("ingest while compacting")
+    let busy = try ingestRate(sensor, seconds: ingestSeconds, offset: end + 11 * Micros.perDay) {
         let connection = try PGConnection(url: databaseURL)
-        try connection.execute("DELETE FROM compaction_pending")
-        _ = try Compaction.run(sensor: backlogSensor, now: shifted, after: .seconds(7200), on: connection)
+        _ = try Compaction.run(sensor: sensor, now: origin + (end - start) + 3 * Micros.perHour, after: .seconds(7200), pause: pace, on: connection)
     }
-    print("\n### Ingest while compacting (\(sensor.name), BatchWriter, 2,000-reading batches, \(ingestSeconds) s)\n")
+    try PGConnection(url: databaseURL).execute("CHECKPOINT")
+    try waitForAutovacuum()
+    log("ingest alone again")
+    let after = try ingestRate(sensor, seconds: ingestSeconds, offset: end + 12 * Micros.perDay, compacting: nil)
+    let alone = (before.rate + after.rate) / 2
+    print("\n### Ingest while compacting (\(sensor.name), BatchWriter, 2,000-reading batches, \(ingestSeconds) s windows)\n")
     print("| | readings/s |")
     print("|---|---|")
-    print("| alone | \(Int(alone.rate)) |")
-    print("| with a compactor working | \(Int(busy.rate)) (\(String(format: "%+.1f", (busy.rate / alone.rate - 1) * 100)) %) |")
+    print("| alone, before and after | \(Int(before.rate)), \(Int(after.rate)) |")
+    print("| with a compactor working through \(deviceCount * steps) readings (pause \(pace)\(pace == 3 ? ": the query service's schedule" : "")) | \(Int(busy.rate)) (\(String(format: "%+.1f", (busy.rate / alone - 1) * 100)) % against the mean alone)\(busy.compactionDone ? ", the compactor done before the window ended" : "") |")
 }
