@@ -19,7 +19,9 @@ struct CompactCommand: AsyncParsableCommand {
     var sensor: [String] = []
 
     func validate() throws {
-        if let afterMinutes, afterMinutes < 0 { throw ValidationError("--after-minutes must be 0 or more, got \(afterMinutes)") }
+        if let afterMinutes, !(0...PlatformSettings.compactAfterMinutesLimit).contains(afterMinutes) {
+            throw ValidationError("--after-minutes must be 0...\(PlatformSettings.compactAfterMinutesLimit) (ten years), got \(afterMinutes)")
+        }
     }
 
     func run() async throws {
@@ -37,6 +39,7 @@ struct CompactCommand: AsyncParsableCommand {
                 if outcome.skipped {
                     print("\(outcome.sensor): skipped, another process is compacting it")
                 } else {
+                    for damage in outcome.damaged { print("\(outcome.sensor): left in the heap, \(damage)") }
                     print("\(outcome.sensor): \(outcome.readings) readings into \(outcome.blocks) blocks, \(outcome.bytesBefore) → \(outcome.bytesAfter) bytes"
                         + (outcome.droppedPartitions.isEmpty ? "" : "; dropped emptied partitions \(outcome.droppedPartitions.joined(separator: ", "))"))
                 }

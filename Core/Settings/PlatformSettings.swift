@@ -22,6 +22,8 @@ public struct PlatformSettings: Sendable {
     public var retentionIntervalSeconds: Int
     /// nil: no compaction.
     public var compactAfterMinutes: Int?
+    /// Ten years: what `compact_after_minutes` and `telemetry compact --after-minutes` take at most.
+    public static let compactAfterMinutesLimit = 5_256_000
     public var compactIntervalSeconds: Int
     public var deadLetterRetentionDays: Int
     public var deadLetterQuotaPerHour: Int
@@ -95,7 +97,7 @@ public struct PlatformSettings: Sendable {
         standbyReads = try reader.bool("standby_reads")
         rollupCacheMB = try reader.integer("rollup_cache_mb", in: 0...1_048_576)
         retentionIntervalSeconds = try reader.integer("retention_interval_seconds", in: 1...604_800)
-        compactAfterMinutes = try reader.optionalInteger("compact_after_minutes", in: 0...5_256_000)
+        compactAfterMinutes = try reader.integerOrNone("compact_after_minutes", in: 0...PlatformSettings.compactAfterMinutesLimit)
         compactIntervalSeconds = try reader.integer("compact_interval_seconds", in: 1...86_400)
         deadLetterRetentionDays = try reader.integer("dead_letter_retention_days", in: 1...36_500)
         deadLetterQuotaPerHour = try reader.integer("dead_letter_quota_per_hour", in: 1...100_000_000)

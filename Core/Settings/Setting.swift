@@ -26,7 +26,7 @@ extension PlatformSettings {
         Setting(key: "standby_reads", documentation: "query service: readings, aggregates and dead letters from a standby where `database_url` lists a Patroni cluster's hosts (`target_session_attrs=prefer-standby`; docs/high-availability.md)", defaultText: "false"),
         Setting(key: "rollup_cache_mb", documentation: "query service: memory for the 1-hour rollup cache in MiB, 0 turns it off", defaultText: "256"),
         Setting(key: "retention_interval_seconds", documentation: "query service: how often the retention policy runs", defaultText: "3600"),
-        Setting(key: "compact_after_minutes", documentation: "query service: readings of an hour that ended this long ago are compacted into blocks of about 2 bytes a reading (docs/storage.md); none: no compaction", defaultText: "120"),
+        Setting(key: "compact_after_minutes", documentation: "query service: readings of an hour that ended this long ago are compacted into blocks of about a byte a reading (docs/storage.md), 0...5256000; `none`: no compaction", defaultText: "120"),
         Setting(key: "compact_interval_seconds", documentation: "query service: how often compaction looks for hours to compact", defaultText: "600"),
         Setting(key: "dead_letter_retention_days", documentation: "query service: retention deletes dead letters (and their quota counts) older than this, 1...36500", defaultText: "30"),
         Setting(key: "dead_letter_quota_per_hour", documentation: "dead letters kept per device and hour; more are counted, not stored (`GET /v1/rejected/over-quota`); the query service applies it", defaultText: "1000"),

@@ -116,6 +116,25 @@ struct SettingsReader {
         return value
     }
 
+    /// An integer, nil for `none` (in the file as the string or null, or as the variable's text), and the
+    /// default (which may be `none`) when neither place sets it.
+    mutating func integerOrNone(_ key: String, in range: ClosedRange<Int>) throws(SettingsError) -> Int? {
+        let variable = Setting.variable(of: key)
+        if let text = environmentValues[variable], text.trimmingCharacters(in: .whitespaces).lowercased() == "none" {
+            keysRead.insert(key)
+            sources[key] = variable
+            return nil
+        }
+        if environmentValues[variable] == nil, let file,
+            case .string(let text)? = try? file.value(forKey: AbsoluteConfigKey([key]), type: .string).value?.content, text.lowercased() == "none"
+        {
+            keysRead.insert(key)
+            sources[key] = "\(filePath): \(key)"
+            return nil
+        }
+        return try optionalInteger(key, in: range) ?? Int(Self.defaults[key]!)
+    }
+
     mutating func bool(_ key: String) throws(SettingsError) -> Bool {
         guard case .bool(let value)? = try lookup(key, .bool, expected: "true or false") else { return Self.defaults[key]! == "true" }
         return value

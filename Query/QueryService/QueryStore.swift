@@ -107,6 +107,11 @@ public final class QueryStore: Sendable {
         do {
             return try await pool.withConnection(body)
         } catch let error as StoreError {
+            // A compacted block that does not decode: no retry helps, and the caller is told which one.
+            if error.sqlState == "XX001" {
+                logger.error("damaged data: \(error)")
+                throw APIError(status: .internalServerError, code: "data_damaged", message: error.message)
+            }
             // Transient: the database is away or busy. Otherwise a statement failed (the schema not made
             // yet, or a bug): still no 500 for the caller, but logged as an error to look at.
             if error.isTransient { logger.warning("database error: \(error)") } else { logger.error("database error: \(error)") }

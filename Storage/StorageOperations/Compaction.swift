@@ -25,6 +25,9 @@ public enum Compaction {
         public var droppedPartitions: [String] = []
         /// Another process was compacting this sensor type.
         public var skipped = false
+        /// Chunks left in the heap because their hour's block does not decode (SQLSTATE XX001): their
+        /// readings stay readable there, and the hour is tried again at every pass until the block is mended.
+        public var damaged: [String] = []
 
         public init(sensor: String) { self.sensor = sensor }
     }
@@ -54,7 +57,7 @@ public enum Compaction {
             let day = Micros.day(of: done)
             if days.contains(day) {
                 try blockPartitions.ensure(days: [day], on: connection)
-                for group in groups { try compact(tables, hour: done, devices: group, pause: pause, into: &outcome, on: connection) }
+                for group in groups { try compactOrNote(tables, hour: done, devices: group, pause: pause, into: &outcome, on: connection) }
                 done += CompactedBlock.span
             } else {
                 // No readings partition, no readings: on to the next day that has one.
@@ -69,7 +72,7 @@ public enum Compaction {
         for row in reopened.rows {
             guard let hour = row[0].flatMap({ Int64($0) }), let version = row[1] else { continue }
             try blockPartitions.ensure(days: [Micros.day(of: hour)], on: connection)
-            for group in groups { try compact(tables, hour: hour, devices: group, pause: pause, into: &outcome, on: connection) }
+            for group in groups { try compactOrNote(tables, hour: hour, devices: group, pause: pause, into: &outcome, on: connection) }
             // Only if no other late reading came meanwhile: that one's hour is compacted at the next pass.
             _ = try connection.query(
                 "DELETE FROM compaction_pending WHERE sensor = $1 AND bucket = \(SQLTime.timestamp("$2")) AND version = $3::int8",
@@ -124,6 +127,23 @@ public enum Compaction {
         return groups.keys.sorted().map { groups[$0]! }
     }
 
+    /// `compact`, but a damaged block fails only its own chunk: noted in the outcome and the hour marked
+    /// pending again (its version raised, so this pass does not forget it), and the pass goes on.
+    static func compactOrNote(
+        _ tables: SensorTables, hour: Int64, devices: [Int32], pause: Double, into outcome: inout Outcome, on connection: PGConnection
+    ) throws(PGError) {
+        do {
+            try compact(tables, hour: hour, devices: devices, pause: pause, into: &outcome, on: connection)
+        } catch where error.sqlState == "XX001" {
+            let start = Date(timeIntervalSince1970: Double(hour) / 1e6).formatted(.iso8601)
+            outcome.damaged.append("the hour from \(start) of devices \(devices.first!)...\(devices.last!): \(error.message)")
+            _ = try connection.query("""
+                INSERT INTO compaction_pending AS p (sensor, bucket) VALUES ($1, \(SQLTime.timestamp("$2")))
+                ON CONFLICT (sensor, bucket) DO UPDATE SET version = p.version + 1
+                """, [tables.sensor.name, String(hour)])
+        }
+    }
+
     /// One hour of one device group: its heap rows deleted and written, with any block the hour already
     /// had, as blocks, in one transaction under the chunk's lock (writers storing late readings there wait).
     static func compact(
@@ -152,32 +172,33 @@ public enum Compaction {
                 }
             }
             guard !byDevice.isEmpty else { return (0, 0, 0, 0) }
+            let heapReadings = byDevice.values.reduce(0) { $0 + $1.count }
+            var rewritten = 0  // the bytes of blocks written again with late readings
             let touched = SQLText.array(byDevice.keys.sorted())
             // Late readings join the hour's block: read it, and it is written again whole.
             let encoded = CompactedBlock.encodedColumns(tables).joined(separator: ", ")
             try connection.withQuery("""
-                DELETE FROM \(tables.blocks) WHERE bucket = \(SQLTime.timestamp("$1")) AND device_id = ANY($2::int4[])
-                RETURNING device_id, \(encoded)
+                DELETE FROM \(tables.blocks) AS b WHERE bucket = \(SQLTime.timestamp("$1")) AND device_id = ANY($2::int4[])
+                RETURNING pg_column_size(b.*), device_id, \(encoded)
                 """, [String(hour), touched], binary: true) { (result) throws(PGError) in
                 for row in 0..<result.rowCount {
-                    guard let device = result.int64(row, 0).map({ Int32(truncatingIfNeeded: $0) }) else { continue }
-                    let block = try CompactedBlock.decode(result, row: row, from: 1, deviceID: device, bucket: hour, fieldCount: fieldCount)
+                    guard let device = result.int64(row, 1).map({ Int32(truncatingIfNeeded: $0) }) else { continue }
+                    rewritten += Int(result.int64(row, 0) ?? 0) + 28
+                    let block = try CompactedBlock.decode(result, row: row, from: 2, deviceID: device, bucket: hour, fieldCount: fieldCount)
                     for index in 0..<block.count {
                         byDevice[device, default: []].append(Reading(time: block.times[index], seq: block.seqs[index], values: block.values.map { $0[index] }))
                     }
                 }
             }
             var copy = PGBinaryCopy(reservingCapacity: 4096)
-            var readings = 0
             for device in byDevice.keys.sorted() {
-                let block = CompactedBlock(device: device, hour: hour, readings: byDevice[device]!, fieldCount: fieldCount)
-                readings += block.count
-                block.append(to: &copy)
+                CompactedBlock(device: device, hour: hour, readings: byDevice[device]!, fieldCount: fieldCount).append(to: &copy)
             }
             let body = copy.finish()
             try connection.copyIn("COPY \(tables.blocks) (\(CompactedBlock.columns(tables).joined(separator: ", "))) FROM STDIN (FORMAT binary)", data: body)
-            // A block row: its tuple header and line pointer (28 bytes) beside what the COPY carried.
-            return (byDevice.count, readings, before, body.count + 28 * byDevice.count)
+            // A block row: its tuple header and line pointer (28 bytes) beside what the COPY carried; what the
+            // rewritten blocks took before is no cost of these readings.
+            return (byDevice.count, heapReadings, before, body.count + 28 * byDevice.count - rewritten)
         }
         guard moved.readings > 0 else { return }
         if pause > 0 { Thread.sleep(forTimeInterval: (ContinuousClock.now - began) / .seconds(1) * pause) }

@@ -48,6 +48,17 @@ struct SettingsTests {
         #expect(overridden.source("http_port") == "TELEMETRY_HTTP_PORT")
     }
 
+    /// Compaction is on unless turned off: 120 minutes by default, `none` in either place turns it off.
+    @Test func compactionAfterDefaultsOnAndTakesNone() async throws {
+        #expect(try await Self.load([:]).compactAfterMinutes == 120)
+        #expect(try await Self.load(["TELEMETRY_COMPACT_AFTER_MINUTES": "none"]).compactAfterMinutes == nil)
+        #expect(try await Self.load([:], file: ["compact_after_minutes": "none"]).compactAfterMinutes == nil)
+        #expect(try await Self.load([:], file: ["compact_after_minutes": 30]).compactAfterMinutes == 30)
+        #expect(try await Self.load(["TELEMETRY_COMPACT_AFTER_MINUTES": "0"]).compactAfterMinutes == 0)
+        await #expect(throws: SettingsError.self) { try await Self.load(["TELEMETRY_COMPACT_AFTER_MINUTES": "-5"]) }
+        await #expect(throws: SettingsError.self) { try await Self.load(["TELEMETRY_COMPACT_AFTER_MINUTES": "abc"]) }
+    }
+
     @Test func relativePathsInTheFileAreThoseOfItsProject() async throws {
         let project = FileManager.default.temporaryDirectory.appendingPathComponent("project-\(UUID().uuidString)")
         let config = project.appendingPathComponent("config")
