@@ -78,7 +78,9 @@ public enum Compaction {
                 "DELETE FROM compaction_pending WHERE sensor = $1 AND bucket = \(SQLTime.timestamp("$2")) AND version = $3::int8",
                 [sensor.name, String(hour), version])
         }
-        outcome.droppedPartitions = try dropEmptyPartitions(tables, before: done, on: connection)
+        // Not yesterday's or later: the writers make those ahead (`Partitions.ensureAhead`), and dropping one
+        // would only have it made again, each drop a moment's exclusive lock on the readings table.
+        outcome.droppedPartitions = try dropEmptyPartitions(tables, before: min(done, (Micros.day(of: now) - 1) * Micros.perDay), on: connection)
         return outcome
     }
 

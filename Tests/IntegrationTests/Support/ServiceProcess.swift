@@ -29,6 +29,12 @@ final class ServiceProcess: @unchecked Sendable {
         // Many tests publish fixed dates (January 2026) that the sensor types' 30-day window would
         // dead-letter as too old; the window has tests of its own that set it.
         merged["TELEMETRY_READING_MAX_AGE_DAYS"] = "36500"
+        // TELEMETRY_TEST_COMPACT=1: the query services compact every closed hour every second, so the
+        // end-to-end suites read what they stored from blocks (docs/testing.md).
+        if ProcessInfo.processInfo.environment["TELEMETRY_TEST_COMPACT"] == "1" {
+            merged["TELEMETRY_COMPACT_AFTER_MINUTES"] = "0"
+            merged["TELEMETRY_COMPACT_INTERVAL_SECONDS"] = "1"
+        }
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
         process.standardOutput = log
