@@ -227,9 +227,14 @@ public enum Compaction {
                 """, [tables.sensor.name, String(day * Micros.perDay), String((day + 1) * Micros.perDay)])
             guard pending.count == 0 else { continue }
             do {
+                // Emptied by compaction, the partition is all dead rows: VACUUM (no lock on the readings table)
+                // first, so the check below reads nothing while every writer waits.
+                try connection.execute("VACUUM \(tables.quoted(name))")
                 let emptied = try connection.transaction { (connection) throws(PGError) -> Bool in
-                    try connection.execute("SET LOCAL lock_timeout = '2s'")
-                    try connection.execute("LOCK TABLE \(tables.quoted(name)) IN ACCESS EXCLUSIVE MODE")
+                    try connection.execute("SET LOCAL lock_timeout = '1s'")
+                    // The readings table before its partition, the order every statement on it locks them in:
+                    // the other order deadlocked with a reader holding the table and waiting for the partition.
+                    try connection.execute("LOCK TABLE \(tables.readings) IN ACCESS EXCLUSIVE MODE")
                     guard try connection.execute("SELECT 1 FROM \(tables.quoted(name)) LIMIT 1").count == 0 else { return false }
                     try connection.execute("DROP TABLE \(tables.quoted(name))")
                     return true
