@@ -6,7 +6,7 @@ import ServiceLifecycle
 import StorageCore
 import StorageOperations
 
-/// Runs compaction (docs/storage.md) every `interval` in each database, as a service of the query process
+/// Runs compaction (docs/storage.md) every `interval` (the first one interval after start) in each database, as a service of the query process
 /// beside retention: a connection of its own per pass, blocking work on a thread of its own, so reads and
 /// ingestion never wait for it. Metrics: `compaction_readings_total`, `compaction_blocks_total` and
 /// `compaction_bytes_total{stage="before"|"after"}`, per sensor type.
@@ -28,13 +28,21 @@ public struct CompactionSchedule: Service {
     }
 
     public func run() async throws {
+        // The first pass one interval after start, not at it: a starting service has its migrations, its
+        // cache and its first requests to see to, and old hours wait a few minutes more at no cost.
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        // Migrations once per database, not every pass: a migration's CREATE INDEX IF NOT EXISTS locks out the
+        // writers of its table for a moment even when the index is there.
+        var migrated = Set<String>()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             for url in placement.urls {
                 do {
                     for outcome in try await Self.runOnce(
-                        databaseURL: url, sensors: placement.sensors(catalog.sensors, at: url), after: after, pause: Self.pause) {
+                        databaseURL: url, sensors: placement.sensors(catalog.sensors, at: url), after: after, pause: Self.pause,
+                        migrate: !migrated.contains(url)) {
                         record(outcome)
                     }
+                    migrated.insert(url)
                 } catch {
                     logger.warning("compaction failed, will retry next interval: \(error)")
                 }
@@ -50,11 +58,11 @@ public struct CompactionSchedule: Service {
 
     /// One pass over `sensors` in one database (what `telemetry compact` runs too, without pauses).
     public static func runOnce(
-        databaseURL: String, sensors: [SensorType], after: Duration, pause: Double = 0, now: Int64? = nil
+        databaseURL: String, sensors: [SensorType], after: Duration, pause: Double = 0, migrate: Bool = true, now: Int64? = nil
     ) async throws -> [Compaction.Outcome] {
         try await Blocking.run("compaction") {
             let connection = try StoreConnection(url: databaseURL, connectTimeoutSeconds: 5)
-            try Schema.migrate(connection, sensors: sensors)
+            if migrate { try Schema.migrate(connection, sensors: sensors) }
             let clock = now ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
             return try sensors.map { sensor throws(StoreError) in try Compaction.run(sensor: sensor, now: clock, after: after, pause: pause, on: connection) }
         }
