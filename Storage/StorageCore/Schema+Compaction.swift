@@ -85,6 +85,16 @@ public enum CompactionLocks {
         return (Int32(truncatingIfNeeded: key ^ (key >> 32)), deviceID / groupSize)
     }
 
+    /// Marks `hours` (µs, each an hour's start) for compaction again: a late reading stored there, or a block
+    /// that did not decode. The version tells a compactor at work there that the hour changed meanwhile.
+    public static func markPending(sensor: String, hours: [Int64]) -> String {
+        """
+        INSERT INTO compaction_pending AS p (sensor, bucket)
+        SELECT '\(sensor)', \(SQLTime.timestamp("h")) FROM unnest('\(SQLText.array(hours.sorted()))'::int8[]) AS h ORDER BY 2
+        ON CONFLICT (sensor, bucket) DO UPDATE SET version = p.version + 1
+        """
+    }
+
     static func fnv1a(_ text: String) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }

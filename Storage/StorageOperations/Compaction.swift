@@ -139,10 +139,7 @@ public enum Compaction {
         } catch where error.sqlState == "XX001" {
             let start = Date(timeIntervalSince1970: Double(hour) / 1e6).formatted(.iso8601)
             outcome.damaged.append("the hour from \(start) of devices \(devices.first!)...\(devices.last!): \(error.message)")
-            _ = try connection.query("""
-                INSERT INTO compaction_pending AS p (sensor, bucket) VALUES ($1, \(SQLTime.timestamp("$2")))
-                ON CONFLICT (sensor, bucket) DO UPDATE SET version = p.version + 1
-                """, [tables.sensor.name, String(hour)])
+            try connection.execute(CompactionLocks.markPending(sensor: tables.sensor.name, hours: [hour]))
         }
     }
 

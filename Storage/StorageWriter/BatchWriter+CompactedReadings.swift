@@ -33,12 +33,7 @@ extension BatchWriter {
             return [classKey, objectKey]
         }).sorted { $0.lexicographicallyPrecedes($1) }
         pending += locks.map { "SELECT pg_advisory_xact_lock_shared(\($0[0]), \($0[1]))" }
-        let hours = Set(late.map(\.hour)).sorted().map { $0 * Micros.perHour }
-        pending.append("""
-            INSERT INTO compaction_pending AS p (sensor, bucket)
-            SELECT '\(sensor.name)', timestamptz 'epoch' + h * interval '1 microsecond' FROM unnest('\(SQLText.array(hours))'::int8[]) AS h ORDER BY 2
-            ON CONFLICT (sensor, bucket) DO UPDATE SET version = p.version + 1
-            """)
+        pending.append(CompactionLocks.markPending(sensor: sensor.name, hours: Set(late.map(\.hour)).map { $0 * Micros.perHour }))
         try connection.execute(pending.joined(separator: "; "))
         pending = []
         let chunks = Array(late)
@@ -46,7 +41,7 @@ extension BatchWriter {
         try connection.withQuery("""
             SELECT b.device_id, b._times FROM \(tables.blocks) b
             JOIN unnest($1::int4[], $2::int8[]) AS k(device, hour)
-              ON b.device_id = k.device AND b.bucket = timestamptz 'epoch' + k.hour * interval '1 microsecond'
+              ON b.device_id = k.device AND b.bucket = \(SQLTime.timestamp("k.hour"))
             """, [SQLText.array(chunks.map(\.device)), SQLText.array(chunks.map { $0.hour * Micros.perHour })], binary: true) { (result) throws(PGError) in
             for row in 0..<result.rowCount {
                 guard let device = result.int64(row, 0).map({ Int32(truncatingIfNeeded: $0) }) else { continue }

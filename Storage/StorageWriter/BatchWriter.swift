@@ -153,10 +153,10 @@ public final class BatchWriter: @unchecked Sendable {
         let reported = Set(batch.statusReports.map(\.device))
         var plan = DeviceRegistry.Plan()
         var ruled = Set<String>()
-        var horizon = Int64.min
+        var knownHorizon = Int64.min
         if !readings.isEmpty {
             try prepareSession()
-            horizon = try knownHorizon()
+            knownHorizon = try self.knownHorizon()
             try partitions.ensure(days: Set(readings.times.map(Micros.day(of:))), on: connection)
             plan = devices.plan(spans: batch.spans, readings: readings, reported: reported)
             try alerts.refreshIfDue(on: connection)
@@ -164,7 +164,7 @@ public final class BatchWriter: @unchecked Sendable {
         }
         var pending = ["BEGIN"]
         if !readings.isEmpty {
-            pending.append("SELECT telemetry_compaction_guard(\(CompactionLocks.horizon(sensor.name)), '\(sensor.name)', \(horizon))")
+            pending.append("SELECT telemetry_compaction_guard(\(CompactionLocks.horizon(sensor.name)), '\(sensor.name)', \(knownHorizon))")
         }
         let report = DeviceRegistry.reportStatus(batch.statusReports, sensor: sensor.name)
         if report != nil || !ruled.isEmpty {
@@ -185,10 +185,10 @@ public final class BatchWriter: @unchecked Sendable {
             if !readings.isEmpty {
                 // Readings before the horizon may be in blocks already (a replay, a late reading): those
                 // are left out, the others stored by the staging path and their hours compacted again.
-                let compacted = readings.times.min()! < horizon
-                    ? try compactedReadings(batch, ids: plan.ids, before: horizon, pending: &pending) : []
+                let late = readings.times.min()! < knownHorizon
+                let compacted = late ? try compactedReadings(batch, ids: plan.ids, before: knownHorizon, pending: &pending) : []
                 (inserted, stored) = try insert(
-                    batch, ids: plan.ids, returningStored: !ruled.isEmpty, excluding: compacted, late: readings.times.min()! < horizon, pending: &pending)
+                    batch, ids: plan.ids, returningStored: !ruled.isEmpty, excluding: compacted, late: late, pending: &pending)
             }
             if !batch.deadLetters.isEmpty {
                 if !pending.isEmpty { try connection.execute(pending.joined(separator: "; ")) }
