@@ -11,6 +11,9 @@ public enum ColumnKind: UInt8, Sendable {
     /// Optional doubles that are float32 values of decimals (21.4 sent as a float32 is 21.399999618530273):
     /// scaled to integers as `decimals`, read back through `Float`.
     case float32Decimals = 5
+    /// Optional doubles that are float32 values of no short decimal (a GPS fix sent as float32): their bit
+    /// patterns as ordered integers (one float32 step apart is 1 apart), then as `integers`.
+    case float32Bits = 6
 }
 
 /// The most values one column holds: a block is one device's hour, and even a reading every millisecond

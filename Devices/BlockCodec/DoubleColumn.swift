@@ -1,23 +1,59 @@
 /// Optional doubles of a block (one field): NaN in, NaN out, for a value that is not there. Encoded as
 /// decimals when every present value is a decimal of at most `maximumScale` digits after the point (what
 /// sensors report: 21.3, 1013.25), or the float32 nearest such decimals (what a device sending float32
-/// reports), otherwise by Gorilla's XOR; `encode` takes decimals of a few digits, else the smaller.
+/// reports); as float32 bit patterns when every present value is a float32; by Gorilla's XOR always.
+/// `encode` takes decimals of a few digits, else the smallest.
 ///
-/// Layout, all kinds: kind (3, 4 or 5), count (varint), presence (`Presence`), then for decimals the scale
+/// Layout, all kinds: kind (3 to 6), count (varint), presence (`Presence`), then for decimals the scale
 /// (1 byte; its high bit set when the places of -0.0 values among the present ones follow: their count and
-/// gaps, varints) and the present values × 10^scale as an `IntegerSeries`; for XOR the `GorillaXOR` bits.
+/// gaps, varints) and the present values × 10^scale as an `IntegerSeries`; for float32 bits the present
+/// values' ordered bit patterns as an `IntegerSeries`; for XOR the `GorillaXOR` bits.
 public enum DoubleColumn {
     /// Beyond this, scaled values stop being exact integers of a double often enough to be worth trying.
     public static let maximumScale = 9
     static let powers: [Double] = (0...maximumScale).map { exponent in (0..<exponent).reduce(1.0) { value, _ in value * 10 } }
 
     public static func encode(_ values: [Double]) -> [UInt8] {
-        guard values.contains(where: { !$0.isNaN }) else { return encodeXOR(values) }  // presence alone
-        guard let (decimal, scale) = decimals(values, float32: false) ?? decimals(values, float32: true) else { return encodeXOR(values) }
-        // A decimal of a few digits is as small as it gets (a steady value packs at width 0): XOR not tried.
-        if scale <= 4 { return decimal }
-        let xor = encodeXOR(values)
-        return decimal.count < xor.count ? decimal : xor
+        guard values.contains(where: { !$0.isNaN }) else { return encodeXOR(values) }
+        var candidates: [[UInt8]] = []
+        if let (decimal, scale) = decimals(values, float32: false) ?? decimals(values, float32: true) {
+            // A decimal of a few digits is as small as it gets (a steady value packs at width 0): nothing else tried.
+            if scale <= 4 { return decimal }
+            candidates.append(decimal)
+        }
+        if let bits = encodeFloat32Bits(values) { candidates.append(bits) }
+        candidates.append(encodeXOR(values))
+        return candidates.min { $0.count < $1.count }!
+    }
+
+    /// nil when a present value is not exactly a float32.
+    public static func encodeFloat32Bits(_ values: [Double]) -> [UInt8]? {
+        var integers: [Int64] = []
+        integers.reserveCapacity(values.count)
+        var missing = 0
+        for value in values {
+            if value.isNaN { missing += 1; continue }
+            let single = Float(value)
+            guard Double(single).bitPattern == value.bitPattern else { return nil }
+            integers.append(ordered(single))
+        }
+        var writer = ByteWriter()
+        writer.byte(ColumnKind.float32Bits.rawValue)
+        writer.varint(UInt64(values.count))
+        if missing == 0 { writer.byte(0) } else { Presence.encode(values.map { !$0.isNaN }, into: &writer) }
+        IntegerSeries.encode(integers, into: &writer)
+        return writer.bytes
+    }
+
+    /// A float32's bit pattern as an integer in the order of the values (negative patterns' magnitude bits
+    /// flipped): -0.0 is -1, +0.0 is 0, and neighbouring floats are neighbouring integers.
+    @inline(__always) static func ordered(_ value: Float) -> Int64 {
+        let bits = Int32(bitPattern: value.bitPattern)
+        return Int64(bits < 0 ? bits ^ 0x7FFF_FFFF : bits)
+    }
+
+    @inline(__always) static func float(ordered integer: Int32) -> Float {
+        Float(bitPattern: UInt32(bitPattern: integer < 0 ? integer ^ 0x7FFF_FFFF : integer))
     }
 
     /// nil when a present value is not a decimal of at most `maximumScale` digits (or is an infinity, or too
@@ -26,6 +62,7 @@ public enum DoubleColumn {
 
     static func decimals(_ values: [Double], float32: Bool) -> (bytes: [UInt8], scale: Int)? {
         var scale = 0
+        var power = 1.0  // powers[scale]
         var integers: [Int64] = []
         integers.reserveCapacity(values.count)
         var missing = 0
@@ -43,14 +80,15 @@ public enum DoubleColumn {
                 integers.append(0)
                 continue
             }
-            if let integer = exactInteger(value, scale: scale, float32: float32) {
+            if let integer = exactInteger(value, power: power, float32: float32) {
                 integers.append(integer)
                 continue
             }
             repeat {
                 scale += 1
                 if scale > maximumScale { return nil }
-            } while exactInteger(value, scale: scale, float32: float32) == nil
+            } while exactInteger(value, power: powers[scale], float32: float32) == nil
+            power = powers[scale]
             integers.removeAll(keepingCapacity: true)
             negativeZeros.removeAll(keepingCapacity: true)
             missing = 0
@@ -73,13 +111,13 @@ public enum DoubleColumn {
         return (writer.bytes, scale)
     }
 
-    /// `value`'s integer at `scale` digits when it comes back from it bit for bit (through `Float` too).
-    @inline(__always) static func exactInteger(_ value: Double, scale: Int, float32: Bool) -> Int64? {
-        let scaled = (value * powers[scale]).rounded()
+    /// `value`'s integer at `power` (10^scale) when it comes back from it bit for bit (through `Float` too).
+    @inline(__always) static func exactInteger(_ value: Double, power: Double, float32: Bool) -> Int64? {
+        let scaled = (value * power).rounded()
         guard scaled.magnitude <= 9_007_199_254_740_992 else { return nil }  // 2^53: integers exact in a double
         // Through the integer the column stores: -0.0 becomes 0 and is refused here.
         let integer = Int64(scaled)
-        return decoded(integer, power: powers[scale], float32: float32).bitPattern == value.bitPattern ? integer : nil
+        return decoded(integer, power: power, float32: float32).bitPattern == value.bitPattern ? integer : nil
     }
 
     @inline(__always) static func decoded(_ integer: Int64, power: Double, float32: Bool) -> Double {
@@ -113,14 +151,22 @@ public enum DoubleColumn {
     ) throws(BlockDecodeError) {
         var reader = ByteReader(bytes)
         let kind = try reader.byte("kind")
-        guard kind == ColumnKind.decimals.rawValue || kind == ColumnKind.xor.rawValue || kind == ColumnKind.float32Decimals.rawValue else {
-            throw reader.fail(.wrongKind, "kind \(kind) where decimals (3, 5) or XOR (4) were expected")
+        guard let kind = ColumnKind(rawValue: kind), [.decimals, .xor, .float32Decimals, .float32Bits].contains(kind) else {
+            throw reader.fail(.wrongKind, "kind \(kind) where decimals (3, 5), XOR (4) or float32 bits (6) were expected")
         }
         let count = try reader.count("count")
         let presence = try Presence.decode(count: count, from: &reader)
         let present = presence.map { $0.lazy.filter { $0 }.count } ?? count
         var dense: [Double]
-        if kind != ColumnKind.xor.rawValue {
+        switch kind {
+        case .float32Bits:
+            let start = reader.offset
+            try IntegerSeries.decode(count: present, from: &reader, into: &integers, scratch: &scratch)
+            if let wide = integers.firstIndex(where: { Int32(exactly: $0) == nil }) {
+                throw BlockDecodeError(.badValue, at: start, "value \(wide) (\(integers[wide])) is no float32 bit pattern")
+            }
+            dense = integers.map { Double(float(ordered: Int32($0))) }
+        case .decimals, .float32Decimals:
             let scaleByte = try reader.byte("scale")
             let scale = Int(scaleByte & 0x7F)
             guard scale <= maximumScale else { throw reader.fail(.badHeader, "scale \(scale) is more than \(maximumScale)") }
@@ -139,7 +185,7 @@ public enum DoubleColumn {
             }
             try IntegerSeries.decode(count: present, from: &reader, into: &integers, scratch: &scratch)
             let power = powers[scale]
-            let float32 = kind == ColumnKind.float32Decimals.rawValue
+            let float32 = kind == .float32Decimals
             dense = integers.withUnsafeBufferPointer { source in
                 [Double](unsafeUninitializedCapacity: source.count) { buffer, initialized in
                     if float32 {
@@ -151,7 +197,7 @@ public enum DoubleColumn {
                 }
             }
             for position in negativeZeros { dense[position] = -0.0 }
-        } else {
+        default:
             let start = reader.offset
             dense = try GorillaXOR.decode(count: present, bits: try reader.bytes(reader.remaining, "XOR bits"), columnOffset: start)
         }

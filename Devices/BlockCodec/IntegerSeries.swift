@@ -1,36 +1,70 @@
-/// A run of integers as its first value and then either its deltas or its delta-of-deltas, whichever packs
-/// smaller (`PackedIntegers`): noise around a level packs best as deltas, a counter or a clock as
+/// A run of integers as its first value and then its offsets from the smallest, its deltas or its
+/// delta-of-deltas, whichever packs smallest (`PackedIntegers`): noise around a steady level packs best as
+/// offsets (a delta of noise spans twice the noise), a slowly moving one as deltas, a counter or a clock as
 /// delta-of-deltas. Arithmetic wraps, so every Int64 sequence comes back exactly.
 ///
-/// Layout (for one value or more): first (zigzag varint); with two or more, order (1: deltas, 2:
-/// delta-of-deltas); for order 2 the first delta (zigzag varint); then the packed rest.
+/// Layout (for one value or more): first (zigzag varint); with two or more, order (0: offsets, 1: deltas,
+/// 2: delta-of-deltas); for order 0 the first's offset from the smallest (varint), for order 2 the first
+/// delta (zigzag varint); then the packed rest.
 enum IntegerSeries {
     static func encode(_ values: [Int64], into writer: inout ByteWriter) {
         guard let first = values.first else { return }
         writer.signedVarint(first)
         guard values.count >= 2 else { return }
-        var deltas = [UInt64](repeating: 0, count: values.count - 1)
+        // Histograms of the three orders' bit lengths first; only the order chosen is made.
         var deltaHistogram = [Int](repeating: 0, count: 65)
-        for index in 1..<values.count {
-            let delta = zigzag(values[index] &- values[index - 1])
-            deltas[index - 1] = delta
-            deltaHistogram[bitLength(delta)] += 1
-        }
-        var dods = [UInt64](repeating: 0, count: values.count - 2)
         var dodHistogram = [Int](repeating: 0, count: 65)
-        for index in 2..<max(values.count, 2) {
-            let dod = zigzag((values[index] &- values[index - 1]) &- (values[index - 1] &- values[index - 2]))
-            dods[index - 2] = dod
-            dodHistogram[bitLength(dod)] += 1
+        var offsetHistogram = [Int](repeating: 0, count: 65)
+        var smallest = first
+        values.withUnsafeBufferPointer { values in
+            deltaHistogram.withUnsafeMutableBufferPointer { deltaHistogram in
+                dodHistogram.withUnsafeMutableBufferPointer { dodHistogram in
+                    var previousDelta = values[1] &- values[0]
+                    deltaHistogram[bitLength(zigzag(previousDelta))] += 1
+                    smallest = min(smallest, values[1])
+                    for index in 2..<values.count {
+                        let delta = values[index] &- values[index - 1]
+                        deltaHistogram[bitLength(zigzag(delta))] += 1
+                        dodHistogram[bitLength(zigzag(delta &- previousDelta))] += 1
+                        previousDelta = delta
+                        smallest = min(smallest, values[index])
+                    }
+                }
+            }
+            offsetHistogram.withUnsafeMutableBufferPointer { offsetHistogram in
+                for index in 1..<values.count { offsetHistogram[bitLength(UInt64(bitPattern: values[index] &- smallest))] += 1 }
+            }
         }
-        let deltaCost = cost(deltaHistogram, count: deltas.count)
-        let dodCost = cost(dodHistogram, count: dods.count) + 8 * varintLength(deltas[0])
-        if dodCost < deltaCost {
+        let firstDelta = zigzag(values[1] &- values[0])
+        let firstOffset = UInt64(bitPattern: first &- smallest)
+        let deltaCost = cost(deltaHistogram, count: values.count - 1)
+        let dodCost = cost(dodHistogram, count: values.count - 2) + 8 * varintLength(firstDelta)
+        let offsetCost = cost(offsetHistogram, count: values.count - 1) + 8 * varintLength(firstOffset)
+        // Ties go to deltas, then delta-of-deltas: the orders older blocks were written in.
+        if offsetCost < min(deltaCost, dodCost) {
+            writer.byte(0)
+            writer.varint(firstOffset)
+            let offsets = [UInt64](unsafeUninitializedCapacity: values.count - 1) { buffer, initialized in
+                for index in 1..<values.count { buffer[index - 1] = UInt64(bitPattern: values[index] &- smallest) }
+                initialized = values.count - 1
+            }
+            PackedIntegers.encode(offsets, histogram: offsetHistogram, into: &writer)
+        } else if dodCost < deltaCost {
             writer.byte(2)
-            writer.varint(deltas[0])
+            writer.varint(firstDelta)
+            let dods = [UInt64](unsafeUninitializedCapacity: values.count - 2) { buffer, initialized in
+                for index in 2..<values.count {
+                    buffer[index - 2] = zigzag((values[index] &- values[index - 1]) &- (values[index - 1] &- values[index - 2]))
+                }
+                initialized = values.count - 2
+            }
             PackedIntegers.encode(dods, histogram: dodHistogram, into: &writer)
         } else {
             writer.byte(1)
+            let deltas = [UInt64](unsafeUninitializedCapacity: values.count - 1) { buffer, initialized in
+                for index in 1..<values.count { buffer[index - 1] = zigzag(values[index] &- values[index - 1]) }
+                initialized = values.count - 1
+            }
             PackedIntegers.encode(deltas, histogram: deltaHistogram, into: &writer)
         }
     }
@@ -52,6 +86,16 @@ enum IntegerSeries {
         guard count >= 2 else { output.append(first); return }
         let order = try reader.byte("order")
         switch order {
+        case 0:
+            let smallest = first &- Int64(bitPattern: try reader.varint("first offset"))
+            try PackedIntegers.decode(count: count - 1, from: &reader, into: &scratch)
+            output = [Int64](unsafeUninitializedCapacity: count) { buffer, initialized in
+                buffer[0] = first
+                scratch.withUnsafeBufferPointer { offsets in
+                    for index in 0..<offsets.count { buffer[index + 1] = smallest &+ Int64(bitPattern: offsets[index]) }
+                }
+                initialized = count
+            }
         case 1:
             try PackedIntegers.decode(count: count - 1, from: &reader, into: &scratch)
             output = [Int64](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -82,7 +126,7 @@ enum IntegerSeries {
                 initialized = count
             }
         default:
-            throw reader.fail(.badHeader, "order \(order) is neither 1 (deltas) nor 2 (delta-of-deltas)")
+            throw reader.fail(.badHeader, "order \(order) is none of 0 (offsets), 1 (deltas), 2 (delta-of-deltas)")
         }
     }
 }

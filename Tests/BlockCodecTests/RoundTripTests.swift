@@ -66,7 +66,40 @@ import Testing
             if let decimal = DoubleColumn.encodeDecimal(values, float32: true) {
                 #expect(sameDoubles(try DoubleColumn.decode(decimal), values), "round \(round) as float32 decimals")
             }
+            if let bits = DoubleColumn.encodeFloat32Bits(values) {
+                #expect(sameDoubles(try DoubleColumn.decode(bits), values), "round \(round) as float32 bits")
+                #expect(picked.count <= bits.count)
+            }
+            #expect((DoubleColumn.encodeFloat32Bits(values) != nil) == values.allSatisfy { $0.isNaN || Double(Float($0)).bitPattern == $0.bitPattern })
         }
+    }
+
+    /// A GPS fix wandering at walking pace, sent as float32 (no short decimal): one float32 step apart is
+    /// one apart as bit patterns, so a reading costs a few bits, where XOR pays for every changed mantissa bit.
+    @Test func aWanderingFloat32FixIsSmall() throws {
+        var random = SplitMix64(seed: 30)
+        var latitude = 45.123
+        let fixes: [Double] = (0..<360).map { _ in
+            latitude += Double(Int.random(in: -20...20, using: &random)) * 1e-6
+            return Double(Float(latitude))
+        }
+        let bits = try #require(DoubleColumn.encodeFloat32Bits(fixes)).count
+        let xor = DoubleColumn.encodeXOR(fixes).count
+        #expect(bits * 8 < 360 * 6, "float32 bits: \(bits) bytes")
+        #expect(bits < xor, "float32 bits \(bits) bytes, XOR \(xor)")
+        #expect(DoubleColumn.encode(fixes).count == bits)
+        #expect(sameDoubles(try DoubleColumn.decode(DoubleColumn.encode(fixes)), fixes))
+    }
+
+    /// Noise around a steady level: offsets from the smallest pack narrower than deltas, which span twice
+    /// the noise.
+    @Test func noiseAroundALevelPacksAsOffsets() throws {
+        var random = SplitMix64(seed: 31)
+        let readings: [Int64?] = (0..<360).map { _ in 1_000 + Int64.random(in: 0...15, using: &random) }
+        let bytes = IntegerColumn.encode(readings)
+        // Kind, count, presence, first, order, first offset, width, exceptions: 10 bytes; then 4 bits a value.
+        #expect(bytes.count <= 10 + 360 * 4 / 8, "\(bytes.count) bytes")
+        #expect(try IntegerColumn.decode(bytes) == readings)
     }
 
     /// What a block of a sensor reporting every 10 s costs: its clock nothing but a header, its 0.1 °C

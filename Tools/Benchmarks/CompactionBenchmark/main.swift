@@ -260,6 +260,8 @@ print("## Compaction, \(deviceCount) devices × \(hours) h, one reading per \(in
 print("| sensor type | readings | written/s | hot: readings | 1m rollups | 1h rollups | bare table | compacted: blocks | heap left | compaction CPU (ours + PostgreSQL) per 1M | bytes before → after (reported) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 var reads: [(String, (Double, Double), (Double, Double))] = []
+/// Per sensor type, the codec's output by column (times, seq, each field): where a block's bytes go.
+var columnBytes: [(sensor: String, readings: Int, columns: [(String, Int)])] = []
 for (index, sensor) in sensors.enumerated() {
     let connection = try PGConnection(url: databaseURL)
     let writer = BatchWriter(connection: connection, sensor: sensor)
@@ -292,10 +294,21 @@ for (index, sensor) in sensors.enumerated() {
         let after = try cases.map { item in try latency { try item.run(connection) } }
         reads = zip(cases, zip(before, after)).map { ($0.name, $1.0, $1.1) }
     }
+    let tables = SensorTables(sensor)
+    let blockColumns = ["_times", "_seqs"] + tables.fieldColumns
+    let sums = try connection.query("SELECT \(blockColumns.map { "coalesce(sum(octet_length(\($0))), 0)" }.joined(separator: ", ")) FROM \(tables.blocks)")
+    columnBytes.append((sensor.name, count, blockColumns.indices.map { (blockColumns[$0], Int(sums[0, $0] ?? "0") ?? 0) }))
     let millions = Double(count) / 1e6
     print("| \(sensor.name) | \(count) | \(Int(Double(count) / seconds)) | \(perReading(hot.readings, count)) | \(perReading(hot.rollup1m, count)) | \(perReading(hot.rollup1h, count)) | \(perReading(bare, count)) | **\(perReading(compacted.blocks, count))** | \(perReading(compacted.readings, count)) | \(String(format: "%.2f s + %.2f s", cpu.0 / millions, cpu.1 / millions)) | \(outcome.bytesBefore) → \(outcome.bytesAfter) |")
 }
 print("\nBytes per reading: pg_total_relation_size (heap, indexes, TOAST) after VACUUM; hot = before compaction.\n")
+print("### The codec's output by column, bits per reading (the rest of a block's bytes: its row, times' bounds, index entry)\n")
+for entry in columnBytes {
+    let parts = entry.columns.map { "\($0.0) \(String(format: "%.2f", Double($0.1 * 8) / Double(entry.readings)))" }
+    let total = Double(entry.columns.reduce(0) { $0 + $1.1 } * 8) / Double(entry.readings)
+    print("- \(entry.sensor): \(parts.joined(separator: ", ")); all columns \(String(format: "%.2f", total)) bits = \(String(format: "%.2f", total / 8)) bytes")
+}
+print("")
 if !reads.isEmpty {
     print("### Reads of \(sensors[0].name), heap vs compacted (ms, \(iterations) runs each)\n")
     print("| read | heap p50 | heap p99 | compacted p50 | compacted p99 |")
