@@ -8,6 +8,12 @@ public final class PGConnection: @unchecked Sendable {
     public let url: String
     /// Counts reconnects: what a session holds (temporary tables, prepared statements) is gone when it changes.
     public private(set) var session: UInt64 = 0
+    /// `withPreparedQuery`'s statements of this session: SQL text → statement name.
+    private var preparedStatements: [String: String] = [:]
+    private var preparedSession: UInt64 = 0
+    private var preparedCount = 0
+    /// A caller's SQL texts are few; past this many something builds them from values: start over.
+    static let preparedStatementLimit = 64
 
     /// - Parameters:
     ///   - url: a libpq connection URL or key=value string.
@@ -110,6 +116,42 @@ public final class PGConnection: @unchecked Sendable {
         let result = copies.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) { values in
                 PQexecParams(connection, sql, Int32(parameters.count), nil, parameters.isEmpty ? nil : values, nil, nil, binary ? 1 : 0)
+            }
+        }
+        try PGResult.check(result, connection: connection)
+        defer { PQclear(result) }
+        return try body(PGRawResult(result!, binary: binary))
+    }
+
+    /// As `withQuery`, with the statement prepared once per session and its plan kept: for the hot reads
+    /// of a fixed text (planning a union over partitioned tables costs more than running it). PostgreSQL
+    /// plans again by itself when a table or its partitions change.
+    public func withPreparedQuery<T>(
+        _ sql: String, _ parameters: [String?] = [], binary: Bool, _ body: (PGRawResult) throws(PGError) -> T
+    ) throws(PGError) -> T {
+        let connection = try live()
+        if preparedSession != session {
+            preparedStatements.removeAll()
+            preparedSession = session
+        }
+        if preparedStatements.count >= Self.preparedStatementLimit {
+            for name in preparedStatements.values { try execute("DEALLOCATE \(name)") }
+            preparedStatements.removeAll()
+        }
+        let name: String
+        if let known = preparedStatements[sql] {
+            name = known
+        } else {
+            preparedCount += 1
+            name = "cached_\(preparedCount)"
+            _ = try PGResult.checked(PQprepare(connection, name, sql, Int32(parameters.count), nil), connection: connection)
+            preparedStatements[sql] = name
+        }
+        var copies = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        let result = copies.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) { values in
+                PQexecPrepared(connection, name, Int32(parameters.count), parameters.isEmpty ? nil : values, nil, nil, binary ? 1 : 0)
             }
         }
         try PGResult.check(result, connection: connection)

@@ -18,12 +18,14 @@ extension ReadingQueries {
     }
 
     /// Runs a statement of `heapSelect` and `blockSelect` rows (binary) for one device; returns the heap
-    /// rows and the blocks' readings that `keep` accepts, in no particular order.
+    /// rows and the blocks' readings that `keep` accepts, in no particular order; with `newestOnly`, of each
+    /// block only its newest reading; `prepared` keeps the statement's plan on the connection.
     func mergedReadings(
-        _ sql: String, _ parameters: [String?], deviceID: Int32, keep: (Int64) -> Bool, on connection: PGConnection
+        _ sql: String, _ parameters: [String?], deviceID: Int32, newestOnly: Bool = false, prepared: Bool = false,
+        keep: (Int64) -> Bool, on connection: PGConnection
     ) throws(PGError) -> [StoredReading] {
         let fieldCount = sensor.fields.count
-        return try connection.withQuery(sql, parameters, binary: true) { (result) throws(PGError) -> [StoredReading] in
+        let body = { (result: PGRawResult) throws(PGError) -> [StoredReading] in
             var readings: [StoredReading] = []
             for row in 0..<result.rowCount {
                 guard let time = result.int64(row, 1) else { continue }
@@ -32,7 +34,7 @@ extension ReadingQueries {
                     continue
                 }
                 let block = try CompactedBlock.decode(result, row: row, from: 3 + fieldCount, deviceID: deviceID, bucket: time, fieldCount: fieldCount)
-                for index in 0..<block.count where keep(block.times[index]) {
+                for index in (newestOnly ? max(0, block.count - 1) : 0)..<block.count where keep(block.times[index]) {
                     readings.append(StoredReading(
                         time: block.times[index], seq: block.seqs[index],
                         values: block.values.map { $0[index].isNaN ? nil : $0[index] }))
@@ -40,5 +42,7 @@ extension ReadingQueries {
             }
             return readings
         }
+        return prepared
+            ? try connection.withPreparedQuery(sql, parameters, binary: true, body) : try connection.withQuery(sql, parameters, binary: true, body)
     }
 }

@@ -111,7 +111,7 @@ public struct ReadingQueries: Sendable {
             UNION ALL
             (SELECT \(blockSelect) FROM \(tables.blocks) WHERE device_id = $1 ORDER BY bucket DESC LIMIT 1)
             """
-        let readings = try mergedReadings(sql, [String(deviceID)], deviceID: deviceID, keep: { _ in true }, on: connection)
+        let readings = try mergedReadings(sql, [String(deviceID)], deviceID: deviceID, newestOnly: true, prepared: true, keep: { _ in true }, on: connection)
         return readings.max { $0.time < $1.time }
     }
 
