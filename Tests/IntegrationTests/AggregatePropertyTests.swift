@@ -5,11 +5,13 @@ import HummingbirdTesting
 import Postgres
 import SensorModel
 import StorageCore
+import StorageOperations
 import StorageWriter
 import Synchronization
 import Testing
 
-/// Aggregates over REST equal a SQL GROUP BY over the raw rows, for random data and random queries.
+/// Aggregates over REST equal a SQL GROUP BY over the raw rows, for random data and random queries: on the
+/// heap, and again once every hour is compacted into blocks (docs/storage.md).
 @Suite(.timeLimit(.minutes(10)))
 struct AggregatePropertyTests {
     static let seed: UInt64 = ProcessInfo.processInfo.environment["AGGREGATE_SEED"].flatMap { UInt64($0) } ?? 0x5EED_2026
@@ -54,75 +56,97 @@ struct AggregatePropertyTests {
         }
         try RollupCheck.expectRollupsEqualRaw(sensor, on: connection)
 
-        let app = try QueryApp(database: database, catalog: catalog)
-        let cache = app.store.rollupCache!
+        // The cases and their reference answers, from the raw rows while they are still heap rows.
         let buckets = ["7s", "1m", "5m", "1h", "90m", "1d", "15m", "2h"]
         let functions = ["count", "sum", "avg", "min", "max"]
-        let querySeed = random.next()
-        try await app.application.test(.router) { client in
-            var random = SplitMix64(seed: querySeed)
-            var compared = 0
-            for caseNumber in 0..<150 {
-                // A third of the cases: whole hours with hour-multiple buckets, the cases the rollup cache answers.
-                let cached = Int.random(in: 0..<3, using: &random) == 0
-                let bucket = cached ? ["1h", "2h", "1d", "3h"].randomElement(using: &random)! : buckets.randomElement(using: &random)!
-                var from = Self.randomTime(&random) - Int64.random(in: 0...Micros.perDay, using: &random)
-                var to = Self.randomTime(&random) + Int64.random(in: 0...Micros.perDay, using: &random)
-                if from > to { swap(&from, &to) }
-                let step = DurationText.parse(bucket)!.components.seconds * 1_000_000
-                if cached {
-                    from = from / 3_600_000_000 * 3_600_000_000
-                    to = to / 3_600_000_000 * 3_600_000_000
-                } else if Int.random(in: 0..<4, using: &random) == 0 {
-                    // Whole buckets: the path that reads rollup rows directly, without raw edges.
-                    from = from / step * step
-                    to = to / step * step
-                }
-                if from >= to { to = from + step }
-                let fns = functions.filter { _ in Bool.random(using: &random) }
-                let chosen = Bool.random(using: &random) ? [] : devices.filter { _ in Bool.random(using: &random) }
-                let groupBy = Bool.random(using: &random)
-                let field = Int.random(in: 0..<3, using: &random) == 0 ? sensor.fields.randomElement(using: &random)!.name : nil
-                var uri = "/v1/sensors/\(sensor.name)/aggregates?bucket=\(bucket)&from=\(Self.text(from))&to=\(Self.text(to))"
-                if !fns.isEmpty { uri += "&fn=" + fns.joined(separator: ",") }
-                for device in chosen { uri += "&device=\(device)" }
-                if groupBy { uri += "&group_by=device" }
-                if let field { uri += "&field=\(field)" }
-                let failure = "case \(caseNumber) (seed \(Self.seed)): GET \(uri)"
+        var cases: [Case] = []
+        for caseNumber in 0..<150 {
+            // A third of the cases: whole hours with hour-multiple buckets, the cases the rollup cache answers.
+            let cached = Int.random(in: 0..<3, using: &random) == 0
+            let bucket = cached ? ["1h", "2h", "1d", "3h"].randomElement(using: &random)! : buckets.randomElement(using: &random)!
+            var from = Self.randomTime(&random) - Int64.random(in: 0...Micros.perDay, using: &random)
+            var to = Self.randomTime(&random) + Int64.random(in: 0...Micros.perDay, using: &random)
+            if from > to { swap(&from, &to) }
+            let step = DurationText.parse(bucket)!.components.seconds * 1_000_000
+            if cached {
+                from = from / 3_600_000_000 * 3_600_000_000
+                to = to / 3_600_000_000 * 3_600_000_000
+            } else if Int.random(in: 0..<4, using: &random) == 0 {
+                // Whole buckets: the path that reads rollup rows directly, without raw edges.
+                from = from / step * step
+                to = to / step * step
+            }
+            if from >= to { to = from + step }
+            let fns = functions.filter { _ in Bool.random(using: &random) }
+            let chosen = Bool.random(using: &random) ? [] : devices.filter { _ in Bool.random(using: &random) }
+            let groupBy = Bool.random(using: &random)
+            let field = Int.random(in: 0..<3, using: &random) == 0 ? sensor.fields.randomElement(using: &random)!.name : nil
+            var uri = "/v1/sensors/\(sensor.name)/aggregates?bucket=\(bucket)&from=\(Self.text(from))&to=\(Self.text(to))"
+            if !fns.isEmpty { uri += "&fn=" + fns.joined(separator: ",") }
+            for device in chosen { uri += "&device=\(device)" }
+            if groupBy { uri += "&group_by=device" }
+            if let field { uri += "&field=\(field)" }
+            let expected = try Self.groupBy(
+                sensor, fields: field.map { [$0] } ?? sensor.fields.map(\.name), bucket: step,
+                from: from, to: to, devices: chosen, groupBy: groupBy, on: connection)
+            cases.append(Case(
+                uri: uri, failure: "case \(caseNumber) (seed \(Self.seed)): GET \(uri)", expected: expected,
+                shown: Set(fns.isEmpty ? ["count", "avg", "min", "max"] : fns), groupBy: groupBy))
+        }
 
-                let response = try await client.execute(uri: uri, method: .get) { ($0.status, Data(buffer: $0.body)) }
+        try await Self.expectAnswers(cases, database: database, catalog: catalog, stage: "heap")
+        // Every hour compacted: the raw edges come from blocks now; the answers stay the same.
+        let outcome = try Compaction.run(sensor: sensor, now: Self.base + Self.span + 2 * Micros.perDay, after: .zero, on: connection)
+        #expect(outcome.readings > 0 && outcome.damaged.isEmpty, "\(outcome)")
+        #expect(try connection.query("SELECT count(*) FROM \"\(sensor.name)\"")[0, 0] == "0", "heap rows left after compaction")
+        try await Self.expectAnswers(cases, database: database, catalog: catalog, stage: "compacted")
+    }
+
+    struct Case {
+        var uri: String
+        var failure: String
+        var expected: [String: (count: Int64, sum: Double, min: Double, max: Double)]
+        var shown: Set<String>
+        var groupBy: Bool
+    }
+
+    /// Each case's answer from a query service of its own (a cold rollup cache) against its reference.
+    static func expectAnswers(_ cases: [Case], database: String, catalog: TestCatalog, stage: String) async throws {
+        let app = try QueryApp(database: database, catalog: catalog)
+        let cache = app.store.rollupCache!
+        try await app.application.test(.router) { client in
+            var compared = 0
+            for item in cases {
+                let failure = "\(stage): \(item.failure)"
+                let response = try await client.execute(uri: item.uri, method: .get) { ($0.status, Data(buffer: $0.body)) }
                 #expect(response.0 == .ok, "\(failure): \(String(decoding: response.1, as: UTF8.self))")
                 guard response.0 == .ok else { return }
                 let api = try JSONDecoder().decode(AggregateResponse.self, from: response.1)
-                let expected = try Self.groupBy(
-                    sensor, fields: field.map { [$0] } ?? sensor.fields.map(\.name), bucket: step,
-                    from: from, to: to, devices: chosen, groupBy: groupBy, on: connection)
-                let shown = Set(fns.isEmpty ? ["count", "avg", "min", "max"] : fns)
                 var got: [String: AggregateResponse.Point] = [:]
                 for series in api.series {
-                    #expect((series.device == nil) != groupBy, "\(failure): series device \(series.device ?? "null")")
+                    #expect((series.device == nil) != item.groupBy, "\(failure): series device \(series.device ?? "null")")
                     for point in series.points { got["\(series.device ?? "-") \(series.field) \(point.time)"] = point }
                 }
-                #expect(Set(got.keys) == Set(expected.keys),
-                        "\(failure): buckets only in API \(Set(got.keys).subtracting(expected.keys).sorted().prefix(5)), only in SQL \(Set(expected.keys).subtracting(got.keys).sorted().prefix(5))")
-                for (key, want) in expected {
+                #expect(Set(got.keys) == Set(item.expected.keys),
+                        "\(failure): buckets only in API \(Set(got.keys).subtracting(item.expected.keys).sorted().prefix(5)), only in SQL \(Set(item.expected.keys).subtracting(got.keys).sorted().prefix(5))")
+                for (key, want) in item.expected {
                     guard let point = got[key] else { continue }
                     compared += 1
                     let where_ = "\(failure) at \(key): API \(point) SQL \(want)"
-                    if shown.contains("count") { #expect(point.count == want.count, "\(where_)") }
-                    if shown.contains("min") { #expect(point.min == want.min, "\(where_)") }
-                    if shown.contains("max") { #expect(point.max == want.max, "\(where_)") }
-                    if shown.contains("sum") { #expect(Self.close(point.sum, want.sum), "\(where_)") }
-                    if shown.contains("avg") { #expect(Self.close(point.avg, want.sum / Double(want.count)), "\(where_)") }
-                    for name in ["count", "sum", "avg", "min", "max"] where !shown.contains(name) {
+                    if item.shown.contains("count") { #expect(point.count == want.count, "\(where_)") }
+                    if item.shown.contains("min") { #expect(point.min == want.min, "\(where_)") }
+                    if item.shown.contains("max") { #expect(point.max == want.max, "\(where_)") }
+                    if item.shown.contains("sum") { #expect(Self.close(point.sum, want.sum), "\(where_)") }
+                    if item.shown.contains("avg") { #expect(Self.close(point.avg, want.sum / Double(want.count)), "\(where_)") }
+                    for name in ["count", "sum", "avg", "min", "max"] where !item.shown.contains(name) {
                         #expect(point.value(name) == nil, "\(where_): \(name) not asked for")
                     }
                 }
             }
             // Guards the test itself: the random cases must reach many non-empty buckets, and the cache.
-            #expect(compared > 5000, "only \(compared) buckets compared")
+            #expect(compared > 5000, "\(stage): only \(compared) buckets compared")
             let cacheUse = cache.statistics
-            #expect(cacheUse.hits > 20 && cacheUse.misses > 0, "rollup cache \(cacheUse)")
+            #expect(cacheUse.hits > 20 && cacheUse.misses > 0, "\(stage): rollup cache \(cacheUse)")
         }
     }
 
