@@ -260,6 +260,9 @@ print("## Compaction, \(deviceCount) devices × \(hours) h, one reading per \(in
 print("| sensor type | readings | written/s | hot: readings | 1m rollups | 1h rollups | bare table | compacted: blocks | heap left | compaction CPU (ours + PostgreSQL) per 1M | bytes before → after (reported) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 var reads: [(String, (Double, Double), (Double, Double))] = []
+/// The latest reading once compacted blocks exist: of a device whose newest reading is hot (one written
+/// after compaction), as every active device's in a running platform.
+var latestHotBesideBlocks: (Double, Double)?
 /// Per sensor type, the codec's output by column (times, seq, each field): where a block's bytes go.
 var columnBytes: [(sensor: String, readings: Int, columns: [(String, Int)])] = []
 for (index, sensor) in sensors.enumerated() {
@@ -293,6 +296,18 @@ for (index, sensor) in sensors.enumerated() {
         log("\(sensor.name): reads after compaction")
         let after = try cases.map { item in try latency { try item.run(connection) } }
         reads = zip(cases, zip(before, after)).map { ($0.name, $1.0, $1.1) }
+        let queries = ReadingQueries(sensor: sensor)
+        let names = try queries.deviceNames(on: connection)
+        let one = names.keys.sorted()[deviceCount / 2]
+        var batch = IngestBatch(fieldCount: sensor.fields.count, capacity: 1)
+        let row = batch.readings.appendRow(time: end, seq: Int64(steps))
+        for field in sensor.fields.indices { batch.readings.set(field: field, row: row, 1) }
+        batch.closeSpan(device: names[one]!, from: 0)
+        _ = try writer.write(batch)
+        latestHotBesideBlocks = try latency {
+            let latest = try queries.latest(deviceID: one, on: connection)
+            precondition(latest?.time == end)
+        }
     }
     let tables = SensorTables(sensor)
     let blockColumns = ["_times", "_seqs"] + tables.fieldColumns
@@ -315,6 +330,9 @@ if !reads.isEmpty {
     print("|---|---|---|---|---|")
     for (name, before, after) in reads {
         print("| \(name) | \(String(format: "%.2f", before.0)) | \(String(format: "%.2f", before.1)) | \(String(format: "%.2f", after.0)) | \(String(format: "%.2f", after.1)) |")
+    }
+    if let (p50, p99) = latestHotBesideBlocks {
+        print("\nThe latest reading of that device once it sent one more (hot, its older readings in blocks): p50 \(String(format: "%.2f", p50)), p99 \(String(format: "%.2f", p99)) ms.")
     }
 }
 if ingestSeconds > 0, let sensor = sensors.first {
