@@ -18,7 +18,7 @@ public struct BlockDecodeError: Error, Sendable, Equatable, CustomStringConverti
         public static let badVarint = Code(rawValue: "bad_varint")
         /// An XOR value that reuses a window before any was set.
         public static let noWindow = Code(rawValue: "no_window")
-        /// A value no encoder writes (a float32 bit pattern wider than 32 bits).
+        /// A value no encoder writes (a float32 bit pattern wider than 32 bits, or a NaN's).
         public static let badValue = Code(rawValue: "bad_value")
         /// Presence bits set past the column's count.
         public static let badPresence = Code(rawValue: "bad_presence")

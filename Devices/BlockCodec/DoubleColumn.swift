@@ -160,10 +160,10 @@ public enum DoubleColumn {
         var dense: [Double]
         switch kind {
         case .float32Bits:
-            let start = reader.offset
             try IntegerSeries.decode(count: present, from: &reader, into: &integers, scratch: &scratch)
-            if let wide = integers.firstIndex(where: { Int32(exactly: $0) == nil }) {
-                throw BlockDecodeError(.badValue, at: start, "value \(wide) (\(integers[wide])) is no float32 bit pattern")
+            // A NaN pattern would read as a missing value where presence says one is there: no encoder writes it.
+            if let wrong = integers.firstIndex(where: { Int32(exactly: $0).map { float(ordered: $0).isNaN } ?? true }) {
+                throw reader.fail(.badValue, "value \(wrong) (\(integers[wrong])) is no float32 bit pattern of a number")
             }
             dense = integers.map { Double(float(ordered: Int32($0))) }
         case .decimals, .float32Decimals:

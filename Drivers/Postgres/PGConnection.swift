@@ -129,14 +129,22 @@ public final class PGConnection: @unchecked Sendable {
     public func withPreparedQuery<T>(
         _ sql: String, _ parameters: [String?] = [], binary: Bool, _ body: (PGRawResult) throws(PGError) -> T
     ) throws(PGError) -> T {
+        try preparedQuery(sql, parameters, binary: binary, prepareAgain: true, body)
+    }
+
+    private func preparedQuery<T>(
+        _ sql: String, _ parameters: [String?], binary: Bool, prepareAgain: Bool, _ body: (PGRawResult) throws(PGError) -> T
+    ) throws(PGError) -> T {
         let connection = try live()
         if preparedSession != session {
             preparedStatements.removeAll()
             preparedSession = session
         }
         if preparedStatements.count >= Self.preparedStatementLimit {
-            for name in preparedStatements.values { try execute("DEALLOCATE \(name)") }
-            preparedStatements.removeAll()
+            for (text, name) in preparedStatements {
+                try execute("DEALLOCATE \(name)")
+                preparedStatements[text] = nil
+            }
         }
         let name: String
         if let known = preparedStatements[sql] {
@@ -154,7 +162,13 @@ public final class PGConnection: @unchecked Sendable {
                 PQexecPrepared(connection, name, Int32(parameters.count), parameters.isEmpty ? nil : values, nil, nil, binary ? 1 : 0)
             }
         }
-        try PGResult.check(result, connection: connection)
+        do {
+            try PGResult.check(result, connection: connection)
+        } catch where error.sqlState == "26000" && prepareAgain {
+            // The server forgot it (DISCARD ALL, a pooler's new session): prepared again, once.
+            preparedStatements[sql] = nil
+            return try preparedQuery(sql, parameters, binary: binary, prepareAgain: false, body)
+        }
         defer { PQclear(result) }
         return try body(PGRawResult(result!, binary: binary))
     }
