@@ -29,7 +29,8 @@ struct AggregatePropertyTests {
         let writer = BatchWriter(connection: connection, sensor: sensor)
 
         // Readings: random devices and times over four days (so five partitions), many on or next to
-        // bucket edges, fields missing at random; earlier batches re-sent later as duplicates.
+        // bucket edges, fields missing at random; earlier batches re-sent later as duplicates. Values of
+        // every kind the block codec stores (`value(in:device:)`).
         let devices = (0..<7).map { "dev-\($0)" }
         var sent: [IngestBatch] = []
         var used = Set<String>()
@@ -42,7 +43,7 @@ struct AggregatePropertyTests {
                     guard used.insert("\(device)@\(time)").inserted else { continue }
                     let row = batch.readings.appendRow(time: time, seq: Int64.random(in: 0...1000, using: &random))
                     for (field, spec) in sensor.fields.enumerated() where Double.random(in: 0..<1, using: &random) > 0.25 {
-                        batch.readings.set(field: field, row: row, Double.random(in: spec.min...spec.max, using: &random))
+                        batch.readings.set(field: field, row: row, Self.value(in: spec.min...spec.max, device: device, using: &random))
                     }
                 }
                 batch.closeSpan(device: device, from: start)
@@ -184,6 +185,19 @@ struct AggregatePropertyTests {
         let connection = try PGConnection(url: database)
         #expect(try connection.query("SELECT count(*) FROM \"\(sensor.name)\"")[0, 0] == String(2 * 40 * 20 * 10))
         try RollupCheck.expectRollupsEqualRaw(sensor, on: connection)
+    }
+
+    /// A device's values as one kind of sensor sends them, so compacted blocks hold every column kind:
+    /// any double (XOR), decimals of one digit, float32 of decimals, float32 of anything (its bit patterns).
+    static func value(in range: ClosedRange<Double>, device: String, using random: inout SplitMix64) -> Double {
+        let any = Double.random(in: range, using: &random)
+        let value: Double = switch Int(device.split(separator: "-").last!)! % 4 {
+        case 0: any
+        case 1: (any * 10).rounded() / 10
+        case 2: Double(Float((any * 10).rounded() / 10))
+        default: Double(Float(any))
+        }
+        return min(max(value, range.lowerBound), range.upperBound)
     }
 
     /// Half the times anywhere, half within a few microseconds of a minute, hour or day edge.

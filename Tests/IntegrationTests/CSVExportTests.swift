@@ -27,6 +27,7 @@ struct CSVExportTests {
         }
         batch.closeSpan(device: "csv-1", from: 0)
         _ = try BatchWriter(connection: connection, sensor: setup.sensor).write(batch)
+        try compactClosedHoursIfAsked(database: setup.database, sensors: [setup.sensor])
         let query = try await setup.startReady(setup.environment())
         defer { query.stop() }
         let path = "/v1/sensors/\(setup.sensor.name)/devices/csv-1/readings?from=\(date)T00:00:00Z&to=\(date)T23:59:59Z"

@@ -33,7 +33,7 @@ struct SensorDatabasesTests {
         // Each sensor type's rows are in its own database only.
         let mainDB = try PGConnection(url: main), ownDB = try PGConnection(url: own)
         func count(_ table: String, in connection: PGConnection) -> Int? {
-            (try? connection.query("SELECT count(*) FROM \"\(table)\""))?[0, 0].flatMap { Int($0) }
+            try? storedReadings(table, on: connection)
         }
         #expect(count(power, in: ownDB) == emulator.verifyRow(power)?[1])
         #expect(count(temperature, in: mainDB) == emulator.verifyRow(temperature)?[1])

@@ -3,6 +3,7 @@ import MQTT
 import Postgres
 import SensorModel
 import StorageCore
+import StorageOperations
 import StorageWriter
 import Testing
 
@@ -117,4 +118,47 @@ func secondlyBatch(_ sensor: SensorType, device: String, base: Int64, from secon
     }
     batch.closeSpan(device: device, from: 0)
     return batch
+}
+
+/// How many readings a sensor type's table holds, heap rows and compacted blocks alike (docs/storage.md):
+/// what a test counts when the platform may have compacted them (TELEMETRY_TEST_COMPACT=1).
+func storedReadings(_ table: String, on connection: PGConnection) throws -> Int {
+    let heap = "\"\(table.replacingOccurrences(of: "\"", with: "\"\""))\""
+    let blocks = "\"\(table.replacingOccurrences(of: "\"", with: "\"\""))_blocks\""
+    return Int(try connection.query("SELECT (SELECT count(*) FROM \(heap)) + coalesce((SELECT sum(count) FROM \(blocks)), 0)")[0, 0] ?? "0") ?? 0
+}
+
+/// scripts/test.sh's compacted pass (TELEMETRY_TEST_COMPACT=1): every closed hour of `sensors` compacted now,
+/// so what the test reads next comes from blocks, and the readings moved noted in
+/// TELEMETRY_TEST_COMPACT_REPORT. Otherwise nothing. A test calls it once what it wrote is stored.
+func compactClosedHoursIfAsked(
+    database: String, sensors: [SensorType], test: String = #function, sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    let environment = ProcessInfo.processInfo.environment
+    guard environment["TELEMETRY_TEST_COMPACT"] == "1" else { return }
+    let connection = try PGConnection(url: database)
+    let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+    var moved = 0
+    for sensor in sensors {
+        // A query service of the test may be compacting this sensor type (one compactor at a time): again
+        // until this pass ran itself.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        var outcome = try Compaction.run(sensor: sensor, now: now, after: .zero, on: connection)
+        while outcome.skipped && ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            outcome = try Compaction.run(sensor: sensor, now: now, after: .zero, on: connection)
+        }
+        #expect(!outcome.skipped && outcome.damaged.isEmpty, "compaction of \(sensor.name): \(outcome)", sourceLocation: sourceLocation)
+        moved += outcome.readings
+    }
+    // Readings another compactor moved first are in blocks all the same: count what blocks hold.
+    let inBlocks = try sensors.reduce(0) { total, sensor in
+        total + Int(try connection.query("SELECT coalesce(sum(count), 0) FROM \(SensorTables(sensor).blocks)")[0, 0] ?? "0")!
+    }
+    #expect(inBlocks > 0, "\(test): nothing compacted; the test would read heap rows only", sourceLocation: sourceLocation)
+    if let path = environment["TELEMETRY_TEST_COMPACT_REPORT"], let report = FileHandle(forWritingAtPath: path) {
+        report.seekToEndOfFile()
+        report.write(Data("\(test): \(moved) readings compacted by the test, \(inBlocks) in blocks\n".utf8))
+        try? report.close()
+    }
 }
