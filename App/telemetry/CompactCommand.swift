@@ -40,6 +40,7 @@ struct CompactCommand: AsyncParsableCommand {
                     print("\(outcome.sensor): skipped, another process is compacting it")
                 } else {
                     for damage in outcome.damaged { print("\(outcome.sensor): left in the heap, \(damage)") }
+                    for kept in outcome.keptInHeap { print("\(outcome.sensor): left in the heap, \(kept)") }
                     print("\(outcome.sensor): \(outcome.readings) readings into \(outcome.blocks) blocks, \(outcome.bytesBefore) → \(outcome.bytesAfter) bytes"
                         + (outcome.droppedPartitions.isEmpty ? "" : "; dropped emptied partitions \(outcome.droppedPartitions.joined(separator: ", "))"))
                 }

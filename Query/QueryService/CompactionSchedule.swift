@@ -69,6 +69,8 @@ public struct CompactionSchedule: Service {
     }
 
     private func record(_ outcome: Compaction.Outcome) {
+        for damage in outcome.damaged { logger.warning("compaction \(outcome.sensor): left in the heap, \(damage)") }
+        for kept in outcome.keptInHeap { logger.warning("compaction \(outcome.sensor): left in the heap, \(kept)") }
         guard outcome.readings > 0 || !outcome.droppedPartitions.isEmpty else { return }
         let sensor = [("sensor", outcome.sensor)]
         Counter(label: "compaction_readings_total", dimensions: sensor, factory: metrics).increment(by: outcome.readings)

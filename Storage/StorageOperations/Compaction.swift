@@ -28,14 +28,26 @@ public enum Compaction {
         /// Chunks left in the heap because their hour's block does not decode (SQLSTATE XX001): their
         /// readings stay readable there, and the hour is tried again at every pass until the block is mended.
         public var damaged: [String] = []
+        /// Device hours left in the heap because they hold more than `maximumBlockReadings` readings.
+        public var keptInHeap: [String] = []
 
         public init(sensor: String) { self.sensor = sensor }
     }
 
+    /// A device's hour with more readings than this stays heap rows (still read, never compacted): a block is
+    /// decoded whole, and a transaction's readings are held in memory while its blocks are written, so a
+    /// device group's hour is split across transactions (each under the group's lock) to move at most this
+    /// many at a time. One reading every 3.4 ms for the hour; far below what a column may hold
+    /// (`maximumColumnCount`).
+    public static let maximumBlockReadings = 1 << 20
+
     /// Compacts every hour that ended at least `after` before `now` (µs), and the hours late readings
     /// reopened. `pause`: after each chunk that moved readings, rest this many times as long as it took
     /// (1: work half the time), so that a running platform's ingestion keeps its pace.
-    public static func run(sensor: SensorType, now: Int64, after: Duration, pause: Double = 0, on connection: PGConnection) throws(PGError) -> Outcome {
+    /// `blockLimit`: `maximumBlockReadings` (tests give a smaller one).
+    public static func run(
+        sensor: SensorType, now: Int64, after: Duration, pause: Double = 0, blockLimit: Int = maximumBlockReadings, on connection: PGConnection
+    ) throws(PGError) -> Outcome {
         var outcome = Outcome(sensor: sensor.name)
         let runLock = String(CompactionLocks.compactor(sensor.name))
         guard try connection.query("SELECT pg_try_advisory_lock($1::int8)", [runLock])[0, 0] == "t" else {
@@ -57,7 +69,7 @@ public enum Compaction {
             let day = Micros.day(of: done)
             if days.contains(day) {
                 try blockPartitions.ensure(days: [day], on: connection)
-                for group in groups { try compactOrNote(tables, hour: done, devices: group, pause: pause, into: &outcome, on: connection) }
+                for group in groups { try compactOrNote(tables, hour: done, devices: group, pause: pause, blockLimit: blockLimit, into: &outcome, on: connection) }
                 done += CompactedBlock.span
             } else {
                 // No readings partition, no readings: on to the next day that has one.
@@ -72,7 +84,7 @@ public enum Compaction {
         for row in reopened.rows {
             guard let hour = row[0].flatMap({ Int64($0) }), let version = row[1] else { continue }
             try blockPartitions.ensure(days: [Micros.day(of: hour)], on: connection)
-            for group in groups { try compactOrNote(tables, hour: hour, devices: group, pause: pause, into: &outcome, on: connection) }
+            for group in groups { try compactOrNote(tables, hour: hour, devices: group, pause: pause, blockLimit: blockLimit, into: &outcome, on: connection) }
             // Only if no other late reading came meanwhile: that one's hour is compacted at the next pass.
             _ = try connection.query(
                 "DELETE FROM compaction_pending WHERE sensor = $1 AND bucket = \(SQLTime.timestamp("$2")) AND version = $3::int8",
@@ -132,15 +144,51 @@ public enum Compaction {
     /// `compact`, but a damaged block fails only its own chunk: noted in the outcome and the hour marked
     /// pending again (its version raised, so this pass does not forget it), and the pass goes on.
     static func compactOrNote(
-        _ tables: SensorTables, hour: Int64, devices: [Int32], pause: Double, into outcome: inout Outcome, on connection: PGConnection
+        _ tables: SensorTables, hour: Int64, devices: [Int32], pause: Double, blockLimit: Int, into outcome: inout Outcome, on connection: PGConnection
     ) throws(PGError) {
         do {
-            try compact(tables, hour: hour, devices: devices, pause: pause, into: &outcome, on: connection)
+            for chunk in try chunks(tables, hour: hour, devices: devices, blockLimit: blockLimit, into: &outcome, on: connection) {
+                try compact(tables, hour: hour, devices: chunk, pause: pause, into: &outcome, on: connection)
+            }
         } catch where error.sqlState == "XX001" {
             let start = Date(timeIntervalSince1970: Double(hour) / 1e6).formatted(.iso8601)
             outcome.damaged.append("the hour from \(start) of devices \(devices.first!)...\(devices.last!): \(error.message)")
             try connection.execute(CompactionLocks.markPending(sensor: tables.sensor.name, hours: [hour]))
         }
+    }
+
+    /// The devices of a group with heap rows in the hour, in transactions of at most `blockLimit` readings
+    /// (heap rows and the hour's block counted); a device over `blockLimit` is left out and noted.
+    static func chunks(
+        _ tables: SensorTables, hour: Int64, devices: [Int32], blockLimit: Int, into outcome: inout Outcome, on connection: PGConnection
+    ) throws(PGError) -> [[Int32]] {
+        let counts = try connection.query("""
+            SELECT r.device_id, r.n + coalesce(b.count, 0) FROM (
+                SELECT device_id, count(*) AS n FROM \(tables.readings)
+                WHERE device_id = ANY($1::int4[]) AND time >= \(SQLTime.timestamp("$2")) AND time < \(SQLTime.timestamp("$3"))
+                GROUP BY device_id) AS r
+            LEFT JOIN \(tables.blocks) AS b ON b.device_id = r.device_id AND b.bucket = \(SQLTime.timestamp("$2"))
+            ORDER BY r.device_id
+            """, [SQLText.array(devices), String(hour), String(hour + CompactedBlock.span)])
+        var chunks: [[Int32]] = []
+        var current: [Int32] = [], readings = 0
+        for row in counts.rows {
+            guard let device = row[0].flatMap({ Int32($0) }), let count = row[1].flatMap({ Int($0) }) else { continue }
+            guard count <= blockLimit else {
+                let start = Date(timeIntervalSince1970: Double(hour) / 1e6).formatted(.iso8601)
+                outcome.keptInHeap.append("device \(device), the hour from \(start): \(count) readings, more than a block holds (\(blockLimit))")
+                continue
+            }
+            if readings + count > blockLimit && !current.isEmpty {
+                chunks.append(current)
+                current = []
+                readings = 0
+            }
+            current.append(device)
+            readings += count
+        }
+        if !current.isEmpty { chunks.append(current) }
+        return chunks
     }
 
     /// One hour of one device group: its heap rows deleted and written, with any block the hour already

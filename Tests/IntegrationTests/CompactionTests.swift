@@ -377,4 +377,51 @@ extension CompactionTests {
         #expect(counts.heap == 0 && counts.compacted == 362, "\(counts)")
         #expect(try connection.query("SELECT count(*) FROM compaction_pending")[0, 0] == "0")
     }
+
+    /// A device's hour with more readings than a block may hold stays heap rows (noted, still read the same);
+    /// the group's other devices are compacted in transactions of at most that many readings; late readings
+    /// that take a compacted hour past it leave that device's hour as it is (its block and the late heap rows,
+    /// read together), and the hour is not retried until a late reading marks it again. (A smaller limit than the
+    /// platform's, so the test need not write a million readings.)
+    @Test func aDeviceHourTooBigForABlockStaysInTheHeap() throws {
+        let store = try TestStore(sensors: ["temperature"])
+        let (sensor, connection) = (store.sensor, store.connection)
+        let writer = BatchWriter(connection: connection, sensor: sensor)
+        func batch(_ device: String, count: Int, every seconds: Int64, offset: Int64 = 0) -> IngestBatch {
+            var batch = IngestBatch(fieldCount: 1)
+            for index in 0..<count {
+                let row = batch.readings.appendRow(time: Self.base + Int64(index) * seconds * 1_000_000 + offset, seq: Int64(index))
+                batch.readings.set(field: 0, row: row, 20 + Double(index % 16) / 16)
+            }
+            batch.closeSpan(device: device, from: 0)
+            return batch
+        }
+        _ = try writer.write(batch("big", count: 150, every: 20))
+        for device in ["s1", "s2", "s3"] { _ = try writer.write(batch(device, count: 60, every: 60)) }
+        let devices = ["big", "s1", "s2", "s3"]
+        let before = try Self.everything(sensor, devices: devices, on: connection)
+
+        let outcome = try Compaction.run(sensor: sensor, now: Self.base + 6 * Micros.perHour, after: Self.after, blockLimit: 100, on: connection)
+        #expect(outcome.keptInHeap.count == 1 && outcome.keptInHeap[0].contains("150 readings"), "\(outcome)")
+        #expect(outcome.readings == 180 && outcome.chunks == 3 && outcome.blocks == 3, "\(outcome)")
+        var counts = try Self.rowCounts(sensor, on: connection)
+        #expect(counts.heap == 150 && counts.compacted == 180, "\(counts)")
+        #expect(try Self.everything(sensor, devices: devices, on: connection) == before)
+
+        // Late readings that take s1's compacted hour (60 in its block) past the limit: the hour stays as it is.
+        _ = try writer.write(batch("s1", count: 50, every: 60, offset: 30_000_000))
+        let late = try Compaction.run(sensor: sensor, now: Self.base + 6 * Micros.perHour, after: Self.after, blockLimit: 100, on: connection)
+        #expect(late.readings == 0 && late.keptInHeap.count == 2 && late.keptInHeap.contains { $0.contains("110 readings") }, "\(late)")
+        counts = try Self.rowCounts(sensor, on: connection)
+        #expect(counts.heap == 200 && counts.compacted == 180, "\(counts)")
+        #expect(try Self.everything(sensor, devices: ["s1"], on: connection)["s1"]?.count == 110)
+
+        // With the platform's limit, everything fits (the hour marked for compaction again, as a late reading would).
+        _ = try connection.query(
+            "INSERT INTO compaction_pending (sensor, bucket) VALUES ($1, timestamptz 'epoch' + $2::int8 * interval '1 microsecond')", [sensor.name, String(Self.base)])
+        let all = try Compaction.run(sensor: sensor, now: Self.base + 6 * Micros.perHour, after: Self.after, on: connection)
+        #expect(all.keptInHeap.isEmpty, "\(all)")
+        counts = try Self.rowCounts(sensor, on: connection)
+        #expect(counts.heap == 0 && counts.compacted == 380, "\(counts)")
+    }
 }
