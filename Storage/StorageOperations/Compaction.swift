@@ -81,10 +81,13 @@ public enum Compaction {
         let reopened = try connection.query("""
             SELECT \(SQLTime.micros("bucket")), version FROM compaction_pending WHERE sensor = $1 AND bucket < \(SQLTime.timestamp("$2")) ORDER BY bucket
             """, [sensor.name, String(done)])
+        // The devices again: one made during this pass may have marked a pending hour already (its marker is
+        // read above; the groups read at the start would miss it and the marker be deleted below).
+        let groupsNow = reopened.rows.isEmpty ? groups : try deviceGroups(sensor.name, on: connection)
         for row in reopened.rows {
             guard let hour = row[0].flatMap({ Int64($0) }), let version = row[1] else { continue }
             try blockPartitions.ensure(days: [Micros.day(of: hour)], on: connection)
-            for group in groups { try compactOrNote(tables, hour: hour, devices: group, pause: pause, blockLimit: blockLimit, into: &outcome, on: connection) }
+            for group in groupsNow { try compactOrNote(tables, hour: hour, devices: group, pause: pause, blockLimit: blockLimit, into: &outcome, on: connection) }
             // Only if no other late reading came meanwhile: that one's hour is compacted at the next pass.
             _ = try connection.query(
                 "DELETE FROM compaction_pending WHERE sensor = $1 AND bucket = \(SQLTime.timestamp("$2")) AND version = $3::int8",

@@ -19,10 +19,11 @@ extension ReadingQueries {
 
     /// Runs a statement of `heapSelect` and `blockSelect` rows (binary) for one device; returns the heap
     /// rows and the blocks' readings that `keep` accepts, in no particular order; with `newestOnly`, of each
-    /// block only its newest reading; `prepared` keeps the statement's plan on the connection.
+    /// block only its newest reading; with `limit`, of each block only the first `limit` kept in the order
+    /// asked for; `prepared` keeps the statement's plan on the connection.
     func mergedReadings(
-        _ sql: String, _ parameters: [String?], deviceID: Int32, newestOnly: Bool = false, prepared: Bool = false,
-        keep: (Int64) -> Bool, on connection: PGConnection
+        _ sql: String, _ parameters: [String?], deviceID: Int32, newestOnly: Bool = false, limit: Int? = nil, ascending: Bool = true,
+        prepared: Bool = false, keep: (Int64) -> Bool, on connection: PGConnection
     ) throws(PGError) -> [StoredReading] {
         let fieldCount = sensor.fields.count
         let body = { (result: PGRawResult) throws(PGError) -> [StoredReading] in
@@ -34,10 +35,17 @@ extension ReadingQueries {
                     continue
                 }
                 let block = try CompactedBlock.decode(result, row: row, from: 3 + fieldCount, deviceID: deviceID, bucket: time, fieldCount: fieldCount)
-                for index in (newestOnly ? max(0, block.count - 1) : 0)..<block.count where keep(block.times[index]) {
+                // Times ascend in a block: the first `limit` kept in the read's order are all a page can use.
+                let indices = stride(
+                    from: ascending ? (newestOnly ? max(0, block.count - 1) : 0) : block.count - 1,
+                    through: ascending ? block.count - 1 : 0, by: ascending ? 1 : -1)
+                var taken = 0
+                for index in indices where keep(block.times[index]) {
                     readings.append(StoredReading(
                         time: block.times[index], seq: block.seqs[index],
                         values: block.values.map { $0[index].isNaN ? nil : $0[index] }))
+                    taken += 1
+                    if taken == limit { break }
                 }
             }
             return readings

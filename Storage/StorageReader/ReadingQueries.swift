@@ -99,7 +99,7 @@ public struct ReadingQueries: Sendable {
             """
         var readings = try mergedReadings(
             sql, [String(deviceID), String(from), String(to), String(limit), cursor.map(String.init)], deviceID: deviceID,
-            keep: { time in time >= from && time < to && cursor.map { ascending ? time > $0 : time < $0 } ?? true }, on: connection)
+            limit: limit, ascending: ascending, keep: { time in time >= from && time < to && cursor.map { ascending ? time > $0 : time < $0 } ?? true }, on: connection)
         readings.sort { ascending ? $0.time < $1.time : $0.time > $1.time }
         return Array(readings.prefix(limit))
     }
