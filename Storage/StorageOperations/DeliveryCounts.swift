@@ -20,6 +20,20 @@ extension ReadingQueries {
     /// Per device name, readings from the start of `since`'s minute (µs; rollups and rows alike); nil when
     /// the sensor type's tables do not exist (no ingest service ran on this database).
     func deliveryCounts(devices: [String], since: Int64 = 0, on connection: PGConnection) throws(PGError) -> [String: DeliveryCounts]? {
+        // One snapshot for the heap, the rollups and the blocks: a reading compacted between two statements
+        // would otherwise be counted twice or not at all.
+        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        do {
+            let counts = try countsInSnapshot(devices: devices, since: since, on: connection)
+            try connection.execute("COMMIT")
+            return counts
+        } catch {
+            if connection.isHealthy { _ = try? connection.execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    private func countsInSnapshot(devices: [String], since: Int64, on connection: PGConnection) throws(PGError) -> [String: DeliveryCounts]? {
         let exists = try connection.query(
             "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass('devices') IS NOT NULL", [tables.readings, tables.blocks])
         guard exists[0, 0] == "t" else { return nil }
