@@ -8,6 +8,8 @@ import FoundationNetworking
 /// POSTs alert events to webhooks on a session of its own. Only the response's status matters: the body is
 /// never read (the task is cancelled once the status line and headers are in), so a receiver that answers
 /// with an endless body costs nothing, and each call has a hard deadline however slowly the receiver trickles.
+/// The task is cancelled by hand: Foundation on Linux ignores the `.cancel` disposition and would go on
+/// reading the body until the deadline, queueing a callback per chunk ahead of every other webhook's answer.
 final class WebhookClient: NSObject, URLSessionDataDelegate, Sendable {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -61,7 +63,13 @@ final class WebhookClient: NSObject, URLSessionDataDelegate, Sendable {
             return completionHandler(.cancel)
         }
         finish(dataTask, .success(status))
+        dataTask.cancel()
         completionHandler(.cancel)
+    }
+
+    /// Only reached where the disposition was not honoured: the body is not wanted.
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        dataTask.cancel()
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {

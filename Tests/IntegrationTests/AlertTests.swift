@@ -227,7 +227,8 @@ struct AlertTests {
     /// A webhook that never answers holds its own delivery (until its deadline), not the others': a rule whose
     /// webhook works is told while the hung one's request is still waiting (with one delivery at a time it
     /// came only once the hung request had been given up); one that answers 200 with a body that never ends
-    /// is delivered (the body is not read).
+    /// is delivered once and hung up on at once, not read until its deadline (Foundation on Linux ignores the
+    /// `.cancel` disposition: the body went on for 10 s, its chunks' callbacks queued ahead of the others').
     @Test func aHungWebhookHoldsOnlyItsOwnDeliveries() async throws {
         let servers = try TestServers.require()
         let (monolith, sensor, api) = try await Self.monolith(servers)
@@ -259,6 +260,9 @@ struct AlertTests {
             try connection.query("SELECT count(*) FROM alert_outbox o JOIN alert_episodes e ON e.id = o.episode_id WHERE e.device = $1", ["\(prefix)-endless"])[0, 0] == "0"
         }
         #expect(endlessDone && endless.received.count == 1, "a 200 with an endless body is delivered once: \(endless.received.count) calls")
+        let endlessEnded = try await within(.seconds(10)) { !endless.bodiesEnded.isEmpty }
+        #expect(endlessEnded && endless.bodiesEnded.first.map { hung.wasOpen(at: $0) } == true,
+                "the endless body was read until the deadline, not hung up on once the status was in: \(endless.bodiesEnded), \(hung.connections.withLock { $0 })")
     }
 
     /// A rule applies to the first reading published after its creation was answered, though the writer had

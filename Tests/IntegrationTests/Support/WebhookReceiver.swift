@@ -5,7 +5,7 @@ import TestSupport
 
 /// A webhook endpoint for the alert tests: records every POST (headers and JSON body) and answers 500 to
 /// the first `failFirst` of them, so the notifier's retries show. An `endless` one answers 200 with a body
-/// that never ends.
+/// that never ends, and notes when each such body stopped because the client closed the connection.
 final class WebhookReceiver: Sendable {
     enum Behaviour: Sendable {
         case answers, endless
@@ -21,6 +21,7 @@ final class WebhookReceiver: Sendable {
     let port: Int
     private final class Record: Sendable {
         let calls = Mutex<[Call]>([])
+        let bodiesEnded = Mutex<[ContinuousClock.Instant]>([])
         let failures: Mutex<Int>
         init(failures: Int) { self.failures = Mutex(failures) }
     }
@@ -30,6 +31,8 @@ final class WebhookReceiver: Sendable {
 
     var url: String { "http://127.0.0.1:\(port)/hook" }
     var received: [Call] { record.calls.withLock { $0 } }
+    /// When each endless body stopped being written (the client hung up).
+    var bodiesEnded: [ContinuousClock.Instant] { record.bodiesEnded.withLock { $0 } }
 
     init(failFirst: Int = 0, behaviour: Behaviour = .answers) throws {
         port = try freeLoopbackPort()
@@ -48,6 +51,7 @@ final class WebhookReceiver: Sendable {
             case .endless:
                 return Response(status: .ok, body: ResponseBody { writer in
                     let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10)
+                    defer { record.bodiesEnded.withLock { $0.append(.now) } }
                     while !Task.isCancelled { try await writer.write(chunk) }
                 })
             case .answers:
