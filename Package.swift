@@ -18,6 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        // Alert webhooks: Foundation's URLSession on Linux lost socket events under load (a hung webhook's
+        // deadline held every other webhook's answer); already built for HummingbirdTesting.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         // Only for the Sparkplug B baseline: the benchmark's and the differential tests' reference decoder.
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
@@ -84,6 +88,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Ingest/IngestService", swiftSettings: strict),
 

@@ -4,9 +4,6 @@ import Metrics
 import StorageCore
 import StorageEvents
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Tells the world about alert episodes of this process's sensor types in one database
 /// (docs/alerts.md#notifications): for each outbox row, an MQTT message on `alerts/<sensor>/<device>`
@@ -36,7 +33,14 @@ struct AlertNotifier: Sendable {
     func run() async {
         let sensors = pipelines.keys.sorted()
         guard !sensors.isEmpty else { return }
-        let webhooks = WebhookClient()
+        do {
+            try await WebhookClient.with { webhooks in await run(sensors: sensors, webhooks: webhooks) }
+        } catch {
+            logger.warning("alert webhooks: the HTTP client did not shut down cleanly: \(error)")
+        }
+    }
+
+    private func run(sensors: [String], webhooks: WebhookClient) async {
         var connection: StoreConnection?
         await withTaskGroup(of: Outcome?.self) { group in
             var inFlight = 0
