@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import QueryService
 import SensorModel
 import Settings
@@ -12,7 +13,8 @@ struct CompactCommand: AsyncParsableCommand {
         abstract: "Compacts the readings of closed hours into blocks now (docs/storage.md).",
         discussion: "Safe beside running services and other compactors: a sensor type another process is compacting is skipped.")
 
-    @Option(name: .long, help: "Compact hours that ended at least this many minutes ago (default: compact_after_minutes).")
+    // Unconditional: `--after-minutes -1` reaches `validate` and is told the range, not "Missing value".
+    @Option(name: .long, parsing: .unconditional, help: "Compact hours that ended at least this many minutes ago (default: compact_after_minutes).")
     var afterMinutes: Int?
 
     @Option(name: .long, help: "Only this sensor type; repeat for several (default: all).")
@@ -42,6 +44,7 @@ struct CompactCommand: AsyncParsableCommand {
                     for damage in outcome.damaged { print("\(outcome.sensor): left in the heap, \(damage)") }
                     for kept in outcome.keptInHeap { print("\(outcome.sensor): left in the heap, \(kept)") }
                     print("\(outcome.sensor): \(outcome.readings) readings into \(outcome.blocks) blocks, \(outcome.bytesBefore) → \(outcome.bytesAfter) bytes"
+                        + (outcome.readings > 0 ? String(format: ", longest transaction %.2f s", outcome.longestTransaction / .seconds(1)) : "")
                         + (outcome.droppedPartitions.isEmpty ? "" : "; dropped emptied partitions \(outcome.droppedPartitions.joined(separator: ", "))"))
                 }
             }

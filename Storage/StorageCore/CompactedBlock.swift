@@ -61,10 +61,10 @@ public struct CompactedBlock: Sendable, Equatable {
         _ result: PGRawResult, row: Int, from start: Int, deviceID: Int32, bucket: Int64, fieldCount: Int
     ) throws(PGError) -> CompactedBlock {
         func damaged(_ error: BlockDecodeError, _ column: String) -> PGError {
-            PGError(sqlState: "XX001", message: "compacted block of device \(deviceID) at \(bucket) µs, column \(column): \(error)")
+            PGError(sqlState: "XX001", message: "\(named(deviceID: deviceID, bucket: bucket)), column \(column): \(error)")
         }
         guard let timeBytes = result.bytes(row, start) else {
-            throw PGError(sqlState: "XX001", message: "compacted block of device \(deviceID) at \(bucket) µs has no times")
+            throw PGError(sqlState: "XX001", message: "\(named(deviceID: deviceID, bucket: bucket)) has no times")
         }
         let times: [Int64]
         do throws(BlockDecodeError) { times = try TimeColumn.decode(timeBytes) } catch { throw damaged(error, "_times") }
@@ -81,9 +81,14 @@ public struct CompactedBlock: Sendable, Equatable {
             do throws(BlockDecodeError) { values.append(try DoubleColumn.decode(bytes)) } catch { throw damaged(error, "field \(field)") }
         }
         guard seqs.count == times.count, values.allSatisfy({ $0.count == times.count }) else {
-            throw PGError(sqlState: "XX001", message: "compacted block of device \(deviceID) at \(bucket) µs: columns of different lengths")
+            throw PGError(sqlState: "XX001", message: "\(named(deviceID: deviceID, bucket: bucket)): columns of different lengths")
         }
         return CompactedBlock(deviceID: deviceID, bucket: bucket, times: times, seqs: seqs, values: values)
+    }
+
+    /// How damage names a block: what an operator finds it by (`devices.id`, the hour's start).
+    static func named(deviceID: Int32, bucket: Int64) -> String {
+        "compacted block of device id \(deviceID), the hour from \(TimeText.format(bucket))"
     }
 }
 
@@ -93,7 +98,7 @@ extension CompactedBlock {
     public static func times(_ result: PGRawResult, row: Int, column: Int, deviceID: Int32) throws(PGError) -> [Int64] {
         guard let bytes = result.bytes(row, column) else { return [] }
         do throws(BlockDecodeError) { return try TimeColumn.decode(bytes) } catch {
-            throw PGError(sqlState: "XX001", message: "compacted block of device \(deviceID), column _times: \(error)")
+            throw PGError(sqlState: "XX001", message: "compacted block of device id \(deviceID), column _times: \(error)")
         }
     }
 }

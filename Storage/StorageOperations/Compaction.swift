@@ -30,24 +30,32 @@ public enum Compaction {
         public var damaged: [String] = []
         /// Device hours left in the heap because they hold more than `maximumBlockReadings` readings.
         public var keptInHeap: [String] = []
+        /// The longest transaction that moved readings: the most a writer storing a late reading of that
+        /// chunk waited for it (the sensor type's other readings wait behind that writer's batch).
+        public var longestTransaction: Duration = .zero
 
         public init(sensor: String) { self.sensor = sensor }
     }
 
     /// A device's hour with more readings than this stays heap rows (still read, never compacted): a block is
-    /// decoded whole, and a transaction's readings are held in memory while its blocks are written, so a
-    /// device group's hour is split across transactions (each under the group's lock) to move at most this
-    /// many at a time. One reading every 3.4 ms for the hour; far below what a column may hold
-    /// (`maximumColumnCount`).
+    /// decoded whole, and a transaction's readings are held in memory while its blocks are written. One
+    /// reading every 3.4 ms for the hour; far below what a column may hold (`maximumColumnCount`).
     public static let maximumBlockReadings = 1 << 20
+
+    /// Readings one transaction moves at most, but for a device hour that alone holds more (up to
+    /// `maximumBlockReadings`): a writer storing a late reading of the chunk waits for its transaction, so
+    /// this bounds that wait (about a tenth of a second here) for every device below 18 readings a second.
+    public static let transactionReadings = 1 << 16
 
     /// Compacts every hour that ended at least `after` before `now` (µs), and the hours late readings
     /// reopened. `pause`: after each chunk that moved readings, rest this many times as long as it took
     /// (1: work half the time), so that a running platform's ingestion keeps its pace.
-    /// `blockLimit`: `maximumBlockReadings` (tests give a smaller one).
+    /// `blockLimit`, `transactionLimit`: `maximumBlockReadings`, `transactionReadings` (tests give smaller ones).
     public static func run(
-        sensor: SensorType, now: Int64, after: Duration, pause: Double = 0, blockLimit: Int = maximumBlockReadings, on connection: PGConnection
+        sensor: SensorType, now: Int64, after: Duration, pause: Double = 0, blockLimit: Int = maximumBlockReadings,
+        transactionLimit: Int = transactionReadings, on connection: PGConnection
     ) throws(PGError) -> Outcome {
+        let limits = Limits(block: blockLimit, transaction: transactionLimit)
         var outcome = Outcome(sensor: sensor.name)
         let runLock = String(CompactionLocks.compactor(sensor.name))
         guard try connection.query("SELECT pg_try_advisory_lock($1::int8)", [runLock])[0, 0] == "t" else {
@@ -69,7 +77,7 @@ public enum Compaction {
             let day = Micros.day(of: done)
             if days.contains(day) {
                 try blockPartitions.ensure(days: [day], on: connection)
-                for group in groups { try compactOrNote(tables, hour: done, devices: group, pause: pause, blockLimit: blockLimit, into: &outcome, on: connection) }
+                for group in groups { try compactOrNote(tables, hour: done, devices: group, pause: pause, limits: limits, into: &outcome, on: connection) }
                 done += CompactedBlock.span
             } else {
                 // No readings partition, no readings: on to the next day that has one.
@@ -87,7 +95,7 @@ public enum Compaction {
         for row in reopened.rows {
             guard let hour = row[0].flatMap({ Int64($0) }), let version = row[1] else { continue }
             try blockPartitions.ensure(days: [Micros.day(of: hour)], on: connection)
-            for group in groupsNow { try compactOrNote(tables, hour: hour, devices: group, pause: pause, blockLimit: blockLimit, into: &outcome, on: connection) }
+            for group in groupsNow { try compactOrNote(tables, hour: hour, devices: group, pause: pause, limits: limits, into: &outcome, on: connection) }
             // Only if no other late reading came meanwhile: that one's hour is compacted at the next pass.
             _ = try connection.query(
                 "DELETE FROM compaction_pending WHERE sensor = $1 AND bucket = \(SQLTime.timestamp("$2")) AND version = $3::int8",
@@ -144,13 +152,18 @@ public enum Compaction {
         return groups.keys.sorted().map { groups[$0]! }
     }
 
+    struct Limits {
+        var block: Int
+        var transaction: Int
+    }
+
     /// `compact`, but a damaged block fails only its own chunk: noted in the outcome and the hour marked
     /// pending again (its version raised, so this pass does not forget it), and the pass goes on.
     static func compactOrNote(
-        _ tables: SensorTables, hour: Int64, devices: [Int32], pause: Double, blockLimit: Int, into outcome: inout Outcome, on connection: PGConnection
+        _ tables: SensorTables, hour: Int64, devices: [Int32], pause: Double, limits: Limits, into outcome: inout Outcome, on connection: PGConnection
     ) throws(PGError) {
         do {
-            for chunk in try chunks(tables, hour: hour, devices: devices, blockLimit: blockLimit, into: &outcome, on: connection) {
+            for chunk in try chunks(tables, hour: hour, devices: devices, limits: limits, into: &outcome, on: connection) {
                 try compact(tables, hour: hour, devices: chunk, pause: pause, into: &outcome, on: connection)
             }
         } catch where error.sqlState == "XX001" {
@@ -160,10 +173,11 @@ public enum Compaction {
         }
     }
 
-    /// The devices of a group with heap rows in the hour, in transactions of at most `blockLimit` readings
-    /// (heap rows and the hour's block counted); a device over `blockLimit` is left out and noted.
+    /// The devices of a group with heap rows in the hour, in transactions of at most `limits.transaction`
+    /// readings (heap rows and the hour's block counted), or one device alone that holds more; a device over
+    /// `limits.block` is left out and noted.
     static func chunks(
-        _ tables: SensorTables, hour: Int64, devices: [Int32], blockLimit: Int, into outcome: inout Outcome, on connection: PGConnection
+        _ tables: SensorTables, hour: Int64, devices: [Int32], limits: Limits, into outcome: inout Outcome, on connection: PGConnection
     ) throws(PGError) -> [[Int32]] {
         let counts = try connection.query("""
             SELECT r.device_id, r.n + coalesce(b.count, 0) FROM (
@@ -177,12 +191,12 @@ public enum Compaction {
         var current: [Int32] = [], readings = 0
         for row in counts.rows {
             guard let device = row[0].flatMap({ Int32($0) }), let count = row[1].flatMap({ Int($0) }) else { continue }
-            guard count <= blockLimit else {
+            guard count <= limits.block else {
                 let start = Date(timeIntervalSince1970: Double(hour) / 1e6).formatted(.iso8601)
-                outcome.keptInHeap.append("device \(device), the hour from \(start): \(count) readings, more than a block holds (\(blockLimit))")
+                outcome.keptInHeap.append("device \(device), the hour from \(start): \(count) readings, more than a block holds (\(limits.block))")
                 continue
             }
-            if readings + count > blockLimit && !current.isEmpty {
+            if readings + count > limits.transaction && !current.isEmpty {
                 chunks.append(current)
                 current = []
                 readings = 0
@@ -251,7 +265,9 @@ public enum Compaction {
             return (byDevice.count, heapReadings, before, body.count + 28 * byDevice.count - rewritten)
         }
         guard moved.readings > 0 else { return }
-        if pause > 0 { Thread.sleep(forTimeInterval: (ContinuousClock.now - began) / .seconds(1) * pause) }
+        let took = ContinuousClock.now - began
+        outcome.longestTransaction = max(outcome.longestTransaction, took)
+        if pause > 0 { Thread.sleep(forTimeInterval: took / .seconds(1) * pause) }
         outcome.chunks += 1
         outcome.blocks += moved.blocks
         outcome.readings += moved.readings

@@ -401,7 +401,7 @@ extension CompactionTests {
         let devices = ["big", "s1", "s2", "s3"]
         let before = try Self.everything(sensor, devices: devices, on: connection)
 
-        let outcome = try Compaction.run(sensor: sensor, now: Self.base + 6 * Micros.perHour, after: Self.after, blockLimit: 100, on: connection)
+        let outcome = try Compaction.run(sensor: sensor, now: Self.base + 6 * Micros.perHour, after: Self.after, blockLimit: 100, transactionLimit: 100, on: connection)
         #expect(outcome.keptInHeap.count == 1 && outcome.keptInHeap[0].contains("150 readings"), "\(outcome)")
         #expect(outcome.readings == 180 && outcome.chunks == 3 && outcome.blocks == 3, "\(outcome)")
         var counts = try Self.rowCounts(sensor, on: connection)
@@ -410,7 +410,7 @@ extension CompactionTests {
 
         // Late readings that take s1's compacted hour (60 in its block) past the limit: the hour stays as it is.
         _ = try writer.write(batch("s1", count: 50, every: 60, offset: 30_000_000))
-        let late = try Compaction.run(sensor: sensor, now: Self.base + 6 * Micros.perHour, after: Self.after, blockLimit: 100, on: connection)
+        let late = try Compaction.run(sensor: sensor, now: Self.base + 6 * Micros.perHour, after: Self.after, blockLimit: 100, transactionLimit: 100, on: connection)
         #expect(late.readings == 0 && late.keptInHeap.count == 2 && late.keptInHeap.contains { $0.contains("110 readings") }, "\(late)")
         counts = try Self.rowCounts(sensor, on: connection)
         #expect(counts.heap == 200 && counts.compacted == 180, "\(counts)")
@@ -423,5 +423,34 @@ extension CompactionTests {
         #expect(all.keptInHeap.isEmpty, "\(all)")
         counts = try Self.rowCounts(sensor, on: connection)
         #expect(counts.heap == 0 && counts.compacted == 380, "\(counts)")
+    }
+
+    /// A transaction moves at most `transactionLimit` readings of a group's hour (a writer storing a late
+    /// reading there waits for it), but a device hour that alone holds more and fits a block is moved whole,
+    /// on its own; the outcome names the longest transaction.
+    @Test func aGroupsHourMovesInTransactionsOfBoundedSize() throws {
+        let store = try TestStore(sensors: ["temperature"])
+        let (sensor, connection) = (store.sensor, store.connection)
+        let writer = BatchWriter(connection: connection, sensor: sensor)
+        func batch(_ device: String, count: Int) -> IngestBatch {
+            var batch = IngestBatch(fieldCount: 1)
+            for index in 0..<count {
+                let row = batch.readings.appendRow(time: Self.base + Int64(index) * 30_000_000, seq: Int64(index))
+                batch.readings.set(field: 0, row: row, 20 + Double(index % 8) / 8)
+            }
+            batch.closeSpan(device: device, from: 0)
+            return batch
+        }
+        let devices = ["busy", "q1", "q2", "q3"]
+        _ = try writer.write(batch("busy", count: 70))
+        for device in devices.dropFirst() { _ = try writer.write(batch(device, count: 20)) }
+        let before = try Self.everything(sensor, devices: devices, on: connection)
+        let outcome = try Compaction.run(sensor: sensor, now: Self.base + 6 * Micros.perHour, after: Self.after, blockLimit: 100, transactionLimit: 50, on: connection)
+        // busy alone (70 > 50), then q1 + q2 (40), then q3 (40 + 20 > 50).
+        #expect(outcome.readings == 130 && outcome.blocks == 4 && outcome.chunks == 3 && outcome.keptInHeap.isEmpty, "\(outcome)")
+        #expect(outcome.longestTransaction > .zero)
+        let counts = try Self.rowCounts(sensor, on: connection)
+        #expect(counts.heap == 0 && counts.compacted == 130, "\(counts)")
+        #expect(try Self.everything(sensor, devices: devices, on: connection) == before)
     }
 }

@@ -257,8 +257,8 @@ func waitForAutovacuum() throws {
 let admin = try PGConnection(url: databaseURL)
 try Schema.migrate(admin, catalog: Catalog(sensors: sensors))
 print("## Compaction, \(deviceCount) devices × \(hours) h, one reading per \(interval) s (\(receiveTimes ? "receive times: µs, 2-10 ms after the second" : "device times: whole seconds"); values \(float32Values ? "as TM float32 frames carry them" : "as decimal text carries them"))\n")
-print("| sensor type | readings | written/s | hot: readings | 1m rollups | 1h rollups | bare table | compacted: blocks | heap left | compaction CPU (ours + PostgreSQL) per 1M | bytes before → after (reported) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| sensor type | readings | written/s | hot: readings | 1m rollups | 1h rollups | bare table | compacted: blocks | heap left | compaction CPU (ours + PostgreSQL) per 1M | longest transaction | bytes before → after (reported) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 var reads: [(String, (Double, Double), (Double, Double))] = []
 /// The latest reading once compacted blocks exist: of a device whose newest reading is hot (one written
 /// after compaction), as every active device's in a running platform.
@@ -314,9 +314,9 @@ for (index, sensor) in sensors.enumerated() {
     let sums = try connection.query("SELECT \(blockColumns.map { "coalesce(sum(octet_length(\($0))), 0)" }.joined(separator: ", ")) FROM \(tables.blocks)")
     columnBytes.append((sensor.name, count, blockColumns.indices.map { (blockColumns[$0], Int(sums[0, $0] ?? "0") ?? 0) }))
     let millions = Double(count) / 1e6
-    print("| \(sensor.name) | \(count) | \(Int(Double(count) / seconds)) | \(perReading(hot.readings, count)) | \(perReading(hot.rollup1m, count)) | \(perReading(hot.rollup1h, count)) | \(perReading(bare, count)) | **\(perReading(compacted.blocks, count))** | \(perReading(compacted.readings, count)) | \(String(format: "%.2f s + %.2f s", cpu.0 / millions, cpu.1 / millions)) | \(outcome.bytesBefore) → \(outcome.bytesAfter) |")
+    print("| \(sensor.name) | \(count) | \(Int(Double(count) / seconds)) | \(perReading(hot.readings, count)) | \(perReading(hot.rollup1m, count)) | \(perReading(hot.rollup1h, count)) | \(perReading(bare, count)) | **\(perReading(compacted.blocks, count))** | \(perReading(compacted.readings, count)) | \(String(format: "%.2f s + %.2f s", cpu.0 / millions, cpu.1 / millions)) | \(String(format: "%.0f ms", outcome.longestTransaction / .milliseconds(1))) | \(outcome.bytesBefore) → \(outcome.bytesAfter) |")
 }
-print("\nBytes per reading: pg_total_relation_size (heap, indexes, TOAST) after VACUUM; hot = before compaction.\n")
+print("\nBytes per reading: pg_total_relation_size (heap, indexes, TOAST) after VACUUM; hot = before compaction. Longest transaction: the most a writer storing a late reading waits for compaction.\n")
 print("### The codec's output by column, bits per reading (the rest of a block's bytes: its row, times' bounds, index entry)\n")
 for entry in columnBytes {
     let parts = entry.columns.map { "\($0.0) \(String(format: "%.2f", Double($0.1 * 8) / Double(entry.readings)))" }
