@@ -1,11 +1,13 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import StorageEvents
 
 /// POSTs alert events to webhooks (AsyncHTTPClient on SwiftNIO, a client of the notifier's own). Only the
-/// response's status matters: the body is never read — the response is dropped once its head is in, which
-/// ends the request — so a receiver that answers with an endless body costs nothing, and each call has a
-/// hard deadline however slowly the receiver trickles. Redirects are not followed: a 3xx is a failure.
+/// response's status matters: the body is never read — the response is abandoned once its head is in (an
+/// HTTP/1 body still arriving: the connection is closed) — so a receiver that answers with an endless body
+/// costs nothing, and each call has a hard deadline however slowly the receiver trickles. Redirects are not
+/// followed: a 3xx is a failure.
 ///
 /// Not URLSession: on Linux it ignores the `.cancel` disposition (an endless body was read until the
 /// deadline) and, under load, a transfer's socket events waited for the next timer of its session — a hung
@@ -23,18 +25,19 @@ struct WebhookClient: Sendable {
     /// Runs `body` with a client that is shut down when it returns.
     static func with<T: Sendable>(_ body: (WebhookClient) async throws -> T) async throws -> T {
         let seconds = Int64(deadline.components.seconds)
-        let configuration = HTTPClient.Configuration(
+        var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(seconds), read: .seconds(seconds)),
-            connectionPool: .init(idleTimeout: .seconds(60)))
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: AlertNotifier.concurrency))
+        // A refused connection is a failure now (the row backs off), not retried until the deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
         return try await HTTPClient.withHTTPClient(configuration: configuration) { client in try await body(WebhookClient(client: client)) }
     }
 
     /// POSTs `body`; returns when a 2xx status arrived, throws otherwise.
     func post(_ body: [UInt8], to webhook: String, headers: [String: String]) async throws {
-        guard let url = URL(string: webhook), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else {
-            throw Failure(description: "not an http(s) URL")
-        }
+        // Rules made before the API checked as it does now may hold a URL the HTTP client would trap on.
+        if let problem = AlertRule.webhookProblem(webhook) { throw Failure(description: "webhook URL \(problem)") }
         var request = HTTPClientRequest(url: webhook)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -44,7 +47,7 @@ struct WebhookClient: Sendable {
         do {
             let response = try await client.execute(request, deadline: .now() + .seconds(Int64(Self.deadline.components.seconds)))
             status = response.status.code
-            // `response` (and its unread body) ends here: AsyncHTTPClient cancels the rest and closes the connection.
+            // `response` and its unread body are dropped here: AsyncHTTPClient abandons the rest of the body.
         } catch {
             throw Failure(description: Self.brief(error))
         }

@@ -265,6 +265,37 @@ struct AlertTests {
                 "the endless body was read until the deadline, not hung up on once the status was in: \(endless.bodiesEnded), \(hung.connections.withLock { $0 })")
     }
 
+    /// A stored webhook the HTTP client would trap on (a rule made before the API refused such URLs, or
+    /// edited in the database): the notifier does not call it — the event still goes out on MQTT, the row
+    /// backs off naming the URL's problem, and the service stays up (it crashed at every start before).
+    @Test func aStoredWebhookTheClientWouldTrapOnIsNotCalled() async throws {
+        let servers = try TestServers.require()
+        let (monolith, sensor, api) = try await Self.monolith(servers)
+        defer { _ = monolith.stop() }
+        let listener = try AlertListener(url: servers.mqtt)
+        defer { listener.client.stop() }
+        let device = "trap-\(UUID().uuidString.prefix(6).lowercased())"
+        let created = try #require(await httpSend("POST", "\(api)/v1/alert-rules", token: Self.admin, json: [
+            "name": "trap", "sensor": sensor, "condition": "above", "field": "celsius", "threshold": 30, "device": device,
+            "webhook": "http://127.0.0.1:9/hook",
+        ]))
+        let id = try #require((try JSONSerialization.jsonObject(with: created.body) as? [String: Any])?["id"] as? String)
+        let connection = try PGConnection(url: try #require(monolith.process.environment?["TELEMETRY_DATABASE_URL"]))
+        _ = try connection.query("UPDATE alert_rules SET webhook = 'http://127.0.0.1:99999/hook' WHERE id::text = $1", [id])
+        let publisher = try TestPublisher(url: servers.mqtt)
+        try publisher.publish("telemetry/\(sensor)/\(device)/text", Array("35.5".utf8))
+        try publisher.flush()
+        #expect(try await within(.seconds(30)) { listener.events(on: "alerts/\(sensor)/\(device)") == ["raised"] })
+        let named = try await within(.seconds(30)) {
+            let error = try connection.query("""
+                SELECT o.last_error FROM alert_outbox o JOIN alert_episodes e ON e.id = o.episode_id WHERE e.device = $1
+                """, [device]).rows.first?[0] ?? nil
+            return error?.contains("port must be 1...65535") == true
+        }
+        #expect(named, "the outbox row does not name the URL's problem")
+        #expect(monolith.isRunning, "\(monolith.output.suffix(1500))")
+    }
+
     /// A rule applies to the first reading published after its creation was answered, though the writer had
     /// just looked at the rules: the change is announced to it. Five rounds, each made right after a reading
     /// (a writer that looked once a second would miss about half of them).
@@ -323,6 +354,9 @@ struct AlertTests {
             ("name", good.merging(["name": "a\u{0}b"]) { $1 }),
             ("device", good.merging(["device": "no/slash"]) { $1 }),
             ("webhook", good.merging(["webhook": "file:///etc/passwd"]) { $1 }),
+            // URLs the HTTP client traps on (a port over 65535, a host empty once decoded): refused here.
+            ("webhook", good.merging(["webhook": "http://127.0.0.1:99999/hook"]) { $1 }),
+            ("webhook", good.merging(["webhook": "http://%5B%5D/hook"]) { $1 }),
             ("for", ["name": "quiet", "sensor": sensor, "condition": "silent"]),
             ("threshold", ["name": "quiet", "sensor": sensor, "condition": "silent", "for": "5m", "threshold": 3]),
             ("colour", good.merging(["colour": "red"]) { $1 }),

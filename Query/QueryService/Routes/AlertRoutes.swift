@@ -177,9 +177,7 @@ enum AlertRoutes {
         rule.devicePrefix = try text("device_prefix", max: 64).map { try parameters.device($0, name: "device_prefix") }
         if rule.device != nil, rule.devicePrefix != nil { throw APIError.invalid("device_prefix", "give either device or device_prefix, not both") }
         if let webhook = try text("webhook", max: 2000) {
-            guard let url = URL(string: webhook), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host?.isEmpty == false else {
-                throw APIError.invalid("webhook", "must be an http:// or https:// URL")
-            }
+            if let problem = AlertRule.webhookProblem(webhook) { throw APIError.invalid("webhook", problem) }
             rule.webhook = webhook
         }
         return rule

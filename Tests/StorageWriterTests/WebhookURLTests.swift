@@ -1,0 +1,25 @@
+import StorageEvents
+import Testing
+
+/// What a rule's webhook may be (`AlertRule.webhookProblem`): the API refuses the rest and the notifier
+/// never calls them, as some trap inside the HTTP client (found by review: a port over 65535 with an IP host,
+/// a host of percent-encoded brackets).
+@Suite struct WebhookURLTests {
+    @Test(arguments: [
+        "http://127.0.0.1:8080/hook", "https://hooks.example.com/a/b?token=x", "http://[::1]:9000/", "http://localhost/",
+        "HTTPS://Example.COM:443/x", "http://my_host.internal/"
+    ])
+    func accepted(_ url: String) {
+        #expect(AlertRule.webhookProblem(url) == nil, "\(url)")
+    }
+
+    @Test(arguments: [
+        "", "file:///etc/passwd", "ftp://example.com/", "http://", "http:///path", "http://127.0.0.1:99999/", "http://[::1]:70000/",
+        "http://127.0.0.1:0/", "http://127.0.0.1:99999999999999999999999/", "http://%5B%5D/", "http://%5B/", "http://[zz]/",
+        "http://[]/", "http://user:secret@example.com/", "http://exa mple.com/", "http://bücher.example/", "http://xn--bcher-kva.example/", "http://.../",
+        "http://host\u{0}name/", "mailto:a@b.c",
+    ])
+    func refused(_ url: String) {
+        #expect(AlertRule.webhookProblem(url) != nil, "\(url)")
+    }
+}
