@@ -162,14 +162,15 @@ public enum Compaction {
     static func compactOrNote(
         _ tables: SensorTables, hour: Int64, devices: [Int32], pause: Double, limits: Limits, into outcome: inout Outcome, on connection: PGConnection
     ) throws(PGError) {
-        do {
-            for chunk in try chunks(tables, hour: hour, devices: devices, limits: limits, into: &outcome, on: connection) {
+        for chunk in try chunks(tables, hour: hour, devices: devices, limits: limits, into: &outcome, on: connection) {
+            do {
                 try compact(tables, hour: hour, devices: chunk, pause: pause, into: &outcome, on: connection)
+            } catch where error.sqlState == "XX001" {
+                // Only this chunk: the group's other chunks are compacted (a damaged one first would hold them all).
+                let start = Date(timeIntervalSince1970: Double(hour) / 1e6).formatted(.iso8601)
+                outcome.damaged.append("the hour from \(start) of device ids \(chunk.first!)...\(chunk.last!): \(error.message)")
+                try connection.execute(CompactionLocks.markPending(sensor: tables.sensor.name, hours: [hour]))
             }
-        } catch where error.sqlState == "XX001" {
-            let start = Date(timeIntervalSince1970: Double(hour) / 1e6).formatted(.iso8601)
-            outcome.damaged.append("the hour from \(start) of devices \(devices.first!)...\(devices.last!): \(error.message)")
-            try connection.execute(CompactionLocks.markPending(sensor: tables.sensor.name, hours: [hour]))
         }
     }
 

@@ -324,7 +324,8 @@ extension CompactionTests {
 extension CompactionTests {
     /// A block that does not decode: reads of it answer 500 `data_damaged` naming it (no retry helps, so no
     /// 503), other devices answer; compaction leaves a late reading of that hour in the heap, says so, keeps
-    /// the hour pending and compacts the rest; once the block is mended, the next pass merges it.
+    /// the hour pending and compacts the rest (the same hour's other chunks too); once the block is mended,
+    /// the next pass merges it.
     @Test func aDamagedBlockIsNamedAndHoldsUpOnlyItsOwnHour() async throws {
         let store = try TestStore(sensors: ["temperature"])
         let (catalog, sensor, database, connection) = (store.catalog, store.sensor, store.database, store.connection)
@@ -365,8 +366,11 @@ extension CompactionTests {
         _ = try connection.query(
             "INSERT INTO compaction_pending (sensor, bucket) VALUES ($1, timestamptz 'epoch' + $2::int8 * interval '1 microsecond')", [sensor.name, String(Self.base)])
         _ = try writer.write(batch("dam-a", minutes: 70..<71, offset: 30_000_000))
-        let outcome = try Compaction.run(sensor: sensor, now: Self.base + 6 * Micros.perHour, after: Self.after, on: connection)
-        #expect(outcome.damaged.count == 1 && outcome.readings == 1, "\(outcome)")
+        // dam-b's late reading of the damaged hour, in a transaction of its own (limit 1): compacted, though
+        // dam-a's chunk of that hour comes first and fails.
+        _ = try writer.write(batch("dam-b", minutes: 10..<11, offset: 30_000_000))
+        let outcome = try Compaction.run(sensor: sensor, now: Self.base + 6 * Micros.perHour, after: Self.after, transactionLimit: 1, on: connection)
+        #expect(outcome.damaged.count == 1 && outcome.readings == 2, "\(outcome)")
         #expect(try Self.rowCounts(sensor, on: connection).heap == 1)
         #expect(try connection.query("SELECT count(*) FROM compaction_pending")[0, 0] == "1")
 
@@ -374,7 +378,7 @@ extension CompactionTests {
         let mended = try Compaction.run(sensor: sensor, now: Self.base + 6 * Micros.perHour, after: Self.after, on: connection)
         #expect(mended.damaged.isEmpty && mended.readings == 1, "\(mended)")
         let counts = try Self.rowCounts(sensor, on: connection)
-        #expect(counts.heap == 0 && counts.compacted == 362, "\(counts)")
+        #expect(counts.heap == 0 && counts.compacted == 363, "\(counts)")
         #expect(try connection.query("SELECT count(*) FROM compaction_pending")[0, 0] == "0")
     }
 
