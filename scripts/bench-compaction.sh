@@ -3,7 +3,7 @@
 # release mode, a Markdown report on stdout (docs/benchmarks/2026-12-compaction.md has a run).
 #
 #   scripts/bench-compaction.sh [--devices 1000] [--hours 24] [--interval 10] [--sensors temperature,power]
-#                               [--iterations 30] [--ingest-seconds 20] [--time device|receive] [--values tm|decimal]
+#                               [--iterations 30] [--ingest-seconds 10] [--time device|receive] [--values tm|decimal]
 #
 # Env: TELEMETRY_SWIFT_FLAGS (default "--scratch-path .build-bench"), BENCH_DIR (default .local/bench-compaction).
 set -euo pipefail

@@ -3,14 +3,14 @@
 // build, a Markdown report on stdout).
 //
 //   CompactionBenchmark --database URL [--devices 1000] [--hours 24] [--interval 10] [--sensors a,b]
-//                       [--iterations 30] [--ingest-seconds 20] [--time device|receive]
+//                       [--iterations 30] [--ingest-seconds 10] [--time device|receive]
 //
 // Per sensor type: the emulator's signals (SignalModel) for `devices` devices, one reading per `interval`
 // seconds over `hours`, written through the platform's BatchWriter; sizes measured after VACUUM (heap,
 // indexes, TOAST: pg_total_relation_size), then compacted with `Compaction.run` and measured again. Beside
 // them a bare table with the same key and rows, the floor without a codec. Reads (the first sensor type):
-// p50/p99 of the storage calls the routes make, both ways. Ingest: BatchWriter throughput alone and while a
-// compactor works through a backlog.
+// p50/p99 of the storage calls the routes make, both ways. Ingest: BatchWriter throughput and batch latency
+// in windows that alternate between the compactor idle and working through a backlog (IngestWhileCompacting).
 import Foundation
 import Postgres
 import SensorModel
@@ -38,7 +38,8 @@ let deviceCount = Int(option("devices", "1000"))!
 let hours = Int(option("hours", "24"))!
 let interval = Int64(option("interval", "10"))!
 let iterations = Int(option("iterations", "30"))!
-let ingestSeconds = Int(option("ingest-seconds", "20"))!
+/// Each of the eight alternating ingest windows (0: none).
+let ingestSeconds = Int(option("ingest-seconds", "10"))!
 /// The compactor's pause beside ingestion (`Compaction.run`): the query service's schedule by default.
 let pace = Double(option("pause", "3"))!
 /// device: times on whole seconds as devices stamp them (the emulator's TM frames); receive: the ingest
@@ -200,49 +201,6 @@ func seedEarlierHours(_ sensor: SensorType, on connection: PGConnection) throws 
 
 /// Readings/s BatchWriter stores for `seconds` of new data (times after the data set), with `compacting`
 /// running meanwhile on another connection.
-func ingestRate(_ sensor: SensorType, seconds: Int, offset: Int64, compacting: (@Sendable () throws -> Void)?) throws -> (rate: Double, compactionDone: Bool) {
-    let writer = BatchWriter(connection: try PGConnection(url: databaseURL), sensor: sensor)
-    let done = LockedFlag()
-    let thread = compacting.map { work in
-        Thread {
-            do { try work() } catch { log("compaction failed: \(error)") }
-            done.set()
-        }
-    }
-    thread?.start()
-    var values = [Double](repeating: 0, count: sensor.fields.count)
-    var signal = SignalModel(sensor: sensor, seed: 7)
-    var written = 0
-    var step: Int64 = 0
-    let clock = ContinuousClock.now
-    while ContinuousClock.now - clock < .seconds(seconds) {
-        var batch = IngestBatch(fieldCount: sensor.fields.count, capacity: 2_000)
-        for device in 0..<200 {
-            let rowStart = batch.readings.count
-            for index in 0..<10 {
-                let time = offset + (step * 10 + Int64(index)) * 1_000_000 + Int64(device)
-                signal.next(at: time, into: &values)
-                let row = batch.readings.appendRow(time: time, seq: step)
-                for field in values.indices { batch.readings.set(field: field, row: row, values[field]) }
-            }
-            batch.closeSpan(device: "live-\(device)", from: rowStart)
-        }
-        step += 1
-        written += try writer.write(batch).inserted
-    }
-    let rate = Double(written) / ((ContinuousClock.now - clock) / .seconds(1))
-    let finishedInTime = done.isSet
-    while compacting != nil && !done.isSet { Thread.sleep(forTimeInterval: 0.05) }
-    return (rate, finishedInTime)
-}
-
-final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
-}
-
 /// Until no autovacuum worker runs (at most a minute): the windows compared start from the same quiet.
 func waitForAutovacuum() throws {
     let connection = try PGConnection(url: databaseURL)
@@ -343,22 +301,9 @@ if ingestSeconds > 0, let sensor = sensors.first {
     _ = try write(sensor, into: backlogWriter, origin: origin)
     try PGConnection(url: databaseURL).execute("CHECKPOINT")
     try waitForAutovacuum()
-    log("ingest alone")
-    let before = try ingestRate(sensor, seconds: ingestSeconds, offset: end + 10 * Micros.perDay, compacting: nil)
-    try waitForAutovacuum()
-    log("ingest while compacting")
-    let busy = try ingestRate(sensor, seconds: ingestSeconds, offset: end + 11 * Micros.perDay) {
-        let connection = try PGConnection(url: databaseURL)
-        _ = try Compaction.run(sensor: sensor, now: origin + (end - start) + 3 * Micros.perHour, after: .seconds(7200), pause: pace, on: connection)
-    }
-    try PGConnection(url: databaseURL).execute("CHECKPOINT")
-    try waitForAutovacuum()
-    log("ingest alone again")
-    let after = try ingestRate(sensor, seconds: ingestSeconds, offset: end + 12 * Micros.perDay, compacting: nil)
-    let alone = (before.rate + after.rate) / 2
-    print("\n### Ingest while compacting (\(sensor.name), BatchWriter, 2,000-reading batches, \(ingestSeconds) s windows)\n")
-    print("| | readings/s |")
-    print("|---|---|")
-    print("| alone, before and after | \(Int(before.rate)), \(Int(after.rate)) |")
-    print("| with a compactor working through \(deviceCount * steps) readings (pause \(pace)\(pace == 3 ? ": the query service's schedule" : "")) | \(Int(busy.rate)) (\(String(format: "%+.1f", (busy.rate / alone - 1) * 100)) % against the mean alone)\(busy.compactionDone ? ", the compactor done before the window ended" : "") |")
+    log("ingest: alternating windows, the compactor idle and working")
+    let measurement = IngestWhileCompacting(
+        sensor: sensor, windowSeconds: ingestSeconds, pairs: 4, origin: origin, backlogHours: hours, backlogDevices: deviceCount,
+        liveOrigin: end + 10 * Micros.perDay, pause: pace)
+    IngestWhileCompacting.report(try measurement.run(), sensor: sensor, windowSeconds: ingestSeconds, pause: pace)
 }
