@@ -188,7 +188,7 @@ public final class BatchWriter: @unchecked Sendable {
                 let late = readings.times.min()! < knownHorizon
                 let compacted = late ? try compactedReadings(batch, ids: plan.ids, before: knownHorizon, pending: &pending) : []
                 (inserted, stored) = try insert(
-                    batch, ids: plan.ids, returningStored: !ruled.isEmpty, excluding: compacted, late: late, pending: &pending)
+                    batch, ids: plan.ids, returningStored: !ruled.isEmpty, excluding: compacted, horizon: late ? knownHorizon : nil, pending: &pending)
             }
             if !batch.deadLetters.isEmpty {
                 if !pending.isEmpty { try connection.execute(pending.joined(separator: "; ")) }
@@ -261,15 +261,27 @@ public final class BatchWriter: @unchecked Sendable {
     /// (a redelivery, a replay, a resent frame) undoes it to the savepoint and takes the staging path,
     /// which inserts only new rows and folds exactly those into the rollups; with `returningStored` it says
     /// which (nil: every reading of the batch). Leaves in `pending` what must run before the commit.
+    /// `horizon`: the batch has readings before it (late, maybe in blocks): those take the staging path, the
+    /// others still the fast one (one late reading made a whole batch twice as slow).
     private func insert(_ batch: IngestBatch, ids: [String: Int32], returningStored: Bool, excluding compacted: Set<AlertEvaluation.Reading>,
-                        late: Bool, pending: inout [String]) throws(PGError) -> (count: Int, stored: Set<AlertEvaluation.Reading>?) {
-        let body = copyBody(batch, ids: ids, excluding: compacted)
-        if late {
+                        horizon: Int64?, pending: inout [String]) throws(PGError) -> (count: Int, stored: Set<AlertEvaluation.Reading>?) {
+        if let horizon {
             if compacted.count == batch.readings.count { return (0, []) }
+            let fresh = batch.readings(where: { $0 >= horizon })
+            let old = fresh.readings.isEmpty ? batch : batch.readings(where: { $0 < horizon })
+            var inserted = 0
+            var stored: Set<AlertEvaluation.Reading>?
+            if !fresh.readings.isEmpty {
+                (inserted, stored) = try insert(fresh, ids: ids, returningStored: returningStored, excluding: [], horizon: nil, pending: &pending)
+                if returningStored && stored == nil { stored = Self.readings(of: fresh, ids: ids) }
+            }
             if !pending.isEmpty { try connection.execute(pending.joined(separator: "; ")) }
             pending = []
-            return try stageAndMove(body, returningStored: returningStored)
+            // The fresh part may have taken the staging path (a duplicate): its rows are still staged.
+            let staged = try stageAndMove(copyBody(old, ids: ids, excluding: compacted), returningStored: returningStored, clearing: !fresh.readings.isEmpty)
+            return (inserted + staged.count, returningStored ? (stored ?? []).union(staged.stored ?? []) : nil)
         }
+        let body = copyBody(batch, ids: ids)
         do {
             try connection.copyIn((pending + ["SAVEPOINT direct_copy", directCopySQL]).joined(separator: "; "), data: body)
             pending = []
@@ -288,8 +300,8 @@ public final class BatchWriter: @unchecked Sendable {
 
     /// The staging path: COPY into the session's staging table, then one statement moves the new rows and
     /// folds exactly those into the rollups.
-    private func stageAndMove(_ body: [UInt8], returningStored: Bool) throws(PGError) -> (count: Int, stored: Set<AlertEvaluation.Reading>?) {
-        try connection.execute(stageSQL)
+    private func stageAndMove(_ body: [UInt8], returningStored: Bool, clearing: Bool = false) throws(PGError) -> (count: Int, stored: Set<AlertEvaluation.Reading>?) {
+        try connection.execute(clearing ? "\(stageSQL); DELETE FROM \(tables.stage)" : stageSQL)
         try connection.copyIn(copySQL, data: body)
         guard returningStored else { return (Int(try connection.execute(moveSQL)[0, 0] ?? "0") ?? 0, nil) }
         let rows = try connection.execute(moveReturningSQL).rows
@@ -306,6 +318,16 @@ public final class BatchWriter: @unchecked Sendable {
             counts[minute * 60_000_000, default: 0] += 1
         }
         return counts
+    }
+
+    /// Every reading of the batch, as the alert evaluation names them.
+    static func readings(of batch: IngestBatch, ids: [String: Int32]) -> Set<AlertEvaluation.Reading> {
+        var all = Set<AlertEvaluation.Reading>()
+        for span in batch.spans {
+            let id = ids[span.device]!
+            for row in span.rows { all.insert(AlertEvaluation.Reading(device: id, time: batch.readings.times[row])) }
+        }
+        return all
     }
 
     private func copyBody(_ batch: IngestBatch, ids: [String: Int32], excluding compacted: Set<AlertEvaluation.Reading> = []) -> [UInt8] {

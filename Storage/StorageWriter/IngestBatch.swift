@@ -33,6 +33,20 @@ public struct IngestBatch: Sendable {
         }
     }
 
+    /// The readings (and their spans) for which `keep(time)` holds; nothing else of the batch.
+    func readings(where keep: (Int64) -> Bool) -> IngestBatch {
+        var part = IngestBatch(fieldCount: readings.fieldCount)
+        for span in spans {
+            let start = part.readings.count
+            for row in span.rows where keep(readings.times[row]) {
+                let new = part.readings.appendRow(time: readings.times[row], seq: readings.seqs[row])
+                for field in 0..<readings.fieldCount { part.readings.set(field: field, row: new, readings.values[field][row]) }
+            }
+            part.closeSpan(device: span.device, from: start, heardAt: span.heardAt)
+        }
+        return part
+    }
+
     public mutating func removeAll() {
         readings.removeAll()
         spans.removeAll(keepingCapacity: true)

@@ -154,12 +154,45 @@ struct CompactionTests {
             let replay = try writers[0].write(batch)
             #expect(replay.inserted == 0 && replay.duplicates == batch.readings.count)
         }
+        // Batches that mix the three: new readings after the horizon (the fast path), late ones and replays of
+        // compacted ones (the staging path, in the same transaction): each stored once, the replays not at all.
+        for index in 0..<3 {
+            let late = Self.batches(sensor, devices: devices, count: 1, random: &random, used: &used)[0]
+            let replay = data[10 + index]
+            var mixed = IngestBatch(fieldCount: sensor.fields.count)
+            var fresh = 0
+            for device in devices {
+                let start = mixed.readings.count
+                for source in [late, replay] {
+                    for span in source.spans where span.device == device {
+                        for row in span.rows {
+                            let new = mixed.readings.appendRow(time: source.readings.times[row], seq: source.readings.seqs[row])
+                            for field in sensor.fields.indices { mixed.readings.set(field: field, row: new, source.readings.values[field][row]) }
+                        }
+                    }
+                }
+                for minute in 0..<Int.random(in: 0...3, using: &random) {
+                    let time = Self.base + Self.span + 4 * Micros.perHour + Int64(index * 10 + minute) * 60_000_000
+                    let new = mixed.readings.appendRow(time: time, seq: Int64(minute))
+                    mixed.readings.set(field: 0, row: new, Double(minute) / 16)
+                    fresh += 1
+                }
+                mixed.closeSpan(device: device, from: start)
+            }
+            let stored = try writers[0].write(mixed)
+            #expect(stored.inserted == late.readings.count + fresh && stored.duplicates == replay.readings.count, "mixed batch \(index): \(stored)")
+            _ = try writers[1].write(mixed)
+            // The same batch again: its new readings' COPY meets duplicates and falls back to staging too.
+            let again = try writers[0].write(mixed)
+            #expect(again.inserted == 0 && again.duplicates == mixed.readings.count, "mixed batch \(index) again: \(again)")
+        }
         let wantLate = try await Self.answers(requests, database: reference, catalog: catalog)
         Self.expectSameAnswers(try await Self.answers(requests, database: compacted, catalog: catalog), wantLate, requests, "late readings beside blocks")
         try Self.expectRollupsEqual(sensor, connections[0], connections[1])
 
-        // The next pass merges them into their hours' blocks and forgets the reopened hours.
-        _ = try Compaction.run(sensor: sensor, now: Self.base + Self.span + 3 * Micros.perHour, after: Self.after, on: connections[0])
+        // The next pass merges them into their hours' blocks and forgets the reopened hours (and compacts the
+        // mixed batches' new readings).
+        _ = try Compaction.run(sensor: sensor, now: Self.base + Self.span + 8 * Micros.perHour, after: Self.after, on: connections[0])
         counts = try Self.rowCounts(sensor, on: connections[0])
         #expect(counts.heap == 0, "late readings compacted: \(counts)")
         #expect(try connections[0].query("SELECT count(*) FROM compaction_pending")[0, 0] == "0")
