@@ -51,9 +51,9 @@ public struct CompactionSchedule: Service {
         }
     }
 
-    /// The schedule works a quarter of the time (`Compaction.run`'s pause): beside ingestion at full speed on
-    /// two cores it costs about a tenth of its pace (docs/benchmarks/2026-12-compaction.md), and it still
-    /// compacts well over 100,000 readings a second.
+    /// The schedule works a quarter of the time (`Compaction.run`'s pause) and still compacts over 100,000
+    /// readings a second; beside ingestion that saturates two cores it costs ingestion about 16 % while it
+    /// works through a backlog (docs/benchmarks/2026-12-compaction.md; pause 5: 12 %).
     public static let pause = 3.0
 
     /// One pass over `sensors` in one database (what `telemetry compact` runs too, without pauses).

@@ -42,7 +42,11 @@ final class IngestWhileCompacting: Sendable {
     private let compactedReadings = Atomic<Int>(0)
 
     func run() throws -> (windows: [Window], compacted: Int, backlogDone: Bool) {
+        // The backlog's first hour compacted before the first window: from then on every window's late
+        // readings are before the horizon (the late path), not only those after the first compacting window.
         currentHour.store(origin, ordering: .relaxed)
+        _ = try Compaction.run(sensor: sensor, now: origin + 3 * Micros.perHour, after: .seconds(7200), on: try PGConnection(url: databaseURL))
+        nextHour.store(1, ordering: .relaxed)
         let writer = BatchWriter(connection: try PGConnection(url: databaseURL), sensor: sensor)
         var windows: [Window] = []
         var step: Int64 = 0

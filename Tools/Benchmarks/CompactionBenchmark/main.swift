@@ -38,7 +38,7 @@ let deviceCount = Int(option("devices", "1000"))!
 let hours = Int(option("hours", "24"))!
 let interval = Int64(option("interval", "10"))!
 let iterations = Int(option("iterations", "30"))!
-/// Each of the eight alternating ingest windows (0: none).
+/// Each of the ten alternating ingest windows (0: none).
 let ingestSeconds = Int(option("ingest-seconds", "10"))!
 /// The compactor's pause beside ingestion (`Compaction.run`): the query service's schedule by default.
 let pace = Double(option("pause", "3"))!
@@ -303,7 +303,7 @@ if ingestSeconds > 0, let sensor = sensors.first {
     try waitForAutovacuum()
     log("ingest: alternating windows, the compactor idle and working")
     let measurement = IngestWhileCompacting(
-        sensor: sensor, windowSeconds: ingestSeconds, pairs: 4, origin: origin, backlogHours: hours, backlogDevices: deviceCount,
+        sensor: sensor, windowSeconds: ingestSeconds, pairs: 5, origin: origin, backlogHours: hours, backlogDevices: deviceCount,
         liveOrigin: end + 10 * Micros.perDay, pause: pace)
     IngestWhileCompacting.report(try measurement.run(), sensor: sensor, windowSeconds: ingestSeconds, pause: pace)
 }
