@@ -9,7 +9,7 @@ import Testing
 /// CSV export (docs/rest-api.md#csv): a range of raw readings streamed page by page (more rows than one
 /// page of the store holds), with a header, empty cells for values a reading does not carry, by
 /// `format=csv` or `Accept: text/csv`; aggregates the same way; a bad format is a 400.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct CSVExportTests {
     @Test func readingsAndAggregatesComeAsCSV() async throws {
         let setup = try Deployment.make()

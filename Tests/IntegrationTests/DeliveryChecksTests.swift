@@ -7,7 +7,7 @@ import Testing
 
 /// Smaller delivery checks: the emulator's verify fails loudly, a permanent database error dead-letters
 /// only the message that causes it, and the ingest service's Prometheus endpoint counts what it did.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct DeliveryChecksTests {
     @Test func verifyFailsWhenNothingWasStored() throws {
         let servers = try TestServers.require()

@@ -6,7 +6,7 @@ import Testing
 /// own and below one message a second, are not sent once a second each (it slept at most a second, then
 /// sent whether the message was due or not: twice the rate here), and a reading's time is the time of
 /// sending, not a frame's span ahead of the clock with every message.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct EmulatorPacingTests {
     @Test func slowDevicesSendTheRequestedRateStampedWithTheTimeOfSending() throws {
         let servers = try TestServers.require()

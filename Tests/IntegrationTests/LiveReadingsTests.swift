@@ -12,7 +12,7 @@ import Testing
 /// The live streams' source: one NOTIFY per batch from the writer, readings handed to subscribers
 /// once committed, a subscriber that does not keep up dropped, one that leaves removed; and the
 /// overview's per-minute reading counts equal to the rows stored, on both write paths.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct LiveReadingsTests {
     let database: String
     let sensor: SensorType

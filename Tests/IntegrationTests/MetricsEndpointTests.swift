@@ -4,7 +4,7 @@ import Testing
 
 /// An ingest service's health and metrics port follows the query service's rule: loopback by default; an
 /// address other machines reach only with tokens, and then `/metrics` needs one (the health checks do not).
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct MetricsEndpointTests {
     @Test func withoutTokensANonLoopbackMetricsHostStopsStartUpNamingIt() async throws {
         let servers = try TestServers.require()

@@ -6,7 +6,7 @@ import Testing
 /// libpq reads a notification off the socket while it waits for a query's result and keeps it, so a
 /// listener that then waits on the socket alone sleeps through it until the next one comes. broker-sync
 /// did so in a CI run: a credential issued during a write reached the broker only with a later change.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(4)))
 struct NotificationTests {
     @Test func aNotificationReadDuringAQueryIsNotWaitedFor() throws {
         let database = try TestServers.require().makeDatabase()

@@ -8,7 +8,7 @@ import Testing
 /// A connection lost around the COMMIT (a failover, a network cut): the writer can't know whether the batch
 /// committed, so the pipeline writes it again. Either way every reading is stored once and counted once, in
 /// the readings, both rollups, `reading_counts` and the dead letters with their quota counts.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct UnknownCommitTests {
     let database: String
     let sensor: SensorType

@@ -9,7 +9,7 @@ import Testing
 /// The writer's transaction as one unit: a batch's new devices are written inside it (a rolled-back
 /// batch leaves none behind, and the writer does not keep their ids), and what a session holds for the
 /// fast path (a staging table, a prepared statement) is made again when the connection is.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct WritePathTests {
     let database: String
     let sensor: SensorType
