@@ -4,7 +4,6 @@ import Metrics
 import StorageCore
 import StorageEvents
 
-
 /// Tells the world about alert episodes of this process's sensor types in one database
 /// (docs/alerts.md#notifications): for each outbox row, an MQTT message on `alerts/<sensor>/<device>`
 /// (QoS 1, through the sensor type's own broker connection, acknowledged by the broker) and, when the rule

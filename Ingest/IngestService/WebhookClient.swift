@@ -19,15 +19,15 @@ struct WebhookClient: Sendable {
 
     /// No answer within this long, from connecting to the status line, is a failure.
     static let deadline: Duration = .seconds(10)
+    private static let deadlineSeconds = Int64(deadline.components.seconds)
 
     let client: HTTPClient
 
     /// Runs `body` with a client that is shut down when it returns.
     static func with<T: Sendable>(_ body: (WebhookClient) async throws -> T) async throws -> T {
-        let seconds = Int64(deadline.components.seconds)
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(seconds), read: .seconds(seconds)),
+            timeout: .init(connect: .seconds(deadlineSeconds), read: .seconds(deadlineSeconds)),
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: AlertNotifier.concurrency))
         // A refused connection is a failure now (the row backs off), not retried until the deadline.
         configuration.connectionPool.retryConnectionEstablishment = false
@@ -45,7 +45,7 @@ struct WebhookClient: Sendable {
         request.body = .bytes(ByteBuffer(bytes: body))
         let status: UInt
         do {
-            let response = try await client.execute(request, deadline: .now() + .seconds(Int64(Self.deadline.components.seconds)))
+            let response = try await client.execute(request, deadline: .now() + .seconds(Self.deadlineSeconds))
             status = response.status.code
             // `response` and its unread body are dropped here: AsyncHTTPClient abandons the rest of the body.
         } catch {
