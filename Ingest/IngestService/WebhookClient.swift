@@ -37,7 +37,7 @@ struct WebhookClient: Sendable {
     /// POSTs `body`; returns when a 2xx status arrived, throws otherwise.
     func post(_ body: [UInt8], to webhook: String, headers: [String: String]) async throws {
         // Rules made before the API checked as it does now may hold a URL the HTTP client would trap on.
-        if let problem = AlertRule.webhookProblem(webhook) { throw Failure(description: "webhook URL \(problem)") }
+        if let problem = AlertRule.webhookProblem(webhook) { throw Failure(description: "refused webhook URL: \(problem)") }
         var request = HTTPClientRequest(url: webhook)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")

@@ -11,6 +11,11 @@ extension AlertRule {
     /// notifier never calls one: an out-of-range port or a host that is empty once decoded trap inside the
     /// HTTP client, which would take the ingest service down at every start.
     public static func webhookProblem(_ text: String) -> String? {
+        // Foundation maps a full-width `ａ.com` to `a.com` (the rule would show one host and call another), and
+        // a control character would reach the logs: only printable ASCII, the rest percent-encoded.
+        guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+            return "must be printable ASCII without spaces (percent-encode the rest)"
+        }
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             return "must be an http:// or https:// URL"
         }
@@ -35,5 +40,16 @@ extension AlertRule {
             guard let port = components.port, (1...65535).contains(port) else { return "the port must be 1...65535" }
         }
         return nil
+    }
+
+    /// The webhook as logs show it: scheme, host, port and path, without the query or credentials (where
+    /// docs/alerts.md tells users to put a secret) and without anything unprintable.
+    public static func webhookForLogs(_ text: String) -> String {
+        guard let components = URLComponents(string: text), let scheme = components.scheme, let host = components.percentEncodedHost else {
+            return "(a webhook URL that does not parse)"
+        }
+        let port = components.port.map { ":\($0)" } ?? ""
+        let shown = "\(scheme)://\(host)\(port)\(components.percentEncodedPath)" + (components.percentEncodedQuery == nil ? "" : "?...")
+        return String(String.UnicodeScalarView(shown.unicodeScalars.map { $0.value >= 0x20 && $0.value < 0x7F ? $0 : "?" }))
     }
 }

@@ -17,9 +17,17 @@ import Testing
         "", "file:///etc/passwd", "ftp://example.com/", "http://", "http:///path", "http://127.0.0.1:99999/", "http://[::1]:70000/",
         "http://127.0.0.1:0/", "http://127.0.0.1:99999999999999999999999/", "http://%5B%5D/", "http://%5B/", "http://[zz]/",
         "http://[]/", "http://user:secret@example.com/", "http://exa mple.com/", "http://bücher.example/", "http://xn--bcher-kva.example/", "http://.../",
-        "http://host\u{0}name/", "mailto:a@b.c",
+        "http://host\u{0}name/", "mailto:a@b.c", "http://\u{FF41}.com/", "http://a.com/x y", "http://a.com/x\ny", "http://a.com/\u{7F}",
     ])
     func refused(_ url: String) {
         #expect(AlertRule.webhookProblem(url) != nil, "\(url)")
+    }
+
+    /// Logs show where a webhook goes, not the secret in its query or credentials, nor a forged line.
+    @Test func logsShowNoSecretAndNothingUnprintable() {
+        #expect(AlertRule.webhookForLogs("https://hooks.example.com:8443/a/b?token=SECRET") == "https://hooks.example.com:8443/a/b?...")
+        #expect(AlertRule.webhookForLogs("http://user:pw@example.com/x") == "http://example.com/x")
+        #expect(!AlertRule.webhookForLogs("http://example.com/x\n2026 critical FORGED").contains("\n"))
+        #expect(AlertRule.webhookForLogs("::") == "(a webhook URL that does not parse)")
     }
 }
