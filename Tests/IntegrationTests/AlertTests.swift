@@ -263,7 +263,7 @@ struct AlertTests {
         #expect(endlessDone && endless.received.count == 1, "a 200 with an endless body is delivered once: \(endless.received.count) calls")
         let endlessEnded = try await within(.seconds(10)) { !endless.bodiesEnded.isEmpty }
         #expect(endlessEnded && endless.bodiesEnded.first.map { hung.wasOpen(at: $0) } == true,
-                "the endless body was read until the deadline, not hung up on once the status was in: \(endless.bodiesEnded), \(hung.connections.withLock { $0 })")
+                "the endless body was read until the deadline, not hung up on once the status was in: called at \(endless.received.map(\.at)), ended \(endless.bodiesEnded), hung \(hung.connections.withLock { $0 })")
     }
 
     /// A stored webhook the HTTP client would trap on (a rule made before the API refused such URLs, or
