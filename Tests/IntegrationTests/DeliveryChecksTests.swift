@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Postgres
 import Testing
 
@@ -67,11 +64,10 @@ struct DeliveryChecksTests {
         }
         try publisher.publish("telemetry/\(sensor)/m-1", [0x00])
         try publisher.flush()
-        let url = try #require(URL(string: "http://127.0.0.1:\(port)/metrics"))
         var text = ""
         let deadline = ContinuousClock.now.advanced(by: .seconds(30))
         repeat {
-            text = String(decoding: try await URLSession.shared.data(from: url).0, as: UTF8.self)
+            text = await httpGet("http://127.0.0.1:\(port)/metrics")?.text ?? ""
             if text.contains("telemetry_ingest_committed_messages_total{sensor=\"\(sensor)\"} 4") { break }
             try await Task.sleep(for: .milliseconds(200))
         } while ContinuousClock.now < deadline
@@ -81,8 +77,7 @@ struct DeliveryChecksTests {
         }
         #expect(text.contains("telemetry_ingest_received_messages_total{sensor=\"\(sensor)\"} 4"), "\(text)")
         #expect(text.contains("telemetry_ingest_committed_readings_total{sensor=\"\(sensor)\"} 3"), "\(text)")
-        let missing = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/other"))).1 as? HTTPURLResponse
-        #expect(missing?.statusCode == 404)
+        #expect(await httpGet("http://127.0.0.1:\(port)/other")?.status == 404)
     }
 
     @Test func skippedLPPEntriesAreCounted() async throws {

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Postgres
 import StorageCore
 import TestSupport
@@ -140,12 +137,7 @@ struct DeviceStatusTests {
         let path = "/v1/sensors/\(sensor)/devices/\(device)"
         #expect(try await within(.seconds(30)) { await httpGet(api + path, authorization: "Bearer read-1")?.status == 200 })
         // Its own interval: 1 s, so silent after 2 s without a reading; it sends every 0.5 s for 8 s.
-        var request = URLRequest(url: URL(string: api + path)!)
-        request.httpMethod = "PATCH"
-        request.setValue("Bearer admin-1", forHTTPHeaderField: "Authorization")
-        request.httpBody = Data(#"{"expected_interval": "1s"}"#.utf8)
-        let (_, response) = try await URLSession.shared.data(for: request)
-        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(await httpSend("PATCH", api + path, token: "admin-1", json: ["expected_interval": "1s"])?.status == 200)
         var states: [String] = []
         for _ in 0..<16 {
             try publisher.publish("telemetry/\(sensor)/\(device)/text", Array("20.5".utf8))

@@ -1,8 +1,5 @@
 import Foundation
 import TestSupport
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Postgres
 import StorageCore
 import Testing
@@ -35,10 +32,10 @@ struct MonolithTests {
         for sensor in sensors {
             let row = try #require(emulator.verifyRow(sensor), "\(emulator.output)")
             #expect(row[0] > 0 && row[1] == row[0] && row[2] == 0 && row[3] == 0, "\(sensor): \(row)")
-            let (data, response) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/v1/sensors/\(sensor)/devices")))
-            #expect((response as? HTTPURLResponse)?.statusCode == 200)
-            let devices = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["devices"] as? [[String: Any]]
-            #expect(devices?.count == 3, "\(sensor): \(String(decoding: data, as: UTF8.self))")
+            let reply = try #require(await httpGet("http://127.0.0.1:\(port)/v1/sensors/\(sensor)/devices"), "no answer")
+            #expect(reply.status == 200)
+            let devices = (try JSONSerialization.jsonObject(with: reply.body) as? [String: Any])?["devices"] as? [[String: Any]]
+            #expect(devices?.count == 3, "\(sensor): \(reply.text)")
         }
 
         // A sensor type the catalog does not have: the monolith's catch-all dead-letters it.
@@ -52,7 +49,7 @@ struct MonolithTests {
         }
         #expect(deadLettered, "\(monolith.output.suffix(2000))")
         // /metrics carries the ingest pipelines' counters as well as the query service's.
-        let metrics = String(decoding: try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/metrics"))).0, as: UTF8.self)
+        let metrics = try #require(await httpGet("http://127.0.0.1:\(port)/metrics"), "no answer from /metrics").text
         #expect(metrics.contains("telemetry_ingest_committed_readings_total{sensor=\"\(sensors[0])\"}"), "\(metrics.prefix(3000))")
         #expect(monolith.stop() == 0, "\(monolith.output.suffix(2000))")
     }

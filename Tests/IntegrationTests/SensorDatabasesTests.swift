@@ -1,8 +1,5 @@
 import Foundation
 import TestSupport
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Postgres
 import StorageCore
 import Testing
@@ -60,8 +57,8 @@ struct SensorDatabasesTests {
         defer { query.stop() }
         #expect(try await Blocking.run { try eventually { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !query.isRunning } })
         func get(_ path: String) async throws -> [String: Any] {
-            let (data, _) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)\(path)")))
-            return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "\(String(decoding: data, as: UTF8.self))")
+            let reply = try #require(await httpGet("http://127.0.0.1:\(port)\(path)"), "no answer to \(path)")
+            return try #require(try JSONSerialization.jsonObject(with: reply.body) as? [String: Any], "\(reply.text)")
         }
         for sensor in [temperature, power] {
             let devices = try await get("/v1/sensors/\(sensor)/devices")["devices"] as? [[String: Any]]

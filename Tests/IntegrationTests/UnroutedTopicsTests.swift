@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import MQTT
 import Postgres
 import Testing
@@ -85,7 +82,7 @@ struct UnroutedTopicsTests {
         #expect(stored == ["control"])
 
         // Counted like other rejections, under sensor="unrouted" (at least ours: other tests publish on this broker too).
-        let text = String(decoding: try await URLSession.shared.data(from: try #require(URL(string: catchAll.metricsURL))).0, as: UTF8.self)
+        let text = try #require(await httpGet(catchAll.metricsURL), "no answer from \(catchAll.metricsURL)").text
         func counted(_ reason: String) -> Int {
             text.split(separator: "\n").first { line in
                 line.hasPrefix("telemetry_ingest_rejected_messages_total{") && line.contains("sensor=\"unrouted\"") && line.contains("reason=\"\(reason)\"")

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import StorageCore
 import TestSupport
 import Testing
@@ -18,16 +15,21 @@ struct HTTPReply: Sendable {
     }
 }
 
-/// One GET of `url`, never from a cache, on a connection of its own unless `keepAlive`; nil when nothing
+/// `method url` (see `httpExchange`) on a thread of its own; nil when nothing answers within `timeout` seconds.
+func httpRequest(
+    _ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, keepAlive: Bool = false, timeout: TimeInterval
+) async -> HTTPReply? {
+    let reply = try? await Blocking.run("http \(method)") {
+        httpExchange(method, url, headers: headers, body: body, keepAlive: keepAlive, timeout: timeout)
+    }
+    return reply.flatMap { $0 }.map { HTTPReply(status: $0.status, body: Data($0.body)) }
+}
+
+/// One GET of `url`, on a connection of its own that stays open afterwards if `keepAlive`; nil when nothing
 /// answers within `timeout` seconds.
 func httpGet(_ url: String, authorization: String? = nil, accept: String? = nil, keepAlive: Bool = false, timeout: TimeInterval = 5) async -> HTTPReply? {
-    guard let url = URL(string: url) else { return nil }
-    var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
-    if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
-    if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
-    if !keepAlive { request.setValue("close", forHTTPHeaderField: "Connection") }
-    guard let (data, response) = try? await URLSession.shared.data(for: request), let http = response as? HTTPURLResponse else { return nil }
-    return HTTPReply(status: http.statusCode, body: data)
+    let headers = [authorization.map { ("Authorization", $0) }, accept.map { ("Accept", $0) }].compactMap { $0 }
+    return await httpRequest("GET", url, headers: headers, keepAlive: keepAlive, timeout: timeout)
 }
 
 /// GET `url` with the bearer `token` (if any): the JSON object of a 200; the test fails on no answer or
@@ -38,20 +40,12 @@ func httpJSON(_ url: String, token: String?) async throws -> [String: Any] {
     return try JSONSerialization.jsonObject(with: reply.body) as? [String: Any] ?? [:]
 }
 
-/// One request with `method` and a JSON body (if any) and the bearer `token` (if any) to a loopback `url`, on
-/// a connection of its own (not URLSession: on Linux it now and then left a POST unanswered under load);
-/// nil when nothing answers within `timeout` seconds.
+/// One request with `method` and a JSON body (if any) and the bearer `token` (if any), on a connection of
+/// its own; nil when nothing answers within `timeout` seconds.
 func httpSend(_ method: String, _ url: String, token: String?, json: Any? = nil, timeout: TimeInterval = 10) async -> HTTPReply? {
-    guard let parts = URLComponents(string: url), let port = parts.port else { return nil }
-    let path = parts.percentEncodedPath + (parts.percentEncodedQuery.map { "?" + $0 } ?? "")
     let body = json.flatMap { try? JSONSerialization.data(withJSONObject: $0) }.map { [UInt8]($0) }
-    return try? await Blocking.run {
-        let connection = try LoopbackHTTPConnection(port: port)
-        var limit = timeval(tv_sec: Int(timeout), tv_usec: 0)
-        setsockopt(connection.fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        let (status, reply) = try connection.send(method, path, token: token, json: body)
-        return HTTPReply(status: status, body: Data(reply))
-    }
+    let headers = [token.map { ("Authorization", "Bearer \($0)") }, body.map { _ in ("Content-Type", "application/json") }].compactMap { $0 }
+    return await httpRequest(method, url, headers: headers, body: body, timeout: timeout)
 }
 
 /// GET an aggregates `url` with `fn=count`: the counts of every point of every series, summed.

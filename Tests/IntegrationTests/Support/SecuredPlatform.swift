@@ -1,8 +1,5 @@
 import Foundation
 import TestSupport
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import MQTT
 import Postgres
 
@@ -155,16 +152,13 @@ final class SecuredPlatform: @unchecked Sendable {
 
     /// A REST call: status, the JSON object of the body (empty when none), the body's text.
     func call(_ method: String, _ path: String, token: String? = adminToken, body: String? = nil) async throws -> (Int, [String: Any], String) {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(queryPort)\(path)")!)
-        request.httpMethod = method
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        if let body {
-            request.httpBody = Data(body.utf8)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        let headers = [token.map { ("Authorization", "Bearer \($0)") }, body.map { _ in ("Content-Type", "application/json") }].compactMap { $0 }
+        let url = "http://127.0.0.1:\(queryPort)\(path)"
+        guard let reply = await httpRequest(method, url, headers: headers, body: body.map { Array($0.utf8) }, timeout: 30) else {
+            throw TestSetupError(message: "\(method) \(url): no answer within 30 s")
         }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, object, String(decoding: data, as: UTF8.self))
+        let object = (try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any] ?? [:]
+        return (reply.status, object, reply.text)
     }
 
     /// Issues (or rotates) a credential over REST; returns the password.

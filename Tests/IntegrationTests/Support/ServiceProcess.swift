@@ -1,8 +1,5 @@
 import Foundation
 import TestSupport
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// The platform's executable (`telemetry <subcommand>`), run as a real process for a test, its output
 /// kept in a log file.

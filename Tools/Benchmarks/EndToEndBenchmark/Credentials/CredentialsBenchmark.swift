@@ -1,8 +1,5 @@
 import Foundation
 import TestSupport
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Postgres
 import DeviceIdentity
 import StorageCore
@@ -61,22 +58,12 @@ struct CredentialsBenchmark {
     /// One `POST /v1/devices/credentials` with every device: what an operator's provisioning call costs.
     static func provision(_ devices: [(device: String, sensors: SensorRights)], rest: (url: String, token: String)) throws -> [(device: String, password: String)] {
         let entries: [[String: Any]] = devices.map { entry in ["device": entry.device, "sensors": entry.sensors.list ?? NSNull()] }
-        var request = URLRequest(url: URL(string: rest.url + "/v1/devices/credentials")!)
-        request.httpMethod = "POST"
-        request.timeoutInterval = 600
-        request.setValue("Bearer \(rest.token)", forHTTPHeaderField: "Authorization")
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try JSONSerialization.data(withJSONObject: ["devices": entries])
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var answer: (Data?, Int?)
-        URLSession.shared.dataTask(with: request) { data, response, _ in
-            answer = (data, (response as? HTTPURLResponse)?.statusCode)
-            done.signal()
-        }.resume()
-        done.wait()
-        guard answer.1 == 200, let data = answer.0,
-              let credentials = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["credentials"] as? [[String: Any]] else {
-            throw BenchError("POST /v1/devices/credentials: \(answer.1.map(String.init) ?? "no answer") \(answer.0.map { String(decoding: $0.prefix(300), as: UTF8.self) } ?? "")")
+        let body = try JSONSerialization.data(withJSONObject: ["devices": entries])
+        let answer = httpExchange("POST", rest.url + "/v1/devices/credentials",
+                                  headers: [("Authorization", "Bearer \(rest.token)"), ("Content-Type", "application/json")], body: Array(body), timeout: 600)
+        guard let answer, answer.status == 200,
+              let credentials = (try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any])?["credentials"] as? [[String: Any]] else {
+            throw BenchError("POST /v1/devices/credentials: \(answer.map { "\($0.status) \(String(decoding: $0.body.prefix(300), as: UTF8.self))" } ?? "no answer")")
         }
         return credentials.compactMap { entry in
             guard let device = entry["device"] as? String, let password = entry["password"] as? String else { return nil }
