@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import SensorModel
+import TestSupport
 import Testing
 @testable import StorageCore
 @testable import StorageWriter
@@ -82,8 +83,8 @@ struct DeadLetterTests {
 
     /// A counter's value summed over its label sets, from the ingest service's /metrics.
     static func counter(_ name: String, at url: String) -> Double? {
-        guard let url = URL(string: url), let data = try? Data(contentsOf: url) else { return nil }
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }
+        guard let reply = httpExchange("GET", url, timeout: 5), reply.status == 200 else { return nil }
+        let lines = String(decoding: reply.body, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }
         guard !lines.isEmpty else { return nil }
         return lines.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
     }
