@@ -52,8 +52,11 @@ read -r -a swift_flags <<<"${TELEMETRY_SWIFT_FLAGS:-}"
 work=$(mktemp -d /tmp/telemetry-test.XXXXXX)
 status=1
 cleanup() {
+    local exited=$?
     trap - EXIT INT TERM
     set +e
+    # A command that failed under `set -e` fails the run, though `status` was 0 when it stopped.
+    [ "$status" -ne 0 ] || status=$exited
     # Quiet: the last lines of the output stay swift test's summary.
     {
         stop_mosquitto "$work/mosquitto"
@@ -108,6 +111,10 @@ export TELEMETRY_TEST_MOSQUITTO_PID_FILE=$work/mosquitto/mosquitto.pid
 TELEMETRY_TEST_MOSQUITTO_BIN=$(_mosquitto_bin)
 export TELEMETRY_TEST_MOSQUITTO_BIN
 log "test servers: $TELEMETRY_TEST_DATABASE_URL, $TELEMETRY_TEST_MQTT_URL"
+
+# At most this many tests at once: they start services, brokers and emulators of their own, and with
+# every suite at once the load on 2 cores passed 25 and deadlines measured the queue, not the code.
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=${TELEMETRY_TEST_WIDTH:-6}
 
 status=0
 if [ $# -eq 0 ]; then

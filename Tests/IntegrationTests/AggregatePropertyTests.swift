@@ -153,7 +153,7 @@ struct AggregatePropertyTests {
 
     /// Two writers on one sensor type, overlapping devices and rollup buckets, committing at once:
     /// no deadlock (keys are locked in sorted order), nothing lost, rollups still equal the raw rows.
-    @Test func concurrentWritersOnOverlappingDevicesNeitherDeadlockNorLose() throws {
+    @Test func concurrentWritersOnOverlappingDevicesNeitherDeadlockNorLose() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let database = try servers.makeDatabase()

@@ -76,7 +76,8 @@ struct AlertTests {
         var a = try replica("a")
         let b = try replica("b")
         defer { _ = a.stop(); _ = b.stop() }
-        #expect(try a.waitUntilReady() && b.waitUntilReady(), "\(a.output.suffix(1000))\n\(b.output.suffix(1000))")
+        let (aReady, bReady) = (try await a.waitUntilReady(), try await b.waitUntilReady())
+        #expect(aReady && bReady, "\(a.output.suffix(1000))\n\(b.output.suffix(1000))")
 
         let publisher = try TestPublisher(url: servers.mqtt)
         // Readings carry their own times, 200 ms apart from 30 s ago: `for` is about reading times, so what
@@ -107,10 +108,10 @@ struct AlertTests {
 
         // kill -9 of a replica mid-episode, readings still above: it comes back and replays; still one episode.
         a.signal(SIGKILL)
-        _ = a.waitForExit(timeout: .seconds(10))
+        _ = await a.waitForExit(timeout: .seconds(10))
         try await send(36, times: 5)
         a = try replica("a")
-        #expect(try a.waitUntilReady(), "\(a.output.suffix(1500))")
+        await #expect(try a.waitUntilReady(), "\(a.output.suffix(1500))")
         try await send(36.5, times: 10)
         // (mosquitto may drop what it had sent the killed replica of a shared subscription and not yet had
         // acknowledged: docs/delivery.md. What matters here is the episode, not every reading.)

@@ -25,7 +25,7 @@ struct CertificateRevocationTests {
 
         // Revoked while connected: dropped within 5 s, and its certificate refused from then on.
         #expect(try await platform.call("DELETE", "/v1/devices/dev-c/credentials").0 == 204)
-        let dropped = try await Blocking.run { try eventually(timeout: .seconds(5), poll: .milliseconds(20)) { drops.any } }
+        let dropped = try await Blocking.run { try blockingEventually(timeout: .seconds(5), poll: .milliseconds(20)) { drops.any } }
         #expect(dropped, "the revoked device's certificate session was still connected 5 s after its revocation: \(platform.sync.output.suffix(1000))")
         #expect(try platform.connectTLS(port: certificatePort, caFile: ca, certificate: certificate) == nil, "a revoked certificate connected again")
         _ = try client.publish(topic: "telemetry/\(temperature)/dev-c", payload: DeviceIdentityTests.frame(seq: 2), qos: 1)
@@ -46,7 +46,7 @@ struct CertificateRevocationTests {
         defer { client.stop() }
         #expect(try await platform.call("DELETE", "/v1/devices/dev-r/credentials").0 == 204)
         _ = try await platform.issue("dev-r")
-        let dropped = try await Blocking.run { try eventually(timeout: .seconds(5), poll: .milliseconds(20)) { drops.any } }
+        let dropped = try await Blocking.run { try blockingEventually(timeout: .seconds(5), poll: .milliseconds(20)) { drops.any } }
         #expect(dropped, "the revoked certificate's session was still connected 5 s after its revocation: \(platform.sync.output.suffix(1000))")
     }
 
@@ -69,7 +69,7 @@ struct CertificateRevocationTests {
         try client.start()
         #expect(client.waitUntilReady(timeout: .seconds(5)), "the device's certificate was refused")
         _ = try client.publish(topic: "telemetry/\(temperature)/\(device)", payload: DeviceIdentityTests.frame(seq: 1), qos: 1)
-        #expect(try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: device)) == 1 } })
+        #expect(try await Blocking.run { try blockingEventually { (try? platform.storedCount(temperature, device: device)) == 1 } })
         return (client, drops)
     }
 }

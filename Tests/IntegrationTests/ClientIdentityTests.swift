@@ -42,18 +42,18 @@ struct ClientIdentityTests {
         let a = try #require(try Self.hold(platform, "dev-a", passwordA, clientID: "shared-id", drops: dropsA))
         defer { a.stop() }
         let b = try #require(try Self.hold(platform, "dev-b", passwordB, clientID: "shared-id", drops: dropsB))
-        let knockedOff = try await Blocking.run { try eventually(timeout: .seconds(3)) { dropsA.any } }
+        let knockedOff = try await Blocking.run { try blockingEventually(timeout: .seconds(3)) { dropsA.any } }
         #expect(!knockedOff, "dev-b knocked dev-a off by reusing its client id")
         b.stop()
         let intruderDrops = Drops()
         let intruder = try #require(try Self.hold(platform, "dev-b", passwordB, clientID: "ingest-\(temperature)-0", drops: intruderDrops))
         defer { intruder.stop() }
-        let fought = try await Blocking.run { try eventually(timeout: .seconds(5)) { intruderDrops.any } }
+        let fought = try await Blocking.run { try blockingEventually(timeout: .seconds(5)) { intruderDrops.any } }
         #expect(!fought, "a device connected with the ingest service's client id took its session (the service took it back)")
 
         // Meanwhile every reading reaches the service.
         _ = try a.publish(topic: "telemetry/\(temperature)/dev-a", payload: DeviceIdentityTests.frame(seq: 1), qos: 1)
-        let stored = try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-a")) == 1 } }
+        let stored = try await Blocking.run { try blockingEventually { (try? platform.storedCount(temperature, device: "dev-a")) == 1 } }
         #expect(stored, "dev-a's reading was not stored: \(platform.ingest.output.suffix(1500))")
     }
 

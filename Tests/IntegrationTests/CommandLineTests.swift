@@ -25,7 +25,7 @@ struct CommandLineTests {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test func versionErrorsAndTheDevicesList() throws {
+    @Test func versionErrorsAndTheDevicesList() async throws {
         let servers = try TestServers.require()
         let version = try Self.telemetry(["--version"], environment: [:], servers: servers)
         #expect(version.status == 0 && version.output.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil, "\(version)")
@@ -49,7 +49,7 @@ struct CommandLineTests {
         #expect(revoked.status == 0 && revoked.output.contains("revoked door-1"), "\(revoked)")
     }
 
-    @Test func theEmulatorPointedAtAPlatformSaysWhatIsWrongAndProvisionsItsDevices() throws {
+    @Test func theEmulatorPointedAtAPlatformSaysWhatIsWrongAndProvisionsItsDevices() async throws {
         let platform = try SecuredPlatform(sensors: ["temperature"], tls: true)
         defer { platform.stop() }
         let servers = platform.servers

@@ -256,7 +256,7 @@ extension CompactionTests {
         let during = try Self.rowCounts(sensor, on: connection)
         #expect(during.compacted > 0, "hours before the held one are compacted: \(during)")
         compactor.signal(SIGKILL)
-        #expect(compactor.waitForExit(timeout: .seconds(10)) != nil)
+        await #expect(compactor.waitForExit(timeout: .seconds(10)) != nil)
         try locker.execute("COMMIT")
         let others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
         try await Self.until("the killed compactor's session ends") { try connection.query(others)[0, 0] == "1" }  // the locker's
@@ -420,7 +420,7 @@ extension CompactionTests {
     /// that take a compacted hour past it leave that device's hour as it is (its block and the late heap rows,
     /// read together), and the hour is not retried until a late reading marks it again. (A smaller limit than the
     /// platform's, so the test need not write a million readings.)
-    @Test func aDeviceHourTooBigForABlockStaysInTheHeap() throws {
+    @Test func aDeviceHourTooBigForABlockStaysInTheHeap() async throws {
         let store = try TestStore(sensors: ["temperature"])
         let (sensor, connection) = (store.sensor, store.connection)
         let writer = BatchWriter(connection: connection, sensor: sensor)
@@ -465,7 +465,7 @@ extension CompactionTests {
     /// A transaction moves at most `transactionLimit` readings of a group's hour (a writer storing a late
     /// reading there waits for it), but a device hour that alone holds more and fits a block is moved whole,
     /// on its own; the outcome names the longest transaction.
-    @Test func aGroupsHourMovesInTransactionsOfBoundedSize() throws {
+    @Test func aGroupsHourMovesInTransactionsOfBoundedSize() async throws {
         let store = try TestStore(sensors: ["temperature"])
         let (sensor, connection) = (store.sensor, store.connection)
         let writer = BatchWriter(connection: connection, sensor: sensor)

@@ -23,7 +23,7 @@ struct DashboardBrowserTests {
         let database = try servers.makeDatabase()
         let ingest = try servers.startIngest(sensors: names, catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try await Blocking.run { try ingest.waitUntilReady() }, "ingest not ready: \(ingest.output.suffix(2000))")
+        #expect(try await ingest.waitUntilReady(), "ingest not ready: \(ingest.output.suffix(2000))")
 
         let token = "browser-" + UUID().uuidString.prefix(8), admin = "browser-admin-" + UUID().uuidString.prefix(8)
         let port = try freeLoopbackPort()
@@ -33,7 +33,7 @@ struct DashboardBrowserTests {
             "TELEMETRY_ADMIN_TOKENS": admin,
         ], servers: servers)
         defer { query.stop() }
-        let ready = try await Blocking.run { try eventually { !query.isRunning || httpStatus("http://127.0.0.1:\(port)/readyz") == 200 } && query.isRunning }
+        let ready = try await Blocking.run { try blockingEventually { !query.isRunning || httpStatus("http://127.0.0.1:\(port)/readyz") == 200 } && query.isRunning }
         try #require(ready, "query not ready: \(query.output.suffix(2000))")
 
         let emulator = try EmulatorRun(servers: servers, database: database, catalog: catalog, sensors: names, devices: 6, rate: 60, duration: 3)

@@ -11,7 +11,7 @@ import Testing
 /// journal (raw bytes kept) and the pipeline moves on; a dead letter written again is stored once.
 @Suite(.timeLimit(.minutes(3)))
 struct DeadLetterTests {
-    @Test func aDeadLetterThatCannotBeWrittenIsQuarantinedAndThePipelineMovesOn() throws {
+    @Test func aDeadLetterThatCannotBeWrittenIsQuarantinedAndThePipelineMovesOn() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
@@ -32,7 +32,7 @@ struct DeadLetterTests {
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString.prefix(8))").path
         let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database, journal: journal)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady())
+        await #expect(try ingest.waitUntilReady())
         let publisher = try TestPublisher(url: servers.mqtt)
         let base = Int64(Date().timeIntervalSince1970) * 1_000_000
         let poison = HandFrame.float64(seq: 1, base: base, samples: [(0, [42.5])])
@@ -40,8 +40,8 @@ struct DeadLetterTests {
         // Behind it, good readings: stored, not held behind the poison for ever.
         try publisher.publish("telemetry/\(sensor)/good", HandFrame.float64(seq: 2, base: base + 1, samples: [(0, [20])]))
         try publisher.flush()
-        #expect(try eventually { (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1" }, "\(ingest.output.suffix(1500))")
-        #expect(try eventually { (Self.counter("telemetry_ingest_quarantined_messages_total", at: ingest.metricsURL) ?? 0) == 1 })
+        #expect(try await eventually { (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1" }, "\(ingest.output.suffix(1500))")
+        #expect(try await eventually { (Self.counter("telemetry_ingest_quarantined_messages_total", at: ingest.metricsURL) ?? 0) == 1 })
         #expect(try connection.query("SELECT count(*) FROM rejected")[0, 0] == "0")
         // The quarantine holds the message's own bytes, its topic and why.
         // ingest-<sensor>-<instance>/ (the monolith's instance name differs)
@@ -55,11 +55,11 @@ struct DeadLetterTests {
         let reason = entry["reason"] as? String ?? ""
         #expect(reason.contains("23514") && reason.contains("P0001"), "\(reason)")
         // It left the journal: nothing is replayed at the next start, and the service is ready.
-        #expect(try eventually { (Self.counter("telemetry_ingest_queue_depth", at: ingest.metricsURL) ?? 1) == 0 })
-        #expect(try ingest.waitUntilReady())
+        #expect(try await eventually { (Self.counter("telemetry_ingest_queue_depth", at: ingest.metricsURL) ?? 1) == 0 })
+        await #expect(try ingest.waitUntilReady())
     }
 
-    @Test func aDeadLetterWrittenTwiceIsStoredOnce() throws {
+    @Test func aDeadLetterWrittenTwiceIsStoredOnce() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature")

@@ -18,11 +18,11 @@ struct DeliveryTests {
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString.prefix(8))").path
         var extra: [String: String] = [:]
 
-        func start() throws -> ServiceProcess {
+        func start() async throws -> ServiceProcess {
             let process = try servers.startIngest(
                 sensors: [sensor], catalog: catalog, database: database, journal: journal,
                 extra: ["TELEMETRY_INSTANCE": "delivery"].merging(extra) { $1 })
-            guard try process.waitUntilReady() else {
+            guard try await process.waitUntilReady() else {
                 throw TestSetupError(message: "ingest did not start: \(process.output)")
             }
             return process
@@ -37,8 +37,8 @@ struct DeliveryTests {
 
     /// Waits for the emulator's verify and checks it and the database: every acknowledged reading stored
     /// once, rollups equal to raw counts. Returns the verdict's numbers.
-    func expectExactlyOnce(_ emulator: EmulatorRun, database: String, sensor: String, context: String) throws -> String {
-        let status = emulator.process.waitForExit(timeout: .seconds(150))
+    func expectExactlyOnce(_ emulator: EmulatorRun, database: String, sensor: String, context: String) async throws -> String {
+        let status = await emulator.process.waitForExit(timeout: .seconds(150))
         let row = emulator.verifyRow(sensor) ?? [-1, -1, -1, -1]
         let acked = emulator.acknowledged?.readings ?? -1
         let counts = try storedAndRolledUp(database: database, sensor: sensor, field: "celsius")
@@ -50,36 +50,36 @@ struct DeliveryTests {
         return "sent \(acked) stored \(counts.stored) missing \(max(0, acked - counts.stored)) duplicated \(max(0, counts.minute - counts.stored))"
     }
 
-    @Test func killNineFiveTimesUnderLoadLosesNothing() throws {
+    @Test func killNineFiveTimesUnderLoadLosesNothing() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
         let setup = Ingest(servers: servers, catalog: catalog, sensor: sensor, database: try servers.makeDatabase())
-        var ingest = try setup.start()
+        var ingest = try await setup.start()
         let emulator = try EmulatorRun(servers: servers, database: setup.database, catalog: catalog, sensors: [sensor], rate: 1000, duration: 14)
         var replayed: [String] = []
         for _ in 1...5 {
-            try emulator.waitForAcked(emulator.ackedMessages + Int.random(in: 700...1900))
+            try await emulator.waitForAcked(emulator.ackedMessages + Int.random(in: 700...1900))
             ingest.signal(SIGKILL)
-            #expect(ingest.waitForExit(timeout: .seconds(10)) != nil)
-            ingest = try setup.start()
+            await #expect(ingest.waitForExit(timeout: .seconds(10)) != nil)
+            ingest = try await setup.start()
             replayed.append(ingest.output.firstMatch(of: /replaying (\d+) journaled/).map { String($0.1) } ?? "0")
         }
         defer { ingest.stop() }
-        let verdict = try expectExactlyOnce(emulator, database: setup.database, sensor: sensor, context: "kill -9")
+        let verdict = try await expectExactlyOnce(emulator, database: setup.database, sensor: sensor, context: "kill -9")
         print("verdict: kill -9 ×5 under load (journal replays \(replayed.joined(separator: ", ")) messages): \(verdict)")
     }
 
-    @Test func postgresOutageOfThirtySecondsLosesNothingAndMemoryStaysBounded() throws {
+    @Test func postgresOutageOfThirtySecondsLosesNothingAndMemoryStaysBounded() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
         let postgres = try PrivatePostgres()
         let setup = Ingest(servers: servers, catalog: catalog, sensor: sensor, database: postgres.url)
-        let ingest = try setup.start()
+        let ingest = try await setup.start()
         defer { ingest.stop() }
         let emulator = try EmulatorRun(servers: servers, database: postgres.url, catalog: catalog, sensors: [sensor], rate: 1000, duration: 38)
-        try emulator.waitForAcked(2500)
+        try await emulator.waitForAcked(2500)
         let rssBoundMiB = 150
         let before = residentKiB(pid: ingest.process.processIdentifier) ?? 0
         try postgres.stop()
@@ -89,7 +89,7 @@ struct DeliveryTests {
         // The outage itself is the load's duration; sample memory through it.
         while ContinuousClock.now - outageStart < .seconds(30) {
             peak = max(peak, residentKiB(pid: ingest.process.processIdentifier) ?? 0)
-            Thread.sleep(forTimeInterval: 0.25)
+            try await Task.sleep(for: .milliseconds(250))
         }
         let ackedDuringOutage = emulator.ackedMessages - ackedAtStop
         try postgres.start()
@@ -97,11 +97,11 @@ struct DeliveryTests {
         #expect(ackedDuringOutage > 10_000, "the outage was not under load: \(ackedDuringOutage) acknowledged")
         #expect(peak < rssBoundMiB * 1024, "ingest RSS peaked at \(peak / 1024) MiB")
         #expect(ingest.output.contains("PostgreSQL unavailable, retrying"))
-        let verdict = try expectExactlyOnce(emulator, database: postgres.url, sensor: sensor, context: "PostgreSQL outage")
+        let verdict = try await expectExactlyOnce(emulator, database: postgres.url, sensor: sensor, context: "PostgreSQL outage")
         print("verdict: PostgreSQL stopped 30 s under load (\(ackedDuringOutage) messages published meanwhile): \(verdict); ingest RSS \(before / 1024) MiB before, peak \(peak / 1024) MiB during (bound \(rssBoundMiB) MiB)")
     }
 
-    @Test func brokerRestartUnderLoadLosesNothingAcknowledged() throws {
+    @Test func brokerRestartUnderLoadLosesNothingAcknowledged() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
@@ -109,41 +109,41 @@ struct DeliveryTests {
         let broker = try PrivateBroker()
         var setup = Ingest(servers: servers, catalog: catalog, sensor: sensor, database: try servers.makeDatabase())
         setup.extra["TELEMETRY_MQTT_URL"] = broker.url
-        let ingest = try setup.start()
+        let ingest = try await setup.start()
         defer { ingest.stop() }
         let emulator = try EmulatorRun(servers: servers, mqttURL: broker.url, database: setup.database, catalog: catalog, sensors: [sensor],
                                        rate: 1000, duration: 12)
-        try emulator.waitForAcked(3000)
+        try await emulator.waitForAcked(3000)
         let down = ContinuousClock.now
         broker.stopGracefully()
         try broker.start()
         let downtime = ContinuousClock.now - down
-        #expect(try eventually(timeout: .seconds(30)) { ingest.output.components(separatedBy: "connected to").count > 2 },
+        #expect(try await eventually(timeout: .seconds(30)) { ingest.output.components(separatedBy: "connected to").count > 2 },
                 "ingest did not reconnect: \(ingest.output.suffix(1500))")
-        let verdict = try expectExactlyOnce(emulator, database: setup.database, sensor: sensor, context: "broker restart")
+        let verdict = try await expectExactlyOnce(emulator, database: setup.database, sensor: sensor, context: "broker restart")
         print("verdict: broker SIGTERM + restart under load (down \(formatSeconds(downtime))): \(verdict)")
     }
 
-    @Test func sigtermUnderLoadExitsCleanlyAndStoresEverythingAcknowledged() throws {
+    @Test func sigtermUnderLoadExitsCleanlyAndStoresEverythingAcknowledged() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
         let setup = Ingest(servers: servers, catalog: catalog, sensor: sensor, database: try servers.makeDatabase())
-        var ingest = try setup.start()
+        var ingest = try await setup.start()
         let emulator = try EmulatorRun(servers: servers, database: setup.database, catalog: catalog, sensors: [sensor], rate: 1000, duration: 8)
-        try emulator.waitForAcked(3000)
+        try await emulator.waitForAcked(3000)
         let signalled = ContinuousClock.now
         ingest.signal(SIGTERM)
-        let status = ingest.waitForExit(timeout: .seconds(10))
+        let status = await ingest.waitForExit(timeout: .seconds(10))
         let exitTime = ContinuousClock.now - signalled
         #expect(status == 0, "exit status \(String(describing: status)) after \(exitTime): \(ingest.output.suffix(1500))")
         // Everything it acknowledged to the broker is stored: its journal holds nothing to replay.
         #expect(setup.journalSegments.isEmpty, "journal left \(setup.journalSegments)")
         #expect(ingest.output.contains("0 journaled messages left to replay"))
         // What the broker kept queued meanwhile arrives after a restart.
-        ingest = try setup.start()
+        ingest = try await setup.start()
         defer { ingest.stop() }
-        let verdict = try expectExactlyOnce(emulator, database: setup.database, sensor: sensor, context: "SIGTERM")
+        let verdict = try await expectExactlyOnce(emulator, database: setup.database, sensor: sensor, context: "SIGTERM")
         print("verdict: SIGTERM under load: exit \(String(describing: status)) in \(formatSeconds(exitTime)), journal empty; after restart \(verdict)")
     }
 }

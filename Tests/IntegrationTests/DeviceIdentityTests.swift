@@ -41,10 +41,10 @@ struct DeviceIdentityTests {
         _ = try a.publish(topic: "telemetry/\(temperature)/dev-a/tm", payload: Self.frame(seq: 3), qos: 1)
         _ = try b.publish(topic: "telemetry/\(humidity)/dev-b", payload: Self.frame(seq: 4), qos: 1)
         _ = try b.publish(topic: "telemetry/\(humidity)/dev-b/tm", payload: Self.frame(seq: 10), qos: 1)
-        #expect(try eventually { b.inflight == 0 })
+        await #expect(try eventually { b.inflight == 0 })
         _ = try a.publish(topic: "telemetry/\(humidity)/dev-a", payload: Self.frame(seq: 5), qos: 1)
         let stored = try await Blocking.run {
-            try eventually { (try? platform.storedCount(temperature, device: "dev-a")) == 2 && (try? platform.storedCount(humidity, device: "dev-a")) == 1 }
+            try blockingEventually { (try? platform.storedCount(temperature, device: "dev-a")) == 2 && (try? platform.storedCount(humidity, device: "dev-a")) == 1 }
         }
         #expect(stored, "dev-a's own readings were not stored: \(platform.ingest.output.suffix(1500))")
         #expect(try platform.storedCount(temperature, device: "dev-b") == 0, "dev-a published as dev-b")
@@ -56,9 +56,9 @@ struct DeviceIdentityTests {
         _ = try service.publish(topic: "telemetry/\(temperature)/ingest-\(temperature)", payload: Self.frame(seq: 7), qos: 1)
         _ = try service.publish(topic: "telemetry/\(temperature)/ingest-\(temperature)/tm", payload: Self.frame(seq: 11), qos: 1)
         _ = try service.publish(topic: "telemetry/\(temperature)/dev-a", payload: Self.frame(seq: 8), qos: 1)
-        #expect(try eventually { service.inflight == 0 })
+        await #expect(try eventually { service.inflight == 0 })
         _ = try a.publish(topic: "telemetry/\(temperature)/dev-a", payload: Self.frame(seq: 9), qos: 1)
-        let afterService = try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-a")) == 3 } }
+        let afterService = try await Blocking.run { try blockingEventually { (try? platform.storedCount(temperature, device: "dev-a")) == 3 } }
         #expect(afterService, "dev-a's reading after the service's publishes was not stored")
         #expect(try platform.storedCount(temperature, device: "ingest-\(temperature)") == 0, "a service account published under its own name")
         #expect(try platform.storedCount(temperature, device: "dev-a") == 3, "a service account published as dev-a")
@@ -70,7 +70,7 @@ struct DeviceIdentityTests {
         }
         defer { spy.stop() }
         _ = try b.publish(topic: "telemetry/\(temperature)/dev-b", payload: Self.frame(seq: 6), qos: 1)
-        let seen = try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-b")) == 1 } }
+        let seen = try await Blocking.run { try blockingEventually { (try? platform.storedCount(temperature, device: "dev-b")) == 1 } }
         #expect(seen, "dev-b's own reading was not stored")
         #expect(received.load(ordering: .relaxed) == 0, "a device read other devices' messages")
     }
@@ -150,19 +150,19 @@ struct DeviceIdentityTests {
             servers: platform.servers, mqttURL: "mqtt://127.0.0.1:\(platform.devicePort)", database: platform.database, catalog: platform.catalog, sensors: [temperature],
             devices: 3, samples: 1, rate: 60, duration: 8, extra: ["--credentials", csv], prefix: prefix)
         defer { _ = emulator.process.stop() }
-        try await Blocking.run { try emulator.waitForAcked(30) }
+        try await emulator.waitForAcked(30)
 
         // Revoke dev-c while it is connected: the broker drops it within 5 s, and it cannot come back.
         #expect(try await platform.call("DELETE", "/v1/devices/dev-c/credentials").0 == 204)
         let revoked = ContinuousClock.now
-        let dropped = try await Blocking.run { try eventually(timeout: .seconds(5), poll: .milliseconds(20)) { !c.isReady } }
+        let dropped = try await Blocking.run { try blockingEventually(timeout: .seconds(5), poll: .milliseconds(20)) { !c.isReady } }
         let took = ContinuousClock.now - revoked
         #expect(dropped, "dev-c still connected 5 s after its revocation")
         #expect(try platform.refuses("dev-c", passwordC), "a revoked device connected again")
 
         // Rotate dev-e: the old password stops working, the new one works.
         let newE = try await platform.issue("dev-e")
-        let oldRefused = try await Blocking.run { try eventually(timeout: .seconds(5)) { try platform.refuses("dev-e", passwordE, timeout: .milliseconds(500)) } }
+        let oldRefused = try await Blocking.run { try blockingEventually(timeout: .seconds(5)) { try platform.refuses("dev-e", passwordE, timeout: .milliseconds(500)) } }
         #expect(oldRefused, "the old password still works after rotation")
         let e = try await Blocking.run { try platform.connectOnceSynced("dev-e", newE) }
         e.stop()
@@ -189,7 +189,7 @@ struct DeviceIdentityTests {
         let device = try await Blocking.run { try platform.connectOnceSynced("dev-r", password) }
         defer { device.stop() }
         _ = try device.publish(topic: "telemetry/\(temperature)/dev-r", payload: Self.frame(seq: 1), qos: 1)
-        let stored = try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-r")) == 1 } }
+        let stored = try await Blocking.run { try blockingEventually { (try? platform.storedCount(temperature, device: "dev-r")) == 1 } }
         #expect(stored, "dev-r's reading after the restarts was not stored: \(platform.ingest.output.suffix(1500))")
         #expect(try platform.refuses("dev-r", "not-the-password"))
     }
@@ -209,12 +209,12 @@ struct DeviceIdentityTests {
         try postgres.start()
 
         // Changes made after the restart reach the broker: a new device connects, a revoked one is refused.
-        let queryBack = try await Blocking.run { try eventually(timeout: .seconds(30)) { httpStatus("http://127.0.0.1:\(platform.queryPort)/readyz") == 200 } }
+        let queryBack = try await Blocking.run { try blockingEventually(timeout: .seconds(30)) { httpStatus("http://127.0.0.1:\(platform.queryPort)/readyz") == 200 } }
         #expect(queryBack, "the query service did not reconnect to PostgreSQL")
         let added = try await platform.issue("dev-added")
         #expect(try await platform.call("DELETE", "/v1/devices/dev-revoked/credentials").0 == 204)
         try await Blocking.run { try platform.connectOnceSynced("dev-added", added) }.stop()
-        let refused = try await Blocking.run { try eventually(timeout: .seconds(5)) { try platform.refuses("dev-revoked", revoked) } }
+        let refused = try await Blocking.run { try blockingEventually(timeout: .seconds(5)) { try platform.refuses("dev-revoked", revoked) } }
         #expect(refused, "a device revoked after PostgreSQL's restart could still connect; broker-sync: \(platform.sync.output.suffix(1500))")
         try await Blocking.run { try platform.connectOnceSynced("dev-kept", kept) }.stop()
     }
@@ -237,7 +237,7 @@ struct DeviceTLSTests {
         let device = try #require(try platform.connectTLS(port: tlsPort, caFile: ca, username: "dev-t", password: password), "TLS client refused")
         defer { device.stop() }
         _ = try device.publish(topic: "telemetry/\(temperature)/dev-t", payload: DeviceIdentityTests.frame(seq: 1), qos: 1)
-        #expect(try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-t")) == 1 } })
+        #expect(try await Blocking.run { try blockingEventually { (try? platform.storedCount(temperature, device: "dev-t")) == 1 } })
 
         // Plaintext to the TLS port, and TLS trusting another CA: no connection.
         #expect(try platform.refuses(port: tlsPort, "dev-t", password), "plaintext reached the TLS listener")
@@ -254,7 +254,7 @@ struct DeviceTLSTests {
         #expect(try platform.connectTLS(port: certificatePort, caFile: ca) == nil, "the certificate listener took a client without a certificate")
         let byCertificate = try await Blocking.run {
             var client: MQTTClient?
-            _ = try eventually(timeout: .seconds(5)) {
+            _ = try blockingEventually(timeout: .seconds(5)) {
                 client = try platform.connectTLS(port: certificatePort, caFile: ca, certificate: certificate)
                 return client != nil
             }
@@ -263,7 +263,7 @@ struct DeviceTLSTests {
         defer { byCertificate.stop() }
         _ = try byCertificate.publish(topic: "telemetry/\(temperature)/dev-t", payload: DeviceIdentityTests.frame(seq: 2), qos: 1)
         _ = try byCertificate.publish(topic: "telemetry/\(temperature)/dev-m", payload: DeviceIdentityTests.frame(seq: 3), qos: 1)
-        #expect(try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-m")) == 1 } })
+        #expect(try await Blocking.run { try blockingEventually { (try? platform.storedCount(temperature, device: "dev-m")) == 1 } })
         #expect(try platform.storedCount(temperature, device: "dev-t") == 1, "the certificate for dev-m published as dev-t")
     }
 }

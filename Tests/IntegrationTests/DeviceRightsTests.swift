@@ -53,12 +53,12 @@ struct DeviceRightsTests {
         defer { other.stop() }
 
         _ = try device.publish(topic: "\(prefix)tele/dev-only-t/SENSOR", payload: Array(bme.utf8), qos: 1)
-        #expect(try eventually { device.inflight == 0 })
+        await #expect(try eventually { device.inflight == 0 })
         // After the broker has routed the restricted device's message, another device's through the same
         // services: once that is stored, the first would have been too.
         _ = try other.publish(topic: "\(prefix)tele/dev-all/SENSOR", payload: Array(bme.utf8), qos: 1)
         let stored = try await Blocking.run {
-            try eventually { [humidity, pressure, temperature].allSatisfy { (try? platform.storedCount($0, device: "dev-all")) == 1 } }
+            try blockingEventually { [humidity, pressure, temperature].allSatisfy { (try? platform.storedCount($0, device: "dev-all")) == 1 } }
         }
         #expect(stored, "dev-all's Tasmota message was not stored: \(platform.ingest.output.suffix(1500))")
         #expect(try platform.storedCount(humidity, device: "dev-only-t") == 0, "a device allowed only temperature stored humidity")
@@ -66,6 +66,6 @@ struct DeviceRightsTests {
 
         // Its own type's topic still works.
         _ = try device.publish(topic: "telemetry/\(temperature)/dev-only-t", payload: DeviceIdentityTests.frame(seq: 1), qos: 1)
-        #expect(try await Blocking.run { try eventually { (try? platform.storedCount(temperature, device: "dev-only-t")) ?? 0 >= 1 } })
+        #expect(try await Blocking.run { try blockingEventually { (try? platform.storedCount(temperature, device: "dev-only-t")) ?? 0 >= 1 } })
     }
 }

@@ -25,19 +25,19 @@ struct DeviceSourcesTests {
         let database: String
         let ingest: ServiceProcess
 
-        init(_ names: [String]) throws {
+        init(_ names: [String]) async throws {
             servers = try TestServers.require()
             catalog = try TestCatalog.make(from: names)
             database = try servers.makeDatabase()
             ingest = try servers.startIngest(sensors: catalog.catalog.sensors.map(\.name), catalog: catalog, database: database)
-            #expect(try ingest.waitUntilReady(), "\(ingest.output)")
+            #expect(try await ingest.waitUntilReady(), "\(ingest.output)")
         }
 
         func name(_ sensor: String) -> String { catalog.sensor(sensor).name }
     }
 
-    @Test func eachFirmwareAndJSONShapeIsStoredExactly() throws {
-        let running = try Ingesting(["temperature", "humidity", "pressure"])
+    @Test func eachFirmwareAndJSONShapeIsStoredExactly() async throws {
+        let running = try await Ingesting(["temperature", "humidity", "pressure"])
         let (servers, catalog, database, ingest) = (running.servers, running.catalog, running.database, running.ingest)
         defer { ingest.stop() }
         let (t, h, p) = (running.name("temperature"), running.name("humidity"), running.name("pressure"))
@@ -69,7 +69,7 @@ struct DeviceSourcesTests {
         try publisher.flush()
 
         let connection = try PGConnection(url: database)
-        let arrived = try eventually {
+        let arrived = try await eventually {
             (try? Self.rows(connection, t, "celsius").count) == 9 && (try? Self.rows(connection, h, "relative_humidity").count) == 4
                 && (try? Self.rows(connection, p, "pressure").count) == 1
                 && (try? connection.query("SELECT count(*) FROM rejected"))?[0, 0] == "1"
@@ -99,8 +99,8 @@ struct DeviceSourcesTests {
         #expect(rejected.first?[2]?.hasPrefix("no_fields:") == true, "\(rejected)")
     }
 
-    @Test func badMessagesOnSourceTopicsAreDeadLetteredEachWithItsReason() throws {
-        let running = try Ingesting(["temperature"])
+    @Test func badMessagesOnSourceTopicsAreDeadLetteredEachWithItsReason() async throws {
+        let running = try await Ingesting(["temperature"])
         let (servers, catalog, database, ingest) = (running.servers, running.catalog, running.database, running.ingest)
         defer { ingest.stop() }
         let t = running.name("temperature")
@@ -123,7 +123,7 @@ struct DeviceSourcesTests {
         try publisher.flush()
 
         let connection = try PGConnection(url: database)
-        let arrived = try eventually {
+        let arrived = try await eventually {
             (try? connection.query("SELECT count(*) FROM rejected"))?[0, 0] == String(cases.count)
                 && (try? Self.rows(connection, t, "celsius").count) == 1
         }
@@ -140,15 +140,15 @@ struct DeviceSourcesTests {
 
     /// `telemetry emulate --profile` publishes as the firmware does; --verify finds every reading stored once.
     @Test(arguments: ["tasmota", "shelly", "esphome"])
-    func emulatedFirmwareIsVerified(profile: String) throws {
-        let running = try Ingesting(["temperature", "humidity", "pressure"])
+    func emulatedFirmwareIsVerified(profile: String) async throws {
+        let running = try await Ingesting(["temperature", "humidity", "pressure"])
         let (servers, catalog, database, ingest) = (running.servers, running.catalog, running.database, running.ingest)
         defer { ingest.stop() }
         let fed = ["tasmota": ["temperature", "humidity", "pressure"], "shelly": ["temperature", "humidity"], "esphome": ["temperature"]][profile]!
         // The test catalog's names for what the firmware measures, in the profile's order.
         let run = try EmulatorRun(servers: servers, database: database, catalog: catalog, sensors: fed.map { catalog.sensor($0).name },
                                   devices: 5, samples: 1, rate: 100, duration: 2, extra: ["--profile", profile])
-        #expect(run.process.waitForExit(timeout: .seconds(120)) == 0, "\(run.output)")
+        await #expect(run.process.waitForExit(timeout: .seconds(120)) == 0, "\(run.output)")
         #expect(run.verifyRows.count == fed.count, "\(run.output)")
         for sensor in fed {
             let row = run.verifyRow(catalog.sensor(sensor).name)
@@ -158,14 +158,14 @@ struct DeviceSourcesTests {
     }
 
     @Test(arguments: ["json", "text"])
-    func emulatedJSONAndTextAreVerified(format: String) throws {
-        let running = try Ingesting(["temperature"])
+    func emulatedJSONAndTextAreVerified(format: String) async throws {
+        let running = try await Ingesting(["temperature"])
         let (servers, catalog, database, ingest) = (running.servers, running.catalog, running.database, running.ingest)
         defer { ingest.stop() }
         let t = running.name("temperature")
         let run = try EmulatorRun(servers: servers, database: database, catalog: catalog, sensors: [t], devices: 5, samples: format == "json" ? 4 : 1,
                                   rate: 100, duration: 2, extra: ["--format", format])
-        #expect(run.process.waitForExit(timeout: .seconds(120)) == 0, "\(run.output)")
+        await #expect(run.process.waitForExit(timeout: .seconds(120)) == 0, "\(run.output)")
         let row = run.verifyRow(t)
         #expect(row != nil && row![0] > 0 && row![1] == row![0] && row![2] == 0 && row![3] == 0, "\(run.output.suffix(800))")
     }

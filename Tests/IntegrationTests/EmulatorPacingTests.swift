@@ -8,18 +8,18 @@ import Testing
 /// sending, not a frame's span ahead of the clock with every message.
 @Suite(.timeLimit(.minutes(4)))
 struct EmulatorPacingTests {
-    @Test func slowDevicesSendTheRequestedRateStampedWithTheTimeOfSending() throws {
+    @Test func slowDevicesSendTheRequestedRateStampedWithTheTimeOfSending() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
         let database = try servers.makeDatabase()
         let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady())
+        await #expect(try ingest.waitUntilReady())
         // 4 devices at 2 messages/s in all: one message every 2 s per device, 2 samples a frame.
         let emulator = try EmulatorRun(servers: servers, database: database, catalog: catalog, sensors: [sensor],
                                        devices: 4, samples: 2, rate: 2, duration: 8, extra: ["--connections", "0"])
-        let status = emulator.process.waitForExit(timeout: .seconds(90))
+        let status = await emulator.process.waitForExit(timeout: .seconds(90))
         let finished = Date()
         #expect(status == 0, "\(emulator.output)")
         // 2 messages/s × 8 s × 2 samples = 32 readings (give or take the first and last message).

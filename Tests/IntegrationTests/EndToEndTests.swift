@@ -20,7 +20,7 @@ struct EndToEndTests {
         let temperature = catalog.sensor("temperature"), power = catalog.sensor("power")
         let ingest = try servers.startIngest(sensors: [temperature.name, power.name], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady(), "ingest did not subscribe: \(ingest.output)")
+        await #expect(try ingest.waitUntilReady(), "ingest did not subscribe: \(ingest.output)")
 
         // Several devices, several frames each, irregular times and exact float64 values.
         let base: Int64 = 1_767_225_600_000_000  // 2026-01-01T00:00:00Z
@@ -44,7 +44,7 @@ struct EndToEndTests {
             // Everything stored first, then compacted: the reads below all come from blocks.
             let connection = try PGConnection(url: database)
             let sent = expected.values.reduce(0) { $0 + $1.count }
-            #expect(try eventually {
+            #expect(try await eventually {
                 (try? storedReadings(temperature.name, on: connection)) == sent && (try? storedReadings(power.name, on: connection)) == 1
             })
             try compactClosedHoursIfAsked(database: database, sensors: [temperature, power])
@@ -102,7 +102,7 @@ struct EndToEndTests {
         let sensor = catalog.sensor("temperature")
         let ingest = try servers.startIngest(sensors: [sensor.name], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady())
+        await #expect(try ingest.waitUntilReady())
         let publisher = try TestPublisher(url: servers.mqtt)
         let good = HandFrame.float64(seq: 1, base: 1_767_225_600_000_000, samples: [(0, [21.5])])
         var wrongMagic = good
@@ -115,7 +115,7 @@ struct EndToEndTests {
         try publisher.publish("telemetry/\(sensor.name)/good-1", good)
         try publisher.flush()
         let connection = try PGConnection(url: database)
-        #expect(try eventually {
+        #expect(try await eventually {
             (try? connection.query("SELECT count(*) FROM rejected"))?[0, 0] == "5"
                 && (try? storedReadings(sensor.name, on: connection)) == 1
         }, "\(ingest.output)")
@@ -130,21 +130,21 @@ struct EndToEndTests {
         #expect(ingest.isRunning)
     }
 
-    @Test func emulatorRunIsStoredInFull() throws {
+    @Test func emulatorRunIsStoredInFull() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature", "accelerometer"])
         let database = try servers.makeDatabase()
         let names = catalog.catalog.sensors.map(\.name)
         let ingest = try servers.startIngest(sensors: names, catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady())
+        await #expect(try ingest.waitUntilReady())
         let emulator = try ServiceProcess(
             "telemetry",
             arguments: ["emulate"] + names.flatMap { ["--sensor", $0] } + ["--devices", "5", "--samples", "4", "--rate", "500", "--count", "600", "--qos", "1",
                                                             "--device-prefix", "emu-test", "--verify", "--verify-timeout", "60"],
             environment: ["TELEMETRY_MQTT_URL": servers.mqttURL, "TELEMETRY_DATABASE_URL": database, "TELEMETRY_CATALOG": catalog.directory],
             servers: servers)
-        let status = emulator.waitForExit(timeout: .seconds(120))
+        let status = await emulator.waitForExit(timeout: .seconds(120))
         #expect(status == 0, "\(emulator.output)")
         #expect(emulator.output.contains("verify: OK"))
         // Check the database ourselves too: 600 messages × 4 readings, no more, no less.

@@ -50,7 +50,7 @@ struct FailoverTests {
         // Written on the primary once the stream listens: sent to the stream, replicated.
         #expect(try BatchWriter(connection: try PGConnection(url: primary.url), sensor: sensor).write(batch(from: 10, value: 7.25)).inserted == 3)
         #expect(try await Blocking.run { stream.read(until: "7.25", timeout: .seconds(20)) }, "the stream did not send a reading before the failover: \(stream.received.suffix(500))")
-        #expect(try eventually { (try? replica.query("SELECT count(*) FROM \(tables.readings)")[0, 0]) == "6" }, "the standby did not catch up")
+        await #expect(try eventually { (try? replica.query("SELECT count(*) FROM \(tables.readings)")[0, 0]) == "6" }, "the standby did not catch up")
 
         try primary.stop(immediate: true)
         try standby.promote()

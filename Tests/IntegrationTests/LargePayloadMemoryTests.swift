@@ -6,14 +6,14 @@ import Testing
 /// stays near its queue bound (`queue_bytes`, 32 MiB) instead of keeping every large buffer it once held.
 @Suite(.timeLimit(.minutes(5)))
 struct LargePayloadMemoryTests {
-    @Test func largeMessagesDoNotLeaveTheServiceHoldingMemory() throws {
+    @Test func largeMessagesDoNotLeaveTheServiceHoldingMemory() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature", "humidity"])
         let database = try servers.makeDatabase()
         let connection = try PGConnection(url: database)
         let ingest = try servers.startIngest(sensors: catalog.catalog.sensors.map(\.name), catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady())
+        await #expect(try ingest.waitUntilReady())
         let publisher = try TestPublisher(url: servers.mqtt)
         let before = residentKiB(pid: ingest.process.processIdentifier) ?? 0
         var peak = before
@@ -37,7 +37,7 @@ struct LargePayloadMemoryTests {
             try publisher.publish("telemetry/\(sensor.name)/small/text", Array("20".utf8))
         }
         try publisher.flush()
-        #expect(try eventually(timeout: .seconds(120)) {
+        #expect(try await eventually(timeout: .seconds(120)) {
             catalog.catalog.sensors.allSatisfy { sensor in
                 (try? connection.query("SELECT count(*) FROM \"\(sensor.name)\" r JOIN devices d ON d.id = r.device_id WHERE d.device = 'small'"))?[0, 0] == "1"
             }

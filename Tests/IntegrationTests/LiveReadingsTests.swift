@@ -67,7 +67,7 @@ struct LiveReadingsTests {
         }
     }
 
-    @Test func oneNotificationPerBatchNamingItsDevices() throws {
+    @Test func oneNotificationPerBatchNamingItsDevices() async throws {
         let listener = try PGConnection(url: database)
         _ = try listener.execute("LISTEN \(ReadingChanges.channel)")
         _ = try write(devices: ["n-1", "n-2", "n-3"], count: 50)
@@ -167,7 +167,7 @@ struct LiveReadingsTests {
         }
     }
 
-    @Test func readingCountsEqualTheRowsStoredOnBothPaths() throws {
+    @Test func readingCountsEqualTheRowsStoredOnBothPaths() async throws {
         _ = try write(devices: ["c-1", "c-2"], count: 90)
         // Half of these are already stored: the staging path, counting only the rows it inserts.
         let second = try write(devices: ["c-1"], count: 90, start: Self.base + 45_000_000)

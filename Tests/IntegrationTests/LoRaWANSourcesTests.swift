@@ -32,12 +32,12 @@ struct LoRaWANSourcesTests {
         let ingest: ServiceProcess
         var sensor: String { catalog.catalog.sensors[0].name }
 
-        init() throws {
+        init() async throws {
             servers = try TestServers.require()
             catalog = try TestCatalog.make(from: ["temperature"], settings: ["fields": LoRaWANSourcesTests.fields, "sources": LoRaWANSourcesTests.sources])
             database = try servers.makeDatabase()
             ingest = try servers.startIngest(sensors: [catalog.catalog.sensors[0].name], catalog: catalog, database: database)
-            #expect(try ingest.waitUntilReady(), "\(ingest.output)")
+            #expect(try await ingest.waitUntilReady(), "\(ingest.output)")
         }
 
         /// The encoder and topic for source `index` (its application id from its topic).
@@ -59,8 +59,8 @@ struct LoRaWANSourcesTests {
         return [1, 103, UInt8(raw >> 8), UInt8(raw & 0xFF)]
     }
 
-    @Test func eachNetworkServerAndPayloadKindIsStoredOnceEvenWhenDeliveredTwice() throws {
-        let running = try Running()
+    @Test func eachNetworkServerAndPayloadKindIsStoredOnceEvenWhenDeliveredTwice() async throws {
+        let running = try await Running()
         defer { running.ingest.stop() }
         let base = Int64(Date().timeIntervalSince1970) * 1_000_000 - 60_000_000
         let frames: [(source: Int, frame: UplinkEncoder.Frame)] = [
@@ -89,7 +89,7 @@ struct LoRaWANSourcesTests {
             FROM "\(running.sensor)" r JOIN devices d ON d.id = r.device_id ORDER BY 2
             """
         // The last uplink stored: every one before it (the duplicates too) has been through the pipeline.
-        #expect(try eventually { (try? connection.query(query).rows.contains { $0[0] == "0909090909090909" }) == true }, "\(running.ingest.output)")
+        #expect(try await eventually { (try? connection.query(query).rows.contains { $0[0] == "0909090909090909" }) == true }, "\(running.ingest.output)")
         let rows = try connection.query(query).rows.map { $0.map { $0 ?? "null" } }
         #expect(rows == [
             ["0101010101010101", "\(base + 1)", "0", "21.5", "-64"],  // ChirpStack, LPP, stored by DevEUI, best RSSI of two gateways
@@ -110,8 +110,8 @@ struct LoRaWANSourcesTests {
         #expect(try connection.query("SELECT count(*) FROM rejected")[0, 0] == "0")
     }
 
-    @Test func badEnvelopesAreDeadLetteredEachWithItsReason() throws {
-        let running = try Running()
+    @Test func badEnvelopesAreDeadLetteredEachWithItsReason() async throws {
+        let running = try await Running()
         defer { running.ingest.stop() }
         let now = Int64(Date().timeIntervalSince1970) * 1_000_000
         let (chirpstack, _) = running.encoder(0)
@@ -140,7 +140,7 @@ struct LoRaWANSourcesTests {
         try publisher.flush()
 
         let connection = try PGConnection(url: running.database)
-        #expect(try eventually {
+        #expect(try await eventually {
             (try? connection.query("SELECT count(*) FROM rejected"))?[0, 0] == String(cases.count)
                 && (try? connection.query("SELECT count(*) FROM \"\(running.sensor)\""))?[0, 0] == "1"
         }, "\(running.ingest.output)")
@@ -157,12 +157,12 @@ struct LoRaWANSourcesTests {
     /// `telemetry emulate --profile chirpstack|ttn` publishes a node's uplinks as the network server does;
     /// --verify finds every reading stored once, under the id the source stores by.
     @Test(arguments: ["chirpstack", "ttn"])
-    func emulatedNetworkServerIsVerified(profile: String) throws {
-        let running = try Running()
+    func emulatedNetworkServerIsVerified(profile: String) async throws {
+        let running = try await Running()
         defer { running.ingest.stop() }
         let run = try EmulatorRun(servers: running.servers, database: running.database, catalog: running.catalog, sensors: [running.sensor],
                                   devices: 5, samples: 1, rate: 100, duration: 2, extra: ["--profile", profile])
-        #expect(run.process.waitForExit(timeout: .seconds(120)) == 0, "\(run.output)")
+        await #expect(run.process.waitForExit(timeout: .seconds(120)) == 0, "\(run.output)")
         let row = run.verifyRow(running.sensor)
         #expect(row != nil && row![0] > 0 && row![1] == row![0] && row![2] == 0 && row![3] == 0, "\(run.output.suffix(800))")
         #expect((try PGConnection(url: running.database).query("SELECT count(*) FROM rejected"))[0, 0] == "0", "\(running.ingest.output)")

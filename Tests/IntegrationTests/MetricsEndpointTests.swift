@@ -25,7 +25,7 @@ struct MetricsEndpointTests {
             sensors: [catalog.sensor("temperature").name], catalog: catalog, database: try servers.makeDatabase(),
             extra: ["TELEMETRY_METRICS_HOST": "0.0.0.0", "TELEMETRY_API_TOKENS": "metrics-token"])
         defer { ingest.stop() }
-        #expect(try await Blocking.run { try ingest.waitUntilReady() }, "\(ingest.output.suffix(1500))")
+        #expect(try await ingest.waitUntilReady(), "\(ingest.output.suffix(1500))")
         let port = try #require(ingest.healthPort)
         #expect(try await Blocking.run { httpStatus("http://127.0.0.1:\(port)/healthz") } == 200)
         #expect(try await Blocking.run { httpStatus("http://127.0.0.1:\(port)/metrics") } == 401)
@@ -38,7 +38,7 @@ struct MetricsEndpointTests {
         let catalog = try TestCatalog.make(from: ["temperature"])
         let ingest = try servers.startIngest(sensors: [catalog.sensor("temperature").name], catalog: catalog, database: try servers.makeDatabase())
         defer { ingest.stop() }
-        #expect(try await Blocking.run { try ingest.waitUntilReady() }, "\(ingest.output.suffix(1500))")
+        #expect(try await ingest.waitUntilReady(), "\(ingest.output.suffix(1500))")
         let port = try #require(ingest.healthPort)
         #expect(try await Blocking.run { httpStatus("http://127.0.0.1:\(port)/metrics") } == 200, "no token is set: loopback is open")
         for address in nonLoopbackAddresses() {

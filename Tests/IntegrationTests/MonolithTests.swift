@@ -20,7 +20,7 @@ struct MonolithTests {
             port: port)
         defer { _ = monolith.stop() }
         let ready = try await Blocking.run {
-            try eventually(timeout: .seconds(60)) { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !monolith.isRunning }
+            try blockingEventually(timeout: .seconds(60)) { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !monolith.isRunning }
         }
         #expect(ready && monolith.isRunning, "\(monolith.output.suffix(2000))")
 
@@ -45,7 +45,7 @@ struct MonolithTests {
         try publisher.flush()
         let connection = try PGConnection(url: database)
         let deadLettered = try await Blocking.run {
-            try eventually { (try? connection.query("SELECT reason FROM rejected WHERE topic = $1", [topic]))?.rows.count == 1 }
+            try blockingEventually { (try? connection.query("SELECT reason FROM rejected WHERE topic = $1", [topic]))?.rows.count == 1 }
         }
         #expect(deadLettered, "\(monolith.output.suffix(2000))")
         // /metrics carries the ingest pipelines' counters as well as the query service's.

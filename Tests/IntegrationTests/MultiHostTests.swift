@@ -26,7 +26,7 @@ struct MultiHostTests {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         let exited = try await Blocking.run {
-            try eventually(timeout: .seconds(240), poll: .milliseconds(200)) { !process.isRunning }
+            try blockingEventually(timeout: .seconds(240), poll: .milliseconds(200)) { !process.isRunning }
         }
         if !exited { process.terminate() }
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""

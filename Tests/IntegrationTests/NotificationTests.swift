@@ -8,7 +8,7 @@ import Testing
 /// did so in a CI run: a credential issued during a write reached the broker only with a later change.
 @Suite(.timeLimit(.minutes(4)))
 struct NotificationTests {
-    @Test func aNotificationReadDuringAQueryIsNotWaitedFor() throws {
+    @Test func aNotificationReadDuringAQueryIsNotWaitedFor() async throws {
         let database = try TestServers.require().makeDatabase()
         let listener = try PGConnection(url: database), sender = try PGConnection(url: database)
         try listener.execute("LISTEN test_channel")

@@ -11,7 +11,7 @@ import WireFormats
 /// `TELEMETRY_FUZZ_MESSAGES` makes a longer run (default 2,000).
 @Suite(.timeLimit(.minutes(10)))
 struct PipelineFuzzTests {
-    @Test func everyMessageIsStoredOrDeadLetteredAndTheServicesGoOn() throws {
+    @Test func everyMessageIsStoredOrDeadLetteredAndTheServicesGoOn() async throws {
         let environment = ProcessInfo.processInfo.environment
         let seed = environment["TELEMETRY_FUZZ_SEED"].flatMap(UInt64.init) ?? UInt64(Date().timeIntervalSince1970)
         let count = environment["TELEMETRY_FUZZ_MESSAGES"].flatMap(Int.init) ?? 2000
@@ -21,7 +21,7 @@ struct PipelineFuzzTests {
         let connection = try PGConnection(url: database)
         let ingest = try servers.startIngest(sensors: catalog.catalog.sensors.map(\.name), catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady())
+        await #expect(try ingest.waitUntilReady())
         let publisher = try TestPublisher(url: servers.mqtt)
         var fuzz = PayloadFuzzer(seed: seed, catalog: catalog)
         var published = 0
@@ -43,7 +43,7 @@ struct PipelineFuzzTests {
         try publisher.flush()
         let replay = "replay with TELEMETRY_FUZZ_SEED=\(seed) TELEMETRY_FUZZ_MESSAGES=\(count)"
         for sensor in catalog.catalog.sensors {
-            let stored = try eventually(timeout: .seconds(120)) {
+            let stored = try await eventually(timeout: .seconds(120)) {
                 (try? connection.query(
                     "SELECT count(*) FROM \"\(sensor.name)\" r JOIN devices d ON d.id = r.device_id WHERE d.device = 'sentinel' AND d.sensor = $1",
                     [sensor.name]))?[0, 0] == "1"
@@ -51,9 +51,9 @@ struct PipelineFuzzTests {
             #expect(stored, "\(sensor.name): the reading after the fuzz was not stored; \(replay)\n\(ingest.output.suffix(2000))")
         }
         #expect(ingest.isRunning, "\(replay)")
-        #expect(try ingest.waitUntilReady(timeout: .seconds(10)), "\(replay)")
+        await #expect(try ingest.waitUntilReady(timeout: .seconds(10)), "\(replay)")
         let metrics = ingest.metricsURL
-        #expect(try eventually { (DeadLetterTests.counter("telemetry_ingest_queue_depth", at: metrics) ?? 1) == 0 }, "\(replay)")
+        #expect(try await eventually { (DeadLetterTests.counter("telemetry_ingest_queue_depth", at: metrics) ?? 1) == 0 }, "\(replay)")
         #expect((DeadLetterTests.counter("telemetry_ingest_quarantined_messages_total", at: metrics) ?? 0) == 0, "\(replay)")
         let received = DeadLetterTests.counter("telemetry_ingest_received_messages_total", at: metrics) ?? 0
         let committed = DeadLetterTests.counter("telemetry_ingest_committed_messages_total", at: metrics) ?? -1

@@ -8,7 +8,7 @@ import Testing
 /// says why; readings dated far from their receipt are dead-lettered without making partitions.
 @Suite(.timeLimit(.minutes(3)))
 struct PoisonMessageTests {
-    @Test func aNULInATextPayloadIsDeadLetteredAndTheReadingsBehindItAreStored() throws {
+    @Test func aNULInATextPayloadIsDeadLetteredAndTheReadingsBehindItAreStored() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
@@ -16,7 +16,7 @@ struct PoisonMessageTests {
         let connection = try PGConnection(url: database)
         let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady())
+        await #expect(try ingest.waitUntilReady())
         let publisher = try TestPublisher(url: servers.mqtt)
         let poison: [[UInt8]] = [Array("21.5\0".utf8), [0x32, 0x31, 0xFF, 0xFE, 0x00], [0x00], Array("{\"t\0\": 1}".utf8)]
         for (index, payload) in poison.enumerated() {
@@ -26,8 +26,8 @@ struct PoisonMessageTests {
         try publisher.publish("telemetry/\(sensor)/forger/senml-json", Array(#"[{"n":"x\nFORGED-LINE\u001b[31m","v":1}]"#.utf8))
         try publisher.publish("telemetry/\(sensor)/after/text", Array("19.25".utf8))
         try publisher.flush()
-        #expect(try eventually { (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1" }, "\(ingest.output.suffix(2000))")
-        #expect(try eventually { (try? connection.query("SELECT count(*) FROM rejected"))?[0, 0] == "\(poison.count + 1)" })
+        #expect(try await eventually { (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1" }, "\(ingest.output.suffix(2000))")
+        #expect(try await eventually { (try? connection.query("SELECT count(*) FROM rejected"))?[0, 0] == "\(poison.count + 1)" })
         // The log quotes them escaped: no NUL, no line a device wrote, no escape sequence.
         let log = ingest.output
         #expect(!log.contains("\0") && !log.contains("\u{1B}"))
@@ -40,13 +40,13 @@ struct PoisonMessageTests {
             #expect(row[2]?.contains("\0") == false)
             #expect(row[2]?.hasPrefix("bad_text") == true, "\(row)")
         }
-        #expect(try ingest.waitUntilReady())
+        await #expect(try ingest.waitUntilReady())
     }
 
     /// The writer cannot get its batch in (the table is locked by someone else): after `stall_seconds`
     /// the pipeline is not ready, its metric and `ingest_status` say stalled and why; once the lock goes,
     /// the batch is stored and it is ready again.
-    @Test func aPipelineWhoseHeadDoesNotMoveIsNotReadyAndSaysWhy() throws {
+    @Test func aPipelineWhoseHeadDoesNotMoveIsNotReadyAndSaysWhy() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
@@ -54,7 +54,7 @@ struct PoisonMessageTests {
         let connection = try PGConnection(url: database)
         let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database, extra: ["TELEMETRY_STALL_SECONDS": "2"])
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady())
+        await #expect(try ingest.waitUntilReady())
         let publisher = try TestPublisher(url: servers.mqtt)
         let base = Int64(Date().timeIntervalSince1970) * 1_000_000
         let holder = try PGConnection(url: database)
@@ -63,22 +63,22 @@ struct PoisonMessageTests {
         try publisher.publish("telemetry/\(sensor)/held", HandFrame.float64(seq: 1, base: base, samples: [(0, [21])]))
         try publisher.flush()
         let health = "http://127.0.0.1:\(ingest.healthPort ?? 0)"
-        #expect(try eventually(timeout: .seconds(30)) { httpStatus("\(health)/readyz") == 503 }, "\(ingest.output.suffix(1500))")
-        #expect(try eventually { (DeadLetterTests.counter("telemetry_ingest_stalled", at: ingest.metricsURL) ?? 0) == 1 })
-        #expect(try eventually {
+        #expect(try await eventually(timeout: .seconds(30)) { httpStatus("\(health)/readyz") == 503 }, "\(ingest.output.suffix(1500))")
+        #expect(try await eventually { (DeadLetterTests.counter("telemetry_ingest_stalled", at: ingest.metricsURL) ?? 0) == 1 })
+        #expect(try await eventually {
             (try? connection.query("SELECT stalled FROM ingest_status WHERE sensor = $1", [sensor]))?[0, 0]?.contains("has not advanced") == true
         })
         // The message is counted as waiting, not as gone.
         #expect((DeadLetterTests.counter("telemetry_ingest_queue_depth", at: ingest.metricsURL) ?? 0) >= 1)
         try holder.execute("ROLLBACK")
-        #expect(try eventually { (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1" })
-        #expect(try ingest.waitUntilReady())
-        #expect(try eventually { (try? connection.query("SELECT stalled IS NULL FROM ingest_status WHERE sensor = $1", [sensor]))?[0, 0] == "t" })
+        #expect(try await eventually { (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1" })
+        await #expect(try ingest.waitUntilReady())
+        #expect(try await eventually { (try? connection.query("SELECT stalled IS NULL FROM ingest_status WHERE sensor = $1", [sensor]))?[0, 0] == "t" })
     }
 
     /// Readings dated outside the window around their receipt (`reading_max_age_days`, five minutes ahead)
     /// are dead-lettered with a clear reason: no partition for them, no `last_seen` in 9999.
-    @Test func readingsFarFromTheirReceiptAreDeadLetteredWithoutPartitions() throws {
+    @Test func readingsFarFromTheirReceiptAreDeadLetteredWithoutPartitions() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
@@ -87,7 +87,7 @@ struct PoisonMessageTests {
         let ingest = try servers.startIngest(
             sensors: [sensor], catalog: catalog, database: database, extra: ["TELEMETRY_READING_MAX_AGE_DAYS": "30"])
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady())
+        await #expect(try ingest.waitUntilReady())
         let partitionsBefore = try Self.partitions(of: sensor, connection)
         let publisher = try TestPublisher(url: servers.mqtt)
         let now = Int64(Date().timeIntervalSince1970) * 1_000_000
@@ -102,8 +102,8 @@ struct PoisonMessageTests {
         try publisher.publish("telemetry/\(sensor)/jsondev/json", Array(#"{"celsius": 20, "time": "9999-12-31T00:00:00Z"}"#.utf8))
         try publisher.publish("telemetry/\(sensor)/recent", HandFrame.float64(seq: 1, base: now - day, samples: [(0, [22])]))
         try publisher.flush()
-        #expect(try eventually { (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1" }, "\(ingest.output.suffix(1500))")
-        #expect(try eventually { (try? connection.query("SELECT count(*) FROM rejected"))?[0, 0] == "\(far.count + 1)" })
+        #expect(try await eventually { (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1" }, "\(ingest.output.suffix(1500))")
+        #expect(try await eventually { (try? connection.query("SELECT count(*) FROM rejected"))?[0, 0] == "\(far.count + 1)" })
         let reasons = try connection.query("SELECT topic, reason FROM rejected ORDER BY topic").rows
         for row in reasons {
             #expect(row[1]?.hasPrefix("time_out_of_window: reading time") == true, "\(row)")
@@ -117,7 +117,7 @@ struct PoisonMessageTests {
 
     /// The broker sends a retained message again at every subscription (the services subscribe at every
     /// connect): it is stored once, when it was published.
-    @Test func aRetainedReadingIsStoredOnceHoweverOftenTheServiceSubscribes() throws {
+    @Test func aRetainedReadingIsStoredOnceHoweverOftenTheServiceSubscribes() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
@@ -125,26 +125,26 @@ struct PoisonMessageTests {
         let connection = try PGConnection(url: database)
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString.prefix(8))").path
         var ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database, journal: journal)
-        #expect(try ingest.waitUntilReady())
+        await #expect(try ingest.waitUntilReady())
         let publisher = try TestPublisher(url: servers.mqtt)
         let topic = "telemetry/\(sensor)/kept/text"
         try publisher.publish(topic, Array("18.5".utf8), retain: true)
         defer { try? publisher.publish(topic, [], retain: true) }  // clears it at the broker
         try publisher.flush()
         let rows = "SELECT count(*) FROM \"\(sensor)\" r JOIN devices d ON d.id = r.device_id WHERE d.device = $1"
-        #expect(try eventually { (try? connection.query(rows, ["kept"]))?[0, 0] == "1" }, "\(ingest.output.suffix(1500))")
+        #expect(try await eventually { (try? connection.query(rows, ["kept"]))?[0, 0] == "1" }, "\(ingest.output.suffix(1500))")
         for _ in 0..<2 {
             // Same client id and session: it subscribes again, and the broker sends the retained reading.
             _ = ingest.stop()
             ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database, journal: journal)
-            #expect(try ingest.waitUntilReady())
-            #expect(try eventually { (DeadLetterTests.counter("telemetry_ingest_retained_messages_skipped_total", at: ingest.metricsURL) ?? 0) >= 1 },
+            await #expect(try ingest.waitUntilReady())
+            #expect(try await eventually { (DeadLetterTests.counter("telemetry_ingest_retained_messages_skipped_total", at: ingest.metricsURL) ?? 0) >= 1 },
                     "\(ingest.output.suffix(1500))")
         }
         // A reading after them is stored: everything before it was handled.
         try publisher.publish("telemetry/\(sensor)/after/text", Array("19.5".utf8))
         try publisher.flush()
-        #expect(try eventually { (try? connection.query(rows, ["after"]))?[0, 0] == "1" })
+        #expect(try await eventually { (try? connection.query(rows, ["after"]))?[0, 0] == "1" })
         #expect(try connection.query(rows, ["kept"])[0, 0] == "1")
         _ = ingest.stop()
     }

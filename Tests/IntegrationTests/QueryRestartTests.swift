@@ -40,7 +40,7 @@ struct QueryRestartTests {
             let back = try await Blocking.run {
                 try postgres.stop()
                 try postgres.start()
-                return try eventually { (try? PGConnection(url: url, connectTimeoutSeconds: 1)) != nil }
+                return try blockingEventually { (try? PGConnection(url: url, connectTimeoutSeconds: 1)) != nil }
             }
             #expect(back)
             for uri in uris + uris {

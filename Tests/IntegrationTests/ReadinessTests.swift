@@ -8,7 +8,7 @@ import Testing
 /// `/readyz` says ready only when data can flow: a subscription the broker refuses is not "subscribed".
 @Suite(.timeLimit(.minutes(3)))
 struct ReadinessTests {
-    @Test func aSubscriptionTheBrokerRefusesLeavesTheServiceNotReady() throws {
+    @Test func aSubscriptionTheBrokerRefusesLeavesTheServiceNotReady() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
@@ -29,7 +29,7 @@ struct ReadinessTests {
         let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database, extra: ["TELEMETRY_MQTT_URL": broker.url])
         defer { ingest.stop() }
         // The service reports itself (every 5 s) connected and running: by then it has its SUBACK.
-        #expect(try eventually { ((try? connection.query("SELECT count(*) FROM ingest_status WHERE sensor = $1", [sensor]))?[0, 0] ?? "0") == "1" },
+        #expect(try await eventually { ((try? connection.query("SELECT count(*) FROM ingest_status WHERE sensor = $1", [sensor]))?[0, 0] ?? "0") == "1" },
                 "\(ingest.output.suffix(1500))")
         #expect(try connection.query("SELECT subscribed FROM ingest_status WHERE sensor = $1", [sensor])[0, 0] == "f")
         #expect(httpStatus("http://127.0.0.1:\(ingest.healthPort ?? 0)/readyz") == 503)
@@ -42,7 +42,7 @@ struct ReadinessTests {
 /// journaled already is recognised, not stored twice, even for payloads without a time of their own.
 @Suite(.timeLimit(.minutes(3)))
 struct KeepaliveOutageTests {
-    @Test func redeliveriesAfterTheBrokerDroppedTheServiceAreNotStoredTwice() throws {
+    @Test func redeliveriesAfterTheBrokerDroppedTheServiceAreNotStoredTwice() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
@@ -52,7 +52,7 @@ struct KeepaliveOutageTests {
             "TELEMETRY_MQTT_URL": broker.url, "TELEMETRY_MQTT_KEEPALIVE_SECONDS": "5", "TELEMETRY_QUEUE_MESSAGES": "2", "TELEMETRY_BATCH_MESSAGES": "1",
         ])
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady())
+        await #expect(try ingest.waitUntilReady())
         // The broker's count of persistent sessions whose client is away: the service's, once dropped.
         let away = Mutex<String?>(nil)
         let watcher = try MQTTClient(
@@ -65,16 +65,16 @@ struct KeepaliveOutageTests {
         let count = 30
         for n in 1...count { try publisher.publish("telemetry/\(sensor)/plain/text", Array("\(n).5".utf8)) }
         try publisher.flush()
-        #expect(try eventually(timeout: .seconds(60)) { away.withLock { $0 } == "1" }, "the broker never dropped the blocked service")
+        #expect(try await eventually(timeout: .seconds(60)) { away.withLock { $0 } == "1" }, "the broker never dropped the blocked service")
         try postgres.start()
         let connection = try PGConnection(url: postgres.url)
-        #expect(try eventually(timeout: .seconds(60)) {
+        #expect(try await eventually(timeout: .seconds(60)) {
             (DeadLetterTests.counter("telemetry_ingest_queue_depth", at: ingest.metricsURL) ?? 1) == 0
                 && (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "\(count)"
         }, "\(ingest.output.suffix(2000))")
         // Whatever else is still on its way: drained, then counted once more.
-        #expect(try eventually { away.withLock { $0 } == "0" })
-        #expect(try eventually { (DeadLetterTests.counter("telemetry_ingest_queue_depth", at: ingest.metricsURL) ?? 1) == 0 })
+        #expect(try await eventually { away.withLock { $0 } == "0" })
+        #expect(try await eventually { (DeadLetterTests.counter("telemetry_ingest_queue_depth", at: ingest.metricsURL) ?? 1) == 0 })
         #expect(try connection.query("SELECT count(*), count(DISTINCT celsius) FROM \"\(sensor)\"").rows.first == ["\(count)", "\(count)"])
         #expect((DeadLetterTests.counter("telemetry_ingest_redelivered_messages_skipped_total", at: ingest.metricsURL) ?? 0) > 0)
     }

@@ -6,14 +6,14 @@ import Testing
 /// and nothing of it is stored as readings; the service keeps ingesting.
 @Suite(.timeLimit(.minutes(3)))
 struct RejectionEndToEndTests {
-    @Test func eachBadPayloadIsDeadLetteredWithADistinctReason() throws {
+    @Test func eachBadPayloadIsDeadLetteredWithADistinctReason() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let database = try servers.makeDatabase()
         let sensor = catalog.sensor("temperature")
         let ingest = try servers.startIngest(sensors: [sensor.name], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady(), "\(ingest.output)")
+        await #expect(try ingest.waitUntilReady(), "\(ingest.output)")
 
         let base: Int64 = 1_767_225_600_000_000
         let good = HandFrame.float64(seq: 1, base: base, samples: [(0, [21.5])])
@@ -47,7 +47,7 @@ struct RejectionEndToEndTests {
         try publisher.flush()
 
         let connection = try PGConnection(url: database)
-        let arrived = try eventually {
+        let arrived = try await eventually {
             (try? connection.query("SELECT count(*) FROM rejected"))?[0, 0] == String(cases.count)
                 && (try? connection.query("SELECT count(*) FROM \"\(sensor.name)\""))?[0, 0] == "1"
         }

@@ -140,7 +140,7 @@ struct RollupCacheTests {
 
     /// Each commit that bumps an hour changes its fingerprint, whichever connection (shard) made it, a
     /// rollback does not, and retention's bump changes every hour's.
-    @Test func fingerprintsChangeWithEveryCommitAndOnlyThen() throws {
+    @Test func fingerprintsChangeWithEveryCommitAndOnlyThen() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let database = try servers.makeDatabase()

@@ -17,7 +17,7 @@ struct SensorDatabasesTests {
         let placement = ["TELEMETRY_SENSOR_DATABASE_URLS": "\(power)=\(own)"]
         let ingest = try servers.startIngest(sensors: [temperature, power], catalog: catalog, database: main, extra: placement)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady(), "\(ingest.output.suffix(2000))")
+        await #expect(try ingest.waitUntilReady(), "\(ingest.output.suffix(2000))")
 
         let emulator = try EmulatorRun(servers: servers, database: main, catalog: catalog, sensors: [temperature, power],
                                        devices: 3, samples: 2, rate: 300, duration: 20, verifyTimeout: 60, extra: ["--count", "120"],
@@ -43,7 +43,7 @@ struct SensorDatabasesTests {
         try publisher.publish("telemetry/\(power)/bad-p", [0x54])
         try publisher.flush()
         #expect(try await Blocking.run {
-            try eventually {
+            try blockingEventually {
                 (try? mainDB.query("SELECT topic FROM rejected"))?.rows.map { $0[0] } == ["telemetry/\(temperature)/bad-t"]
                     && (try? ownDB.query("SELECT topic FROM rejected"))?.rows.map { $0[0] } == ["telemetry/\(power)/bad-p"]
             }
@@ -55,7 +55,7 @@ struct SensorDatabasesTests {
             "telemetry", arguments: ["query", "--port", String(port)],
             environment: ["TELEMETRY_DATABASE_URL": main, "TELEMETRY_CATALOG": catalog.directory].merging(placement) { $1 }, servers: servers)
         defer { query.stop() }
-        #expect(try await Blocking.run { try eventually { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !query.isRunning } })
+        #expect(try await Blocking.run { try blockingEventually { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !query.isRunning } })
         func get(_ path: String) async throws -> [String: Any] {
             let reply = try #require(await httpGet("http://127.0.0.1:\(port)\(path)"), "no answer to \(path)")
             return try #require(try JSONSerialization.jsonObject(with: reply.body) as? [String: Any], "\(reply.text)")

@@ -37,7 +37,7 @@ struct SparkplugSourcesTests {
         SparkplugMetric(name: name, alias: alias, timestamp: milliseconds, datatype: name == nil ? nil : .double, value: .double(value))
     }
 
-    @Test func birthDataRestartDataGapDeathIsStoredExactly() throws {
+    @Test func birthDataRestartDataGapDeathIsStoredExactly() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"], settings: ["sources": Self.sources])
         let sensor = catalog.catalog.sensors[0]
@@ -46,7 +46,7 @@ struct SparkplugSourcesTests {
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString.prefix(8))").path
         var ingest = try servers.startIngest(sensors: [sensor.name], catalog: catalog, database: database, journal: journal)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady(), "\(ingest.output)")
+        await #expect(try ingest.waitUntilReady(), "\(ingest.output)")
         let listener = try Listener(url: try MQTTURL(parsing: servers.mqttURL), filter: "spBv1.0/\(group)/NCMD/+")
         let publisher = try TestPublisher(url: servers.mqtt)
         let base = UInt64(Date().timeIntervalSince1970 - 60) * 1000
@@ -66,22 +66,22 @@ struct SparkplugSourcesTests {
             FROM "\(sensor.name)" r JOIN devices d ON d.id = r.device_id ORDER BY 2
             """
         func rows() -> [[String]] { ((try? connection.query(query).rows) ?? []).map { $0.map { $0 ?? "null" } } }
-        #expect(try eventually { rows().count == 4 }, "\(ingest.output)")
+        #expect(try await eventually { rows().count == 4 }, "\(ingest.output)")
 
         // The service restarts; the edge node goes on with DATA (aliases only), no new BIRTH.
         ingest.stop()
         ingest = try servers.startIngest(sensors: [sensor.name], catalog: catalog, database: database, journal: journal)
-        #expect(try ingest.waitUntilReady(), "\(ingest.output)")
+        await #expect(try ingest.waitUntilReady(), "\(ingest.output)")
         try send("DDATA", "pump", seq: 4, [Self.metric(nil, alias: 10, 23, at: base + 3000)], at: base + 3000)
         // seq 6 after 4: one message lost. Stored all the same, and the edge node is asked for a rebirth.
         try send("DDATA", "pump", seq: 6, [Self.metric(nil, alias: 10, 24, at: base + 4000)], at: base + 4000)
         try publisher.flush()
-        #expect(try eventually { rows().count == 6 }, "\(ingest.output)")
+        #expect(try await eventually { rows().count == 6 }, "\(ingest.output)")
         #expect(rows() == [
             ["edge1", "\(base)", "0", "20"], ["edge1.pump", "\(base + 1000)", "1", "21"], ["edge1.pump", "\(base + 2000)", "2", "22"],
             ["edge1", "\(base + 2500)", "3", "19.5"], ["edge1.pump", "\(base + 3000)", "4", "23"], ["edge1.pump", "\(base + 4000)", "6", "24"],
         ])
-        #expect(try eventually { listener.messages.list.withLock { !$0.isEmpty } }, "no rebirth command: \(ingest.output)")
+        #expect(try await eventually { listener.messages.list.withLock { !$0.isEmpty } }, "no rebirth command: \(ingest.output)")
         let command = try #require(listener.messages.list.withLock { $0.first })
         #expect(command.topic == "spBv1.0/\(group)/NCMD/edge1")
         let rebirth = try SparkplugPayload.decode(command.payload).metrics.first
@@ -91,12 +91,12 @@ struct SparkplugSourcesTests {
         try publisher.publish(topic("NDEATH", nil), SparkplugEncoder.encode(SparkplugPayload(metrics: [SparkplugMetric(name: "bdSeq", datatype: .int64, value: .long(3))])))
         try publisher.flush()
         let states = "SELECT device, reported FROM devices WHERE sensor = '\(sensor.name)' ORDER BY 1"
-        #expect(try eventually { (try? connection.query(states).rows.map { $0[1] }) == ["offline", "offline"] }, "\(ingest.output)")
+        #expect(try await eventually { (try? connection.query(states).rows.map { $0[1] }) == ["offline", "offline"] }, "\(ingest.output)")
         #expect(try connection.query("SELECT count(*) FROM rejected")[0, 0] == "0")
         #expect(try connection.query("SELECT sum(celsius_count)::text FROM \"\(sensor.name)_1m\"")[0, 0] == "6")
     }
 
-    @Test func badSparkplugMessagesAreDeadLetteredEachWithItsReason() throws {
+    @Test func badSparkplugMessagesAreDeadLetteredEachWithItsReason() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"], settings: ["sources": Self.sources])
         let sensor = catalog.catalog.sensors[0]
@@ -104,7 +104,7 @@ struct SparkplugSourcesTests {
         let database = try servers.makeDatabase()
         let ingest = try servers.startIngest(sensors: [sensor.name], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady(), "\(ingest.output)")
+        await #expect(try ingest.waitUntilReady(), "\(ingest.output)")
         let now = UInt64(Date().timeIntervalSince1970) * 1000
         let birth = SparkplugEncoder.encode(SparkplugPayload(timestamp: now, seq: 0, metrics: [Self.metric("Temperature", alias: 1, 20, at: now)]))
         let cases: [(topic: String, payload: [UInt8], code: String)] = [
@@ -130,7 +130,7 @@ struct SparkplugSourcesTests {
         try publisher.flush()
 
         let connection = try PGConnection(url: database)
-        #expect(try eventually {
+        #expect(try await eventually {
             (try? connection.query("SELECT count(*) FROM rejected"))?[0, 0] == String(cases.count)
                 && (try? connection.query("SELECT count(*) FROM \"\(sensor.name)\""))?[0, 0] == "2"
         }, "\(ingest.output)")
@@ -144,22 +144,22 @@ struct SparkplugSourcesTests {
 
     /// `telemetry emulate --profile sparkplug`: edge nodes with a device each (BIRTH, DATA with aliases,
     /// DEATH); --verify finds every reading stored once, under `<edge node>.sensor`.
-    @Test func emulatedEdgeNodesAreVerified() throws {
+    @Test func emulatedEdgeNodesAreVerified() async throws {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"], settings: ["sources": Self.sources])
         let sensor = catalog.catalog.sensors[0].name
         let database = try servers.makeDatabase()
         let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database)
         defer { ingest.stop() }
-        #expect(try ingest.waitUntilReady(), "\(ingest.output)")
+        await #expect(try ingest.waitUntilReady(), "\(ingest.output)")
         let run = try EmulatorRun(servers: servers, database: database, catalog: catalog, sensors: [sensor], devices: 5, samples: 1, rate: 100, duration: 2,
                                   extra: ["--profile", "sparkplug"])
-        #expect(run.process.waitForExit(timeout: .seconds(120)) == 0, "\(run.output)")
+        await #expect(run.process.waitForExit(timeout: .seconds(120)) == 0, "\(run.output)")
         let row = run.verifyRow(sensor)
         #expect(row != nil && row![0] > 0 && row![1] == row![0] && row![2] == 0 && row![3] == 0, "\(run.output.suffix(800))")
         let connection = try PGConnection(url: database)
         #expect(try connection.query("SELECT count(*) FROM rejected")[0, 0] == "0", "\(ingest.output)")
         // Their NDEATH at the end: every edge node's device is offline.
-        #expect(try eventually { (try? connection.query("SELECT count(*) FROM devices WHERE reported = 'offline'"))?[0, 0] == "5" }, "\(ingest.output)")
+        #expect(try await eventually { (try? connection.query("SELECT count(*) FROM devices WHERE reported = 'offline'"))?[0, 0] == "5" }, "\(ingest.output)")
     }
 }

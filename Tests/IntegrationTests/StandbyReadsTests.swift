@@ -28,7 +28,7 @@ struct StandbyReadsTests {
         let standby = try PrivatePostgres(standbyOf: primary)
         let replica = try PGConnection(url: standby.url)
         let tables = SensorTables(sensor)
-        #expect(try eventually(timeout: .seconds(30)) { (try? replica.query("SELECT count(*) FROM \(tables.readings)")[0, 0]) == "3" })
+        await #expect(try eventually(timeout: .seconds(30)) { (try? replica.query("SELECT count(*) FROM \(tables.readings)")[0, 0]) == "3" })
         try replica.execute("SELECT pg_wal_replay_pause()")
         #expect(try writer.write(batch("meter-1", from: 10)).inserted == 3)
         #expect(try writer.write(batch("meter-2", from: 10)).inserted == 3)

@@ -84,14 +84,14 @@ struct UnknownCommitTests {
         #expect(try count("SELECT sum(kept)::int8 FROM dead_letter_counts") == 1, "the dead-letter quota counted the letter twice")
     }
 
-    @Test func aCommitThatTookEffectIsNotCountedAgain() throws {
+    @Test func aCommitThatTookEffectIsNotCountedAgain() async throws {
         let (storedBefore, retry) = try writeAcrossACut(.afterServer)
         #expect(storedBefore == 80, "the cut COMMIT should have reached the server and committed")
         #expect(retry?.inserted == 0 && retry?.duplicates == 80, "the retry after the lost answer: \(String(describing: retry))")
         try expectStoredOnce()
     }
 
-    @Test func aCommitThatNeverArrivedIsWrittenByTheRetry() throws {
+    @Test func aCommitThatNeverArrivedIsWrittenByTheRetry() async throws {
         let (storedBefore, retry) = try writeAcrossACut(.beforeServer)
         #expect(storedBefore == 0, "the COMMIT never reached the server: nothing should be stored before the retry")
         #expect(retry?.inserted == 80, "the retry: \(String(describing: retry))")

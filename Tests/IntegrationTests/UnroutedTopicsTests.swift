@@ -20,7 +20,7 @@ struct UnroutedTopicsTests {
         let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database)
         defer { ingest.stop() }
         // Both subscribed before anything is published: a new persistent session gets nothing published earlier.
-        #expect(try ingest.waitUntilReady(), "\(ingest.output)")
+        await #expect(try ingest.waitUntilReady(), "\(ingest.output)")
         let catchAll = try servers.startIngest(
             sensors: [], catalog: catalog, database: database,
             arguments: ["--unrouted", "--instance", instance])
@@ -29,7 +29,7 @@ struct UnroutedTopicsTests {
             // Its persistent session subscribes to telemetry/#: end it, or the broker queues every later message for it.
             Self.endSession(clientID: "ingest-unrouted-\(instance)", servers: servers)
         }
-        #expect(try catchAll.waitUntilReady(), "\(catchAll.output)")
+        await #expect(try catchAll.waitUntilReady(), "\(catchAll.output)")
 
         let base: Int64 = 1_767_225_600_000_000
         let good = HandFrame.float64(seq: 1, base: base, samples: [(0, [21.5])])
@@ -57,7 +57,7 @@ struct UnroutedTopicsTests {
         func rows(_ topic: String) throws -> [[String?]] {
             try connection.query("SELECT sensor, reason, encode(payload, 'hex') FROM rejected WHERE topic = $1", [topic]).rows
         }
-        let arrived = try eventually {
+        let arrived = try await eventually {
             try sentinels.allSatisfy { try !rows($0).isEmpty }
                 && (try? connection.query("SELECT count(*) FROM \"\(sensor)\""))?[0, 0] == "1"
         }

@@ -34,7 +34,7 @@ struct WritePathTests {
 
     func count(_ sql: String) throws -> Int { Int(try connection.query(sql)[0, 0] ?? "") ?? -1 }
 
-    @Test func aRolledBackBatchLeavesNoDeviceBehind() throws {
+    @Test func aRolledBackBatchLeavesNoDeviceBehind() async throws {
         let writer = BatchWriter(connection: try PGConnection(url: database), sensor: sensor)
         let tables = SensorTables(sensor)
         // Every row of the batch is refused by a trigger, after the device was written in the transaction.
@@ -70,7 +70,7 @@ struct WritePathTests {
 
     /// A batch of a new device whose readings are partly stored already: the device is written before the
     /// savepoint, so undoing the fast path's COPY keeps it, and the staging path stores the new rows under it.
-    @Test func aNewDeviceWithDuplicateReadingsTakesTheStagingPath() throws {
+    @Test func aNewDeviceWithDuplicateReadingsTakesTheStagingPath() async throws {
         let writer = BatchWriter(connection: try PGConnection(url: database), sensor: sensor)
         let other = BatchWriter(connection: try PGConnection(url: database), sensor: sensor)
         #expect(try other.write(batch("replayed", value: 1)).inserted == 3)
@@ -90,7 +90,7 @@ struct WritePathTests {
         #expect(try count("SELECT count(*) FROM devices WHERE device = 'replayed'") == 1)
     }
 
-    @Test func aReconnectedWriterPreparesItsSessionAgain() throws {
+    @Test func aReconnectedWriterPreparesItsSessionAgain() async throws {
         let writerConnection = try PGConnection(url: database)
         let writer = BatchWriter(connection: writerConnection, sensor: sensor)
         #expect(try writer.write(batch("dev-1", value: 1)).inserted == 3)

@@ -32,8 +32,8 @@ final class EmulatorRun: @unchecked Sendable {
     }
 
     /// Waits until the broker acknowledged at least `count` messages in all.
-    func waitForAcked(_ count: Int, timeout: Duration = .seconds(60)) throws {
-        guard try eventually(timeout: timeout, poll: .milliseconds(50), { ackedMessages >= count || !process.isRunning }),
+    func waitForAcked(_ count: Int, timeout: Duration = .seconds(60)) async throws {
+        guard try await eventually(timeout: timeout, poll: .milliseconds(50), { ackedMessages >= count || !process.isRunning }),
               ackedMessages >= count else {
             throw TestSetupError(message: "emulator did not reach \(count) acknowledged messages: \(output.suffix(2000))")
         }

@@ -39,7 +39,7 @@ final class PrivateBroker: @unchecked Sendable {
     /// Starts it and waits until it accepts connections.
     func start() throws {
         pid = try ChildProcess.spawn([binary, "-c", configPath], output: directory + "/stderr.log")
-        guard try eventually(timeout: .seconds(15), { acceptsConnections(port: port) }) else {
+        guard try blockingEventually(timeout: .seconds(15), { acceptsConnections(port: port) }) else {
             throw TestSetupError(message: "private mosquitto on \(port) did not come up: \(log)")
         }
     }

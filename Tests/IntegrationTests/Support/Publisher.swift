@@ -17,7 +17,7 @@ final class TestPublisher: @unchecked Sendable {
 
     /// Waits until the broker acknowledged everything published.
     func flush() throws {
-        guard try eventually(timeout: .seconds(30), { client.inflight == 0 }) else {
+        guard try blockingEventually(timeout: .seconds(30), { client.inflight == 0 }) else {
             throw TestSetupError(message: "broker did not acknowledge all messages")
         }
     }

@@ -57,7 +57,7 @@ final class SecuredPlatform: @unchecked Sendable {
         sync = try ServiceProcess("telemetry", arguments: ["broker-sync"], environment: syncEnvironment, servers: servers)
         // mosquitto does not start without its password file: broker-sync writes it first.
         let files = self.files, sync = self.sync
-        guard try eventually(timeout: .seconds(30), { FileManager.default.fileExists(atPath: files + "/service-acl") || !sync.isRunning }), sync.isRunning else {
+        guard try blockingEventually(timeout: .seconds(30), { FileManager.default.fileExists(atPath: files + "/service-acl") || !sync.isRunning }), sync.isRunning else {
             throw TestSetupError(message: "broker-sync wrote no files: \(sync.output)")
         }
         // The services' listener first (the test broker's own), then the devices'.
@@ -87,7 +87,7 @@ final class SecuredPlatform: @unchecked Sendable {
                           "TELEMETRY_API_TOKENS": Self.readToken, "TELEMETRY_ADMIN_TOKENS": Self.adminToken],
             servers: servers)
         let port = queryPort, query = self.query
-        guard try eventually(timeout: .seconds(60), { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !query.isRunning }), query.isRunning else {
+        guard try blockingEventually(timeout: .seconds(60), { httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !query.isRunning }), query.isRunning else {
             throw TestSetupError(message: "query service did not start: \(query.output)")
         }
     }
@@ -96,7 +96,9 @@ final class SecuredPlatform: @unchecked Sendable {
         let ingest = try servers.startIngest(
             sensors: catalog.catalog.sensors.map(\.name), catalog: catalog, database: database, journal: journal,
             extra: ["TELEMETRY_MQTT_URL": broker.url, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword])
-        guard try ingest.waitUntilReady() else { throw TestSetupError(message: "ingest did not subscribe on its service account: \(ingest.output)") }
+        // Blocking (the platform starts in an initializer): a few seconds, once per test.
+        let port = ingest.healthPort ?? 0
+        guard try blockingEventually({ httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !ingest.isRunning }), ingest.isRunning else { throw TestSetupError(message: "ingest did not subscribe on its service account: \(ingest.output)") }
         return ingest
     }
 

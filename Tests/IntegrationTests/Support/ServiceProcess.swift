@@ -46,10 +46,20 @@ final class ServiceProcess: @unchecked Sendable {
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// Waits for the process to exit; returns its status, or nil at the deadline.
+    /// Waits for the process to exit; returns its status, or nil at the deadline. In an async test this is
+    /// the overload below, which does not hold a thread of the cooperative pool while it waits.
+    @available(*, noasync, message: "await the async overload: a blocking wait holds one of the cooperative pool's threads")
     func waitForExit(timeout: Duration) -> Int32? {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// Waits for the process to exit without blocking a thread: the parallel test run has as many
+    /// cooperative threads as cores (two here), and tests blocking them in waits of minutes stalled every
+    /// other test until their deadlines had passed.
+    func waitForExit(timeout: Duration) async -> Int32? {
+        _ = try? await within(timeout, poll: .milliseconds(20)) { !process.isRunning }
         return process.isRunning ? nil : process.terminationStatus
     }
 
@@ -128,9 +138,9 @@ extension TestServers {
 extension ServiceProcess {
     /// Polls the ingest process's /readyz (subscribed, database answering) until 200, or until it exits
     /// or the deadline passes.
-    func waitUntilReady(timeout: Duration = .seconds(30)) throws -> Bool {
+    func waitUntilReady(timeout: Duration = .seconds(30)) async throws -> Bool {
         guard let healthPort else { return false }
-        return try eventually(timeout: timeout) {
+        return try await eventually(timeout: timeout) {
             guard process.isRunning else { return true }
             return httpStatus("http://127.0.0.1:\(healthPort)/readyz") == 200
         } && process.isRunning

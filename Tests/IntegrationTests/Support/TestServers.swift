@@ -5,6 +5,7 @@ import SensorModel
 import StorageCore
 import StorageOperations
 import StorageWriter
+import TestSupport
 import Testing
 
 /// The real broker and PostgreSQL that scripts/test.sh starts. Integration tests fail (never skip)
@@ -82,14 +83,23 @@ struct TestCatalog {
     }
 }
 
-/// Waits for a condition with a deadline instead of sleeping a fixed time.
-func eventually(timeout: Duration = .seconds(30), poll: Duration = .milliseconds(100), _ condition: () throws -> Bool) throws -> Bool {
+/// Waits for a condition with a deadline instead of sleeping a fixed time, blocking: for code on a thread of
+/// its own (`Blocking.run`); async code awaits `eventually`.
+@available(*, noasync, message: "await eventually: a blocking wait holds one of the cooperative pool's threads")
+func blockingEventually(timeout: Duration = .seconds(30), poll: Duration = .milliseconds(100), _ condition: () throws -> Bool) throws -> Bool {
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while ContinuousClock.now < deadline {
         if try condition() { return true }
         Thread.sleep(forTimeInterval: Double(poll.components.attoseconds) / 1e18 + Double(poll.components.seconds))
     }
     return try condition()
+}
+
+/// Waits for a condition with a deadline instead of sleeping a fixed time, without holding a thread of the
+/// cooperative pool between tries: the pool has as many threads as cores (two here), and tests that blocked
+/// them in waits stalled every other test of the parallel run past its deadlines.
+func eventually(timeout: Duration = .seconds(30), poll: Duration = .milliseconds(100), _ condition: () async throws -> Bool) async throws -> Bool {
+    try await within(timeout, poll: poll, condition)
 }
 
 /// A database of its own, migrated for a catalog of copies of the given default sensor types, with a
