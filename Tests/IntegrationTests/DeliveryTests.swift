@@ -56,10 +56,13 @@ struct DeliveryTests {
         let sensor = catalog.sensor("temperature").name
         let setup = Ingest(servers: servers, catalog: catalog, sensor: sensor, database: try servers.makeDatabase())
         var ingest = try await setup.start()
-        let emulator = try EmulatorRun(servers: servers, database: setup.database, catalog: catalog, sensors: [sensor], rate: 1000, duration: 14)
+        let emulator = try EmulatorRun(servers: servers, database: setup.database, catalog: catalog, sensors: [sensor], rate: 1000, duration: 20)
         var replayed: [String] = []
-        for _ in 1...5 {
-            try await emulator.waitForAcked(emulator.ackedMessages + Int.random(in: 700...1900))
+        // Kill k (0...4) after 1,000 + 3,000 k to 3,499 + 3,000 k acknowledged messages, all well inside the
+        // run's 20,000: counted from each restart instead, slow restarts under load once put the fifth kill
+        // beyond the run's last message.
+        for kill in 0..<5 {
+            try await emulator.waitForAcked(1_000 + kill * 3_000 + Int.random(in: 0..<2_500))
             ingest.signal(SIGKILL)
             await #expect(ingest.waitForExit(timeout: .seconds(10)) != nil)
             ingest = try await setup.start()
