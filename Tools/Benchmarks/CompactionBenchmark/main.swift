@@ -41,7 +41,7 @@ let iterations = Int(option("iterations", "30"))!
 /// Each of the ten alternating ingest windows (0: none).
 let ingestSeconds = Int(option("ingest-seconds", "10"))!
 /// The compactor's pause beside ingestion (`Compaction.run`): the query service's schedule by default.
-let pace = Double(option("pause", "3"))!
+let pace = Double(option("pause", "9"))!
 /// device: times on whole seconds as devices stamp them (the emulator's TM frames); receive: the ingest
 /// service's receive time, microseconds with milliseconds of jitter.
 let receiveTimes = option("time", "device") == "receive"
