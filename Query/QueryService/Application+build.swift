@@ -86,8 +86,10 @@ public func buildRouter(
     adminSensors.patch(":sensor/devices/:device") { request, context in try await SensorRoutes.patchDevice(request, context, store) }
     admin.get("credentials") { request, _ in try await DeviceCredentialRoutes.list(request, store) }
     // Alerts: rules and episodes read with any token; rules changed and episodes acknowledged with an admin token.
-    v1.get("alert-rules") { request, _ in try await AlertRoutes.listRules(request, store) }
-    v1.get("alert-rules/:id") { _, context in try await AlertRoutes.getRule(context, store) }
+    // A rule's webhook URL may hold a secret (docs/alerts.md): whole for admin tokens, its origin for readers.
+    let showsWebhooks: @Sendable (Request) -> Bool = { BearerAuth<BasicRequestContext>.isAdmin($0, adminTokens: adminTokens, readTokens: tokens) }
+    v1.get("alert-rules") { request, _ in try await AlertRoutes.listRules(request, store, webhooks: showsWebhooks(request)) }
+    v1.get("alert-rules/:id") { request, context in try await AlertRoutes.getRule(context, store, webhooks: showsWebhooks(request)) }
     v1.get("alerts") { request, _ in try await AlertRoutes.listEpisodes(request, store) }
     v1.get("alerts/:id") { _, context in try await AlertRoutes.getEpisode(context, store) }
     let adminRules = router.group("v1/alert-rules").add(middleware: BearerAuth(.admin, readTokens: tokens, adminTokens: adminTokens))

@@ -124,7 +124,7 @@ extension OpenAPIDocument {
                 for: {type: string, pattern: "^(0s|[1-9][0-9]*[smhd])$", description: "How long the condition must hold; silent: how long without a reading"}
                 device: {type: [string, "null"]}
                 device_prefix: {type: [string, "null"]}
-                webhook: {type: [string, "null"], format: uri}
+                webhook: {type: [string, "null"], description: "Whole for an admin token; for a read token only its origin (https://host/…)"}
             AlertRule:
               allOf:
                 - $ref: "#/components/schemas/AlertRuleBody"

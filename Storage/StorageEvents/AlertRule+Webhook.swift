@@ -42,6 +42,17 @@ extension AlertRule {
         return nil
     }
 
+    /// The webhook as read tokens see it: scheme, host and port, `/…` for the rest (a secret is often in the
+    /// path, as Slack's are, or in the query).
+    public static func webhookOrigin(_ text: String) -> String {
+        guard let components = URLComponents(string: text), let scheme = components.scheme, let host = components.percentEncodedHost else {
+            return "(a webhook URL that does not parse)"
+        }
+        let port = components.port.map { ":\($0)" } ?? ""
+        let rest = components.percentEncodedPath.count > 1 || components.percentEncodedQuery != nil || components.percentEncodedFragment != nil
+        return "\(scheme)://\(host)\(port)/" + (rest ? "…" : "")
+    }
+
     /// The webhook as logs show it: scheme, host, port and path, without the query or credentials (where
     /// docs/alerts.md tells users to put a secret) and without anything unprintable.
     public static func webhookForLogs(_ text: String) -> String {

@@ -66,6 +66,14 @@ struct AlertTests {
         let created = try #require(await httpSend("POST", "\(api)/v1/alert-rules", token: Self.admin, json: rule))
         #expect(created.status == 201, "\(created.text)")
         let ruleID = try #require((try JSONSerialization.jsonObject(with: created.body) as? [String: Any])?["id"] as? String)
+        // Its webhook may hold a secret: whole for an admin token, only its origin for a read token.
+        let parts = try #require(URLComponents(string: hook.url))
+        for (token, expected) in [(Self.admin, hook.url), (Self.reader, "http://\(parts.host ?? ""):\(parts.port ?? 0)/…")] {
+            let one = try await httpJSON("\(api)/v1/alert-rules/\(ruleID)", token: token)
+            let rules = try await httpJSON("\(api)/v1/alert-rules?sensor=\(sensor)", token: token)["rules"] as? [[String: Any]]
+            let listed = rules?.first { $0["id"] as? String == ruleID }
+            #expect(one["webhook"] as? String == expected && listed?["webhook"] as? String == expected, "\(one) \(listed ?? [:])")
+        }
 
         // Two replicas share the sensor type's messages; each keeps a journal of its own.
         func replica(_ name: String) throws -> ServiceProcess {

@@ -30,4 +30,13 @@ import Testing
         #expect(!AlertRule.webhookForLogs("http://example.com/x\n2026 critical FORGED").contains("\n"))
         #expect(AlertRule.webhookForLogs("::") == "(a webhook URL that does not parse)")
     }
+
+    /// Read tokens see where a webhook goes, nothing of its path or query (Slack's secret is its path).
+    @Test func readersSeeTheOriginOnly() {
+        #expect(AlertRule.webhookOrigin("https://hooks.slack.com/services/T00/B00/SECRET") == "https://hooks.slack.com/…")
+        #expect(AlertRule.webhookOrigin("http://127.0.0.1:8080/?token=SECRET") == "http://127.0.0.1:8080/…")
+        #expect(AlertRule.webhookOrigin("http://[::1]:9000/hook") == "http://[::1]:9000/…")
+        #expect(AlertRule.webhookOrigin("https://example.com") == "https://example.com/")
+        #expect(AlertRule.webhookOrigin("https://example.com/") == "https://example.com/")
+    }
 }

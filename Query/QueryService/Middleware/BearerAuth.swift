@@ -38,6 +38,14 @@ struct BearerAuth<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// Whether `request` carries an admin token, or no token is configured at all (every route open): what a
+    /// route that answers any reader but shows some fields to admins only asks, behind this middleware.
+    static func isAdmin(_ request: Request, adminTokens: [String], readTokens: [String]) -> Bool {
+        guard !(readTokens.isEmpty && adminTokens.isEmpty) else { return true }
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
+        return matches(Array(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces).utf8), adminTokens.map { Array($0.utf8) })
+    }
+
     /// Compares with every token, each in constant time, so the time taken tells nothing of how much matched.
     static func matches(_ token: [UInt8], _ tokens: [[UInt8]]) -> Bool {
         tokens.reduce(false) { found, candidate in constantTimeEqual(token, candidate) || found }

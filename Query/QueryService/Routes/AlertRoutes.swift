@@ -10,19 +10,20 @@ import StorageOperations
 enum AlertRoutes {
     static let ruleKeys: Set<String> = ["name", "sensor", "condition", "field", "threshold", "clear", "for", "device", "device_prefix", "webhook"]
 
-    static func listRules(_ request: Request, _ store: QueryStore) async throws -> Response {
+    /// `webhooks`: the rules' webhook URLs whole (an admin's request), else only their origins.
+    static func listRules(_ request: Request, _ store: QueryStore, webhooks: Bool) async throws -> Response {
         let sensor = try Parameters(request).string("sensor").map { try store.sensor($0) }
         var rules: [AlertRule] = []
         for url in databases(store, sensor: sensor) {
             rules += try await store.read(at: url) { connection in try AlertRules.load(sensors: sensor.map { [$0.name] }, on: connection.pg) }
         }
         rules.sort { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
-        return .json("{\"rules\":[" + rules.map(json).joined(separator: ",") + "]}")
+        return .json("{\"rules\":[" + rules.map { json($0, webhook: webhooks) }.joined(separator: ",") + "]}")
     }
 
-    static func getRule(_ context: some RequestContext, _ store: QueryStore) async throws -> Response {
+    static func getRule(_ context: some RequestContext, _ store: QueryStore, webhooks: Bool) async throws -> Response {
         let (_, rule) = try await find(rule: Parameters.path("id", context), store)
-        return .json(json(rule))
+        return .json(json(rule, webhook: webhooks))
     }
 
     static func createRule(_ request: Request, _ store: QueryStore) async throws -> Response {
@@ -183,7 +184,8 @@ enum AlertRoutes {
         return rule
     }
 
-    static func json(_ rule: AlertRule) -> String {
+    /// The rule as the API shows it; `webhook` false: the webhook's origin only (`https://host/…`).
+    static func json(_ rule: AlertRule, webhook: Bool = true) -> String {
         var json = JSONWriter()
         json.beginObject()
         json.field("id", rule.id)
@@ -196,7 +198,7 @@ enum AlertRoutes {
         json.field("for", rule.forMicros == 0 ? "0s" : DurationText.format(.microseconds(rule.forMicros)))
         json.field("device", rule.device)
         json.field("device_prefix", rule.devicePrefix)
-        json.field("webhook", rule.webhook)
+        json.field("webhook", webhook ? rule.webhook : rule.webhook.map(AlertRule.webhookOrigin))
         json.field("created_at", TimeText.format(rule.createdAt))
         json.field("updated_at", TimeText.format(rule.updatedAt))
         json.endObject()
