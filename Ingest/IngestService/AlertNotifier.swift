@@ -132,7 +132,7 @@ struct AlertNotifier: Sendable {
                 outcome.errors.append("webhook: \(error)")
                 Counter(label: "telemetry_alert_notification_failures_total", dimensions: dimensions + [("via", "webhook")]).increment()
                 if failures.shouldLog(webhook) {
-                    logger.warning("alert webhook \(AlertRule.webhookForLogs(webhook)) failed (attempt \(delivery.attempts) for episode \(episode.id)): \(error); trying again later (logged once a minute per webhook)")
+                    logger.warning("alert webhook \(AlertRule.webhookOrigin(webhook)) failed (attempt \(delivery.attempts) for episode \(episode.id)): \(error); trying again later (logged once a minute per webhook)")
                 }
             }
         }

@@ -36,31 +36,25 @@ extension AlertRule {
                 return "the host may hold ASCII letters, digits, '-', '.' and '_' (names in other scripts are not supported)"
             }
         }
+        // `host:/path` has no port to Foundation, and the client would use the scheme's own: say it.
+        let authority = text.drop { $0 != "/" }.dropFirst(2).prefix { !"/?#".contains($0) }
+        if authority.hasSuffix(":") { return "the port is empty (give one in 1...65535, or none)" }
         if components.rangeOfPort != nil {
             guard let port = components.port, (1...65535).contains(port) else { return "the port must be 1...65535" }
         }
         return nil
     }
 
-    /// The webhook as read tokens see it: scheme, host and port, `/…` for the rest (a secret is often in the
-    /// path, as Slack's are, or in the query).
+    /// The webhook as read tokens and logs see it: scheme, host and port, `/…` for the rest (a secret lives
+    /// in the path, as Slack's does, or in the query), and nothing unprintable (a stored URL may predate
+    /// `webhookProblem`).
     public static func webhookOrigin(_ text: String) -> String {
         guard let components = URLComponents(string: text), let scheme = components.scheme, let host = components.percentEncodedHost else {
             return "(a webhook URL that does not parse)"
         }
         let port = components.port.map { ":\($0)" } ?? ""
         let rest = components.percentEncodedPath.count > 1 || components.percentEncodedQuery != nil || components.percentEncodedFragment != nil
-        return "\(scheme)://\(host)\(port)/" + (rest ? "…" : "")
-    }
-
-    /// The webhook as logs show it: scheme, host, port and path, without the query or credentials (where
-    /// docs/alerts.md tells users to put a secret) and without anything unprintable.
-    public static func webhookForLogs(_ text: String) -> String {
-        guard let components = URLComponents(string: text), let scheme = components.scheme, let host = components.percentEncodedHost else {
-            return "(a webhook URL that does not parse)"
-        }
-        let port = components.port.map { ":\($0)" } ?? ""
-        let shown = "\(scheme)://\(host)\(port)\(components.percentEncodedPath)" + (components.percentEncodedQuery == nil ? "" : "?...")
-        return String(String.UnicodeScalarView(shown.unicodeScalars.map { $0.value >= 0x20 && $0.value < 0x7F ? $0 : "?" }))
+        let shown = "\(scheme)://\(host)\(port)/" + (rest ? "…" : "")
+        return String(String.UnicodeScalarView(shown.unicodeScalars.map { $0.value >= 0x20 && $0.value < 0x7F || $0 == "…" ? $0 : "?" }))
     }
 }

@@ -18,17 +18,19 @@ import Testing
         "http://127.0.0.1:0/", "http://127.0.0.1:99999999999999999999999/", "http://%5B%5D/", "http://%5B/", "http://[zz]/",
         "http://[]/", "http://user:secret@example.com/", "http://exa mple.com/", "http://bücher.example/", "http://xn--bcher-kva.example/", "http://.../",
         "http://host\u{0}name/", "mailto:a@b.c", "http://\u{FF41}.com/", "http://a.com/x y", "http://a.com/x\ny", "http://a.com/\u{7F}",
+        "https://hooks.example.com:/x", "http://[::1]:/x", "http://a.com:",
     ])
     func refused(_ url: String) {
         #expect(AlertRule.webhookProblem(url) != nil, "\(url)")
     }
 
-    /// Logs show where a webhook goes, not the secret in its query or credentials, nor a forged line.
+    /// Logs show where a webhook goes, not the secret in its path, query or credentials, nor a forged line.
     @Test func logsShowNoSecretAndNothingUnprintable() {
-        #expect(AlertRule.webhookForLogs("https://hooks.example.com:8443/a/b?token=SECRET") == "https://hooks.example.com:8443/a/b?...")
-        #expect(AlertRule.webhookForLogs("http://user:pw@example.com/x") == "http://example.com/x")
-        #expect(!AlertRule.webhookForLogs("http://example.com/x\n2026 critical FORGED").contains("\n"))
-        #expect(AlertRule.webhookForLogs("::") == "(a webhook URL that does not parse)")
+        #expect(AlertRule.webhookOrigin("https://hooks.example.com:8443/a/b?token=SECRET") == "https://hooks.example.com:8443/…")
+        #expect(AlertRule.webhookOrigin("http://user:pw@example.com/x") == "http://example.com/…")
+        #expect(!AlertRule.webhookOrigin("http://example.com/x\n2026 critical FORGED").contains("\n"))
+        #expect(!AlertRule.webhookOrigin("http://exa\nmple.com/x").contains("\n"))
+        #expect(AlertRule.webhookOrigin("::") == "(a webhook URL that does not parse)")
     }
 
     /// Read tokens see where a webhook goes, nothing of its path or query (Slack's secret is its path).

@@ -111,7 +111,7 @@ enum AlertRoutes {
     }
 
     private static func find(rule text: String, _ store: QueryStore) async throws -> (url: String, rule: AlertRule) {
-        let id = try uuid(text, name: "id")
+        let id = try uuid(text, name: "rule")
         for url in store.placement.urls {
             if let rule = try await store.read(at: url, { connection in try AlertRules.rule(id: id, on: connection.pg) }) { return (url, rule) }
         }
