@@ -110,11 +110,6 @@ public enum AlertRules {
         Int64(try connection.execute("SELECT version FROM alert_rules_version")[0, 0] ?? "0") ?? 0
     }
 
-    /// The channel a change of rules is announced on, at its commit: a writer that LISTENs reloads before
-    /// its next batch, so a reading published after the change's response is evaluated by it. (A NOTIFY
-    /// serialises notifying commits cluster-wide: fine for rule changes, which are rare; never in a batch.)
-    public static let channel = "telemetry_alert_rules"
-
     /// Held shared by a writer from reading its rules' states to its commit, exclusively by a change of rules
     /// from its start to its commit: a batch never writes states or episodes for rules that changed under it
     /// (it finds the version moved and starts again with the new rules), and the two never deadlock.
@@ -123,5 +118,5 @@ public enum AlertRules {
     package static let lockForChange = "SELECT pg_advisory_xact_lock(\(changeLock))"
 
     /// The statements a change of rules runs in its transaction.
-    package static let bumpVersion = "UPDATE alert_rules_version SET version = version + 1; NOTIFY \(channel)"
+    package static let bumpVersion = "UPDATE alert_rules_version SET version = version + 1"
 }

@@ -14,15 +14,8 @@ struct AlertEvaluation {
     private var fields: [Int] = []
     /// The rules' version they were loaded at.
     private(set) var version: Int64?
-    private var checkedAt: ContinuousClock.Instant?
     /// Rule indices per device, worked out once per device and set of rules.
     private var byDevice: [String: [Int]] = [:]
-
-    /// How often a writer looks whether rules changed though no announcement came (one lost with a
-    /// broken connection, say).
-    static let recheck: Duration = .seconds(10)
-    /// The connection session that LISTENs for rule changes.
-    private var listening: UInt64?
 
     init(sensor: SensorType) { self.sensor = sensor }
 
@@ -33,19 +26,12 @@ struct AlertEvaluation {
         fields = rules.map { sensor.fieldIndex(named: $0.field ?? "")! }
     }
 
-    /// Reloads the rules when a change was announced (`AlertRules.channel`: read off the socket without a
-    /// round trip), or when `recheck` has passed; on a new session first of all. Outside any transaction,
-    /// once the batch is complete: a rule whose change was answered before a reading arrived applies to it.
-    mutating func refreshIfDue(on connection: PGConnection, now: ContinuousClock.Instant = .now) throws(PGError) {
-        if listening != connection.session {
-            try connection.execute("LISTEN \(AlertRules.channel)")
-            listening = connection.session
-            version = nil
-        }
-        let announced = !(try connection.notifications().isEmpty)
-        if !announced, version != nil, let checkedAt, now - checkedAt < Self.recheck { return }
+    /// Reloads the rules when their version moved: read once per batch, outside any transaction, once the
+    /// batch is complete, so a rule whose change was answered before a reading arrived applies to it. (A
+    /// LISTEN for the change saved this round trip, but its notification could reach the writer after the
+    /// reading: under load the reading right after a new rule raised nothing.)
+    mutating func refreshIfDue(on connection: PGConnection) throws(PGError) {
         let current = try AlertRules.version(on: connection)
-        checkedAt = now
         guard current != version else { return }
         let loaded = try AlertRules.load(sensors: [sensor.name], on: connection).filter { $0.condition != .silent }
         rules = []
