@@ -54,7 +54,8 @@ public func buildRouter(
         router.get(RouterPath(path), use: handler)
         router.head(RouterPath(path)) { request, context in try await handler(request, context).createHeadResponse() }
     }
-    let reader = router.group().add(middleware: BearerAuth(.read, readTokens: tokens, adminTokens: adminTokens))
+    let readAuth = BearerAuth<BasicRequestContext>(.read, readTokens: tokens, adminTokens: adminTokens)
+    let reader = router.group().add(middleware: readAuth)
     let cacheMetrics = store.rollupCaches.isEmpty ? nil : RollupCacheMetrics(caches: store.rollupCaches, factory: PrometheusMetricsFactory(registry: registry))
     reader.get("/metrics") { _, _ in
         cacheMetrics?.update()
@@ -87,9 +88,8 @@ public func buildRouter(
     admin.get("credentials") { request, _ in try await DeviceCredentialRoutes.list(request, store) }
     // Alerts: rules and episodes read with any token; rules changed and episodes acknowledged with an admin token.
     // A rule's webhook URL may hold a secret (docs/alerts.md): whole for admin tokens, its origin for readers.
-    let showsWebhooks: @Sendable (Request) -> Bool = { BearerAuth<BasicRequestContext>.isAdmin($0, adminTokens: adminTokens, readTokens: tokens) }
-    v1.get("alert-rules") { request, _ in try await AlertRoutes.listRules(request, store, webhooks: showsWebhooks(request)) }
-    v1.get("alert-rules/:id") { request, context in try await AlertRoutes.getRule(context, store, webhooks: showsWebhooks(request)) }
+    v1.get("alert-rules") { request, _ in try await AlertRoutes.listRules(request, store, webhooks: readAuth.isAdmin(request)) }
+    v1.get("alert-rules/:id") { request, context in try await AlertRoutes.getRule(context, store, webhooks: readAuth.isAdmin(request)) }
     v1.get("alerts") { request, _ in try await AlertRoutes.listEpisodes(request, store) }
     v1.get("alerts/:id") { _, context in try await AlertRoutes.getEpisode(context, store) }
     let adminRules = router.group("v1/alert-rules").add(middleware: BearerAuth(.admin, readTokens: tokens, adminTokens: adminTokens))

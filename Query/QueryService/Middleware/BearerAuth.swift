@@ -27,11 +27,7 @@ struct BearerAuth<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard !(readTokens.isEmpty && adminTokens.isEmpty) else { return try await next(request, context) }
-        // The scheme is case-insensitive (RFC 7235); the token is not.
-        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-            throw APIError.unauthorized
-        }
-        let token = Array(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces).utf8)
+        guard let token = Self.bearerToken(request) else { throw APIError.unauthorized }
         let isAdmin = Self.matches(token, adminTokens)
         guard isAdmin || Self.matches(token, readTokens) else { throw APIError.unauthorized }
         if access == .admin && !isAdmin { throw APIError.forbidden }
@@ -40,10 +36,15 @@ struct BearerAuth<Context: RequestContext>: RouterMiddleware {
 
     /// Whether `request` carries an admin token, or no token is configured at all (every route open): what a
     /// route that answers any reader but shows some fields to admins only asks, behind this middleware.
-    static func isAdmin(_ request: Request, adminTokens: [String], readTokens: [String]) -> Bool {
+    func isAdmin(_ request: Request) -> Bool {
         guard !(readTokens.isEmpty && adminTokens.isEmpty) else { return true }
-        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
-        return matches(Array(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces).utf8), adminTokens.map { Array($0.utf8) })
+        return Self.bearerToken(request).map { Self.matches($0, adminTokens) } ?? false
+    }
+
+    /// The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 7235), the token is not.
+    static func bearerToken(_ request: Request) -> [UInt8]? {
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        return Array(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces).utf8)
     }
 
     /// Compares with every token, each in constant time, so the time taken tells nothing of how much matched.
