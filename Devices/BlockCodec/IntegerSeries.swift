@@ -3,14 +3,53 @@
 /// offsets (a delta of noise spans twice the noise), a slowly moving one as deltas, a counter or a clock as
 /// delta-of-deltas. Arithmetic wraps, so every Int64 sequence comes back exactly.
 ///
+/// Values that are all a step apart from the first (a sensor reporting in steps of its resolution:
+/// 0.0625 °C, 3.9 mg) are stored as the step and the series of their distances from the first in steps.
+///
 /// Layout (for one value or more): first (zigzag varint); with two or more, order (0: offsets, 1: deltas,
-/// 2: delta-of-deltas); for order 0 the first's offset from the smallest (varint), for order 2 the first
-/// delta (zigzag varint); then the packed rest.
+/// 2: delta-of-deltas, 3: in steps); for order 0 the first's offset from the smallest (varint), for order 2
+/// the first delta (zigzag varint), for order 3 the step (varint, ≥ 2) and then the other values' distances
+/// from the first in steps as a series of their own (of order 0, 1 or 2); then the packed rest.
 enum IntegerSeries {
-    static func encode(_ values: [Int64], into writer: inout ByteWriter) {
+    /// `inSteps`: false for the distances of an order-3 series (never of order 3 again).
+    static func encode(_ values: [Int64], into writer: inout ByteWriter, inSteps: Bool = true) {
         guard let first = values.first else { return }
         writer.signedVarint(first)
         guard values.count >= 2 else { return }
+        if inSteps, let step = commonStep(values) {
+            // A series of steps costs a few header bytes more: kept only when the values pack narrower.
+            var plain = ByteWriter()
+            encodeRest(values, into: &plain)
+            var stepped = ByteWriter()
+            stepped.byte(3)
+            stepped.varint(step)
+            let divisor = Int64(bitPattern: step)
+            encode(values.dropFirst().map { ($0 - first) / divisor }, into: &stepped, inSteps: false)
+            writer.bytes += stepped.bytes.count < plain.bytes.count ? stepped.bytes : plain.bytes
+            return
+        }
+        encodeRest(values, into: &writer)
+    }
+
+    /// The greatest common divisor of the values' distances from the first, when it is 2 or more and no
+    /// distance overflows (then every distance is exactly a whole number of steps).
+    static func commonStep(_ values: [Int64]) -> UInt64? {
+        let first = values[0]
+        var step: UInt64 = 0
+        for index in 1..<values.count {
+            let (distance, overflow) = values[index].subtractingReportingOverflow(first)
+            if overflow || distance == .min { return nil }
+            let magnitude = distance.magnitude
+            if step != 0 && magnitude % step == 0 { continue }
+            step = TimeColumn.gcd(step, magnitude)
+            if step == 1 { return nil }
+        }
+        return step >= 2 ? step : nil
+    }
+
+    /// The order byte and the packed values of orders 0 to 2, for two values or more after `first`.
+    private static func encodeRest(_ values: [Int64], into writer: inout ByteWriter) {
+        let first = values[0]
         // Histograms of the three orders' bit lengths first; only the order chosen is made.
         var deltaHistogram = [Int](repeating: 0, count: 65)
         var dodHistogram = [Int](repeating: 0, count: 65)
@@ -79,13 +118,28 @@ enum IntegerSeries {
     static func varintLength(_ value: UInt64) -> Int { max(1, (bitLength(value) + 6) / 7) }
 
     /// `count` values (replacing `output`'s contents); `scratch` is reused between calls.
-    static func decode(count: Int, from reader: inout ByteReader, into output: inout [Int64], scratch: inout [UInt64]) throws(BlockDecodeError) {
+    /// `stepped`: inside an order-3 series, whose own series is never of order 3 again.
+    static func decode(count: Int, from reader: inout ByteReader, into output: inout [Int64], scratch: inout [UInt64],
+                       stepped: Bool = false) throws(BlockDecodeError) {
         output.removeAll(keepingCapacity: true)
         guard count > 0 else { return }
         let first = try reader.signedVarint("first value")
         guard count >= 2 else { output.append(first); return }
         let order = try reader.byte("order")
         switch order {
+        case 3 where !stepped:
+            let step = try reader.varint("step")
+            guard step >= 2 else { throw reader.fail(.badHeader, "step \(step) is less than 2") }
+            try decode(count: count - 1, from: &reader, into: &output, scratch: &scratch, stepped: true)
+            let divisor = Int64(bitPattern: step)
+            let distances = output
+            output = [Int64](unsafeUninitializedCapacity: count) { buffer, initialized in
+                buffer[0] = first
+                distances.withUnsafeBufferPointer { distances in
+                    for index in 0..<distances.count { buffer[index + 1] = first &+ distances[index] &* divisor }
+                }
+                initialized = count
+            }
         case 0:
             let smallest = first &- Int64(bitPattern: try reader.varint("first offset"))
             try PackedIntegers.decode(count: count - 1, from: &reader, into: &scratch)
@@ -126,7 +180,8 @@ enum IntegerSeries {
                 initialized = count
             }
         default:
-            throw reader.fail(.badHeader, "order \(order) is none of 0 (offsets), 1 (deltas), 2 (delta-of-deltas)")
+            throw reader.fail(.badHeader, stepped ? "order \(order) inside a series in steps is none of 0 (offsets), 1 (deltas), 2 (delta-of-deltas)"
+                                              : "order \(order) is none of 0 (offsets), 1 (deltas), 2 (delta-of-deltas), 3 (in steps)")
         }
     }
 }

@@ -30,8 +30,12 @@ import Testing
         for round in 0..<2_000 {
             let count = round < 20 ? round : Int.random(in: 1...1_000, using: &random)
             var value = Int64.random(in: .min ... .max, using: &random)
+            // Half the rounds in steps of a sensor's resolution (a multiple of it, from a level near zero).
+            let step = round % 2 == 0 ? 1 : Int64.random(in: 2...100_000, using: &random)
+            if step > 1 { value = Int64.random(in: -1_000_000...1_000_000, using: &random) }
             let values: [Int64?] = (0..<count).map { _ in
-                value &+= Int.random(in: 0..<8, using: &random) == 0 ? Int64.random(in: .min ... .max, using: &random) : 1
+                let jump = step > 1 ? Int64.random(in: -1_000_000...1_000_000, using: &random) : Int64.random(in: .min ... .max, using: &random)
+                value &+= (Int.random(in: 0..<8, using: &random) == 0 ? jump : 1) &* step
                 return round % 3 == 0 && Bool.random(using: &random) ? nil : value
             }
             #expect(try IntegerColumn.decode(IntegerColumn.encode(values)) == values, "round \(round)")
@@ -100,6 +104,23 @@ import Testing
         // Kind, count, presence, first, order, first offset, width, exceptions: 10 bytes; then 4 bits a value.
         #expect(bytes.count <= 10 + 360 * 4 / 8, "\(bytes.count) bytes")
         #expect(try IntegerColumn.decode(bytes) == readings)
+    }
+
+    /// A DS18B20 reports in steps of 0.0625 °C: as decimals those are 625 apart, and stored in steps a
+    /// reading costs the bits of its noise in steps, not 9 more.
+    @Test func valuesInStepsOfTheSensorsResolutionPackInSteps() throws {
+        var random = SplitMix64(seed: 32)
+        var sixteenths = 21 * 16
+        let temperatures: [Double] = (0..<360).map { _ in
+            sixteenths += Int.random(in: -1...1, using: &random)
+            return Double(sixteenths) / 16
+        }
+        let bytes = try #require(DoubleColumn.encodeDecimal(temperatures))
+        // Kind, count, presence, scale, first, order, step, then the distances' series: a few bytes; then
+        // at most 3 bits a reading (deltas of -1, 0, 1 at width 2).
+        #expect(bytes.count <= 16 + 360 * 2 / 8, "\(bytes.count) bytes")
+        #expect(sameDoubles(try DoubleColumn.decode(bytes), temperatures))
+        #expect(DoubleColumn.encode(temperatures) == bytes)
     }
 
     /// What a block of a sensor reporting every 10 s costs: its clock nothing but a header, its 0.1 °C

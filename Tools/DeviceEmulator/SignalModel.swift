@@ -3,7 +3,9 @@ import SensorModel
 /// A device's readings over time, as such a device would report them, deterministic for a seed:
 /// - temperature (`Cel`): a device's own level (indoors 18–24 °C), a daily cycle of a few degrees, 0.1 °C steps;
 /// - humidity (`%RH`): 35–60 %, moving against the daily warmth; pressure (`hPa`): 1013 ± a slow weather drift;
-/// - acceleration (`g`): a device at rest (0, 0, 1 g) with sensor noise and, rarely, a knock;
+/// - acceleration (`g`): a device at rest (0, 0, 1 g) read by an ADXL345 at full resolution — steps of 3.9 mg,
+///   noise of 0.75 steps rms on x and y and 1.1 on z (its data sheet's Table 1, at 100 Hz; slower rates are
+///   no quieter) — and, rarely, a knock;
 /// - location (`lat`, `lon`, `m`): a home point, wandering at walking pace;
 /// - power (`V`, `A`, `W`, `kWh`): mains voltage, a load that switches between levels, power = V × A × a power
 ///   factor, and an energy meter that only counts up by what that power used;
@@ -95,9 +97,10 @@ public struct SignalModel: Sendable {
             case .pressure:
                 field.level += gaussian() * 0.01
                 value = Self.step(field.level + gaussian() * 0.05, per: 10)
-            case .acceleration:
+            case .acceleration(let axis):
                 let knock = random.nextUnit() < 0.001 ? gaussian() * 0.5 : 0
-                value = Self.step(field.level + gaussian() * 0.01 + knock, per: 1000)
+                let steps = Int64(((field.level + knock) / 0.0039 + gaussian() * (axis == 2 ? 1.1 : 0.75)).rounded())
+                value = Double(steps * 39) / 10_000  // 3.9 mg a step, as a decimal: 0.0117, not 0.011699999999999999
             case .latitude, .longitude:
                 // Walking pace: about a metre a second in all, 1e-5 degrees a metre.
                 field.level += gaussian() * 0.00001
@@ -119,8 +122,9 @@ public struct SignalModel: Sendable {
         }
     }
 
-    /// Rounded to what such a sensor resolves (`per` steps in one unit): 21.4, not 21.400000000000002.
-    static func step(_ value: Double, per steps: Double) -> Double { (value * steps).rounded() / steps }
+    /// Rounded to what such a sensor resolves (`per` steps in one unit): 21.4, not 21.400000000000002. A
+    /// whole number of steps, as a device counts them: 0, never -0.0.
+    static func step(_ value: Double, per steps: Double) -> Double { Double(Int64((value * steps).rounded())) / steps }
 
     /// Standard normal (Box–Muller).
     private mutating func gaussian() -> Double {
