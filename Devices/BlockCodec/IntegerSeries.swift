@@ -129,16 +129,14 @@ enum IntegerSeries {
         switch order {
         case 3 where !stepped:
             let step = try reader.varint("step")
-            guard step >= 2 else { throw reader.fail(.badHeader, "step \(step) is less than 2") }
+            guard step >= 2, step <= UInt64(Int64.max) else { throw reader.fail(.badHeader, "step \(step) is not within 2...\(Int64.max)") }
             try decode(count: count - 1, from: &reader, into: &output, scratch: &scratch, stepped: true)
-            let divisor = Int64(bitPattern: step)
-            let distances = output
-            output = [Int64](unsafeUninitializedCapacity: count) { buffer, initialized in
-                buffer[0] = first
-                distances.withUnsafeBufferPointer { distances in
-                    for index in 0..<distances.count { buffer[index + 1] = first &+ distances[index] &* divisor }
-                }
-                initialized = count
+            // The distances become values in place, from the end: each moves one place up, the first goes first.
+            let divisor = Int64(step)
+            output.append(0)
+            output.withUnsafeMutableBufferPointer { values in
+                for index in stride(from: count - 1, through: 1, by: -1) { values[index] = first &+ values[index - 1] &* divisor }
+                values[0] = first
             }
         case 0:
             let smallest = first &- Int64(bitPattern: try reader.varint("first offset"))

@@ -117,7 +117,7 @@ import Testing
         }
         let bytes = try #require(DoubleColumn.encodeDecimal(temperatures))
         // Kind, count, presence, scale, first, order, step, then the distances' series: a few bytes; then
-        // at most 3 bits a reading (deltas of -1, 0, 1 at width 2).
+        // 2 bits a reading (deltas of -1, 0, 1: zigzag 0 to 2, width 2).
         #expect(bytes.count <= 16 + 360 * 2 / 8, "\(bytes.count) bytes")
         #expect(sameDoubles(try DoubleColumn.decode(bytes), temperatures))
         #expect(DoubleColumn.encode(temperatures) == bytes)
