@@ -9,7 +9,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct BrokerSyncReadinessTests {
     @Test func brokerSyncIsReadyOnlyOnceTheBrokerHasTheCredentials() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature"])
+        let platform = try await SecuredPlatform.start(sensors: ["temperature"])
         defer { platform.stop() }
         let readyz = "http://127.0.0.1:\(platform.syncHealthPort)/readyz"
         // broker-sync started before the broker (its first write found none to tell): ready with no change to prompt it.

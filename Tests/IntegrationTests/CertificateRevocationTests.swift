@@ -9,7 +9,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct CertificateRevocationTests {
     @Test func aRevokedDevicesCertificateIsCutOffAndRefusedAndNoneIsIssuedWithoutACredential() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature"], tls: true)
+        let platform = try await SecuredPlatform.start(sensors: ["temperature"], tls: true)
         defer { platform.stop() }
         let temperature = platform.sensor("temperature")
         let certificatePort = try #require(platform.certificatePort)
@@ -40,7 +40,7 @@ struct CertificateRevocationTests {
     /// Revoked and provisioned again at once (an operator resetting a compromised device): the old
     /// certificate's live session still ends, though the device has a credential by the time broker-sync writes.
     @Test func aCertificateSessionEndsWhenItsDeviceIsRevokedAndAddedAgainAtOnce() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature"], tls: true)
+        let platform = try await SecuredPlatform.start(sensors: ["temperature"], tls: true)
         defer { platform.stop() }
         let (client, drops) = try await Self.connectWithCertificate("dev-r", platform: platform)
         defer { client.stop() }

@@ -29,7 +29,7 @@ struct ClientIdentityTests {
     }
 
     @Test func aDeviceCanNeitherTakeAServicesSessionNorKnockAnotherDeviceOff() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature"])
+        let platform = try await SecuredPlatform.start(sensors: ["temperature"])
         defer { platform.stop() }
         let temperature = platform.sensor("temperature")
         let passwordA = try await platform.issue("dev-a"), passwordB = try await platform.issue("dev-b")
@@ -58,7 +58,7 @@ struct ClientIdentityTests {
     }
 
     @Test func serviceAccountsLogInOnlyWhereDevicesCannot() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature"])
+        let platform = try await SecuredPlatform.start(sensors: ["temperature"])
         defer { platform.stop() }
         let temperature = platform.sensor("temperature")
         let password = try await platform.issue("dev-s")

@@ -50,7 +50,7 @@ struct CommandLineTests {
     }
 
     @Test func theEmulatorPointedAtAPlatformSaysWhatIsWrongAndProvisionsItsDevices() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature"], tls: true)
+        let platform = try await SecuredPlatform.start(sensors: ["temperature"], tls: true)
         defer { platform.stop() }
         let servers = platform.servers
         let sensor = platform.catalog.sensor("temperature").name

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import StorageCore
 import Testing
 
 /// "Nothing acknowledged is ever lost" (docs/architecture.md, Delivery), against the real servers with the
@@ -77,7 +78,7 @@ struct DeliveryTests {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
-        let postgres = try PrivatePostgres()
+        let postgres = try await PrivatePostgres.make()
         let setup = Ingest(servers: servers, catalog: catalog, sensor: sensor, database: postgres.url)
         let ingest = try await setup.start()
         defer { ingest.stop() }
@@ -85,7 +86,7 @@ struct DeliveryTests {
         try await emulator.waitForAcked(2500)
         let rssBoundMiB = 150
         let before = residentKiB(pid: ingest.process.processIdentifier) ?? 0
-        try postgres.stop()
+        try await postgres.stop()
         let outageStart = ContinuousClock.now
         let ackedAtStop = emulator.ackedMessages
         var peak = before
@@ -95,7 +96,7 @@ struct DeliveryTests {
             try await Task.sleep(for: .milliseconds(250))
         }
         let ackedDuringOutage = emulator.ackedMessages - ackedAtStop
-        try postgres.start()
+        try await postgres.start()
         #expect(ingest.isRunning, "\(ingest.output.suffix(2000))")
         #expect(ackedDuringOutage > 10_000, "the outage was not under load: \(ackedDuringOutage) acknowledged")
         #expect(peak < rssBoundMiB * 1024, "ingest RSS peaked at \(peak / 1024) MiB")
@@ -109,7 +110,7 @@ struct DeliveryTests {
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
         // mosquitto writes its persistence file on autosave and on shutdown: SIGTERM (graceful) here.
-        let broker = try PrivateBroker()
+        let broker = try await PrivateBroker.make()
         var setup = Ingest(servers: servers, catalog: catalog, sensor: sensor, database: try servers.makeDatabase())
         setup.extra["TELEMETRY_MQTT_URL"] = broker.url
         let ingest = try await setup.start()
@@ -118,8 +119,10 @@ struct DeliveryTests {
                                        rate: 1000, duration: 12)
         try await emulator.waitForAcked(3000)
         let down = ContinuousClock.now
-        broker.stopGracefully()
-        try broker.start()
+        try await Blocking.run {
+            broker.stopGracefully()
+            try broker.start()
+        }
         let downtime = ContinuousClock.now - down
         #expect(try await eventually(timeout: .seconds(30)) { ingest.output.components(separatedBy: "connected to").count > 2 },
                 "ingest did not reconnect: \(ingest.output.suffix(1500))")

@@ -18,7 +18,7 @@ struct DeviceIdentityTests {
     }
 
     @Test func theBrokerRefusesWhomItShouldAndADevicePublishesOnlyAsItself() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature", "humidity"])
+        let platform = try await SecuredPlatform.start(sensors: ["temperature", "humidity"])
         defer { platform.stop() }
         let temperature = platform.sensor("temperature"), humidity = platform.sensor("humidity")
         let passwordA = try await platform.issue("dev-a")
@@ -76,7 +76,7 @@ struct DeviceIdentityTests {
     }
 
     @Test func credentialRoutesTakeAdminTokensAndRefuseBadInput() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature"])
+        let platform = try await SecuredPlatform.start(sensors: ["temperature"])
         defer { platform.stop() }
         let temperature = platform.sensor("temperature")
         func status(_ method: String, _ path: String, token: String? = SecuredPlatform.adminToken, body: String? = nil) async throws -> (Int, String) {
@@ -127,7 +127,7 @@ struct DeviceIdentityTests {
     }
 
     @Test func revokingDisconnectsALiveDeviceAndRotatingChangesItsPassword() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature"])
+        let platform = try await SecuredPlatform.start(sensors: ["temperature"])
         defer { platform.stop() }
         let temperature = platform.sensor("temperature")
         let passwordC = try await platform.issue("dev-c")
@@ -175,15 +175,17 @@ struct DeviceIdentityTests {
     }
 
     @Test func credentialsSurviveRestartsOfTheBrokerAndTheServices() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature"])
+        let platform = try await SecuredPlatform.start(sensors: ["temperature"])
         defer { platform.stop() }
         let temperature = platform.sensor("temperature")
         let password = try await platform.issue("dev-r")
         try await Blocking.run { try platform.connectOnceSynced("dev-r", password) }.stop()
-        platform.broker.stopGracefully()
-        try platform.broker.start()
-        try platform.restartSync()
-        try platform.restartIngest()
+        try await Blocking.run {
+            platform.broker.stopGracefully()
+            try platform.broker.start()
+            try platform.restartSync()
+        }
+        try await platform.restartIngest()
 
         // After all three: the same password lets the device in, what it publishes is stored, a wrong one is refused.
         let device = try await Blocking.run { try platform.connectOnceSynced("dev-r", password) }
@@ -196,17 +198,17 @@ struct DeviceIdentityTests {
 
     /// The broker keeps its files while PostgreSQL is down, and broker-sync listens again once it is back.
     @Test func credentialsSurviveARestartOfPostgreSQL() async throws {
-        let postgres = try PrivatePostgres()
+        let postgres = try await PrivatePostgres.make()
         defer { withExtendedLifetime(postgres) {} }
-        let platform = try SecuredPlatform(sensors: ["temperature"], databaseURL: postgres.url)
+        let platform = try await SecuredPlatform.start(sensors: ["temperature"], databaseURL: postgres.url)
         defer { platform.stop() }
         let kept = try await platform.issue("dev-kept"), revoked = try await platform.issue("dev-revoked")
         try await Blocking.run { try platform.connectOnceSynced("dev-kept", kept) }.stop()
         try await Blocking.run { try platform.connectOnceSynced("dev-revoked", revoked) }.stop()
 
-        try postgres.stop()
+        try await postgres.stop()
         try await Blocking.run { try platform.connectOnceSynced("dev-kept", kept) }.stop()
-        try postgres.start()
+        try await postgres.start()
 
         // Changes made after the restart reach the broker: a new device connects, a revoked one is refused.
         let queryBack = try await Blocking.run { try blockingEventually(timeout: .seconds(30)) { httpStatus("http://127.0.0.1:\(platform.queryPort)/readyz") == 200 } }
@@ -225,7 +227,7 @@ struct DeviceIdentityTests {
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct DeviceTLSTests {
     @Test func devicesConnectOverVerifiedTLSAndACertificateIsItsDevice() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature"], tls: true)
+        let platform = try await SecuredPlatform.start(sensors: ["temperature"], tls: true)
         defer { platform.stop() }
         let temperature = platform.sensor("temperature")
         let tlsPort = try #require(platform.tlsPort), certificatePort = try #require(platform.certificatePort)
@@ -272,7 +274,7 @@ struct DeviceTLSTests {
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct DeviceProvisioningTests {
     @Test func tenThousandDevicesAreProvisionedInOneCallAndEveryOneConnects() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature"])
+        let platform = try await SecuredPlatform.start(sensors: ["temperature"])
         defer { platform.stop() }
         let count = 10_000
         let body = "{\"devices\": [" + (0..<count).map { "{\"device\": \"fleet-\(String(format: "%05d", $0))\"}" }.joined(separator: ",") + "]}"

@@ -8,7 +8,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct DeviceRightsTests {
     @Test func aRotationKeepsTheSensorTypesAndAddingAnExistingDeviceIsRefused() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature", "humidity"])
+        let platform = try await SecuredPlatform.start(sensors: ["temperature", "humidity"])
         defer { platform.stop() }
         let temperature = platform.sensor("temperature")
         func sensors(_ answer: [String: Any]) -> [String]? { answer["sensors"] as? [String] }
@@ -40,7 +40,7 @@ struct DeviceRightsTests {
     /// Tasmota's `tele/<id>/SENSOR` feeds temperature, humidity and pressure alike: a device allowed only
     /// temperature must not write humidity or pressure through it.
     @Test func aRestrictionHoldsOnFirmwareSourceTopics() async throws {
-        let platform = try SecuredPlatform(sensors: ["temperature", "humidity", "pressure"])
+        let platform = try await SecuredPlatform.start(sensors: ["temperature", "humidity", "pressure"])
         defer { platform.stop() }
         let temperature = platform.sensor("temperature"), humidity = platform.sensor("humidity"), pressure = platform.sensor("pressure")
         let prefix = platform.catalog.topicPrefix

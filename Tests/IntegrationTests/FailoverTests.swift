@@ -14,7 +14,7 @@ import Testing
 struct FailoverTests {
     @Test func liveStreamsAndTheRollupCacheFollowAPromotedStandby() async throws {
         let servers = try TestServers.require()
-        let primary = try PrivatePostgres()
+        let primary = try await PrivatePostgres.make()
         let catalog = try TestCatalog.make(from: ["power"])
         let sensor = catalog.catalog.sensors[0]
         let base = (Int64(Date().timeIntervalSince1970) - 600) * 1_000_000
@@ -26,7 +26,7 @@ struct FailoverTests {
             try Schema.migrate(connection, catalog: catalog.catalog)
             #expect(try BatchWriter(connection: connection, sensor: sensor).write(batch(from: 0, value: 5)).inserted == 3)
         }
-        let standby = try PrivatePostgres(standbyOf: primary)
+        let standby = try await PrivatePostgres.make(standbyOf: primary)
 
         let port = try freeLoopbackPort()
         let url = "postgresql://postgres@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/telemetry?target_session_attrs=read-write&connect_timeout=3"
@@ -52,8 +52,8 @@ struct FailoverTests {
         #expect(try await Blocking.run { stream.read(until: "7.25", timeout: .seconds(20)) }, "the stream did not send a reading before the failover: \(stream.received.suffix(500))")
         await #expect(try eventually { (try? replica.query("SELECT count(*) FROM \(tables.readings)")[0, 0]) == "6" }, "the standby did not catch up")
 
-        try primary.stop(immediate: true)
-        try standby.promote()
+        try await primary.stop(immediate: true)
+        try await standby.promote()
         // Stored on the new primary; nobody was listening there when it was announced.
         #expect(try BatchWriter(connection: try PGConnection(url: standby.url), sensor: sensor).write(batch(from: 20, value: 9.5)).inserted == 3)
 

@@ -13,7 +13,7 @@ import Testing
 @Suite(.timeLimit(.minutes(3)))
 struct QueryRestartTests {
     @Test func theFirstRequestsAfterADatabaseRestartAreAnswered() async throws {
-        let postgres = try PrivatePostgres()
+        let postgres = try await PrivatePostgres.make()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature")
         do {
@@ -37,11 +37,9 @@ struct QueryRestartTests {
             _ = try await (first, second)
 
             let url = postgres.url
-            let back = try await Blocking.run {
-                try postgres.stop()
-                try postgres.start()
-                return try blockingEventually { (try? PGConnection(url: url, connectTimeoutSeconds: 1)) != nil }
-            }
+            try await postgres.stop()
+            try await postgres.start()
+            let back = try await Blocking.run { try blockingEventually { (try? PGConnection(url: url, connectTimeoutSeconds: 1)) != nil } }
             #expect(back)
             for uri in uris + uris {
                 let response = try await client.execute(uri: uri, method: .get) { ($0.status, String(buffer: $0.body)) }

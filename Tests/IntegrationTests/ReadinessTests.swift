@@ -25,7 +25,7 @@ struct ReadinessTests {
              "clients": [], "roles": [], "groups": [{"groupname": "anonymous", "roles": [], "clients": []}], "anonymousGroup": "anonymous"}
             """#.write(toFile: config, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: config) }
-        let broker = try PrivateBroker(extraConfig: ["allow_anonymous true", "plugin \(plugin)", "plugin_opt_config_file \(config)"])
+        let broker = try await PrivateBroker.make(extraConfig: ["allow_anonymous true", "plugin \(plugin)", "plugin_opt_config_file \(config)"])
         let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: database, extra: ["TELEMETRY_MQTT_URL": broker.url])
         defer { ingest.stop() }
         // The service reports itself (every 5 s) connected and running: by then it has its SUBACK.
@@ -46,8 +46,8 @@ struct KeepaliveOutageTests {
         let servers = try TestServers.require()
         let catalog = try TestCatalog.make(from: ["temperature"])
         let sensor = catalog.sensor("temperature").name
-        let postgres = try PrivatePostgres()
-        let broker = try PrivateBroker(extraConfig: ["sys_interval 1"])
+        let postgres = try await PrivatePostgres.make()
+        let broker = try await PrivateBroker.make(extraConfig: ["sys_interval 1"])
         let ingest = try servers.startIngest(sensors: [sensor], catalog: catalog, database: postgres.url, extra: [
             "TELEMETRY_MQTT_URL": broker.url, "TELEMETRY_MQTT_KEEPALIVE_SECONDS": "5", "TELEMETRY_QUEUE_MESSAGES": "2", "TELEMETRY_BATCH_MESSAGES": "1",
         ])
@@ -60,13 +60,13 @@ struct KeepaliveOutageTests {
             onMessage: { message in away.withLock { $0 = String(decoding: message.payload, as: UTF8.self) } })
         try watcher.start()
         defer { watcher.stop() }
-        try postgres.stop()
+        try await postgres.stop()
         let publisher = try TestPublisher(url: MQTTURL(parsing: broker.url))
         let count = 30
         for n in 1...count { try publisher.publish("telemetry/\(sensor)/plain/text", Array("\(n).5".utf8)) }
         try publisher.flush()
         #expect(try await eventually(timeout: .seconds(60)) { away.withLock { $0 } == "1" }, "the broker never dropped the blocked service")
-        try postgres.start()
+        try await postgres.start()
         let connection = try PGConnection(url: postgres.url)
         #expect(try await eventually(timeout: .seconds(60)) {
             (DeadLetterTests.counter("telemetry_ingest_queue_depth", at: ingest.metricsURL) ?? 1) == 0

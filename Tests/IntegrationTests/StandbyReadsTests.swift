@@ -13,7 +13,7 @@ import Testing
 struct StandbyReadsTests {
     @Test func historyComesFromTheStandbyAndTheRestFromThePrimary() async throws {
         let servers = try TestServers.require()
-        let primary = try PrivatePostgres()
+        let primary = try await PrivatePostgres.make()
         let catalog = try TestCatalog.make(from: ["power"])
         let sensor = catalog.catalog.sensors[0]
         let connection = try PGConnection(url: primary.url)
@@ -25,7 +25,7 @@ struct StandbyReadsTests {
         }
         #expect(try writer.write(batch("meter-1", from: 0)).inserted == 3)
 
-        let standby = try PrivatePostgres(standbyOf: primary)
+        let standby = try await PrivatePostgres.make(standbyOf: primary)
         let replica = try PGConnection(url: standby.url)
         let tables = SensorTables(sensor)
         await #expect(try eventually(timeout: .seconds(30)) { (try? replica.query("SELECT count(*) FROM \(tables.readings)")[0, 0]) == "3" })

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import StorageCore
 import TestSupport
 
 /// Servers of one test's own, for tests that stop or restart them: the shared ones that scripts/test.sh
@@ -16,7 +17,13 @@ final class PrivateBroker: @unchecked Sendable {
 
     var url: String { "mqtt://127.0.0.1:\(port)" }
 
-    /// `extraConfig`: lines added to the config (an own line for a key replaces the test broker's).
+    /// `extraConfig`: lines added to the config (an own line for a key replaces the test broker's). Started on a
+    /// thread of its own: the wait for its port must not hold a thread of the cooperative pool.
+    static func make(port: Int? = nil, extraConfig: [String] = []) async throws -> PrivateBroker {
+        try await Blocking.run("private broker") { try PrivateBroker(port: port, extraConfig: extraConfig) }
+    }
+
+    @available(*, noasync, message: "use PrivateBroker.make: this waits for the broker's port")
     init(port: Int? = nil, extraConfig: [String] = []) throws {
         let environment = ProcessInfo.processInfo.environment
         guard let base = environment["TELEMETRY_TEST_MOSQUITTO_CONF"], let binary = environment["TELEMETRY_TEST_MOSQUITTO_BIN"] else {
@@ -73,7 +80,14 @@ final class PrivatePostgres: @unchecked Sendable {
     var url: String { "postgresql://postgres@127.0.0.1:\(port)/telemetry" }
 
     /// A new primary; with `standbyOf`, a streaming standby of that one instead (a base backup of it, replicating).
-    init(standbyOf primary: PrivatePostgres? = nil) throws {
+    /// pg_ctl and initdb take seconds: they run on a thread of their own, not on one of the cooperative pool's
+    /// two threads that every other test needs meanwhile.
+    static func make(standbyOf primary: PrivatePostgres? = nil) async throws -> PrivatePostgres {
+        try await Blocking.run("private postgres") { try PrivatePostgres(standbyOf: primary) }
+    }
+
+    @available(*, noasync, message: "use PrivatePostgres.make: this waits for initdb and pg_ctl")
+    private init(standbyOf primary: PrivatePostgres?) throws {
         guard let command = ProcessInfo.processInfo.environment["TELEMETRY_TEST_PG_CTL"] else {
             throw TestSetupError(message: TestServers.howToRun + " (TELEMETRY_TEST_PG_CTL)")
         }
@@ -95,6 +109,9 @@ final class PrivatePostgres: @unchecked Sendable {
         try admin.execute("CREATE DATABASE telemetry")
     }
 
+    func start() async throws { try await Blocking.run("pg_ctl start") { try self.start() } }
+
+    @available(*, noasync, message: "pg_ctl waits: await start() instead")
     func start() throws {
         // On a standby, replay waits for its queries rather than cancel them (40001, "conflict with recovery"):
         // a test's query is never what a test of standbys is about.
@@ -105,11 +122,17 @@ final class PrivatePostgres: @unchecked Sendable {
 
     /// A fast shutdown: sessions are terminated (SQLSTATE 57P01), as in a restart for maintenance;
     /// `immediate`: every process quits at once, as when the host dies.
+    func stop(immediate: Bool = false) async throws { try await Blocking.run("pg_ctl stop") { try self.stop(immediate: immediate) } }
+
+    @available(*, noasync, message: "pg_ctl waits: await stop() instead")
     func stop(immediate: Bool = false) throws {
         try run(["-D", dataDirectory, "-m", immediate ? "immediate" : "fast", "-w", "-t", "60", "stop"])
     }
 
     /// A standby becomes a primary (what Patroni does to the synchronous standby in a failover).
+    func promote() async throws { try await Blocking.run("pg_ctl promote") { try self.promote() } }
+
+    @available(*, noasync, message: "pg_ctl waits: await promote() instead")
     func promote() throws {
         try run(["-D", dataDirectory, "-w", "-t", "60", "promote"])
     }
@@ -128,9 +151,13 @@ final class PrivatePostgres: @unchecked Sendable {
         }
     }
 
+    /// On a thread of its own: the last reference may be dropped on the cooperative pool.
     deinit {
-        try? run(["-D", dataDirectory, "-m", "immediate", "-w", "stop"])
-        try? FileManager.default.removeItem(atPath: dataDirectory)
+        let stop = pgCtl + ["-D", dataDirectory, "-m", "immediate", "-w", "stop"], dataDirectory = dataDirectory
+        Thread.detachNewThread {
+            try? Self.run(stop)
+            try? FileManager.default.removeItem(atPath: dataDirectory)
+        }
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import MQTT
 import Postgres
+import StorageCore
 
 /// The platform with device identity on, as `scripts/run-local.sh` runs it: a private mosquitto that allows
 /// no anonymous client and checks the password and ACL files `telemetry broker-sync` keeps from PostgreSQL,
@@ -33,8 +34,15 @@ final class SecuredPlatform: @unchecked Sendable {
     let tlsPort: Int?
     let certificatePort: Int?
 
+    /// Starts the platform on a thread of its own: its start waits seconds for the services, and a test's wait
+    /// must not hold one of the cooperative pool's threads (two cores, two threads) from the other tests.
     /// - Parameter databaseURL: a database of the test's own (a `PrivatePostgres` it restarts); else a new one on the shared server.
-    init(sensors: [String], tls: Bool = false, databaseURL: String? = nil) throws {
+    static func start(sensors: [String], tls: Bool = false, databaseURL: String? = nil) async throws -> SecuredPlatform {
+        try await Blocking.run("secured platform") { try SecuredPlatform(sensors: sensors, tls: tls, databaseURL: databaseURL) }
+    }
+
+    @available(*, noasync, message: "use SecuredPlatform.start: this waits for the services")
+    private init(sensors: [String], tls: Bool, databaseURL: String?) throws {
         servers = try TestServers.require()
         catalog = try TestCatalog.make(from: sensors)
         database = try databaseURL ?? servers.makeDatabase()
@@ -96,7 +104,6 @@ final class SecuredPlatform: @unchecked Sendable {
         let ingest = try servers.startIngest(
             sensors: catalog.catalog.sensors.map(\.name), catalog: catalog, database: database, journal: journal,
             extra: ["TELEMETRY_MQTT_URL": broker.url, "TELEMETRY_SERVICE_PASSWORD": Self.servicePassword])
-        // Blocking (the platform starts in an initializer): a few seconds, once per test.
         let port = ingest.healthPort ?? 0
         guard try blockingEventually({ httpStatus("http://127.0.0.1:\(port)/readyz") == 200 || !ingest.isRunning }), ingest.isRunning else { throw TestSetupError(message: "ingest did not subscribe on its service account: \(ingest.output)") }
         return ingest
@@ -109,9 +116,11 @@ final class SecuredPlatform: @unchecked Sendable {
     }
 
     /// A new ingest process on the same journal and service account; returns once it is subscribed again.
-    func restartIngest() throws {
-        _ = ingest.stop()
-        ingest = try Self.startIngest(servers: servers, catalog: catalog, database: database, broker: broker, journal: journal)
+    func restartIngest() async throws {
+        try await Blocking.run("restart ingest") {
+            _ = self.ingest.stop()
+            self.ingest = try Self.startIngest(servers: self.servers, catalog: self.catalog, database: self.database, broker: self.broker, journal: self.journal)
+        }
     }
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
