@@ -6,7 +6,8 @@ import SensorModel
 /// - acceleration (`g`): a device at rest (0, 0, 1 g) read by an ADXL345 at full resolution — steps of 3.9 mg,
 ///   noise of 0.75 steps rms on x and y and 1.1 on z (its data sheet's Table 1, at 100 Hz; slower rates are
 ///   no quieter) — and, rarely, a knock;
-/// - location (`lat`, `lon`, `m`): a home point, wandering at walking pace;
+/// - location (`lat`, `lon`, `m`): a home point, wandering about a metre a reading (a walk at one reading a
+///   second; at one per 10 s, about what a stationary GNSS fix wanders, 2.5 m CEP);
 /// - power (`V`, `A`, `W`, `kWh`): mains voltage, a load that switches between levels, power = V × A × a power
 ///   factor, and an energy meter that only counts up by what that power used;
 /// - any other unit: a drift and a daily cycle in the middle of the field's range.
@@ -102,7 +103,7 @@ public struct SignalModel: Sendable {
                 let steps = Int64(((field.level + knock) / 0.0039 + gaussian() * (axis == 2 ? 1.1 : 0.75)).rounded())
                 value = Double(steps * 39) / 10_000  // 3.9 mg a step, as a decimal: 0.0117, not 0.011699999999999999
             case .latitude, .longitude:
-                // Walking pace: about a metre a second in all, 1e-5 degrees a metre.
+                // About a metre a reading in all, 1e-5 degrees a metre (of latitude).
                 field.level += gaussian() * 0.00001
                 value = field.level
             case .altitude:
