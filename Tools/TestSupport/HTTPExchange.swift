@@ -5,11 +5,6 @@ import Foundation
 /// then held a loopback answer far past the request's timeout while the parallel tests loaded the machine,
 /// and every other test's request with it (a CI run at 7364f63: a 30 s GET unanswered for 150 s).
 public struct HTTPExchange {
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-        init(_ description: String) { self.description = description }
-    }
-
     public let host: String
     public let port: Int
     private let deadline: Date
@@ -25,10 +20,10 @@ public struct HTTPExchange {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var found: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &found) == 0, let address = found else { throw Failure("cannot resolve \(host)") }
+        guard getaddrinfo(host, String(port), &hints, &found) == 0, let address = found else { throw TestSupportError("cannot resolve \(host)") }
         defer { freeaddrinfo(found) }
         fd = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure("socket() failed: errno \(errno)") }
+        guard fd >= 0 else { throw TestSupportError("socket() failed: errno \(errno)") }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         if connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) != 0 {
             guard errno == EINPROGRESS else { try fail("connect to \(host):\(port): errno \(errno)") }
@@ -44,7 +39,7 @@ public struct HTTPExchange {
 
     private func fail(_ message: String) throws -> Never {
         Glibc.close(fd)
-        throw Failure(message)
+        throw TestSupportError(message)
     }
 
     public func close() { Glibc.close(fd) }
@@ -62,7 +57,7 @@ public struct HTTPExchange {
     public mutating func head() throws -> (status: Int, fields: [String: String]) {
         let statusLine = try line()
         let parts = statusLine.split(separator: " ")
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else { throw Failure("not a status line: \(statusLine)") }
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else { throw TestSupportError("not a status line: \(statusLine)") }
         var fields: [String: String] = [:]
         while true {
             let field = try line()
@@ -80,7 +75,7 @@ public struct HTTPExchange {
             var body: [UInt8] = []
             while true {
                 let sizeLine = try line()
-                guard let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16) else { throw Failure("bad chunk size \(sizeLine)") }
+                guard let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16) else { throw TestSupportError("bad chunk size \(sizeLine)") }
                 if size == 0 { break }
                 body += try bytes(size)
                 _ = try line()
@@ -104,13 +99,13 @@ public struct HTTPExchange {
                 return String(decoding: line, as: UTF8.self)
             }
             searched = pending.count
-            guard try receive() else { throw Failure("the connection closed in the middle of a line") }
+            guard try receive() else { throw TestSupportError("the connection closed in the middle of a line") }
         }
     }
 
     private mutating func bytes(_ count: Int) throws -> [UInt8] {
         while pending.count < count {
-            guard try receive() else { throw Failure("the connection closed \(count - pending.count) bytes short") }
+            guard try receive() else { throw TestSupportError("the connection closed \(count - pending.count) bytes short") }
         }
         defer { pending.removeFirst(count) }
         return Array(pending[..<count])
@@ -122,7 +117,7 @@ public struct HTTPExchange {
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if count < 0, errno == EAGAIN || errno == EINTR { return true }
-        guard count >= 0 else { throw Failure("recv: errno \(errno)") }
+        guard count >= 0 else { throw TestSupportError("recv: errno \(errno)") }
         pending += chunk[..<count]
         return count > 0
     }
@@ -133,7 +128,7 @@ public struct HTTPExchange {
             try wait(for: Int16(POLLOUT), doing: "send the request")
             let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if sent < 0, errno == EAGAIN || errno == EINTR { continue }
-            guard sent > 0 else { throw Failure("send: errno \(errno)") }
+            guard sent > 0 else { throw TestSupportError("send: errno \(errno)") }
             offset += sent
         }
     }
@@ -141,11 +136,11 @@ public struct HTTPExchange {
     private func wait(for events: Int16, doing what: String) throws {
         while true {
             let left = deadline.timeIntervalSinceNow
-            guard left > 0 else { throw Failure("no time left to \(what)") }
+            guard left > 0 else { throw TestSupportError("no time left to \(what)") }
             var entry = pollfd(fd: fd, events: events, revents: 0)
             let ready = poll(&entry, 1, Int32(min(left * 1000, 60_000).rounded(.up)))
             if ready > 0 { return }
-            if ready < 0, errno != EINTR { throw Failure("poll: errno \(errno)") }
+            if ready < 0, errno != EINTR { throw TestSupportError("poll: errno \(errno)") }
         }
     }
 }
