@@ -1,6 +1,5 @@
 import Foundation
 import Postgres
-import StorageCore
 import Testing
 
 /// "Nothing acknowledged is ever lost" (docs/architecture.md, Delivery), against the real servers with the
@@ -119,10 +118,7 @@ struct DeliveryTests {
                                        rate: 1000, duration: 12)
         try await emulator.waitForAcked(3000)
         let down = ContinuousClock.now
-        try await Blocking.run {
-            broker.stopGracefully()
-            try broker.start()
-        }
+        try await broker.restart()
         let downtime = ContinuousClock.now - down
         #expect(try await eventually(timeout: .seconds(30)) { ingest.output.components(separatedBy: "connected to").count > 2 },
                 "ingest did not reconnect: \(ingest.output.suffix(1500))")

@@ -180,11 +180,8 @@ struct DeviceIdentityTests {
         let temperature = platform.sensor("temperature")
         let password = try await platform.issue("dev-r")
         try await Blocking.run { try platform.connectOnceSynced("dev-r", password) }.stop()
-        try await Blocking.run {
-            platform.broker.stopGracefully()
-            try platform.broker.start()
-            try platform.restartSync()
-        }
+        try await platform.broker.restart()
+        try await platform.restartSync()
         try await platform.restartIngest()
 
         // After all three: the same password lets the device in, what it publishes is stored, a wrong one is refused.

@@ -43,7 +43,16 @@ final class PrivateBroker: @unchecked Sendable {
         try start()
     }
 
+    /// A graceful stop and a start on the same port and persistence, on a thread of its own.
+    func restart() async throws {
+        try await Blocking.run("restart broker") {
+            self.stopGracefully()
+            try self.start()
+        }
+    }
+
     /// Starts it and waits until it accepts connections.
+    @available(*, noasync, message: "this waits for the broker's port: await restart() instead")
     func start() throws {
         pid = try ChildProcess.spawn([binary, "-c", configPath], output: directory + "/stderr.log")
         guard try blockingEventually(timeout: .seconds(15), { acceptsConnections(port: port) }) else {
@@ -53,6 +62,7 @@ final class PrivateBroker: @unchecked Sendable {
 
     /// SIGTERM: a graceful stop, which writes the persistence file (mosquitto saves only on autosave and
     /// at shutdown). Returns once the process is gone.
+    @available(*, noasync, message: "this waits up to 20 s for the broker to exit: await restart() instead")
     func stopGracefully() {
         guard pid > 0 else { return }
         kill(pid, SIGTERM)

@@ -110,9 +110,11 @@ final class SecuredPlatform: @unchecked Sendable {
     }
 
     /// A new broker-sync process (it writes the files from the table again at start).
-    func restartSync() throws {
-        _ = sync.stop()
-        sync = try ServiceProcess("telemetry", arguments: ["broker-sync"], environment: syncEnvironment, servers: servers)
+    func restartSync() async throws {
+        try await Blocking.run("restart broker-sync") {
+            _ = self.sync.stop()
+            self.sync = try ServiceProcess("telemetry", arguments: ["broker-sync"], environment: self.syncEnvironment, servers: self.servers)
+        }
     }
 
     /// A new ingest process on the same journal and service account; returns once it is subscribed again.
