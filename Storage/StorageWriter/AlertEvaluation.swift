@@ -30,7 +30,7 @@ struct AlertEvaluation {
     /// batch is complete, so a rule whose change was answered before a reading arrived applies to it. (A
     /// LISTEN for the change saved this round trip, but its notification could reach the writer after the
     /// reading: under load the reading right after a new rule raised nothing.)
-    mutating func refreshIfDue(on connection: PGConnection) throws(PGError) {
+    mutating func refreshIfChanged(on connection: PGConnection) throws(PGError) {
         let current = try AlertRules.version(on: connection)
         guard current != version else { return }
         let loaded = try AlertRules.load(sensors: [sensor.name], on: connection).filter { $0.condition != .silent }

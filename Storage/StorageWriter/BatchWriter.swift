@@ -159,7 +159,7 @@ public final class BatchWriter: @unchecked Sendable {
             knownHorizon = try self.knownHorizon()
             try partitions.ensure(days: Set(readings.times.map(Micros.day(of:))), on: connection)
             plan = devices.plan(spans: batch.spans, readings: readings, reported: reported)
-            try alerts.refreshIfDue(on: connection)
+            try alerts.refreshIfChanged(on: connection)
             ruled = alerts.devices(in: batch)
         }
         var pending = ["BEGIN"]
