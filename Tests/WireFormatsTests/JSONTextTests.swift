@@ -55,6 +55,14 @@ import Testing
         #expect(rejection(Array(json.utf8), sensor: sensor("temperature"), format: .json) == code, "\(json)")
     }
 
+    /// 9999-12-31 in epoch milliseconds is past what a number may be (the year 5138): the reason says so,
+    /// not that it is no milliseconds after 1970.
+    @Test func aTimeBeyondTheLargestSaysWhereTheLimitIs() {
+        #expect(throws: DecodeError(.badTime, "json time 253402300799000.0 is not epoch seconds or milliseconds from 1970 to the year 5138")) {
+            try decode(Array(#"{"ts":253402300799000,"celsius":1}"#.utf8), sensor: sensor("temperature"), format: .json)
+        }
+    }
+
     @Test(arguments: [
         (#"{"ts":1767225600000,"celsius":21.5}"#, newYear2026),
         (#"{"ts":1767225600.25,"celsius":21.5}"#, newYear2026 + 250_000),

@@ -9,7 +9,7 @@ enum JSONTime {
 
     static func micros(epoch value: Double) throws(DecodeError) -> Int64 {
         guard value.isFinite, value >= 0, value < largest else {
-            throw DecodeError(.badTime, "json time \(value) is not epoch seconds or milliseconds after 1970")
+            throw DecodeError(.badTime, "json time \(value) is not epoch seconds or milliseconds from 1970 to the year 5138")
         }
         let micros = value < millisecondsFrom ? value * 1_000_000 : value * 1000
         return Int64(micros.rounded())
